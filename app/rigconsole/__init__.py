@@ -1,1 +1,19 @@
+"""Rig Console: an experimenter console for PsychoPy rigs.
+
+``from rigconsole import Session`` gives a drop-in for ``psychopy.session.Session``;
+``from rigconsole import DataLog`` the HDF5 session data log. Both import lazily so
+that ``rigconsole --version`` and the data tools work without a display.
+"""
 __version__ = "0.1.0"
+
+__all__ = ["Session", "DataLog", "__version__"]
+
+
+def __getattr__(name):
+    if name == "Session":
+        from .session import Session
+        return Session
+    if name == "DataLog":
+        from .datalog import DataLog
+        return DataLog
+    raise AttributeError(f"module 'rigconsole' has no attribute {name!r}")

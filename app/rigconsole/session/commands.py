@@ -1,0 +1,94 @@
+"""The main-thread command queue.
+
+OpenGL work (the stimulus window, running an experiment) must happen on the
+main thread. Any thread may submit a call; the main thread runs queued calls
+when it drains the queue: from ``Session.start()`` when there is no Qt loop
+(PsychoPy's behaviour), from the console's Qt/asyncio loop, and on every
+``win.flip()`` while an experiment runs.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import Future
+from typing import Any, Callable
+
+__all__ = ["CommandQueue", "is_main_thread"]
+
+
+def is_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class CommandQueue:
+    """A thread-safe FIFO of calls to run on the main thread.
+
+    ``submit`` returns a :class:`concurrent.futures.Future` resolved with the
+    call's return value or exception once the main thread has run it.
+    ``wakeup`` (set by the console) is called from the submitting thread after
+    each submit so the owner of the main loop can schedule a drain.
+    """
+
+    def __init__(self) -> None:
+        self._calls: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
+        self._lock = threading.Lock()
+        self.wakeup: Callable[[], None] | None = None
+        self._draining = False
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Queue ``fn(*args, **kwargs)`` for the main thread; thread-safe."""
+        fut: Future = Future()
+        with self._lock:
+            self._calls.append((fut, fn, args, kwargs))
+        wake = self.wakeup
+        if wake is not None:
+            try:
+                wake()
+            except Exception:  # a dead wakeup must not break the caller
+                pass
+        return fut
+
+    def drain(self, max_calls: int | None = None) -> int:
+        """Run queued calls on the calling (main) thread; returns how many ran.
+
+        Re-entrant calls (a queued call that drains again, e.g. a run whose
+        frame hook drains) do nothing: the outer drain goes on afterwards.
+        """
+        if self._draining:
+            return 0
+        self._draining = True
+        ran = 0
+        try:
+            while self._calls and (max_calls is None or ran < max_calls):
+                with self._lock:
+                    fut, fn, args, kwargs = self._calls.popleft()
+                if not fut.set_running_or_notify_cancel():
+                    continue
+                ran += 1
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as err:  # SystemExit from an experiment too
+                    fut.set_exception(err)
+                else:
+                    fut.set_result(result)
+        finally:
+            self._draining = False
+        return ran
+
+    def call(self, fn: Callable[..., Any], *args: Any, blocking: bool = True, **kwargs: Any) -> Any:
+        """Run ``fn`` on the main thread, PsychoPy's ``blocking`` semantics.
+
+        On the main thread the call runs at once. From another thread,
+        ``blocking=False`` queues it and returns ``True`` at once (as
+        PsychoPy's Session does); ``blocking=True`` queues it and waits for the
+        main thread to run it, returning its result or raising its exception.
+        """
+        if is_main_thread():
+            return fn(*args, **kwargs)
+        fut = self.submit(fn, *args, **kwargs)
+        if not blocking:
+            return True
+        return fut.result()

@@ -1,0 +1,233 @@
+"""The frame pump: one event loop for the stimulus window and the console.
+
+Experiments (Builder's and plain scripts) are blocking loops that call
+``win.flip()`` once per frame on the main thread. The console's Qt/asyncio loop
+lives on the same thread, so it only runs when the experiment lets it. The
+:class:`FrameHook` wraps the session window's ``flip`` so that after every
+flip it
+
+1. records the frame interval (for dropped-frame statistics),
+2. runs the session's per-frame work (main-thread command queue, status),
+3. lets the console process its pending events within a time budget
+   (``pump(budget_s)``), and
+4. makes PsychoPy's GL context current again.
+
+Stretches with no flips (an experiment loading stimuli, reading a conditions
+file, saving) would stall the console. :class:`StallGuard` covers them: a
+profile hook on the main thread (``sys.setprofile``) that, every few hundred
+Python calls, pumps when the console has not been served for
+``stall_limit_s``. It is only active while a run is in progress.
+
+Under Xvfb there is no vsync; ``simulated_vsync_hz`` makes ``flip`` return on
+the next tick of a fixed-rate grid, as a real display's vertical blank would.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["FrameHook", "StallGuard", "FrameStats", "frame_stats"]
+
+log = logging.getLogger(__name__)
+
+Pump = Callable[[float], None]
+
+
+class FrameStats(dict):
+    """Frame statistics: ``n_frames``, ``dropped_frames``, ``p50_ms``, ``p99_ms``, ``max_ms``, ``refresh_hz``."""
+
+
+def frame_stats(intervals_s: np.ndarray | list[float], refresh_hz: float) -> FrameStats:
+    """Summarise frame intervals.
+
+    A dropped frame is an interval longer than 1.5 refresh periods; an interval
+    of k periods counts ``round(interval / period) - 1`` dropped frames (the
+    convention of PsychoPy's ``Window.nDroppedFrames`` with
+    ``refreshThreshold = 1.5 / rate``, counting each missed refresh).
+
+    Args:
+        intervals_s: flip-to-flip intervals, seconds, shape (n,).
+        refresh_hz: the display's refresh rate, Hz.
+    """
+    arr = np.asarray(intervals_s, dtype=float)
+    period = 1.0 / refresh_hz
+    if arr.size == 0:
+        return FrameStats(n_frames=0, dropped_frames=0, p50_ms=math.nan, p99_ms=math.nan,
+                          max_ms=math.nan, refresh_hz=refresh_hz)
+    late = arr[arr > 1.5 * period]
+    dropped = int(np.sum(np.maximum(np.rint(late / period) - 1, 1))) if late.size else 0
+    return FrameStats(
+        n_frames=int(arr.size), dropped_frames=dropped,
+        p50_ms=float(np.percentile(arr, 50) * 1e3), p99_ms=float(np.percentile(arr, 99) * 1e3),
+        max_ms=float(arr.max() * 1e3), refresh_hz=refresh_hz,
+    )
+
+
+class StallGuard:
+    """Keeps the console served during stretches with no ``win.flip()``.
+
+    While enabled, a ``sys.setprofile`` hook on the main thread counts Python
+    call events; every ``check_every`` events it calls ``pump`` if the last
+    pump was more than ``stall_limit_s`` ago. The hook does not recurse: the
+    interpreter suspends profiling while the hook (and so the pump) runs.
+    """
+
+    def __init__(self, pump: Callable[[], None], stall_limit_s: float = 0.02, check_every: int = 200):
+        self._pump = pump
+        self.stall_limit_s = stall_limit_s
+        self.check_every = check_every
+        self.last_served = time.perf_counter()
+        self._count = 0
+        self._enabled = False
+        self._previous = None
+
+    def served(self) -> None:
+        """Note that the console has just been served (called by the frame hook)."""
+        self.last_served = time.perf_counter()
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        self._count += 1
+        if self._count < self.check_every:
+            return
+        self._count = 0
+        now = time.perf_counter()
+        if now - self.last_served > self.stall_limit_s:
+            self.last_served = now
+            try:
+                self._pump()
+            except Exception:  # never break the experiment from a profile hook
+                log.exception("console pump failed during a stretch with no flips")
+            self.last_served = time.perf_counter()
+
+    def enable(self) -> None:
+        if self._enabled:
+            return
+        self._previous = sys.getprofile()
+        if self._previous is not None:
+            log.info("a profiler is active; the console may stall between flips")
+            return
+        self.last_served = time.perf_counter()
+        sys.setprofile(self._profile)
+        self._enabled = True
+
+    def disable(self) -> None:
+        if self._enabled:
+            sys.setprofile(None)
+            self._enabled = False
+
+
+class FrameHook:
+    """Wraps a PsychoPy ``Window.flip`` with the console's per-frame work.
+
+    Args:
+        on_frame: called after every flip with the flip's return time
+            (``time.perf_counter()`` seconds); may raise to abort a run.
+        pump: the console's event pump, ``pump(budget_s)``; ``None`` when
+            there is no UI (CLI runs).
+        budget_s: time the pump may take per frame, seconds. With a 60 Hz
+            display an experiment has ~16.7 ms per frame; the default 4 ms
+            leaves it ~12 ms to draw.
+        simulated_vsync_hz: when set, ``flip`` returns on the next tick of a
+            fixed grid at this rate (for displays with no vsync, e.g. Xvfb).
+    """
+
+    def __init__(self, on_frame: Callable[[float], None], pump: Pump | None = None,
+                 budget_s: float = 0.004, simulated_vsync_hz: float | None = None):
+        self.on_frame = on_frame
+        self.pump = pump
+        self.budget_s = budget_s
+        self.simulated_vsync_hz = simulated_vsync_hz
+        self.win = None
+        self._orig_flip = None
+        self._tick0: float | None = None
+        self.recording = False
+        self.intervals: list[float] = []
+        self._last_flip: float | None = None
+        self.guard = StallGuard(self.pump_now)
+
+    # -- installation -------------------------------------------------------
+    def attach(self, win: Any) -> None:
+        """Install on ``win`` (replaces ``win.flip`` on the instance)."""
+        if self.win is win:
+            return
+        self.detach()
+        self.win = win
+        self._orig_flip = win.flip
+        win.flip = self._flip
+        if self.simulated_vsync_hz:
+            win._monitorFrameRate = float(self.simulated_vsync_hz)
+
+    def detach(self) -> None:
+        if self.win is not None:
+            self.win.__dict__.pop("flip", None)
+        self.win = None
+        self._orig_flip = None
+
+    # -- recording ------------------------------------------------------------
+    def start_recording(self) -> None:
+        self.intervals = []
+        self._last_flip = None
+        self.recording = True
+
+    def stop_recording(self) -> list[float]:
+        self.recording = False
+        out, self.intervals = self.intervals, []
+        return out
+
+    @property
+    def refresh_hz(self) -> float:
+        if self.simulated_vsync_hz:
+            return float(self.simulated_vsync_hz)
+        rate = getattr(self.win, "_monitorFrameRate", None) if self.win is not None else None
+        return float(rate) if rate else 60.0
+
+    # -- the per-frame work -------------------------------------------------
+    def _wait_vsync(self) -> None:
+        period = 1.0 / self.simulated_vsync_hz
+        now = time.perf_counter()
+        if self._tick0 is None:
+            self._tick0 = now
+            return
+        n = math.ceil((now - self._tick0) / period)
+        target = self._tick0 + n * period
+        delay = target - now
+        if delay > 0:
+            time.sleep(delay)
+
+    def pump_now(self, budget_s: float | None = None) -> None:
+        """Let the console process events, then give PsychoPy its GL context back."""
+        pump = self.pump
+        if pump is None:
+            return
+        pump(self.budget_s if budget_s is None else budget_s)
+        self.restore_context()
+        self.guard.served()
+
+    def restore_context(self) -> None:
+        win = self.win
+        if win is None or getattr(win, "_closed", False):
+            return
+        try:
+            from psychopy.visual import globalVars
+            globalVars.currWindow = None
+            win._setCurrent()
+        except Exception:
+            log.debug("could not restore the GL context", exc_info=True)
+
+    def _flip(self, *args: Any, **kwargs: Any) -> Any:
+        result = self._orig_flip(*args, **kwargs)
+        if self.simulated_vsync_hz:
+            self._wait_vsync()
+        now = time.perf_counter()
+        if self.recording:
+            if self._last_flip is not None:
+                self.intervals.append(now - self._last_flip)
+            self._last_flip = now
+        self.on_frame(now)
+        self.pump_now()
+        return result

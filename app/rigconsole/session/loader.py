@@ -1,0 +1,234 @@
+"""Loading experiments by file path, in isolation.
+
+PsychoPy's own ``Session.addExperiment`` imports experiments as packages
+relative to the root folder: it writes ``__init__.py`` and the compiled
+``.py`` into the user's folder, fails when a folder is named like an installed
+package, and never reloads an edited file. Here each experiment is loaded from
+its file path under a private module name, Builder ``.psyexp`` files are
+compiled into a cache folder (never next to the user's file), the module sees
+``__file__`` in the experiment's own folder (so ``_thisDir`` and relative
+asset paths resolve there), and a changed file is loaded again.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import traceback
+import types
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .expinfo import ExpInfoField, parse_exp_info
+
+__all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir", "EXPERIMENT_SUFFIXES"]
+
+EXPERIMENT_SUFFIXES = (".py", ".psyexp")
+REQUIRED_FUNCTIONS = ("setupData", "run")
+
+
+class ExperimentLoadError(Exception):
+    """An experiment file could not be loaded; ``str(err)`` is a one-line reason."""
+
+
+@contextmanager
+def working_dir(folder: Path) -> Iterator[None]:
+    """Run a block with ``folder`` as the current directory, restoring it after."""
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        try:
+            os.chdir(old)
+        except OSError:
+            pass
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, SyntaxError):
+        where = f"{Path(err.filename or '?').name}, line {err.lineno}"
+        return f"syntax error ({where}): {err.msg}"
+    if isinstance(err, SystemExit):
+        return f"the file called sys.exit({err.code}) while loading"
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def compile_psyexp(path: Path, cache_dir: Path) -> Path:
+    """Compile a Builder ``.psyexp`` file to a Python script with PsychoPy's compiler.
+
+    The script goes to ``cache_dir`` under a name keyed by the file's path and
+    content, so nothing is written beside the user's file and an edited file
+    compiles anew.
+
+    Returns:
+        Path of the compiled ``.py`` in ``cache_dir``.
+
+    Raises:
+        ExperimentLoadError: the file is not a valid Builder experiment.
+    """
+    data = path.read_bytes()
+    digest = hashlib.sha1(str(path.resolve()).encode() + b"\0" + data).hexdigest()[:16]
+    out = cache_dir / f"{path.stem}-{digest}.py"
+    if out.is_file():
+        return out
+    from psychopy import experiment  # heavy, and needs no display
+
+    exp = experiment.Experiment()
+    try:
+        with working_dir(path.parent):
+            exp.loadFromXML(str(path))
+            if "Use version" in exp.settings.params:
+                exp.settings.params["Use version"].val = ""
+            script = exp.writeScript(target="PsychoPy")
+    except Exception as err:  # PsychoPy raises many kinds for bad files
+        raise ExperimentLoadError(f"not a valid Builder experiment: {_one_line(err)}") from err
+    if not script or "def run(" not in script:
+        raise ExperimentLoadError("not a valid Builder experiment: PsychoPy's compiler produced no run()")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(script, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+@dataclass
+class ExperimentFile:
+    """One registered experiment: its file, loaded module and expInfo fields.
+
+    Attributes:
+        key: the name the session knows it by (path relative to root, no suffix).
+        path: the ``.py`` or ``.psyexp`` file.
+        module: the loaded module, or ``None`` when broken.
+        error: one-line reason it is broken, else ``None``.
+        traceback: the full traceback text when broken.
+        script_path: the Python source actually run (the compiled one for ``.psyexp``).
+        fields: the expInfo form fields.
+        signature: (mtime_ns, size) of ``path`` when loaded; a change triggers a reload.
+    """
+
+    key: str
+    path: Path
+    module: types.ModuleType | None = None
+    error: str | None = None
+    traceback: str = ""
+    script_path: Path | None = None
+    fields: list[ExpInfoField] = field(default_factory=list)
+    signature: tuple[int, int] = (0, 0)
+
+    @property
+    def broken(self) -> bool:
+        return self.module is None
+
+    @property
+    def kind(self) -> str:
+        """``"builder"`` for ``.psyexp`` files, ``"script"`` for ``.py``."""
+        return "builder" if self.path.suffix == ".psyexp" else "script"
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def is_stale(self) -> bool:
+        """True when the file changed on disk (or vanished) since it was loaded."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return True
+        return (st.st_mtime_ns, st.st_size) != self.signature
+
+    @property
+    def exp_name(self) -> str:
+        if self.module is not None and isinstance(getattr(self.module, "expName", None), str):
+            return self.module.expName
+        return self.path.stem
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _module_name(path: Path) -> str:
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    safe = "".join(c if c.isalnum() else "_" for c in path.stem)
+    return f"rigconsole_experiments.{safe}_{digest}"
+
+
+def load_experiment(path: Path, key: str, cache_dir: Path) -> ExperimentFile:
+    """Load one experiment file in isolation; never raises for a bad file.
+
+    The module is executed with the experiment's folder as current directory
+    and ``__file__`` set to ``<folder>/<stem>.py``, and is registered in
+    ``sys.modules`` under a private name (``rigconsole_experiments.*``), so it
+    cannot clash with installed packages.
+
+    Returns:
+        An :class:`ExperimentFile`; when loading failed, ``module`` is ``None``
+        and ``error`` holds a one-line reason (syntax error, missing ``run``,
+        bad psyexp, an exception at import).
+    """
+    path = Path(path).resolve()
+    entry = ExperimentFile(key=key, path=path)
+    try:
+        entry.signature = _signature(path)
+    except OSError as err:
+        entry.error = f"cannot read the file: {err.strerror or err}"
+        return entry
+    try:
+        script = compile_psyexp(path, cache_dir) if path.suffix == ".psyexp" else path
+        entry.script_path = script
+        source = script.read_text(encoding="utf-8")
+        code = compile(source, str(script), "exec")
+        name = _module_name(path)
+        module = types.ModuleType(name)
+        module.__file__ = str(path.with_suffix(".py"))
+        module.__dict__["__builtins__"] = __builtins__
+        sys.modules.setdefault("rigconsole_experiments", types.ModuleType("rigconsole_experiments"))
+        old = sys.modules.get(name)
+        sys.modules[name] = module
+        argv = sys.argv
+        sys.argv = [str(path)]  # Builder scripts read sys.argv (pilot mode)
+        try:
+            with working_dir(path.parent):
+                exec(code, module.__dict__)
+        except BaseException:
+            if old is not None:
+                sys.modules[name] = old
+            else:
+                sys.modules.pop(name, None)
+            raise
+        finally:
+            sys.argv = argv
+        missing = [fn for fn in REQUIRED_FUNCTIONS if not callable(getattr(module, fn, None))]
+        if missing:
+            raise ExperimentLoadError(f"missing required function(s): {', '.join(missing)}()")
+        exp_info = getattr(module, "expInfo", None)
+        if exp_info is None:
+            exp_info = {}
+            module.expInfo = exp_info
+        if not isinstance(exp_info, dict):
+            raise ExperimentLoadError(f"expInfo must be a dict, not {type(exp_info).__name__}")
+        entry.fields = parse_exp_info(exp_info)
+        entry.module = module
+    except ExperimentLoadError as err:
+        entry.error = str(err)
+        entry.traceback = traceback.format_exc()
+    except (Exception, SystemExit) as err:
+        entry.error = _one_line(err)
+        entry.traceback = traceback.format_exc()
+    return entry
+
+
+def describe(entry: ExperimentFile) -> dict[str, Any]:
+    """A JSON-friendly summary of an experiment entry (for logs and the remote API)."""
+    return {
+        "key": entry.key,
+        "path": str(entry.path),
+        "kind": entry.kind,
+        "broken": entry.broken,
+        "error": entry.error,
+    }

@@ -1,0 +1,105 @@
+"""Run records and the run state machine.
+
+A run moves ``starting → running ⇄ paused → finished | stopped | failed``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from psygnal import Signal
+
+__all__ = ["RunState", "RunRecord", "SessionEvents", "RunInProgressError", "RunStopped"]
+
+
+class RunState:
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    ENDED = (FINISHED, STOPPED, FAILED)
+
+
+class RunInProgressError(RuntimeError):
+    """A run was requested while another is in progress (one run at a time)."""
+
+
+class RunStopped(BaseException):
+    """Raised from ``win.flip()`` when a stop request has been ignored by the experiment.
+
+    Derives from ``BaseException`` so that an experiment's ``except Exception``
+    does not swallow it.
+    """
+
+
+@dataclass
+class RunRecord:
+    """One run of one experiment.
+
+    Attributes:
+        index: 1-based run number in this session.
+        key: the experiment's key.
+        exp_info: the expInfo the run was given (clean keys).
+        state: a :class:`RunState` value.
+        started, ended: epoch seconds (``time.time()``); ``ended`` is ``None`` while running.
+        n_trials: rows added with ``thisExp.nextEntry()`` so far.
+        total_trials: the expected number of trials when known (a trial loop's
+            ``nTotal`` or expInfo ``nTrials``), else ``None``.
+        error: one-line reason for a failed run.
+        traceback: full traceback text of a failed run.
+        data_files: files the run wrote under the data folder.
+        frame_stats: see :func:`rigconsole.session.frames.frame_stats`.
+        this_exp: the run's ``psychopy.data.ExperimentHandler``.
+    """
+
+    index: int
+    key: str
+    exp_info: dict[str, Any]
+    state: str = RunState.STARTING
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+    n_trials: int = 0
+    total_trials: int | None = None
+    error: str | None = None
+    traceback: str = ""
+    data_files: list[str] = field(default_factory=list)
+    frame_stats: dict[str, Any] = field(default_factory=dict)
+    this_exp: Any = None
+    stop_requested: bool = False
+
+    @property
+    def ended_ok(self) -> bool:
+        return self.state in (RunState.FINISHED, RunState.STOPPED)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-friendly summary."""
+        return {
+            "index": self.index, "key": self.key, "state": self.state,
+            "started": self.started, "ended": self.ended, "n_trials": self.n_trials,
+            "total_trials": self.total_trials, "error": self.error,
+            "data_files": list(self.data_files), "frame_stats": dict(self.frame_stats),
+            "expInfo": {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+                        for k, v in self.exp_info.items()},
+        }
+
+
+class SessionEvents:
+    """What a Session announces. Qt-free (psygnal); emitted on the main thread.
+
+    - ``experiments_changed()``: the experiment list changed (added, removed, reloaded).
+    - ``run_started(record)``, ``run_state_changed(record)``, ``run_ended(record)``.
+    - ``trial_added(record, row)``: ``row`` is the dict PsychoPy's
+      ``ExperimentHandler.nextEntry()`` just stored (column name → value).
+    - ``frame_intervals(record, intervals_s)``: a batch of flip intervals
+      (seconds, list of float) while a run is in progress, about twice a second.
+    """
+
+    experiments_changed = Signal()
+    run_started = Signal(object)
+    run_state_changed = Signal(object)
+    run_ended = Signal(object)
+    trial_added = Signal(object, dict)
+    frame_intervals = Signal(object, list)
