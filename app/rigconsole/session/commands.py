@@ -33,7 +33,6 @@ class CommandQueue:
         self._calls: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
         self._lock = threading.Lock()
         self.wakeup: Callable[[], None] | None = None
-        self._draining = False
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -54,28 +53,25 @@ class CommandQueue:
     def drain(self, max_calls: int | None = None) -> int:
         """Run queued calls on the calling (main) thread; returns how many ran.
 
-        Re-entrant calls (a queued call that drains again, e.g. a run whose
-        frame hook drains) do nothing: the outer drain goes on afterwards.
+        Draining may nest: a queued call that runs an experiment drains the
+        queue again on every flip, so calls queued during a run still run in
+        order (a second queued run then fails with ``RunInProgressError``).
         """
-        if self._draining:
-            return 0
-        self._draining = True
         ran = 0
-        try:
-            while self._calls and (max_calls is None or ran < max_calls):
-                with self._lock:
-                    fut, fn, args, kwargs = self._calls.popleft()
-                if not fut.set_running_or_notify_cancel():
-                    continue
-                ran += 1
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as err:  # SystemExit from an experiment too
-                    fut.set_exception(err)
-                else:
-                    fut.set_result(result)
-        finally:
-            self._draining = False
+        while max_calls is None or ran < max_calls:
+            with self._lock:
+                if not self._calls:
+                    break
+                fut, fn, args, kwargs = self._calls.popleft()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            ran += 1
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as err:  # SystemExit from an experiment too
+                fut.set_exception(err)
+            else:
+                fut.set_result(result)
         return ran
 
     def call(self, fn: Callable[..., Any], *args: Any, blocking: bool = True, **kwargs: Any) -> Any:

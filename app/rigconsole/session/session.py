@@ -350,6 +350,37 @@ class Session:
             log.info("loaded experiment %s", key)
         return entry
 
+    def set_root(self, root) -> None:
+        """Switch to another experiment root folder and register what is in it.
+
+        Raises:
+            RunInProgressError: a run is in progress.
+            NotADirectoryError: the folder does not exist.
+        """
+        root = Path(root).absolute()
+        if self._run is not None:
+            raise RunInProgressError("cannot change the experiment folder during a run")
+        if not root.is_dir():
+            raise NotADirectoryError(f"experiment root folder does not exist: {root}")
+        self.root = root
+        self.experiment_files.clear()
+        self.experimentObjects.clear()
+        self.scanRoot()
+        self.events.experiments_changed.emit()
+
+    def set_data_dir(self, data_dir) -> None:
+        """Write the next runs' data to another folder (created if needed).
+
+        Raises:
+            RunInProgressError: a run is in progress.
+            OSError: the folder cannot be created.
+        """
+        if self._run is not None:
+            raise RunInProgressError("cannot change the data folder during a run")
+        data_dir = Path(data_dir).absolute()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.dataDir = data_dir
+
     def removeExperiment(self, key: str) -> bool:
         """Unregister an experiment (the file is left alone). Returns ``False`` if unknown."""
         if key not in self.experiment_files:

@@ -1,0 +1,6 @@
+"""Has setupData but no run()."""
+expInfo = {}
+
+
+def setupData(expInfo, dataDir=None):
+    return None

@@ -1,0 +1,2 @@
+def setupData(expInfo, dataDir=None)
+    pass
