@@ -318,9 +318,11 @@ class DataLog:
         self._check_signature()
         f = None
         last: OSError | None = None
-        for kw in ({"swmr": True}, {}):
+        # SWMR read first (a live file); locking off so a reader never blocks a writer;
+        # the plain variants cover files another handle in this process holds.
+        for kw in ({"swmr": True, "locking": False}, {"locking": False}, {"swmr": True}, {}):
             try:
-                f = h5py.File(self.path, "r", locking=False, **kw)
+                f = h5py.File(self.path, "r", **kw)
                 break
             except OSError as exc:
                 last = exc
