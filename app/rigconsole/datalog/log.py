@@ -223,10 +223,10 @@ def _open_error(path: Path, exc: OSError) -> OSError:
             f"{path} was not closed cleanly (crash, or another process is writing it); "
             f"if no process is writing it run `rigconsole data recover {path}`"
         )
-    if "lock" in msg:
+    if "truncated" in msg:
+        return DataLogCorruptError(f"{path} is truncated (crash or incomplete copy); run `rigconsole data recover {path}`")
+    if "unable to lock" in msg or "file locking" in msg:
         return DataLogCorruptError(f"{path} is locked by another process writing it; close that process or open it readonly")
-    if "truncated" in msg or "eof" in msg.lower():
-        return DataLogCorruptError(f"{path} is truncated; run `rigconsole data recover {path}`")
     return DataLogCorruptError(f"{path} cannot be opened as HDF5 ({_first_line(exc)}); run `rigconsole data recover {path}`")
 
 
@@ -298,12 +298,19 @@ class DataLog:
         # writer-side knowledge of what the file holds
         self._w_vars: dict[str, int] = {}
         self._w_dsets: set[str] = set()
-        self._w_runs: dict[str, dict[str, tuple[str, int, int]]] = {}  # run -> col -> (kind, version, rows)
+        # run -> column -> (kind, version, rows in file, text width in bytes)
+        self._w_runs: dict[str, dict[str, tuple[str, int, int, int]]] = {}
         self._w_frames: dict[str, int] = {}
 
         if readonly:
             self._file = self._open_read()
-            self._load(self._file)
+            try:
+                self._load(self._file)
+            except (OSError, KeyError, ValueError) as exc:
+                self._file.close()
+                raise DataLogCorruptError(
+                    f"{self.path} is damaged ({_first_line(exc)}); run `rigconsole data recover {self.path}`"
+                ) from None
         else:
             self._open_write()
             self._thread = threading.Thread(target=self._writer, name=f"DataLog writer {self.path.name}", daemon=True)
@@ -318,14 +325,19 @@ class DataLog:
         self._check_signature()
         f = None
         last: OSError | None = None
-        # SWMR read first (a live file); locking off so a reader never blocks a writer;
-        # the plain variants cover files another handle in this process holds.
-        for kw in ({"swmr": True, "locking": False}, {"locking": False}, {"swmr": True}, {}):
+        # A plain open first: it checks the file is complete (not truncated).
+        # A file held (or left, by a crash) by a SWMR writer only opens in SWMR
+        # read mode. Locking is off so a reader never blocks the writer; the
+        # locking variants cover a file another handle in this process holds.
+        for kw in ({"locking": False}, {"swmr": True, "locking": False}, {}, {"swmr": True}):
             try:
                 f = h5py.File(self.path, "r", **kw)
                 break
             except OSError as exc:
-                last = exc
+                if last is None or "truncated" in str(exc):
+                    last = exc
+                if "truncated" in str(last):
+                    break
         if f is None:
             assert last is not None
             raise _open_error(self.path, last) from None
@@ -443,7 +455,7 @@ class DataLog:
                     if ds.dtype.kind == "f":
                         col = _Column("f", ds[:n].tolist())
                     else:
-                        col = _Column("s", list(ds.asstr()[:n]))
+                        col = _Column("s", [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in ds[:n].tolist()])
                     run.columns[cname] = col
                 run.n_rows = n
             if "frame_intervals" in g:
@@ -458,16 +470,17 @@ class DataLog:
             s.n = min(s.n, ds.shape[0])
         self._w_dsets = set(f["datasets"].keys())
         for path, run in self._runs.items():
-            cols = {c: (col.kind, col.version, run.n_rows) for c, col in run.columns.items()}
-            self._w_runs[path] = cols
+            cols = {}
             self._w_frames[path] = run.frames.n
             g = f[path]
             tg = g.get("trials")
             if tg is not None:  # cut columns back to complete rows
-                for c in run.columns:
+                for c, col in run.columns.items():
                     ds = tg[V.escape_column(c)]
                     if ds.shape[0] != run.n_rows:
                         ds.resize((run.n_rows,))
+                    cols[c] = (col.kind, col.version, run.n_rows, ds.dtype.itemsize if col.kind == "s" else 0)
+            self._w_runs[path] = cols
 
     # ------------------------------------------------------------------ helpers
 
@@ -1056,11 +1069,16 @@ class DataLog:
                     snap["structural"] = True
                 for c, col in r.columns.items():
                     w = wcols.get(c)
+                    if w is not None and w[1] == col.version and r.n_rows > w[2]:
+                        new = col.values[w[2] : r.n_rows]
+                        if col.kind == "s" and max(len(x.encode()) for x in new) > w[3]:
+                            w = None  # longer text than the fixed width: rewrite the column wider
+                        else:
+                            rs["cols"][c] = ("append", col.kind, col.version, new)
+                            continue
                     if w is None or w[1] != col.version:
                         rs["cols"][c] = ("create", col.kind, col.version, list(col.values))
                         snap["structural"] = True
-                    elif r.n_rows > w[2]:
-                        rs["cols"][c] = ("append", col.kind, col.version, col.values[w[2] : r.n_rows])
                 if any(v[0] == "create" for v in rs["cols"].values()) and list(wcols) != list(r.columns):
                     rs["order"] = list(r.columns)
                 rs["n_rows"] = r.n_rows
@@ -1186,20 +1204,32 @@ class DataLog:
         n_rows = rs["n_rows"]
         for c, (op, kind, version, values) in rs["cols"].items():
             esc = V.escape_column(c)
-            dtype = "<f8" if kind == "f" else _STR
+            # Text is fixed-width UTF-8: variable-length strings live in HDF5's
+            # global heap, which SWMR does not keep consistent across a kill
+            # (measured: "bad heap index" after kill -9).
+            if kind == "s":
+                enc = [x.encode("utf-8") for x in values]
+                need = max((len(b) for b in enc), default=0)
+                width = wcols[c][3] if op == "append" else max(16, 1 << max(0, need - 1).bit_length())
+                dtype: Any = h5py.string_dtype("utf-8", width)
+                data: Any = np.array(enc, dtype=dtype)
+            else:
+                width = 0
+                data = np.asarray(values, dtype="<f8")
+                dtype = "<f8"
             if op == "create":
                 if esc in tg:
                     del tg[esc]
                 ds = tg.create_dataset(esc, shape=(len(values),), maxshape=(None,), dtype=dtype, chunks=(256,))
                 if values:
-                    ds[:] = values
+                    ds[:] = data
                 ds.attrs["name"] = c
             else:
                 ds = tg[esc]
                 w = wcols[c][2]
                 ds.resize((w + len(values),))
-                ds[w:] = values
-            wcols[c] = (kind, version, n_rows)
+                ds[w:] = data
+            wcols[c] = (kind, version, n_rows, width)
         if rs["order"] is not None:
             tg.attrs["columns"] = json.dumps(rs["order"])
         if "frames" in rs:

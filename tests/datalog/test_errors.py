@@ -1,0 +1,220 @@
+"""Bad input gets one clear line and loses nothing already recorded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from rigconsole.datalog import (
+    DataLog,
+    DataLogClosedError,
+    DataLogCorruptError,
+    DatasetShapeError,
+    InvalidNameError,
+    InvalidValueError,
+    NotADataLogError,
+    ReadOnlyError,
+    UnknownNameError,
+    recover,
+)
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    msg = str(exc.value)
+    assert "\n" not in msg and msg
+    return msg
+
+
+def test_non_numeric_entry_is_rejected_whole(log):
+    log.add_entry(a=1)
+    with pytest.raises(InvalidValueError) as e:
+        log.add_entry(a=2, b="high")
+    assert "'b'" in _one_line(e) and "save_parameter" in str(e.value)
+    for bad in (None, [1, 2], np.zeros(3), 1 + 2j):
+        with pytest.raises(ValueError):
+            log.add_entry(c=bad)
+    assert log["a"][1].tolist() == [1.0]  # nothing of the bad calls recorded
+    assert log.logged_variables() == {"a"}
+
+
+@pytest.mark.parametrize("name", ["a/b", "", ".", 3])
+def test_bad_names(log, name):
+    for call in (lambda: log.add_entry(**{name: 1}) if isinstance(name, str) else log.add_entry({name: 1}),
+                 lambda: log.save_parameter({name: 1}),
+                 lambda: log.add_dataset({name: np.zeros(2)})):
+        with pytest.raises(InvalidNameError) as e:
+            call()
+        _one_line(e)
+
+
+def test_slash_message_says_what_to_do(log):
+    with pytest.raises(InvalidNameError, match="contains '/'.*use '_'"):
+        log.add_entry(**{"rig/temp": 1.0})
+
+
+def test_unknown_names(log):
+    with pytest.raises(UnknownNameError) as e:
+        log.logged_variable("nope")
+    assert "no logged variable 'nope'" in _one_line(e)
+    with pytest.raises(KeyError):
+        log["nope"]
+    with pytest.raises(UnknownNameError):
+        log.dataset_times("nope")
+    with pytest.raises(UnknownNameError):
+        log.trials("runs/0001_x")
+
+
+def test_dataset_shape_and_dtype_change(log):
+    log.add_dataset(img=np.zeros((2, 3), dtype=np.uint8))
+    with pytest.raises(DatasetShapeError, match=r"shape \(2, 3\), got \(3, 2\)") as e:
+        log.add_dataset(img=np.zeros((3, 2), dtype=np.uint8))
+    _one_line(e)
+    with pytest.raises(DatasetShapeError, match="astype"):
+        log.add_dataset(img=np.zeros((2, 3), dtype=np.float64))
+    with pytest.raises(InvalidValueError):
+        log.add_dataset(txt=np.array(["a", "b"]))
+    log.add_dataset(img=np.ones((2, 3), dtype=np.uint8))
+    assert len(log.dataset_times("img")) == 2
+
+
+def test_readonly_and_closed(make_log, tmp_path):
+    log = make_log("s.h5")
+    log.add_entry(a=1)
+    log.close()
+    with pytest.raises(DataLogClosedError):
+        log.add_entry(a=2)
+    ro = make_log("s.h5", readonly=True)
+    for call in (lambda: ro.add_entry(a=1), lambda: ro.save_parameter(a=1), lambda: ro.add_dataset(a=np.zeros(1)),
+                 lambda: ro.start_run("x", {})):
+        with pytest.raises(ReadOnlyError, match="readonly=True") as e:
+            call()
+        _one_line(e)
+    assert isinstance(ReadOnlyError("x"), (OSError, ValueError))
+
+
+def test_not_hdf5_foreign_and_truncated(tmp_path):
+    txt = tmp_path / "notes.h5"
+    txt.write_text("participant,rt\n1,0.5\n")
+    with pytest.raises(NotADataLogError, match="not an HDF5 file") as e:
+        DataLog(txt, readonly=True)
+    _one_line(e)
+    with pytest.raises(NotADataLogError):
+        DataLog(txt)  # never overwrites a foreign file
+    assert txt.read_text().startswith("participant")
+
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = np.arange(3)
+    for ro in (True, False):
+        with pytest.raises(NotADataLogError, match="not a Rig Console data log") as e:
+            DataLog(foreign, readonly=ro)
+        _one_line(e)
+    with h5py.File(foreign) as f:
+        assert list(f["x"][()]) == [0, 1, 2]
+
+    with pytest.raises(FileNotFoundError):
+        DataLog(tmp_path / "missing.h5", readonly=True)
+
+    good = tmp_path / "good.h5"
+    with DataLog(good) as log:
+        for i in range(5000):
+            log.add_entry(a=i)
+    data = good.read_bytes()
+    trunc = tmp_path / "trunc.h5"
+    trunc.write_bytes(data[: len(data) // 3])
+    with pytest.raises(DataLogCorruptError) as e:
+        DataLog(trunc, readonly=True)
+    assert "recover" in _one_line(e)
+
+
+def test_recover_clears_flags_of_a_killed_writer(tmp_path):
+    """A child opens a log, logs, flushes and dies with os._exit (no close)."""
+    p = tmp_path / "killed.h5"
+    code = textwrap.dedent(
+        f"""
+        import os
+        from rigconsole.datalog import DataLog
+        log = DataLog({str(p)!r})
+        r = log.start_run("x", {{"participant": "p"}})
+        for i in range(100):
+            log.add_entry(a=i)
+        log.add_trial(r, {{"n": 1}})
+        log.flush()
+        os._exit(0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=_env())
+    with pytest.raises(OSError, match="h5clear"):
+        h5py.File(p, "r")  # HDF5 itself refuses a plain open: status flags set
+    with DataLog(p, readonly=True) as ro:  # readonly falls back to a SWMR read, which works
+        assert ro["a"][1][-1] == 99 and ro.trials(ro.runs()[0])["n"].tolist() == [1.0]
+    with pytest.raises(DataLogCorruptError, match="not closed cleanly.*recover") as e:
+        DataLog(p)  # but appending needs recover first
+    _one_line(e)
+    rep = recover(p)
+    assert rep.flags_cleared and rep.superblock_version == 3 and "cleared" in str(rep)
+    with h5py.File(p, "r") as f:  # now plain h5py opens it
+        assert f["variables/a"]["value"][-1] == 99
+    assert not recover(p).flags_cleared  # idempotent
+    with DataLog(p) as log:  # and we can append to it
+        log.add_entry(a=100)
+    with DataLog(p, readonly=True) as ro:
+        assert ro["a"][1][-2:].tolist() == [99.0, 100.0]
+
+
+def test_full_disk_real_rlimit(tmp_path):
+    """RLIMIT_FSIZE in a child: the writer hits EFBIG like a full disk."""
+    p = tmp_path / "full.h5"
+    code = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        from rigconsole.datalog import DataLog, DataLogWriteError
+        log = DataLog({str(p)!r})
+        errors = []
+        log.events.write_error.connect(errors.append)
+        log.add_entry(a=-1)
+        log.flush()
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+        durable = 0
+        try:
+            for i in range(1_000_000):
+                log.add_entry(a=i)
+                if i % 1000 == 999:
+                    log.flush()
+                    durable = i + 1
+        except DataLogWriteError as exc:
+            print("ERR", exc)
+        print("DURABLE", durable)
+        print("SIGNAL", len(errors), log.last_error is not None)
+        try:
+            log.close()
+        except DataLogWriteError:
+            pass
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60)
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert "ERR" in lines, out.stdout + out.stderr
+    assert "disk full or file-size limit" in lines["ERR"] and "is on disk" in lines["ERR"]
+    assert lines["SIGNAL"] == "1 True"
+    durable = int(lines["DURABLE"])
+    assert durable > 1000
+    recover(p)
+    with DataLog(p, readonly=True) as ro:
+        a = ro["a"][1]
+    assert np.array_equal(a[: durable + 1], np.arange(-1, durable))  # nothing made durable was lost
+
+
+def _env():
+    import os
+    from pathlib import Path
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "app") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
