@@ -1,0 +1,104 @@
+"""DataLog.add_entry vs pymanip 0.4.4 AsyncSession.add_entry, side by side.
+
+Same workload for both: each call logs three scalars (``temperature``,
+``pressure``, ``counter``) with one timestamp. pymanip stores in SQLite and
+commits once per call; DataLog hands off to its writer thread, which makes
+everything durable within the 100 ms window (``flush_interval=0.1``). The
+DataLog rate counts calls acknowledged AND made durable: the clock stops after
+the final ``flush()`` returns. A third row adds ``fsync=True`` (durable
+against power loss too, not just a process kill).
+
+Run from the repository root::
+
+    uv run python benchmarks/bench_datalog.py
+    uv run python benchmarks/bench_datalog.py --calls 500000 --pymanip-calls 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+
+from rigconsole.datalog import DataLog  # noqa: E402
+
+
+def bench_datalog(path: Path, calls: int, **kw: object) -> tuple[float, DataLog]:
+    log = DataLog(path, flush_interval=0.1, **kw)  # type: ignore[arg-type]
+    add = log.add_entry
+    t0 = time.perf_counter()
+    for i in range(calls):
+        add(temperature=20.0 + (i % 100) * 0.01, pressure=101.3, counter=i)
+    log.flush(timeout=None)
+    dt = time.perf_counter() - t0
+    log.close()
+    with DataLog(path, readonly=True) as ro:  # verify everything is in the file
+        assert ro["counter"][1].size == calls
+    return dt, log
+
+
+def bench_trials(path: Path, rows: int) -> float:
+    log = DataLog(path, flush_interval=0.1)
+    run = log.start_run("bench", {"participant": "p"})
+    t0 = time.perf_counter()
+    for i in range(rows):
+        log.add_trial(run, {"trials.thisN": i, "key_resp.keys": "space", "key_resp.rt": 0.4, "key_resp.corr": 1})
+    log.flush(timeout=None)
+    dt = time.perf_counter() - t0
+    log.close()
+    return dt
+
+
+def bench_pymanip(path: Path, calls: int, max_seconds: float) -> tuple[int, float]:
+    from pymanip.asyncsession import AsyncSession
+
+    n = 0
+    with AsyncSession(path, verbose=False) as sesn:
+        t0 = time.perf_counter()
+        for i in range(calls):
+            sesn.add_entry(temperature=20.0 + (i % 100) * 0.01, pressure=101.3, counter=i)
+            n += 1
+            if time.perf_counter() - t0 > max_seconds:
+                break
+        dt = time.perf_counter() - t0
+    return n, dt
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, default=200_000, help="DataLog add_entry calls")
+    ap.add_argument("--pymanip-calls", type=int, default=1000, help="pymanip add_entry calls (capped by --pymanip-seconds)")
+    ap.add_argument("--pymanip-seconds", type=float, default=20.0)
+    ap.add_argument("--trial-rows", type=int, default=20_000)
+    ap.add_argument("--dir", default=None, help="where to write the files (default: a temp dir)")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(dir=a.dir) as d:
+        d = Path(d)
+        n_pm, t_pm = bench_pymanip(d / "pymanip.db", a.pymanip_calls, a.pymanip_seconds)
+        t_dl, log = bench_datalog(d / "datalog.h5", a.calls)
+        st = log.cycle_stats
+        t_fs, _ = bench_datalog(d / "datalog_fsync.h5", a.calls, fsync=True)
+        t_tr = bench_trials(d / "trials.h5", a.trial_rows)
+    r_pm = n_pm / t_pm
+    rows = [
+        ("pymanip 0.4.4 AsyncSession (SQLite)", n_pm, t_pm),
+        ("DataLog, flush_interval=0.1", a.calls, t_dl),
+        ("DataLog, flush_interval=0.1, fsync", a.calls, t_fs),
+    ]
+    print(f"{'add_entry(temperature, pressure, counter)':40s} {'calls':>8s} {'seconds':>8s} {'calls/s':>10s} {'vs pymanip':>10s}")
+    for name, n, t in rows:
+        print(f"{name:40s} {n:8d} {t:8.2f} {n / t:10.0f} {n / t / r_pm:9.0f}x")
+    print(f"{'DataLog.add_trial (4 columns)':40s} {a.trial_rows:8d} {t_tr:8.2f} {a.trial_rows / t_tr:10.0f}")
+    print(
+        f"writer: {st['cycles']} cycles, {st['structural']} structural, "
+        f"mean {st['total_cycle_s'] / max(1, st['cycles']) * 1e3:.1f} ms, max {st['max_cycle_s'] * 1e3:.1f} ms per cycle"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
