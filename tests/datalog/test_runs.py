@@ -12,7 +12,7 @@ from rigconsole.datalog import DataLog, InvalidValueError, UnknownNameError
 
 
 def test_run_layout_and_roundtrip(log, tmp_path):
-    exp_info = {"participant": "p01", "session": "001", "date": "2026-11-21_11h30", "frameRate": 60.0, "conds": [1, 2], "x": None}
+    exp_info = {"participant": "p01", "order": "ABBA", "json_keys": 3, "session": "001", "date": "2026-11-21_11h30", "frameRate": 60.0, "conds": [1, 2], "x": None}
     run = log.start_run("gonogo", exp_info, started=1000.0)
     assert run == "runs/0001_gonogo"
     log.add_trial(run, {"trials.thisN": 0, "key_resp.keys": "space", "key_resp.rt": 0.42, "key_resp.corr": True})
@@ -102,6 +102,8 @@ def test_run_errors(log):
     run = log.start_run("x", {})
     with pytest.raises(InvalidValueError, match="finished, stopped, failed"):
         log.end_run(run, "crashed")
+    with pytest.raises(ValueError, match="reserved"):
+        log.set_run_attrs(run, outcome="finished")
     log.end_run(run, "failed", error="Traceback (most recent call last):\n  ...\nZeroDivisionError")
     assert log.run_info(run)["attrs"]["error"].endswith("ZeroDivisionError")
 

@@ -424,21 +424,19 @@ class DataLog:
         for rname, g in f.get("runs", {}).items():
             path = f"runs/{rname}"
             attrs = {k: V.from_attr(v) for k, v in g.attrs.items()}
-            json_keys = set(attrs.pop("json_attrs", []) or [])
-            for k in json_keys:
+            # bookkeeping attributes start with '_' and live on the run group,
+            # so they can never collide with an expInfo key
+            for k in attrs.pop("_json_attrs", None) or []:
                 attrs[k] = _loads(attrs.get(k))
+            ei_json = attrs.pop("_expInfo_json_keys", None) or []
+            order = attrs.pop("_expInfo_order", None) or []
             ei_g = g.get("expInfo")
             exp_info: dict[str, Any] = {}
             if ei_g is not None:
                 exp_info = {k: V.from_attr(v) for k, v in ei_g.attrs.items()}
-                for k in V.from_attr(ei_g.attrs.get("json_keys", [])) or []:
+                for k in ei_json:
                     exp_info[k] = _loads(exp_info.get(k))
-                exp_info.pop("json_keys", None)
-                order = ei_g.attrs.get("order")
-                if order is not None:
-                    order = V.from_attr(order)
-                    exp_info.pop("order", None)
-                    exp_info = {k: exp_info[k] for k in order if k in exp_info}
+                exp_info = {**{k: exp_info[k] for k in order if k in exp_info}, **exp_info}
             run = _Run(path, str(attrs.get("experiment", "")), exp_info, attrs)
             run.dirty = False
             tg = g.get("trials")
@@ -842,7 +840,14 @@ class DataLog:
         self.events.frame_intervals_added.emit(r.path, len(a))
 
     def set_run_attrs(self, run: str, **attrs: Any) -> None:
-        """Set attributes of the run group (numbers, str, bool and lists of str kept; others JSON)."""
+        """Set attributes of the run group (numbers, str, bool and lists of str kept; others JSON).
+
+        Raises InvalidNameError for names starting with '_' (bookkeeping) or
+        naming what start_run/end_run set (experiment, started, ended, outcome).
+        """
+        for k in attrs:
+            if k.startswith("_") or k in _RESERVED_RUN_ATTRS:
+                raise InvalidNameError(f"run attribute {k!r} is reserved; start_run/end_run set it, pick another name")
         with self._lock:
             self._check_writable()
             r = self._run(run)
@@ -858,6 +863,9 @@ class DataLog:
         ``dropped_frames``, ``data_files`` list of str) go on the run group.
         Raises ValueError for another outcome, UnknownNameError for an unknown run.
         """
+        for k in attrs:
+            if k.startswith("_") or k in _RESERVED_RUN_ATTRS:
+                raise InvalidNameError(f"run attribute {k!r} is reserved; pick another name")
         if outcome not in OUTCOMES:
             raise InvalidValueError(f"run outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
         with self._lock:
@@ -1180,9 +1188,10 @@ class DataLog:
                 ei.attrs[k] = sv
                 if was_json:
                     json_keys.append(k)
-            ei.attrs["order"] = list(info) if info else np.array([], dtype=_STR)
+            if info:
+                g.attrs["_expInfo_order"] = list(info)
             if json_keys:
-                ei.attrs["json_keys"] = json_keys
+                g.attrs["_expInfo_json_keys"] = json_keys
             tg = g.create_group("trials", track_order=True)
             tg.attrs["columns"] = "[]"
             g.create_dataset("frame_intervals", shape=(0,), maxshape=(None,), dtype="<f8", chunks=(4096,))
@@ -1197,8 +1206,8 @@ class DataLog:
                 if was_json:
                     json_attrs.append(k)
             if json_attrs:
-                old = V.from_attr(g.attrs.get("json_attrs", [])) or []
-                g.attrs["json_attrs"] = sorted(set(old) | set(json_attrs))
+                old = V.from_attr(g.attrs.get("_json_attrs", [])) or []
+                g.attrs["_json_attrs"] = sorted(set(old) | set(json_attrs))
         tg = g["trials"]
         wcols = self._w_runs[path]
         n_rows = rs["n_rows"]
