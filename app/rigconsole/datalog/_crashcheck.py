@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         res = kill_many(Path(d), a.kills, parallel=a.parallel, flush_interval=a.flush_interval, swmr=not a.no_swmr)
         bad = [r for r in res if not r.ok]
-        lags = np.array([r.lag for r in res if r.ok])
+        lags = np.array([r.lag for r in res if r.ok and r.lag == r.lag])
         print(f"{len(res)} kills, {len(bad)} failures, {time.time() - t0:.0f} s, swmr={not a.no_swmr}, flush_interval={a.flush_interval}")
         if lags.size:
             print(f"kill-to-newest-entry-on-disk lag: median {np.median(lags) * 1e3:.0f} ms, max {lags.max() * 1e3:.0f} ms")

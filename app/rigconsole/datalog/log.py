@@ -1,7 +1,7 @@
 """The session data log: one HDF5 file per console session.
 
 :class:`DataLog` keeps everything in an in-memory mirror and a writer thread
-copies the mirror into the HDF5 file every ``flush_interval / 2`` seconds,
+copies the mirror into the HDF5 file every ``flush_interval / 3`` seconds,
 then flushes it (HDF5 ``H5Fflush``: written to the OS, file consistent). The
 caller's thread never touches the disk: ``add_entry`` and ``add_trial`` append
 to the mirror under a lock and return. In-process readers (live plots) read the
@@ -240,7 +240,7 @@ class DataLog:
     Every method is thread-safe. Write methods only touch memory; a writer
     thread makes everything durable (in the file, flushed to the OS, file
     consistent) within ``flush_interval`` seconds, provided a write cycle takes
-    less than ``flush_interval / 2`` (milliseconds in practice, see
+    less than ``2 * flush_interval / 3`` (milliseconds in practice, see
     docs/performance-datalog.md). With ``fsync=True`` each flush also calls
     ``fsync`` (survives power loss, costs a disk round trip per cycle).
 
@@ -997,7 +997,7 @@ class DataLog:
     # ------------------------------------------------------------------ writer thread
 
     def _writer(self) -> None:
-        period = self.flush_interval / 2
+        period = self.flush_interval / 3
         while True:
             t0 = time.monotonic()
             stop = self._stop
