@@ -117,3 +117,18 @@ def test_run_signals(log):
     log.add_trial(run, {"a": 1, "b": None})
     log.end_run(run, "stopped")
     assert got == [("start", run, "x", {"participant": "p"}), ("trial", run, {"a": 1.0, "b": None}), ("end", run, "stopped")]
+
+
+def test_reopen_for_append_continues_runs(make_log, tmp_path):
+    log = make_log("s.h5")
+    run = log.start_run("a", {"participant": "p"})
+    log.add_trial(run, {"n": 1, "txt": "short"})
+    log.close()
+    with DataLog(tmp_path / "s.h5") as again:
+        again.add_trial(run, {"n": 2, "txt": "a much longer text than sixteen bytes"})
+        assert again.start_run("b", {}) == "runs/0002_b"
+    with DataLog(tmp_path / "s.h5", readonly=True) as ro:
+        t = ro.trials(run)
+        assert t["n"].tolist() == [1.0, 2.0]
+        assert t["txt"].tolist() == ["short", "a much longer text than sixteen bytes"]
+        assert ro.runs() == [run, "runs/0002_b"]
