@@ -634,20 +634,24 @@ class DataLog:
         Same as ``log[name]`` (pymanip ``AsyncSession.logged_variable``).
         Raises UnknownNameError.
         """
+        # Rows below n never change and growth allocates new buffers, so the
+        # copy happens outside the lock: a big read never stalls add_entry.
         with self._lock:
             s = self._vars.get(name)
             if s is None:
                 raise UnknownNameError(
                     f"no logged variable {name!r} in {self.path.name}; known: {', '.join(sorted(self._vars)) or 'none'}"
                 )
-            return s.t[: s.n].copy(), s.v[: s.n].copy()
+            t, v, n = s.t, s.v, s.n
+        return t[:n].copy(), v[:n].copy()
 
     __getitem__ = logged_variable
 
     def logged_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """``{name: (t, values)}`` for every logged variable (pymanip ``logged_data``)."""
         with self._lock:
-            return {k: (s.t[: s.n].copy(), s.v[: s.n].copy()) for k, s in self._vars.items()}
+            views = [(k, s.t, s.v, s.n) for k, s in self._vars.items()]
+        return {k: (t[:n].copy(), v[:n].copy()) for k, t, v, n in views}
 
     def logged_first_values(self) -> dict[str, tuple[float, float] | None]:
         """``{name: (t, value)}`` of each variable's first entry (pymanip ``logged_first_values``)."""
@@ -671,8 +675,9 @@ class DataLog:
             s = self._vars.get(name)
             if s is None:
                 return np.array([]), np.array([])
-            i = int(np.searchsorted(s.t[: s.n], timestamp, side="right"))
-            return s.t[i : s.n].copy(), s.v[i : s.n].copy()
+            t, v, n = s.t, s.v, s.n
+        i = int(np.searchsorted(t[:n], timestamp, side="right"))
+        return t[i:n].copy(), v[i:n].copy()
 
     def parameter(self, name: str) -> Any:
         """Value of a parameter, or None if absent (pymanip ``parameter``)."""
