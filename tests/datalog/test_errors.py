@@ -130,6 +130,13 @@ def test_not_hdf5_foreign_and_truncated(tmp_path):
     with pytest.raises(DataLogCorruptError) as e:
         DataLog(trunc, readonly=True)
     assert "recover" in _one_line(e)
+    rep = recover(trunc)  # pads the file so it opens, and says which data is gone
+    assert rep.extended_by > 0 and "/variables/a" in rep.problems and "WARNING" in str(rep)
+    cut = tmp_path / "cut.h5"  # only the tail missing: nothing of value lost
+    cut.write_bytes(data[: len(data) - 100])
+    rep = recover(cut)
+    with DataLog(cut, readonly=True) as ro:
+        assert ro["a"][1][-1] == 4999
 
 
 def test_recover_clears_flags_of_a_killed_writer(tmp_path):

@@ -98,6 +98,8 @@ class RecoveryReport:
     flags_cleared: bool = False
     extended_by: int = 0
     objects: int = 0
+    original_size: int = 0
+    #: datasets with chunks in the zero-padded tail (a truncated copy, not a kill -9)
     problems: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -107,7 +109,8 @@ class RecoveryReport:
         if self.extended_by:
             did.append(f"padded {self.extended_by} missing bytes at the end")
         what = "; ".join(did) if did else "nothing to repair"
-        return f"{self.path}: {what}; {self.objects} objects readable"
+        lost = f"; WARNING zero-filled (lost) data in: {', '.join(self.problems)}" if self.problems else ""
+        return f"{self.path}: {what}; {self.objects} objects readable{lost}"
 
 
 def recover(path: str | os.PathLike[str]) -> RecoveryReport:
@@ -154,6 +157,7 @@ def recover(path: str | os.PathLike[str]) -> RecoveryReport:
                 report.flags_cleared = True
             eof = int.from_bytes(body[12 + 2 * osz : 12 + 3 * osz], "little") + base
             size = os.fstat(fh.fileno()).st_size
+            report.original_size = size
             if 0 < eof - size < (1 << 40):
                 fh.truncate(eof)
                 report.extended_by = eof - size
@@ -172,6 +176,13 @@ def _verify(p: Path, report: RecoveryReport) -> None:
                 obj = f[n]
                 if isinstance(obj, h5py.Dataset) and obj.shape and obj.shape[0]:
                     obj[-1]  # read the last row: proves the chunk index is sound
+                    if report.extended_by and obj.chunks:
+                        dsid = obj.id
+                        for i in range(dsid.get_num_chunks()):
+                            info = dsid.get_chunk_info(i)
+                            if info.byte_offset + info.size > report.original_size:
+                                report.problems.append("/" + n)
+                                break
             report.objects = len(names)
     except OSError as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
