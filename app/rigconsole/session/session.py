@@ -530,6 +530,9 @@ class Session:
 
         if self.keyboard_backend and KeyboardDevice._backend is None:
             KeyboardDevice._backend = self.keyboard_backend
+        if KeyboardDevice._backend == "event":
+            from .keyboard import install_event_backend_fix
+            install_event_backend_fix()
         if DeviceManager.getDevice("defaultKeyboard") is None:
             DeviceManager.addDevice(
                 deviceClass="psychopy.hardware.keyboard.KeyboardDevice",
@@ -786,7 +789,9 @@ class Session:
             original()
             row = dict(this_exp.entries[-1]) if this_exp.entries else {}
             record.n_trials += 1
-            record.total_trials = self._total_trials(this_exp, record)
+            total = self._total_trials(this_exp, record)
+            if total is not None:  # keep the last known total once the loop has ended
+                record.total_trials = total
             try:
                 self.events.trial_added.emit(record, row)
             except Exception:
