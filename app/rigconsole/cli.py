@@ -90,6 +90,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("no display: run it on the rig's desktop, or under xvfb-run on a server")
     window = _window_params(win_pairs)
 
+    import logging
+
+    # the CLI prints its own one-line outcome; logs only with --verbose
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.CRITICAL,
+                        format="%(levelname)s %(name)s: %(message)s")
     from .session import ExpInfoError, ExperimentLoadError, Session
 
     path = path.absolute()
