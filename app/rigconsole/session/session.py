@@ -162,6 +162,10 @@ class Session:
         self.experiment_files: dict[str, ExperimentFile] = {}
         self.experimentObjects: dict[str, Any] = {}
         self.run_records: list[RunRecord] = []
+        #: the session's HDF5 data log (:class:`rigconsole.datalog.DataLog`) when one is
+        #: attached (see :class:`.recorder.SessionRecorder`); experiments log through it
+        #: as ``thisSession.data_log.add_entry(name=value)``.
+        self.data_log = None
         self.runs: list[Any] = []
         self.currentExperiment = None
         self.liaison = liaison
@@ -787,7 +791,11 @@ class Session:
 
         def nextEntry():
             original()
-            row = dict(this_exp.entries[-1]) if this_exp.entries else {}
+            entry = this_exp.entries[-1] if this_exp.entries else {}
+            # every column PsychoPy's CSV will have (dataNames, e.g. 'thisRow.t', 'notes'),
+            # missing ones as None, then the entry's own keys (expInfo among them)
+            row = {name: entry.get(name) for name in getattr(this_exp, "dataNames", [])}
+            row.update(entry)
             record.n_trials += 1
             total = self._total_trials(this_exp, record)
             if total is not None:  # keep the last known total once the loop has ended

@@ -1,0 +1,94 @@
+"""Records a Session's runs into the HDF5 data log, as they happen.
+
+Every run gets a group in the session's :class:`rigconsole.datalog.DataLog`
+(expInfo, trial rows as ``thisExp.nextEntry()`` stores them, frame intervals,
+outcome). The data log keeps PsychoPy's own CSV/psydat outputs as they are:
+those are still written by the experiment's ``saveData``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .runs import RunRecord
+from .session import Session
+
+__all__ = ["SessionRecorder"]
+
+log = logging.getLogger("rigconsole.recorder")
+
+
+class SessionRecorder:
+    """Subscribes to a Session's events and writes each run into a DataLog.
+
+    The session's experiments can also reach the log directly as
+    ``thisSession.data_log`` (e.g. ``thisSession.data_log.add_entry(pupil=3.1)``),
+    which this recorder sets. Errors writing the log are logged and never
+    reach the experiment.
+
+    Args:
+        session: the Session to record.
+        data_log: an open, writable :class:`rigconsole.datalog.DataLog`.
+    """
+
+    def __init__(self, session: Session, data_log: Any):
+        self.session = session
+        self.data_log = data_log
+        self._groups: dict[int, str] = {}
+        session.data_log = data_log
+        ev = session.events
+        self._links = [
+            (ev.run_started, self._on_started),
+            (ev.trial_added, self._on_trial),
+            (ev.frame_intervals, self._on_frames),
+            (ev.run_ended, self._on_ended),
+        ]
+        for sig, slot in self._links:
+            sig.connect(slot)
+
+    def group_for(self, record: RunRecord) -> str | None:
+        """The data-log group of a run (e.g. ``runs/0001_gonogo``), if recorded."""
+        return self._groups.get(record.index)
+
+    def _guard(self, what: str, fn, *args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as err:
+            log.error("data log: %s failed: %s", what, err)
+
+    def _on_started(self, record: RunRecord) -> None:
+        try:
+            self._groups[record.index] = self.data_log.start_run(record.key, record.exp_info, started=record.started)
+        except Exception as err:
+            log.error("data log: cannot record run %d (%s): %s", record.index, record.key, err)
+
+    def _on_trial(self, record: RunRecord, row: dict) -> None:
+        group = self._groups.get(record.index)
+        if group is not None:
+            self._guard("adding a trial row", self.data_log.add_trial, group, row)
+
+    def _on_frames(self, record: RunRecord, intervals: list) -> None:
+        group = self._groups.get(record.index)
+        if group is not None:
+            self._guard("adding frame intervals", self.data_log.add_frame_intervals, group, intervals)
+
+    def _on_ended(self, record: RunRecord) -> None:
+        group = self._groups.get(record.index)
+        if group is None:
+            return
+        stats = record.frame_stats or {}
+        self._guard(
+            "ending a run", self.data_log.end_run, group, record.state,
+            error=record.error or "", traceback=record.traceback or "",
+            n_frames=int(stats.get("n_frames", 0)), dropped_frames=int(stats.get("dropped_frames", 0)),
+            data_files=list(record.data_files),
+        )
+
+    def close(self) -> None:
+        for sig, slot in self._links:
+            try:
+                sig.disconnect(slot)
+            except Exception:
+                pass
+        if getattr(self.session, "data_log", None) is self.data_log:
+            self.session.data_log = None

@@ -1,0 +1,137 @@
+"""Frame timing: the same stimulus loop bare (PsychoPy alone) and inside the console.
+
+Both run under a simulated 60 Hz vsync (Xvfb has none): ``flip`` returns on the
+next tick of a 1/60 s grid. Reports dropped frames, frame-interval p50/p99 and,
+in the console, the longest stall of a Qt heartbeat timer (5 ms interval)
+while the run is in progress, with the live trial plot updating.
+
+Run (needs a display; on a server under Xvfb):
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_frames.py --frames 3600
+
+Each mode runs in its own fresh process. Prints a table and JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE / "experiments"
+KEY = "frameloop/frameloop.py"
+WINDOW = {"size": [1024, 768], "fullscr": False, "units": "height"}
+
+
+def run_bare(frames: int, data_dir: Path) -> dict:
+    """PsychoPy alone: the experiment module's run() on a plain Window; flips timed the same way."""
+    import importlib.util
+
+    from psychopy import core, visual
+
+    from rigconsole.session.frames import frame_stats
+
+    spec = importlib.util.spec_from_file_location("frameloop", ROOT / KEY)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    win = visual.Window(checkTiming=False, **WINDOW)
+    period = 1 / 60
+    orig = win.flip
+    stamps = []
+    tick0 = [None]
+
+    def flip(*a, **k):  # simulated vsync, identical to FrameHook's
+        r = orig(*a, **k)
+        now = time.perf_counter()
+        if tick0[0] is None:
+            tick0[0] = now
+        else:
+            import math
+            target = tick0[0] + math.ceil((now - tick0[0]) / period) * period
+            if target > now:
+                time.sleep(target - now)
+        stamps.append(time.perf_counter())
+        return r
+
+    win.flip = flip
+    info = dict(mod.expInfo, nFrames=frames, date="x")
+    this_exp = mod.setupData(info, dataDir=str(data_dir))
+    mod.run(expInfo=info, thisExp=this_exp, win=win, globalClock=core.Clock())
+    win.close()
+    import numpy as np
+    stats = frame_stats(np.diff(stamps), 60.0)
+    return {"mode": "bare", **stats}
+
+
+def run_console(frames: int, data_dir: Path) -> dict:
+    """The real console (main window, live trial plot) running the same experiment."""
+    from PySide6.QtCore import QTimer
+
+    from rigconsole.settings import Settings, WindowSettings
+    from rigconsole.ui.app import build_console
+
+    settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
+    console = build_console(settings=settings, simulated_vsync_hz=60, show=True)
+    app, session = console.app, console.session
+    beats: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    heartbeat.start()
+    window = {}
+    session.events.run_started.connect(lambda rec: window.setdefault("start", time.perf_counter()))
+    session.events.run_ended.connect(lambda rec: window.setdefault("end", time.perf_counter()))
+    trials = []
+    console.bridge.trialAdded.connect(lambda rec, row: trials.append(row))
+    # let the window settle, then run through the UI path (controller)
+    t_end = time.perf_counter() + 1.0
+    while time.perf_counter() < t_end:
+        app.processEvents()
+        time.sleep(0.005)
+    assert console.controller.run(KEY, {"participant": "bench", "nFrames": frames})
+    while "end" not in window:
+        app.processEvents()
+        time.sleep(0.002)
+    heartbeat.stop()
+    rec = session.run_records[-1]
+    during = [b for b in beats if window["start"] <= b <= window["end"]]
+    gaps = [b - a for a, b in zip(during, during[1:])]
+    console.close()
+    return {"mode": "console", **rec.frame_stats, "max_stall_ms": max(gaps) * 1e3 if gaps else None,
+            "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=3600)
+    ap.add_argument("--mode", choices=["bare", "console"])
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if args.mode:
+        with tempfile.TemporaryDirectory() as d:
+            result = (run_bare if args.mode == "bare" else run_console)(args.frames, Path(d))
+        print("RESULT " + json.dumps(result))
+        return 0
+    results = []
+    for mode in ("bare", "console"):
+        out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(args.frames)],
+                             capture_output=True, text=True)
+        line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+        if not line:
+            print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
+            return 1
+        results.append(json.loads(line[0][7:]))
+    print(f"{'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'max Qt stall ms':>16}")
+    for r in results:
+        stall = f"{r['max_stall_ms']:.1f}" if r.get("max_stall_ms") is not None else "-"
+        print(f"{r['mode']:8} {r['n_frames']:>7} {r['dropped_frames']:>8} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {stall:>16}")
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
