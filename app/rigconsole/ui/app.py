@@ -1,7 +1,8 @@
 """The composition root: everything the console is made of is wired here, in order.
 
-logging → exception hooks → QApplication → qasync loop → Session → bridge and
-run controller → main window. Nothing else creates these.
+logging → exception hooks → QApplication → qasync loop → Session → data log
+(one HDF5 file per console session) and its recorder → bridge and run
+controller → main window. Nothing else creates these.
 """
 from __future__ import annotations
 
@@ -74,10 +75,12 @@ def setup_logging(level: int = logging.INFO) -> None:
 class Console:
     """The running console: the objects the composition root made, for tests and the CLI."""
 
-    def __init__(self, app, loop, session, bridge, controller, window, settings, reporter):
+    def __init__(self, app, loop, session, data_log, recorder, bridge, controller, window, settings, reporter):
         self.app = app
         self.loop = loop
         self.session = session
+        self.data_log = data_log
+        self.recorder = recorder
         self.bridge = bridge
         self.controller = controller
         self.window = window
@@ -87,7 +90,9 @@ class Console:
     def close(self) -> None:
         self.window.close()
         self.bridge.close()
+        self.recorder.close()
         self.session.close()
+        self.data_log.close()
         self.reporter.uninstall()
 
 
@@ -97,7 +102,9 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     from PySide6.QtWidgets import QApplication
     import qasync
 
+    from ..datalog import DataLog, new_session_path
     from ..session import Session
+    from ..session.recorder import SessionRecorder
     from ..settings import load_settings
     from .bridge import SessionBridge
     from .controller import RunController
@@ -108,7 +115,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Rig Console")
     app.setOrganizationName("rigconsole")
-    loop = asyncio.get_event_loop() if isinstance(asyncio.get_event_loop_policy().get_event_loop(), qasync.QEventLoop) else qasync.QEventLoop(app)
+    loop = qasync.QEventLoop(app, already_running=False)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(reporter.asyncio_handler)
 
@@ -122,6 +129,9 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
         settings.root, dataDir=settings.data_dir, win=settings.window.window_params(),
         simulated_vsync_hz=simulated_vsync_hz,
     )
+    data_log = DataLog(new_session_path(settings.data_dir))
+    recorder = SessionRecorder(session, data_log)
+    log.info("session data log: %s", data_log.path)
     bridge = SessionBridge(session)
     controller = RunController(session)
     window = MainWindow(session, bridge, controller, settings)
@@ -131,7 +141,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
             session.addExperiment(extra)
     if show:
         window.show()
-    return Console(app, loop, session, bridge, controller, window, settings, reporter)
+    return Console(app, loop, session, data_log, recorder, bridge, controller, window, settings, reporter)
 
 
 def main(root: Path | None = None) -> int:
