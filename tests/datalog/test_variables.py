@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -109,6 +110,17 @@ def test_data_on_disk_within_flush_interval_without_close(make_log, tmp_path):
     time.sleep(0.15)  # no flush(): the writer's own window
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "live.h5")], capture_output=True, text=True)
     assert out.stdout.strip() == "22.5", out.stderr
+    # and a readonly DataLog in another process reads the live file (SWMR read fallback)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2]); from rigconsole.datalog import DataLog;"
+        "ro = DataLog(sys.argv[1], readonly=True); print(ro['temp'][1].tolist()); ro.close()"
+    )
+    app = str(Path(__file__).resolve().parents[2] / "app")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "live.h5"), app], capture_output=True, text=True)
+    assert out.stdout.strip() == "[21.5, 22.5]", out.stderr
+    log.add_entry(temp=23.5)  # the writer is unaffected by the reader
+    log.flush()
+    assert log["temp"][1].tolist() == [21.5, 22.5, 23.5]
     stats = log.cycle_stats
     assert stats["cycles"] >= 1
 
