@@ -146,7 +146,8 @@ def main(argv: list[str]) -> int:
         print(f"rigconsole data: {exc}; {USAGE}" if "usage:" not in str(exc) else f"rigconsole data: {exc}", file=sys.stderr)
         return 2
     except (DataLogError, OSError) as exc:
-        msg = str(exc).strip().splitlines()
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, DataLogError) else str(exc)
+        msg = str(text).strip().splitlines()
         print(f"rigconsole data: {msg[0] if msg else type(exc).__name__}", file=sys.stderr)
         return 2
 
