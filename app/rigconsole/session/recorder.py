@@ -80,7 +80,8 @@ class SessionRecorder:
         self._guard(
             "ending a run", self.data_log.end_run, group, record.state,
             error=record.error or "", traceback=record.traceback or "",
-            n_frames=int(stats.get("n_frames", 0)), dropped_frames=int(stats.get("dropped_frames", 0)),
+            dropped_frames=int(stats.get("dropped_frames", 0)),
+            frame_p50_ms=float(stats.get("p50_ms", float("nan"))), frame_p99_ms=float(stats.get("p99_ms", float("nan"))),
             data_files=list(record.data_files),
         )
 
