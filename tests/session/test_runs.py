@@ -186,3 +186,24 @@ def test_frame_stats_recorded(exp_root, make_session):
     assert stats["n_frames"] >= 100
     assert 15.0 < stats["p50_ms"] < 18.5
     assert sum(len(b) for b in batches) == stats["n_frames"]
+
+
+def test_pump_never_nests(exp_root, make_session):
+    """Console code run by the pump must not be pumped into again (by a flip or the stall guard)."""
+    s = make_session(exp_root, scan=True)
+    depth = {"now": 0, "max": 0, "calls": 0}
+
+    def pump(budget_s):
+        depth["now"] += 1
+        depth["calls"] += 1
+        depth["max"] = max(depth["max"], depth["now"])
+        try:
+            time.sleep(0.03)  # longer than the stall limit: the guard would fire inside
+            sum(i for i in range(20000))  # Python calls the profile hook counts
+            s.frame_hook.pump_now()  # an explicit nested attempt
+        finally:
+            depth["now"] -= 1
+
+    s.frame_hook.pump = pump
+    assert s.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 3})
+    assert depth["calls"] >= 9 and depth["max"] == 1

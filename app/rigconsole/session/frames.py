@@ -148,6 +148,7 @@ class FrameHook:
         self.recording = False
         self.intervals: list[float] = []
         self._last_flip: float | None = None
+        self._pumping = False
         self.guard = StallGuard(self.pump_now)
 
     # -- installation -------------------------------------------------------
@@ -202,11 +203,17 @@ class FrameHook:
     def pump_now(self, budget_s: float | None = None) -> None:
         """Let the console process events, then give PsychoPy its GL context back."""
         pump = self.pump
-        if pump is None:
+        if pump is None or self._pumping:
+            # never nest: console code run by the pump (e.g. a plot's paint) is
+            # Python the stall guard sees; pumping again inside it breaks Qt
             return
-        pump(self.budget_s if budget_s is None else budget_s)
-        self.restore_context()
-        self.guard.served()
+        self._pumping = True
+        try:
+            pump(self.budget_s if budget_s is None else budget_s)
+        finally:
+            self._pumping = False
+            self.restore_context()
+            self.guard.served()
 
     def restore_context(self) -> None:
         win = self.win
