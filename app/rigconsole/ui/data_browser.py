@@ -1,0 +1,594 @@
+"""The data browser: a window on one past (or live) session ``.h5`` file.
+
+Opens the file with ``DataLog(path, readonly=True)`` (a snapshot; a file still
+being written opens through HDF5 SWMR) in a worker thread, so a big file never
+stalls the console's frame loop, then shows:
+
+- the runs (number, experiment, outcome, trials, started);
+- the selected run: its details and expInfo, its trial table (a lazy
+  :class:`TrialTableModel`: only the visible cells are formatted, 100k rows are
+  fine), and its numeric trial columns in the plot;
+- the logged variables with a plot (:class:`~rigconsole.ui.variable_plots.VariablePlot`),
+  the parameters and the datasets;
+- "Export to CSV…": the same files as ``rigconsole data FILE --csv DIR``
+  (``<run>_trials.csv`` per run, ``var_<name>.csv`` per variable,
+  ``parameters.csv``), written in a worker thread.
+
+A file that is not HDF5, HDF5 not written by Rig Console, truncated or left
+open by a crash gives a one-line message in the window saying what to do
+(e.g. run ``rigconsole data recover FILE``), never an exception.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..datalog import DataLog
+from ..datalog.cli import export_csv
+from .variable_plots import PlotSource, VariablePlot
+
+__all__ = ["DataBrowser", "TrialTableModel", "open_error_message"]
+
+
+def _when(t: Any) -> str:
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return "–"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(t)))
+
+
+def _duration(a: Any, b: Any) -> str:
+    if a is None or b is None:
+        return "–"
+    s = float(b) - float(a)
+    m, s = divmod(int(round(s)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "" if math.isnan(v) else f"{float(v):.10g}"
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    return str(v)
+
+
+def open_error_message(path: str | Path, exc: BaseException) -> str:
+    """One line saying why ``path`` cannot be browsed and what to do.
+
+    DataLog's own errors already say it (not HDF5 → pick a session file;
+    truncated / not closed → ``rigconsole data recover FILE``); anything else
+    is treated as damage.
+    """
+    from ..datalog.errors import DataLogError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, (DataLogError, FileNotFoundError)):
+        if isinstance(exc, FileNotFoundError) and exc.strerror:
+            text = exc.strerror
+        return text
+    return f"{path} cannot be read ({text}); run `rigconsole data recover {path}`"
+
+
+class TrialTableModel(QAbstractTableModel):
+    """A read-only table over a trial table ``{column: ndarray (n,)}`` (``DataLog.trials(run)``).
+
+    Lazy: a cell is formatted only when the view asks for it. Numbers are
+    right-aligned; NaN (missing) shows empty. Rows are numbered from 0 (the
+    plot's trial axis).
+    """
+
+    def __init__(self, table: dict[str, np.ndarray] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cols: list[str] = []
+        self._data: list[np.ndarray] = []
+        self._n = 0
+        self.set_table(table or {})
+
+    def set_table(self, table: dict[str, np.ndarray]) -> None:
+        self.beginResetModel()
+        self._cols = list(table)
+        self._data = [table[c] for c in self._cols]
+        self._n = min((len(a) for a in self._data), default=0)
+        self.endResetModel()
+
+    def columns(self) -> list[str]:
+        return list(self._cols)
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt
+        return 0 if parent.isValid() else self._n
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt
+        return 0 if parent.isValid() else len(self._cols)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        a = self._data[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
+            return _cell(a[index.row()])
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if a.dtype.kind == "f":
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self._cols[section] if section < len(self._cols) else None
+        return str(section)
+
+
+class _Relay(QObject):
+    """Carries a worker thread's result to the GUI thread (queued connection)."""
+
+    done = Signal(object, object)  # (result, exception)
+
+
+def _run_in_thread(fn, on_done) -> _Relay:
+    relay = _Relay()
+    relay.done.connect(on_done, Qt.ConnectionType.QueuedConnection)
+
+    def work() -> None:
+        try:
+            res, err = fn(), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread
+            res, err = None, exc
+        relay.done.emit(res, err)
+
+    threading.Thread(target=work, name="DataBrowser worker", daemon=True).start()
+    return relay
+
+
+def _kv_table(parent: QWidget) -> QTableWidget:
+    t = QTableWidget(0, 2, parent)
+    t.setHorizontalHeaderLabels(["name", "value"])
+    t.verticalHeader().setVisible(False)
+    t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    t.horizontalHeader().setStretchLastSection(True)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setAlternatingRowColors(True)
+    t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
+    return t
+
+
+def _fill_kv(t: QTableWidget, items: list[tuple[str, Any]]) -> None:
+    t.setRowCount(len(items))
+    for i, (k, v) in enumerate(items):
+        t.setItem(i, 0, QTableWidgetItem(str(k)))
+        t.setItem(i, 1, QTableWidgetItem(_cell(v) if not isinstance(v, (list, dict)) else repr(v)))
+
+
+class DataBrowser(QMainWindow):
+    """A window on one session ``.h5`` file (readonly).
+
+    Args:
+        path: the session file.
+        load_async: open the file in a worker thread (default). False opens it now.
+
+    Signals:
+        loaded(): the file is open and shown.
+        failed(str): the one-line message shown instead.
+        exported(list): the CSV paths written by :meth:`export_csv`.
+
+    Attributes tests use: ``log`` (the readonly DataLog or None), ``error_text``
+    (str, "" when fine), ``runs_tree``, ``expinfo_table``, ``run_form``,
+    ``trials_view``/``trials_model``, ``variables_list``, ``plot``
+    (VariablePlot), ``params_table``, ``datasets_table``, ``tabs``,
+    ``export_action``, ``message`` (the error QLabel).
+    """
+
+    loaded = Signal()
+    failed = Signal(str)
+    exported = Signal(list)
+
+    def __init__(self, path: str | Path, *, load_async: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self.log: DataLog | None = None
+        self.error_text = ""
+        self.plot: VariablePlot | None = None
+        self._relays: list[_Relay] = []
+        self._dialog: QFileDialog | None = None
+        self.setWindowTitle(f"{self.path.name} – Rig Console data")
+        self.setObjectName("rigconsole_data_browser")
+        self.resize(1200, 760)
+
+        self.export_action = QAction("Export to CSV…", self)
+        self.export_action.setToolTip("Write one CSV per run's trial table, per logged variable, and the parameters")
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setEnabled(False)
+        self.export_action.triggered.connect(self.ask_export)
+        self.reload_action = QAction("Reload", self)
+        self.reload_action.setToolTip("Open the file again (a live file shows newer data)")
+        self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.reload_action.triggered.connect(self.reload)
+        tb = self.addToolBar("Data")
+        tb.setObjectName("data_toolbar")
+        tb.setMovable(False)
+        tb.addAction(self.export_action)
+        tb.addAction(self.reload_action)
+        fm = self.menuBar().addMenu("&File")
+        fm.addAction(self.export_action)
+        fm.addAction(self.reload_action)
+        fm.addSeparator()
+        close = QAction("Close", self)
+        close.setShortcut(QKeySequence.StandardKey.Close)
+        close.triggered.connect(self.close)
+        fm.addAction(close)
+
+        self.stack = QStackedWidget(self)
+        self.setCentralWidget(self.stack)
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setStyleSheet("font-size: 14px; padding: 40px;")
+        self.stack.addWidget(self.message)
+        self._build_body()
+        self.stack.addWidget(self.body)
+        self.statusBar().showMessage(str(self.path))
+        self.open(load_async=load_async)
+
+    # ------------------------------------------------------------------ building
+    def _build_body(self) -> None:
+        self.body = QWidget(self)
+        lay = QVBoxLayout(self.body)
+        lay.setContentsMargins(8, 6, 8, 6)
+        self.header = QLabel(self.body)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.header)
+
+        split = QSplitter(Qt.Orientation.Horizontal, self.body)
+        lay.addWidget(split, 1)
+
+        left = QWidget(split)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        runs_box = QGroupBox("Runs", left)
+        rl = QVBoxLayout(runs_box)
+        self.runs_tree = QTreeWidget(runs_box)
+        self.runs_tree.setHeaderLabels(["#", "experiment", "outcome", "trials", "started"])
+        self.runs_tree.setRootIsDecorated(False)
+        self.runs_tree.setAlternatingRowColors(True)
+        self.runs_tree.setUniformRowHeights(True)
+        self.runs_tree.currentItemChanged.connect(self._run_chosen)
+        rl.addWidget(self.runs_tree)
+        ll.addWidget(runs_box, 3)
+        info_box = QGroupBox("Run", left)
+        il = QVBoxLayout(info_box)
+        self.run_form = QFormLayout()
+        self.run_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        il.addLayout(self.run_form)
+        self.expinfo_label = QLabel("expInfo", info_box)
+        self.expinfo_label.setStyleSheet("font-weight: 600; margin-top: 4px;")
+        il.addWidget(self.expinfo_label)
+        self.expinfo_table = _kv_table(info_box)
+        self.expinfo_table.setHorizontalHeaderLabels(["field", "value"])
+        il.addWidget(self.expinfo_table, 1)
+        ll.addWidget(info_box, 4)
+        split.addWidget(left)
+
+        self.tabs = QTabWidget(split)
+        # trials
+        self.trials_model = TrialTableModel(parent=self)
+        self.trials_view = QTableView(self.tabs)
+        self.trials_view.setModel(self.trials_model)
+        self.trials_view.setAlternatingRowColors(True)
+        self.trials_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.trials_view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vh = self.trials_view.verticalHeader()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        hh = self.trials_view.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setDefaultSectionSize(110)
+        self.tabs.addTab(self.trials_view, "Trials")
+        # plot: variables + trial columns
+        plot_page = QSplitter(Qt.Orientation.Horizontal, self.tabs)
+        vbox = QWidget(plot_page)
+        vl = QVBoxLayout(vbox)
+        vl.setContentsMargins(0, 0, 0, 0)
+        vlab = QLabel("Logged variables", vbox)
+        vlab.setStyleSheet("font-weight: 600;")
+        vl.addWidget(vlab)
+        self.variables_list = QListWidget(vbox)
+        self.variables_list.currentItemChanged.connect(self._variable_chosen)
+        vl.addWidget(self.variables_list, 1)
+        hint = QLabel("Trial columns of the selected run are in the plot's list.", vbox)
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #666; font-size: 11px;")
+        vl.addWidget(hint)
+        plot_page.addWidget(vbox)
+        self.plot_holder = QWidget(plot_page)
+        self.plot_holder_layout = QVBoxLayout(self.plot_holder)
+        self.plot_holder_layout.setContentsMargins(0, 0, 0, 0)
+        plot_page.addWidget(self.plot_holder)
+        plot_page.setStretchFactor(1, 1)
+        plot_page.setSizes([220, 700])
+        self.tabs.addTab(plot_page, "Plot")
+        # parameters, datasets
+        self.params_table = _kv_table(self.tabs)
+        self.tabs.addTab(self.params_table, "Parameters")
+        self.datasets_table = QTableWidget(0, 4, self.tabs)
+        self.datasets_table.setHorizontalHeaderLabels(["dataset", "arrays", "shape", "dtype"])
+        self.datasets_table.verticalHeader().setVisible(False)
+        self.datasets_table.horizontalHeader().setStretchLastSection(True)
+        self.datasets_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tabs.addTab(self.datasets_table, "Datasets")
+        split.addWidget(self.tabs)
+        split.setStretchFactor(1, 1)
+        split.setSizes([400, 800])
+
+    # ------------------------------------------------------------------ opening
+    def open(self, *, load_async: bool = True) -> None:
+        """(Re)open the file; shows "Opening…" until it is read."""
+        self._show_message(f"Opening {self.path} …", error=False)
+        self.export_action.setEnabled(False)
+        if load_async:
+            self._relays.append(_run_in_thread(lambda: DataLog(self.path, readonly=True), self._opened))
+        else:
+            try:
+                res, err = DataLog(self.path, readonly=True), None
+            except Exception as exc:  # noqa: BLE001 - shown in the window
+                res, err = None, exc
+            self._opened(res, err)
+
+    def reload(self) -> None:
+        """Open the file again (a file still being written shows its newer data)."""
+        self._close_log()
+        self.open()
+
+    def _opened(self, log: DataLog | None, err: BaseException | None) -> None:
+        self._relays = [r for r in self._relays if r is not self.sender()]
+        if err is not None or log is None:
+            self.error_text = open_error_message(self.path, err or RuntimeError("unknown error"))
+            self._show_message(self.error_text, error=True)
+            self.statusBar().showMessage("Could not open the file", 0)
+            self.failed.emit(self.error_text)
+            return
+        if self.isHidden() and self.property("closed"):
+            log.close()
+            return
+        self.log = log
+        self.error_text = ""
+        try:
+            self._populate()
+        except Exception as exc:  # noqa: BLE001 - damaged content: say so, do not crash
+            self.error_text = open_error_message(self.path, exc)
+            self._show_message(self.error_text, error=True)
+            self.failed.emit(self.error_text)
+            return
+        self.stack.setCurrentWidget(self.body)
+        self.export_action.setEnabled(True)
+        self.statusBar().showMessage(str(self.path))
+        self.loaded.emit()
+
+    def _show_message(self, text: str, *, error: bool) -> None:
+        if error:
+            self.message.setText(f"<b style='color:#B00020'>Cannot open this data file.</b><br><br>{_html(text)}")
+        else:
+            self.message.setText(_html(text))
+        self.stack.setCurrentWidget(self.message)
+
+    def _populate(self) -> None:
+        log = self.log
+        assert log is not None
+        runs = log.runs()
+        names = sorted(log.logged_variables())
+        params = log.parameters()
+        dsets = sorted(log.dataset_names())
+        self.header.setText(
+            f"<span style='font-size:15px; font-weight:600'>{_html(self.path.name)}</span>"
+            f"&nbsp;&nbsp;<span style='color:#555'>created {_when(log.t0)} · {len(runs)} runs · "
+            f"{len(names)} logged variables · {len(params)} parameters · {len(dsets)} datasets</span>")
+        self.runs_tree.clear()
+        for r in runs:
+            info = log.run_info(r)
+            num, _, _ = r.split("/", 1)[1].partition("_")
+            it = QTreeWidgetItem([num, info["experiment"], info["outcome"] or "not ended",
+                                  str(info["n_trials"]), _when(info["started"])])
+            it.setData(0, Qt.ItemDataRole.UserRole, r)
+            it.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            colour = {"finished": "#1B7F3B", "stopped": "#A15C00", "failed": "#B00020"}.get(info["outcome"] or "")
+            if colour:
+                it.setForeground(2, _brush(colour))
+            self.runs_tree.addTopLevelItem(it)
+        for i in range(5):
+            self.runs_tree.resizeColumnToContents(i)
+
+        self.variables_list.clear()
+        for n in names:
+            t, _ = log.logged_variable(n)
+            it = QListWidgetItem(f"{n}   ({len(t):,} values)")
+            it.setData(Qt.ItemDataRole.UserRole, n)
+            self.variables_list.addItem(it)
+
+        _fill_kv(self.params_table, sorted(params.items()))
+        self.datasets_table.setRowCount(len(dsets))
+        for i, n in enumerate(dsets):
+            times = log.dataset_times(n)
+            _, last = log.dataset_last_data(n)
+            shape = "×".join(map(str, last.shape)) if last is not None else "?"
+            for j, v in enumerate([n, str(len(times)), shape, str(last.dtype) if last is not None else "?"]):
+                self.datasets_table.setItem(i, j, QTableWidgetItem(v))
+        self.datasets_table.resizeColumnsToContents()
+
+        if self.plot is not None:
+            self.plot.close_plot()
+            self.plot.setParent(None)
+            self.plot.deleteLater()
+        first_run = runs[0] if runs else None
+        self.plot = VariablePlot(log, names[0] if names else None, axis="time", follow=False,
+                                 run=first_run, live=False, parent=self.plot_holder)
+        self.plot_holder_layout.addWidget(self.plot)
+        if runs:
+            self.runs_tree.setCurrentItem(self.runs_tree.topLevelItem(0))
+        else:
+            self._show_run(None)
+        if names:
+            self.variables_list.setCurrentRow(0)
+
+    # ------------------------------------------------------------------ selection
+    def runs(self) -> list[str]:
+        """Run paths listed, oldest first."""
+        return [self.runs_tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+                for i in range(self.runs_tree.topLevelItemCount())]
+
+    def current_run(self) -> str | None:
+        it = self.runs_tree.currentItem()
+        return it.data(0, Qt.ItemDataRole.UserRole) if it is not None else None
+
+    def select_run(self, run: str) -> None:
+        """Show ``run`` (``"runs/0001_x"``): its details, expInfo, trial table and trial columns in the plot."""
+        for i in range(self.runs_tree.topLevelItemCount()):
+            it = self.runs_tree.topLevelItem(i)
+            if it.data(0, Qt.ItemDataRole.UserRole) == run:
+                self.runs_tree.setCurrentItem(it)
+                return
+        raise KeyError(f"no run {run!r} in {self.path.name}; runs: {', '.join(self.runs()) or 'none'}")
+
+    def _run_chosen(self, current: QTreeWidgetItem | None, _previous: Any = None) -> None:
+        self._show_run(current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None)
+
+    def _show_run(self, run: str | None) -> None:
+        while self.run_form.rowCount():
+            self.run_form.removeRow(0)
+        if run is None or self.log is None:
+            self.trials_model.set_table({})
+            self.expinfo_table.setRowCount(0)
+            self.run_form.addRow(QLabel("No runs in this file.", self))
+            self.tabs.setTabText(0, "Trials")
+            return
+        info = self.log.run_info(run)
+        a = info["attrs"]
+        rows: list[tuple[str, str]] = [
+            ("run", run.split("/", 1)[1]),
+            ("experiment", info["experiment"]),
+            ("outcome", info["outcome"] or "not ended (console still running, or it crashed)"),
+            ("started", _when(info["started"])),
+            ("ended", _when(info["ended"])),
+            ("duration", _duration(info["started"], info["ended"])),
+            ("trials", f"{info['n_trials']:,}"),
+            ("frames", f"{info['n_frames']:,}"),
+        ]
+        if "dropped_frames" in a:
+            rows.append(("dropped frames", str(a["dropped_frames"])))
+        for k, v in sorted(a.items()):
+            if k in ("dropped_frames", "error"):
+                continue
+            rows.append((k, _cell(v) if not isinstance(v, (list, dict)) else ", ".join(map(str, v))))
+        for k, v in rows:
+            lab = QLabel(_html(v), self)
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            lab.setWordWrap(True)
+            self.run_form.addRow(f"{k}:", lab)
+        if a.get("error"):
+            err = QLabel(_html(str(a["error"]).strip().splitlines()[-1]), self)
+            err.setToolTip(str(a["error"]))
+            err.setStyleSheet("color: #B00020;")
+            err.setWordWrap(True)
+            self.run_form.addRow("error:", err)
+        _fill_kv(self.expinfo_table, list(info["expInfo"].items()))
+        self.trials_model.set_table(self.log.trials(run))
+        self.trials_view.resizeColumnsToContents()
+        hh = self.trials_view.horizontalHeader()
+        for c in range(self.trials_model.columnCount()):
+            if hh.sectionSize(c) > 220:
+                hh.resizeSection(c, 220)
+        self.tabs.setTabText(0, f"Trials ({info['n_trials']:,})")
+        if self.plot is not None:
+            self.plot.set_run(run)
+
+    def _variable_chosen(self, current: QListWidgetItem | None, _previous: Any = None) -> None:
+        if current is not None and self.plot is not None:
+            self.plot.set_source(PlotSource("variable", current.data(Qt.ItemDataRole.UserRole)))
+
+    # ------------------------------------------------------------------ export
+    def ask_export(self) -> None:
+        """Non-modal folder dialog; the chosen folder receives the CSV files."""
+        dlg = QFileDialog(self, "Export to CSV: choose a folder", str(self.path.parent))
+        dlg.setFileMode(QFileDialog.FileMode.Directory)
+        dlg.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dlg.fileSelected.connect(self.export_csv)
+        self._dialog = dlg
+        dlg.open()
+
+    def export_csv(self, folder: str | Path) -> None:
+        """Write the CSV files into ``folder`` in a worker thread; ``exported(paths)`` when done.
+
+        Same files as ``rigconsole data FILE --csv DIR`` (``rigconsole.datalog.cli.export_csv``).
+        Errors (e.g. a read-only folder) show in the status bar.
+        """
+        if self.log is None:
+            return
+        log, out = self.log, Path(folder)
+        self.export_action.setEnabled(False)
+        self.statusBar().showMessage(f"Exporting to {out} …", 0)
+
+        def done(paths: list[Path] | None, err: BaseException | None) -> None:
+            self.export_action.setEnabled(self.log is not None)
+            if err is not None:
+                self.statusBar().showMessage(f"Export failed: {str(err).splitlines()[0]}; choose another folder", 0)
+                return
+            self.statusBar().showMessage(f"Exported {len(paths or [])} CSV files to {out}", 0)
+            self.exported.emit(list(paths or []))
+
+        self._relays.append(_run_in_thread(lambda: export_csv(log, out), done))
+
+    # ------------------------------------------------------------------ lifecycle
+    def _close_log(self) -> None:
+        if self.plot is not None:
+            self.plot.close_plot()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt
+        self.setProperty("closed", True)
+        self._close_log()
+        super().closeEvent(event)
+
+
+def _html(s: str) -> str:
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _brush(colour: str):
+    from PySide6.QtGui import QBrush, QColor
+
+    return QBrush(QColor(colour))

@@ -1,0 +1,665 @@
+"""Live plots of logged variables and trial columns: :class:`VariablePlot` and :class:`VariablePlotDock`.
+
+A plot shows one *source* of a :class:`~rigconsole.datalog.DataLog`:
+
+- a logged variable (``add_entry``; pymanip's ``AsyncSession`` API), or
+- a numeric trial column of a run (``"trial: key_resp.rt"``; live plots follow
+  the newest run, the data browser pins one run),
+
+against one of two x axes:
+
+- ``"time"``: clock time (epoch seconds under a :class:`pyqtgraph.DateAxisItem`).
+  For trial columns the time of a row is ``run started + thisRow.t`` (PsychoPy's
+  clock); a run without ``thisRow.t`` falls back to the trial number.
+- ``"trial"``: the trial number for trial columns (0 = first row), the entry
+  number for logged variables (0 = first ``add_entry``).
+
+Cheap by design. The console pumps Qt events between stimulus frames with a
+~4 ms budget, so nothing here re-reads a whole series while it is live:
+
+- a :class:`QTimer` (5 Hz by default) asks the log only for what is new,
+  ``logged_data_fromtimestamp(name, last_t)`` (strictly after: no duplicates),
+  and appends it into preallocated numpy buffers that grow by doubling;
+- trial rows arrive through ``log.events.trial_added`` (emitted on the thread
+  that logged them, the main thread for the session recorder): the slot appends
+  one float; drawing waits for the timer;
+- the timer then calls ``setData`` on the one existing ``PlotDataItem`` with
+  views of the buffers. ``setDownsampling(auto=True, mode='peak')`` and
+  ``setClipToView(True)`` keep a 1,000,000-point series smooth to pan
+  (figures in docs/performance-liveplot.md). The raster ``PlotWidget`` is used:
+  pyqtgraph's OpenGL mode breaks PsychoPy's drawing in the same process.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "AXES"]
+
+#: Combo text prefix of trial columns (``"trial: key_resp.rt"``).
+TRIAL_PREFIX = "trial: "
+#: The two x axes.
+AXES = ("time", "trial")
+#: Line colour (Okabe-Ito blue, colour-blind safe), as the trial plot.
+LINE_COLOUR = "#0072B2"
+
+
+@dataclass(frozen=True)
+class PlotSource:
+    """What a plot shows: ``kind`` ``"variable"`` (logged variable) or ``"trial"`` (trial column), and its ``name``."""
+
+    kind: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        """Text in the source combo and the dock title: ``"temperature"`` or ``"trial: key_resp.rt"``."""
+        return TRIAL_PREFIX + self.name if self.kind == "trial" else self.name
+
+    @classmethod
+    def from_label(cls, label: str) -> PlotSource:
+        if label.startswith(TRIAL_PREFIX):
+            return cls("trial", label[len(TRIAL_PREFIX):])
+        return cls("variable", label)
+
+
+class _Buffer:
+    """Preallocated float64 columns ``x_time``, ``y`` plus an index column; amortised doubling growth."""
+
+    __slots__ = ("t", "y", "idx", "n")
+
+    def __init__(self, cap: int = 1024) -> None:
+        self.t = np.empty(cap)
+        self.y = np.empty(cap)
+        self.idx = np.arange(cap, dtype=float)
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def _reserve(self, need: int) -> None:
+        cap = len(self.t)
+        if need <= cap:
+            return
+        cap = max(need, 2 * cap)
+        for name in ("t", "y"):
+            new = np.empty(cap)
+            new[: self.n] = getattr(self, name)[: self.n]
+            setattr(self, name, new)
+        self.idx = np.arange(cap, dtype=float)
+
+    def extend(self, t: np.ndarray, y: np.ndarray) -> None:
+        k = len(t)
+        if not k:
+            return
+        self._reserve(self.n + k)
+        self.t[self.n : self.n + k] = t
+        self.y[self.n : self.n + k] = y
+        self.n += k
+
+    def append(self, t: float, y: float) -> None:
+        self._reserve(self.n + 1)
+        self.t[self.n] = t
+        self.y[self.n] = y
+        self.n += 1
+
+
+def _as_float(v: Any) -> float:
+    """A trial cell as a number: floats kept, numeric text parsed, anything else NaN."""
+    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str) and v:
+        try:
+            return float(v)
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+class VariablePlot(QWidget):
+    """A source picker, an axis toggle, a follow toggle and one pyqtgraph plot of a DataLog source.
+
+    Args:
+        data_log: a :class:`~rigconsole.datalog.DataLog` (live, or readonly for the data browser).
+        source: what to show first (``PlotSource``, a combo label such as
+            ``"trial: key_resp.rt"``, or None: the first variable available).
+        axis: ``"time"`` or ``"trial"``.
+        follow: auto-scroll to the newest point (turned off when the user pans).
+        run: the run whose trial columns are offered (``"runs/0001_x"``); None
+            follows the newest run (a live console).
+        live: poll the log on a timer (``poll_hz`` times a second) and listen to
+            its ``trial_added``/``run_started`` events. The data browser passes False.
+
+    Signals:
+        changed(): source, axis or follow changed (layouts are saved on it).
+
+    Attributes tests and benchmarks use: ``plot`` (PlotWidget), ``item``
+    (PlotDataItem), ``source_combo``, ``axis_button``, ``follow_button``,
+    ``status`` (QLabel), ``timer``.
+    """
+
+    changed = Signal()
+
+    def __init__(self, data_log, source: PlotSource | str | None = None, *, axis: str = "time",
+                 follow: bool = True, run: str | None = None, live: bool = True, poll_hz: float = 5.0,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if axis not in AXES:
+            raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
+        self.log = data_log
+        self._pinned_run = run
+        self._run: str | None = run
+        self._axis = axis
+        self._follow = follow
+        self._buf = _Buffer()
+        self._last_t = -math.inf  # newest variable timestamp seen (strictly-after polling)
+        self._trial_offset: float | None = None  # run started (epoch s), for thisRow.t
+        self._trial_time_ok = False
+        self._resync = True  # reload the source from scratch at the next poll
+        self._dirty = False  # buffers changed since the last setData
+        self._known_vars: frozenset[str] = frozenset()
+        self._known_cols: tuple[str, ...] = ()
+        self._numeric_cols: list[str] = []
+        self._main_thread = threading.main_thread()
+        self._closed = False
+        if isinstance(source, str):
+            source = PlotSource.from_label(source)
+        self._source: PlotSource | None = source
+
+        self._build_ui()
+        self.refresh_sources()
+        if self._source is None:
+            first = self._first_source()
+            if first is not None:
+                self._source = first
+        self._sync_combo()
+        self._apply_axis_item()
+
+        self._links: list[tuple[Any, Any]] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(20, int(1000 / poll_hz)))
+        self.timer.timeout.connect(self.poll)
+        if live:
+            ev = data_log.events
+            self._links = [(ev.trial_added, self._on_trial_added), (ev.run_started, self._on_run_started)]
+            for sig, slot in self._links:
+                sig.connect(slot)
+            self.timer.start()
+        self.poll()
+
+    # ------------------------------------------------------------------ UI
+    def _build_ui(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        self.controls = bar
+        self.source_combo = QComboBox(self)
+        self.source_combo.setToolTip("Logged variable or trial column to plot")
+        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.source_combo.setMinimumContentsLength(14)
+        self.source_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.source_combo.activated.connect(self._combo_activated)
+        bar.addWidget(self.source_combo, 1)
+
+        self.axis_button = QToolButton(self)
+        self.axis_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.axis_button.setToolTip("x axis: clock time, or trial (entry) number")
+        self.axis_button.clicked.connect(lambda: self.set_axis("trial" if self._axis == "time" else "time"))
+        bar.addWidget(self.axis_button)
+
+        self.follow_button = QToolButton(self)
+        self.follow_button.setText("Follow")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(self._follow)
+        self.follow_button.setToolTip("Keep the newest point in view (panning turns it off)")
+        self.follow_button.toggled.connect(self.set_follow)
+        bar.addWidget(self.follow_button)
+        lay.addLayout(bar)
+
+        self.plot = pg.PlotWidget(parent=self, background="w")  # raster: never useOpenGL (breaks PsychoPy)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setClipToView(True)
+        self.plot.setMenuEnabled(True)
+        pi = self.plot.getPlotItem()
+        for side in ("left", "bottom"):
+            ax = pi.getAxis(side)
+            ax.setTextPen("#333333")
+            ax.setPen("#888888")
+        self.item = self.plot.plot(pen=pg.mkPen(LINE_COLOUR, width=1.5), connect="finite")
+        self.item.setDownsampling(auto=True, method="peak")
+        self.item.setClipToView(True)
+        self.item.setSkipFiniteCheck(False)
+        self._marker = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(LINE_COLOUR), pen=None)
+        self.plot.addItem(self._marker)
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+        lay.addWidget(self.plot, 1)
+
+        self.status = QLabel(self)
+        self.status.setStyleSheet("color: #555; font-size: 11px;")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.status)
+
+    def _update_axis_button(self) -> None:
+        self.axis_button.setText("x: time" if self._axis == "time" else "x: trial #")
+
+    def _apply_axis_item(self) -> None:
+        pi = self.plot.getPlotItem()
+        if self._axis == "time" and self._time_available():
+            pi.setAxisItems({"bottom": pg.DateAxisItem(orientation="bottom")})
+            pi.setLabel("bottom", "time")
+        else:
+            pi.setAxisItems({"bottom": pg.AxisItem(orientation="bottom")})
+            trial = self._source is not None and self._source.kind == "trial"
+            pi.setLabel("bottom", "trial" if trial else "entry #")
+        ax = pi.getAxis("bottom")
+        ax.setTextPen("#333333")
+        ax.setPen("#888888")
+        pi.setLabel("left", self._source.name if self._source else "")
+        self._update_axis_button()
+
+    def _time_available(self) -> bool:
+        return self._source is None or self._source.kind == "variable" or self._trial_time_ok
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def source(self) -> PlotSource | None:
+        return self._source
+
+    @property
+    def axis(self) -> str:
+        return self._axis
+
+    @property
+    def follow(self) -> bool:
+        return self._follow
+
+    @property
+    def run(self) -> str | None:
+        """The run whose trial columns are offered (None before the first run)."""
+        return self._run
+
+    def state(self) -> dict[str, Any]:
+        """``{"kind", "name", "axis", "follow"}``: what a saved layout keeps (``Settings.plot_layout`` entries)."""
+        d = asdict(self._source) if self._source else {"kind": "", "name": ""}
+        return {**d, "axis": self._axis, "follow": self._follow}
+
+    def set_source(self, source: PlotSource | str | None) -> None:
+        """Show another source (a ``PlotSource`` or a combo label); reloads its data."""
+        if isinstance(source, str):
+            source = PlotSource.from_label(source)
+        if source == self._source:
+            return
+        self._source = source
+        self._sync_combo()
+        self._resync = True
+        self.poll()
+        self._apply_axis_item()
+        self.changed.emit()
+
+    def set_run(self, run: str | None) -> None:
+        """Offer (and plot) the trial columns of ``run``; None follows the newest run."""
+        if run == self._pinned_run and run == self._run:
+            return
+        self._pinned_run = run
+        self._known_cols = ()
+        self.refresh_sources()
+        self._resync = True
+        self.poll()
+
+    def set_axis(self, axis: str) -> None:
+        """``"time"`` or ``"trial"``; redraws from the buffers (no re-read)."""
+        if axis not in AXES:
+            raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
+        if axis == self._axis:
+            return
+        self._axis = axis
+        self._apply_axis_item()
+        self._dirty = True
+        self._draw(rescale=True)
+        self.changed.emit()
+
+    def set_follow(self, on: bool) -> None:
+        """Keep the newest point at the right edge (the view width is kept)."""
+        on = bool(on)
+        if on != self.follow_button.isChecked():
+            with QSignalBlocker(self.follow_button):
+                self.follow_button.setChecked(on)
+        if on == self._follow:
+            return
+        self._follow = on
+        if on:
+            self._scroll_to_newest()
+        self.changed.emit()
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` as drawn (copies), x per the current axis."""
+        x, y = self._xy()
+        return x.copy(), y.copy()
+
+    def point_count(self) -> int:
+        """Points held for the current source."""
+        return self._buf.n
+
+    def refresh_sources(self) -> bool:
+        """Update the source combo if variables or trial columns appeared; True if it changed.
+
+        Cheap when nothing changed: a copy of the variable-name set and of the
+        newest run's column-name list.
+        """
+        changed = False
+        names = frozenset(self.log.logged_variables())
+        if names != self._known_vars:
+            self._known_vars = names
+            changed = True
+        run = self._pinned_run
+        if run is None:
+            runs = self.log.runs()
+            run = runs[-1] if runs else None
+        cols: tuple[str, ...] = ()
+        if run is not None:
+            try:
+                cols = tuple(self.log.trial_columns(run))
+            except KeyError:
+                cols = ()
+        if run != self._run:
+            self._run = run
+            changed = True
+            if self._source is not None and self._source.kind == "trial":
+                self._resync = True
+        if cols != self._known_cols:
+            self._known_cols = cols
+            self._numeric_cols = self._numeric_columns(run, cols) if cols else []
+            changed = True
+        if changed:
+            self._sync_combo()
+        return changed
+
+    def _numeric_columns(self, run: str | None, cols: tuple[str, ...]) -> list[str]:
+        if run is None:
+            return []
+        table = self.log.trials(run)
+        return [c for c in cols if c in table and table[c].dtype.kind == "f"]
+
+    def sources(self) -> list[str]:
+        """Labels listed in the combo: logged variables (sorted), then ``trial: <column>`` in PsychoPy order."""
+        return [self.source_combo.itemText(i) for i in range(self.source_combo.count())]
+
+    def _available(self) -> list[PlotSource]:
+        out = [PlotSource("variable", n) for n in sorted(self._known_vars)]
+        out += [PlotSource("trial", c) for c in self._numeric_cols]
+        return out
+
+    def _first_source(self) -> PlotSource | None:
+        av = self._available()
+        return av[0] if av else None
+
+    def _sync_combo(self) -> None:
+        av = self._available()
+        if self._source is not None and self._source not in av:
+            av.append(self._source)  # restored layout: keep it, data may come later
+        with QSignalBlocker(self.source_combo):
+            self.source_combo.clear()
+            for s in av:
+                self.source_combo.addItem(s.label, s)
+            if self._source is not None:
+                self.source_combo.setCurrentIndex(av.index(self._source))
+            else:
+                self.source_combo.setCurrentIndex(-1)
+                self.source_combo.setPlaceholderText("nothing logged yet")
+
+    def _combo_activated(self, index: int) -> None:
+        src = self.source_combo.itemData(index)
+        if isinstance(src, PlotSource):
+            self.set_source(src)
+
+    # ------------------------------------------------------------------ data in
+    def _on_run_started(self, run: str, experiment: str, exp_info: dict) -> None:
+        if self._pinned_run is None and self._source is not None and self._source.kind == "trial":
+            self._resync = True  # cheap: the timer switches to the new run
+
+    def _on_trial_added(self, run: str, row: dict) -> None:
+        """Slot for ``DataLog.events.trial_added``: append one float (O(1)); the timer draws."""
+        src = self._source
+        if src is None or src.kind != "trial" or self._resync:
+            return
+        if run != self._run or threading.current_thread() is not self._main_thread:
+            self._resync = True
+            return
+        self._append_trial_row(row)
+        self._dirty = True
+
+    def _append_trial_row(self, row: dict) -> None:
+        assert self._source is not None
+        y = _as_float(row.get(self._source.name))
+        t = math.nan
+        if self._trial_offset is not None:
+            rt = _as_float(row.get("thisRow.t"))
+            t = self._trial_offset + rt
+        self._buf.append(t, y)
+
+    def poll(self) -> None:
+        """Fetch what is new since the last poll and redraw if anything arrived (the timer calls this)."""
+        if self._closed:
+            return
+        self.refresh_sources()
+        src = self._source
+        if src is None:
+            self.status.setText("Nothing logged yet: the plot starts when a variable or trial arrives.")
+            return
+        if self._resync:
+            self._reload()
+        elif src.kind == "variable":
+            t, v = self.log.logged_data_fromtimestamp(src.name, self._last_t)
+            if len(t):
+                self._buf.extend(t, v)
+                self._last_t = float(t[-1])
+                self._dirty = True
+        if self._dirty:
+            self._draw()
+
+    def _reload(self) -> None:
+        src = self._source
+        assert src is not None
+        self._resync = False
+        self._buf.clear()
+        self._last_t = -math.inf
+        had_time = self._trial_time_ok
+        self._trial_time_ok = False
+        self._trial_offset = None
+        if src.kind == "variable":
+            if src.name in self._known_vars:
+                t, v = self.log.logged_variable(src.name)
+                self._buf.extend(t, v)
+                if len(t):
+                    self._last_t = float(t[-1])
+        elif self._run is not None:
+            info = self.log.run_info(self._run)
+            table = self.log.trials(self._run)
+            col = table.get(src.name)
+            if col is not None:
+                y = col.astype(float) if col.dtype.kind == "f" else np.array([_as_float(x) for x in col])
+                rt = table.get("thisRow.t")
+                started = info.get("started")
+                if rt is not None and rt.dtype.kind == "f" and started is not None:
+                    self._trial_offset = float(started)
+                    self._trial_time_ok = True
+                    t = float(started) + rt
+                else:
+                    t = np.full(len(y), np.nan)
+                self._buf.extend(t, y)
+        if had_time != self._trial_time_ok and self._axis == "time":
+            self._apply_axis_item()
+        self._dirty = True
+        self._draw(rescale=True)
+
+    # ------------------------------------------------------------------ drawing
+    def _xy(self) -> tuple[np.ndarray, np.ndarray]:
+        b = self._buf
+        n = b.n
+        if self._axis == "time" and self._time_available():
+            return b.t[:n], b.y[:n]
+        return b.idx[:n], b.y[:n]
+
+    def _draw(self, rescale: bool = False) -> None:
+        """Push the buffers into the existing PlotDataItem (views, no copy on our side)."""
+        self._dirty = False
+        x, y = self._xy()
+        n = len(x)
+        self.item.setData(x, y)
+        if n:
+            self._marker.setData([x[-1]], [y[-1]])
+        else:
+            self._marker.setData([], [])
+        self._update_status()
+        if rescale or n == 0:
+            self._fit_all()
+        if self._follow:
+            self._scroll_to_newest()
+
+    def _fit_all(self) -> None:
+        vb = self.plot.getViewBox()
+        vb.enableAutoRange(x=True, y=True)
+        vb.setAutoVisible(y=True)
+
+    def _scroll_to_newest(self) -> None:
+        x, _ = self._xy()
+        if not len(x):
+            return
+        newest = float(x[-1])
+        if not math.isfinite(newest):
+            return
+        vb = self.plot.getViewBox()
+        if vb.autoRangeEnabled()[0]:
+            return  # the whole series is in view and stays so
+        (x0, x1), _ = vb.viewRange()
+        width = x1 - x0
+        if x0 <= newest <= x1 and newest >= x1 - 0.02 * width:
+            return
+        vb.setXRange(newest - 0.98 * width, newest + 0.02 * width, padding=0)
+        vb.enableAutoRange(y=True)
+        vb.setAutoVisible(y=True)
+
+    def _user_moved(self, *_: Any) -> None:
+        # Panning or zooming by hand means the user wants to look somewhere: stop following.
+        if self._follow:
+            x, _ = self._xy()
+            if len(x):
+                (x0, x1), _ = self.plot.getViewBox().viewRange()
+                if not (x0 <= float(x[-1]) <= x1):
+                    self.set_follow(False)
+
+    def _update_status(self) -> None:
+        n = self._buf.n
+        src = self._source
+        if src is None:
+            return
+        if n == 0:
+            where = f" in {self._run.split('/', 1)[1]}" if src.kind == "trial" and self._run else ""
+            self.status.setText(f"{src.label}: no values yet{where}")
+            return
+        y = self._buf.y[n - 1]
+        what = "trials" if src.kind == "trial" else "values"
+        note = ""
+        if src.kind == "trial" and self._axis == "time" and not self._trial_time_ok:
+            note = "  (no thisRow.t column: x is the trial number)"
+        run = f"  {self._run.split('/', 1)[1]}" if src.kind == "trial" and self._run else ""
+        self.status.setText(f"{n:,} {what}{run}   last {y:.6g}{note}")
+
+    # ------------------------------------------------------------------ lifecycle
+    def close_plot(self) -> None:
+        """Stop the timer and disconnect from the log's events (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.timer.stop()
+        for sig, slot in self._links:
+            try:
+                sig.disconnect(slot)
+            except Exception:
+                pass
+        self._links = []
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt
+        self.close_plot()
+        super().closeEvent(event)
+
+
+class VariablePlotDock(QDockWidget):
+    """A dock holding one :class:`VariablePlot`; several can be open at once.
+
+    Args: as :class:`VariablePlot`, plus ``parent`` (the main window) and
+    ``object_name`` (stable name for ``QMainWindow.saveState``).
+
+    Signals:
+        changed(): source, axis or follow changed.
+        closed(dock): the user closed the dock (its close button or ``close()``).
+
+    Attributes: ``view`` (the VariablePlot), ``close_button``.
+    """
+
+    changed = Signal()
+    closed = Signal(object)
+
+    def __init__(self, data_log, source: PlotSource | str | None = None, *, axis: str = "time",
+                 follow: bool = True, run: str | None = None, live: bool = True, poll_hz: float = 5.0,
+                 parent: QWidget | None = None, object_name: str = "dock_variable_plot") -> None:
+        super().__init__("Plot", parent)
+        self.setObjectName(object_name)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.view = VariablePlot(data_log, source, axis=axis, follow=follow, run=run, live=live,
+                                 poll_hz=poll_hz, parent=self)
+        self.close_button = QToolButton(self.view)
+        self.close_button.setText("✕")
+        self.close_button.setToolTip("Close this plot")
+        self.close_button.setAutoRaise(True)
+        self.close_button.clicked.connect(self.close)
+        self.view.controls.addWidget(self.close_button)
+        self.setWidget(self.view)
+        self.setMinimumWidth(320)
+        self.view.changed.connect(self._view_changed)
+        self._retitle()
+        self._done = False
+
+    def _retitle(self) -> None:
+        s = self.view.source
+        self.setWindowTitle(f"Plot: {s.label}" if s else "Plot")
+
+    def _view_changed(self) -> None:
+        self._retitle()
+        self.changed.emit()
+
+    def state(self) -> dict[str, Any]:
+        """What a saved layout keeps: ``{"kind", "name", "axis", "follow"}``."""
+        return self.view.state()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt
+        super().closeEvent(event)
+        if event.isAccepted() and not self._done:
+            self._done = True
+            self.view.close_plot()
+            self.closed.emit(self)
