@@ -1,0 +1,553 @@
+"""The console's main window.
+
+Layout (a technician's view of one rig):
+
+- toolbar: Run (F5), Pause (F6), Resume (F7 / Shift+F6), Stop (Shift+F5) and
+  the run-state pill;
+- left dock "Experiments": the experiment list with Add…/Remove/Refresh;
+- centre: the selected experiment's expInfo form, a red banner for errors,
+  and the run status (trial n of N, elapsed, frame timing, last run, data files);
+- right dock "Trial data": live plot of the running experiment's numeric trial data;
+- bottom dock "Log": the Python log.
+
+The window only subscribes to the bridge and calls the controller and the
+session; it never starts a run itself (``RunController.run`` does, from a
+zero-delay timer: never from a coroutine).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSizePolicy, QStyle,
+    QVBoxLayout, QWidget,
+)
+
+import rigconsole
+
+from ..session.runs import RunState
+from ..settings import Settings, save_settings
+from .experiment_list import ExperimentListPanel
+from .expinfo_form import ExpInfoForm
+from .log_panel import LogPanel
+from .plots import TrialPlotDock
+from .run_panel import Banner, RunStatusPanel, StatePill
+from .settings_dialog import SettingsDialog
+
+__all__ = ["MainWindow"]
+
+log = logging.getLogger("rigconsole.ui")
+
+
+def _guard_pump_reentrancy(session) -> None:
+    """Make the session's frame pump refuse to run inside itself.
+
+    ``FrameHook.pump_now`` (after each flip) calls ``QCoreApplication.processEvents``;
+    painting then runs Python (pyqtgraph's ``paint``), which the StallGuard's
+    profile hook counts, and when that pump has taken longer than its stall
+    limit the hook pumps again from inside the paint event: Qt reports
+    "QBackingStore::endPaint() called with active painter" and crashes.
+    Until frames.py/bridge.py guard this themselves (reported), the window
+    wraps the installed pump once with a re-entrancy flag.
+    """
+    hook = getattr(session, "frame_hook", None)
+    pump = getattr(hook, "pump", None)
+    if pump is None or getattr(pump, "_reentrancy_guarded", False):
+        return
+    busy = [False]
+
+    def guarded(budget_s: float) -> None:
+        if busy[0]:
+            return
+        busy[0] = True
+        try:
+            pump(budget_s)
+        finally:
+            busy[0] = False
+            guard = getattr(hook, "guard", None)
+            if guard is not None:
+                guard.served()
+
+    guarded._reentrancy_guarded = True
+    guarded.__wrapped__ = pump
+    hook.pump = guarded
+
+
+def _shortcut_text(seqs: list[QKeySequence]) -> str:
+    return " or ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in seqs)
+
+
+class MainWindow(QMainWindow):
+    """Rig Console's main window.
+
+    Args:
+        session: :class:`rigconsole.session.Session`.
+        bridge: :class:`rigconsole.ui.bridge.SessionBridge` of that session.
+        controller: :class:`rigconsole.ui.controller.RunController`.
+        settings: :class:`rigconsole.settings.Settings` (geometry, dock layout,
+            last expInfo per experiment and added experiments are written back
+            and saved on close).
+
+    Attributes tests use:
+        experiments: :class:`ExperimentListPanel` (``.tree``, ``.select(key)``, ``.details``).
+        form: :class:`ExpInfoForm` (``values()``, ``set_values()``, ``validate()``).
+        run_action, pause_action, resume_action, stop_action: the toolbar QActions.
+        add_action, remove_action, refresh_action, settings_action, quit_action, about_action.
+        pill: :class:`StatePill` (``.state``).
+        status_panel: :class:`RunStatusPanel`.
+        banner: the red inline error :class:`Banner` (``.text()``).
+        trial_plot: :class:`TrialPlotDock` (``.series(name)``, ``.visible_series()``, ``.rows``).
+        log_panel: :class:`LogPanel`; log_dock, experiments_dock: the docks.
+    """
+
+    def __init__(self, session, bridge, controller, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.bridge = bridge
+        self.controller = controller
+        self.settings = settings
+        self._closed_future: asyncio.Future | None = None
+        self._closed = False
+        self._key = ""
+        self._busy = False
+        self._settings_dialog: SettingsDialog | None = None
+        self.setWindowTitle("Rig Console")
+        self.setObjectName("rigconsole_main")
+        self.resize(1280, 800)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+
+        self._make_actions()
+        self._make_central()
+        self._make_docks()
+        self._make_menus()
+        self._make_toolbar()
+        self.statusBar().showMessage("Ready", 3000)
+        self._session_label = QLabel()
+        self._session_label.setStyleSheet("color: palette(mid); padding-right: 6px;")
+        self.statusBar().addPermanentWidget(self._session_label)
+        self._update_session_label()
+
+        # views subscribe, models announce
+        self._links = [
+            (bridge.experimentsChanged, self._experiments_changed),
+            (bridge.runStarted, self._run_started),
+            (bridge.runStateChanged, self._run_state_changed),
+            (bridge.runEnded, self._run_ended),
+            (bridge.trialAdded, self._trial_added),
+            (bridge.frameIntervals, self.status_panel.frame_intervals),
+            (controller.error, self.show_error),
+            (controller.busyChanged, self._busy_changed),
+        ]
+        for sig, slot in self._links:
+            sig.connect(slot)
+
+        self._restore_layout()
+        self._update_actions()
+        _guard_pump_reentrancy(session)
+
+    # ================================================================ building
+    def _icon(self, name: str):
+        return self.style().standardIcon(getattr(QStyle.StandardPixmap, name))
+
+    def _action(self, text: str, slot, shortcuts=(), icon: str | None = None, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if icon:
+            act.setIcon(self._icon(icon))
+        seqs = [QKeySequence(s) if not isinstance(s, QKeySequence) else s for s in shortcuts]
+        if seqs:
+            act.setShortcuts(seqs)
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        tip = tip or text.replace("…", "").replace("&", "")
+        act.setToolTip(f"{tip} ({_shortcut_text(seqs)})" if seqs else tip)
+        act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _make_actions(self) -> None:
+        self.run_action = self._action("&Run", self.run_selected, ["F5"], "SP_MediaPlay",
+                                       "Run the selected experiment with this expInfo")
+        self.pause_action = self._action("&Pause", self.pause_run, ["F6"], "SP_MediaPause", "Pause the run")
+        self.resume_action = self._action("Res&ume", self.resume_run, ["F7", "Shift+F6"], "SP_MediaSeekForward",
+                                          "Resume the paused run")
+        self.stop_action = self._action("&Stop", self.stop_run, ["Shift+F5"], "SP_MediaStop",
+                                        "Stop the run (its data so far are saved)")
+        self.add_action = self._action("&Add experiment…", self.add_experiment, [QKeySequence.StandardKey.Open],
+                                       "SP_FileDialogNewFolder", "Add an experiment file (.py or .psyexp)")
+        self.add_action.setIconText("Add…")
+        self.remove_action = self._action("&Remove experiment", self.remove_experiment, [], "SP_TrashIcon",
+                                          "Remove the selected experiment from the list (the file is kept)")
+        self.remove_action.setIconText("Remove")
+        self.refresh_action = self._action("Re&fresh experiments", self.refresh_experiments, ["Ctrl+R"],
+                                           "SP_BrowserReload", "Scan the root folder again and reload edited experiments")
+        self.refresh_action.setIconText("Refresh")
+        self.settings_action = self._action("&Settings…", self.open_settings, [QKeySequence.StandardKey.Preferences])
+        self.settings_action.setToolTip("Root folder, data folder and stimulus window")
+        self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
+        self.about_action = self._action("&About Rig Console", self.show_about)
+
+    def _make_central(self) -> None:
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(10, 8, 10, 8)
+        lay.setSpacing(8)
+        self.banner = Banner(central)
+        lay.addWidget(self.banner)
+
+        self.title_label = QLabel(central)
+        self.title_label.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        self.subtitle_label = QLabel(central)
+        self.subtitle_label.setStyleSheet("color: palette(mid);")
+        lay.addWidget(self.title_label)
+        lay.addWidget(self.subtitle_label)
+
+        heading = QLabel("<b>expInfo</b>", central)
+        lay.addWidget(heading)
+        self.form = ExpInfoForm(central)
+        self.form.edited.connect(self.banner.hide)
+        scroll = QScrollArea(central)
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        lay.addWidget(scroll, 3)
+
+        line = QFrame(central)
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        lay.addWidget(line)
+        self.status_panel = RunStatusPanel(lambda: self.session.frame_hook.refresh_hz, central)
+        self.status_panel.openFolderRequested.connect(self.open_folder)
+        lay.addWidget(self.status_panel, 2)
+        self.setCentralWidget(central)
+
+    def _make_docks(self) -> None:
+        self.experiments = ExperimentListPanel(
+            self.session, (self.add_action, self.remove_action, self.refresh_action), self)
+        self.experiments.currentKeyChanged.connect(self._select)
+        self.experiments_dock = QDockWidget("Experiments", self)
+        self.experiments_dock.setObjectName("dock_experiments")
+        self.experiments_dock.setWidget(self.experiments)
+        self.experiments_dock.setMinimumWidth(260)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.experiments_dock)
+
+        self.trial_plot = TrialPlotDock(self)
+        self.trial_plot.setMinimumWidth(360)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trial_plot)
+
+        self.log_panel = LogPanel(self)
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("dock_log")
+        self.log_dock.setWidget(self.log_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.resizeDocks([self.experiments_dock, self.trial_plot], [300, 470], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.log_dock], [190], Qt.Orientation.Vertical)
+
+    def _make_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        file_menu.addAction(self.add_action)
+        file_menu.addAction(self.refresh_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = mb.addMenu("&Run")
+        for act in (self.run_action, self.pause_action, self.resume_action, self.stop_action):
+            run_menu.addAction(act)
+        self.view_menu = mb.addMenu("&View")
+        for dock in (self.experiments_dock, self.trial_plot, self.log_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _make_toolbar(self) -> None:
+        tb = self.addToolBar("Run")
+        tb.setObjectName("toolbar_run")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for act in (self.run_action, self.pause_action, self.resume_action, self.stop_action):
+            tb.addAction(act)
+        spacer = QWidget(tb)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.run_summary = QLabel(tb)
+        self.run_summary.setStyleSheet("padding-right: 10px;")
+        tb.addWidget(self.run_summary)
+        self.pill = StatePill(tb)
+        tb.addWidget(self.pill)
+        margin = QWidget(tb)
+        margin.setFixedWidth(6)
+        tb.addWidget(margin)
+        self.toolbar = tb
+
+    # ================================================================ state
+    def _update_actions(self) -> None:
+        rec = self.session.current_run
+        state = rec.state if rec is not None else None
+        busy = self._busy or rec is not None
+        entry = self.session.experiment_files.get(self._key) if self._key else None
+        self.run_action.setEnabled(not busy and entry is not None and not entry.broken)
+        self.pause_action.setEnabled(state in (RunState.RUNNING,))
+        self.resume_action.setEnabled(state == RunState.PAUSED)
+        self.stop_action.setEnabled(state in (RunState.STARTING, RunState.RUNNING, RunState.PAUSED))
+        self.remove_action.setEnabled(entry is not None and not busy)
+        self.refresh_action.setEnabled(not busy)
+        self.add_action.setEnabled(not busy)
+        self.form.setEnabled(not busy)
+        self.experiments.tree.setEnabled(not busy)
+
+    def _set_pill(self, rec=None) -> None:
+        if rec is None or rec.state in (RunState.FINISHED, RunState.STOPPED):
+            self.pill.set_state("idle")
+        else:
+            self.pill.set_state(rec.state)
+        if rec is not None and rec.state in (RunState.STARTING, RunState.RUNNING, RunState.PAUSED):
+            self.run_summary.setText(f"{Path(rec.key).stem} · run {rec.index} · {self._trial_text(rec)}")
+        else:
+            self.run_summary.setText("")
+
+    @staticmethod
+    def _trial_text(rec) -> str:
+        return f"trial {rec.n_trials} of {rec.total_trials}" if rec.total_trials else f"trial {rec.n_trials}"
+
+    def _update_session_label(self) -> None:
+        self._session_label.setText(f"root: {self.session.root}   ·   data: {self.session.dataDir}")
+
+    # ================================================================ slots: bridge
+    def _experiments_changed(self) -> None:
+        self.experiments.refresh()
+        self._update_actions()
+
+    def _run_started(self, rec) -> None:
+        self.banner.hide()
+        self.trial_plot.start_run(rec)
+        self.status_panel.run_started(rec)
+        self._set_pill(rec)
+        self._update_actions()
+        self.statusBar().showMessage(f"Run {rec.index} of {rec.key} started", 5000)
+
+    def _run_state_changed(self, rec) -> None:
+        self._set_pill(rec)
+        self._update_actions()
+
+    def _trial_added(self, rec, row: dict) -> None:
+        self.trial_plot.add_trial(rec, row)
+        self.status_panel.update_trials(rec)
+        self.run_summary.setText(f"{Path(rec.key).stem} · run {rec.index} · {self._trial_text(rec)}")
+
+    def _run_ended(self, rec) -> None:
+        self.trial_plot.flush()
+        self.status_panel.run_ended(rec)
+        self._set_pill(rec)
+        self._update_actions()
+        if rec.state == RunState.FAILED:
+            self.statusBar().showMessage(f"Run {rec.index} of {rec.key} failed: {rec.error}")
+        else:
+            self.statusBar().showMessage(f"Run {rec.index} of {rec.key} {rec.state}: {rec.n_trials} trials", 10000)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self._busy = busy
+        if busy and self.session.current_run is None:
+            self.pill.set_state(RunState.STARTING)
+        elif not busy and self.pill.state == RunState.STARTING:
+            self.pill.set_state("idle")
+        self._update_actions()
+
+    def show_error(self, message: str) -> None:
+        """A one-line error: status bar, log panel and the red banner."""
+        line = message.strip().splitlines()[0] if message.strip() else "error"
+        self.banner.show_message(line)
+        self.statusBar().showMessage(line, 15000)
+        log.warning("%s", line)
+
+    # ================================================================ selection
+    def _select(self, key: str) -> None:
+        """Show an experiment: title, details and its expInfo form (last values remembered)."""
+        if self._key and self._key in self.session.experiment_files and self.form.fields:
+            self._remember_values(self._key)
+        self._key = key
+        entry = self.session.experiment_files.get(key) if key else None
+        if entry is None:
+            self.title_label.setText("No experiment selected")
+            self.subtitle_label.setText("Select an experiment in the list on the left.")
+            self.form.set_fields([])
+        elif entry.broken:
+            self.title_label.setText(Path(key).stem)
+            self.subtitle_label.setText(f"Cannot run: {entry.error}")
+            self.form.set_fields([])
+        else:
+            self.title_label.setText(Path(key).stem)
+            kind = "Builder experiment" if entry.kind == "builder" else "Python script"
+            self.subtitle_label.setText(f"{kind} · {entry.path}")
+            try:
+                fields = self.session.expInfoFields(key)
+            except Exception as err:  # reloaded and now broken
+                self.subtitle_label.setText(f"Cannot run: {err}")
+                self.form.set_fields([])
+            else:
+                self.form.set_fields(fields, self.settings.last_exp_info.get(key))
+        self._update_actions()
+
+    def _remember_values(self, key: str) -> None:
+        values = {k: v for k, v in self.form.values().items() if isinstance(v, (str, int, float, bool)) or v is None}
+        self.settings.last_exp_info[key] = values
+
+    def current_key(self) -> str:
+        """The selected experiment's key ("" when none)."""
+        return self._key
+
+    # ================================================================ slots: actions
+    def run_selected(self) -> bool:
+        """Run (F5): validate the form, remember its values, ask the controller to run."""
+        if not self._key:
+            self.show_error("Select an experiment to run.")
+            return False
+        if self.controller.busy:
+            self.show_error("A run is already in progress: stop it first.")
+            return False
+        problem = self.form.validate()
+        if problem:
+            self.show_error(problem)
+            return False
+        self._remember_values(self._key)
+        try:
+            save_settings(self.settings)
+        except OSError as err:
+            log.warning("could not save settings: %s", err)
+        return self.controller.run(self._key, self.form.values())
+
+    def pause_run(self) -> None:
+        if not self.controller.pause():
+            self.statusBar().showMessage("Nothing to pause", 3000)
+
+    def resume_run(self) -> None:
+        if not self.controller.resume():
+            self.statusBar().showMessage("Nothing to resume", 3000)
+
+    def stop_run(self) -> None:
+        if self.controller.stop():
+            self.statusBar().showMessage("Stopping the run…", 5000)
+
+    def add_experiment(self, path: str | None = None) -> bool:
+        """Add… an experiment file (a file dialog when ``path`` is not given)."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Add experiment", str(self.session.root),
+                "PsychoPy experiments (*.psyexp *.py);;Builder experiments (*.psyexp);;Python scripts (*.py)")
+            if not path:
+                return False
+        file = Path(path).absolute()
+        ok = self.session.addExperiment(file)
+        try:
+            file.relative_to(Path(self.session.root).absolute())
+        except ValueError:
+            if file not in [Path(p) for p in self.settings.extra_experiments]:
+                self.settings.extra_experiments.append(file)
+                save_settings(self.settings)
+        key = self.session._key_for(file) if hasattr(self.session, "_key_for") else str(file)
+        self.experiments.select(key)
+        if not ok:
+            self.statusBar().showMessage(f"{file.name} was added but cannot run: see its details", 10000)
+        return ok
+
+    def remove_experiment(self) -> bool:
+        key = self._key
+        if not key:
+            return False
+        entry = self.session.experiment_files.get(key)
+        if entry is not None:
+            self.settings.extra_experiments = [p for p in self.settings.extra_experiments
+                                               if Path(p).absolute() != entry.path.absolute()]
+        self.settings.last_exp_info.pop(key, None)
+        self._key = ""
+        ok = self.session.removeExperiment(key)
+        save_settings(self.settings)
+        return ok
+
+    def refresh_experiments(self) -> None:
+        self.session.scanRoot()
+        self.experiments.refresh()
+        self._select(self.experiments.current_key())
+        self.statusBar().showMessage(f"{len(self.session.experiment_files)} experiments in {self.session.root}", 5000)
+
+    def open_settings(self) -> SettingsDialog:
+        """File → Settings… (window-modal, opened with ``open()``, never ``exec()``)."""
+        dlg = SettingsDialog(self.session, self.settings, self)
+        dlg.applied.connect(self._settings_applied)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._settings_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _settings_applied(self) -> None:
+        for extra in self.settings.extra_experiments:
+            if Path(extra).exists() and not any(e.path == Path(extra) for e in self.session.experiment_files.values()):
+                self.session.addExperiment(extra)
+        self._update_session_label()
+        self.experiments.refresh()
+        self.statusBar().showMessage("Settings applied", 5000)
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "About Rig Console",
+                          f"<b>Rig Console</b> {rigconsole.__version__}<br>"
+                          "An experimenter console for PsychoPy rigs.", QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def open_folder(self, folder: str) -> None:
+        if not self.status_panel.open_folder(folder):
+            self.statusBar().showMessage(f"Could not open {folder}", 5000)
+
+    # ================================================================ lifecycle
+    def closed_future(self) -> asyncio.Future:
+        """A future resolved (with ``None``) when the window has closed."""
+        if self._closed_future is None:
+            self._closed_future = asyncio.get_event_loop().create_future()
+            if self._closed:
+                self._closed_future.set_result(None)
+        return self._closed_future
+
+    def _restore_layout(self) -> None:
+        try:
+            if self.settings.geometry:
+                self.restoreGeometry(QByteArray.fromBase64(self.settings.geometry.encode("ascii")))
+            if self.settings.window_state:
+                self.restoreState(QByteArray.fromBase64(self.settings.window_state.encode("ascii")))
+        except Exception:  # opaque bytes from an older layout: ignore
+            log.debug("could not restore the window layout", exc_info=True)
+
+    def save_layout(self) -> None:
+        """Store geometry, dock layout and the form's values into the settings, and save them."""
+        self.settings.geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
+        if self._key and self._key in self.session.experiment_files and self.form.fields:
+            self._remember_values(self._key)
+        try:
+            save_settings(self.settings)
+        except OSError as err:
+            log.warning("could not save settings: %s", err)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
+        if self.session.current_run is not None or self.controller.busy:
+            event.ignore()
+            self.show_error("A run is in progress: stop it (Shift+F5) before closing Rig Console.")
+            return
+        self.save_layout()
+        for sig, slot in self._links:
+            try:
+                sig.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        self._links = []
+        self.log_panel.close_handler()
+        super().closeEvent(event)
+        self._closed = True
+        fut = self._closed_future
+        if fut is not None and not fut.done():
+            fut.set_result(None)

@@ -1,0 +1,276 @@
+"""Live plots: a reusable :class:`PlotDock` and the trial-data plot built on it.
+
+Cheap by design, because the console is served between stimulus frames with
+a small time budget (a few ms): slots only append numbers to Python lists and
+mark a series dirty; a coalescing timer (at most ``max_fps`` redraws per
+second, default 10) pushes dirty series into their existing
+``PlotDataItem`` with ``setData``. Downsampling (``peak``) and clip-to-view
+are on. The raster ``PlotWidget`` is used: pyqtgraph's OpenGL mode breaks
+PsychoPy's drawing in the same process.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+__all__ = ["PlotDock", "TrialPlotDock", "numeric_columns", "default_columns"]
+
+#: Colour cycle for series (colour-blind-safe Okabe-Ito palette).
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+# Column-name endings that are timestamps or loop counters, not trial measures.
+_TIMESTAMP_SUFFIXES = (".started", ".stopped", ".t", "thisRow.t", "_time", ".time", "onset", "offset")
+_COUNTER_SUFFIXES = (".thisN", ".thisTrialN", ".thisRepN", ".thisIndex", "thisN", "thisTrialN", "thisRepN", "thisIndex")
+_PREFERRED_NAMES = ("rt", "correct", "accuracy", "corr", "acc")
+_PREFERRED_SUFFIXES = (".rt", ".corr")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, str)
+
+
+def numeric_columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Columns with at least one finite numeric (or bool) value, in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for k, v in row.items():
+            if k not in seen and _is_number(v) and math.isfinite(float(v)):
+                seen[k] = None
+    return list(seen)
+
+
+def is_timestamp(name: str) -> bool:
+    """``True`` for columns that hold times of events (``x.started``, ``thisRow.t``, ...)."""
+    return name.endswith(_TIMESTAMP_SUFFIXES)
+
+
+def default_columns(columns: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+    """The columns plotted by default.
+
+    Response measures when present (``rt``, ``correct``, ``accuracy`` and
+    columns ending in ``.rt`` / ``.corr``); otherwise every column that is not
+    a timestamp, a loop counter or an expInfo value (``exclude``).
+    """
+    exclude = set(exclude)
+    cols = [c for c in columns if c not in exclude]
+    preferred = [c for c in cols if c.lower() in _PREFERRED_NAMES or c.endswith(_PREFERRED_SUFFIXES)]
+    if preferred:
+        return preferred
+    return [c for c in cols if not is_timestamp(c) and not c.endswith(_COUNTER_SUFFIXES)]
+
+
+class PlotDock(QDockWidget):
+    """A dock with one live plot of named series (y against x).
+
+    Generic on purpose: the trial plot uses trial number on x; a data-log plot
+    will use time (pass ``time_axis=True`` for a clock-time axis, x in epoch
+    seconds).
+
+    Args:
+        title: dock title, also its ``objectName`` stem (for saved layouts).
+        x_label, y_label: axis labels (with units, e.g. ``"time (s)"``).
+        max_fps: redraws per second at most.
+
+    Attributes:
+        plot: the ``pyqtgraph.PlotWidget``.
+        controls: a ``QHBoxLayout`` above the plot for extra widgets.
+        items: ``{series name: PlotDataItem}``.
+    """
+
+    seriesChanged = Signal()
+
+    def __init__(self, title: str, parent: QWidget | None = None, *, x_label: str = "", y_label: str = "",
+                 time_axis: bool = False, max_fps: float = 10.0):
+        super().__init__(title, parent)
+        self.setObjectName("dock_" + "".join(ch if ch.isalnum() else "_" for ch in title.lower()))
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.controls = QHBoxLayout()
+        lay.addLayout(self.controls)
+        axis_items = {"bottom": pg.DateAxisItem()} if time_axis else None
+        self.plot = pg.PlotWidget(parent=body, background="w", axisItems=axis_items)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setClipToView(True)
+        if x_label:
+            self.plot.setLabel("bottom", x_label)
+        if y_label:
+            self.plot.setLabel("left", y_label)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        lay.addWidget(self.plot, 1)
+        self.setWidget(body)
+        self.items: dict[str, pg.PlotDataItem] = {}
+        self._data: dict[str, tuple[list[float], list[float]]] = {}
+        self._dirty: set[str] = set()
+        self._visible: list[str] | None = None  # None: all
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(max(1, int(1000 / max_fps)))
+        self._timer.timeout.connect(self.flush)
+
+    # ------------------------------------------------------------ data in
+    def set_series(self, name: str, x: Iterable[float], y: Iterable[float]) -> None:
+        """Replace a series' data (x and y of equal length). Drawn at the next redraw."""
+        self._data[name] = (list(map(float, x)), list(map(float, y)))
+        self._mark(name)
+
+    def append(self, name: str, x: float, y: float) -> None:
+        """Add one point to a series (created if new). Drawn at the next redraw."""
+        xs, ys = self._data.setdefault(name, ([], []))
+        xs.append(float(x))
+        ys.append(float(y))
+        self._mark(name)
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The data of a series as arrays ``(x, y)`` (what will be drawn)."""
+        xs, ys = self._data.get(name, ([], []))
+        return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+    def series_names(self) -> list[str]:
+        return list(self._data)
+
+    def set_visible_series(self, names: Iterable[str] | None) -> None:
+        """Show only these series (``None``: all of them)."""
+        self._visible = None if names is None else list(names)
+        self._dirty.update(self._data)
+        self.flush()
+
+    def visible_series(self) -> list[str]:
+        """Names of the series currently drawn."""
+        return [n for n in self._data if self._visible is None or n in self._visible]
+
+    def clear(self) -> None:
+        """Drop every series and its plot item."""
+        self._timer.stop()
+        for item in self.items.values():
+            self.plot.removeItem(item)
+        self.legend.clear()
+        self.items.clear()
+        self._data.clear()
+        self._dirty.clear()
+        self.seriesChanged.emit()
+
+    # ------------------------------------------------------------ drawing
+    def _mark(self, name: str) -> None:
+        self._dirty.add(name)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Push dirty series into their plot items now (the timer calls this)."""
+        dirty, self._dirty = self._dirty, set()
+        added = False
+        for name in dirty:
+            if name not in self._data:
+                continue
+            show = self._visible is None or name in self._visible
+            item = self.items.get(name)
+            if not show:
+                if item is not None:
+                    self.plot.removeItem(item)
+                    self.legend.removeItem(item)
+                    del self.items[name]
+                    added = True
+                continue
+            x, y = self.series(name)
+            if item is None:
+                colour = PALETTE[list(self._data).index(name) % len(PALETTE)]
+                item = self.plot.plot(
+                    name=name, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6,
+                    symbolBrush=colour, symbolPen=None, connect="finite",
+                )
+                item.setDownsampling(auto=True, method="peak")
+                item.setClipToView(True)
+                self.items[name] = item
+                added = True
+            item.setData(x, y)
+        if added:
+            self.seriesChanged.emit()
+
+
+class TrialPlotDock(PlotDock):
+    """Numeric trial data of the running experiment against trial number.
+
+    Fed from ``SessionBridge.trialAdded(record, row)``: every numeric value the
+    experiment stored with ``addData`` becomes a series. A combo chooses what
+    is drawn: the default columns (see :func:`default_columns`), all numeric
+    columns, or one column. Cleared when a new run starts.
+
+    Attributes:
+        column_combo: the ``QComboBox`` (item data: ``"auto"``, ``"all"`` or a column name).
+        rows: the trial rows received in this run.
+    """
+
+    AUTO = "auto"
+    ALL = "all"
+
+    def __init__(self, parent: QWidget | None = None, **kwargs):
+        super().__init__("Trial data", parent, x_label="trial", **kwargs)
+        self.rows: list[dict] = []
+        self._exclude: set[str] = set()
+        self._columns: list[str] = []
+        self.column_combo = QComboBox(self)
+        self.column_combo.setToolTip("Which numeric trial columns to plot against trial number")
+        self.column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.column_combo.addItem("Response measures (auto)", self.AUTO)
+        self.column_combo.addItem("All numeric columns", self.ALL)
+        self.column_combo.currentIndexChanged.connect(self._apply_choice)
+        self.info = QLabel("No trials yet", self)
+        self.info.setStyleSheet("color: palette(mid);")
+        self.controls.addWidget(QLabel("Plot:", self))
+        self.controls.addWidget(self.column_combo)
+        self.controls.addStretch(1)
+        self.controls.addWidget(self.info)
+
+    def start_run(self, record) -> None:
+        """Forget the previous run's data (slot for ``runStarted``)."""
+        self.rows.clear()
+        self._columns.clear()
+        self._exclude = set(getattr(record, "exp_info", {}) or {})
+        self.clear()
+        blocker = self.column_combo.blockSignals(True)
+        while self.column_combo.count() > 2:
+            self.column_combo.removeItem(2)
+        self.column_combo.blockSignals(blocker)
+        self.info.setText(f"run {getattr(record, 'index', '')}: {getattr(record, 'key', '')}")
+        self._apply_choice()
+
+    def add_trial(self, record, row: Mapping[str, Any]) -> None:
+        """Add one trial row (slot for ``trialAdded``). Appends numbers only; drawing is deferred."""
+        self.rows.append(dict(row))
+        n = getattr(record, "n_trials", 0) or len(self.rows)
+        new_cols = False
+        for k, v in row.items():
+            if not _is_number(v):
+                continue
+            fv = float(v)
+            if not math.isfinite(fv):
+                continue
+            if k not in self._data:
+                self._columns.append(k)
+                self.column_combo.addItem(k, k)
+                new_cols = True
+            self.append(k, n, fv)
+        total = getattr(record, "total_trials", None)
+        self.info.setText(f"trial {n}" + (f" of {total}" if total else ""))
+        if new_cols:
+            self._apply_choice()
+
+    def chosen_columns(self) -> list[str]:
+        """The columns the combo's choice selects, given the columns seen so far."""
+        choice = self.column_combo.currentData()
+        if choice == self.AUTO:
+            return default_columns(self._columns, self._exclude)
+        if choice == self.ALL:
+            return list(self._columns)
+        return [choice] if choice in self._data else []
+
+    def _apply_choice(self, *_):
+        self.set_visible_series(self.chosen_columns())

@@ -1,0 +1,274 @@
+"""Run status at a glance: state pill, trial progress, elapsed time, frame timing, last run.
+
+Fed by the main window from ``SessionBridge`` signals; every slot here is
+cheap (label text only) because it may run between two stimulus frames.
+"""
+from __future__ import annotations
+
+import collections
+import math
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from ..session.frames import frame_stats
+from ..session.runs import RunState
+
+__all__ = ["StatePill", "RunStatusPanel", "format_duration"]
+
+#: State pill colours: (background, text).
+PILL_COLOURS = {
+    "idle": ("#9e9e9e", "white"),
+    RunState.STARTING: ("#43a047", "white"),
+    RunState.RUNNING: ("#2e7d32", "white"),
+    RunState.PAUSED: ("#f9a825", "#202020"),
+    RunState.FAILED: ("#c62828", "white"),
+    RunState.FINISHED: ("#9e9e9e", "white"),
+    RunState.STOPPED: ("#9e9e9e", "white"),
+}
+PILL_TEXT = {
+    "idle": "Idle", RunState.STARTING: "Starting", RunState.RUNNING: "Running", RunState.PAUSED: "Paused",
+    RunState.FAILED: "Failed", RunState.FINISHED: "Idle", RunState.STOPPED: "Idle",
+}
+
+
+def format_duration(seconds: float) -> str:
+    """``75.2`` → ``"01:15"``; ``3725`` → ``"1:02:05"``."""
+    seconds = max(0, int(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class StatePill(QLabel):
+    """A rounded coloured label: Idle grey, Running green, Paused amber, Failed red.
+
+    Attributes:
+        state: the current state key (``"idle"`` or a :class:`RunState` value).
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumWidth(96)
+        self.state = ""
+        self.set_state("idle")
+
+    def set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        bg, fg = PILL_COLOURS.get(state, PILL_COLOURS["idle"])
+        self.setText(PILL_TEXT.get(state, state.capitalize()))
+        self.setStyleSheet(
+            f"QLabel {{ background: {bg}; color: {fg}; border-radius: 11px; padding: 3px 14px;"
+            f" font-weight: 600; }}"
+        )
+        self.setToolTip(f"Run state: {self.text()}")
+
+
+class RunStatusPanel(QWidget):
+    """What the current run is doing and how the last one ended.
+
+    Attributes (tests read them):
+        experiment_label, participant_label, trial_label, elapsed_label,
+        frames_label, outcome_label, files_label: ``QLabel``.
+        progress: ``QProgressBar`` (visible when the run's total trials are known).
+        record: the run shown (current or last), or ``None``.
+        dropped_frames: dropped frames counted so far in the current run.
+
+    Signals:
+        openFolderRequested(str): a data file link was clicked (the folder to open).
+    """
+
+    openFolderRequested = Signal(str)
+
+    def __init__(self, refresh_hz=lambda: 60.0, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._refresh_hz = refresh_hz
+        self.record = None
+        self.dropped_frames = 0
+        self._recent: collections.deque[float] = collections.deque()
+        self._recent_sum = 0.0
+
+        run_box = QGroupBox("Current run", self)
+        form = QFormLayout(run_box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.experiment_label = QLabel("—")
+        self.participant_label = QLabel("—")
+        self.trial_label = QLabel("—")
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m")
+        self.progress.setMaximumHeight(18)
+        self.progress.hide()
+        self.elapsed_label = QLabel("—")
+        self.frames_label = QLabel("—")
+        self.frames_label.setToolTip(
+            "Frame intervals over the last second (median / longest) and dropped frames counted so far\n"
+            "(an interval longer than 1.5 refresh periods drops frames)."
+        )
+        for lbl in (self.experiment_label, self.participant_label, self.trial_label, self.elapsed_label,
+                    self.frames_label):
+            lbl.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Experiment:", self.experiment_label)
+        form.addRow("Participant:", self.participant_label)
+        form.addRow("Trial:", self.trial_label)
+        form.addRow("", self.progress)
+        form.addRow("Elapsed:", self.elapsed_label)
+        form.addRow("Frame timing:", self.frames_label)
+
+        last_box = QGroupBox("Last run", self)
+        last = QFormLayout(last_box)
+        last.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.outcome_label = QLabel("No run yet in this session.")
+        self.outcome_label.setWordWrap(True)
+        self.outcome_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.files_label = QLabel("—")
+        self.files_label.setWordWrap(True)
+        self.files_label.setTextFormat(Qt.TextFormat.RichText)
+        self.files_label.setOpenExternalLinks(False)
+        self.files_label.setToolTip("Click a data file to open its folder")
+        self.files_label.linkActivated.connect(self._link)
+        last.addRow("Outcome:", self.outcome_label)
+        last.addRow("Data files:", self.files_label)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(run_box)
+        lay.addWidget(last_box)
+        lay.addStretch(1)
+
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self.tick)
+
+    # ------------------------------------------------------------ slots
+    def run_started(self, rec) -> None:
+        self.record = rec
+        self.dropped_frames = 0
+        self._recent.clear()
+        self._recent_sum = 0.0
+        self.experiment_label.setText(f"<b>{Path(rec.key).stem}</b> &nbsp;<span style='color:#666'>run {rec.index}</span>")
+        participant = rec.exp_info.get("participant")
+        self.participant_label.setText(str(participant) if participant not in (None, "") else "—")
+        self.frames_label.setText("—")
+        self.update_trials(rec)
+        self.tick()
+        self._clock.start()
+
+    def update_trials(self, rec) -> None:
+        total = rec.total_trials
+        if total:
+            self.trial_label.setText(f"trial {rec.n_trials} of {total}")
+            self.progress.setMaximum(int(total))
+            self.progress.setValue(min(int(rec.n_trials), int(total)))
+            self.progress.show()
+        else:
+            self.trial_label.setText(f"trial {rec.n_trials}" if rec.n_trials else "waiting for the first trial")
+            self.progress.hide()
+
+    def frame_intervals(self, rec, intervals: list) -> None:
+        """Add a batch of flip intervals (s): last-second median/longest, dropped frames so far."""
+        if not intervals:
+            return
+        hz = self._refresh_hz() or 60.0
+        self.dropped_frames += frame_stats(intervals, hz)["dropped_frames"]
+        for dt in intervals:
+            self._recent.append(dt)
+            self._recent_sum += dt
+        while len(self._recent) > 1 and self._recent_sum - self._recent[0] >= 1.0:
+            self._recent_sum -= self._recent.popleft()
+        recent = sorted(self._recent)
+        p50 = recent[len(recent) // 2] * 1e3
+        mx = recent[-1] * 1e3
+        self.frames_label.setText(
+            f"{p50:.1f} ms median, {mx:.1f} ms max (last second) · dropped frames: {self.dropped_frames}"
+        )
+
+    def tick(self) -> None:
+        rec = self.record
+        if rec is None:
+            return
+        end = rec.ended or time.time()
+        self.elapsed_label.setText(format_duration(end - rec.started))
+        if rec.ended:
+            self._clock.stop()
+
+    def run_ended(self, rec) -> None:
+        self.record = rec
+        self.update_trials(rec)
+        self.tick()
+        self._clock.stop()
+        fs = rec.frame_stats or {}
+        if fs.get("n_frames"):
+            p50, mx = fs.get("p50_ms", math.nan), fs.get("max_ms", math.nan)
+            self.frames_label.setText(
+                f"{fs['n_frames']} frames, {p50:.1f} ms median, {mx:.1f} ms max · dropped frames: {fs.get('dropped_frames', 0)}"
+            )
+        name = Path(rec.key).stem
+        trials = f"{rec.n_trials} trial{'s' if rec.n_trials != 1 else ''}"
+        took = format_duration((rec.ended or time.time()) - rec.started)
+        if rec.state == RunState.FAILED:
+            self.outcome_label.setText(f"<span style='color:#c62828'><b>failed</b></span> — {name}, {trials}, {took}"
+                                       f"<br><span style='color:#c62828'>{_esc(rec.error or '')}</span>")
+        else:
+            colour = "#2e7d32" if rec.state == RunState.FINISHED else "#9a6700"
+            self.outcome_label.setText(f"<span style='color:{colour}'><b>{rec.state}</b></span> — {name}, {trials}, {took}")
+        if rec.data_files:
+            links = [f"<a href='{_esc(QUrl.fromLocalFile(f).toString())}'>{_esc(os.path.basename(f))}</a>"
+                     for f in rec.data_files]
+            self.files_label.setText("<br>".join(links))
+            self.files_label.setToolTip("Click a data file to open its folder\n" + "\n".join(rec.data_files))
+        else:
+            self.files_label.setText("none written")
+
+    def _link(self, href: str) -> None:
+        path = QUrl(href).toLocalFile() or href
+        self.openFolderRequested.emit(str(Path(path).parent))
+
+    @staticmethod
+    def open_folder(folder: str) -> bool:
+        """Open a folder in the platform's file manager."""
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Banner(QFrame):
+    """A red inline message line with a dismiss button (for run errors)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        from PySide6.QtWidgets import QHBoxLayout, QToolButton
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        self.setStyleSheet(
+            "#errorBanner { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; }"
+            " #errorBanner QLabel { color: #b71c1c; }"
+        )
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 4, 4)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return "" if self.isHidden() else self.label.text()

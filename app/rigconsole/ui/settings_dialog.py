@@ -1,0 +1,176 @@
+"""File → Settings…: experiment root folder, data folder and the stimulus window.
+
+Apply validates with the pydantic :class:`rigconsole.settings.Settings` model
+(one-line errors under the form), refuses while a run is in progress, applies
+to the session (``set_root``, ``set_data_dir``, ``setupWindowFromParams``) and
+saves the settings file.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from ..settings import Settings, save_settings
+
+__all__ = ["SettingsDialog"]
+
+log = logging.getLogger(__name__)
+
+
+def _folder_row(parent: QWidget, edit: QLineEdit, caption: str) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    browse = QPushButton("Browse…", parent)
+
+    def pick():
+        folder = QFileDialog.getExistingDirectory(parent, caption, edit.text())
+        if folder:
+            edit.setText(folder)
+
+    browse.clicked.connect(pick)
+    row.addWidget(browse)
+    return row
+
+
+class SettingsDialog(QDialog):
+    """Edit and apply the console settings.
+
+    Args:
+        session: the running :class:`rigconsole.session.Session`.
+        settings: the :class:`Settings` to edit (updated in place on Apply).
+        on_applied: called with no arguments after a successful Apply
+            (the main window re-adds experiments, refreshes, ...).
+
+    Attributes:
+        root_edit, data_edit: ``QLineEdit`` folders.
+        screen_combo: ``QComboBox`` of screen indices.
+        width_spin, height_spin: window size (pixels).
+        fullscr_check: ``QCheckBox``.
+        error_label: one-line error shown when Apply is refused.
+
+    Signals:
+        applied(): settings were applied and saved.
+    """
+
+    applied = Signal()
+
+    def __init__(self, session, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self.session = session
+        self.settings = settings
+
+        self.root_edit = QLineEdit(str(settings.root))
+        self.data_edit = QLineEdit(str(settings.data_dir))
+        self.screen_combo = QComboBox()
+        for i, screen in enumerate(QGuiApplication.screens()):
+            g = screen.geometry()
+            self.screen_combo.addItem(f"{i}: {screen.name() or 'screen'} ({g.width()} × {g.height()})", i)
+        if settings.window.screen >= self.screen_combo.count():
+            self.screen_combo.addItem(f"{settings.window.screen}: not connected", settings.window.screen)
+        self.screen_combo.setCurrentIndex(self.screen_combo.findData(settings.window.screen))
+        self.width_spin = QSpinBox()
+        self.height_spin = QSpinBox()
+        for spin, value in ((self.width_spin, settings.window.size[0]), (self.height_spin, settings.window.size[1])):
+            spin.setRange(1, 16384)
+            spin.setSuffix(" px")
+            spin.setValue(int(value))
+        self.fullscr_check = QCheckBox("Full screen")
+        self.fullscr_check.setChecked(settings.window.fullscr)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow("Experiment root folder:", _folder_row(self, self.root_edit, "Experiment root folder"))
+        form.addRow("Data folder:", _folder_row(self, self.data_edit, "Data folder"))
+        form.addRow(QLabel("<b>Stimulus window</b>"))
+        form.addRow("Screen:", self.screen_combo)
+        size = QHBoxLayout()
+        size.addWidget(self.width_spin)
+        size.addWidget(QLabel("×"))
+        size.addWidget(self.height_spin)
+        size.addStretch(1)
+        form.addRow("Size:", size)
+        form.addRow("", self.fullscr_check)
+
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.Apply
+        )
+        self.buttons.accepted.connect(self._ok)
+        self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.error_label)
+        lay.addWidget(self.buttons)
+
+    # ------------------------------------------------------------ apply
+    def _candidate(self) -> Settings:
+        data = self.settings.model_dump()
+        data["root"] = self.root_edit.text().strip()
+        data["data_dir"] = self.data_edit.text().strip()
+        data["window"] = dict(data["window"], screen=self.screen_combo.currentData(),
+                              size=(self.width_spin.value(), self.height_spin.value()),
+                              fullscr=self.fullscr_check.isChecked())
+        return Settings.model_validate(data)
+
+    def _refuse(self, message: str) -> bool:
+        self.error_label.setText(message)
+        self.error_label.show()
+        return False
+
+    def apply(self) -> bool:
+        """Validate, apply to the session and save. Returns ``False`` (with a message shown) when refused."""
+        self.error_label.hide()
+        if self.session.current_run is not None:
+            return self._refuse("A run is in progress: stop it before changing settings.")
+        try:
+            new = self._candidate()
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"] if not isinstance(p, int)) or "value"
+            return self._refuse(f"{where}: {first['msg']}")
+        if not str(new.root) or not Path(new.root).is_dir():
+            return self._refuse(f"Experiment root folder does not exist: {new.root}")
+        if not str(self.data_edit.text().strip()):
+            return self._refuse("Give a data folder.")
+        old = self.settings
+        try:
+            if Path(new.data_dir).absolute() != Path(self.session.dataDir).absolute():
+                self.session.set_data_dir(new.data_dir)
+            if Path(new.root).absolute() != Path(self.session.root).absolute():
+                self.session.set_root(new.root)
+            if new.window != old.window:
+                self.session.setupWindowFromParams(new.window.window_params())
+        except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
+            text = str(err).strip().splitlines()
+            return self._refuse(f"{type(err).__name__}: {text[0] if text else ''}")
+        for name in ("root", "data_dir", "window"):
+            setattr(old, name, getattr(new, name))
+        try:
+            save_settings(old)
+        except OSError as err:
+            return self._refuse(f"Settings applied but not saved: {err}")
+        log.info("settings applied: root %s, data folder %s, window %s", old.root, old.data_dir,
+                 old.window.window_params())
+        self.applied.emit()
+        return True
+
+    def _ok(self) -> None:
+        if self.apply():
+            self.accept()

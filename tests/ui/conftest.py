@@ -1,0 +1,177 @@
+"""Fixtures for the UI tests: a real Session (real, small PsychoPy window under
+Xvfb), its SessionBridge and RunController, and the MainWindow; all closed at
+teardown. Only one PsychoPy window exists at a time.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rigconsole.ui  # noqa: F401  (pins Qt to PySide6 before pytest-qt/pyqtgraph import it)
+
+HERE = Path(__file__).parent
+UI_EXPERIMENTS = HERE / "experiments"
+ARTIFACTS = HERE / "artifacts"
+SMALL_WINDOW = {"size": [320, 240], "fullscr": False, "units": "height"}
+
+
+@pytest.fixture(autouse=True)
+def _ui_settings_path(tmp_path, monkeypatch):
+    """Settings go to a temporary file (never the user's)."""
+    path = tmp_path / "settings.json"
+    monkeypatch.setenv("RIGCONSOLE_SETTINGS", str(path))
+    return path
+
+
+@pytest.fixture
+def ui_root(tmp_path) -> Path:
+    """A copy of tests/ui/experiments: simple, trials (every field kind), broken_syntax, no_run."""
+    root = tmp_path / "experiments"
+    shutil.copytree(UI_EXPERIMENTS, root, ignore=shutil.ignore_patterns("__pycache__", "data"))
+    return root
+
+
+@pytest.fixture
+def ui_settings(tmp_path, ui_root):
+    from rigconsole.settings import Settings, WindowSettings
+
+    return Settings(root=ui_root, data_dir=tmp_path / "data",
+                    window=WindowSettings(size=(320, 240), fullscr=False))
+
+
+@pytest.fixture
+def session(tmp_path, ui_root):
+    """A real Session on the copied experiments with a 320x240 window and a simulated 60 Hz vsync."""
+    from rigconsole import Session
+
+    s = Session(ui_root, dataDir=tmp_path / "data", win=dict(SMALL_WINDOW), cache_dir=tmp_path / "cache",
+                simulated_vsync_hz=60.0)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def bridge(session):
+    from rigconsole.ui.bridge import SessionBridge
+
+    b = SessionBridge(session)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def controller(session, bridge):
+    from rigconsole.ui.controller import RunController
+
+    return RunController(session)
+
+
+@pytest.fixture
+def make_window(qtbot, session, bridge, controller, ui_settings):
+    """Factory for MainWindows on the shared session (several in a row for persistence tests)."""
+    from rigconsole.ui.main_window import MainWindow
+
+    made = []
+
+    def make(settings=None, scan=True):
+        w = MainWindow(session, bridge, controller, settings if settings is not None else ui_settings)
+        qtbot.addWidget(w)
+        made.append(w)
+        if scan:
+            session.scanRoot()
+            w.experiments.refresh()
+        w.show()
+        qtbot.waitExposed(w)
+        return w
+
+    yield make
+    if session.current_run is not None:
+        session.stopExperiment()
+        qtbot.waitUntil(lambda: session.current_run is None and not controller.busy, timeout=15000)
+    for w in made:
+        try:
+            w.close()
+            w.log_panel.close_handler()
+        except RuntimeError:  # already deleted
+            pass
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+class DuringRun:
+    """Steps executed *while* a run is in progress.
+
+    A run is a blocking loop started from a zero-delay timer; it serves Qt on
+    each flip, so the test's own ``qtbot.waitUntil`` loop (further down the
+    stack) only gets control back when the run has ended. Steps therefore run
+    from a QTimer, which fires inside the frame pump: each step waits for its
+    condition, then runs its action. Failures are collected in :attr:`errors`
+    (an exception inside the pump must not leak into the experiment).
+
+    Usage::
+
+        script = DuringRun()
+        script.when(lambda: rec.n_trials >= 2, lambda: window.stop_action.trigger(), "stop")
+        script.start()
+        ... trigger the run, wait for it to end ...
+        script.check(["stop"])
+    """
+
+    def __init__(self, interval_ms: int = 10):
+        from PySide6.QtCore import QTimer
+
+        self.steps: list = []
+        self.done: list[str] = []
+        self.errors: list[str] = []
+        self.notes: dict = {}
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+
+    def when(self, condition, action, name: str) -> "DuringRun":
+        self.steps.append((condition, action, name))
+        return self
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def _tick(self) -> None:
+        import traceback
+
+        if not self.steps:
+            self.timer.stop()
+            return
+        condition, action, name = self.steps[0]
+        try:
+            if not condition():
+                return
+            self.steps.pop(0)
+            action()
+            self.done.append(name)
+        except Exception:
+            self.steps.clear()
+            self.errors.append(f"step {name!r} failed:\n{traceback.format_exc()}")
+
+    def check(self, expected: list[str]) -> None:
+        self.timer.stop()
+        assert not self.errors, "\n".join(self.errors)
+        assert self.done == expected, f"steps done: {self.done}, still waiting: {[s[2] for s in self.steps]}"
+
+
+@pytest.fixture
+def during_run():
+    scripts = []
+
+    def make(interval_ms: int = 10) -> DuringRun:
+        s = DuringRun(interval_ms)
+        scripts.append(s)
+        return s
+
+    yield make
+    for s in scripts:
+        s.timer.stop()
