@@ -38,9 +38,9 @@ def find_menu(window: QMainWindow, title: str) -> QMenu:
     """The menu-bar menu titled ``title`` (mnemonic ``&`` ignored, case-insensitive); created if missing."""
     mb = window.menuBar()
     want = title.replace("&", "").lower()
-    for act in mb.actions():
-        menu = act.menu()
-        if menu is not None and act.text().replace("&", "").lower() == want:
+    # QAction.menu() wrappers die early in PySide6 6.10; look the menus up as children instead.
+    for menu in mb.findChildren(QMenu):
+        if menu.title().replace("&", "").lower() == want and menu.menuAction() in mb.actions():
             return menu
     return mb.addMenu("&" + title)
 

@@ -528,7 +528,7 @@ class VariablePlot(QWidget):
         x, y = self._xy()
         n = len(x)
         self.item.setData(x, y)
-        if n:
+        if n and math.isfinite(x[-1]) and math.isfinite(y[-1]):
             self._marker.setData([x[-1]], [y[-1]])
         else:
             self._marker.setData([], [])
