@@ -59,6 +59,9 @@ TRIAL_PREFIX = "trial: "
 AXES = ("time", "trial")
 #: Line colour (Okabe-Ito blue, colour-blind safe), as the trial plot.
 LINE_COLOUR = "#0072B2"
+#: Grid opacity. Grid lines are drawn by the axes; translucent lines cost ~10 ms
+#: per axis per repaint under software rendering, so the grid is faint but cheap.
+GRID_ALPHA = 0.25
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class VariablePlot(QWidget):
         lay.addLayout(bar)
 
         self.plot = pg.PlotWidget(parent=self, background="w")  # raster: never useOpenGL (breaks PsychoPy)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
         self.plot.setMenuEnabled(True)
@@ -247,6 +250,7 @@ class VariablePlot(QWidget):
             ax = pi.getAxis(side)
             ax.setTextPen("#333333")
             ax.setPen("#888888")
+            ax.enableAutoSIPrefix(False)  # "key_resp.rt (x0.001)" misleads: show plain numbers
         self.item = self.plot.plot(pen=pg.mkPen(LINE_COLOUR, width=1.5), connect="finite")
         self.item.setDownsampling(auto=True, method="peak")
         self.item.setClipToView(True)
@@ -274,6 +278,7 @@ class VariablePlot(QWidget):
             trial = self._source is not None and self._source.kind == "trial"
             pi.setLabel("bottom", "trial" if trial else "entry #")
         ax = pi.getAxis("bottom")
+        ax.enableAutoSIPrefix(False)
         ax.setTextPen("#333333")
         ax.setPen("#888888")
         pi.setLabel("left", self._source.name if self._source else "")
@@ -527,6 +532,14 @@ class VariablePlot(QWidget):
         self._dirty = False
         x, y = self._xy()
         n = len(x)
+        # trial columns: few points, NaN for missing cells: draw each trial as a dot too
+        if self._source is not None and self._source.kind == "trial":
+            self.item.setSymbol("o")
+            self.item.setSymbolSize(5)
+            self.item.setSymbolBrush(LINE_COLOUR)
+            self.item.setSymbolPen(None)
+        else:
+            self.item.setSymbol(None)
         self.item.setData(x, y)
         if n and math.isfinite(x[-1]) and math.isfinite(y[-1]):
             self._marker.setData([x[-1]], [y[-1]])
@@ -579,13 +592,15 @@ class VariablePlot(QWidget):
             where = f" in {self._run.split('/', 1)[1]}" if src.kind == "trial" and self._run else ""
             self.status.setText(f"{src.label}: no values yet{where}")
             return
-        y = self._buf.y[n - 1]
+        ys = self._buf.y[:n]
+        fin = np.flatnonzero(np.isfinite(ys[-1000:]))
+        last = f"last {ys[-1000:][fin[-1]]:.6g}" if len(fin) else "no numbers yet"
         what = "trials" if src.kind == "trial" else "values"
         note = ""
         if src.kind == "trial" and self._axis == "time" and not self._trial_time_ok:
             note = "  (no thisRow.t column: x is the trial number)"
         run = f"  {self._run.split('/', 1)[1]}" if src.kind == "trial" and self._run else ""
-        self.status.setText(f"{n:,} {what}{run}   last {y:.6g}{note}")
+        self.status.setText(f"{n:,} {what}{run}   {last}{note}")
 
     # ------------------------------------------------------------------ lifecycle
     def close_plot(self) -> None:
