@@ -163,7 +163,8 @@ def test_run_end_to_end_from_the_form(window, qtbot, during_run):
     assert window.status_panel.progress.value() == 12
     assert "finished" in window.status_panel.outcome_label.text()
     assert rec.data_files and os.path.basename(rec.data_files[0]) in window.status_panel.files_label.text()
-    assert "dropped frames" in window.status_panel.frames_label.text()
+    assert "ms median" in window.status_panel.frames_label.text()
+    assert window.status_panel.dropped_label.text() == str(rec.frame_stats["dropped_frames"])
     # the values are remembered for the experiment
     assert window.settings.last_exp_info["trials/trials.py"]["participant"] == "P01"
     assert any("finished" in line for line in window.log_panel.lines())

@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        lay.addWidget(scroll, 3)
+        lay.addWidget(scroll, 1)
 
         line = QFrame(central)
         line.setFrameShape(QFrame.Shape.HLine)
@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(line)
         self.status_panel = RunStatusPanel(lambda: self.session.frame_hook.refresh_hz, central)
         self.status_panel.openFolderRequested.connect(self.open_folder)
-        lay.addWidget(self.status_panel, 2)
+        lay.addWidget(self.status_panel, 0)
         self.setCentralWidget(central)
 
     def _make_docks(self) -> None:
@@ -244,8 +244,8 @@ class MainWindow(QMainWindow):
         self.log_dock.setObjectName("dock_log")
         self.log_dock.setWidget(self.log_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
-        self.resizeDocks([self.experiments_dock, self.trial_plot], [300, 470], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.log_dock], [190], Qt.Orientation.Vertical)
+        self.resizeDocks([self.experiments_dock, self.trial_plot], [260, 440], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.log_dock], [170], Qt.Orientation.Vertical)
 
     def _make_menus(self) -> None:
         mb = self.menuBar()

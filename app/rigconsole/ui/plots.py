@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBox
 __all__ = ["PlotDock", "TrialPlotDock", "numeric_columns", "default_columns"]
 
 #: Colour cycle for series (colour-blind-safe Okabe-Ito palette).
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7f7f7f"]
 
 # Column-name endings that are timestamps or loop counters, not trial measures.
 _TIMESTAMP_SUFFIXES = (".started", ".stopped", ".t", "thisRow.t", "_time", ".time", "onset", "offset")
@@ -103,10 +103,12 @@ class PlotDock(QDockWidget):
             self.plot.setLabel("bottom", x_label)
         if y_label:
             self.plot.setLabel("left", y_label)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 210),
+                                          pen=pg.mkPen("#bdbdbd"), labelTextColor="#202020", colCount=4)
         lay.addWidget(self.plot, 1)
         self.setWidget(body)
         self.items: dict[str, pg.PlotDataItem] = {}
+        self._colours: dict[str, str] = {}
         self._data: dict[str, tuple[list[float], list[float]]] = {}
         self._dirty: set[str] = set()
         self._visible: list[str] | None = None  # None: all
@@ -139,6 +141,9 @@ class PlotDock(QDockWidget):
     def set_visible_series(self, names: Iterable[str] | None) -> None:
         """Show only these series (``None``: all of them)."""
         self._visible = None if names is None else list(names)
+        for name in self._visible or ():  # colours follow the order series are shown in
+            if name in self._data:
+                self._colours.setdefault(name, PALETTE[len(self._colours) % len(PALETTE)])
         self._dirty.update(self._data)
         self.flush()
 
@@ -153,6 +158,7 @@ class PlotDock(QDockWidget):
             self.plot.removeItem(item)
         self.legend.clear()
         self.items.clear()
+        self._colours.clear()
         self._data.clear()
         self._dirty.clear()
         self.seriesChanged.emit()
@@ -181,10 +187,11 @@ class PlotDock(QDockWidget):
                 continue
             x, y = self.series(name)
             if item is None:
-                colour = PALETTE[list(self._data).index(name) % len(PALETTE)]
+                colour = self._colours.setdefault(name, PALETTE[len(self._colours) % len(PALETTE)])
+                binary = y.size > 0 and bool(np.all((y == 0) | (y == 1)))
                 item = self.plot.plot(
-                    name=name, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6,
-                    symbolBrush=colour, symbolPen=None, connect="finite",
+                    name=name, pen=None if binary else pg.mkPen(colour, width=2), symbol="o",
+                    symbolSize=7 if binary else 5, symbolBrush=colour, symbolPen=None, connect="finite",
                 )
                 item.setDownsampling(auto=True, method="peak")
                 item.setClipToView(True)

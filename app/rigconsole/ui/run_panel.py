@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from ..session.frames import frame_stats
 from ..session.runs import RunState
@@ -76,7 +76,7 @@ class RunStatusPanel(QWidget):
 
     Attributes (tests read them):
         experiment_label, participant_label, trial_label, elapsed_label,
-        frames_label, outcome_label, files_label: ``QLabel``.
+        frames_label, dropped_label, outcome_label, files_label: ``QLabel``.
         progress: ``QProgressBar`` (visible when the run's total trials are known).
         record: the run shown (current or last), or ``None``.
         dropped_frames: dropped frames counted so far in the current run.
@@ -109,18 +109,24 @@ class RunStatusPanel(QWidget):
         self.elapsed_label = QLabel("—")
         self.frames_label = QLabel("—")
         self.frames_label.setToolTip(
-            "Frame intervals over the last second (median / longest) and dropped frames counted so far\n"
-            "(an interval longer than 1.5 refresh periods drops frames)."
+            "Flip-to-flip frame intervals over the last second: median and longest.\n"
+            "At the end of a run: over the whole run."
+        )
+        self.dropped_label = QLabel("—")
+        self.dropped_label.setToolTip(
+            "Dropped frames counted so far in this run\n"
+            "(an interval longer than 1.5 refresh periods drops one frame per missed refresh)."
         )
         for lbl in (self.experiment_label, self.participant_label, self.trial_label, self.elapsed_label,
-                    self.frames_label):
+                    self.frames_label, self.dropped_label):
             lbl.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Experiment:", self.experiment_label)
         form.addRow("Participant:", self.participant_label)
         form.addRow("Trial:", self.trial_label)
         form.addRow("", self.progress)
         form.addRow("Elapsed:", self.elapsed_label)
-        form.addRow("Frame timing:", self.frames_label)
+        form.addRow("Frame interval:", self.frames_label)
+        form.addRow("Dropped frames:", self.dropped_label)
 
         last_box = QGroupBox("Last run", self)
         last = QFormLayout(last_box)
@@ -137,11 +143,11 @@ class RunStatusPanel(QWidget):
         last.addRow("Outcome:", self.outcome_label)
         last.addRow("Data files:", self.files_label)
 
-        lay = QVBoxLayout(self)
+        lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(run_box)
-        lay.addWidget(last_box)
-        lay.addStretch(1)
+        lay.addWidget(run_box, 3)
+        lay.addWidget(last_box, 2)
+        last.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
@@ -157,6 +163,7 @@ class RunStatusPanel(QWidget):
         participant = rec.exp_info.get("participant")
         self.participant_label.setText(str(participant) if participant not in (None, "") else "—")
         self.frames_label.setText("—")
+        self._set_dropped(0)
         self.update_trials(rec)
         self.tick()
         self._clock.start()
@@ -186,9 +193,12 @@ class RunStatusPanel(QWidget):
         recent = sorted(self._recent)
         p50 = recent[len(recent) // 2] * 1e3
         mx = recent[-1] * 1e3
-        self.frames_label.setText(
-            f"{p50:.1f} ms median, {mx:.1f} ms max (last second) · dropped frames: {self.dropped_frames}"
-        )
+        self.frames_label.setText(f"{p50:.1f} ms median, {mx:.1f} ms max (last second)")
+        self._set_dropped(self.dropped_frames)
+
+    def _set_dropped(self, n: int) -> None:
+        self.dropped_label.setText(str(n))
+        self.dropped_label.setStyleSheet("color: #b26a00; font-weight: 600;" if n else "")
 
     def tick(self) -> None:
         rec = self.record
@@ -207,9 +217,8 @@ class RunStatusPanel(QWidget):
         fs = rec.frame_stats or {}
         if fs.get("n_frames"):
             p50, mx = fs.get("p50_ms", math.nan), fs.get("max_ms", math.nan)
-            self.frames_label.setText(
-                f"{fs['n_frames']} frames, {p50:.1f} ms median, {mx:.1f} ms max · dropped frames: {fs.get('dropped_frames', 0)}"
-            )
+            self.frames_label.setText(f"{p50:.1f} ms median, {mx:.1f} ms max ({fs['n_frames']} frames)")
+            self._set_dropped(int(fs.get("dropped_frames", 0)))
         name = Path(rec.key).stem
         trials = f"{rec.n_trials} trial{'s' if rec.n_trials != 1 else ''}"
         took = format_duration((rec.ended or time.time()) - rec.started)
