@@ -237,6 +237,19 @@ def test_stop_ends_the_run_as_stopped(window, qtbot, during_run):
     assert window.run_action.isEnabled() and not window.stop_action.isEnabled()
 
 
+def test_failed_run_shows_its_error_and_traceback(window, qtbot):
+    _start(window, "failing/failing.py", {})
+    rec = _wait_idle(qtbot, window)
+    assert rec.state == RunState.FAILED
+    assert window.pill.state == RunState.FAILED and window.pill.text() == "Failed"
+    assert "stimulus file missing" in window.banner.text()
+    assert "failed" in window.status_panel.outcome_label.text()
+    assert "stimulus file missing" in window.status_panel.outcome_label.text()
+    log_text = "\n".join(window.log_panel.lines())
+    assert "Traceback (most recent call last)" in log_text and "faces/17.png" in log_text
+    assert window.run_action.isEnabled()
+
+
 def test_second_run_clears_the_plot(window, qtbot):
     _start(window, "trials/trials.py", {"participant": "P05", "nTrials": 3})
     _wait_idle(qtbot, window)
