@@ -23,12 +23,12 @@ if os.environ.get("RIGCONSOLE_BLOCK_QT") == "1":
 
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in self.blocked:
-                raise ImportError(f"{name} is blocked in the core test suite")
+                raise ModuleNotFoundError(f"{name} is blocked in the core test suite", name=name)
             return None
 
     for mod in list(sys.modules):
         if mod.split(".")[0] in _BlockQt.blocked:
-            raise RuntimeError(f"{mod} was imported before the core suite started (run with -p no:pytestqt)")
+            raise RuntimeError(f"{mod} was imported before the core suite started (run with -p no:pytest-qt)")
     sys.meta_path.insert(0, _BlockQt())
 
 
@@ -83,3 +83,77 @@ def make_session(tmp_path):
     yield make
     for s in made:
         s.close()
+
+
+class DuringRun:
+    """Steps executed *while* a run is in progress.
+
+    A run is a blocking loop started from a zero-delay timer; it serves Qt on
+    each flip, so the test's own ``qtbot.waitUntil`` loop (further down the
+    stack) only gets control back when the run has ended. Steps therefore run
+    from a QTimer, which fires inside the frame pump: each step waits for its
+    condition, then runs its action. Failures are collected in :attr:`errors`
+    (an exception inside the pump must not leak into the experiment).
+
+    Usage::
+
+        script = DuringRun()
+        script.when(lambda: rec.n_trials >= 2, lambda: window.stop_action.trigger(), "stop")
+        script.start()
+        ... trigger the run, wait for it to end ...
+        script.check(["stop"])
+    """
+
+    def __init__(self, interval_ms: int = 10):
+        from PySide6.QtCore import QTimer
+
+        self.steps: list = []
+        self.done: list[str] = []
+        self.errors: list[str] = []
+        self.notes: dict = {}
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+
+    def when(self, condition, action, name: str) -> "DuringRun":
+        self.steps.append((condition, action, name))
+        return self
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def _tick(self) -> None:
+        import traceback
+
+        if not self.steps:
+            self.timer.stop()
+            return
+        condition, action, name = self.steps[0]
+        try:
+            if not condition():
+                return
+            self.steps.pop(0)
+            action()
+            self.done.append(name)
+        except Exception:
+            self.steps.clear()
+            self.errors.append(f"step {name!r} failed:\n{traceback.format_exc()}")
+
+    def check(self, expected: list[str]) -> None:
+        self.timer.stop()
+        assert not self.errors, "\n".join(self.errors)
+        assert self.done == expected, f"steps done: {self.done}, still waiting: {[s[2] for s in self.steps]}"
+
+
+@pytest.fixture
+def during_run():
+    scripts = []
+
+    def make(interval_ms: int = 10) -> DuringRun:
+        s = DuringRun(interval_ms)
+        scripts.append(s)
+        return s
+
+    yield make
+    for s in scripts:
+        s.timer.stop()

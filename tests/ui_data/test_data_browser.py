@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from conftest import fill_session
+from support.datalog_fill import fill_session
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QMainWindow
 
-from conftest import fill_session
+from support.datalog_fill import fill_session
 
 
 @pytest.fixture

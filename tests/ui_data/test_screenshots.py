@@ -5,7 +5,7 @@ import math
 
 from PySide6.QtWidgets import QLabel, QMainWindow
 
-from conftest import SCREENSHOTS, fill_session
+from support.datalog_fill import SCREENSHOTS, fill_session
 
 
 def test_screenshot_data_browser(qtbot, tmp_path):

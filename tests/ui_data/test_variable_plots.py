@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import fill_session
+from support.datalog_fill import fill_session
 
 
 @pytest.fixture

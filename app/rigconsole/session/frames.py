@@ -68,6 +68,23 @@ def frame_stats(intervals_s: np.ndarray | list[float], refresh_hz: float) -> Fra
     )
 
 
+def _gl_code_prefixes() -> tuple[str, ...]:
+    """Source folders of the packages that issue GL calls."""
+    import importlib.util
+    import os
+
+    prefixes = []
+    for name in ("pyglet", "OpenGL", "psychopy.visual", "psychopy.tools.gltools"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin:
+            origin = spec.origin
+            prefixes.append(os.path.dirname(origin) if origin.endswith("__init__.py") else origin)
+    return tuple(prefixes) or ("\0",)
+
+
 class StallGuard:
     """Keeps the console served during stretches with no ``win.flip()``.
 
@@ -85,10 +102,24 @@ class StallGuard:
         self._count = 0
         self._enabled = False
         self._previous = None
+        self._gl_prefixes: tuple[str, ...] = ()
 
     def served(self) -> None:
         """Note that the console has just been served (called by the frame hook)."""
         self.last_served = time.perf_counter()
+
+    def _in_gl_code(self, frame: Any) -> bool:
+        """True when any caller is drawing code (pyglet, PyOpenGL, psychopy.visual).
+
+        Pumping there is unsafe: giving PsychoPy its GL context back issues GL
+        calls, which are errors between ``glBegin`` and ``glEnd``.
+        """
+        prefixes = self._gl_prefixes
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(prefixes):
+                return True
+            frame = frame.f_back
+        return False
 
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
         self._count += 1
@@ -97,6 +128,8 @@ class StallGuard:
         self._count = 0
         now = time.perf_counter()
         if now - self.last_served > self.stall_limit_s:
+            if self._in_gl_code(frame):
+                return  # try again at the next check, outside the drawing code
             self.last_served = now
             try:
                 self._pump()
@@ -112,6 +145,7 @@ class StallGuard:
             log.info("a profiler is active; the console may stall between flips")
             return
         self.last_served = time.perf_counter()
+        self._gl_prefixes = _gl_code_prefixes()
         sys.setprofile(self._profile)
         self._enabled = True
 

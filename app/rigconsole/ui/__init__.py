@@ -18,7 +18,7 @@ class _BlockOtherQtBindings:
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in self.blocked:
-            raise ImportError(f"{name} is blocked: Rig Console runs on PySide6 alone")
+            raise ModuleNotFoundError(f"{name} is blocked: Rig Console runs on PySide6 alone", name=name)
         return None
 
 

@@ -75,7 +75,7 @@ def setup_logging(level: int = logging.INFO) -> None:
 class Console:
     """The running console: the objects the composition root made, for tests and the CLI."""
 
-    def __init__(self, app, loop, session, data_log, recorder, bridge, controller, window, settings, reporter):
+    def __init__(self, app, loop, session, data_log, recorder, bridge, controller, window, data_tools, settings, reporter):
         self.app = app
         self.loop = loop
         self.session = session
@@ -84,10 +84,12 @@ class Console:
         self.bridge = bridge
         self.controller = controller
         self.window = window
+        self.data_tools = data_tools
         self.settings = settings
         self.reporter = reporter
 
     def close(self) -> None:
+        self.data_tools.close()
         self.window.close()
         self.bridge.close()
         self.recorder.close()
@@ -108,6 +110,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     from ..settings import load_settings
     from .bridge import SessionBridge
     from .controller import RunController
+    from .data_tools import attach_data_tools
     from .main_window import MainWindow
 
     reporter = ErrorReporter()
@@ -135,13 +138,14 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     bridge = SessionBridge(session)
     controller = RunController(session)
     window = MainWindow(session, bridge, controller, settings)
+    data_tools = attach_data_tools(window, data_log, settings)
     session.scanRoot()
     for extra in settings.extra_experiments:
         if Path(extra).exists():
             session.addExperiment(extra)
     if show:
         window.show()
-    return Console(app, loop, session, data_log, recorder, bridge, controller, window, settings, reporter)
+    return Console(app, loop, session, data_log, recorder, bridge, controller, window, data_tools, settings, reporter)
 
 
 def main(root: Path | None = None) -> int:

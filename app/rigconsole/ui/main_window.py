@@ -43,40 +43,6 @@ __all__ = ["MainWindow"]
 log = logging.getLogger("rigconsole.ui")
 
 
-def _guard_pump_reentrancy(session) -> None:
-    """Make the session's frame pump refuse to run inside itself.
-
-    ``FrameHook.pump_now`` (after each flip) calls ``QCoreApplication.processEvents``;
-    painting then runs Python (pyqtgraph's ``paint``), which the StallGuard's
-    profile hook counts, and when that pump has taken longer than its stall
-    limit the hook pumps again from inside the paint event: Qt reports
-    "QBackingStore::endPaint() called with active painter" and crashes.
-    Until frames.py/bridge.py guard this themselves (reported), the window
-    wraps the installed pump once with a re-entrancy flag.
-    """
-    hook = getattr(session, "frame_hook", None)
-    pump = getattr(hook, "pump", None)
-    if pump is None or getattr(pump, "_reentrancy_guarded", False):
-        return
-    busy = [False]
-
-    def guarded(budget_s: float) -> None:
-        if busy[0]:
-            return
-        busy[0] = True
-        try:
-            pump(budget_s)
-        finally:
-            busy[0] = False
-            guard = getattr(hook, "guard", None)
-            if guard is not None:
-                guard.served()
-
-    guarded._reentrancy_guarded = True
-    guarded.__wrapped__ = pump
-    hook.pump = guarded
-
-
 def _shortcut_text(seqs: list[QKeySequence]) -> str:
     return " or ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in seqs)
 
@@ -147,7 +113,6 @@ class MainWindow(QMainWindow):
 
         self._restore_layout()
         self._update_actions()
-        _guard_pump_reentrancy(session)
 
     # ================================================================ building
     def _icon(self, name: str):
