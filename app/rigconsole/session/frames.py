@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import signal
 import sys
+import threading
 import time
 from typing import Any, Callable
 
@@ -68,91 +71,159 @@ def frame_stats(intervals_s: np.ndarray | list[float], refresh_hz: float) -> Fra
     )
 
 
-def _gl_code_prefixes() -> tuple[str, ...]:
-    """Source folders of the packages that issue GL calls."""
+def _unsafe_code_prefixes() -> tuple[str, ...]:
+    """Source locations where the console must not be served from an interruption.
+
+    Drawing code (pyglet, PyOpenGL, ``psychopy.visual``): giving PsychoPy its
+    GL context back issues GL calls, which are errors between ``glBegin`` and
+    ``glEnd``. Code that may hold a lock the console's own handlers take
+    (Rig Console itself, ``logging``, ``threading``, h5py, PsychoPy's logging).
+    """
     import importlib.util
     import os
 
     prefixes = []
-    for name in ("pyglet", "OpenGL", "psychopy.visual", "psychopy.tools.gltools"):
+    for name in ("pyglet", "OpenGL", "psychopy.visual", "psychopy.tools.gltools", "psychopy.logging",
+                 "rigconsole", "logging", "threading", "h5py", "concurrent.futures", "queue"):
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             spec = None
         if spec is not None and spec.origin:
             origin = spec.origin
-            prefixes.append(os.path.dirname(origin) if origin.endswith("__init__.py") else origin)
+            prefixes.append(os.path.dirname(origin) + os.sep if origin.endswith("__init__.py") else origin)
     return tuple(prefixes) or ("\0",)
 
 
 class StallGuard:
     """Keeps the console served during stretches with no ``win.flip()``.
 
-    While enabled, a ``sys.setprofile`` hook on the main thread counts Python
-    call events; every ``check_every`` events it calls ``pump`` if the last
-    pump was more than ``stall_limit_s`` ago. The hook does not recurse: the
-    interpreter suspends profiling while the hook (and so the pump) runs.
+    Experiments do not flip while they set up (conditions files, stimuli) or
+    save; the console would freeze for hundreds of milliseconds. While
+    enabled, a watchdog thread checks every ``poll_s`` whether the console has
+    been served in the last ``stall_limit_s``; if not, it interrupts the main
+    thread with a signal (POSIX ``pthread_kill``, ``SIGUSR2``) whose Python
+    handler serves it, unless the interrupted code is drawing or may hold a
+    lock (see :func:`_unsafe_code_prefixes`), in which case the watchdog tries
+    again shortly. A frame loop that flips on time pays nothing: the flip
+    hook marks the console served on every frame and no signal is sent.
+
+    Where ``pthread_kill`` is missing (Windows), a ``sys.setprofile`` hook
+    does the same check every ``check_every`` Python calls instead (it slows
+    Python code while enabled).
     """
 
-    def __init__(self, pump: Callable[[], None], stall_limit_s: float = 0.02, check_every: int = 200):
+    SIGNAL = getattr(signal, "SIGUSR2", None)
+
+    def __init__(self, pump: Callable[[], None], stall_limit_s: float = 0.03, poll_s: float = 0.005,
+                 check_every: int = 200):
         self._pump = pump
         self.stall_limit_s = stall_limit_s
+        self.poll_s = poll_s
         self.check_every = check_every
         self.last_served = time.perf_counter()
+        self.interruptions = 0
         self._count = 0
         self._enabled = False
-        self._previous = None
-        self._gl_prefixes: tuple[str, ...] = ()
+        self._mode: str | None = None
+        self._pending = False
+        self._prefixes: tuple[str, ...] = ()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._previous_handler = None
+        #: code objects where the stack walk of :meth:`_unsafe` stops (the
+        #: session's run entry points: the experiment's code runs below them)
+        self.boundary_codes: set[Any] = set()
 
     def served(self) -> None:
         """Note that the console has just been served (called by the frame hook)."""
         self.last_served = time.perf_counter()
 
-    def _in_gl_code(self, frame: Any) -> bool:
-        """True when any caller is drawing code (pyglet, PyOpenGL, psychopy.visual).
-
-        Pumping there is unsafe: giving PsychoPy its GL context back issues GL
-        calls, which are errors between ``glBegin`` and ``glEnd``.
-        """
-        prefixes = self._gl_prefixes
+    def _unsafe(self, frame: Any) -> bool:
+        """True when the interrupted code, up to the run's entry point, is drawing or may hold a lock."""
+        prefixes = self._prefixes
+        boundary = self.boundary_codes
         while frame is not None:
-            if frame.f_code.co_filename.startswith(prefixes):
+            code = frame.f_code
+            if code in boundary:
+                return False
+            if code.co_filename.startswith(prefixes):
                 return True
             frame = frame.f_back
         return False
 
+    def _serve(self, frame: Any) -> None:
+        if self._unsafe(frame):
+            return  # the watchdog (or the next check) tries again shortly
+        self.last_served = time.perf_counter()
+        self.interruptions += 1
+        try:
+            self._pump()
+        except Exception:  # never break the experiment from an interruption
+            log.exception("console pump failed during a stretch with no flips")
+        self.last_served = time.perf_counter()
+
+    # -- signal mode (POSIX) --------------------------------------------------
+    def _watch(self, main_ident: int) -> None:
+        while not self._stop.wait(self.poll_s):
+            if not self._pending and time.perf_counter() - self.last_served > self.stall_limit_s:
+                self._pending = True
+                try:
+                    signal.pthread_kill(main_ident, self.SIGNAL)
+                except (OSError, ValueError):
+                    return
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._pending = False
+        if self._enabled:
+            self._serve(frame)
+
+    # -- profile mode (fallback) ------------------------------------------------
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
         self._count += 1
         if self._count < self.check_every:
             return
         self._count = 0
-        now = time.perf_counter()
-        if now - self.last_served > self.stall_limit_s:
-            if self._in_gl_code(frame):
-                return  # try again at the next check, outside the drawing code
-            self.last_served = now
-            try:
-                self._pump()
-            except Exception:  # never break the experiment from a profile hook
-                log.exception("console pump failed during a stretch with no flips")
-            self.last_served = time.perf_counter()
+        if time.perf_counter() - self.last_served > self.stall_limit_s:
+            self._serve(frame)
 
     def enable(self) -> None:
-        if self._enabled:
+        """Start guarding (main thread only)."""
+        if self._enabled or threading.current_thread() is not threading.main_thread():
             return
-        self._previous = sys.getprofile()
-        if self._previous is not None:
+        self._prefixes = self._prefixes or _unsafe_code_prefixes()
+        self.last_served = time.perf_counter()
+        if self.SIGNAL is not None and hasattr(signal, "pthread_kill"):
+            self._previous_handler = signal.signal(self.SIGNAL, self._on_signal)
+            self._pending = False
+            self._stop.clear()
+            self._mode = "signal"
+            self._enabled = True
+            self._thread = threading.Thread(target=self._watch, args=(threading.get_ident(),),
+                                            name="rigconsole-stall-guard", daemon=True)
+            self._thread.start()
+            return
+        if sys.getprofile() is not None:
             log.info("a profiler is active; the console may stall between flips")
             return
-        self.last_served = time.perf_counter()
-        self._gl_prefixes = _gl_code_prefixes()
-        sys.setprofile(self._profile)
+        self._mode = "profile"
         self._enabled = True
+        sys.setprofile(self._profile)
 
     def disable(self) -> None:
-        if self._enabled:
+        """Stop guarding (main thread only)."""
+        if not self._enabled:
+            return
+        self._enabled = False
+        if self._mode == "signal":
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(1.0)
+                self._thread = None
+            signal.signal(self.SIGNAL, self._previous_handler or signal.SIG_DFL)
+        elif self._mode == "profile":
             sys.setprofile(None)
-            self._enabled = False
+        self._mode = None
 
 
 class FrameHook:
@@ -182,6 +253,12 @@ class FrameHook:
         self.recording = False
         self.intervals: list[float] = []
         self._last_flip: float | None = None
+        self._last_vsync: float | None = None
+        #: time kept free before each vertical blank for PsychoPy's own flip, seconds
+        self.margin_s = 0.004
+        #: when the console is served: "after_flip" (at the start of each frame, up to
+        #: ``budget_s``) or "before_flip" (in the slack left before the vertical blank)
+        self.pump_phase = os.environ.get("RIGCONSOLE_PUMP_PHASE", "before_flip")
         self._pumping = False
         self.guard = StallGuard(self.pump_now)
 
@@ -260,15 +337,37 @@ class FrameHook:
         except Exception:
             log.debug("could not restore the GL context", exc_info=True)
 
+    def _slack(self) -> float:
+        """Seconds left before the next vertical blank, less a safety margin (≤ 0: none)."""
+        last = self._last_vsync
+        if last is None:
+            return 0.0
+        period = 1.0 / self.refresh_hz
+        return last + period - time.perf_counter() - self.margin_s
+
     def _flip(self, *args: Any, **kwargs: Any) -> Any:
+        # Serve the console in the time the experiment leaves before the next
+        # vertical blank (it has drawn its frame and would only wait), never
+        # longer than ``budget_s``; an experiment that used its whole frame
+        # gets no pump here, and the stall guard serves the console if frames
+        # stop coming.
+        if self.pump_phase == "before_flip":
+            slack = self._slack()
+            if slack > 0.001:
+                self.pump_now(min(slack, self.budget_s))
         result = self._orig_flip(*args, **kwargs)
         if self.simulated_vsync_hz:
             self._wait_vsync()
         now = time.perf_counter()
+        self._last_vsync = now
         if self.recording:
             if self._last_flip is not None:
                 self.intervals.append(now - self._last_flip)
             self._last_flip = now
         self.on_frame(now)
-        self.pump_now()
+        if self.pump_phase == "after_flip":
+            self.pump_now()
+        elif time.perf_counter() - self.guard.last_served > 2.0 / self.refresh_hz:
+            # no slack for two frames: serve the console briefly after the flip
+            self.pump_now(min(self.budget_s, 0.002))
         return result

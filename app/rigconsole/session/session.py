@@ -647,6 +647,7 @@ class Session:
         log.info("run %d: starting %s with expInfo %s", record.index, record.key, exp_info)
         self.events.run_started.emit(record)
         if self.frame_hook.pump is not None:
+            guard.boundary_codes = {Session._run_entry.__code__, Session._finish_run.__code__}
             guard.enable()
         try:
             os.chdir(entry.folder)
@@ -698,14 +699,16 @@ class Session:
             record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
             record.traceback = traceback.format_exc()
         finally:
-            guard.disable()
             intervals = self.frame_hook.stop_recording()
             if len(intervals) > self._intervals_sent:
                 self.events.frame_intervals.emit(record, intervals[self._intervals_sent:])
             record.frame_stats = dict(frame_stats(intervals, self.frame_hook.refresh_hz))
             if self._module_has_pause:
                 module.pauseExperiment = pause_fn
-            self._finish_run(record, entry, this_exp, before, old_cwd, listenerLoop)
+            try:
+                self._finish_run(record, entry, this_exp, before, old_cwd, listenerLoop)
+            finally:
+                guard.disable()
         if err is not None and not isinstance(err, Exception):
             raise err  # KeyboardInterrupt and friends
         if err is not None:

@@ -35,7 +35,7 @@ from .experiment_list import ExperimentListPanel
 from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
 from .plots import TrialPlotDock
-from .run_panel import Banner, RunStatusPanel, StatePill
+from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
 from .settings_dialog import SettingsDialog
 
 __all__ = ["MainWindow"]
@@ -242,6 +242,8 @@ class MainWindow(QMainWindow):
         tb.addWidget(spacer)
         self.run_summary = QLabel(tb)
         self.run_summary.setStyleSheet("padding-right: 10px;")
+        self.run_summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        fix_size(self.run_summary, "an experiment name · run 000 · trial 00000 of 00000")
         tb.addWidget(self.run_summary)
         self.pill = StatePill(tb)
         tb.addWidget(self.pill)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 __all__ = ["PlotDock", "TrialPlotDock", "numeric_columns", "default_columns"]
@@ -96,7 +96,8 @@ class PlotDock(QDockWidget):
         lay.addLayout(self.controls)
         axis_items = {"bottom": pg.DateAxisItem()} if time_axis else None
         self.plot = pg.PlotWidget(parent=body, background="w", axisItems=axis_items)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
+        # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
         if x_label:
@@ -231,6 +232,10 @@ class TrialPlotDock(PlotDock):
         self.column_combo.currentIndexChanged.connect(self._apply_choice)
         self.info = QLabel("No trials yet", self)
         self.info.setStyleSheet("color: palette(mid);")
+        self.info.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # fixed size: a per-trial setText must not re-lay-out the main window (costs frames)
+        from .run_panel import fix_size
+        fix_size(self.info, "trial 00000 of 00000")
         self.controls.addWidget(QLabel("Plot:", self))
         self.controls.addWidget(self.column_combo)
         self.controls.addStretch(1)

