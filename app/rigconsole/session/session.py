@@ -874,10 +874,11 @@ class Session:
         while this_exp.status == PAUSED:
             t = time.perf_counter()
             if win is not None and not getattr(win, "_closed", False):
-                win.flip()  # hooked: serves the console and the command queue
+                win.flip()  # keeps the stimulus window refreshed; drains the command queue
             else:
                 self._on_frame(time.perf_counter())
-                self.frame_hook.pump_now()
+            # paused, frame timing does not matter: serve the console every frame
+            self.frame_hook.pump_now(0.008)
             spent = time.perf_counter() - t
             if spent < period:  # no vsync (or no window): do not spin
                 time.sleep(period - spent)
