@@ -85,6 +85,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
     window = {}
     session.events.run_started.connect(lambda rec: window.setdefault("start", time.perf_counter()))
     session.events.run_ended.connect(lambda rec: window.setdefault("end", time.perf_counter()))
+    # a stall is measured while the experiment runs: from its start to its end (run_ended)
     trials = []
     console.bridge.trialAdded.connect(lambda rec, row: trials.append(row))
     # let the window settle, then run through the UI path (controller)
@@ -100,8 +101,12 @@ def run_console(frames: int, data_dir: Path) -> dict:
     rec = session.run_records[-1]
     during = [b for b in beats if window["start"] <= b <= window["end"]]
     gaps = [b - a for a, b in zip(during, during[1:])]
+    worst = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
     console.close()
     return {"mode": "console", **rec.frame_stats, "max_stall_ms": max(gaps) * 1e3 if gaps else None,
+            "max_stall_at_s": (during[worst] - window["start"]) if worst is not None else None,
+            "run_s": window["end"] - window["start"],
+            "stalls_over_50ms": sum(g > 0.05 for g in gaps),
             "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state}
 
 

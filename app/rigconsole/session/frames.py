@@ -71,19 +71,26 @@ def frame_stats(intervals_s: np.ndarray | list[float], refresh_hz: float) -> Fra
     )
 
 
+#: a frame whose function name contains one of these is drawing code
+_DRAWING_WORDS = ("draw", "flip", "render", "blit", "glyph")
+
+
 def _unsafe_code_prefixes() -> tuple[str, ...]:
     """Source locations where the console must not be served from an interruption.
 
-    Drawing code (pyglet, PyOpenGL, ``psychopy.visual``): giving PsychoPy its
-    GL context back issues GL calls, which are errors between ``glBegin`` and
-    ``glEnd``. Code that may hold a lock the console's own handlers take
+    GL wrappers (pyglet, PyOpenGL, PsychoPy's gltools) and, by name, any
+    function that draws, renders or flips (see :data:`_DRAWING_WORDS`): making
+    PsychoPy's context current again there could land between ``glBegin`` and
+    ``glEnd``. Stimulus constructors in ``psychopy.visual`` are allowed: they
+    load textures and shaders, which survive the context switch (GL state
+    belongs to the context). Code that may hold a lock the console's own handlers take
     (Rig Console itself, ``logging``, ``threading``, h5py, PsychoPy's logging).
     """
     import importlib.util
     import os
 
     prefixes = []
-    for name in ("pyglet", "OpenGL", "psychopy.visual", "psychopy.tools.gltools", "psychopy.logging",
+    for name in ("pyglet", "OpenGL", "psychopy.tools.gltools", "psychopy.logging",
                  "rigconsole", "logging", "threading", "h5py", "concurrent.futures", "queue"):
         try:
             spec = importlib.util.find_spec(name)
@@ -148,6 +155,9 @@ class StallGuard:
             if code in boundary:
                 return False
             if code.co_filename.startswith(prefixes):
+                return True
+            name = code.co_name.lower()
+            if any(word in name for word in _DRAWING_WORDS):
                 return True
             frame = frame.f_back
         return False
@@ -331,9 +341,11 @@ class FrameHook:
         if win is None or getattr(win, "_closed", False):
             return
         try:
+            # make PsychoPy's context current again; its state (bound FBO,
+            # textures) belongs to the context and is kept
             from psychopy.visual import globalVars
-            globalVars.currWindow = None
-            win._setCurrent()
+            win.winHandle.switch_to()
+            globalVars.currWindow = win
         except Exception:
             log.debug("could not restore the GL context", exc_info=True)
 

@@ -132,6 +132,8 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
         settings.root, dataDir=settings.data_dir, win=settings.window.window_params(),
         simulated_vsync_hz=simulated_vsync_hz,
     )
+    warm = session.warm_up()
+    log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)
     data_log = DataLog(new_session_path(settings.data_dir))
     recorder = SessionRecorder(session, data_log)
     log.info("session data log: %s", data_log.path)
