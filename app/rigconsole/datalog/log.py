@@ -241,7 +241,7 @@ class DataLog:
     thread makes everything durable (in the file, flushed to the OS, file
     consistent) within ``flush_interval`` seconds, provided a write cycle takes
     less than ``2 * flush_interval / 3`` (milliseconds in practice, see
-    docs/performance-datalog.md). With ``fsync=True`` each flush also calls
+    docs/performance.md ("Data log")). With ``fsync=True`` each flush also calls
     ``fsync`` (survives power loss, costs a disk round trip per cycle).
 
     The file is held in HDF5 SWMR write mode (``swmr=True``, libver 'latest')

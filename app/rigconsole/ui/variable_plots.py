@@ -26,7 +26,7 @@ Cheap by design. The console pumps Qt events between stimulus frames with a
 - the timer then calls ``setData`` on the one existing ``PlotDataItem`` with
   views of the buffers. ``setDownsampling(auto=True, mode='peak')`` and
   ``setClipToView(True)`` keep a 1,000,000-point series smooth to pan
-  (figures in docs/performance-liveplot.md). The raster ``PlotWidget`` is used:
+  (figures in docs/performance.md ("Live plots")). The raster ``PlotWidget`` is used:
   pyqtgraph's OpenGL mode breaks PsychoPy's drawing in the same process.
 """
 from __future__ import annotations
