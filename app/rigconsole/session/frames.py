@@ -84,13 +84,13 @@ def _unsafe_code_prefixes() -> tuple[str, ...]:
     ``glEnd``. Stimulus constructors in ``psychopy.visual`` are allowed: they
     load textures and shaders, which survive the context switch (GL state
     belongs to the context). Code that may hold a lock the console's own handlers take
-    (Rig Console itself, ``logging``, ``threading``, h5py, PsychoPy's logging).
+    (Rig Console itself, ``logging``, ``threading``, h5py).
     """
     import importlib.util
     import os
 
     prefixes = []
-    for name in ("pyglet", "OpenGL", "psychopy.tools.gltools", "psychopy.logging",
+    for name in ("pyglet", "OpenGL", "psychopy.tools.gltools",
                  "rigconsole", "logging", "threading", "h5py", "concurrent.futures", "queue"):
         try:
             spec = importlib.util.find_spec(name)
