@@ -100,6 +100,11 @@ class PlotDock(QDockWidget):
         # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
+        self.plot.disableAutoRange()  # see _update_range
+        self._manage_range = True
+        self._range_set = False
+        self._setting_range = False
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._user_changed_range)
         if x_label:
             self.plot.setLabel("bottom", x_label)
         if y_label:
@@ -158,6 +163,8 @@ class PlotDock(QDockWidget):
         for item in self.items.values():
             self.plot.removeItem(item)
         self.legend.clear()
+        self._manage_range = True
+        self._range_set = False
         self.items.clear()
         self._colours.clear()
         self._data.clear()
@@ -199,8 +206,55 @@ class PlotDock(QDockWidget):
                 self.items[name] = item
                 added = True
             item.setData(x, y)
+        self._update_range()
         if added:
             self.seriesChanged.emit()
+
+    def _update_range(self) -> None:
+        """Grow the view in steps instead of auto-ranging on every update.
+
+        pyqtgraph's auto-range re-lays-out both axes (tick text) on every
+        ``setData``: 10-20 ms per update on a software-rendered screen,
+        measured, which costs stimulus frames while a run is served. The range
+        here only changes when data leaves it (x doubles, y gets 25 % margins),
+        so most updates repaint just the curves. A pan or zoom by the user
+        hands the range back to them until :meth:`clear`.
+        """
+        if not self._manage_range or not self.items:
+            return
+        xs, ys = [], []
+        for name in self.items:
+            x, y = self.series(name)
+            if x.size:
+                xs.append((np.nanmin(x), np.nanmax(x)))
+            finite = y[np.isfinite(y)] if y.size else y
+            if finite.size:
+                ys.append((finite.min(), finite.max()))
+        if not xs:
+            return
+        x_hi = max(hi for _, hi in xs)
+        y_lo = min(lo for lo, _ in ys) if ys else 0.0
+        y_hi = max(hi for _, hi in ys) if ys else 1.0
+        (vx0, vx1), (vy0, vy1) = self.plot.viewRange() if self._range_set else ((0, 0), (0, 0))
+        changed = False
+        if not self._range_set or x_hi > vx1:
+            vx0, vx1 = 0.0, max(10.0, 2.0 * x_hi)
+            changed = True
+        if not self._range_set or y_lo < vy0 or y_hi > vy1:
+            span = max(y_hi - y_lo, 1e-9)
+            vy0, vy1 = y_lo - 0.25 * span, y_hi + 0.25 * span
+            changed = True
+        if changed:
+            self._setting_range = True
+            try:
+                self.plot.setRange(xRange=(vx0, vx1), yRange=(vy0, vy1), padding=0)
+            finally:
+                self._setting_range = False
+            self._range_set = True
+
+    def _user_changed_range(self, *_) -> None:
+        if not self._setting_range:
+            self._manage_range = False
 
 
 class TrialPlotDock(PlotDock):
