@@ -379,7 +379,7 @@ class FrameHook:
         self.on_frame(now)
         if self.pump_phase == "after_flip":
             self.pump_now()
-        elif time.perf_counter() - self.guard.last_served > 2.0 / self.refresh_hz:
-            # no slack for two frames: serve the console briefly after the flip
-            self.pump_now(min(self.budget_s, 0.002))
+        elif time.perf_counter() - self.guard.last_served > 1.5 / self.refresh_hz:
+            # no slack for a frame and a half: serve the console briefly after the flip
+            self.pump_now(min(self.budget_s, 0.003))
         return result
