@@ -759,10 +759,8 @@ class Session:
                 self._finish_run(record, entry, this_exp, before, old_cwd, listenerLoop)
             finally:
                 guard.disable()
-        if err is not None and not isinstance(err, Exception):
-            raise err  # KeyboardInterrupt and friends
         if err is not None:
-            raise err
+            raise err  # as PsychoPy's Session does, after the run was recorded and cleaned up
         return exited is None
 
     def _finish_run(self, record, entry, this_exp, before, old_cwd, listenerLoop) -> None:
