@@ -19,11 +19,12 @@ import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from .expinfo import ExpInfoField, parse_exp_info
 
-__all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir", "EXPERIMENT_SUFFIXES"]
+__all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir",
+           "file_signature", "EXPERIMENT_SUFFIXES"]
 
 EXPERIMENT_SUFFIXES = (".py", ".psyexp")
 REQUIRED_FUNCTIONS = ("setupData", "run")
@@ -135,10 +136,9 @@ class ExperimentFile:
     def is_stale(self) -> bool:
         """True when the file changed on disk (or vanished) since it was loaded."""
         try:
-            st = self.path.stat()
+            return file_signature(self.path) != self.signature
         except OSError:
             return True
-        return (st.st_mtime_ns, st.st_size) != self.signature
 
     @property
     def exp_name(self) -> str:
@@ -147,7 +147,8 @@ class ExperimentFile:
         return self.path.stem
 
 
-def _signature(path: Path) -> tuple[int, int]:
+def file_signature(path: Path) -> tuple[int, int]:
+    """``(mtime_ns, size)`` of a file: what :meth:`ExperimentFile.is_stale` compares. Raises ``OSError``."""
     st = path.stat()
     return (st.st_mtime_ns, st.st_size)
 
@@ -174,7 +175,7 @@ def load_experiment(path: Path, key: str, cache_dir: Path) -> ExperimentFile:
     path = Path(path).resolve()
     entry = ExperimentFile(key=key, path=path)
     try:
-        entry.signature = _signature(path)
+        entry.signature = file_signature(path)
     except OSError as err:
         entry.error = f"cannot read the file: {err.strerror or err}"
         return entry
@@ -222,13 +223,3 @@ def load_experiment(path: Path, key: str, cache_dir: Path) -> ExperimentFile:
         entry.traceback = traceback.format_exc()
     return entry
 
-
-def describe(entry: ExperimentFile) -> dict[str, Any]:
-    """A JSON-friendly summary of an experiment entry (for logs and the remote API)."""
-    return {
-        "key": entry.key,
-        "path": str(entry.path),
-        "kind": entry.kind,
-        "broken": entry.broken,
-        "error": entry.error,
-    }

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable
 from . import expinfo as _expinfo
 from .commands import CommandQueue, is_main_thread
 from .frames import FrameHook, frame_stats
-from .loader import EXPERIMENT_SUFFIXES, ExperimentFile, ExperimentLoadError, load_experiment
+from .loader import EXPERIMENT_SUFFIXES, ExperimentFile, ExperimentLoadError, file_signature, load_experiment
 from .runs import RunInProgressError, RunRecord, RunState, RunStopped, SessionEvents
 
 __all__ = ["Session", "RunInProgressError", "UnknownExperimentError"]
@@ -281,12 +281,16 @@ class Session:
         entry = self._entry(key)
         if expInfo is None:
             expInfo = self.getExpInfoFromExperiment(key)
-        win = entry.module.setupWindow(expInfo=expInfo, win=self._win) if hasattr(entry.module, "setupWindow") else None
+        self._setup_window_with(entry.module, expInfo)
+        return True
+
+    def _setup_window_with(self, module, expInfo) -> None:
+        """Call a module's ``setupWindow`` on the session window; adopt a window it returns instead."""
+        win = module.setupWindow(expInfo=expInfo, win=self._win) if hasattr(module, "setupWindow") else None
         if win is not None and win is not self._win:
             self.win = win
         if self._win is not None:
             self._win.title = "PsychoPy Session"
-        return True
 
     def getFrameRate(self, retest=False):
         """The window's measured frame rate, Hz (PsychoPy API)."""
@@ -340,8 +344,7 @@ class Session:
             if reason is not None:
                 entry = ExperimentFile(key=key, path=file, error=reason)
                 try:
-                    st = file.stat()
-                    entry.signature = (st.st_mtime_ns, st.st_size)
+                    entry.signature = file_signature(file)
                 except OSError:
                     pass
                 log.warning("experiment %s is broken: %s", key, reason)
@@ -711,10 +714,7 @@ class Session:
             self._capture_trials(this_exp, record)
             self._force_keyboard_backend()
             self._win.hideMessage()
-            win = module.setupWindow(expInfo=exp_info, win=self._win) if hasattr(module, "setupWindow") else None
-            if win is not None and win is not self._win:
-                self.win = win
-            self._win.title = "PsychoPy Session"
+            self._setup_window_with(module, exp_info)
             self._win.flip()
             self._win.flip()
             self._win.stashAutoDraw()
