@@ -56,6 +56,15 @@ _STR = h5py.string_dtype("utf-8")
 _RESERVED_RUN_ATTRS = ("experiment", "started", "ended", "outcome")
 
 
+def _merged(args: tuple[Mapping[str, Any], ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """pymanip's calling convention: dicts given positionally, then keywords, merged in order."""
+    data: dict[str, Any] = {}
+    for a in args:
+        data.update(a)
+    data.update(kwargs)
+    return data
+
+
 def new_session_path(data_dir: str | os.PathLike[str], *, now: float | None = None) -> Path:
     """Path for a new session file: ``<data_dir>/session_YYYY-MM-DD_HHMMSS.h5``.
 
@@ -518,10 +527,7 @@ class DataLog:
         (nothing of the call is recorded then), ReadOnlyError, DataLogWriteError.
         """
         if args:
-            data: dict[str, Any] = {}
-            for a in args:
-                data.update(a)
-            data.update(kwargs)
+            data = _merged(args, kwargs)
         else:
             data = kwargs
         vals = {}
@@ -549,10 +555,7 @@ class DataLog:
         allowed here). Stored as attributes of the ``/parameters`` group.
         Raises InvalidNameError, InvalidValueError, ReadOnlyError.
         """
-        data: dict[str, Any] = {}
-        for a in args:
-            data.update(a)
-        data.update(kwargs)
+        data = _merged(args, kwargs)
         clean = {}
         for k, v in data.items():
             V.check_name(k, "parameter")
@@ -580,10 +583,7 @@ class DataLog:
         Returns the timestamp. Raises InvalidNameError, InvalidValueError
         (non-numeric), DatasetShapeError, ReadOnlyError, DataLogWriteError.
         """
-        data: dict[str, Any] = {}
-        for a in args:
-            data.update(a)
-        data.update(kwargs)
+        data = _merged(args, kwargs)
         arrays = {}
         for k, v in data.items():
             V.check_name(k, "dataset")
