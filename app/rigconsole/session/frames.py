@@ -270,6 +270,8 @@ class FrameHook:
         #: ``budget_s``) or "before_flip" (in the slack left before the vertical blank)
         self.pump_phase = os.environ.get("RIGCONSOLE_PUMP_PHASE", "before_flip")
         self._pumping = False
+        #: ``time.perf_counter()`` by which the running pump must hand back (``inf``: no pump running)
+        self.deadline = math.inf
         self.guard = StallGuard(self.pump_now)
 
     # -- installation -------------------------------------------------------
@@ -329,12 +331,25 @@ class FrameHook:
             # Python the stall guard sees; pumping again inside it breaks Qt
             return
         self._pumping = True
+        budget = self.budget_s if budget_s is None else budget_s
+        self.deadline = time.perf_counter() + budget
         try:
-            pump(self.budget_s if budget_s is None else budget_s)
+            pump(budget)
         finally:
             self._pumping = False
+            self.deadline = math.inf
             self.restore_context()
             self.guard.served()
+
+    def time_left(self) -> float:
+        """Seconds the console may still take before it costs the experiment a frame.
+
+        Console work that cannot be split (a plot redraw) asks before it
+        starts and waits for a pump with room when the answer is too small.
+        ``inf`` when no pump is running (the console's own event loop runs:
+        no experiment is flipping).
+        """
+        return self.deadline - time.perf_counter()
 
     def restore_context(self) -> None:
         win = self.win

@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.experiments_dock)
 
         self.trial_plot = TrialPlotDock(self)
+        # redraw only when it fits before the next stimulus frame
+        self.trial_plot.time_left = self.session.frame_hook.time_left
         self.trial_plot.setMinimumWidth(360)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trial_plot)
 

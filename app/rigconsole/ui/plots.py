@@ -1,25 +1,37 @@
 """Live plots: a reusable :class:`PlotDock` and the trial-data plot built on it.
 
 Cheap by design, because the console is served between stimulus frames with
-a small time budget (a few ms): slots only append numbers to Python lists and
-mark a series dirty; a coalescing timer (at most ``max_fps`` redraws per
-second, default 10) pushes dirty series into their existing
-``PlotDataItem`` with ``setData``. Downsampling (``peak``) and clip-to-view
-are on. The raster ``PlotWidget`` is used: pyqtgraph's OpenGL mode breaks
-PsychoPy's drawing in the same process.
+a small time budget (a few ms):
+
+- slots only append numbers to Python lists and mark a series dirty;
+- a coalescing timer (at most ``max_fps`` redraws per second, default 10)
+  pushes dirty series into their items, but only when the frame pump says
+  the redraw (update plus repaint, measured on every redraw) fits in the
+  time left before the next stimulus frame (``PlotDock.time_left``);
+  otherwise it waits for a frame with room;
+- each series is one :class:`SeriesItem` (a polyline and dots drawn in one
+  ``paint``), not a ``PlotDataItem``: pyqtgraph's scatter items cost
+  milliseconds of Python per update and repaint, measured.
+
+The raster ``PlotWidget`` is used: pyqtgraph's OpenGL mode breaks PsychoPy's
+drawing in the same process.
 """
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, Mapping
+import time
+from collections import deque
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+import pyqtgraph.functions as fn
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-__all__ = ["PlotDock", "TrialPlotDock", "numeric_columns", "default_columns"]
+__all__ = ["PlotDock", "TrialPlotDock", "SeriesItem", "numeric_columns", "default_columns"]
 
 #: Colour cycle for series (colour-blind-safe Okabe-Ito palette).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7f7f7f"]
@@ -64,6 +76,115 @@ def default_columns(columns: Iterable[str], exclude: Iterable[str] = ()) -> list
         return preferred
     return [c for c in cols if not is_timestamp(c) and not c.endswith(_COUNTER_SUFFIXES)]
 
+def _polygon(x: np.ndarray, y: np.ndarray) -> QPolygonF:
+    poly = fn.create_qpolygonf(x.size)
+    if x.size:
+        arr = fn.ndarray_from_qpolygonf(poly)
+        arr[:, 0] = x
+        arr[:, 1] = y
+    return poly
+
+
+class SeriesItem(pg.GraphicsObject):
+    """One series drawn as a line through its points and a dot at each point.
+
+    A light replacement for ``PlotDataItem`` on small, live series (trial
+    data: hundreds to thousands of points): the points are one
+    ``QPolygonF`` drawn with ``drawPolyline`` and ``drawPoints`` (round,
+    cosmetic pen), so an update and a repaint cost tens of microseconds of
+    Python, not the milliseconds of pyqtgraph's per-point scatter items.
+    Non-finite y values break the line and get no dot (PsychoPy writes no
+    response as ``None``/NaN).
+
+    Args:
+        colour: any colour ``pg.mkColor`` accepts.
+        line: draw the connecting line (``False``: dots only, e.g. 0/1 data).
+        dot_px: dot diameter in screen pixels.
+
+    Attributes:
+        opts: what ``pg.LegendItem``'s sample reads (``pen``, ``symbol``, ``size``, ``brush``).
+    """
+
+    def __init__(self, colour: Any, line: bool = True, dot_px: float = 5.0):
+        super().__init__()
+        qcolour = pg.mkColor(colour)
+        self._line_pen = pg.mkPen(qcolour, width=2) if line else None
+        self._dot_pen = QPen(qcolour)
+        self._dot_pen.setWidthF(dot_px)
+        self._dot_pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self._dot_pen.setCosmetic(True)
+        self._dot_px = dot_px
+        self.opts = {"pen": self._line_pen, "symbol": "o", "size": dot_px + 2, "brush": qcolour,
+                     "antialias": False}
+        self._x = np.empty(0)
+        self._y = np.empty(0)
+        self._dots = QPolygonF()
+        self._segments: list[QPolygonF] = []
+        self._data_rect = QRectF()
+        self._pad: tuple[float, float] | None = None
+
+    def setData(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Replace the points: ``x``, ``y`` float arrays of shape (n,)."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        self.prepareGeometryChange()
+        self._x, self._y = x, y
+        ok = np.isfinite(x) & np.isfinite(y)
+        self._dots = _polygon(x[ok], y[ok])
+        self._segments = []
+        if self._line_pen is not None and ok.any():
+            # split at non-finite points: one polyline per finite run
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
+            for start, stop in zip(edges[::2], edges[1::2]):
+                if stop - start > 1:
+                    self._segments.append(_polygon(x[start:stop], y[start:stop]))
+        if ok.any():
+            xs, ys = x[ok], y[ok]
+            self._data_rect = QRectF(xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min())
+        else:
+            self._data_rect = QRectF()
+        self.update()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points as given, ``(x, y)``."""
+        return self._x, self._y
+
+    def viewTransformChanged(self) -> None:  # pyqtgraph calls this on pan/zoom/resize
+        self.prepareGeometryChange()
+        self._pad = None
+
+    def boundingRect(self) -> QRectF:
+        if self._data_rect.isNull() and not self._x.size:
+            return QRectF()
+        if self._pad is None:
+            px, py = self.pixelSize() if self.getViewBox() is not None else (0.0, 0.0)
+            half = self._dot_px / 2 + 1
+            self._pad = (abs(px) * half, abs(py) * half)
+        dx, dy = self._pad
+        return self._data_rect.adjusted(-dx, -dy, dx, dy)
+
+    def paint(self, p: QPainter, *args: Any) -> None:
+        if self._line_pen is not None:
+            p.setPen(self._line_pen)
+            for seg in self._segments:
+                p.drawPolyline(seg)
+        p.setPen(self._dot_pen)
+        p.drawPoints(self._dots)
+
+
+class _TimedPlotWidget(pg.PlotWidget):
+    """A ``PlotWidget`` that measures its own repaints (``last_paint_s``, seconds)."""
+
+    last_paint_s = 0.0
+    painted: Callable[[float], None] | None = None
+
+    def paintEvent(self, ev) -> None:
+        t0 = time.perf_counter()
+        super().paintEvent(ev)
+        self.last_paint_s = time.perf_counter() - t0
+        if self.painted is not None:
+            self.painted(self.last_paint_s)
+
 
 class PlotDock(QDockWidget):
     """A dock with one live plot of named series (y against x).
@@ -80,8 +201,18 @@ class PlotDock(QDockWidget):
     Attributes:
         plot: the ``pyqtgraph.PlotWidget``.
         controls: a ``QHBoxLayout`` above the plot for extra widgets.
-        items: ``{series name: PlotDataItem}``.
+        items: ``{series name: SeriesItem}``.
+        time_left: ``() -> seconds`` the console may still use before it
+            costs a stimulus frame (the frame pump's
+            :meth:`~rigconsole.session.frames.FrameHook.time_left`; default
+            ``inf``). A timed redraw waits until its measured cost fits.
+        deferred_redraws: timed redraws put off for lack of time (a count).
     """
+
+    #: redraw cost assumed before any redraw was measured, seconds
+    FIRST_COST_S = 0.006
+    #: how soon a redraw put off for lack of time is tried again, ms (in practice: the next pump)
+    RETRY_MS = 2
 
     seriesChanged = Signal()
 
@@ -95,7 +226,8 @@ class PlotDock(QDockWidget):
         self.controls = QHBoxLayout()
         lay.addLayout(self.controls)
         axis_items = {"bottom": pg.DateAxisItem()} if time_axis else None
-        self.plot = pg.PlotWidget(parent=body, background="w", axisItems=axis_items)
+        self.plot = _TimedPlotWidget(parent=body, background="w", axisItems=axis_items)
+        self.plot.painted = self._painted
         # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
         # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -113,15 +245,21 @@ class PlotDock(QDockWidget):
                                           pen=pg.mkPen("#bdbdbd"), labelTextColor="#202020", colCount=4)
         lay.addWidget(self.plot, 1)
         self.setWidget(body)
-        self.items: dict[str, pg.PlotDataItem] = {}
+        self.items: dict[str, SeriesItem] = {}
+        self.time_left: Callable[[], float] = lambda: math.inf
+        self.deferred_redraws = 0
+        # recent redraw costs (update + the repaint that follows), seconds
+        self._costs: deque[float] = deque(maxlen=8)
+        self._flush_s: float | None = None
         self._colours: dict[str, str] = {}
         self._data: dict[str, tuple[list[float], list[float]]] = {}
         self._dirty: set[str] = set()
         self._visible: list[str] | None = None  # None: all
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(max(1, int(1000 / max_fps)))
-        self._timer.timeout.connect(self.flush)
+        self._interval_ms = max(1, int(1000 / max_fps))
+        self._timer.setInterval(self._interval_ms)
+        self._timer.timeout.connect(self._timed_flush)
 
     # ------------------------------------------------------------ data in
     def set_series(self, name: str, x: Iterable[float], y: Iterable[float]) -> None:
@@ -145,13 +283,16 @@ class PlotDock(QDockWidget):
         return list(self._data)
 
     def set_visible_series(self, names: Iterable[str] | None) -> None:
-        """Show only these series (``None``: all of them)."""
+        """Show only these series (``None``: all of them); redraws now."""
+        self._choose_visible(names)
+        self.flush()
+
+    def _choose_visible(self, names: Iterable[str] | None) -> None:
         self._visible = None if names is None else list(names)
         for name in self._visible or ():  # colours follow the order series are shown in
             if name in self._data:
                 self._colours.setdefault(name, PALETTE[len(self._colours) % len(PALETTE)])
         self._dirty.update(self._data)
-        self.flush()
 
     def visible_series(self) -> list[str]:
         """Names of the series currently drawn."""
@@ -175,10 +316,29 @@ class PlotDock(QDockWidget):
     def _mark(self, name: str) -> None:
         self._dirty.add(name)
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(self._interval_ms)
+
+    def redraw_cost(self) -> float:
+        """Expected cost of the next redraw, seconds: the largest of the last 8 measured."""
+        return max(self._costs) if self._costs else self.FIRST_COST_S
+
+    def _timed_flush(self) -> None:
+        if self.time_left() < self.redraw_cost():
+            # not enough time before the next stimulus frame: try again at the next pump
+            self.deferred_redraws += 1
+            self._timer.start(self.RETRY_MS)
+            return
+        self.flush()
+
+    def _painted(self, paint_s: float) -> None:
+        if self._flush_s is not None:
+            self._costs.append(self._flush_s + paint_s)
+            self._flush_s = None
 
     def flush(self) -> None:
-        """Push dirty series into their plot items now (the timer calls this)."""
+        """Push dirty series into their plot items now (the timer calls this when there is time)."""
+        self._timer.stop()
+        t0 = time.perf_counter()
         dirty, self._dirty = self._dirty, set()
         added = False
         for name in dirty:
@@ -197,18 +357,17 @@ class PlotDock(QDockWidget):
             if item is None:
                 colour = self._colours.setdefault(name, PALETTE[len(self._colours) % len(PALETTE)])
                 binary = y.size > 0 and bool(np.all((y == 0) | (y == 1)))
-                item = self.plot.plot(
-                    name=name, pen=None if binary else pg.mkPen(colour, width=2), symbol="o",
-                    symbolSize=7 if binary else 5, symbolBrush=colour, symbolPen=None, connect="finite",
-                )
-                item.setDownsampling(auto=True, method="peak")
-                item.setClipToView(True)
+                item = SeriesItem(colour, line=not binary, dot_px=7 if binary else 5)
+                self.plot.addItem(item)
+                self.legend.addItem(item, name)
                 self.items[name] = item
                 added = True
             item.setData(x, y)
         self._update_range()
         if added:
             self.seriesChanged.emit()
+        if dirty:
+            self._flush_s = time.perf_counter() - t0
 
     def _update_range(self) -> None:
         """Grow the view in steps instead of auto-ranging on every update.
@@ -278,6 +437,8 @@ class TrialPlotDock(PlotDock):
         self.rows: list[dict] = []
         self._exclude: set[str] = set()
         self._columns: list[str] = []
+        self._new_columns: list[str] = []
+        self._info_text: str | None = None
         self.column_combo = QComboBox(self)
         self.column_combo.setToolTip("Which numeric trial columns to plot against trial number")
         self.column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -299,6 +460,8 @@ class TrialPlotDock(PlotDock):
         """Forget the previous run's data (slot for ``runStarted``)."""
         self.rows.clear()
         self._columns.clear()
+        self._new_columns.clear()
+        self._info_text = None
         self._exclude = set(getattr(record, "exp_info", {}) or {})
         self.clear()
         blocker = self.column_combo.blockSignals(True)
@@ -309,10 +472,14 @@ class TrialPlotDock(PlotDock):
         self._apply_choice()
 
     def add_trial(self, record, row: Mapping[str, Any]) -> None:
-        """Add one trial row (slot for ``trialAdded``). Appends numbers only; drawing is deferred."""
+        """Add one trial row (slot for ``trialAdded``).
+
+        Runs inside the experiment's ``nextEntry()``, so it only appends
+        numbers; the combo, the label and the drawing follow at the next
+        redraw (see :meth:`flush`).
+        """
         self.rows.append(dict(row))
         n = getattr(record, "n_trials", 0) or len(self.rows)
-        new_cols = False
         for k, v in row.items():
             if not _is_number(v):
                 continue
@@ -321,13 +488,24 @@ class TrialPlotDock(PlotDock):
                 continue
             if k not in self._data:
                 self._columns.append(k)
-                self.column_combo.addItem(k, k)
-                new_cols = True
+                self._new_columns.append(k)
             self.append(k, n, fv)
         total = getattr(record, "total_trials", None)
-        self.info.setText(f"trial {n}" + (f" of {total}" if total else ""))
-        if new_cols:
-            self._apply_choice()
+        self._info_text = f"trial {n}" + (f" of {total}" if total else "")
+
+    def flush(self) -> None:
+        """Bring the combo, the label and the plot up to date with the rows received."""
+        if self._new_columns:
+            new, self._new_columns = self._new_columns, []
+            blocker = self.column_combo.blockSignals(True)
+            for k in new:
+                self.column_combo.addItem(k, k)
+            self.column_combo.blockSignals(blocker)
+            self._choose_visible(self.chosen_columns())
+        if self._info_text is not None:
+            self.info.setText(self._info_text)
+            self._info_text = None
+        super().flush()
 
     def chosen_columns(self) -> list[str]:
         """The columns the combo's choice selects, given the columns seen so far."""

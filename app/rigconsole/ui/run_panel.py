@@ -213,7 +213,9 @@ class RunStatusPanel(QWidget):
 
     def _set_dropped(self, n: int) -> None:
         self.dropped_label.setText(str(n))
-        self.dropped_label.setStyleSheet("color: #b26a00; font-weight: 600;" if n else "")
+        style = "color: #b26a00; font-weight: 600;" if n else ""
+        if self.dropped_label.styleSheet() != style:  # a style change re-polishes the label: only on change
+            self.dropped_label.setStyleSheet(style)
 
     def tick(self) -> None:
         rec = self.record
