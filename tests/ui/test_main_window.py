@@ -15,9 +15,13 @@ RUN_TIMEOUT_MS = 30000
 
 
 def _wait_idle(qtbot, window):
+    """Wait for the run to end and for the window to show its end (the views follow the
+    session through the event loop, so they lag it by at most one turn)."""
     qtbot.waitUntil(lambda: window.session.current_run is None and not window.controller.busy,
                     timeout=RUN_TIMEOUT_MS)
-    return window.session.run_records[-1]
+    rec = window.session.run_records[-1]
+    qtbot.waitUntil(lambda: window.status_panel.last_record is rec, timeout=5000)
+    return rec
 
 
 # ---------------------------------------------------------------- experiment list

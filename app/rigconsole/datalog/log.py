@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import h5py
 import numpy as np
@@ -295,6 +295,14 @@ class DataLog:
         self._durable_time = 0.0
         self._last_ts = 0.0
         self.cycle_stats = {"cycles": 0, "structural": 0, "max_cycle_s": 0.0, "total_cycle_s": 0.0}
+        #: ``gate(timeout_s)``, called by the writer thread before each write
+        #: cycle; returns when it is a good moment to write, or after
+        #: ``timeout_s``. h5py holds the GIL while it writes, so a cycle that
+        #: overlaps a stimulus frame's drawing delays it; the session's frame
+        #: hook offers the wait for the vertical blank
+        #: (:meth:`rigconsole.session.frames.FrameHook.wait_for_vsync_wait`).
+        #: ``None``: write whenever a cycle is due.
+        self.writer_gate: Callable[[float], Any] | None = None
 
         self._vars: dict[str, _Series] = {}
         self._params: dict[str, Any] = {}
@@ -1004,6 +1012,12 @@ class DataLog:
     def _writer(self) -> None:
         period = self.flush_interval / 3
         while True:
+            gate = self.writer_gate
+            if gate is not None and not self._stop:
+                try:
+                    gate(self.flush_interval / 4)
+                except Exception:  # a broken gate must not stop the writer
+                    self.writer_gate = None
             t0 = time.monotonic()
             stop = self._stop
             try:

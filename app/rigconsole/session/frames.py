@@ -14,9 +14,15 @@ flip it
 
 Stretches with no flips (an experiment loading stimuli, reading a conditions
 file, saving) would stall the console. :class:`StallGuard` covers them: a
-profile hook on the main thread (``sys.setprofile``) that, every few hundred
-Python calls, pumps when the console has not been served for
-``stall_limit_s``. It is only active while a run is in progress.
+watchdog thread interrupts the main thread (``SIGUSR2``) when the console has
+not been served for ``stall_limit_s``, and the signal handler pumps unless the
+interrupted code draws or may hold a lock. It is only active while a run is
+in progress.
+
+Console work that cannot be split (a plot redraw) asks :meth:`FrameHook.time_left`
+before it starts. The HDF5 writer thread, which holds the GIL while h5py
+writes, waits for the main thread to wait for the vertical blank
+(:meth:`FrameHook.wait_for_vsync_wait`).
 
 Under Xvfb there is no vsync; ``simulated_vsync_hz`` makes ``flip`` return on
 the next tick of a fixed-rate grid, as a real display's vertical blank would.
@@ -30,6 +36,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from typing import Any, Callable
 
 import numpy as np
@@ -175,8 +182,17 @@ class StallGuard:
 
     # -- signal mode (POSIX) --------------------------------------------------
     def _watch(self, main_ident: int) -> None:
-        while not self._stop.wait(self.poll_s):
-            if not self._pending and time.perf_counter() - self.last_served > self.stall_limit_s:
+        wait = self.poll_s
+        while not self._stop.wait(wait):
+            # sleep until a stall could be due: a flip loop that serves the
+            # console every frame wakes this thread (and takes the GIL from
+            # the experiment) ~35 times a second, not 200
+            due = self.last_served + self.stall_limit_s - time.perf_counter()
+            if due > 0:
+                wait = max(self.poll_s, due)
+                continue
+            wait = self.poll_s
+            if not self._pending:
                 self._pending = True
                 try:
                     signal.pthread_kill(main_ident, self.SIGNAL)
@@ -264,8 +280,15 @@ class FrameHook:
         self.intervals: list[float] = []
         self._last_flip: float | None = None
         self._last_vsync: float | None = None
-        #: time kept free before each vertical blank for PsychoPy's own flip, seconds
+        #: least time kept free before each vertical blank for PsychoPy's own flip, seconds;
+        #: the margin used is the larger of this and the flips measured (see :attr:`margin`)
         self.margin_s = 0.004
+        self._flip_s: deque[float] = deque(maxlen=60)
+        self._margin = self.margin_s
+        #: frames whose before-flip pump ran past the vertical blank (the console cost the frame)
+        self.overruns = 0
+        # set while the main thread waits for the vertical blank (and needs no GIL)
+        self._waiting_for_vsync = threading.Event()
         #: when the console is served: "after_flip" (at the start of each frame, up to
         #: ``budget_s``) or "before_flip" (in the slack left before the vertical blank)
         self.pump_phase = os.environ.get("RIGCONSOLE_PUMP_PHASE", "before_flip")
@@ -296,6 +319,7 @@ class FrameHook:
     def start_recording(self) -> None:
         self.intervals = []
         self._last_flip = None
+        self.overruns = 0
         self.recording = True
 
     def stop_recording(self) -> list[float]:
@@ -341,6 +365,18 @@ class FrameHook:
             self.restore_context()
             self.guard.served()
 
+    def wait_for_vsync_wait(self, timeout_s: float) -> bool:
+        """Block (another thread) until the main thread waits for a vertical blank.
+
+        For background work that holds the GIL (h5py writes): done while the
+        experiment waits for the blank, it does not delay the drawing of a
+        frame. Returns at once when no run is being recorded; ``False`` after
+        ``timeout_s`` seconds with no wait seen.
+        """
+        if not self.recording:
+            return True
+        return self._waiting_for_vsync.wait(timeout_s)
+
     def time_left(self) -> float:
         """Seconds the console may still take before it costs the experiment a frame.
 
@@ -364,13 +400,46 @@ class FrameHook:
         except Exception:
             log.debug("could not restore the GL context", exc_info=True)
 
-    def _slack(self) -> float:
-        """Seconds left before the next vertical blank, less a safety margin (≤ 0: none)."""
+    @property
+    def margin(self) -> float:
+        """Time kept free before each vertical blank for PsychoPy's flip, seconds.
+
+        Under a simulated vsync: the 90th percentile of the last 60 measured
+        flips (PsychoPy's ``win.flip`` up to its return, the swap included)
+        plus 1 ms, at least :attr:`margin_s` and at most half a refresh
+        period. On a real display the swap blocks until the blank, so a
+        flip's cost cannot be told from its wait: :attr:`margin_s`.
+        """
+        return self._margin
+
+    def _note_flip(self, seconds: float) -> None:
+        times = self._flip_s
+        times.append(seconds)
+        if len(times) >= 10:
+            p90 = sorted(times)[int(0.9 * (len(times) - 1))]
+            self._margin = min(max(self.margin_s, p90 + 0.001), 0.5 / self.refresh_hz)
+
+    def _next_blank(self, now: float) -> float | None:
+        """The vertical blank this flip will be shown at (``perf_counter`` seconds).
+
+        The one after the last flip; when the experiment calls ``flip`` after
+        that blank has passed, the frame is already late and goes out at the
+        following blank, so the time until then is the console's to use too.
+        """
         last = self._last_vsync
         if last is None:
-            return 0.0
+            return None
         period = 1.0 / self.refresh_hz
-        return last + period - time.perf_counter() - self.margin_s
+        blank = last + period
+        if now > blank:
+            blank += period * math.ceil((now - blank) / period)
+        return blank
+
+    def _slack(self) -> float:
+        """Seconds left before this frame's vertical blank, less the flip's margin (≤ 0: none)."""
+        now = time.perf_counter()
+        blank = self._next_blank(now)
+        return 0.0 if blank is None else blank - now - self._margin
 
     def _flip(self, *args: Any, **kwargs: Any) -> Any:
         # Serve the console in the time the experiment leaves before the next
@@ -379,12 +448,27 @@ class FrameHook:
         # gets no pump here, and the stall guard serves the console if frames
         # stop coming.
         if self.pump_phase == "before_flip":
+            blank = self._next_blank(time.perf_counter())
             slack = self._slack()
             if slack > 0.001:
                 self.pump_now(min(slack, self.budget_s))
-        result = self._orig_flip(*args, **kwargs)
-        if self.simulated_vsync_hz:
-            self._wait_vsync()
+                if blank is not None and time.perf_counter() > blank:
+                    self.overruns += 1
+        try:
+            if self.simulated_vsync_hz:
+                t_flip = time.perf_counter()
+                result = self._orig_flip(*args, **kwargs)
+                self._note_flip(time.perf_counter() - t_flip)
+                self._waiting_for_vsync.set()
+                self._wait_vsync()
+            else:
+                # a real display: the swap inside PsychoPy's flip waits for the
+                # blank, so its duration is not the flip's cost: the margin
+                # stays at ``margin_s``
+                self._waiting_for_vsync.set()
+                result = self._orig_flip(*args, **kwargs)
+        finally:
+            self._waiting_for_vsync.clear()
         now = time.perf_counter()
         self._last_vsync = now
         if self.recording:

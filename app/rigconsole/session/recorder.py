@@ -36,6 +36,10 @@ class SessionRecorder:
         self.data_log = data_log
         self._groups: dict[int, str] = {}
         session.data_log = data_log
+        # the log's writer thread holds the GIL while it writes: let it write
+        # while the experiment waits for the vertical blank, not while it draws
+        if hasattr(data_log, "writer_gate"):
+            data_log.writer_gate = session.frame_hook.wait_for_vsync_wait
         ev = session.events
         self._links = [
             (ev.run_started, self._on_started),
@@ -91,5 +95,7 @@ class SessionRecorder:
                 sig.disconnect(slot)
             except Exception:
                 pass
+        if getattr(self.data_log, "writer_gate", None) == self.session.frame_hook.wait_for_vsync_wait:
+            self.data_log.writer_gate = None
         if getattr(self.session, "data_log", None) is self.data_log:
             self.session.data_log = None

@@ -51,7 +51,9 @@ class RunRecord:
         error: one-line reason for a failed run.
         traceback: full traceback text of a failed run.
         data_files: files the run wrote under the data folder.
-        frame_stats: see :func:`rigconsole.session.frames.frame_stats`.
+        frame_stats: see :func:`rigconsole.session.frames.frame_stats`, plus
+            ``console_overruns``: frames the console's pump made late (a pump
+            before the flip ran past the vertical blank).
         this_exp: the run's ``psychopy.data.ExperimentHandler``.
     """
 

@@ -752,7 +752,8 @@ class Session:
             intervals = self.frame_hook.stop_recording()
             if len(intervals) > self._intervals_sent:
                 self.events.frame_intervals.emit(record, intervals[self._intervals_sent:])
-            record.frame_stats = dict(frame_stats(intervals, self.frame_hook.refresh_hz))
+            record.frame_stats = dict(frame_stats(intervals, self.frame_hook.refresh_hz),
+                                      console_overruns=self.frame_hook.overruns)
             if self._module_has_pause:
                 module.pauseExperiment = pause_fn
             try:

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 class SessionBridge(QObject):
     """Qt face of a :class:`rigconsole.session.Session`.
 
-    Signals (always delivered on the main thread):
+    Signals (always delivered on the main thread, by the event loop or the
+    frame pump after the session announced them, in the order announced):
         experimentsChanged(), runStarted(RunRecord), runStateChanged(RunRecord),
         runEnded(RunRecord), trialAdded(RunRecord, dict row),
         frameIntervals(RunRecord, list[float] seconds).
@@ -28,18 +29,27 @@ class SessionBridge(QObject):
     trialAdded = Signal(object, dict)
     frameIntervals = Signal(object, list)
     _wake = Signal()
+    # the session's announcements, queued: delivered by the next pump, in order
+    _announced = Signal(object, object)
 
     def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent)
         self.session = session
         ev = session.events
+        # Run announcements come from inside the experiment's
+        # code (``nextEntry()``, ``win.flip()``); the console's slots must not
+        # run there, on the experiment's time, but in the next pump, which is
+        # bounded by the time left before the next frame. So every
+        # announcement is posted (one queue keeps their order) and re-emitted
+        # as the public signal when Qt delivers it.
+        self._announced.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._links = [
-            (ev.experiments_changed, self.experimentsChanged.emit),
-            (ev.run_started, self.runStarted.emit),
-            (ev.run_state_changed, self.runStateChanged.emit),
-            (ev.run_ended, self.runEnded.emit),
-            (ev.trial_added, self.trialAdded.emit),
-            (ev.frame_intervals, self.frameIntervals.emit),
+            (ev.experiments_changed, self.experimentsChanged.emit),  # a technician's action: at once
+            (ev.run_started, lambda rec: self._announced.emit(self.runStarted, (rec,))),
+            (ev.run_state_changed, lambda rec: self._announced.emit(self.runStateChanged, (rec,))),
+            (ev.run_ended, lambda rec: self._announced.emit(self.runEnded, (rec,))),
+            (ev.trial_added, lambda rec, row: self._announced.emit(self.trialAdded, (rec, row))),
+            (ev.frame_intervals, lambda rec, batch: self._announced.emit(self.frameIntervals, (rec, batch))),
         ]
         for sig, slot in self._links:
             sig.connect(slot)
@@ -52,6 +62,17 @@ class SessionBridge(QObject):
     def pump(budget_s: float) -> None:
         """Process pending Qt (and so qasync/asyncio) events for at most ``budget_s`` seconds."""
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, max(1, int(budget_s * 1000)))
+
+    @Slot(object, object)
+    def _deliver(self, signal, args) -> None:
+        try:
+            signal.emit(*args)
+        except Exception:
+            log.exception("a console view failed to take a session announcement")
+
+    def deliver_pending(self) -> None:
+        """Deliver the announcements still queued (e.g. before reading the views in a test)."""
+        QCoreApplication.sendPostedEvents(self, 0)
 
     @Slot()
     def _drain(self) -> None:

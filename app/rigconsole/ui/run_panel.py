@@ -97,6 +97,8 @@ class RunStatusPanel(QWidget):
         super().__init__(parent)
         self._refresh_hz = refresh_hz
         self.record = None
+        #: the last run whose end this panel shows (``None`` before the first ends)
+        self.last_record = None
         self.dropped_frames = 0
         self._recent: collections.deque[float] = collections.deque()
         self._recent_sum = 0.0
@@ -228,6 +230,7 @@ class RunStatusPanel(QWidget):
 
     def run_ended(self, rec) -> None:
         self.record = rec
+        self.last_record = rec
         self.update_trials(rec)
         self.tick()
         self._clock.stop()
