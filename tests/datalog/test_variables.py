@@ -211,3 +211,29 @@ def test_file_is_self_describing(log, tmp_path):
         assert set(f) == {"variables", "parameters", "datasets", "runs"}
         rec = f["variables/a"][()]
         assert rec.dtype.names == ("t", "value")
+
+
+def test_writer_waits_for_its_gate_but_never_longer_than_the_timeout(make_log):
+    log = make_log(flush_interval=0.1)
+    calls = []
+
+    def never_a_good_moment(timeout_s):
+        calls.append(timeout_s)
+        time.sleep(timeout_s)
+
+    log.writer_gate = never_a_good_moment
+    t0 = time.perf_counter()
+    log.add_entry(x=1.0)
+    log.flush()
+    assert time.perf_counter() - t0 < 0.5
+    assert calls and all(0 < t <= 0.1 for t in calls)
+    assert list(DataLog(log.path, readonly=True).logged_variable("x")[1]) == [1.0]
+
+    def broken(timeout_s):
+        raise RuntimeError("gate failed")
+
+    log.writer_gate = broken  # a broken gate is dropped; the writer keeps writing
+    log.add_entry(x=2.0)
+    log.flush()
+    assert log.writer_gate is None and log.last_error is None
+    assert list(log.logged_variable("x")[1]) == [1.0, 2.0]

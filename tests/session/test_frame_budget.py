@@ -49,3 +49,37 @@ def test_pump_running_past_the_vertical_blank_counts_as_an_overrun(exp_root, mak
     stats = s.run_records[-1].frame_stats
     assert stats["console_overruns"] >= 3
     assert stats["dropped_frames"] >= stats["console_overruns"] - 1  # the first frame has no interval
+
+
+def test_background_writers_are_let_in_while_the_main_thread_waits_for_the_blank(exp_root, make_session):
+    import threading
+
+    s = make_session(exp_root, scan=True, simulated_vsync_hz=60)
+    hook = s.frame_hook
+    assert hook.wait_for_vsync_wait(0.0) is True  # no run: never waits
+    waits = []
+    stop = threading.Event()
+
+    def writer():
+        while not stop.is_set():
+            if hook.recording:
+                t0 = time.perf_counter()
+                ok = hook.wait_for_vsync_wait(0.5)
+                waits.append((ok, time.perf_counter() - t0, hook._waiting_for_vsync.is_set()))
+                time.sleep(0.02)
+            else:
+                time.sleep(0.001)
+
+    th = threading.Thread(target=writer)
+    th.start()
+    try:
+        assert s.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 20})
+    finally:
+        stop.set()
+        th.join(5)
+    # while frames are flipped, a writer is let in within a frame; a run's stretches
+    # with no flips (stimuli being made before the first frame) make it wait longer
+    let_in = sorted(dt for ok, dt, _ in waits if ok)
+    assert len(let_in) >= 10
+    assert let_in[len(let_in) // 2] < 1 / 60 + 0.005
+    assert not hook._waiting_for_vsync.is_set()  # cleared when the run is over

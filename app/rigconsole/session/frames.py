@@ -287,6 +287,7 @@ class FrameHook:
         self._margin = self.margin_s
         #: frames whose before-flip pump ran past the vertical blank (the console cost the frame)
         self.overruns = 0
+        self._switch_interval: float | None = None
         # set while the main thread waits for the vertical blank (and needs no GIL)
         self._waiting_for_vsync = threading.Event()
         #: when the console is served: "after_flip" (at the start of each frame, up to
@@ -316,14 +317,26 @@ class FrameHook:
         self._orig_flip = None
 
     # -- recording ------------------------------------------------------------
+    #: the interpreter's GIL switch interval during a run, seconds (Python's default: 0.005)
+    RUN_SWITCH_INTERVAL_S = 0.001
+
     def start_recording(self) -> None:
+        """Start a run's frame record. While it lasts, a thread holding the GIL
+        (the HDF5 writer) hands it back to the experiment after at most
+        :attr:`RUN_SWITCH_INTERVAL_S` instead of Python's 5 ms."""
         self.intervals = []
         self._last_flip = None
         self.overruns = 0
+        if self._switch_interval is None:
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.RUN_SWITCH_INTERVAL_S)
         self.recording = True
 
     def stop_recording(self) -> list[float]:
         self.recording = False
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
         out, self.intervals = self.intervals, []
         return out
 
