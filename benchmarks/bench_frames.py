@@ -13,7 +13,10 @@ Each mode runs in its own fresh process; ``--repeats`` bare/console pairs run
 interleaved, because this machine's background noise moves both modes (bare
 PsychoPy alone has dropped 2 to 46 frames per 3,600 here). Prints a table,
 totals and JSON. ``overruns`` counts the console's own misses: frames where
-the pump before the flip ran past the vertical blank.
+the pump before the flip ran past the vertical blank. ``steal %`` is the
+share of the machine's CPU time the hypervisor took during the run (from
+``/proc/stat``): when it is above ~1 %, both modes drop frames for reasons
+of their own.
 """
 from __future__ import annotations
 
@@ -114,14 +117,32 @@ def run_console(frames: int, data_dir: Path) -> dict:
             "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state}
 
 
+def cpu_steal() -> tuple[float, float]:
+    """(steal, total) CPU time of the whole machine so far, in clock ticks (Linux ``/proc/stat``).
+
+    Steal is time the hypervisor gave this VM's virtual CPUs to someone else:
+    a frame loop drops frames then whatever it does.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return (fields[7] if len(fields) > 7 else 0.0), sum(fields)
+
+
 def run_mode(mode: str, frames: int) -> dict:
+    steal0, total0 = cpu_steal()
     out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(frames)],
                          capture_output=True, text=True)
     line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
     if not line:
         print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
         raise SystemExit(f"the {mode} run failed")
-    return json.loads(line[0][7:])
+    result = json.loads(line[0][7:])
+    steal1, total1 = cpu_steal()
+    result["steal_pct"] = 100.0 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else None
+    return result
 
 
 def main() -> int:
@@ -138,7 +159,7 @@ def main() -> int:
         return 0
     results = []
     print(f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'overruns':>9} {'max Qt stall ms':>16} {'stalls>50ms':>12}", flush=True)
+          f"{'overruns':>9} {'max Qt stall ms':>16} {'stalls>50ms':>12} {'steal %':>8}", flush=True)
     for pair in range(1, args.repeats + 1):
         for mode in ("bare", "console"):
             r = run_mode(mode, args.frames)
@@ -147,7 +168,8 @@ def main() -> int:
             stall = f"{r['max_stall_ms']:.1f}" if r.get("max_stall_ms") is not None else "-"
             print(f"{pair:>4} {r['mode']:8} {r['n_frames']:>7} {r['dropped_frames']:>8} {r['p50_ms']:>8.2f} "
                   f"{r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {r.get('console_overruns', '-'):>9} {stall:>16} "
-                  f"{r.get('stalls_over_50ms', '-'):>12}", flush=True)
+                  f"{r.get('stalls_over_50ms', '-'):>12} {r['steal_pct'] if r['steal_pct'] is None else round(r['steal_pct'], 1):>8}",
+                  flush=True)
     for mode in ("bare", "console"):
         rs = [r for r in results if r["mode"] == mode]
         print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames")

@@ -170,3 +170,22 @@ def test_incremental_poll_of_1000_new_points_is_cheap(make_log, make_dock):
     dt = time.perf_counter() - s
     assert d.view.point_count() == 21_000
     assert dt < 0.05, dt
+
+
+def test_polls_wait_for_time_between_stimulus_frames(make_log, make_dock, qtbot):
+    log = make_log()
+    log.add_entry(temperature=20.0)
+    d = make_dock(log, "temperature")
+    d.show()
+    qtbot.waitExposed(d)
+    qtbot.waitUntil(lambda: d.view.point_count() == 1, timeout=2000)
+    qtbot.waitUntil(lambda: d.view.poll_cost() > 0, timeout=2000)  # a poll and its repaint were measured
+    left = {"s": 0.0}
+    d.view.time_left = lambda: left["s"]
+    for k in range(5):
+        log.add_entry(temperature=21.0 + k)
+    log.flush()
+    qtbot.waitUntil(lambda: d.view.deferred_polls >= 3, timeout=2000)
+    assert d.view.point_count() == 1  # no time before the next frame: nothing fetched or drawn
+    left["s"] = 1.0
+    qtbot.waitUntil(lambda: d.view.point_count() == 6, timeout=2000)

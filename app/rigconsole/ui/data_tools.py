@@ -100,6 +100,9 @@ class DataTools(QObject):
                                 object_name=f"dock_plot_{self._serial}")
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Vertical)
         self.window.restoreDockWidget(dock)  # its place from the window's saved state, if any
+        hook = getattr(getattr(self.window, "session", None), "frame_hook", None)
+        if hook is not None:  # poll only when it fits before the next stimulus frame
+            dock.view.time_left = hook.time_left
         dock.changed.connect(self._layout_changed)
         dock.closed.connect(self._dock_closed)
         self.plots.append(dock)

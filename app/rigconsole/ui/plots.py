@@ -31,7 +31,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-__all__ = ["PlotDock", "TrialPlotDock", "SeriesItem", "numeric_columns", "default_columns"]
+__all__ = ["PlotDock", "TrialPlotDock", "SeriesItem", "TimedPlotWidget", "numeric_columns", "default_columns"]
 
 #: Colour cycle for series (colour-blind-safe Okabe-Ito palette).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7f7f7f"]
@@ -172,7 +172,7 @@ class SeriesItem(pg.GraphicsObject):
         p.drawPoints(self._dots)
 
 
-class _TimedPlotWidget(pg.PlotWidget):
+class TimedPlotWidget(pg.PlotWidget):
     """A ``PlotWidget`` that measures its own repaints (``last_paint_s``, seconds)."""
 
     last_paint_s = 0.0
@@ -226,7 +226,7 @@ class PlotDock(QDockWidget):
         self.controls = QHBoxLayout()
         lay.addLayout(self.controls)
         axis_items = {"bottom": pg.DateAxisItem()} if time_axis else None
-        self.plot = _TimedPlotWidget(parent=body, background="w", axisItems=axis_items)
+        self.plot = TimedPlotWidget(parent=body, background="w", axisItems=axis_items)
         self.plot.painted = self._painted
         # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
         # screen (measured), which would cost frames while the console serves a run

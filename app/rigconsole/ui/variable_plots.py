@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import math
 import threading
+import time
+from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -50,6 +52,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .plots import TimedPlotWidget
 
 __all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "AXES"]
 
@@ -197,6 +201,13 @@ class VariablePlot(QWidget):
         self._apply_axis_item()
 
         self._links: list[tuple[Any, Any]] = []
+        #: ``() -> seconds`` left before the next stimulus frame (the frame pump's
+        #: ``FrameHook.time_left``; default ``inf``): polls wait for one with room
+        self.time_left: Callable[[], float] = lambda: math.inf
+        #: polls skipped for lack of time (a count)
+        self.deferred_polls = 0
+        self._costs: deque[float] = deque(maxlen=8)
+        self._poll_s: float | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(max(20, int(1000 / poll_hz)))
         self.timer.timeout.connect(self.poll)
@@ -239,7 +250,8 @@ class VariablePlot(QWidget):
         bar.addWidget(self.follow_button)
         lay.addLayout(bar)
 
-        self.plot = pg.PlotWidget(parent=self, background="w")  # raster: never useOpenGL (breaks PsychoPy)
+        self.plot = TimedPlotWidget(parent=self, background="w")  # raster: never useOpenGL (breaks PsychoPy)
+        self.plot.painted = self._painted
         # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
         # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -464,10 +476,34 @@ class VariablePlot(QWidget):
             t = self._trial_offset + rt
         self._buf.append(t, y)
 
+    def _painted(self, paint_s: float) -> None:
+        if self._poll_s is not None:
+            self._costs.append(self._poll_s + paint_s)
+            self._poll_s = None
+
+    def poll_cost(self) -> float:
+        """Expected cost of the next poll and repaint, seconds: the largest of the last 8 measured."""
+        return max(self._costs) if self._costs else 0.0
+
     def poll(self) -> None:
-        """Fetch what is new since the last poll and redraw if anything arrived (the timer calls this)."""
+        """Fetch what is new since the last poll and redraw if anything arrived (the timer calls this).
+
+        While a run is served (see ``time_left``), a poll whose measured cost
+        does not fit before the next stimulus frame is skipped until a tick
+        that has the time.
+        """
         if self._closed:
             return
+        if self.time_left() < self.poll_cost():
+            self.deferred_polls += 1
+            return
+        t0 = time.perf_counter()
+        try:
+            self._poll()
+        finally:
+            self._poll_s = time.perf_counter() - t0
+
+    def _poll(self) -> None:
         self.refresh_sources()
         src = self._source
         if src is None:
