@@ -217,8 +217,9 @@ def test_writer_waits_for_its_gate_but_never_longer_than_the_timeout(make_log):
     log = make_log(flush_interval=0.1)
     calls = []
 
-    def never_a_good_moment(timeout_s):
+    def never_a_good_moment(timeout_s, need_s):
         calls.append(timeout_s)
+        assert 0 <= need_s < 1
         time.sleep(timeout_s)
 
     log.writer_gate = never_a_good_moment
@@ -229,7 +230,7 @@ def test_writer_waits_for_its_gate_but_never_longer_than_the_timeout(make_log):
     assert calls and all(0 < t <= 0.1 for t in calls)
     assert list(DataLog(log.path, readonly=True).logged_variable("x")[1]) == [1.0]
 
-    def broken(timeout_s):
+    def broken(timeout_s, need_s):
         raise RuntimeError("gate failed")
 
     log.writer_gate = broken  # a broken gate is dropped; the writer keeps writing

@@ -64,8 +64,9 @@ def test_background_writers_are_let_in_while_the_main_thread_waits_for_the_blank
         while not stop.is_set():
             if hook.recording:
                 t0 = time.perf_counter()
-                ok = hook.wait_for_vsync_wait(0.5)
-                waits.append((ok, time.perf_counter() - t0, hook._waiting_for_vsync.is_set()))
+                ok = hook.wait_for_vsync_wait(0.5, need_s=0.004)
+                room = hook._quiet_until - time.perf_counter()
+                waits.append((ok, time.perf_counter() - t0, room))
                 time.sleep(0.02)
             else:
                 time.sleep(0.001)
@@ -81,5 +82,8 @@ def test_background_writers_are_let_in_while_the_main_thread_waits_for_the_blank
     # with no flips (stimuli being made before the first frame) make it wait longer
     let_in = sorted(dt for ok, dt, _ in waits if ok)
     assert len(let_in) >= 10
-    assert let_in[len(let_in) // 2] < 1 / 60 + 0.005
+    assert let_in[len(let_in) // 2] < 2 / 60
+    # ... with the time it asked for still left before the blank (give or take the thread's wake-up)
+    rooms = sorted(room for ok, _, room in waits if ok)
+    assert rooms[len(rooms) // 10] > 0.003
     assert not hook._waiting_for_vsync.is_set()  # cleared when the run is over

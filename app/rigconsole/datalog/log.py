@@ -24,6 +24,7 @@ import re
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Callable
@@ -295,8 +296,9 @@ class DataLog:
         self._durable_time = 0.0
         self._last_ts = 0.0
         self.cycle_stats = {"cycles": 0, "structural": 0, "max_cycle_s": 0.0, "total_cycle_s": 0.0}
-        #: ``gate(timeout_s)``, called by the writer thread before each write
-        #: cycle; returns when it is a good moment to write, or after
+        #: ``gate(timeout_s, need_s)``, called by the writer thread before each
+        #: write cycle; returns when it is a good moment to write for about
+        #: ``need_s`` seconds (the median of recent write cycles), or after
         #: ``timeout_s``. h5py holds the GIL while it writes, so a cycle that
         #: overlaps a stimulus frame's drawing delays it; the session's frame
         #: hook offers the wait for the vertical blank
@@ -1011,11 +1013,13 @@ class DataLog:
 
     def _writer(self) -> None:
         period = self.flush_interval / 3
+        recent: deque[float] = deque(maxlen=16)  # durations of recent cycles that wrote, seconds
         while True:
             gate = self.writer_gate
             if gate is not None and not self._stop:
+                need = sorted(recent)[len(recent) // 2] if recent else 0.0
                 try:
-                    gate(self.flush_interval / 4)
+                    gate(self.flush_interval / 4, need)
                 except Exception:  # a broken gate must not stop the writer
                     self.writer_gate = None
             t0 = time.monotonic()
@@ -1026,6 +1030,8 @@ class DataLog:
                 self._fail(exc)
                 return
             dt = time.monotonic() - t0
+            if dt > 0.0002:  # a cycle that wrote something
+                recent.append(dt)
             st = self.cycle_stats
             st["cycles"] += 1
             st["total_cycle_s"] += dt

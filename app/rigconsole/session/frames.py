@@ -288,8 +288,10 @@ class FrameHook:
         #: frames whose before-flip pump ran past the vertical blank (the console cost the frame)
         self.overruns = 0
         self._switch_interval: float | None = None
-        # set while the main thread waits for the vertical blank (and needs no GIL)
+        # set while the main thread waits for the vertical blank (and needs no GIL),
+        # which comes at ``_quiet_until`` (perf_counter seconds)
         self._waiting_for_vsync = threading.Event()
+        self._quiet_until = 0.0
         #: when the console is served: "after_flip" (at the start of each frame, up to
         #: ``budget_s``) or "before_flip" (in the slack left before the vertical blank)
         self.pump_phase = os.environ.get("RIGCONSOLE_PUMP_PHASE", "before_flip")
@@ -378,17 +380,37 @@ class FrameHook:
             self.restore_context()
             self.guard.served()
 
-    def wait_for_vsync_wait(self, timeout_s: float) -> bool:
-        """Block (another thread) until the main thread waits for a vertical blank.
+    def wait_for_vsync_wait(self, timeout_s: float, need_s: float = 0.0) -> bool:
+        """Block (another thread) until the main thread waits for a vertical blank
+        with at least ``need_s`` seconds of the wait left.
 
         For background work that holds the GIL (h5py writes): done while the
         experiment waits for the blank, it does not delay the drawing of a
         frame. Returns at once when no run is being recorded; ``False`` after
-        ``timeout_s`` seconds with no wait seen.
+        ``timeout_s`` seconds with no such wait seen.
         """
         if not self.recording:
             return True
-        return self._waiting_for_vsync.wait(timeout_s)
+        deadline = time.perf_counter() + timeout_s
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0 or not self._waiting_for_vsync.wait(left):
+                return False
+            room = self._quiet_until - time.perf_counter()
+            if room >= need_s:
+                return True
+            # too little of this wait is left: let this frame go, try the next
+            time.sleep(max(0.0, min(room + 0.0005, deadline - time.perf_counter())))
+
+    def serve_if_due(self, after_s: float = 0.01) -> None:
+        """Serve the console now if it has not been served for ``after_s`` seconds.
+
+        For the session's own long steps with no flips (a run's wrap-up:
+        saving data, flushing PsychoPy's log), called between them, where no
+        lock is held and nothing is being drawn.
+        """
+        if time.perf_counter() - self.guard.last_served > after_s:
+            self.pump_now()
 
     def time_left(self) -> float:
         """Seconds the console may still take before it costs the experiment a frame.
@@ -472,12 +494,14 @@ class FrameHook:
                 t_flip = time.perf_counter()
                 result = self._orig_flip(*args, **kwargs)
                 self._note_flip(time.perf_counter() - t_flip)
+                self._quiet_until = self._next_blank(time.perf_counter()) or 0.0
                 self._waiting_for_vsync.set()
                 self._wait_vsync()
             else:
                 # a real display: the swap inside PsychoPy's flip waits for the
                 # blank, so its duration is not the flip's cost: the margin
                 # stays at ``margin_s``
+                self._quiet_until = self._next_blank(time.perf_counter()) or 0.0
                 self._waiting_for_vsync.set()
                 result = self._orig_flip(*args, **kwargs)
         finally:

@@ -773,6 +773,8 @@ class Session:
                     self._win.retrieveAutoDraw()
                 except Exception:
                     log.debug("retrieveAutoDraw failed", exc_info=True)
+            serve = self.frame_hook.serve_if_due  # the wrap-up has no flips: serve the console between its steps
+            serve()
             try:
                 listenerLoop.resume()
             except Exception:
@@ -787,6 +789,7 @@ class Session:
                     if record.error is None:
                         record.error = "saving data failed"
                         record.traceback = traceback.format_exc()
+                serve()
         finally:
             try:
                 os.chdir(old_cwd)
@@ -794,6 +797,7 @@ class Session:
                 os.chdir(self.root)
             self.currentExperiment = None
             record.data_files = self._new_data_files(before, this_exp)
+            self.frame_hook.serve_if_due()
             record.ended = time.time()
             if record.error is not None:
                 state = RunState.FAILED
@@ -806,6 +810,7 @@ class Session:
                 log.info("run %d: %s finished, %d trials", record.index, record.key, record.n_trials)
             pslogging.info(f"Finished running experiment via Session: name={record.key}, expInfo={record.exp_info}")
             pslogging.flush()
+            self.frame_hook.serve_if_due()
             try:
                 self._ensure_window()
                 self._win.showMessage(self.restMsg)
