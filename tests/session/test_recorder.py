@@ -81,26 +81,3 @@ def test_failed_run_is_recorded_with_its_error(exp_root, tmp_path, make_session)
     assert "stimulus file missing" in info["attrs"]["error"]
     assert info["n_trials"] == 2
     log.close()
-
-
-def test_frame_intervals_are_written_with_trial_rows(tmp_path, exp_root, make_session):
-    """Each write cycle holds the GIL the experiment needs: frame intervals share the trial rows' cycles."""
-    s = make_session(exp_root, scan=True, simulated_vsync_hz=60)
-    log = DataLog(new_session_path(tmp_path / "data"))
-    rec = SessionRecorder(s, log)
-    calls = []
-    real_trial, real_frames = log.add_trial, log.add_frame_intervals
-    log.add_trial = lambda *a, **k: (calls.append("trial"), real_trial(*a, **k))[1]
-    log.add_frame_intervals = lambda *a, **k: (calls.append("frames"), real_frames(*a, **k))[1]
-    try:
-        assert s.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 30}) is True
-        record = s.run_records[-1]
-        # the first batch goes at once; later ones follow a trial row (or the run's end)
-        later = [i for i, c in enumerate(calls) if c == "frames"][1:]
-        assert later and all(calls[i - 1] == "trial" for i in later[:-1])
-        assert calls.count("frames") < calls.count("trial")
-        log.flush()
-        assert len(log.frame_intervals(rec.group_for(record))) == record.frame_stats["n_frames"]
-    finally:
-        rec.close()
-        log.close()

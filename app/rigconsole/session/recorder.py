@@ -8,7 +8,6 @@ those are still written by the experiment's ``saveData``.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from .runs import RunRecord
@@ -27,27 +26,15 @@ class SessionRecorder:
     which this recorder sets. Errors writing the log are logged and never
     reach the experiment.
 
-    Frame intervals are written together with the next trial row (one write
-    cycle for both) or every :attr:`FRAME_WRITE_S` seconds, and at the run's
-    end: a crash can lose up to that much of a run's frame intervals, never a
-    trial row.
-
     Args:
         session: the Session to record.
         data_log: an open, writable :class:`rigconsole.datalog.DataLog`.
     """
 
-    #: frame intervals wait at most this long for a trial row to be written with, seconds
-    FRAME_WRITE_S = 5.0
-
     def __init__(self, session: Session, data_log: Any):
         self.session = session
         self.data_log = data_log
         self._groups: dict[int, str] = {}
-        # frame intervals wait for the next trial row (one write cycle for both) or
-        # FRAME_WRITE_S: each write cycle holds the GIL, which the experiment needs
-        self._frames: dict[int, list[float]] = {}
-        self._frames_written: dict[int, float] = {}
         session.data_log = data_log
         # the log's writer thread holds the GIL while it writes: let it write
         # while the experiment waits for the vertical blank, not while it draws
@@ -83,28 +70,16 @@ class SessionRecorder:
         group = self._groups.get(record.index)
         if group is not None:
             self._guard("adding a trial row", self.data_log.add_trial, group, row)
-            self._write_frames(record, group)  # in the same write cycle as the row
 
     def _on_frames(self, record: RunRecord, intervals: list) -> None:
         group = self._groups.get(record.index)
-        if group is None:
-            return
-        self._frames.setdefault(record.index, []).extend(intervals)
-        if time.monotonic() - self._frames_written.get(record.index, 0.0) >= self.FRAME_WRITE_S:
-            self._write_frames(record, group)
-
-    def _write_frames(self, record: RunRecord, group: str) -> None:
-        pending = self._frames.pop(record.index, None)
-        self._frames_written[record.index] = time.monotonic()
-        if pending:
-            self._guard("adding frame intervals", self.data_log.add_frame_intervals, group, pending)
+        if group is not None:
+            self._guard("adding frame intervals", self.data_log.add_frame_intervals, group, intervals)
 
     def _on_ended(self, record: RunRecord) -> None:
         group = self._groups.get(record.index)
         if group is None:
             return
-        self._write_frames(record, group)
-        self._frames_written.pop(record.index, None)
         stats = record.frame_stats or {}
         self._guard(
             "ending a run", self.data_log.end_run, group, record.state,
