@@ -470,12 +470,6 @@ class FrameHook:
             blank += period * math.ceil((now - blank) / period)
         return blank
 
-    def _slack(self) -> float:
-        """Seconds left before this frame's vertical blank, less the flip's margin (≤ 0: none)."""
-        now = time.perf_counter()
-        blank = self._next_blank(now)
-        return 0.0 if blank is None else blank - now - self._margin
-
     def _flip(self, *args: Any, **kwargs: Any) -> Any:
         # Serve the console in the time the experiment leaves before the next
         # vertical blank (it has drawn its frame and would only wait), never
@@ -483,11 +477,13 @@ class FrameHook:
         # gets no pump here, and the stall guard serves the console if frames
         # stop coming.
         if self.pump_phase == "before_flip":
-            blank = self._next_blank(time.perf_counter())
-            slack = self._slack()
+            now = time.perf_counter()
+            blank = self._next_blank(now)
+            # the slack: time left before this frame's blank, less the flip's margin
+            slack = blank - now - self._margin if blank is not None else 0.0
             if slack > 0.001:
                 self.pump_now(min(slack, self.budget_s))
-                if blank is not None and time.perf_counter() > blank:
+                if time.perf_counter() > blank:
                     self.overruns += 1
         try:
             if self.simulated_vsync_hz:
