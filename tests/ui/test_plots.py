@@ -42,7 +42,7 @@ def test_redraw_waits_for_a_pump_with_time(qtbot):
     assert dock.info.text() == "trial 3 of 10"
     assert dock.column_combo.findData("rt") >= 0 and dock.column_combo.findData("word") < 0
     # the redraw's cost was measured (update + the repaint that followed) and is what the next one asks for
-    qtbot.waitUntil(lambda: len(dock._costs) >= 1, timeout=3000)
+    qtbot.waitUntil(lambda: len(dock.plot.costs) >= 1, timeout=3000)
     assert 0 < dock.redraw_cost() < 0.5
     # a redraw that needs more time than there is waits; one that fits goes ahead
     left["s"] = dock.redraw_cost() / 2

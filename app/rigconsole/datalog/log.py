@@ -304,7 +304,7 @@ class DataLog:
         #: hook offers the wait for the vertical blank
         #: (:meth:`rigconsole.session.frames.FrameHook.wait_for_vsync_wait`).
         #: ``None``: write whenever a cycle is due.
-        self.writer_gate: Callable[[float], Any] | None = None
+        self.writer_gate: Callable[[float, float], Any] | None = None
 
         self._vars: dict[str, _Series] = {}
         self._params: dict[str, Any] = {}

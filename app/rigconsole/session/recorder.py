@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .runs import RunRecord
+from .runs import RunRecord, disconnect_all
 from .session import Session
 
 __all__ = ["SessionRecorder"]
@@ -90,11 +90,7 @@ class SessionRecorder:
         )
 
     def close(self) -> None:
-        for sig, slot in self._links:
-            try:
-                sig.disconnect(slot)
-            except Exception:
-                pass
+        disconnect_all(self._links)
         if getattr(self.data_log, "writer_gate", None) == self.session.frame_hook.wait_for_vsync_wait:
             self.data_log.writer_gate = None
         if getattr(self.session, "data_log", None) is self.data_log:

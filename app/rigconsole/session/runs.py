@@ -6,11 +6,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from psygnal import Signal
 
-__all__ = ["RunState", "RunRecord", "SessionEvents", "RunInProgressError", "RunStopped"]
+__all__ = ["RunState", "RunRecord", "SessionEvents", "RunInProgressError", "RunStopped", "disconnect_all"]
+
+
+def disconnect_all(links: Iterable[tuple[Any, Any]]) -> None:
+    """Disconnect each ``(signal, slot)`` pair (psygnal or Qt); pairs already gone are skipped.
+
+    For subscribers' ``close()``: closing twice, or after the signal's owner
+    went away, must not raise.
+    """
+    for sig, slot in links:
+        try:
+            sig.disconnect(slot)
+        except Exception:
+            pass
 
 
 class RunState:

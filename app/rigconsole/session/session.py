@@ -773,8 +773,8 @@ class Session:
                     self._win.retrieveAutoDraw()
                 except Exception:
                     log.debug("retrieveAutoDraw failed", exc_info=True)
-            serve = self.frame_hook.serve_if_due  # the wrap-up has no flips: serve the console between its steps
-            serve()
+            # the wrap-up has no flips: serve the console between its steps
+            self.frame_hook.serve_if_due()
             try:
                 listenerLoop.resume()
             except Exception:
@@ -789,7 +789,7 @@ class Session:
                     if record.error is None:
                         record.error = "saving data failed"
                         record.traceback = traceback.format_exc()
-                serve()
+                self.frame_hook.serve_if_due()
         finally:
             try:
                 os.chdir(old_cwd)

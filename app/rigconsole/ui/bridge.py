@@ -8,6 +8,7 @@ import logging
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, Signal, Slot
 
 from ..session import Session
+from ..session.runs import disconnect_all
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,6 @@ class SessionBridge(QObject):
         except Exception:
             log.exception("a console view failed to take a session announcement")
 
-    def deliver_pending(self) -> None:
-        """Deliver the announcements still queued (e.g. before reading the views in a test)."""
-        QCoreApplication.sendPostedEvents(self, 0)
-
     @Slot()
     def _drain(self) -> None:
         try:
@@ -82,10 +79,6 @@ class SessionBridge(QObject):
             log.exception("a queued command failed")
 
     def close(self) -> None:
-        for sig, slot in self._links:
-            try:
-                sig.disconnect(slot)
-            except Exception:
-                pass
+        disconnect_all(self._links)
         self.session.commands.wakeup = None
         self.session.frame_hook.pump = None

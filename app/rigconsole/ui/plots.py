@@ -28,7 +28,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 __all__ = ["PlotDock", "TrialPlotDock", "SeriesItem", "TimedPlotWidget", "numeric_columns", "default_columns"]
@@ -173,17 +173,35 @@ class SeriesItem(pg.GraphicsObject):
 
 
 class TimedPlotWidget(pg.PlotWidget):
-    """A ``PlotWidget`` that measures its own repaints (``last_paint_s``, seconds)."""
+    """A ``PlotWidget`` that measures what its redraws cost: an update plus the repaint after it.
 
-    last_paint_s = 0.0
-    painted: Callable[[float], None] | None = None
+    The owner reports how long each update (``setData`` and the like) took
+    with :meth:`update_done`; the next repaint adds its own time and the sum
+    goes into :attr:`costs`.
+
+    Attributes:
+        costs: the last 8 redraw costs, seconds (update + repaint).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.costs: deque[float] = deque(maxlen=8)
+        self._update_s: float | None = None
+
+    def update_done(self, seconds: float) -> None:
+        """An update that took ``seconds`` just finished; its repaint follows."""
+        self._update_s = seconds
+
+    def redraw_cost(self, default: float = 0.0) -> float:
+        """Expected cost of the next redraw, seconds: the largest of :attr:`costs` (``default`` if none)."""
+        return max(self.costs) if self.costs else default
 
     def paintEvent(self, ev) -> None:
         t0 = time.perf_counter()
         super().paintEvent(ev)
-        self.last_paint_s = time.perf_counter() - t0
-        if self.painted is not None:
-            self.painted(self.last_paint_s)
+        if self._update_s is not None:
+            self.costs.append(self._update_s + time.perf_counter() - t0)
+            self._update_s = None
 
 
 class PlotDock(QDockWidget):
@@ -227,7 +245,6 @@ class PlotDock(QDockWidget):
         lay.addLayout(self.controls)
         axis_items = {"bottom": pg.DateAxisItem()} if time_axis else None
         self.plot = TimedPlotWidget(parent=body, background="w", axisItems=axis_items)
-        self.plot.painted = self._painted
         # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
         # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -248,9 +265,6 @@ class PlotDock(QDockWidget):
         self.items: dict[str, SeriesItem] = {}
         self.time_left: Callable[[], float] = lambda: math.inf
         self.deferred_redraws = 0
-        # recent redraw costs (update + the repaint that follows), seconds
-        self._costs: deque[float] = deque(maxlen=8)
-        self._flush_s: float | None = None
         self._colours: dict[str, str] = {}
         self._data: dict[str, tuple[list[float], list[float]]] = {}
         self._dirty: set[str] = set()
@@ -320,7 +334,7 @@ class PlotDock(QDockWidget):
 
     def redraw_cost(self) -> float:
         """Expected cost of the next redraw, seconds: the largest of the last 8 measured."""
-        return max(self._costs) if self._costs else self.FIRST_COST_S
+        return self.plot.redraw_cost(self.FIRST_COST_S)
 
     def _timed_flush(self) -> None:
         if self.time_left() < self.redraw_cost():
@@ -329,11 +343,6 @@ class PlotDock(QDockWidget):
             self._timer.start(self.RETRY_MS)
             return
         self.flush()
-
-    def _painted(self, paint_s: float) -> None:
-        if self._flush_s is not None:
-            self._costs.append(self._flush_s + paint_s)
-            self._flush_s = None
 
     def flush(self) -> None:
         """Push dirty series into their plot items now (the timer calls this when there is time)."""
@@ -367,7 +376,7 @@ class PlotDock(QDockWidget):
         if added:
             self.seriesChanged.emit()
         if dirty:
-            self._flush_s = time.perf_counter() - t0
+            self.plot.update_done(time.perf_counter() - t0)
 
     def _update_range(self) -> None:
         """Grow the view in steps instead of auto-ranging on every update.

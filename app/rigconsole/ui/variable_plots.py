@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -53,6 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..session.runs import disconnect_all
 from .plots import TimedPlotWidget
 
 __all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "AXES"]
@@ -206,8 +206,6 @@ class VariablePlot(QWidget):
         self.time_left: Callable[[], float] = lambda: math.inf
         #: polls skipped for lack of time (a count)
         self.deferred_polls = 0
-        self._costs: deque[float] = deque(maxlen=8)
-        self._poll_s: float | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(max(20, int(1000 / poll_hz)))
         self.timer.timeout.connect(self.poll)
@@ -251,7 +249,6 @@ class VariablePlot(QWidget):
         lay.addLayout(bar)
 
         self.plot = TimedPlotWidget(parent=self, background="w")  # raster: never useOpenGL (breaks PsychoPy)
-        self.plot.painted = self._painted
         # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
         # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -476,14 +473,9 @@ class VariablePlot(QWidget):
             t = self._trial_offset + rt
         self._buf.append(t, y)
 
-    def _painted(self, paint_s: float) -> None:
-        if self._poll_s is not None:
-            self._costs.append(self._poll_s + paint_s)
-            self._poll_s = None
-
     def poll_cost(self) -> float:
         """Expected cost of the next poll and repaint, seconds: the largest of the last 8 measured."""
-        return max(self._costs) if self._costs else 0.0
+        return self.plot.redraw_cost(0.0)
 
     def poll(self) -> None:
         """Fetch what is new since the last poll and redraw if anything arrived (the timer calls this).
@@ -501,7 +493,7 @@ class VariablePlot(QWidget):
         try:
             self._poll()
         finally:
-            self._poll_s = time.perf_counter() - t0
+            self.plot.update_done(time.perf_counter() - t0)
 
     def _poll(self) -> None:
         self.refresh_sources()
@@ -645,11 +637,7 @@ class VariablePlot(QWidget):
             return
         self._closed = True
         self.timer.stop()
-        for sig, slot in self._links:
-            try:
-                sig.disconnect(slot)
-            except Exception:
-                pass
+        disconnect_all(self._links)
         self._links = []
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt
