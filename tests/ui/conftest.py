@@ -17,14 +17,6 @@ ARTIFACTS = HERE / "artifacts"
 SMALL_WINDOW = {"size": [320, 240], "fullscr": False, "units": "height"}
 
 
-@pytest.fixture(autouse=True)
-def _ui_settings_path(tmp_path, monkeypatch):
-    """Settings go to a temporary file (never the user's)."""
-    path = tmp_path / "settings.json"
-    monkeypatch.setenv("RIGCONSOLE_SETTINGS", str(path))
-    return path
-
-
 @pytest.fixture
 def ui_root(tmp_path) -> Path:
     """A copy of tests/ui/experiments: simple, trials (every field kind), broken_syntax, no_run."""

@@ -11,14 +11,6 @@ import rigconsole.ui  # noqa: F401  (pins Qt to PySide6 before pytest-qt/pyqtgra
 from support.datalog_fill import SCREENSHOTS, fill_session  # noqa: F401  (re-exported for tests)
 
 
-@pytest.fixture(autouse=True)
-def _data_settings_path(tmp_path, monkeypatch):
-    """Settings go to a temporary file (never the user's)."""
-    path = tmp_path / "settings.json"
-    monkeypatch.setenv("RIGCONSOLE_SETTINGS", str(path))
-    return path
-
-
 @pytest.fixture
 def make_log(tmp_path):
     """Factory for live DataLogs in tmp_path (closed at teardown)."""
