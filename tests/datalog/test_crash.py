@@ -46,4 +46,5 @@ def test_thirty_random_kills_lose_nothing_acknowledged(tmp_path):
     bad = [f"seed {r.seed}: {r.message}" for r in results if not r.ok]
     assert not bad, "\n".join(bad)
     assert sum(r.on_disk for r in results) > 1000  # the children really logged
-    assert sum("cleared" in r.message for r in results) >= 20  # most kills left the flags set
+    # most kills left the flags set, or cut a structural cycle short (rolled back from the journal)
+    assert sum("cleared" in r.message or "rolled back" in r.message for r in results) >= 20

@@ -34,6 +34,7 @@ import numpy as np
 from psygnal import Signal, SignalGroup
 
 from . import _values as V
+from .journal import JournaledFile, rollback
 from .errors import (
     DataLogClosedError,
     DataLogCorruptError,
@@ -389,6 +390,7 @@ class DataLog:
     def _open_write(self) -> None:
         if self.path.exists():
             self._check_signature()
+            rollback(self.path)  # a structural cycle a crash cut short
             try:
                 f = h5py.File(self.path, "r+", libver="latest")
             except OSError as exc:
@@ -1057,12 +1059,7 @@ class DataLog:
         err.errno = code  # type: ignore[misc]
         self.last_error = err
         with self._h5lock:
-            f, self._file = self._file, None
-            if f is not None:
-                try:
-                    f.close()
-                except Exception:
-                    pass
+            self._close_quietly()
         with self._cond:
             self._cond.notify_all()
         self.events.write_error.emit(text)
@@ -1132,21 +1129,35 @@ class DataLog:
         with self._h5lock:
             f = self._file
             assert f is not None
+            journal = None
             if structural and self.swmr:
                 f.close()
                 self._file = None
-                f = self._file = h5py.File(self.path, "r+", libver="latest")
+                # Out of SWMR mode HDF5 writes its metadata in no safe order:
+                # the journal lets recover() undo a cycle a kill cut short.
+                journal = JournaledFile(self.path, fsync=self.fsync)
+                try:
+                    f = self._file = h5py.File(journal, "r+", libver="latest")  # type: ignore[arg-type]
+                except BaseException:
+                    journal.abandon()
+                    raise
                 self.cycle_stats["structural"] += 1
-            self._write(f, snap)
+            try:
+                self._write(f, snap)
+                if final or journal is not None:
+                    f.close()
+                    self._file = None
+                    if journal is not None:
+                        journal.commit()
+                        journal = None
+            finally:
+                if journal is not None:  # the cycle failed: leave the journal for rollback()
+                    self._close_quietly()
+                    journal.abandon()
             if final:
-                f.close()
-                self._file = None
                 if self.fsync:
                     _fsync_path(self.path)
             elif structural and self.swmr:
-                f.close()
-                if self.fsync:
-                    _fsync_path(self.path)
                 f = self._file = h5py.File(self.path, "r+", libver="latest")
                 f.swmr_mode = True
             else:
@@ -1155,6 +1166,14 @@ class DataLog:
                     _fsync_path(self.path)
         self._mark_durable(snap)
         self.events.flushed.emit(snap["time"])
+
+    def _close_quietly(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except Exception:
+                pass
 
     def _mark_durable(self, snap: dict[str, Any]) -> None:
         with self._cond:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataLogCorruptError, NotADataLogError
+from .journal import rollback
 
 __all__ = ["recover", "RecoveryReport", "lookup3", "find_superblock"]
 
@@ -99,11 +100,15 @@ class RecoveryReport:
     extended_by: int = 0
     objects: int = 0
     original_size: int = 0
+    #: pages of an unfinished structural cycle copied back from ``<file>-journal``
+    pages_restored: int = 0
     #: datasets with chunks in the zero-padded tail (a truncated copy, not a kill -9)
     problems: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         did = []
+        if self.pages_restored:
+            did.append(f"rolled back an unfinished write ({self.pages_restored} pages from the journal)")
         if self.flags_cleared:
             did.append("cleared the 'open for write' flags")
         if self.extended_by:
@@ -116,7 +121,9 @@ class RecoveryReport:
 def recover(path: str | os.PathLike[str]) -> RecoveryReport:
     """Make a data log killed while being written open again (in place).
 
-    Clears the superblock status flags (``h5clear -s``), fixes a stored
+    First rolls back a structural write cycle the crash cut short (its
+    ``<file>-journal``, see :mod:`rigconsole.datalog.journal`), then clears the
+    superblock status flags (``h5clear -s``), fixes a stored
     end-of-file address past the real end, then opens the file read-only and
     reads every dataset. Trial columns of unequal length (a kill between two
     column appends) are left as they are; :meth:`DataLog.trials` truncates
@@ -132,6 +139,7 @@ def recover(path: str | os.PathLike[str]) -> RecoveryReport:
         raise FileNotFoundError(f"{p}: no such file; give the path of a session .h5 file")
     report = RecoveryReport(path=p)
     base = find_superblock(p)
+    report.pages_restored = rollback(p)
     with open(p, "r+b") as fh:
         fh.seek(base)
         head = fh.read(12)
@@ -184,6 +192,6 @@ def _verify(p: Path, report: RecoveryReport) -> None:
                                 report.problems.append("/" + n)
                                 break
             report.objects = len(names)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # h5py reports a damaged object header as RuntimeError
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataLogCorruptError(f"{p}: still unreadable after clearing flags ({msg})") from exc

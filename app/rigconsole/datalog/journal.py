@@ -1,0 +1,214 @@
+"""Rollback journal for the data log's structural write cycles.
+
+Why: in SWMR mode HDF5 orders its metadata writes so the file on disk is
+consistent at every moment, which is what makes a ``kill -9`` between appends
+harmless. Creating objects or attributes is not allowed in SWMR mode, so a
+structural cycle (new variable, run, trial column, run outcome) reopens the
+file without SWMR, and HDF5 then writes its metadata cache in no particular
+order when the file is closed. A kill in the middle of that close can leave an
+object header pointing at a block that was never written (seen in CI as
+``RuntimeError: Object visitation failed (bad version number for message)``,
+about one kill in a few hundred).
+
+What: the same idea as SQLite's rollback journal. During a structural cycle
+HDF5 reaches the file through :class:`JournaledFile` (h5py's ``fileobj``
+driver). Before a byte of the file as it was when the cycle began is
+overwritten, its 4 KiB page is appended to ``<file>-journal``; the journal is
+deleted once HDF5 has closed the file. A journal still on disk means a cycle
+did not finish: :func:`rollback` copies the saved pages back and cuts the file
+to its old length, which gives the file exactly as the last completed cycle
+left it (closed cleanly). The cycle's own data was never acknowledged as
+durable, so nothing acknowledged is lost.
+
+Journal layout (little-endian)::
+
+    header   b"RCJRNL01" | original file size (u64) | crc32 of the size (u32)
+    record   offset (u64) | length (u32) | crc32 of offset+length+bytes (u32) | bytes
+
+Records are written with one ``write`` each, before the page is overwritten, so
+a record cut short by the kill (bad crc) is one whose page was never touched.
+With ``fsync=True`` the journal is fsynced after each record (survives power
+loss too, at a disk round trip per page).
+
+Only the writer thread of one DataLog uses a JournaledFile; it is not
+thread-safe. An advisory ``flock`` on the journal tells :func:`rollback` that a
+live process still owns it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import zlib
+from pathlib import Path
+
+__all__ = ["JournaledFile", "rollback", "journal_path", "JournalBusyError"]
+
+MAGIC = b"RCJRNL01"
+PAGE = 4096
+_HEAD = struct.Struct("<8sQI")
+_REC = struct.Struct("<QII")
+
+
+class JournalBusyError(OSError):
+    """The journal belongs to a process that is still writing the file."""
+
+
+def journal_path(path: str | os.PathLike[str]) -> Path:
+    """``<path>-journal``: where the rollback journal of data log ``path`` lives."""
+    p = Path(path)
+    return p.with_name(p.name + "-journal")
+
+
+class JournaledFile:
+    """A file object for h5py's ``fileobj`` driver that journals overwritten pages.
+
+    ``path`` must exist. Pages (4096 bytes) of the first ``original size`` bytes
+    are saved to the journal the first time they are written or truncated away.
+    Call :meth:`commit` after the h5py File is closed; :meth:`abandon` leaves the
+    journal for :func:`rollback`. Raises OSError from the file system as is.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.path = Path(path)
+        self.journal = journal_path(self.path)
+        self.fsync = fsync
+        self._fd = os.open(self.path, os.O_RDWR)
+        self._pos = 0
+        self._saved: set[int] = set()
+        self.pages_saved = 0
+        try:
+            self.size0 = os.fstat(self._fd).st_size
+            self._jfd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except BaseException:
+            os.close(self._fd)
+            raise
+        fcntl.flock(self._jfd, fcntl.LOCK_EX)
+        size = struct.pack("<Q", self.size0)
+        self._jwrite(_HEAD.pack(MAGIC, self.size0, zlib.crc32(size)))
+
+    # -- the file-object protocol h5py's fileobj driver uses
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 0:
+            self._pos = pos
+        elif whence == 1:
+            self._pos += pos
+        else:
+            self._pos = os.fstat(self._fd).st_size + pos
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            n = max(0, os.fstat(self._fd).st_size - self._pos)
+        b = os.pread(self._fd, n, self._pos)
+        if len(b) < n:  # past the end reads as zeros, as HDF5's sec2 driver does
+            b += bytes(n - len(b))
+        self._pos += n
+        return b
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:
+        n = len(b)
+        self._save(self._pos, self._pos + n)
+        view = memoryview(b)
+        done = 0
+        while done < n:
+            done += os.pwrite(self._fd, view[done:], self._pos + done)
+        self._pos += n
+        return n
+
+    def truncate(self, size: int | None = None) -> int:
+        size = self._pos if size is None else size
+        self._save(size, self.size0)
+        os.ftruncate(self._fd, size)
+        return size
+
+    def flush(self) -> None:
+        pass  # pwrite goes straight to the OS; fsync, if asked, happens in commit()
+
+    # -- journal
+    def _save(self, start: int, end: int) -> None:
+        end = min(end, self.size0)
+        if start >= end:
+            return
+        for page in range(start // PAGE, (end - 1) // PAGE + 1):
+            if page in self._saved:
+                continue
+            off = page * PAGE
+            data = os.pread(self._fd, min(PAGE, self.size0 - off), off)
+            head = struct.pack("<QI", off, len(data))
+            self._jwrite(_REC.pack(off, len(data), zlib.crc32(head + data)) + data)
+            self._saved.add(page)
+            self.pages_saved += 1
+
+    def _jwrite(self, b: bytes) -> None:
+        view = memoryview(b)
+        done = 0
+        while done < len(b):
+            done += os.write(self._jfd, view[done:])
+        if self.fsync:
+            os.fsync(self._jfd)
+
+    def commit(self) -> None:
+        """The cycle is complete (h5py closed the file): drop the journal."""
+        if self.fsync:
+            os.fsync(self._fd)
+        os.close(self._fd)
+        os.unlink(self.journal)
+        os.close(self._jfd)  # releases the flock after the journal is gone
+
+    def abandon(self) -> None:
+        """Close both files and leave the journal: the next rollback() restores the file."""
+        for fd in (self._fd, self._jfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def rollback(path: str | os.PathLike[str]) -> int:
+    """Undo an unfinished structural cycle of data log ``path``, if its journal is there.
+
+    Returns the number of pages restored (0 and nothing done when there is no
+    journal; a journal with no valid header is deleted, since the file was not
+    touched before the header was written). Raises JournalBusyError if a live
+    process holds the journal, OSError from the file system.
+    """
+    jp = journal_path(path)
+    try:
+        jfd = os.open(jp, os.O_RDWR)
+    except FileNotFoundError:
+        return 0
+    try:
+        try:
+            fcntl.flock(jfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JournalBusyError(f"{path} is being written by another process; close it there first") from None
+        with os.fdopen(os.dup(jfd), "rb") as jf:
+            raw = jf.read()
+        restored = 0
+        if len(raw) >= _HEAD.size:
+            magic, size0, crc = _HEAD.unpack_from(raw)
+            if magic == MAGIC and crc == zlib.crc32(struct.pack("<Q", size0)):
+                fd = os.open(path, os.O_RDWR)
+                try:
+                    pos = _HEAD.size
+                    while pos + _REC.size <= len(raw):
+                        off, n, crc = _REC.unpack_from(raw, pos)
+                        data = raw[pos + _REC.size : pos + _REC.size + n]
+                        if len(data) != n or zlib.crc32(struct.pack("<QI", off, n) + data) != crc:
+                            break  # cut short by the kill: its page was never overwritten
+                        os.pwrite(fd, data, off)
+                        restored += 1
+                        pos += _REC.size + n
+                    os.ftruncate(fd, size0)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        os.unlink(jp)
+        return restored
+    finally:
+        os.close(jfd)
