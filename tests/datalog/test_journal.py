@@ -41,7 +41,9 @@ def hooked_write(self, b):
         os.kill(os.getpid(), signal.SIGKILL)
     return write(self, b)
 JournaledFile.write = hooked_write
-log = DataLog(path, flush_interval=0.05)
+import time
+log = DataLog(path, flush_interval=30.0)  # the writer cycles only when flush() wakes it...
+time.sleep(0.2)  # ...after its first, empty cycle: so all of the below is one structural cycle
 log.add_entry(seq=100.0, brand_new=1.0)
 run = log.start_run("second", {"participant": "p2"})
 log.add_trial(run, {"trials.thisN": 0, "key_resp.rt": 0.5})
