@@ -25,6 +25,8 @@ Journal layout (little-endian)::
     header   b"RCJRNL01" | original file size (u64) | crc32 of the size (u32)
     record   offset (u64) | length (u32) | crc32 of offset+length+bytes (u32) | bytes
 
+A record holds a run of consecutive 4 KiB pages.
+
 Records are written with one ``write`` each, before the page is overwritten, so
 a record cut short by the kill (bad crc) is one whose page was never touched.
 With ``fsync=True`` the journal is fsynced after each record (survives power
@@ -134,15 +136,17 @@ class JournaledFile:
         end = min(end, self.size0)
         if start >= end:
             return
-        for page in range(start // PAGE, (end - 1) // PAGE + 1):
-            if page in self._saved:
-                continue
-            off = page * PAGE
-            data = os.pread(self._fd, min(PAGE, self.size0 - off), off)
+        todo = [pg for pg in range(start // PAGE, (end - 1) // PAGE + 1) if pg not in self._saved]
+        while todo:  # one record per run of consecutive pages (a chunk rewrite is one record)
+            first = last = todo.pop(0)
+            while todo and todo[0] == last + 1:
+                last = todo.pop(0)
+            off = first * PAGE
+            data = os.pread(self._fd, min((last + 1) * PAGE, self.size0) - off, off)
             head = struct.pack("<QI", off, len(data))
             self._jwrite(_REC.pack(off, len(data), zlib.crc32(head + data)) + data)
-            self._saved.add(page)
-            self.pages_saved += 1
+            self._saved.update(range(first, last + 1))
+            self.pages_saved += last - first + 1
 
     def _jwrite(self, b: bytes) -> None:
         view = memoryview(b)
@@ -202,7 +206,7 @@ def rollback(path: str | os.PathLike[str]) -> int:
                         if len(data) != n or zlib.crc32(struct.pack("<QI", off, n) + data) != crc:
                             break  # cut short by the kill: its page was never overwritten
                         os.pwrite(fd, data, off)
-                        restored += 1
+                        restored += (n + PAGE - 1) // PAGE
                         pos += _REC.size + n
                     os.ftruncate(fd, size0)
                     os.fsync(fd)
