@@ -87,3 +87,28 @@ def test_background_writers_are_let_in_while_the_main_thread_waits_for_the_blank
     rooms = sorted(room for ok, _, room in waits if ok)
     assert rooms[len(rooms) // 10] > 0.003
     assert not hook._waiting_for_vsync.is_set()  # cleared when the run is over
+
+
+def test_simulated_blanks_stay_on_the_vsync_grid_when_the_sleep_wakes_late(monkeypatch):
+    """A busy machine wakes the vsync sleep late; the next frame's blank (and so the
+    console's deadline) must still be the grid's tick, not the late wake-up + a period."""
+    from rigconsole.session import frames
+
+    class Win:
+        def flip(self, *a, **k):
+            return None
+
+    hook = frames.FrameHook(lambda now: None, simulated_vsync_hz=60)
+    hook.attach(Win())
+    real_sleep = time.sleep
+    monkeypatch.setattr(frames.time, "sleep", lambda s: real_sleep(s + 0.004))  # 4 ms late every time
+    period = 1 / 60
+    hook.win.flip()  # the first flip starts the grid
+    for _ in range(8):
+        hook.win.flip()
+        ticks = (hook._last_vsync - hook._tick0) / period
+        assert abs(ticks - round(ticks)) < 1e-6
+        assert time.perf_counter() - hook._last_vsync >= 0.0035  # woke late, the blank did not move
+    blank = hook._next_blank(time.perf_counter())
+    ticks = (blank - hook._tick0) / period
+    assert abs(ticks - round(ticks)) < 1e-6

@@ -350,17 +350,19 @@ class FrameHook:
         return float(rate) if rate else 60.0
 
     # -- the per-frame work -------------------------------------------------
-    def _wait_vsync(self) -> None:
+    def _wait_vsync(self) -> float:
+        """Sleep until the next tick of the simulated vsync grid; return that tick (perf_counter s)."""
         period = 1.0 / self.simulated_vsync_hz
         now = time.perf_counter()
         if self._tick0 is None:
             self._tick0 = now
-            return
+            return now
         n = math.ceil((now - self._tick0) / period)
         target = self._tick0 + n * period
         delay = target - now
         if delay > 0:
             time.sleep(delay)
+        return target
 
     def pump_now(self, budget_s: float | None = None) -> None:
         """Let the console process events, then give PsychoPy its GL context back."""
@@ -492,7 +494,7 @@ class FrameHook:
                 self._note_flip(time.perf_counter() - t_flip)
                 self._quiet_until = self._next_blank(time.perf_counter()) or 0.0
                 self._waiting_for_vsync.set()
-                self._wait_vsync()
+                blank = self._wait_vsync()
             else:
                 # a real display: the swap inside PsychoPy's flip waits for the
                 # blank, so its duration is not the flip's cost: the margin
@@ -500,10 +502,15 @@ class FrameHook:
                 self._quiet_until = self._next_blank(time.perf_counter()) or 0.0
                 self._waiting_for_vsync.set()
                 result = self._orig_flip(*args, **kwargs)
+                blank = None
         finally:
             self._waiting_for_vsync.clear()
         now = time.perf_counter()
-        self._last_vsync = now
+        # the blank this frame went out at: under a simulated vsync the grid's
+        # tick (the sleep returns late by up to several ms on a busy machine,
+        # and a blank taken from it would promise the next frame time it does
+        # not have); on a real display, when the swap returned
+        self._last_vsync = blank if blank is not None else now
         if self.recording:
             if self._last_flip is not None:
                 self.intervals.append(now - self._last_flip)
