@@ -16,7 +16,9 @@ totals and JSON. ``overruns`` counts the console's own misses: frames where
 the pump before the flip ran past the vertical blank. ``steal %`` is the
 share of the machine's CPU time the hypervisor took during the run (from
 ``/proc/stat``): when it is above ~1 %, both modes drop frames for reasons
-of their own.
+of their own. Before the runs it measures the machine's floor (how late a
+2 ms sleep wakes in an idle process); after them, the console-minus-bare
+difference in dropped frames per pair with a 95 % confidence interval.
 """
 from __future__ import annotations
 
@@ -131,6 +133,39 @@ def cpu_steal() -> tuple[float, float]:
     return (fields[7] if len(fields) > 7 else 0.0), sum(fields)
 
 
+def sleep_jitter(seconds: float = 10.0, sleep_s: float = 0.002) -> dict:
+    """How late this machine wakes a thread that asked to sleep ``sleep_s`` seconds.
+
+    Measured in an otherwise idle process before the runs: the floor under
+    every frame time here. Returns oversleep percentiles in ms.
+    """
+    import numpy as np
+
+    late = []
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        t = time.perf_counter()
+        time.sleep(sleep_s)
+        late.append(time.perf_counter() - t - sleep_s)
+    a = np.array(late) * 1e3
+    return {"n": int(a.size), "p50_ms": float(np.median(a)), "p99_ms": float(np.percentile(a, 99)),
+            "p999_ms": float(np.percentile(a, 99.9)), "max_ms": float(a.max())}
+
+
+def paired_difference(results: list[dict]) -> dict:
+    """Console minus bare dropped frames per pair: mean and its 95 % confidence interval (Student's t)."""
+    import numpy as np
+    from scipy import stats
+
+    bare = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == "bare"}
+    cons = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == "console"}
+    d = np.array([cons[k] - bare[k] for k in sorted(bare) if k in cons], dtype=float)
+    if d.size < 2:
+        return {"pairs": int(d.size), "mean": float(d.mean()) if d.size else None, "ci95": None}
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    return {"pairs": int(d.size), "mean": float(d.mean()), "ci95": [float(d.mean() - half), float(d.mean() + half)]}
+
+
 def run_mode(mode: str, frames: int) -> dict:
     steal0, total0 = cpu_steal()
     out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(frames)],
@@ -158,6 +193,9 @@ def main() -> int:
         print("RESULT " + json.dumps(result))
         return 0
     results = []
+    j = sleep_jitter()
+    print(f"machine floor: a 2 ms sleep wakes late by p50 {j['p50_ms']:.2f} / p99 {j['p99_ms']:.2f} / "
+          f"p99.9 {j['p999_ms']:.2f} / max {j['max_ms']:.1f} ms ({j['n']} sleeps, idle process)", flush=True)
     print(f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'overruns':>9} {'max Qt stall ms':>16} {'stalls>50ms':>12} {'steal %':>8}", flush=True)
     for pair in range(1, args.repeats + 1):
@@ -175,7 +213,12 @@ def main() -> int:
         print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames")
     stalls = [r["max_stall_ms"] for r in results if r["mode"] == "console"]
     print(f"longest console stall: {max(stalls):.1f} ms")
-    print(json.dumps(results))
+    diff = paired_difference(results)
+    if diff["ci95"] is not None:
+        lo, hi = diff["ci95"]
+        print(f"console - bare dropped frames per pair: mean {diff['mean']:+.1f}, 95 % CI [{lo:+.1f}, {hi:+.1f}] "
+              f"({diff['pairs']} pairs; an interval wholly above 0 means the console drops more than bare)")
+    print(json.dumps({"sleep_jitter": j, "paired_difference": diff, "runs": results}))
     return 0
 
 
