@@ -117,12 +117,19 @@ def test_a_kill_at_any_write_of_a_structural_cycle_rolls_back(base_file, tmp_pat
     assert rolled >= len(points) - 1  # a kill before the first page is saved restores nothing
 
 
+def _journaled(p: Path, content: bytes, writes: list[tuple[int, bytes]]) -> JournaledFile:
+    """``p`` holding ``content``, then ``writes`` (offset, bytes) through a JournaledFile left open."""
+    p.write_bytes(content)
+    jf = JournaledFile(p)
+    for off, b in writes:
+        jf.seek(off)
+        jf.write(b)
+    return jf
+
+
 def test_rollback_refuses_a_journal_a_live_writer_holds(tmp_path):
     p = tmp_path / "f.bin"
-    p.write_bytes(b"a" * 10000)
-    jf = JournaledFile(p)
-    jf.seek(5000)
-    jf.write(b"b" * 10)
+    jf = _journaled(p, b"a" * 10000, [(5000, b"b" * 10)])
     with pytest.raises(JournalBusyError, match="another process"):
         # flock is per open file description: a second open in this process conflicts too
         rollback(p)
@@ -134,12 +141,8 @@ def test_rollback_refuses_a_journal_a_live_writer_holds(tmp_path):
 def test_rollback_restores_truncated_and_extended_bytes(tmp_path):
     p = tmp_path / "f.bin"
     data = np.random.default_rng(1).integers(0, 256, 3 * 4096 + 100, dtype=np.uint8).tobytes()
-    p.write_bytes(data)
-    jf = JournaledFile(p)
-    jf.seek(4090)
-    jf.write(b"x" * 20)  # straddles pages 0 and 1
-    jf.seek(len(data) + 5000)
-    jf.write(b"tail")  # beyond the old end: nothing to save
+    # the first write straddles pages 0 and 1; the second lies beyond the old end: nothing to save
+    jf = _journaled(p, data, [(4090, b"x" * 20), (len(data) + 5000, b"tail")])
     jf.truncate(2 * 4096 + 7)  # cuts into page 2 and 3
     assert jf.pages_saved == 4
     jf.abandon()
@@ -150,12 +153,7 @@ def test_rollback_restores_truncated_and_extended_bytes(tmp_path):
 
 def test_a_torn_journal_record_is_ignored(tmp_path):
     p = tmp_path / "f.bin"
-    p.write_bytes(b"a" * 8192)
-    jf = JournaledFile(p)
-    jf.seek(0)
-    jf.write(b"b" * 4)
-    jf.seek(4096)
-    jf.write(b"c" * 4)
+    jf = _journaled(p, b"a" * 8192, [(0, b"b" * 4), (4096, b"c" * 4)])
     jf.abandon()
     jp = journal_path(p)
     jp.write_bytes(jp.read_bytes()[:-100])  # the second record cut short, as by a kill
