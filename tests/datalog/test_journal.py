@@ -163,3 +163,21 @@ def test_a_torn_journal_record_is_ignored(tmp_path):
         fh.write(b"a" * 4)
     assert rollback(p) == 1
     assert p.read_bytes() == b"a" * 8192
+
+
+def test_the_journal_works_without_posix_locks_and_positioned_io(tmp_path, monkeypatch):
+    """Windows has neither fcntl nor os.pread/os.pwrite: the same journal and rollback."""
+    from rigconsole.datalog import journal
+
+    monkeypatch.setattr(journal, "fcntl", None)
+    monkeypatch.delattr(os, "pread", raising=False)
+    monkeypatch.delattr(os, "pwrite", raising=False)
+    p = tmp_path / "f.bin"
+    data = bytes(range(256)) * 40
+    jf = _journaled(p, data, [(100, b"z" * 5000), (len(data) + 10, b"tail")])
+    jf.abandon()
+    assert rollback(p) == 2
+    assert p.read_bytes() == data
+    jf = _journaled(p, data, [(0, b"y" * 10)])
+    jf.commit()
+    assert p.read_bytes()[:10] == b"y" * 10 and not journal_path(p).exists()

@@ -34,16 +34,21 @@ loss too, at a disk round trip per page).
 
 Only the writer thread of one DataLog uses a JournaledFile; it is not
 thread-safe. An advisory ``flock`` on the journal tells :func:`rollback` that a
-live process still owns it.
+live process still owns it (POSIX only: on Windows there is no such check, and
+the positioned reads and writes fall back to seek + read/write).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import struct
 import zlib
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; recovery must not run beside a live writer
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["JournaledFile", "rollback", "journal_path", "JournalBusyError"]
 
@@ -53,8 +58,25 @@ _HEAD = struct.Struct("<8sQI")
 _REC = struct.Struct("<QII")
 
 
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows opens text mode otherwise
+
+
 class JournalBusyError(OSError):
     """The journal belongs to a process that is still writing the file."""
+
+
+def _pread(fd: int, n: int, off: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, off)
+    os.lseek(fd, off, os.SEEK_SET)  # Windows: one thread uses the descriptor
+    return os.read(fd, n)
+
+
+def _pwrite(fd: int, b: bytes | memoryview, off: int) -> int:
+    if hasattr(os, "pwrite"):
+        return os.pwrite(fd, b, off)
+    os.lseek(fd, off, os.SEEK_SET)
+    return os.write(fd, b)
 
 
 def journal_path(path: str | os.PathLike[str]) -> Path:
@@ -76,17 +98,18 @@ class JournaledFile:
         self.path = Path(path)
         self.journal = journal_path(self.path)
         self.fsync = fsync
-        self._fd = os.open(self.path, os.O_RDWR)
+        self._fd = os.open(self.path, os.O_RDWR | _BINARY)
         self._pos = 0
         self._saved: set[int] = set()
         self.pages_saved = 0
         try:
             self.size0 = os.fstat(self._fd).st_size
-            self._jfd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            self._jfd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o644)
         except BaseException:
             os.close(self._fd)
             raise
-        fcntl.flock(self._jfd, fcntl.LOCK_EX)
+        if fcntl is not None:
+            fcntl.flock(self._jfd, fcntl.LOCK_EX)
         size = struct.pack("<Q", self.size0)
         self._jwrite(_HEAD.pack(MAGIC, self.size0, zlib.crc32(size)))
 
@@ -106,7 +129,7 @@ class JournaledFile:
     def read(self, n: int = -1) -> bytes:
         if n < 0:
             n = max(0, os.fstat(self._fd).st_size - self._pos)
-        b = os.pread(self._fd, n, self._pos)
+        b = _pread(self._fd, n, self._pos)
         if len(b) < n:  # past the end reads as zeros, as HDF5's sec2 driver does
             b += bytes(n - len(b))
         self._pos += n
@@ -118,7 +141,7 @@ class JournaledFile:
         view = memoryview(b)
         done = 0
         while done < n:
-            done += os.pwrite(self._fd, view[done:], self._pos + done)
+            done += _pwrite(self._fd, view[done:], self._pos + done)
         self._pos += n
         return n
 
@@ -142,7 +165,7 @@ class JournaledFile:
             while todo and todo[0] == last + 1:
                 last = todo.pop(0)
             off = first * PAGE
-            data = os.pread(self._fd, min((last + 1) * PAGE, self.size0) - off, off)
+            data = _pread(self._fd, min((last + 1) * PAGE, self.size0) - off, off)
             head = struct.pack("<QI", off, len(data))
             self._jwrite(_REC.pack(off, len(data), zlib.crc32(head + data)) + data)
             self._saved.update(range(first, last + 1))
@@ -161,8 +184,12 @@ class JournaledFile:
         if self.fsync:
             os.fsync(self._fd)
         os.close(self._fd)
-        os.unlink(self.journal)
-        os.close(self._jfd)  # releases the flock after the journal is gone
+        if fcntl is not None:
+            os.unlink(self.journal)
+            os.close(self._jfd)  # releases the flock after the journal is gone
+        else:  # Windows cannot delete an open file
+            os.close(self._jfd)
+            os.unlink(self.journal)
 
     def abandon(self) -> None:
         """Close both files and leave the journal: the next rollback() restores the file."""
@@ -183,21 +210,22 @@ def rollback(path: str | os.PathLike[str]) -> int:
     """
     jp = journal_path(path)
     try:
-        jfd = os.open(jp, os.O_RDWR)
+        jfd = os.open(jp, os.O_RDWR | _BINARY)
     except FileNotFoundError:
         return 0
     try:
-        try:
-            fcntl.flock(jfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise JournalBusyError(f"{path} is being written by another process; close it there first") from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(jfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise JournalBusyError(f"{path} is being written by another process; close it there first") from None
         with os.fdopen(os.dup(jfd), "rb") as jf:
             raw = jf.read()
         restored = 0
         if len(raw) >= _HEAD.size:
             magic, size0, crc = _HEAD.unpack_from(raw)
             if magic == MAGIC and crc == zlib.crc32(struct.pack("<Q", size0)):
-                fd = os.open(path, os.O_RDWR)
+                fd = os.open(path, os.O_RDWR | _BINARY)
                 try:
                     pos = _HEAD.size
                     while pos + _REC.size <= len(raw):
@@ -205,14 +233,18 @@ def rollback(path: str | os.PathLike[str]) -> int:
                         data = raw[pos + _REC.size : pos + _REC.size + n]
                         if len(data) != n or zlib.crc32(struct.pack("<QI", off, n) + data) != crc:
                             break  # cut short by the kill: its page was never overwritten
-                        os.pwrite(fd, data, off)
+                        _pwrite(fd, data, off)
                         restored += (n + PAGE - 1) // PAGE
                         pos += _REC.size + n
                     os.ftruncate(fd, size0)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
+        if fcntl is None:  # Windows cannot delete an open file
+            os.close(jfd)
+            jfd = -1
         os.unlink(jp)
         return restored
     finally:
-        os.close(jfd)
+        if jfd >= 0:
+            os.close(jfd)
