@@ -54,7 +54,7 @@ def run_bare(frames: int, data_dir: Path) -> dict:
     stamps = []
     tick0 = [None]
 
-    def flip(*a, **k):  # simulated vsync, identical to FrameHook's
+    def flip(*a, **k):  # simulated vsync on the same grid as FrameHook's (ticks from the first flip)
         r = orig(*a, **k)
         now = time.perf_counter()
         if tick0[0] is None:

@@ -275,7 +275,6 @@ class FrameHook:
         self.simulated_vsync_hz = simulated_vsync_hz
         self.win = None
         self._orig_flip = None
-        self._tick0: float | None = None
         self.recording = False
         self.intervals: list[float] = []
         self._last_flip: float | None = None
@@ -350,19 +349,19 @@ class FrameHook:
         return float(rate) if rate else 60.0
 
     # -- the per-frame work -------------------------------------------------
-    def _wait_vsync(self) -> float:
-        """Sleep until the next tick of the simulated vsync grid; return that tick (perf_counter s)."""
-        period = 1.0 / self.simulated_vsync_hz
-        now = time.perf_counter()
-        if self._tick0 is None:
-            self._tick0 = now
-            return now
-        n = math.ceil((now - self._tick0) / period)
-        target = self._tick0 + n * period
-        delay = target - now
+    def _wait_vsync(self, blank: float | None) -> float:
+        """Sleep until ``blank``, the simulated vsync's next tick; return it.
+
+        The ticks form a fixed grid from the first flip (``None``: this is the
+        first, it starts the grid now): :meth:`_next_blank` counts whole
+        periods from the last tick.
+        """
+        if blank is None:
+            return time.perf_counter()
+        delay = blank - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        return target
+        return blank
 
     def pump_now(self, budget_s: float | None = None) -> None:
         """Let the console process events, then give PsychoPy its GL context back."""
@@ -491,10 +490,12 @@ class FrameHook:
             if self.simulated_vsync_hz:
                 t_flip = time.perf_counter()
                 result = self._orig_flip(*args, **kwargs)
-                self._note_flip(time.perf_counter() - t_flip)
-                self._quiet_until = self._next_blank(time.perf_counter()) or 0.0
+                now = time.perf_counter()
+                self._note_flip(now - t_flip)
+                blank = self._next_blank(now)
+                self._quiet_until = blank or 0.0
                 self._waiting_for_vsync.set()
-                blank = self._wait_vsync()
+                blank = self._wait_vsync(blank)
             else:
                 # a real display: the swap inside PsychoPy's flip waits for the
                 # blank, so its duration is not the flip's cost: the margin
