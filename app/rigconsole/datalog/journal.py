@@ -72,11 +72,24 @@ def _pread(fd: int, n: int, off: int) -> bytes:
     return os.read(fd, n)
 
 
-def _pwrite(fd: int, b: bytes | memoryview, off: int) -> int:
-    if hasattr(os, "pwrite"):
-        return os.pwrite(fd, b, off)
-    os.lseek(fd, off, os.SEEK_SET)
-    return os.write(fd, b)
+def _pwrite_all(fd: int, b: bytes | bytearray | memoryview, off: int) -> None:
+    """Write all of ``b`` at offset ``off`` (a write may take only part of it)."""
+    view = memoryview(b)
+    done = 0
+    while done < len(view):
+        if hasattr(os, "pwrite"):
+            done += os.pwrite(fd, view[done:], off + done)
+        else:
+            os.lseek(fd, off + done, os.SEEK_SET)
+            done += os.write(fd, view[done:])
+
+
+def _header(size0: int) -> bytes:
+    return _HEAD.pack(MAGIC, size0, zlib.crc32(struct.pack("<Q", size0)))
+
+
+def _record(off: int, data: bytes) -> bytes:
+    return _REC.pack(off, len(data), zlib.crc32(struct.pack("<QI", off, len(data)) + data)) + data
 
 
 def journal_path(path: str | os.PathLike[str]) -> Path:
@@ -110,8 +123,8 @@ class JournaledFile:
             raise
         if fcntl is not None:
             fcntl.flock(self._jfd, fcntl.LOCK_EX)
-        size = struct.pack("<Q", self.size0)
-        self._jwrite(_HEAD.pack(MAGIC, self.size0, zlib.crc32(size)))
+        self._jend = 0
+        self._jwrite(_header(self.size0))
 
     # -- the file-object protocol h5py's fileobj driver uses
     def seek(self, pos: int, whence: int = 0) -> int:
@@ -138,10 +151,7 @@ class JournaledFile:
     def write(self, b: bytes | bytearray | memoryview) -> int:
         n = len(b)
         self._save(self._pos, self._pos + n)
-        view = memoryview(b)
-        done = 0
-        while done < n:
-            done += _pwrite(self._fd, view[done:], self._pos + done)
+        _pwrite_all(self._fd, b, self._pos)
         self._pos += n
         return n
 
@@ -166,16 +176,13 @@ class JournaledFile:
                 last = todo.pop(0)
             off = first * PAGE
             data = _pread(self._fd, min((last + 1) * PAGE, self.size0) - off, off)
-            head = struct.pack("<QI", off, len(data))
-            self._jwrite(_REC.pack(off, len(data), zlib.crc32(head + data)) + data)
+            self._jwrite(_record(off, data))
             self._saved.update(range(first, last + 1))
             self.pages_saved += last - first + 1
 
     def _jwrite(self, b: bytes) -> None:
-        view = memoryview(b)
-        done = 0
-        while done < len(b):
-            done += os.write(self._jfd, view[done:])
+        _pwrite_all(self._jfd, b, self._jend)
+        self._jend += len(b)
         if self.fsync:
             os.fsync(self._jfd)
 
@@ -223,17 +230,17 @@ def rollback(path: str | os.PathLike[str]) -> int:
             raw = jf.read()
         restored = 0
         if len(raw) >= _HEAD.size:
-            magic, size0, crc = _HEAD.unpack_from(raw)
-            if magic == MAGIC and crc == zlib.crc32(struct.pack("<Q", size0)):
+            size0 = _HEAD.unpack_from(raw)[1]
+            if raw[: _HEAD.size] == _header(size0):  # magic and checksum
                 fd = os.open(path, os.O_RDWR | _BINARY)
                 try:
                     pos = _HEAD.size
                     while pos + _REC.size <= len(raw):
-                        off, n, crc = _REC.unpack_from(raw, pos)
+                        off, n, _ = _REC.unpack_from(raw, pos)
                         data = raw[pos + _REC.size : pos + _REC.size + n]
-                        if len(data) != n or zlib.crc32(struct.pack("<QI", off, n) + data) != crc:
+                        if raw[pos : pos + _REC.size + n] != _record(off, data):
                             break  # cut short by the kill: its page was never overwritten
-                        _pwrite(fd, data, off)
+                        _pwrite_all(fd, data, off)
                         restored += (n + PAGE - 1) // PAGE
                         pos += _REC.size + n
                     os.ftruncate(fd, size0)

@@ -992,12 +992,7 @@ class DataLog:
             self._thread.join()
             _open_logs.discard(self)
         with self._h5lock:
-            if self._file is not None:
-                try:
-                    self._file.close()
-                except Exception:
-                    pass
-                self._file = None
+            self._close_quietly()
         if self.last_error is not None and not self.readonly:
             raise DataLogWriteError(str(self.last_error))
 
