@@ -153,18 +153,25 @@ def sleep_jitter(seconds: float = 10.0, sleep_s: float = 0.002) -> dict:
             "p999_ms": float(np.percentile(a, 99.9)), "max_ms": float(a.max())}
 
 
+def _ci95(estimate: float, standard_error: float, dof: int) -> list[float]:
+    """Two-sided 95 % confidence interval from Student's t with ``dof`` degrees of freedom."""
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.975, dof)) * standard_error
+    return [estimate - half, estimate + half]
+
+
 def paired_difference(results: list[dict]) -> dict:
     """Console minus bare dropped frames per pair: mean and its 95 % confidence interval (Student's t)."""
     import numpy as np
-    from scipy import stats
 
     bare = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == "bare"}
     cons = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == "console"}
     d = np.array([cons[k] - bare[k] for k in sorted(bare) if k in cons], dtype=float)
     if d.size < 2:
         return {"pairs": int(d.size), "mean": float(d.mean()) if d.size else None, "ci95": None}
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return {"pairs": int(d.size), "mean": float(d.mean()), "ci95": [float(d.mean() - half), float(d.mean() + half)]}
+    mean = float(d.mean())
+    return {"pairs": int(d.size), "mean": mean, "ci95": _ci95(mean, float(d.std(ddof=1) / np.sqrt(d.size)), d.size - 1)}
 
 
 def steal_adjusted_difference(results: list[dict]) -> dict | None:
@@ -176,7 +183,6 @@ def steal_adjusted_difference(results: list[dict]) -> dict | None:
     lean low; read it beside the plain paired difference.
     """
     import numpy as np
-    from scipy import stats
 
     rs = [r for r in results if r.get("steal_pct") is not None]
     if len(rs) < 5:
@@ -187,9 +193,8 @@ def steal_adjusted_difference(results: list[dict]) -> dict | None:
     dof = len(y) - 3
     resid = y - x @ coef
     cov = (resid @ resid / dof) * np.linalg.inv(x.T @ x)
-    half = stats.t.ppf(0.975, dof) * float(np.sqrt(cov[2, 2]))
     return {"runs": len(rs), "per_steal_pct": float(coef[1]), "difference": float(coef[2]),
-            "ci95": [float(coef[2] - half), float(coef[2] + half)]}
+            "ci95": _ci95(float(coef[2]), float(np.sqrt(cov[2, 2])), dof)}
 
 
 def run_mode(mode: str, frames: int) -> dict:
