@@ -125,6 +125,24 @@ def test_data_on_disk_within_flush_interval_without_close(make_log, tmp_path):
     assert stats["cycles"] >= 1
 
 
+def test_idle_writer_does_not_wake_and_new_data_still_lands_in_time(make_log, tmp_path):
+    """The writer sleeps while nothing is logged (each wake-up takes the GIL from a frame loop)."""
+    log = make_log("idle.h5", flush_interval=0.1)
+    log.add_entry(temp=1.0)
+    log.flush()
+    time.sleep(0.05)
+    cycles = log.cycle_stats["cycles"]
+    time.sleep(0.5)  # 15 of the writer's periods
+    assert log.cycle_stats["cycles"] == cycles
+    log.add_entry(temp=2.0)
+    t0 = time.time()
+    deadline = time.monotonic() + 1.0
+    while log.durable_until < t0 - 0.01 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert log.durable_until >= t0 - 0.01 and time.time() - t0 < 0.15, "the new entry must land within flush_interval"
+    assert log.cycle_stats["cycles"] == cycles + 1
+
+
 def test_parameters(log):
     log.save_parameter({"c": 3e8, "pi": 3.14}, a=1, b=2)
     log.save_parameter(d=10, rig="rig-A")

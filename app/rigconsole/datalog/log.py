@@ -1,8 +1,9 @@
 """The session data log: one HDF5 file per console session.
 
 :class:`DataLog` keeps everything in an in-memory mirror and a writer thread
-copies the mirror into the HDF5 file every ``flush_interval / 3`` seconds,
-then flushes it (HDF5 ``H5Fflush``: written to the OS, file consistent). The
+copies what is new in the mirror into the HDF5 file (at most every
+``flush_interval / 3`` seconds, and only when something was logged: an idle
+log costs no wake-ups), then flushes it (HDF5 ``H5Fflush``: written to the OS, file consistent). The
 caller's thread never touches the disk: ``add_entry`` and ``add_trial`` append
 to the mirror under a lock and return. In-process readers (live plots) read the
 mirror; other processes open the file in SWMR read mode.
@@ -289,7 +290,8 @@ class DataLog:
         self._lock = threading.RLock()  # mirror
         self._h5lock = threading.RLock()  # file handle
         self._cond = threading.Condition(threading.Lock())
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # cuts the writer's pause between cycles short (flush, close)
+        self._new_data = threading.Event()  # something to write: set by each write call, flush, close
         self._closed = False
         self._stop = False
         self._seq = 0  # bumped by each write call
@@ -556,7 +558,7 @@ class DataLog:
                 if s is None:
                     s = known[k] = _Series()
                 s.append(ts, v)
-            self._seq += 1
+            self._logged()
         self.events.entry_added.emit(ts, vals)
         return ts
 
@@ -582,7 +584,7 @@ class DataLog:
             self._check_writable()
             self._params.update(clean)
             self._params_dirty.update(clean)
-            self._seq += 1
+            self._logged()
         self.events.parameter_saved.emit(dict(clean))
 
     def add_dataset(self, *args: Mapping[str, Any], **kwargs: Any) -> float:
@@ -628,7 +630,7 @@ class DataLog:
                 ds.times.append(ts)
                 ds.last = a
                 ds.pending.append((ts, a))
-            self._seq += 1
+            self._logged()
         for k, a in arrays.items():
             self.events.dataset_added.emit(k, ts, tuple(a.shape))
         return ts
@@ -806,7 +808,7 @@ class DataLog:
             nums = [int(p.split("/")[1].split("_")[0]) for p in self._runs if p.split("/")[1][:4].isdigit()]
             path = f"runs/{max(nums, default=0) + 1:04d}_{safe}"
             self._runs[path] = _Run(path, experiment, info, {"experiment": experiment, "started": t})
-            self._seq += 1
+            self._logged()
         self.events.run_started.emit(path, experiment, dict(info))
         return path
 
@@ -843,7 +845,7 @@ class DataLog:
                 else:
                     col.values.append(v if col.kind == "f" else V.fmt_number(v))
             r.n_rows = n + 1
-            self._seq += 1
+            self._logged()
         self.events.trial_added.emit(r.path, norm)
 
     def add_frame_intervals(self, run: str, intervals_s: Sequence[float]) -> None:
@@ -853,7 +855,7 @@ class DataLog:
             self._check_writable()
             r = self._run(run)
             r.frames.extend(a)
-            self._seq += 1
+            self._logged()
         self.events.frame_intervals_added.emit(r.path, len(a))
 
     def set_run_attrs(self, run: str, **attrs: Any) -> None:
@@ -870,7 +872,7 @@ class DataLog:
             r = self._run(run)
             r.attrs.update(attrs)
             r.dirty = True
-            self._seq += 1
+            self._logged()
         self.events.run_attrs_set.emit(r.path, dict(attrs))
 
     def end_run(self, run: str, outcome: str, **attrs: Any) -> None:
@@ -892,7 +894,7 @@ class DataLog:
             r.attrs["outcome"] = outcome
             r.attrs["ended"] = time.time()
             r.dirty = True
-            self._seq += 1
+            self._logged()
         self.events.run_ended.emit(r.path, outcome)
 
     def runs(self) -> list[str]:
@@ -965,6 +967,7 @@ class DataLog:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while self._durable_seq < target and self.last_error is None and self._thread.is_alive():
+                self._new_data.set()
                 self._wake.set()
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -988,6 +991,7 @@ class DataLog:
         self._closed = True
         if not self.readonly:
             self._stop = True
+            self._new_data.set()
             self._wake.set()
             self._thread.join()
             _open_logs.discard(self)
@@ -1008,10 +1012,20 @@ class DataLog:
 
     # ------------------------------------------------------------------ writer thread
 
+    def _logged(self) -> None:
+        """Note a write call (caller holds ``self._lock``): bump the sequence, wake the writer."""
+        self._seq += 1
+        if not self._new_data.is_set():
+            self._new_data.set()
+
     def _writer(self) -> None:
         period = self.flush_interval / 3
         recent: deque[float] = deque(maxlen=16)  # durations of recent cycles that wrote, seconds
         while True:
+            # sleep until something is logged: during a run this thread wakes a
+            # few times a second, not every period (each wake-up takes the GIL)
+            self._new_data.wait()
+            self._new_data.clear()  # before the snapshot: a write after it wakes the next cycle
             gate = self.writer_gate
             if gate is not None and not self._stop:
                 need = sorted(recent)[len(recent) // 2] if recent else 0.0
