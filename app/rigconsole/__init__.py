@@ -4,7 +4,13 @@
 ``from rigconsole import DataLog`` the HDF5 session data log. Both import lazily so
 that ``rigconsole --version`` and the data tools work without a display.
 """
+import builtins as _builtins
+
 __version__ = "0.1.0"
+
+#: Python's own ``builtins.__import__``, kept from the package's first import:
+#: ``rigconsole.ui`` puts it back after PySide6 replaces it (see ``rigconsole.ui``)
+_BUILTIN_IMPORT = _builtins.__import__
 
 __all__ = ["Session", "DataLog", "__version__"]
 

@@ -3,7 +3,21 @@
 Importing it pins every Qt user (qasync, pyqtgraph) to PySide6 before any of
 them loads: psychopy installs PyQt6 on other machines, and two Qt bindings in
 one process break.
+
+It also gives Python its own ``import`` statement back: importing
+``PySide6.QtCore`` replaces ``builtins.__import__`` with shiboken's
+``__feature_import__`` (the machinery behind PySide's opt-in
+``from __feature__ import snake_case, true_property``), which makes every
+``import`` statement in the process ~20x slower (2.1 µs instead of 0.09 µs
+here). PsychoPy's drawing code runs function-level imports on every frame:
+with the hook in place the same stimulus drew 25-30 % slower in the console
+than in PsychoPy alone (docs/performance.md). Rig Console does not use
+``__feature__``; code that does must not run in the console's process. The
+original is the one :mod:`rigconsole` kept at its first import, so it is
+restored even when PySide6 was imported first (pytest-qt does), unless
+PySide6 was imported before :mod:`rigconsole` itself.
 """
+import builtins
 import os
 import sys
 
@@ -24,3 +38,17 @@ class _BlockOtherQtBindings:
 
 if not any(isinstance(f, _BlockOtherQtBindings) for f in sys.meta_path):
     sys.meta_path.insert(0, _BlockOtherQtBindings())
+
+
+def _restore_builtin_import() -> None:
+    """Import QtCore, then undo shiboken's ``builtins.__import__`` replacement (see the module docstring)."""
+    import PySide6.QtCore  # noqa: F401  (installs the hook)
+
+    from .. import _BUILTIN_IMPORT
+
+    hooked = getattr(builtins.__import__, "__name__", "") == "__feature_import__"
+    if hooked and getattr(_BUILTIN_IMPORT, "__name__", "") == "__import__":
+        builtins.__import__ = _BUILTIN_IMPORT
+
+
+_restore_builtin_import()
