@@ -113,3 +113,77 @@ def test_simulated_blanks_stay_on_the_vsync_grid_when_the_sleep_wakes_late(monke
     blank = hook._next_blank(time.perf_counter())
     ticks = (blank - tick0) / period
     assert abs(ticks - round(ticks)) < 1e-6
+
+
+_NO_FLIPS = '''
+"""Sets up for 0.5 s with no flips (a conditions file, stimuli), then runs a few frames."""
+import time
+from psychopy import data, visual
+from psychopy.constants import STARTED
+
+expName = "noflips"
+expInfo = {"participant": "p", "date|hid": "", "expName|hid": expName}
+
+
+def setupData(expInfo, dataDir=None):
+    return data.ExperimentHandler(name=expName, extraInfo=expInfo, savePickle=False, saveWideText=False,
+                                  dataFileName=f"{dataDir}/data/{expName}")
+
+
+def prepare(seconds):
+    total, t_end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        total += sum(i * i for i in range(200))
+    return total
+
+
+def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
+    thisExp.status = STARTED
+    prepare(0.5)
+    stim = visual.TextStim(win, text="x")
+    for _ in range(5):
+        stim.draw()
+        win.flip()
+'''
+
+
+def test_stall_guard_serves_the_console_while_an_experiment_sets_up_without_flipping(tmp_path, make_session):
+    """Half a second of Python with no flips: the console is still served every few tens of ms,
+    and when the run is over the guard's timer is off and SIGALRM is back to what it was."""
+    import signal
+
+    root = tmp_path / "root"
+    (root / "noflips").mkdir(parents=True)
+    (root / "noflips" / "noflips.py").write_text(_NO_FLIPS)
+    s = make_session(root, scan=True, simulated_vsync_hz=60)
+    served = []
+    s.frame_hook.pump = lambda budget_s: served.append(time.perf_counter())
+    handler = signal.getsignal(signal.SIGALRM)
+    t0 = time.perf_counter()
+    assert s.runExperiment("noflips/noflips.py", {"participant": "p"})
+    during = [t for t in served if t0 + 0.1 < t < t0 + 0.45]  # inside prepare(), past the run's start-up
+    gaps = [b - a for a, b in zip(during, during[1:])]
+    assert len(during) >= 6, served
+    assert max(gaps) < 0.1, gaps
+    assert s.frame_hook.guard.interruptions >= 6
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) == handler
+
+
+def test_stall_guard_stays_off_when_the_experiment_owns_sigalrm(tmp_path, make_session):
+    """An experiment process whose own SIGALRM handler is set keeps it: no guard for that run."""
+    import signal
+
+    root = tmp_path / "root"
+    (root / "noflips").mkdir(parents=True)
+    (root / "noflips" / "noflips.py").write_text(_NO_FLIPS)
+    s = make_session(root, scan=True, simulated_vsync_hz=60)
+    s.frame_hook.pump = lambda budget_s: None
+    mine = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: mine.append(1))
+    try:
+        assert s.runExperiment("noflips/noflips.py", {"participant": "p"})
+        assert s.frame_hook.guard.interruptions == 0 and not mine
+        assert signal.getsignal(signal.SIGALRM) is not signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGALRM, previous)

@@ -13,11 +13,11 @@ flip it
 4. makes PsychoPy's GL context current again.
 
 Stretches with no flips (an experiment loading stimuli, reading a conditions
-file, saving) would stall the console. :class:`StallGuard` covers them: a
-watchdog thread interrupts the main thread (``SIGUSR2``) when the console has
-not been served for ``stall_limit_s``, and the signal handler pumps unless the
-interrupted code draws or may hold a lock. It is only active while a run is
-in progress.
+file, saving) would stall the console. :class:`StallGuard` covers them: an
+interval timer (``setitimer``, ``SIGALRM``), pushed back every time the
+console is served, interrupts the main thread when it has not been served for
+``stall_limit_s``, and the signal handler pumps unless the interrupted code
+draws or may hold a lock. It is only active while a run is in progress.
 
 Console work that cannot be split (a plot redraw) asks :meth:`FrameHook.time_left`
 before it starts. The HDF5 writer thread, which holds the GIL while h5py
@@ -114,20 +114,24 @@ class StallGuard:
 
     Experiments do not flip while they set up (conditions files, stimuli) or
     save; the console would freeze for hundreds of milliseconds. While
-    enabled, a watchdog thread checks every ``poll_s`` whether the console has
-    been served in the last ``stall_limit_s``; if not, it interrupts the main
-    thread with a signal (POSIX ``pthread_kill``, ``SIGUSR2``) whose Python
-    handler serves it, unless the interrupted code is drawing or may hold a
-    lock (see :func:`_unsafe_code_prefixes`), in which case the watchdog tries
-    again shortly. A frame loop that flips on time pays nothing: the flip
-    hook marks the console served on every frame and no signal is sent.
+    enabled, a one-shot interval timer (POSIX ``setitimer(ITIMER_REAL)``,
+    delivering ``SIGALRM``) is set to ``stall_limit_s`` every time the console
+    is served (:meth:`served`); when it expires, its Python handler (which
+    runs on the main thread) serves the console, unless the interrupted code
+    is drawing or may hold a lock (see :func:`_unsafe_code_prefixes`), in
+    which case it tries again after ``poll_s``. A frame loop that flips on
+    time only pushes the timer back (one system call per frame): no signal is
+    delivered and no other thread wakes up to take the GIL from the
+    experiment. The guard owns ``SIGALRM`` while enabled; when something else
+    already uses it (an armed ``ITIMER_REAL`` or a ``SIGALRM`` handler), the
+    guard stays off for that run and says so in the log.
 
-    Where ``pthread_kill`` is missing (Windows), a ``sys.setprofile`` hook
-    does the same check every ``check_every`` Python calls instead (it slows
+    Where ``setitimer`` is missing (Windows), a ``sys.setprofile`` hook does
+    the same check every ``check_every`` Python calls instead (it slows
     Python code while enabled).
     """
 
-    SIGNAL = getattr(signal, "SIGUSR2", None)
+    SIGNAL = getattr(signal, "SIGALRM", None)
 
     def __init__(self, pump: Callable[[], None], stall_limit_s: float = 0.03, poll_s: float = 0.005,
                  check_every: int = 200):
@@ -140,18 +144,20 @@ class StallGuard:
         self._count = 0
         self._enabled = False
         self._mode: str | None = None
-        self._pending = False
         self._prefixes: tuple[str, ...] = ()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._previous_handler = None
         #: code objects where the stack walk of :meth:`_unsafe` stops (the
         #: session's run entry points: the experiment's code runs below them)
         self.boundary_codes: set[Any] = set()
 
     def served(self) -> None:
-        """Note that the console has just been served (called by the frame hook)."""
+        """Note that the console has just been served (called by the frame hook): the timer restarts."""
         self.last_served = time.perf_counter()
+        if self._mode == "timer":
+            self._arm(self.stall_limit_s)
+
+    def _arm(self, seconds: float) -> None:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
 
     def _unsafe(self, frame: Any) -> bool:
         """True when the interrupted code, up to the run's entry point, is drawing or may hold a lock."""
@@ -169,9 +175,10 @@ class StallGuard:
             frame = frame.f_back
         return False
 
-    def _serve(self, frame: Any) -> None:
+    def _serve(self, frame: Any) -> bool:
+        """Serve the console from an interruption; ``False`` when the interrupted code forbids it."""
         if self._unsafe(frame):
-            return  # the watchdog (or the next check) tries again shortly
+            return False
         self.last_served = time.perf_counter()
         self.interruptions += 1
         try:
@@ -179,30 +186,19 @@ class StallGuard:
         except Exception:  # never break the experiment from an interruption
             log.exception("console pump failed during a stretch with no flips")
         self.last_served = time.perf_counter()
+        return True
 
-    # -- signal mode (POSIX) --------------------------------------------------
-    def _watch(self, main_ident: int) -> None:
-        wait = self.poll_s
-        while not self._stop.wait(wait):
-            # sleep until a stall could be due: a flip loop that serves the
-            # console every frame wakes this thread (and takes the GIL from
-            # the experiment) ~35 times a second, not 200
-            due = self.last_served + self.stall_limit_s - time.perf_counter()
-            if due > 0:
-                wait = max(self.poll_s, due)
-                continue
-            wait = self.poll_s
-            if not self._pending:
-                self._pending = True
-                try:
-                    signal.pthread_kill(main_ident, self.SIGNAL)
-                except (OSError, ValueError):
-                    return
-
+    # -- timer mode (POSIX) ---------------------------------------------------
     def _on_signal(self, signum: int, frame: Any) -> None:
-        self._pending = False
-        if self._enabled:
-            self._serve(frame)
+        if not self._enabled or self._mode != "timer":
+            return
+        if self._serve(frame):
+            # the pump restarts the timer (served()); a pump that did not run
+            # (one is already running further up the stack) must not leave it off
+            if signal.getitimer(signal.ITIMER_REAL)[0] == 0.0:
+                self._arm(self.stall_limit_s)
+        else:
+            self._arm(self.poll_s)  # drawing or holding a lock: try again shortly
 
     # -- profile mode (fallback) ------------------------------------------------
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
@@ -219,15 +215,15 @@ class StallGuard:
             return
         self._prefixes = self._prefixes or _unsafe_code_prefixes()
         self.last_served = time.perf_counter()
-        if self.SIGNAL is not None and hasattr(signal, "pthread_kill"):
+        if self.SIGNAL is not None and hasattr(signal, "setitimer"):
+            if signal.getitimer(signal.ITIMER_REAL)[0] or signal.getsignal(self.SIGNAL) not in (
+                    signal.SIG_DFL, signal.SIG_IGN, None):
+                log.info("SIGALRM is in use; the console may stall between flips during this run")
+                return
             self._previous_handler = signal.signal(self.SIGNAL, self._on_signal)
-            self._pending = False
-            self._stop.clear()
-            self._mode = "signal"
+            self._mode = "timer"
             self._enabled = True
-            self._thread = threading.Thread(target=self._watch, args=(threading.get_ident(),),
-                                            name="rigconsole-stall-guard", daemon=True)
-            self._thread.start()
+            self._arm(self.stall_limit_s)
             return
         if sys.getprofile() is not None:
             log.info("a profiler is active; the console may stall between flips")
@@ -241,11 +237,8 @@ class StallGuard:
         if not self._enabled:
             return
         self._enabled = False
-        if self._mode == "signal":
-            self._stop.set()
-            if self._thread is not None:
-                self._thread.join(1.0)
-                self._thread = None
+        if self._mode == "timer":
+            self._arm(0.0)  # disarm
             signal.signal(self.SIGNAL, self._previous_handler or signal.SIG_DFL)
         elif self._mode == "profile":
             sys.setprofile(None)
