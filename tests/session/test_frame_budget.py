@@ -187,3 +187,44 @@ def test_stall_guard_stays_off_when_the_experiment_owns_sigalrm(tmp_path, make_s
         assert signal.getsignal(signal.SIGALRM) is not signal.SIG_DFL
     finally:
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_one_frame_without_slack_is_enough_to_serve_the_console_after_its_flip(monkeypatch):
+    """On a virtual clock: a frame whose pump used its whole budget, then a frame with no
+    slack, then one that misses its blank. The console must not go unserved for three
+    refresh periods (50 ms at 60 Hz) across that: it is served after the slack-less flip."""
+    from types import SimpleNamespace
+
+    from rigconsole.session import frames
+
+    clock = SimpleNamespace(now=100.0)
+
+    def sleep(seconds):
+        clock.now += max(0.0, seconds)
+
+    monkeypatch.setattr(frames, "time", SimpleNamespace(perf_counter=lambda: clock.now, sleep=sleep))
+    flip_s = {"next": 0.0005}
+
+    class Win:
+        def flip(self, *a, **k):
+            sleep(flip_s["next"])
+
+    starts = []
+
+    def pump(budget_s):  # a busy console: takes all it is given
+        starts.append(clock.now)
+        sleep(budget_s)
+
+    hook = frames.FrameHook(lambda now: None, pump=pump, simulated_vsync_hz=60)
+    hook.attach(Win())
+    period = 1 / 60
+    hook.win.flip()
+    for _ in range(10):
+        for draw_s, flip in ((0.007, 0.0005), (0.0135, 0.0005), (0.015, 0.002)):
+            sleep(draw_s)  # the experiment draws
+            flip_s["next"] = flip
+            hook.win.flip()
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert len(starts) >= 20
+    assert max(gaps) < 2.5 * period, [round(g / period, 2) for g in gaps]
+    assert hook.overruns == 0

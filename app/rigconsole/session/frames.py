@@ -310,6 +310,14 @@ class FrameHook:
         self.win = None
         self._orig_flip = None
 
+    #: serve the console after a flip when it was last served longer ago than this many
+    #: refresh periods. A pump before the previous flip ended at least ``margin_s`` (4 ms,
+    #: 0.24 periods at 60 Hz) before that blank, so more than 1.2 periods means this
+    #: frame had no slack; one such frame is enough (at 1.5, a slack-less frame then a
+    #: late one left the console unserved for 3 periods, 50 ms at 60 Hz). An experiment
+    #: with no slack in any frame gets a pump after every other flip, as before.
+    AFTER_FLIP_SERVE_PERIODS = 1.2
+
     # -- recording ------------------------------------------------------------
     #: the interpreter's GIL switch interval during a run, seconds (Python's default: 0.005)
     RUN_SWITCH_INTERVAL_S = 0.001
@@ -512,7 +520,7 @@ class FrameHook:
         self.on_frame(now)
         if self.pump_phase == "after_flip":
             self.pump_now()
-        elif time.perf_counter() - self.guard.last_served > 1.5 / self.refresh_hz:
-            # no slack for a frame and a half: serve the console briefly after the flip
+        elif time.perf_counter() - self.guard.last_served > self.AFTER_FLIP_SERVE_PERIODS / self.refresh_hz:
+            # this frame had no slack: serve the console briefly after the flip
             self.pump_now(min(self.budget_s, 0.003))
         return result
