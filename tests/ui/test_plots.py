@@ -54,6 +54,29 @@ def test_redraw_waits_for_a_pump_with_time(qtbot):
     qtbot.waitUntil(lambda: len(dock.items["rt"].getData()[0]) == 4, timeout=3000)
 
 
+def test_one_slow_redraw_does_not_hold_the_plot_back_for_the_rest_of_the_run(qtbot):
+    """The first redraw (it creates the plot items) can cost several times the later ones;
+    while redraws are put off, the largest measured cost is forgotten every STALE_S."""
+    from rigconsole.ui.plots import TrialPlotDock
+
+    dock = TrialPlotDock()
+    qtbot.addWidget(dock)
+    dock.show()
+    dock.STALE_S = 0.2
+    dock.time_left = lambda: 0.010  # every pump has 10 ms before the next stimulus frame
+    rec = _Run()
+    dock.start_run(rec)
+    _feed(dock, rec, 2)
+    qtbot.waitUntil(lambda: "rt" in dock.items, timeout=3000)
+    qtbot.waitUntil(lambda: len(dock.plot.costs) >= 1, timeout=3000)
+    dock.plot.costs.append(0.5)  # one redraw took half a second
+    before = dock.deferred_redraws
+    _feed(dock, rec, 1)
+    qtbot.waitUntil(lambda: len(dock.items["rt"].getData()[0]) == 3, timeout=3000)
+    assert dock.deferred_redraws > before  # it waited first ...
+    assert max(dock.plot.costs) < 0.5  # ... then forgot the slow one
+
+
 def test_series_item_breaks_the_line_at_missing_values(qtbot):
     import pyqtgraph as pg
 

@@ -364,8 +364,15 @@ class FrameHook:
             time.sleep(delay)
         return blank
 
-    def pump_now(self, budget_s: float | None = None) -> None:
-        """Let the console process events, then give PsychoPy its GL context back."""
+    def pump_now(self, budget_s: float | None = None, room_until: float | None = None) -> None:
+        """Let the console process events, then give PsychoPy its GL context back.
+
+        Args:
+            budget_s: how long the pump may process events, seconds (default ``budget_s``).
+            room_until: ``perf_counter()`` time until which console work costs the
+                experiment nothing (the flip's slack: the blank less the flip's margin);
+                work gated by :meth:`time_left` may use it. Default: the end of the budget.
+        """
         pump = self.pump
         if pump is None or self._pumping:
             # never nest: console code run by the pump (e.g. a plot's paint) is
@@ -373,7 +380,7 @@ class FrameHook:
             return
         self._pumping = True
         budget = self.budget_s if budget_s is None else budget_s
-        self.deadline = time.perf_counter() + budget
+        self.deadline = time.perf_counter() + budget if room_until is None else room_until
         try:
             pump(budget)
         finally:
@@ -419,8 +426,13 @@ class FrameHook:
 
         Console work that cannot be split (a plot redraw) asks before it
         starts and waits for a pump with room when the answer is too small.
-        ``inf`` when no pump is running (the console's own event loop runs:
-        no experiment is flipping).
+        In a pump before the flip this is the frame's whole slack (the blank
+        less the flip's margin), which may be more than the pump's event
+        budget: the budget bounds how long events are processed, not what a
+        measured piece of work may use. After the flip (the next frame's
+        drawing is still to come) it is the pump's budget. ``inf`` when no
+        pump is running (the console's own event loop runs: no experiment is
+        flipping).
         """
         return self.deadline - time.perf_counter()
 
@@ -484,7 +496,7 @@ class FrameHook:
             # the slack: time left before this frame's blank, less the flip's margin
             slack = blank - now - self._margin if blank is not None else 0.0
             if slack > 0.001:
-                self.pump_now(min(slack, self.budget_s))
+                self.pump_now(min(slack, self.budget_s), room_until=blank - self._margin)
                 if time.perf_counter() > blank:
                     self.overruns += 1
         try:
