@@ -62,7 +62,7 @@ def test_one_slow_redraw_does_not_hold_the_plot_back_for_the_rest_of_the_run(qtb
     dock = TrialPlotDock()
     qtbot.addWidget(dock)
     dock.show()
-    dock.STALE_S = 0.2
+    dock.plot.STALE_S = 0.2
     dock.time_left = lambda: 0.010  # every pump has 10 ms before the next stimulus frame
     rec = _Run()
     dock.start_run(rec)

@@ -183,14 +183,30 @@ class TimedPlotWidget(pg.PlotWidget):
         costs: the last 8 redraw costs, seconds (update + repaint).
     """
 
+    #: a redraw put off for this long forgets the largest measured cost, seconds: one slow
+    #: redraw (the first, which creates the plot items: 13 ms against 1-3 ms later) must not
+    #: hold the plot back for the rest of a run
+    STALE_S = 1.0
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.costs: deque[float] = deque(maxlen=8)
         self._update_s: float | None = None
+        self._deferred_since: float | None = None
+
+    def defer(self) -> None:
+        """A redraw was put off for lack of time; after :attr:`STALE_S` of that, forget the largest cost."""
+        now = time.perf_counter()
+        if self._deferred_since is None:
+            self._deferred_since = now
+        elif now - self._deferred_since > self.STALE_S and self.costs:
+            self.costs.remove(max(self.costs))
+            self._deferred_since = now
 
     def update_done(self, seconds: float) -> None:
         """An update that took ``seconds`` just finished; its repaint follows."""
         self._update_s = seconds
+        self._deferred_since = None
 
     def redraw_cost(self, default: float = 0.0) -> float:
         """Expected cost of the next redraw, seconds: the largest of :attr:`costs` (``default`` if none)."""
@@ -231,10 +247,6 @@ class PlotDock(QDockWidget):
     FIRST_COST_S = 0.006
     #: how soon a redraw put off for lack of time is tried again, ms (in practice: the next pump)
     RETRY_MS = 2
-    #: a redraw put off for this long forgets the largest measured cost, seconds: one slow
-    #: redraw (the first, which creates the plot items: 13 ms against 1-3 ms later) must not
-    #: hold the plot back for the rest of a run
-    STALE_S = 1.0
 
     seriesChanged = Signal()
 
@@ -269,7 +281,6 @@ class PlotDock(QDockWidget):
         self.items: dict[str, SeriesItem] = {}
         self.time_left: Callable[[], float] = lambda: math.inf
         self.deferred_redraws = 0
-        self._deferred_since: float | None = None
         self._colours: dict[str, str] = {}
         self._data: dict[str, tuple[list[float], list[float]]] = {}
         self._dirty: set[str] = set()
@@ -344,16 +355,10 @@ class PlotDock(QDockWidget):
     def _timed_flush(self) -> None:
         if self.time_left() < self.redraw_cost():
             # not enough time before the next stimulus frame: try again at the next pump
-            now = time.perf_counter()
-            if self._deferred_since is None:
-                self._deferred_since = now
-            elif now - self._deferred_since > self.STALE_S and self.plot.costs:
-                self.plot.costs.remove(max(self.plot.costs))
-                self._deferred_since = now
+            self.plot.defer()
             self.deferred_redraws += 1
             self._timer.start(self.RETRY_MS)
             return
-        self._deferred_since = None
         self.flush()
 
     def flush(self) -> None:
