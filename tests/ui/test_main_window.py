@@ -144,6 +144,8 @@ def test_run_end_to_end_from_the_form(window, qtbot, during_run):
     script.check(["observe"])
     assert seen["run"] is False and seen["stop"] is True and seen["pause"] is True and seen["form"] is False
     assert seen["pill"] == RunState.RUNNING
+    # the window was repainted during the run, through its gate, in pumps with time for it
+    assert window.paint_gates[0] is not None and window.paint_gates[0].painted > 0
     assert seen["trial"].startswith("trial ") and seen["trial"].endswith(" of 12")
 
     assert rec.state == RunState.FINISHED

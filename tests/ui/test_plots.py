@@ -56,13 +56,13 @@ def test_redraw_waits_for_a_pump_with_time(qtbot):
 
 def test_one_slow_redraw_does_not_hold_the_plot_back_for_the_rest_of_the_run(qtbot):
     """The first redraw (it creates the plot items) can cost several times the later ones;
-    while redraws are put off, the largest measured cost is forgotten every STALE_S."""
+    while redraws are put off, the largest measured cost is forgotten every estimate.stale_s."""
     from rigconsole.ui.plots import TrialPlotDock
 
     dock = TrialPlotDock()
     qtbot.addWidget(dock)
     dock.show()
-    dock.plot.STALE_S = 0.2
+    dock.plot.estimate.stale_s = 0.2
     dock.time_left = lambda: 0.010  # every pump has 10 ms before the next stimulus frame
     rec = _Run()
     dock.start_run(rec)

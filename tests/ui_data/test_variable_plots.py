@@ -189,3 +189,24 @@ def test_polls_wait_for_time_between_stimulus_frames(make_log, make_dock, qtbot)
     assert d.view.point_count() == 1  # no time before the next frame: nothing fetched or drawn
     left["s"] = 1.0
     qtbot.waitUntil(lambda: d.view.point_count() == 6, timeout=2000)
+
+
+def test_one_slow_poll_does_not_hold_the_plot_back(make_log, make_dock, qtbot):
+    """A poll measured far slower than usual is forgotten after a while of polls put off,
+    so the plot keeps up during a run instead of waiting for its end."""
+    log = make_log()
+    log.add_entry(temperature=20.0)
+    d = make_dock(log, "temperature")
+    d.show()
+    qtbot.waitExposed(d)
+    qtbot.waitUntil(lambda: d.view.point_count() == 1, timeout=2000)
+    qtbot.waitUntil(lambda: d.view.poll_cost() > 0, timeout=2000)
+    d.view.plot.estimate.stale_s = 0.2
+    d.view.time_left = lambda: 0.010  # every pump has 10 ms before the next stimulus frame
+    d.view.plot.costs.append(0.5)  # one poll and repaint took half a second
+    before = d.view.deferred_polls
+    log.add_entry(temperature=21.0)
+    log.flush()
+    qtbot.waitUntil(lambda: d.view.point_count() == 2, timeout=3000)
+    assert d.view.deferred_polls > before  # it waited first ...
+    assert max(d.view.plot.costs) < 0.5  # ... then forgot the slow one

@@ -26,6 +26,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from ..settings import Settings, save_settings
+from .budget import PaintGate
 from .data_browser import DataBrowser
 from .variable_plots import AXES, PlotSource, VariablePlotDock
 
@@ -101,8 +102,9 @@ class DataTools(QObject):
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Vertical)
         self.window.restoreDockWidget(dock)  # its place from the window's saved state, if any
         hook = getattr(getattr(self.window, "session", None), "frame_hook", None)
-        if hook is not None:  # poll only when it fits before the next stimulus frame
+        if hook is not None:  # poll and repaint (when floating) only when it fits before the next stimulus frame
             dock.view.time_left = hook.time_left
+            dock.paint_gate = PaintGate(dock, hook.time_left)
         dock.changed.connect(self._layout_changed)
         dock.closed.connect(self._dock_closed)
         self.plots.append(dock)

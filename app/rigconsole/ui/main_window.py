@@ -31,6 +31,7 @@ import rigconsole
 
 from ..session.runs import RunState
 from ..settings import Settings, save_settings
+from .budget import PaintGate
 from .experiment_list import ExperimentListPanel
 from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         banner: the red inline error :class:`Banner` (``.text()``).
         trial_plot: :class:`TrialPlotDock` (``.series(name)``, ``.visible_series()``, ``.rows``).
         log_panel: :class:`LogPanel`; log_dock, experiments_dock: the docks.
+        paint_gates: the :class:`~rigconsole.ui.budget.PaintGate` of the window (first) and of each dock.
     """
 
     def __init__(self, session, bridge, controller, settings: Settings, parent: QWidget | None = None):
@@ -113,6 +115,10 @@ class MainWindow(QMainWindow):
 
         self._restore_layout()
         self._update_actions()
+        # while a run is served, repaint the window (and a floating dock) only in a
+        # pump with time for it before the next stimulus frame
+        time_left = self.session.frame_hook.time_left
+        self.paint_gates = [PaintGate(w, time_left) for w in (self, *self.findChildren(QDockWidget))]
 
     # ================================================================ building
     def _icon(self, name: str):

@@ -31,6 +31,8 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .budget import CostEstimate
+
 __all__ = ["PlotDock", "TrialPlotDock", "SeriesItem", "TimedPlotWidget", "numeric_columns", "default_columns"]
 
 #: Colour cycle for series (colour-blind-safe Okabe-Ito palette).
@@ -177,36 +179,32 @@ class TimedPlotWidget(pg.PlotWidget):
 
     The owner reports how long each update (``setData`` and the like) took
     with :meth:`update_done`; the next repaint adds its own time and the sum
-    goes into :attr:`costs`.
+    goes into :attr:`estimate` (a :class:`~rigconsole.ui.budget.CostEstimate`:
+    the largest of the last 8, the largest forgotten after a second of
+    redraws put off with :meth:`defer`).
 
     Attributes:
-        costs: the last 8 redraw costs, seconds (update + repaint).
+        estimate: the redraw :class:`~rigconsole.ui.budget.CostEstimate`.
+        costs: the last 8 redraw costs, seconds (update + repaint; ``estimate.costs``).
     """
-
-    #: a redraw put off for this long forgets the largest measured cost, seconds: one slow
-    #: redraw (the first, which creates the plot items: 13 ms against 1-3 ms later) must not
-    #: hold the plot back for the rest of a run
-    STALE_S = 1.0
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.costs: deque[float] = deque(maxlen=8)
+        self.estimate = CostEstimate()
         self._update_s: float | None = None
-        self._deferred_since: float | None = None
+
+    @property
+    def costs(self) -> deque[float]:
+        return self.estimate.costs
 
     def defer(self) -> None:
-        """A redraw was put off for lack of time; after :attr:`STALE_S` of that, forget the largest cost."""
-        now = time.perf_counter()
-        if self._deferred_since is None:
-            self._deferred_since = now
-        elif now - self._deferred_since > self.STALE_S and self.costs:
-            self.costs.remove(max(self.costs))
-            self._deferred_since = now
+        """A redraw was put off for lack of time (ages the estimate, see :class:`CostEstimate`)."""
+        self.estimate.put_off()
 
     def update_done(self, seconds: float) -> None:
         """An update that took ``seconds`` just finished; its repaint follows."""
         self._update_s = seconds
-        self._deferred_since = None
+        self.estimate.ran()
 
     def redraw_cost(self, default: float = 0.0) -> float:
         """Expected cost of the next redraw, seconds: the largest of :attr:`costs` (``default`` if none)."""
@@ -216,7 +214,7 @@ class TimedPlotWidget(pg.PlotWidget):
         t0 = time.perf_counter()
         super().paintEvent(ev)
         if self._update_s is not None:
-            self.costs.append(self._update_s + time.perf_counter() - t0)
+            self.estimate.add(self._update_s + time.perf_counter() - t0)
             self._update_s = None
 
 

@@ -488,6 +488,7 @@ class VariablePlot(QWidget):
             return
         if self.time_left() < self.poll_cost():
             self.deferred_polls += 1
+            self.plot.defer()  # a slow poll is forgotten after a while of waiting
             return
         t0 = time.perf_counter()
         try:
