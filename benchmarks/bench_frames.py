@@ -79,10 +79,15 @@ def run_bare(frames: int, data_dir: Path) -> dict:
 
 def run_console(frames: int, data_dir: Path) -> dict:
     """The real console (main window, live trial plot) running the same experiment."""
-    from PySide6.QtCore import QTimer
-
+    # rigconsole.ui before PySide6, as the console's own entry point does: importing
+    # PySide6.QtCore first leaves shiboken's import hook in place (every ``import``
+    # statement ~15x slower, PsychoPy's drawing 25-45 % slower: see rigconsole.ui);
+    # before session 5 this benchmark imported QTimer first and measured that console
     from rigconsole.settings import Settings, WindowSettings
     from rigconsole.ui.app import build_console
+    from PySide6.QtCore import QTimer  # noqa: I001 (order matters, see above)
+    import builtins
+    assert builtins.__import__.__name__ == "__import__", "PySide6's import hook is in place"
 
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
     console = build_console(settings=settings, simulated_vsync_hz=60, show=True)

@@ -39,3 +39,18 @@ def test_console_process_from_scratch_keeps_the_builtin_import_and_qt_works(tmp_
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["__import__", "True", "False"]
+
+
+def test_pyside6_imported_before_rigconsole_is_reported():
+    """Imported the other way round (PySide6 first) the hook cannot be undone: the log says so
+    and what to do (the frame benchmark made this mistake until session 5)."""
+    code = textwrap.dedent("""
+        import builtins
+        import PySide6.QtCore
+        import rigconsole.ui
+        print(builtins.__import__.__name__)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["__feature_import__"]
+    assert "import rigconsole (or rigconsole.ui) before PySide6" in out.stderr

@@ -49,6 +49,12 @@ def _restore_builtin_import() -> None:
     hooked = getattr(builtins.__import__, "__name__", "") == "__feature_import__"
     if hooked and getattr(_BUILTIN_IMPORT, "__name__", "") == "__import__":
         builtins.__import__ = _BUILTIN_IMPORT
+    elif hooked:
+        import logging
+
+        logging.getLogger("rigconsole.ui").warning(
+            "PySide6 was imported before rigconsole: its import hook stays and slows PsychoPy's "
+            "drawing; import rigconsole (or rigconsole.ui) before PySide6")
 
 
 _restore_builtin_import()
