@@ -105,3 +105,24 @@ def test_series_item_breaks_the_line_at_missing_values(qtbot):
     # something blue (the line/dots) and something orange (the 0/1 dots) was drawn
     colours = {img.pixelColor(i, j).name() for i in range(0, img.width(), 2) for j in range(0, img.height(), 2)}
     assert "#0072b2" in colours and "#d55e00" in colours
+
+
+def test_key_names_each_drawn_series_in_its_colour(qtbot):
+    from rigconsole.ui.plots import PALETTE, TrialPlotDock
+
+    dock = TrialPlotDock()
+    qtbot.addWidget(dock)
+    dock.show()
+    rec = _Run()
+    dock.start_run(rec)
+    assert dock.key.entries == []
+    _feed(dock, rec, 2)
+    dock.flush()
+    assert sorted(dock.key.entries) == sorted([("rt", PALETTE[0]), ("correct", PALETTE[1])])
+    assert sorted(dock.key.text().split(", ")) == ["correct", "rt"]
+    dock.key.grab()  # paints without error
+    combo = dock.column_combo
+    combo.setCurrentIndex(combo.findData("correct"))
+    assert [name for name, _ in dock.key.entries] == ["correct"]
+    dock.start_run(rec)  # a new run: no series, no key
+    assert dock.key.entries == []

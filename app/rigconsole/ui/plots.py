@@ -28,8 +28,8 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .budget import CostEstimate
 
@@ -102,9 +102,6 @@ class SeriesItem(pg.GraphicsObject):
         colour: any colour ``pg.mkColor`` accepts.
         line: draw the connecting line (``False``: dots only, e.g. 0/1 data).
         dot_px: dot diameter in screen pixels.
-
-    Attributes:
-        opts: what ``pg.LegendItem``'s sample reads (``pen``, ``symbol``, ``size``, ``brush``).
     """
 
     def __init__(self, colour: Any, line: bool = True, dot_px: float = 5.0):
@@ -116,8 +113,6 @@ class SeriesItem(pg.GraphicsObject):
         self._dot_pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self._dot_pen.setCosmetic(True)
         self._dot_px = dot_px
-        self.opts = {"pen": self._line_pen, "symbol": "o", "size": dot_px + 2, "brush": qcolour,
-                     "antialias": False}
         self._x = np.empty(0)
         self._y = np.empty(0)
         self._dots = QPolygonF()
@@ -172,6 +167,57 @@ class SeriesItem(pg.GraphicsObject):
                 p.drawPolyline(seg)
         p.setPen(self._dot_pen)
         p.drawPoints(self._dots)
+
+
+class SeriesKey(QWidget):
+    """A one-line key: a dot in each series' colour and its name, painted directly.
+
+    Replaces pyqtgraph's ``LegendItem`` for live plots: adding an entry to that
+    cost 2.5-5 ms (a laid-out ``QGraphicsTextItem`` each) and a rich-text
+    ``QLabel`` ~5 ms (a ``QTextDocument``), in the pump where a run's first
+    trial arrives; this costs a ``QPainter.drawText`` per entry. Its height
+    is fixed and its width ignored by layouts, so a change never re-lays-out
+    the window.
+
+    Attributes:
+        entries: ``[(name, colour), ...]`` in drawing order (colour: any ``QColor`` name).
+    """
+
+    DOT_PX = 9
+    GAP_PX = 14
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.entries: list[tuple[str, str]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+
+    def set_entries(self, entries: Iterable[tuple[str, str]]) -> None:
+        """Show these ``(name, colour)`` pairs; repaints when they changed."""
+        entries = list(entries)
+        if entries != self.entries:
+            self.entries = entries
+            self.update()
+
+    def text(self) -> str:
+        """The names shown, as one line (``"rt, correct"``)."""
+        return ", ".join(name for name, _ in self.entries)
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fm = self.fontMetrics()
+        mid = self.height() / 2
+        x = 4.0
+        for name, colour in self.entries:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(colour))
+            p.drawEllipse(QRectF(x, mid - self.DOT_PX / 2, self.DOT_PX, self.DOT_PX))
+            x += self.DOT_PX + 4
+            p.setPen(self.palette().color(self.foregroundRole()))
+            p.drawText(int(x), int(mid + (fm.ascent() - fm.descent()) / 2), name)
+            x += fm.horizontalAdvance(name) + self.GAP_PX
+        p.end()
 
 
 class TimedPlotWidget(pg.PlotWidget):
@@ -234,6 +280,7 @@ class PlotDock(QDockWidget):
         plot: the ``pyqtgraph.PlotWidget``.
         controls: a ``QHBoxLayout`` above the plot for extra widgets.
         items: ``{series name: SeriesItem}``.
+        key: the :class:`SeriesKey` above the plot (each drawn series' colour and name).
         time_left: ``() -> seconds`` the console may still use before it
             costs a stimulus frame (the frame pump's
             :meth:`~rigconsole.session.frames.FrameHook.time_left`; default
@@ -272,8 +319,11 @@ class PlotDock(QDockWidget):
             self.plot.setLabel("bottom", x_label)
         if y_label:
             self.plot.setLabel("left", y_label)
-        self.legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 210),
-                                          pen=pg.mkPen("#bdbdbd"), labelTextColor="#202020", colCount=4)
+        # the key is a label above the plot, not pyqtgraph's LegendItem: adding a series
+        # to that cost 2.5-5 ms (a QGraphicsTextItem laid out per entry) and its first
+        # paint more, in the pump where a run's first trial arrives (measured)
+        self.key = SeriesKey(body)
+        lay.addWidget(self.key)
         lay.addWidget(self.plot, 1)
         self.setWidget(body)
         self.items: dict[str, SeriesItem] = {}
@@ -331,7 +381,7 @@ class PlotDock(QDockWidget):
         self._timer.stop()
         for item in self.items.values():
             self.plot.removeItem(item)
-        self.legend.clear()
+        self.key.set_entries([])
         self._manage_range = True
         self._range_set = False
         self.items.clear()
@@ -373,7 +423,6 @@ class PlotDock(QDockWidget):
             if not show:
                 if item is not None:
                     self.plot.removeItem(item)
-                    self.legend.removeItem(item)
                     del self.items[name]
                     added = True
                 continue
@@ -383,15 +432,18 @@ class PlotDock(QDockWidget):
                 binary = y.size > 0 and bool(np.all((y == 0) | (y == 1)))
                 item = SeriesItem(colour, line=not binary, dot_px=7 if binary else 5)
                 self.plot.addItem(item)
-                self.legend.addItem(item, name)
                 self.items[name] = item
                 added = True
             item.setData(x, y)
         self._update_range()
         if added:
+            self._update_key()
             self.seriesChanged.emit()
         if dirty:
             self.plot.update_done(time.perf_counter() - t0)
+
+    def _update_key(self) -> None:
+        self.key.set_entries([(name, self._colours[name]) for name in self.items])
 
     def _update_range(self) -> None:
         """Grow the view in steps instead of auto-ranging on every update.
