@@ -126,3 +126,28 @@ def test_key_names_each_drawn_series_in_its_colour(qtbot):
     assert [name for name, _ in dock.key.entries] == ["correct"]
     dock.start_run(rec)  # a new run: no series, no key
     assert dock.key.entries == []
+
+
+def test_axes_are_drawn_in_the_update_after_a_range_change(qtbot):
+    """After the view range grows, the axes' tick pictures are built by the redraw's update,
+    so the repaint after it only plays them (a repaint with the axes in it missed frames)."""
+    from rigconsole.ui.plots import TrialPlotDock
+
+    dock = TrialPlotDock()
+    qtbot.addWidget(dock)
+    dock.show()
+    qtbot.waitExposed(dock)
+    rec = _Run()
+    dock.start_run(rec)
+    _feed(dock, rec, 2)
+    dock.flush()
+    qtbot.wait(50)
+    x_range = dock.plot.viewRange()[0]
+    _feed(dock, rec, int(x_range[1]))  # past the right edge: the x range grows
+    dock.flush()
+    assert dock.plot.viewRange()[0][1] > x_range[1]
+    bottom = dock.plot.getAxis("bottom")
+    assert bottom.picture is not None  # drawn before any repaint
+    picture = bottom.picture
+    dock.plot.repaint()
+    assert bottom.picture is picture  # the repaint played it, did not redraw it
