@@ -319,9 +319,7 @@ class PlotDock(QDockWidget):
             self.plot.setLabel("bottom", x_label)
         if y_label:
             self.plot.setLabel("left", y_label)
-        # the key is a label above the plot, not pyqtgraph's LegendItem: adding a series
-        # to that cost 2.5-5 ms (a QGraphicsTextItem laid out per entry) and its first
-        # paint more, in the pump where a run's first trial arrives (measured)
+        # a painted one-line key above the plot, not pyqtgraph's LegendItem (see SeriesKey)
         self.key = SeriesKey(body)
         lay.addWidget(self.key)
         lay.addWidget(self.plot, 1)
