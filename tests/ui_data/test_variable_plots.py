@@ -172,14 +172,20 @@ def test_incremental_poll_of_1000_new_points_is_cheap(make_log, make_dock):
     assert dt < 0.05, dt
 
 
-def test_polls_wait_for_time_between_stimulus_frames(make_log, make_dock, qtbot):
+def _measured_temperature_dock(make_log, make_dock, qtbot):
+    """A shown dock on a logged ``temperature`` with one point, whose poll and repaint were measured."""
     log = make_log()
     log.add_entry(temperature=20.0)
     d = make_dock(log, "temperature")
     d.show()
     qtbot.waitExposed(d)
     qtbot.waitUntil(lambda: d.view.point_count() == 1, timeout=2000)
-    qtbot.waitUntil(lambda: d.view.poll_cost() > 0, timeout=2000)  # a poll and its repaint were measured
+    qtbot.waitUntil(lambda: d.view.poll_cost() > 0, timeout=2000)
+    return log, d
+
+
+def test_polls_wait_for_time_between_stimulus_frames(make_log, make_dock, qtbot):
+    log, d = _measured_temperature_dock(make_log, make_dock, qtbot)
     left = {"s": 0.0}
     d.view.time_left = lambda: left["s"]
     for k in range(5):
@@ -194,13 +200,7 @@ def test_polls_wait_for_time_between_stimulus_frames(make_log, make_dock, qtbot)
 def test_one_slow_poll_does_not_hold_the_plot_back(make_log, make_dock, qtbot):
     """A poll measured far slower than usual is forgotten after a while of polls put off,
     so the plot keeps up during a run instead of waiting for its end."""
-    log = make_log()
-    log.add_entry(temperature=20.0)
-    d = make_dock(log, "temperature")
-    d.show()
-    qtbot.waitExposed(d)
-    qtbot.waitUntil(lambda: d.view.point_count() == 1, timeout=2000)
-    qtbot.waitUntil(lambda: d.view.poll_cost() > 0, timeout=2000)
+    log, d = _measured_temperature_dock(make_log, make_dock, qtbot)
     d.view.plot.estimate.stale_s = 0.2
     d.view.time_left = lambda: 0.010  # every pump has 10 ms before the next stimulus frame
     d.view.plot.costs.append(0.5)  # one poll and repaint took half a second
