@@ -15,7 +15,7 @@ than in PsychoPy alone (docs/performance.md). Rig Console does not use
 ``__feature__``; code that does must not run in the console's process. The
 original is the one :mod:`rigconsole` kept at its first import, so it is
 restored even when PySide6 was imported first (pytest-qt does), unless
-PySide6 was imported before :mod:`rigconsole` itself.
+PySide6 was imported before :mod:`rigconsole` itself (then a warning says so).
 """
 import builtins
 import os

@@ -28,7 +28,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPicture, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .budget import CostEstimate
@@ -234,9 +234,9 @@ class TimedPlotWidget(pg.PlotWidget):
         costs: the last 8 redraw costs, seconds (update + repaint; ``estimate.costs``).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, first_cost_s: float = 0.0, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.estimate = CostEstimate()
+        self.estimate = CostEstimate(first_cost_s)
         self._update_s: float | None = None
 
     @property
@@ -252,9 +252,9 @@ class TimedPlotWidget(pg.PlotWidget):
         self._update_s = seconds
         self.estimate.ran()
 
-    def redraw_cost(self, default: float = 0.0) -> float:
-        """Expected cost of the next redraw, seconds: the largest of :attr:`costs` (``default`` if none)."""
-        return max(self.costs) if self.costs else default
+    def redraw_cost(self) -> float:
+        """Expected cost of the next redraw, seconds (``estimate.expected()``)."""
+        return self.estimate.expected()
 
     def paintEvent(self, ev) -> None:
         t0 = time.perf_counter()
@@ -305,7 +305,8 @@ class PlotDock(QDockWidget):
         self.controls = QHBoxLayout()
         lay.addLayout(self.controls)
         axis_items = {"bottom": pg.DateAxisItem()} if time_axis else None
-        self.plot = TimedPlotWidget(parent=body, background="w", axisItems=axis_items)
+        self.plot = TimedPlotWidget(parent=body, background="w", axisItems=axis_items,
+                                    first_cost_s=self.FIRST_COST_S)
         # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
         # screen (measured), which would cost frames while the console serves a run
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -396,7 +397,7 @@ class PlotDock(QDockWidget):
 
     def redraw_cost(self) -> float:
         """Expected cost of the next redraw, seconds: the largest of the last 8 measured."""
-        return self.plot.redraw_cost(self.FIRST_COST_S)
+        return self.plot.redraw_cost()
 
     def _timed_flush(self) -> None:
         if self.time_left() < self.redraw_cost():
@@ -452,23 +453,21 @@ class PlotDock(QDockWidget):
         5-9 ms in one piece during runs and missed the frame's blank
         (measured). Done here, in the redraw's update, the work is split in
         two pieces that each fit a frame's slack, and the repaint only plays
-        the pictures. Mirrors ``pyqtgraph.AxisItem.paint``.
+        the pictures. ``AxisItem.paint`` builds its picture when it has none;
+        it is called here on a 1x1 scratch image.
         """
+        scratch = None
         for name in ("left", "bottom"):
             axis = self.plot.getAxis(name)
             if axis.picture is not None or not axis.isVisible():
                 continue
-            picture = QPicture()
-            painter = QPainter(picture)
+            if scratch is None:
+                scratch = QImage(1, 1, QImage.Format.Format_ARGB32_Premultiplied)
+            painter = QPainter(scratch)
             try:
-                if axis.style["tickFont"]:
-                    painter.setFont(axis.style["tickFont"])
-                specs = axis.generateDrawSpecs(painter)
-                if specs is not None:
-                    axis.drawPicture(painter, *specs)
+                axis.paint(painter, None, None)
             finally:
                 painter.end()
-            axis.picture = picture
 
     def _update_range(self) -> bool:
         """Grow the view in steps instead of auto-ranging on every update.

@@ -475,7 +475,7 @@ class VariablePlot(QWidget):
 
     def poll_cost(self) -> float:
         """Expected cost of the next poll and repaint, seconds: the largest of the last 8 measured."""
-        return self.plot.redraw_cost(0.0)
+        return self.plot.redraw_cost()
 
     def poll(self) -> None:
         """Fetch what is new since the last poll and redraw if anything arrived (the timer calls this).
