@@ -12,7 +12,12 @@ Run (needs a display; on a server under Xvfb):
 Each mode runs in its own fresh process; ``--repeats`` bare/console pairs run
 interleaved, because this machine's background noise moves both modes (bare
 PsychoPy alone has dropped 2 to 46 frames per 3,600 here). Prints a table,
-totals and JSON. ``overruns`` counts the console's own misses: frames where
+totals and JSON. For each console run it also gives the longest frame
+interval lying inside the longest stall ("its frame"), and how many stalls
+over 50 ms had no experiment frame of 50 ms or more inside ("of them
+beyond"): the console is served between frames, never inside one (the
+experiment is drawing, or its swap blocks in C), so a stall that spans such a
+frame could not have been shorter. ``overruns`` counts the console's own misses: frames where
 the pump before the flip ran past the vertical blank. ``steal %`` is the
 share of the machine's CPU time the hypervisor took during the run (from
 ``/proc/stat``): when it is above ~1 %, both modes drop frames for reasons
@@ -113,6 +118,18 @@ def run_console(frames: int, data_dir: Path) -> dict:
         plot_flush()
 
     plot.flush = flush
+    # the experiment's frames (when each flip returned): a stall that spans a frame the
+    # experiment itself took 50 ms or more over could not be shorter (the console is
+    # served between frames, never inside one: drawing, or the swap blocking in C)
+    hook = session.frame_hook
+    frame_done = hook.on_frame
+    flips: list[float] = []
+
+    def on_frame(now: float) -> None:
+        flips.append(now)
+        frame_done(now)
+
+    hook.on_frame = on_frame
     # let the window settle, then run through the UI path (controller)
     t_end = time.perf_counter() + 1.0
     while time.perf_counter() < t_end:
@@ -127,13 +144,39 @@ def run_console(frames: int, data_dir: Path) -> dict:
     during = [b for b in beats if window["start"] <= b <= window["end"]]
     gaps = [b - a for a, b in zip(during, during[1:])]
     worst = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
+    long_stalls = [(a, b) for a, b in zip(during, during[1:]) if b - a > 0.05]
+    beyond = [b - a for a, b in long_stalls if slowest_frame_inside(flips, a, b) < 0.05]
     console.close()
     return {"mode": "console", **rec.frame_stats, "max_stall_ms": max(gaps) * 1e3 if gaps else None,
             "max_stall_at_s": (during[worst] - window["start"]) if worst is not None else None,
             "run_s": window["end"] - window["start"],
             "stalls_over_50ms": sum(g > 0.05 for g in gaps),
+            # stalls over 50 ms with no frame of 50 ms or more inside: the console's to avoid
+            "stalls_over_50ms_beyond_slow_frames": len(beyond),
+            "max_stall_beyond_slow_frames_ms": max(beyond) * 1e3 if beyond else None,
+            "max_stall_frame_ms": slowest_frame_inside(flips, during[worst], during[worst + 1]) * 1e3
+            if worst is not None else None,
             "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state,
             "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws)}
+
+
+def slowest_frame_inside(flips: list[float], start: float, end: float, period: float = 1 / 60) -> float:
+    """The longest frame interval lying inside a heartbeat gap, seconds (0.0: none).
+
+    ``flips`` are the times the experiment's flips returned (sorted). A frame
+    lies inside the gap ``[start, end]`` when it began no earlier than half a
+    refresh period before the gap's first heartbeat and ended no later than
+    half a period after its last (the heartbeat fires in a pump just before or
+    just after a flip).
+    """
+    import bisect
+
+    i = bisect.bisect_left(flips, start - period / 2)
+    longest = 0.0
+    while i + 1 < len(flips) and flips[i + 1] <= end + period / 2:
+        longest = max(longest, flips[i + 1] - flips[i])
+        i += 1
+    return longest
 
 
 def cpu_steal() -> tuple[float, float]:
@@ -244,16 +287,18 @@ def main() -> int:
     print(f"machine floor: a 2 ms sleep wakes late by p50 {j['p50_ms']:.2f} / p99 {j['p99_ms']:.2f} / "
           f"p99.9 {j['p999_ms']:.2f} / max {j['max_ms']:.1f} ms ({j['n']} sleeps, idle process)", flush=True)
     print(f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'overruns':>9} {'max Qt stall ms':>16} {'stalls>50ms':>12} {'steal %':>8} {'plot redraws':>13}", flush=True)
+          f"{'overruns':>9} {'max Qt stall ms':>16} {'its frame ms':>13} {'stalls>50ms':>12} {'of them beyond':>15} "
+          f"{'steal %':>8} {'plot redraws':>13}", flush=True)
     for pair in range(1, args.repeats + 1):
         for mode in ("bare", "console"):
             r = run_mode(mode, args.frames)
             r["pair"] = pair
             results.append(r)
             stall = f"{r['max_stall_ms']:.1f}" if r.get("max_stall_ms") is not None else "-"
+            its_frame = f"{r['max_stall_frame_ms']:.1f}" if r.get("max_stall_frame_ms") is not None else "-"
             print(f"{pair:>4} {r['mode']:8} {r['n_frames']:>7} {r['dropped_frames']:>8} {r['p50_ms']:>8.2f} "
-                  f"{r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {r.get('console_overruns', '-'):>9} {stall:>16} "
-                  f"{r.get('stalls_over_50ms', '-'):>12} {r['steal_pct'] if r['steal_pct'] is None else round(r['steal_pct'], 1):>8} "
+                  f"{r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {r.get('console_overruns', '-'):>9} {stall:>16} {its_frame:>13} "
+                  f"{r.get('stalls_over_50ms', '-'):>12} {r.get('stalls_over_50ms_beyond_slow_frames', '-'):>15} {r['steal_pct'] if r['steal_pct'] is None else round(r['steal_pct'], 1):>8} "
                   f"{r.get('plot_redraws_during_run', '-'):>13}",
                   flush=True)
     for mode in ("bare", "console"):
@@ -261,6 +306,11 @@ def main() -> int:
         print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames")
     stalls = [r["max_stall_ms"] for r in results if r["mode"] == "console"]
     print(f"longest console stall: {max(stalls):.1f} ms")
+    beyond = [r["max_stall_beyond_slow_frames_ms"] for r in results
+              if r["mode"] == "console" and r.get("max_stall_beyond_slow_frames_ms") is not None]
+    print(f"stalls over 50 ms with no experiment frame of 50 ms or more inside: "
+          f"{sum(r['stalls_over_50ms_beyond_slow_frames'] for r in results if r['mode'] == 'console')}"
+          + (f", longest {max(beyond):.1f} ms" if beyond else ""))
     diff = paired_difference(results)
     if diff["ci95"] is not None:
         lo, hi = diff["ci95"]

@@ -311,12 +311,27 @@ class FrameHook:
         self._orig_flip = None
 
     #: serve the console after a flip when it was last served longer ago than this many
-    #: refresh periods. A pump before the previous flip ended at least ``margin_s`` (4 ms,
-    #: 0.24 periods at 60 Hz) before that blank, so more than 1.2 periods means this
-    #: frame had no slack; one such frame is enough (at 1.5, a slack-less frame then a
-    #: late one left the console unserved for 3 periods, 50 ms at 60 Hz). An experiment
-    #: with no slack in any frame gets a pump after every other flip, as before.
-    AFTER_FLIP_SERVE_PERIODS = 1.2
+    #: refresh periods. The next frame may miss its blank (a slow draw or swap), and
+    #: the console cannot be served inside it (GL code, or the swap blocking in C):
+    #: the console then goes unserved from its last pump to the end of that late
+    #: frame, two periods from this flip. Served here when it was last served more
+    #: than half a period ago, that is at most 2.5 periods (42 ms at 60 Hz) plus the
+    #: machine's wake-up latency; at 1.2 periods (sessions 4-5) such stretches reached
+    #: 50-65 ms in traces of the frame benchmark (docs/performance.md). A pump before
+    #: the flip that ran until the frame's margin leaves no such pump to do.
+    AFTER_FLIP_SERVE_PERIODS = 0.5
+    #: the after-flip pump's budget, seconds: short, since it takes its time from the
+    #: drawing of the next frame. Timers, input and the session's announcements are
+    #: handled; a repaint or plot redraw that does not fit in it (``time_left()``)
+    #: waits for a frame's slack.
+    AFTER_FLIP_BUDGET_S = 0.001
+    #: after a frame with no slack (last served more than this many periods ago) the
+    #: after-flip pump is the only one that frame gets: it may take
+    #: :attr:`SLACKLESS_BUDGET_S`. One such frame is enough (at 1.5, a slack-less
+    #: frame then a late one left the console unserved for 3 periods); an experiment
+    #: with no slack in any frame gets this pump after every flip.
+    SLACKLESS_PERIODS = 1.2
+    SLACKLESS_BUDGET_S = 0.003
 
     # -- recording ------------------------------------------------------------
     #: the interpreter's GIL switch interval during a run, seconds (Python's default: 0.005)
@@ -532,7 +547,9 @@ class FrameHook:
         self.on_frame(now)
         if self.pump_phase == "after_flip":
             self.pump_now()
-        elif time.perf_counter() - self.guard.last_served > self.AFTER_FLIP_SERVE_PERIODS / self.refresh_hz:
-            # this frame had no slack: serve the console briefly after the flip
-            self.pump_now(min(self.budget_s, 0.003))
+        else:
+            unserved = (time.perf_counter() - self.guard.last_served) * self.refresh_hz  # periods
+            if unserved > self.AFTER_FLIP_SERVE_PERIODS:
+                budget = self.SLACKLESS_BUDGET_S if unserved > self.SLACKLESS_PERIODS else self.AFTER_FLIP_BUDGET_S
+                self.pump_now(min(self.budget_s, budget))
         return result
