@@ -167,20 +167,22 @@ SLOW_FRAME_PERIODS = 2.5
 
 
 def slowest_frame_inside(flips: list[float], start: float, end: float, period: float = 1 / 60) -> float:
-    """The longest frame interval lying inside a heartbeat gap, seconds (0.0: none).
+    """The longest frame interval that a heartbeat gap lies within, up to one refresh period; seconds.
 
     ``flips`` are the times the experiment's flips returned (sorted). A frame
-    lies inside the gap ``[start, end]`` when it began no earlier than half a
-    refresh period before the gap's first heartbeat and ended no later than
-    half a period after its last (the heartbeat fires in a pump just before or
-    just after a flip).
+    counts when it covers all of the gap ``[start, end]`` but at most one
+    period: the heartbeat fires in a pump just before or just after a flip,
+    or, in a frame that runs long, in the stall guard's serve inside it.
+    0.0 when no frame does (the gap spans several frames).
     """
     import bisect
 
-    i = bisect.bisect_left(flips, start - period / 2)
+    i = max(0, bisect.bisect_left(flips, start) - 1)
     longest = 0.0
-    while i + 1 < len(flips) and flips[i + 1] <= end + period / 2:
-        longest = max(longest, flips[i + 1] - flips[i])
+    while i + 1 < len(flips) and flips[i] < end:
+        a, b = flips[i], flips[i + 1]
+        if min(b, end) - max(a, start) >= (end - start) - period:
+            longest = max(longest, b - a)
         i += 1
     return longest
 
