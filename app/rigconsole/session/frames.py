@@ -3,14 +3,16 @@
 Experiments (Builder's and plain scripts) are blocking loops that call
 ``win.flip()`` once per frame on the main thread. The console's Qt/asyncio loop
 lives on the same thread, so it only runs when the experiment lets it. The
-:class:`FrameHook` wraps the session window's ``flip`` so that after every
-flip it
+:class:`FrameHook` wraps the session window's ``flip`` so that on every flip it
 
-1. records the frame interval (for dropped-frame statistics),
-2. runs the session's per-frame work (main-thread command queue, status),
-3. lets the console process its pending events within a time budget
-   (``pump(budget_s)``), and
-4. makes PsychoPy's GL context current again.
+1. lets the console process its pending events (``pump(budget_s)``) in the
+   slack the experiment leaves before the vertical blank,
+2. records the frame interval (for dropped-frame statistics),
+3. runs the session's per-frame work (main-thread command queue, status),
+4. serves the console briefly after the flip too when it was last served
+   over half a refresh period ago (see
+   :attr:`FrameHook.AFTER_FLIP_SERVE_PERIODS`), and
+5. makes PsychoPy's GL context current again after each pump.
 
 Stretches with no flips (an experiment loading stimuli, reading a conditions
 file, saving) would stall the console. :class:`StallGuard` covers them: an
