@@ -12,7 +12,9 @@ Run (needs a display; on a server under Xvfb):
 Each mode runs in its own fresh process; ``--repeats`` bare/console pairs run
 interleaved, because this machine's background noise moves both modes (bare
 PsychoPy alone has dropped 2 to 46 frames per 3,600 here). Prints a table,
-totals and JSON. For each console run it also gives the longest frame
+totals and JSON. *Slow frames* are frame intervals of 2.5 refresh periods
+or more (the frame missed two blanks or more), in both modes. For each
+console run it also gives the longest frame
 interval lying inside the longest stall ("its frame"), and how many stalls
 over 50 ms had no experiment frame inside that missed two blanks or more
 (an interval of 2.5 periods or longer; "of them beyond"): the console is
@@ -80,7 +82,7 @@ def run_bare(frames: int, data_dir: Path) -> dict:
     win.close()
     import numpy as np
     stats = frame_stats(np.diff(stamps), 60.0)
-    return {"mode": "bare", **stats}
+    return {"mode": "bare", **stats, "slow_frames": slow_frames(stamps)}
 
 
 def run_console(frames: int, data_dir: Path) -> dict:
@@ -128,7 +130,8 @@ def run_console(frames: int, data_dir: Path) -> dict:
     flips: list[float] = []
 
     def on_frame(now: float) -> None:
-        flips.append(now)
+        if hook.recording:  # the run's frames (not the stimulus window's rest screen after it)
+            flips.append(now)
         frame_done(now)
 
     hook.on_frame = on_frame
@@ -156,6 +159,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
             # stalls over 50 ms with no frame inside that missed two blanks: the console's to avoid
             "stalls_over_50ms_beyond_slow_frames": len(beyond),
             "max_stall_beyond_slow_frames_ms": max(beyond) * 1e3 if beyond else None,
+            "slow_frames": slow_frames(flips),
             "max_stall_frame_ms": slowest_frame_inside(flips, during[worst], during[worst + 1]) * 1e3
             if worst is not None else None,
             "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state,
@@ -164,6 +168,14 @@ def run_console(frames: int, data_dir: Path) -> dict:
 
 #: a frame interval this many refresh periods long or longer missed two blanks or more
 SLOW_FRAME_PERIODS = 2.5
+
+
+def slow_frames(flips: list[float], period: float = 1 / 60) -> int:
+    """How many frame intervals missed two blanks or more (:data:`SLOW_FRAME_PERIODS` periods or longer).
+
+    ``flips``: the times the flips returned, seconds (sorted).
+    """
+    return sum(b - a >= SLOW_FRAME_PERIODS * period for a, b in zip(flips, flips[1:]))
 
 
 def slowest_frame_inside(flips: list[float], start: float, end: float, period: float = 1 / 60) -> float:
@@ -295,7 +307,7 @@ def main() -> int:
     print(f"machine floor: a 2 ms sleep wakes late by p50 {j['p50_ms']:.2f} / p99 {j['p99_ms']:.2f} / "
           f"p99.9 {j['p999_ms']:.2f} / max {j['max_ms']:.1f} ms ({j['n']} sleeps, idle process)", flush=True)
     print(f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'overruns':>9} {'max Qt stall ms':>16} {'its frame ms':>13} {'stalls>50ms':>12} {'of them beyond':>15} "
+          f"{'slow frames':>12} {'overruns':>9} {'max Qt stall ms':>16} {'its frame ms':>13} {'stalls>50ms':>12} {'of them beyond':>15} "
           f"{'steal %':>8} {'plot redraws':>13}", flush=True)
     for pair in range(1, args.repeats + 1):
         for mode in ("bare", "console"):
@@ -305,13 +317,14 @@ def main() -> int:
             stall = f"{r['max_stall_ms']:.1f}" if r.get("max_stall_ms") is not None else "-"
             its_frame = f"{r['max_stall_frame_ms']:.1f}" if r.get("max_stall_frame_ms") is not None else "-"
             print(f"{pair:>4} {r['mode']:8} {r['n_frames']:>7} {r['dropped_frames']:>8} {r['p50_ms']:>8.2f} "
-                  f"{r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {r.get('console_overruns', '-'):>9} {stall:>16} {its_frame:>13} "
+                  f"{r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {r.get('slow_frames', '-'):>12} {r.get('console_overruns', '-'):>9} {stall:>16} {its_frame:>13} "
                   f"{r.get('stalls_over_50ms', '-'):>12} {r.get('stalls_over_50ms_beyond_slow_frames', '-'):>15} {r['steal_pct'] if r['steal_pct'] is None else round(r['steal_pct'], 1):>8} "
                   f"{r.get('plot_redraws_during_run', '-'):>13}",
                   flush=True)
     for mode in ("bare", "console"):
         rs = [r for r in results if r["mode"] == mode]
-        print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames")
+        print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames, "
+              f"{sum(r.get('slow_frames', 0) for r in rs)} of them slow (missed two blanks or more)")
     stalls = [r["max_stall_ms"] for r in results if r["mode"] == "console"]
     print(f"longest console stall: {max(stalls):.1f} ms")
     beyond = [r["max_stall_beyond_slow_frames_ms"] for r in results
