@@ -14,13 +14,13 @@ interleaved, because this machine's background noise moves both modes (bare
 PsychoPy alone has dropped 2 to 46 frames per 3,600 here). Prints a table,
 totals and JSON. *Slow frames* are frame intervals of 2.5 refresh periods
 or more (the frame missed two blanks or more), in both modes. For each
-console run it also gives the longest frame
-interval lying inside the longest stall ("its frame"), and how many stalls
-over 50 ms had no experiment frame inside that missed two blanks or more
-(an interval of 2.5 periods or longer; "of them beyond"): the console is
-served between frames, never inside one (the experiment is drawing, or its
-swap blocks in C), so a stall that spans such a frame (three periods, 50 ms
-at 60 Hz) could not have been under 50 ms. ``overruns`` counts the console's own misses: frames where
+console run it also gives the longest frame that the longest stall lies
+within (the frame covers all of the stall but at most one period: "its
+frame"), and how many stalls over 50 ms lie within no slow frame ("of them
+beyond"): the console is served between frames, never inside one (the
+experiment is drawing, or its swap blocks in C), so a stall within a slow
+frame (three periods: 50 ms at 60 Hz) could not have been under 50 ms.
+``overruns`` counts the console's own misses: frames where
 the pump before the flip ran past the vertical blank. ``steal %`` is the
 share of the machine's CPU time the hypervisor took during the run (from
 ``/proc/stat``): when it is above ~1 %, both modes drop frames for reasons
@@ -323,8 +323,8 @@ def main() -> int:
                   flush=True)
     for mode in ("bare", "console"):
         rs = [r for r in results if r["mode"] == mode]
-        print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames, "
-              f"{sum(r.get('slow_frames', 0) for r in rs)} of them slow (missed two blanks or more)")
+        print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames; "
+              f"{sum(r.get('slow_frames', 0) for r in rs)} slow frames (missed two blanks or more)")
     stalls = [r["max_stall_ms"] for r in results if r["mode"] == "console"]
     print(f"longest console stall: {max(stalls):.1f} ms")
     beyond = [r["max_stall_beyond_slow_frames_ms"] for r in results
