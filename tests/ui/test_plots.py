@@ -74,7 +74,9 @@ def test_one_slow_redraw_does_not_hold_the_plot_back_for_the_rest_of_the_run(qtb
     _feed(dock, rec, 1)
     qtbot.waitUntil(lambda: len(dock.items["rt"].getData()[0]) == 3, timeout=3000)
     assert dock.deferred_redraws > before  # it waited first ...
-    assert max(dock.plot.costs) < 0.5  # ... then forgot the slow one
+    # ... then forgot the slow one (on a loaded machine the first redraw's own cost can be over
+    # the 10 ms too and be forgotten as well, leaving no cost until this redraw's is measured)
+    assert 0.5 not in dock.plot.costs
 
 
 def test_series_item_breaks_the_line_at_missing_values(qtbot):
