@@ -209,4 +209,6 @@ def test_one_slow_poll_does_not_hold_the_plot_back(make_log, make_dock, qtbot):
     log.flush()
     qtbot.waitUntil(lambda: d.view.point_count() == 2, timeout=3000)
     assert d.view.deferred_polls > before  # it waited first ...
-    assert max(d.view.plot.costs) < 0.5  # ... then forgot the slow one
+    # ... then forgot the slow one (on a loaded machine the first poll's own cost can be over
+    # the 10 ms too and be forgotten as well, leaving no cost until this poll's is measured)
+    assert 0.5 not in d.view.plot.costs
