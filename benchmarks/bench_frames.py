@@ -20,6 +20,10 @@ frame"), and how many stalls over 50 ms lie within no slow frame ("of them
 beyond"): the console is served between frames, never inside one (the
 experiment is drawing, or its swap blocks in C), so a stall within a slow
 frame (three periods: 50 ms at 60 Hz) could not have been under 50 ms.
+The frames a stall may lie within are all the stimulus window's frames
+while the run is in progress, the experiment's first included (it begins
+at the session's last flip before ``run()``, before the frame record starts;
+until session 7 it was left out, so a stall within it counted as beyond).
 ``overruns`` counts the console's own misses: frames where
 the pump before the flip ran past the vertical blank. ``steal %`` is the
 share of the machine's CPU time the hypervisor took during the run (from
@@ -128,10 +132,17 @@ def run_console(frames: int, data_dir: Path) -> dict:
     hook = session.frame_hook
     frame_done = hook.on_frame
     flips: list[float] = []
+    # every flip from the run's start to its end, the session's own flips before the
+    # experiment's run() included: the experiment's first frame (its stimuli's textures
+    # are made at their first draw) begins at the last of those, before the run's frame
+    # record starts (the first recorded interval is the experiment's second frame)
+    frame_edges: list[float] = []
 
     def on_frame(now: float) -> None:
         if hook.recording:  # the run's frames (not the stimulus window's rest screen after it)
             flips.append(now)
+        if "start" in window and "end" not in window:
+            frame_edges.append(now)
         frame_done(now)
 
     hook.on_frame = on_frame
@@ -150,7 +161,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
     gaps = [b - a for a, b in zip(during, during[1:])]
     worst = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
     long_stalls = [(a, b) for a, b in zip(during, during[1:]) if b - a > 0.05]
-    beyond = [b - a for a, b in long_stalls if slowest_frame_inside(flips, a, b) < SLOW_FRAME_PERIODS / 60]
+    beyond = [b - a for a, b in long_stalls if slowest_frame_inside(frame_edges, a, b) < SLOW_FRAME_PERIODS / 60]
     console.close()
     return {"mode": "console", **rec.frame_stats, "max_stall_ms": max(gaps) * 1e3 if gaps else None,
             "max_stall_at_s": (during[worst] - window["start"]) if worst is not None else None,
@@ -160,7 +171,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
             "stalls_over_50ms_beyond_slow_frames": len(beyond),
             "max_stall_beyond_slow_frames_ms": max(beyond) * 1e3 if beyond else None,
             "slow_frames": slow_frames(flips),
-            "max_stall_frame_ms": slowest_frame_inside(flips, during[worst], during[worst + 1]) * 1e3
+            "max_stall_frame_ms": slowest_frame_inside(frame_edges, during[worst], during[worst + 1]) * 1e3
             if worst is not None else None,
             "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state,
             "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws)}
