@@ -174,6 +174,52 @@ def test_stall_guard_serves_the_console_while_an_experiment_sets_up_without_flip
     assert signal.getsignal(signal.SIGALRM) == handler
 
 
+_RECORDS_ENTRY = '''
+import time
+
+from psychopy import data, visual
+from psychopy.constants import STARTED
+
+expName = "entry"
+expInfo = {"participant": "p"}
+
+
+def setupData(expInfo, dataDir=None):
+    return data.ExperimentHandler(name=expName, extraInfo=expInfo, savePickle=False, saveWideText=False,
+                                  dataFileName=f"{dataDir}/data/{expName}")
+
+
+def run(expInfo, thisExp, win, globalClock=None):
+    thisExp.addData("entered", time.perf_counter())
+    thisExp.nextEntry()
+    thisExp.status = STARTED
+    stim = visual.TextStim(win, text="x")
+    for _ in range(3):
+        stim.draw()
+        win.flip()
+'''
+
+
+def test_the_console_is_served_once_the_run_is_running_before_the_experiment_draws(tmp_path, make_session):
+    """Between the run's RUNNING announcement and the experiment's ``run()`` there is no flip;
+    the console is served there, so its state shows before the experiment's first frame,
+    whose first draw (textures made) may miss two blanks."""
+    root = tmp_path / "root"
+    (root / "entry").mkdir(parents=True)
+    (root / "entry" / "entry.py").write_text(_RECORDS_ENTRY)
+    s = make_session(root, scan=True, simulated_vsync_hz=60)
+    served = []
+    s.frame_hook.pump = lambda budget_s: served.append(time.perf_counter())
+    running, rows = [], []
+    s.events.run_state_changed.connect(
+        lambda rec: running.append(time.perf_counter()) if rec.state == "running" else None)
+    s.events.trial_added.connect(lambda rec, row: rows.append(row))
+    assert s.runExperiment("entry/entry.py", {"participant": "p"})
+    entered = rows[0]["entered"]
+    assert running and running[0] < entered
+    assert any(running[0] < t < entered for t in served), (running, entered, served)
+
+
 def test_stall_guard_stays_off_when_the_experiment_owns_sigalrm(tmp_path, make_session):
     """An experiment process whose own SIGALRM handler is set keeps it: no guard for that run."""
     import signal

@@ -736,6 +736,11 @@ class Session:
             for name, value in (("inputs", inputs), ("globalClock", self.experimentClock), ("thisSession", self)):
                 if _accepts(module.run, name):
                     kwargs[name] = value
+            # serve the console (the run's RUNNING state, input) before the experiment's first
+            # frame: that frame makes its stimuli's textures at their first draw (30 ms under
+            # software GL) and often misses two blanks, and the console cannot be served
+            # inside it; served only by the flips before, it waited up to half a period more
+            self.frame_hook.pump_now()
             module.run(**kwargs)
         except RunStopped:
             log.warning("run %d: %s ignored the stop request; stopped it at a flip", record.index, record.key)
