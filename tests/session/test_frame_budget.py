@@ -151,17 +151,24 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
 '''
 
 
+def _one_script_session(tmp_path, make_session, name, source):
+    """A session (simulated 60 Hz vsync) whose root holds one script, ``name/name.py``,
+    and whose console pump only records when it is called; returns ``(session, served)``."""
+    root = tmp_path / "root"
+    (root / name).mkdir(parents=True)
+    (root / name / f"{name}.py").write_text(source)
+    s = make_session(root, scan=True, simulated_vsync_hz=60)
+    served: list[float] = []
+    s.frame_hook.pump = lambda budget_s: served.append(time.perf_counter())
+    return s, served
+
+
 def test_stall_guard_serves_the_console_while_an_experiment_sets_up_without_flipping(tmp_path, make_session):
     """Half a second of Python with no flips: the console is still served every few tens of ms,
     and when the run is over the guard's timer is off and SIGALRM is back to what it was."""
     import signal
 
-    root = tmp_path / "root"
-    (root / "noflips").mkdir(parents=True)
-    (root / "noflips" / "noflips.py").write_text(_NO_FLIPS)
-    s = make_session(root, scan=True, simulated_vsync_hz=60)
-    served = []
-    s.frame_hook.pump = lambda budget_s: served.append(time.perf_counter())
+    s, served = _one_script_session(tmp_path, make_session, "noflips", _NO_FLIPS)
     handler = signal.getsignal(signal.SIGALRM)
     t0 = time.perf_counter()
     assert s.runExperiment("noflips/noflips.py", {"participant": "p"})
@@ -204,12 +211,7 @@ def test_the_console_is_served_once_the_run_is_running_before_the_experiment_dra
     """Between the run's RUNNING announcement and the experiment's ``run()`` there is no flip;
     the console is served there, so its state shows before the experiment's first frame,
     whose first draw (textures made) may miss two blanks."""
-    root = tmp_path / "root"
-    (root / "entry").mkdir(parents=True)
-    (root / "entry" / "entry.py").write_text(_RECORDS_ENTRY)
-    s = make_session(root, scan=True, simulated_vsync_hz=60)
-    served = []
-    s.frame_hook.pump = lambda budget_s: served.append(time.perf_counter())
+    s, served = _one_script_session(tmp_path, make_session, "entry", _RECORDS_ENTRY)
     running, rows = [], []
     s.events.run_state_changed.connect(
         lambda rec: running.append(time.perf_counter()) if rec.state == "running" else None)
@@ -224,11 +226,7 @@ def test_stall_guard_stays_off_when_the_experiment_owns_sigalrm(tmp_path, make_s
     """An experiment process whose own SIGALRM handler is set keeps it: no guard for that run."""
     import signal
 
-    root = tmp_path / "root"
-    (root / "noflips").mkdir(parents=True)
-    (root / "noflips" / "noflips.py").write_text(_NO_FLIPS)
-    s = make_session(root, scan=True, simulated_vsync_hz=60)
-    s.frame_hook.pump = lambda budget_s: None
+    s, _ = _one_script_session(tmp_path, make_session, "noflips", _NO_FLIPS)
     mine = []
     previous = signal.signal(signal.SIGALRM, lambda *a: mine.append(1))
     try:
