@@ -70,7 +70,7 @@ def run_bare(frames: int, data_dir: Path) -> dict:
     period = 1 / 60
     orig = win.flip
     stamps = []
-    steal_at = []  # the machine's steal counter at each flip (see steal_ticks)
+    steal_at: list[int] = []  # the machine's steal counter at each flip (see steal_ticks)
     tick0 = [None]
 
     def flip(*a, **k):  # simulated vsync on the same grid as FrameHook's (ticks from the first flip)
@@ -114,7 +114,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
     console = build_console(settings=settings, simulated_vsync_hz=60, show=True)
     app, session = console.app, console.session
     beats: list[float] = []
-    beat_steal: list[float] = []  # the machine's steal counter at each beat (see steal_ticks)
+    beat_steal: list[int] = []  # the machine's steal counter at each beat (see steal_ticks)
 
     def beat() -> None:
         beats.append(time.perf_counter())
@@ -147,7 +147,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
     hook = session.frame_hook
     frame_done = hook.on_frame
     flips: list[float] = []
-    flip_steal: list[float] = []
+    flip_steal: list[int] = []
     # every flip from the run's start to its end, the session's own flips before the
     # experiment's run() included: the experiment's first frame (its stimuli's textures
     # are made at their first draw) begins at the last of those, before the run's frame
@@ -180,7 +180,8 @@ def run_console(frames: int, data_dir: Path) -> dict:
     gaps = [b - a for a, b in zip(during, during[1:])]
     worst = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
     long_stalls = [(a, b) for a, b in zip(during, during[1:]) if b - a > 0.05]
-    # stalls over 50 ms during which the hypervisor took no measurable CPU time from the machine
+    # the heartbeat gaps during which the hypervisor took no measurable CPU time from the
+    # machine (its steal counter did not move), and those of them over 50 ms
     no_steal = [gaps[i] for i in range(len(gaps)) if during_steal[i + 1] == during_steal[i]]
     quiet = [g for g in no_steal if g > 0.05]
     beyond = [b - a for a, b in long_stalls if slowest_frame_inside(frame_edges, a, b) < SLOW_FRAME_PERIODS / 60]
@@ -206,7 +207,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
 SLOW_FRAME_PERIODS = 2.5
 
 
-def slow_frames(flips: list[float], period: float = 1 / 60, steal_at: list[float] | None = None) -> int:
+def slow_frames(flips: list[float], period: float = 1 / 60, steal_at: list[int] | None = None) -> int:
     """How many frame intervals missed two blanks or more (:data:`SLOW_FRAME_PERIODS` periods or longer).
 
     ``flips``: the times the flips returned, seconds (sorted). With ``steal_at``
