@@ -39,7 +39,10 @@ import sys
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future
 from typing import Any, Callable
+
+from ..frame_budget import IDLE
 
 import numpy as np
 
@@ -263,8 +266,10 @@ class FrameHook:
     """
 
     def __init__(self, on_frame: Callable[[float], None], pump: Pump | None = None,
-                 budget_s: float = 0.004, simulated_vsync_hz: float | None = None):
+                 budget_s: float = 0.004, simulated_vsync_hz: float | None = None,
+                 submit: Callable[..., Future] | None = None):
         self.on_frame = on_frame
+        self._submit = submit
         self.pump = pump
         self.budget_s = budget_s
         self.simulated_vsync_hz = simulated_vsync_hz
@@ -293,6 +298,28 @@ class FrameHook:
         #: ``time.perf_counter()`` by which the running pump must hand back (``inf``: no pump running)
         self.deadline = math.inf
         self.guard = StallGuard(self.pump_now)
+
+    # -- the frame-budget port (rigconsole.frame_budget.FrameBudget) -----------
+    @property
+    def running(self) -> bool:
+        """``True`` while a run's frames are being recorded (frames matter now)."""
+        return self.recording
+
+    def wait_for_quiet(self, timeout_s: float, need_s: float = 0.0) -> bool:
+        """The port's name for :meth:`wait_for_vsync_wait` (worker threads only)."""
+        return self.wait_for_vsync_wait(timeout_s, need_s)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Queue ``fn(*args, **kwargs)`` for the main thread (thread-safe): the session's
+        command queue, drained at every flip and by the console's event loop.
+        With no queue given at construction, runs it at once (as :data:`IDLE` does)."""
+        if self._submit is None:
+            return IDLE.submit(fn, *args, **kwargs)
+        return self._submit(fn, *args, **kwargs)
+
+    def set_pump(self, pump: Pump | None) -> None:
+        """Serve this console pump, ``pump(budget_s)``, between frames (``None``: no console)."""
+        self.pump = pump
 
     # -- installation -------------------------------------------------------
     def attach(self, win: Any) -> None:

@@ -29,10 +29,12 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
 
 from . import expinfo as _expinfo
 from .commands import CommandQueue, is_main_thread
+from ..frame_budget import FrameBudget
 from .frames import FrameHook, frame_stats
 from .loader import EXPERIMENT_SUFFIXES, ExperimentFile, ExperimentLoadError, file_signature, load_experiment
 from .runs import RunInProgressError, RunRecord, RunState, RunStopped, SessionEvents
@@ -159,14 +161,13 @@ class Session:
 
         self.events = SessionEvents()
         self.commands = CommandQueue()
-        self.frame_hook = FrameHook(self._on_frame, simulated_vsync_hz=simulated_vsync_hz)
+        self.frame_hook = FrameHook(self._on_frame, simulated_vsync_hz=simulated_vsync_hz,
+                                    submit=self.commands.submit)
         self.experiment_files: dict[str, ExperimentFile] = {}
         self.experimentObjects: dict[str, Any] = {}
         self.run_records: list[RunRecord] = []
-        #: the session's HDF5 data log (:class:`rigconsole.datalog.DataLog`) when one is
-        #: attached (see :class:`.recorder.SessionRecorder`); experiments log through it
-        #: as ``thisSession.data_log.add_entry(name=value)``.
-        self.data_log = None
+        self._data_log = None
+        self._instruments: Mapping[str, Any] = MappingProxyType({})
         self.runs: list[Any] = []
         self.currentExperiment = None
         self.liaison = liaison
@@ -205,6 +206,60 @@ class Session:
 
         self.experimentClock = _make_clock(clock)
         self.sessionClock = _make_clock(clock if isinstance(clock, str) or clock is None else None)
+
+    # ------------------------------------------------------- the console's ports
+    @property
+    def frame_budget(self) -> FrameBudget:
+        """The frame pump's :class:`rigconsole.frame_budget.FrameBudget`: time left in a
+        console pump, the quiet window after a flip, main-thread calls between frames."""
+        return self.frame_hook
+
+    def connect_console(self, pump: Callable[[float], None] | None,
+                        wakeup: Callable[[], None] | None = None) -> None:
+        """Serve a console (the Qt loop, or a headless loop) between frames.
+
+        Args:
+            pump: ``pump(budget_s)`` processes the console's pending events for at
+                most ``budget_s`` seconds; called on the main thread in each frame's
+                slack, in stretches with no flips and in the pause loop.
+            wakeup: called from any thread after a call is queued on
+                :attr:`commands`, so the console's loop schedules a drain.
+        """
+        self.frame_hook.set_pump(pump)
+        self.commands.set_wakeup(wakeup)
+
+    def disconnect_console(self) -> None:
+        """Stop serving the console (the session keeps working with no pump)."""
+        self.frame_hook.set_pump(None)
+        self.commands.set_wakeup(None)
+
+    @property
+    def data_log(self):
+        """The session's HDF5 data log (:class:`rigconsole.datalog.DataLog`), or ``None``.
+
+        Experiments log through it as ``thisSession.data_log.add_entry(name=value)``;
+        set with :meth:`use_data_log` (by the rig core)."""
+        return self._data_log
+
+    def use_data_log(self, data_log) -> None:
+        """Make ``data_log`` (a writable DataLog, or ``None``) the session's :attr:`data_log`.
+
+        Raises:
+            RunInProgressError: a run is in progress (its rows go to one log).
+        """
+        if self._run is not None and data_log is not self._data_log:
+            raise RunInProgressError("cannot change the data log during a run")
+        self._data_log = data_log
+
+    @property
+    def instruments(self) -> Mapping[str, Any]:
+        """The rig's instruments by name (``thisSession.instruments["photometer"]``);
+        read-only, empty when the rig has none."""
+        return self._instruments
+
+    def use_instruments(self, instruments: Mapping[str, Any] | None) -> None:
+        """Offer ``instruments`` (name → instrument) to experiments; ``None``: none."""
+        self._instruments = MappingProxyType(dict(instruments or {}))
 
     # ------------------------------------------------------------------ window
     @property
@@ -304,7 +359,15 @@ class Session:
         """``{key: module}`` of the experiments that loaded (PsychoPy API); broken ones are in :attr:`experiment_files`."""
         return {k: e.module for k, e in self.experiment_files.items() if e.module is not None}
 
-    def _key_for(self, file: Path) -> str:
+    def key_for(self, path: str | os.PathLike) -> str:
+        """The key an experiment file is registered under by default: its path relative
+        to :attr:`root` with ``/`` separators (``"gonogo/gonogo.py"``, PsychoPy's
+        convention), or its absolute path when it lies outside root. A relative
+        ``path`` is taken relative to root."""
+        file = Path(path)
+        if not file.is_absolute():
+            file = self.root / file
+        file = file.absolute()
         try:
             return file.relative_to(self.root).as_posix()
         except ValueError:
@@ -331,7 +394,7 @@ class Session:
             file = self.root / file
         file = file.absolute()
         if key is None:
-            key = self._key_for(file)
+            key = self.key_for(file)
         entry = self._load(file, key)
         self.experiment_files[key] = entry
         self.experimentObjects.setdefault(key, None)
@@ -477,7 +540,7 @@ class Session:
         seen = set()
         changed = False
         for path in self.discover():
-            key = self._key_for(path)
+            key = self.key_for(path)
             seen.add(key)
             old = self.experiment_files.get(key)
             if old is None or old.is_stale():
@@ -730,6 +793,7 @@ class Session:
                 module.pauseExperiment = self._make_pause_loop(pause_fn, module)
             pslogging.info(f"Running experiment via Session: name={record.key}, expInfo={exp_info}")
             self.experimentClock.reset()
+            record.t0_epoch = time.time()  # the experiment clock's zero, epoch s
             self._set_state(record, RunState.RUNNING)
             self.frame_hook.start_recording()
             kwargs = {"expInfo": exp_info, "thisExp": this_exp, "win": self._win}
