@@ -214,10 +214,17 @@ class StallGuard:
         if time.perf_counter() - self.last_served > self.stall_limit_s:
             self._serve(frame)
 
-    def enable(self) -> None:
-        """Start guarding (main thread only)."""
+    def enable(self, boundary_codes: set[Any] | frozenset = frozenset()) -> None:
+        """Start guarding (main thread only).
+
+        Args:
+            boundary_codes: code objects of the session's own run steps, where
+                the walk up the interrupted stack stops (the experiment's code
+                runs below them).
+        """
         if self._enabled or threading.current_thread() is not threading.main_thread():
             return
+        self.boundary_codes = set(boundary_codes)
         self._prefixes = self._prefixes or _unsafe_code_prefixes()
         self.last_served = time.perf_counter()
         if self.SIGNAL is not None and hasattr(signal, "setitimer"):
