@@ -50,6 +50,7 @@ class SessionRecorder:
         self.data_log = data_log
         self._groups: dict[int, str] = {}
         self._failed: set[int] = set()  # runs whose group could not be opened
+        self._reported: set[str] = set()  # error messages logged already
         session.use_data_log(data_log)
         # the log's writer thread holds the GIL while it writes: let it write
         # while the experiment waits for the vertical blank, not while it draws
@@ -72,7 +73,11 @@ class SessionRecorder:
         try:
             fn(*args, **kwargs)
         except Exception as err:
-            log.error("data log: %s failed: %s", what, err)
+            # a failed writer refuses every later call with the same message: say it once
+            text = str(err)
+            if text not in self._reported:
+                self._reported.add(text)
+                log.error("data log: %s failed: %s", what, text)
 
     def _on_state(self, record: RunRecord) -> None:
         if record.state == RunState.RUNNING:
