@@ -65,6 +65,8 @@ class Rig:
         simulated_vsync_hz: simulate a vertical blank at this rate (Xvfb), Hz.
         window_params: ``psychopy.visual.Window`` arguments; default
             ``settings.window.window_params()``.
+        scan: register every experiment under the root and the settings' extra
+            experiments (``rigconsole run`` registers its one file instead).
 
     Raises:
         NotADirectoryError: the root folder does not exist.
@@ -72,7 +74,8 @@ class Rig:
     """
 
     def __init__(self, settings: Settings, *, root=None, data_dir=None,
-                 simulated_vsync_hz: float | None = None, window_params: Mapping[str, Any] | None = None):
+                 simulated_vsync_hz: float | None = None, window_params: Mapping[str, Any] | None = None,
+                 scan: bool = True):
         from .session import Session
 
         update: dict[str, Any] = {}
@@ -94,8 +97,9 @@ class Rig:
         self._reported: set[str] = set()
         try:
             self._open_data_log(data)
-            self._session.scanRoot()
-            self._add_extra_experiments()
+            if scan:
+                self._session.scanRoot()
+                self._add_extra_experiments()
         except BaseException:
             self.close()
             raise
