@@ -87,3 +87,93 @@ def test_core_quit_run_exits_1(exp_root, tmp_path):
     out = rigconsole("run", exp_root / "quitter" / "quitter.py", "--data-dir", tmp_path, "--window", "size=320,240")
     assert out.returncode == 1
     assert "core.quit()" in out.stderr
+
+
+def _csv_rows(path):
+    with open(path, newline="", encoding="utf-8-sig") as f:  # PsychoPy writes a BOM
+        return list(csv.DictReader(f))
+
+
+def _same(csv_value: str, h5_value) -> bool:
+    import math
+
+    if hasattr(h5_value, "item"):
+        h5_value = h5_value.item()
+    if isinstance(h5_value, bytes):
+        h5_value = h5_value.decode("utf-8")
+    if isinstance(h5_value, float):
+        if math.isnan(h5_value):
+            return csv_value in ("", "nan", "None")
+        if csv_value in ("True", "False"):  # bools are stored as 1.0 / 0.0
+            return h5_value == (1.0 if csv_value == "True" else 0.0)
+        try:
+            return math.isclose(float(csv_value), h5_value, rel_tol=1e-9, abs_tol=1e-12)
+        except ValueError:
+            return False
+    return csv_value == str(h5_value)
+
+
+def test_headless_run_writes_the_session_file_with_psychopys_trial_table(tmp_path):
+    """``rigconsole run`` builds the console's rig core: the bundled go/no-go leaves a session
+    .h5 whose trial table matches PsychoPy's CSV row for row, column for column."""
+    from rigconsole.datalog import DataLog
+
+    out = rigconsole("run", DEMO, "--exp-info", "participant=h5cli", "--exp-info", "nTrials=6",
+                     "--exp-info", "responseWindow=0.3", "--data-dir", tmp_path, "--window", "size=400,300")
+    assert out.returncode == 0, out.stderr
+    files = out.stdout.split()
+    h5s = [f for f in files if f.endswith(".h5")]
+    csvs = [f for f in files if f.endswith(".csv")]
+    assert len(h5s) == 1 and len(csvs) == 1 and Path(h5s[0]).parent == tmp_path
+    rows = _csv_rows(csvs[0])
+    assert len(rows) == 6
+    with DataLog(h5s[0], readonly=True) as log:
+        (run,) = log.runs()
+        info = log.run_info(run)
+        trials = log.trials(run)
+    assert info["outcome"] == "finished" and info["expInfo"]["participant"] == "h5cli"
+    columns = [c for c in rows[0] if c]  # PsychoPy ends each line with a delimiter
+    assert {"trial", "condition", "key", "rt", "correct", "accuracy", "participant"} <= set(columns)
+    for col in columns:
+        assert col in trials, col
+        assert len(trials[col]) == 6, col
+        for i, row in enumerate(rows):
+            assert _same(row[col], trials[col][i]), (col, i, row[col], trials[col][i])
+
+
+def test_bad_input_leaves_no_session_file(exp_root, tmp_path):
+    out = rigconsole("run", exp_root / "simple" / "simple.py", "--exp-info", "particpant=a",
+                     "--data-dir", tmp_path / "d", "--window", "size=320,240")
+    assert out.returncode == 2
+    assert not list((tmp_path / "d").glob("*.h5"))
+
+
+_FULL_DISK_RUN = '''
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))
+from rigconsole.cli import main
+sys.exit(main(sys.argv[2:]))
+'''
+
+
+@pytest.mark.xfail(reason="the data log's writer thread segfaults in h5py File.close() after EFBIG "
+                          "(datalog/log.py _cycle -> _fail -> _close_quietly, seen under faulthandler) before "
+                          "write_error is emitted; engineer B's part. The Rig's forwarding is tested in test_rig.py",
+                   strict=False)
+def test_a_data_log_write_error_is_one_line_saying_what_was_kept(tmp_path):
+    """A file-size limit (RLIMIT_FSIZE, as a full disk) that the session .h5 outgrows during
+    the run (its frame intervals, trial rows) while PsychoPy's small CSV still fits."""
+    script = tmp_path / "full.py"
+    script.write_text(_FULL_DISK_RUN)
+    out = subprocess.run(
+        [sys.executable, str(script), "60000", "run", str(DEMO), "--exp-info", "participant=full",
+         "--exp-info", "nTrials=8", "--exp-info", "responseWindow=0.3", "--data-dir", str(tmp_path / "d"),
+         "--window", "size=320,240"],
+        capture_output=True, text=True, timeout=240)
+    lines = [line for line in out.stderr.splitlines() if "session data log" in line]
+    assert len(lines) == 1, out.stderr
+    assert "disk full or file-size limit reached" in lines[0] and "is on disk" in lines[0]
+    assert out.returncode == 1, out.stderr
+    csvs = [f for f in out.stdout.split() if f.endswith(".csv")]
+    assert csvs and len(_csv_rows(csvs[0])) == 8  # PsychoPy's own data is kept whole

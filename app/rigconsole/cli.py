@@ -2,9 +2,11 @@
 
 - ``rigconsole [--root DIR]``: open the console (default root: the bundled demos).
 - ``rigconsole run PATH [--exp-info KEY=VALUE ...] [--data-dir DIR] [--window KEY=VALUE ...]``:
-  run one experiment through the same Session with no console window; prints
-  the data files written; exit 0 on success, 1 when the run failed, 2 on bad
-  input (one line on stderr saying what to fix).
+  run one experiment through the same rig core as the console (a
+  :class:`rigconsole.rig.Rig`) with no console window; prints the data files
+  written, the session ``.h5`` last; exit 0 on success, 1 when the run failed
+  or the session data log could not be written (one line on stderr: what was
+  kept), 2 on bad input (one line on stderr saying what to fix).
 - ``rigconsole data FILE [--csv DIR]`` / ``rigconsole data recover FILE``: the data log tools.
 - ``rigconsole --version``.
 
@@ -95,14 +97,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the CLI prints its own one-line outcome; logs only with --verbose
     logging.basicConfig(level=logging.INFO if args.verbose else logging.CRITICAL,
                         format="%(levelname)s %(name)s: %(message)s")
-    from .session import ExpInfoError, ExperimentLoadError, Session
+    from .rig import Rig
+    from .session import ExpInfoError, ExperimentLoadError
+    from .settings import Settings
 
     path = path.absolute()
-    data_dir = Path(args.data_dir).absolute() if args.data_dir else None
-    session = Session(path.parent, dataDir=data_dir, simulated_vsync_hz=args.simulate_vsync)
+    if args.data_dir:
+        data_dir = Path(args.data_dir).absolute()
+    else:  # PsychoPy Session's default: <root>/data/<timestamp>
+        from time import strftime
+        data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
+    # the same rig core as the console, with no views: the run lands in a session .h5 too
+    rig = Rig(Settings(root=path.parent, data_dir=data_dir), simulated_vsync_hz=args.simulate_vsync,
+              window_params=window, scan=False)
+    write_errors: list[str] = []
+    rig.events.write_error.connect(write_errors.append)
+    session_file = rig.data_log.path
+    record = None
     try:
+        session = rig.session
         session.addExperiment(path)
-        key = session._key_for(path)
+        key = session.key_for(path)
         entry = session.experiment_files[key]
         if entry.broken:
             raise UsageError(f"{path.name} does not load: {entry.error}")
@@ -114,24 +129,31 @@ def cmd_run(args: argparse.Namespace) -> int:
             resolved = session.resolveExpInfo(key, exp_info)
         except (ExpInfoError, ExperimentLoadError) as err:
             raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
-        session.setupWindowFromParams(window)
         try:
             session.runExperiment(key, resolved)
         except Exception:
             pass  # recorded in the run record, printed below
         record = session.run_records[-1]
-        for f in record.data_files:
-            print(f)
-        if record.state == "failed":
-            print(f"run failed: {record.error}", file=sys.stderr)
-            if record.traceback and args.verbose:
-                print(record.traceback, file=sys.stderr)
-            return EXIT_FAILED
-        if record.state == "stopped":
-            print(f"run stopped after {record.n_trials} trials", file=sys.stderr)
-        return EXIT_OK
     finally:
-        session.close()
+        rig.close()  # writes the rest of the session file
+        if record is None:  # bad input, nothing ran: no empty session file left behind
+            session_file.unlink(missing_ok=True)
+    for f in record.data_files:
+        print(f)
+    if session_file.exists():
+        print(session_file)
+    code = EXIT_OK
+    if record.state == "failed":
+        print(f"run failed: {record.error}", file=sys.stderr)
+        if record.traceback and args.verbose:
+            print(record.traceback, file=sys.stderr)
+        code = EXIT_FAILED
+    elif record.state == "stopped":
+        print(f"run stopped after {record.n_trials} trials", file=sys.stderr)
+    if write_errors:  # one line, once: what was kept and what to do
+        print(f"rigconsole: session data log: {write_errors[0]}", file=sys.stderr)
+        code = EXIT_FAILED
+    return code
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
