@@ -72,7 +72,7 @@ def test_bundled_gonogo_end_to_end_through_the_ui(qtbot, console, tmp_path):
     assert len(w.trial_plot.series("accuracy")[0]) == 6
     # and the session's HDF5 file holds every trial
     c.data_log.flush()
-    group = c.recorder.group_for(rec)
+    group = c.rig.recorder.group_for(rec)
     assert len(c.data_log.trials(group)["trial"]) == 6
     assert shots and shots[0].stat().st_size > 10_000
 

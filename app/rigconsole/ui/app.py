@@ -1,8 +1,9 @@
 """The composition root: everything the console is made of is wired here, in order.
 
-logging → exception hooks → QApplication → qasync loop → Session → data log
-(one HDF5 file per console session) and its recorder → bridge and run
-controller → main window. Nothing else creates these.
+logging → exception hooks → QApplication → qasync loop → the rig core
+(:class:`rigconsole.rig.Rig`: the Session, the session data log and its
+recorder, the rig's components) → bridge and run controller → main window.
+Nothing else creates these.
 """
 from __future__ import annotations
 
@@ -73,14 +74,20 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 class Console:
-    """The running console: the objects the composition root made, for tests and the CLI."""
+    """The running console: the rig core and the views the composition root made.
 
-    def __init__(self, app, loop, session, data_log, recorder, bridge, controller, window, data_tools, settings, reporter):
+    Attributes:
+        app, loop: the QApplication and the qasync loop.
+        rig: the :class:`rigconsole.rig.Rig` (session, data log, components).
+        bridge, controller, window, data_tools: the views and their Qt glue.
+        settings: the settings the console started with.
+        reporter: the :class:`ErrorReporter` installed.
+    """
+
+    def __init__(self, app, loop, rig, bridge, controller, window, data_tools, settings, reporter):
         self.app = app
         self.loop = loop
-        self.session = session
-        self.data_log = data_log
-        self.recorder = recorder
+        self.rig = rig
         self.bridge = bridge
         self.controller = controller
         self.window = window
@@ -88,25 +95,36 @@ class Console:
         self.settings = settings
         self.reporter = reporter
 
+    @property
+    def session(self):
+        """The rig's Session."""
+        return self.rig.session
+
+    @property
+    def data_log(self):
+        """The rig's session data log (replaced when the data folder changes)."""
+        return self.rig.data_log
+
     def close(self) -> None:
         self.data_tools.close()
         self.window.close()
         self.bridge.close()
-        self.recorder.close()
-        self.session.close()
-        self.data_log.close()
+        self.rig.close()
         self.reporter.uninstall()
 
 
 def build_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
                   simulated_vsync_hz: float | None = None, show: bool = True) -> Console:
-    """Wire the console (no event loop started). Tests call this; :func:`main` runs it."""
+    """Wire the console (no event loop started). Tests call this; :func:`main` runs it.
+
+    Order: exception hooks → QApplication → qasync loop → settings → the rig
+    core (:class:`rigconsole.rig.Rig`: session, stimulus window, data log and
+    recorder) → bridge and run controller → main window and data tools.
+    """
     from PySide6.QtWidgets import QApplication
     import qasync
 
-    from ..datalog import DataLog, new_session_path
-    from ..session import Session
-    from ..session.recorder import SessionRecorder
+    from ..rig import Rig
     from ..settings import load_settings
     from .bridge import SessionBridge
     from .controller import RunController
@@ -123,31 +141,18 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     loop.set_exception_handler(reporter.asyncio_handler)
 
     settings = settings or load_settings()
-    if root is not None:
-        settings.root = Path(root).absolute()
-    if data_dir is not None:
-        settings.data_dir = Path(data_dir).absolute()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    session = Session(
-        settings.root, dataDir=settings.data_dir, win=settings.window.window_params(),
-        simulated_vsync_hz=simulated_vsync_hz,
-    )
-    warm = session.warm_up()
+    rig = Rig(settings, root=root, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz)
+    settings = rig.settings
+    warm = rig.session.warm_up()
     log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)
-    data_log = DataLog(new_session_path(settings.data_dir))
-    recorder = SessionRecorder(session, data_log)
-    log.info("session data log: %s", data_log.path)
-    bridge = SessionBridge(session)
-    controller = RunController(session)
-    window = MainWindow(session, bridge, controller, settings)
-    data_tools = attach_data_tools(window, data_log, settings)
-    session.scanRoot()
-    for extra in settings.extra_experiments:
-        if Path(extra).exists():
-            session.addExperiment(extra)
+    log.info("session data log: %s", rig.data_log.path)
+    bridge = SessionBridge(rig.session)
+    controller = RunController(rig.session)
+    window = MainWindow(rig.session, bridge, controller, settings)
+    data_tools = attach_data_tools(window, rig.data_log, settings)
     if show:
         window.show()
-    return Console(app, loop, session, data_log, recorder, bridge, controller, window, data_tools, settings, reporter)
+    return Console(app, loop, rig, bridge, controller, window, data_tools, settings, reporter)
 
 
 def main(root: Path | None = None) -> int:

@@ -56,8 +56,7 @@ class SessionBridge(QObject):
             sig.connect(slot)
         # queued: the wake-up may come from any thread; the drain runs on the main thread
         self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
-        session.commands.wakeup = self._wake.emit
-        session.frame_hook.pump = self.pump
+        session.connect_console(self.pump, self._wake.emit)
 
     @staticmethod
     def pump(budget_s: float) -> None:
@@ -80,5 +79,4 @@ class SessionBridge(QObject):
 
     def close(self) -> None:
         disconnect_all(self._links)
-        self.session.commands.wakeup = None
-        self.session.frame_hook.pump = None
+        self.session.disconnect_console()

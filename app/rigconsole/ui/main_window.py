@@ -114,6 +114,8 @@ class MainWindow(QMainWindow):
             sig.connect(slot)
 
         self._restore_layout()
+        # the rig may have registered its experiments before this window existed
+        self._select(self.experiments.current_key())
         self._update_actions()
         # while a run is served, repaint the window (and a floating dock) only in a
         # pump with time for it before the next stimulus frame
