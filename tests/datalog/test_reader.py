@@ -67,3 +67,22 @@ def test_readonly_datalog_is_the_lazy_reader_and_reads_the_same(tmp_path):
         assert ro.variable_info("v1")["unit"] == "V"
     finally:
         ro.close()
+
+
+def test_trials_and_frame_intervals_from_a_row_on(make_log, tmp_path):
+    log = make_log()
+    run = log.start_run("x", {})
+    for i in range(5):
+        row = {"trials.thisN": i}
+        if i >= 3:
+            row["late"] = f"s{i}"
+        log.add_trial(run, row)
+    log.add_frame_intervals(run, [0.1, 0.2, 0.3])
+    part = log.trials(run, start=3)
+    assert part["trials.thisN"].tolist() == [3.0, 4.0] and part["late"].tolist() == ["s3", "s4"]
+    assert log.trials(run, start=9)["late"].tolist() == []
+    assert log.frame_intervals(run, start=1).tolist() == [0.2, 0.3] and log.frame_intervals(run, 7).size == 0
+    log.close()
+    with DataLog(tmp_path / "session.h5", readonly=True) as ro:
+        assert ro.trials(run, start=4)["late"].tolist() == ["s4"]
+        assert ro.frame_intervals(run, start=2).tolist() == [0.3] and ro.frame_intervals(run, 3).size == 0

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Mirror", "Series", "Floats", "Column", "Run", "Dataset", "note_cells", "copy_note"]
+__all__ = ["Mirror", "Series", "Floats", "Column", "Run", "Dataset", "note_cells", "copy_note", "table_arrays"]
 
 
 class Series:
@@ -103,6 +103,20 @@ class Dataset:
         self.last: np.ndarray | None = None
         self.pending: list[tuple[float, np.ndarray]] = []
         self.written = 0  # arrays in the file
+
+
+def table_arrays(columns: dict[str, Column], start: int = 0) -> dict[str, np.ndarray]:
+    """A trial table as arrays from row ``start`` on: float64 for number columns, object (str) for text."""
+    out = {}
+    for k, col in columns.items():
+        vals = col.values[max(0, start):]
+        if col.kind == "f":
+            out[k] = np.array(vals, dtype=float)
+        else:
+            a = np.empty(len(vals), dtype=object)
+            a[:] = vals
+            out[k] = a
+    return out
 
 
 def copy_note(row: dict[str, Any]) -> dict[str, Any]:

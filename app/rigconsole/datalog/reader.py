@@ -28,7 +28,7 @@ from . import _values as V
 from . import schema
 from .events import DataLogEvents
 from .errors import DataLogClosedError, DataLogCorruptError, ReadOnlyError, UnknownNameError
-from .mirror import Run, copy_note
+from .mirror import Run, copy_note, table_arrays
 
 __all__ = ["SessionFile"]
 
@@ -290,21 +290,14 @@ class SessionFile:
     def trial_columns(self, run: str) -> list[str]:
         return list(self._run(run).columns)
 
-    def trials(self, run: str) -> dict[str, np.ndarray]:
-        out = {}
-        for k, col in self._run(run).columns.items():
-            if col.kind == "f":
-                out[k] = np.array(col.values, dtype=float)
-            else:
-                a = np.empty(len(col.values), dtype=object)
-                a[:] = col.values
-                out[k] = a
-        return out
+    def trials(self, run: str, start: int = 0) -> dict[str, np.ndarray]:
+        return table_arrays(self._run(run).columns, start)
 
-    def frame_intervals(self, run: str) -> np.ndarray:
+    def frame_intervals(self, run: str, start: int = 0) -> np.ndarray:
         r = self._run(run)
         n = self._frames_n[r.path]
-        if not n:
+        start = min(max(0, start), n)
+        if start == n:
             return np.empty(0)
         with self._rlock:
-            return np.asarray(self._h5()[r.path]["frame_intervals"][:n], dtype=float)
+            return np.asarray(self._h5()[r.path]["frame_intervals"][start:n], dtype=float)

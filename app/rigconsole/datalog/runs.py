@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _values as V
 from .errors import InvalidNameError, InvalidValueError, UnknownNameError
-from .mirror import Column, Run
+from .mirror import Column, Run, table_arrays
 
 __all__ = ["RunsMixin", "OUTCOMES"]
 
@@ -177,26 +177,20 @@ class RunsMixin:
         with self._m.lock:
             return list(self._run(run).columns)
 
-    def trials(self, run: str) -> dict[str, np.ndarray]:
-        """The run's trial table: ``{column: array of shape (n_trials,)}`` in first-seen order.
+    def trials(self, run: str, start: int = 0) -> dict[str, np.ndarray]:
+        """The run's trial table: ``{column: array of shape (n_trials - start,)}`` in first-seen order.
 
         Number columns are float64 (NaN = missing); text columns are object
         arrays of str ("" = missing). ``pandas.DataFrame(log.trials(run))``
-        gives PsychoPy's table.
+        gives PsychoPy's table. ``start`` skips the first rows (a live view
+        reads only the rows it has not seen; a column that appeared later
+        still has every row).
         """
         with self._m.lock:
-            out = {}
-            for k, col in self._run(run).columns.items():
-                if col.kind == "f":
-                    out[k] = np.array(col.values, dtype=float)
-                else:
-                    a = np.empty(len(col.values), dtype=object)
-                    a[:] = col.values
-                    out[k] = a
-            return out
+            return table_arrays(self._run(run).columns, start)
 
-    def frame_intervals(self, run: str) -> np.ndarray:
-        """All frame intervals of the run (seconds, float64, shape (N,))."""
+    def frame_intervals(self, run: str, start: int = 0) -> np.ndarray:
+        """The run's frame intervals from the ``start``-th on (seconds, float64, shape (N - start,))."""
         with self._m.lock:
             fr = self._run(run).frames
-            return fr.a[: fr.n].copy()
+            return fr.a[min(max(0, start), fr.n) : fr.n].copy()
