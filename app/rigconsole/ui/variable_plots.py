@@ -114,6 +114,7 @@ class VariablePlot(QWidget):
             follows the newest run (a live console).
         live: poll the log on a timer (``poll_hz`` times a second). The data
             browser passes False (it reads once).
+        auto_source: with no ``source``, show the first one available (False: none until chosen).
 
     Signals:
         changed(): source, axis or follow changed (layouts are saved on it).
@@ -127,7 +128,7 @@ class VariablePlot(QWidget):
 
     def __init__(self, data_log, source: PlotSource | str | None = None, *, axis: str = "time",
                  follow: bool = True, run: str | None = None, live: bool = True, poll_hz: float = 5.0,
-                 parent: QWidget | None = None) -> None:
+                 auto_source: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         if axis not in AXES:
             raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
@@ -150,7 +151,7 @@ class VariablePlot(QWidget):
 
         self._build_ui()
         self.refresh_sources()
-        if self._source is None:
+        if self._source is None and auto_source:
             first = self._first_source()
             if first is not None:
                 self._source = first
