@@ -15,6 +15,8 @@ from pathlib import Path
 
 from . import _BlockOtherQtBindings  # noqa: F401  (pins Qt to PySide6 first)
 
+from ..session.runs import disconnect_all
+
 log = logging.getLogger("rigconsole")
 
 
@@ -84,7 +86,7 @@ class Console:
         reporter: the :class:`ErrorReporter` installed.
     """
 
-    def __init__(self, app, loop, rig, bridge, controller, window, data_tools, settings, reporter):
+    def __init__(self, app, loop, rig, bridge, controller, window, data_tools, settings, reporter, links=()):
         self.app = app
         self.loop = loop
         self.rig = rig
@@ -94,6 +96,7 @@ class Console:
         self.data_tools = data_tools
         self.settings = settings
         self.reporter = reporter
+        self._links = list(links)
 
     @property
     def session(self):
@@ -106,6 +109,7 @@ class Console:
         return self.rig.data_log
 
     def close(self) -> None:
+        disconnect_all(self._links)
         self.data_tools.close()
         self.window.close()
         self.bridge.close()
@@ -149,10 +153,16 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     bridge = SessionBridge(rig.session)
     controller = RunController(rig.session)
     window = MainWindow(rig.session, bridge, controller, settings)
+    window.use_data_log(rig.data_log)
     data_tools = attach_data_tools(window, rig.data_log, settings)
+    # views subscribe, the rig announces: a new data folder's log, a write error (from the
+    # writer thread; show_banner marshals it to the GUI thread)
+    links = [(rig.events.data_log_changed, window.use_data_log), (rig.events.write_error, window.show_banner)]
+    for sig, slot in links:
+        sig.connect(slot)
     if show:
         window.show()
-    return Console(app, loop, rig, bridge, controller, window, data_tools, settings, reporter)
+    return Console(app, loop, rig, bridge, controller, window, data_tools, settings, reporter, links)
 
 
 def main(root: Path | None = None) -> int:
