@@ -102,8 +102,8 @@ class RunDriver:
             this_session: what the experiment's ``run()`` gets as ``thisSession``.
             save_data: ``save_data(key, thisExp)`` saves a run's data (the session's
                 ``saveExperimentData``).
-            guard_codes: further code objects of the session's own steps of a run
-                (see :class:`.frames.StallGuard`).
+            guard_codes: further code objects of the session's own steps of a run, where
+                the stall guard's walk up the stack stops (see :mod:`.stall`).
 
         Returns:
             ``True`` when the run finished or was stopped; ``False`` when it
@@ -135,7 +135,9 @@ class RunDriver:
             log.info("run %d: starting %s with expInfo %s", record.index, record.key, exp_info)
             self._events.run_started.emit(record)
             if hook.pump is not None:
-                hook.guard.enable({RunDriver.run.__code__, RunDriver._finish.__code__, *guard_codes})
+                hook.guard.enable({RunDriver.run.__code__, RunDriver._finish.__code__, *guard_codes},
+                                  experiment_files=[entry.script_path or entry.path],
+                                  experiment_folders=[entry.folder])
             try:
                 os.chdir(entry.folder)
                 win.ensure()
