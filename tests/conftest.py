@@ -32,6 +32,14 @@ if os.environ.get("RIGCONSOLE_BLOCK_QT") == "1":
     sys.meta_path.insert(0, _BlockQt())
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "timing: measures time on this machine (frame intervals, console stalls); its tolerance is "
+        "meant to pass on a loaded 2-core VM; deselect with -m 'not timing'",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch):
     """Never touch the user's settings, caches or data."""

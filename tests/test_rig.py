@@ -154,6 +154,11 @@ for i in range(300_000):
         refused += 1
         if refused > 50:
             break
+import time
+t_end = time.monotonic() + 10  # the writer thread announces after closing the failed file
+while not errors and time.monotonic() < t_end:
+    time.sleep(0.01)
+time.sleep(0.2)  # ... and only once
 print("REFUSED", refused)
 print("SIGNALS", len(errors))
 print("MESSAGE", errors[0] if errors else "")

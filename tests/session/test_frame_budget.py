@@ -4,7 +4,10 @@ from __future__ import annotations
 import math
 import time
 
+import pytest
 
+
+@pytest.mark.timing
 def test_time_left_is_inf_outside_a_pump_and_bounded_inside(exp_root, make_session):
     s = make_session(exp_root, scan=True, simulated_vsync_hz=60)
     hook = s.frame_hook
@@ -22,6 +25,7 @@ def test_time_left_is_inf_outside_a_pump_and_bounded_inside(exp_root, make_sessi
     assert hook.time_left() == math.inf
 
 
+@pytest.mark.timing
 def test_margin_follows_the_measured_flip(exp_root, make_session):
     """A slow swap (7 ms here) leaves the console less of each frame, never more than half of it."""
     s = make_session(exp_root, scan=True, simulated_vsync_hz=60)
@@ -42,6 +46,7 @@ def test_margin_follows_the_measured_flip(exp_root, make_session):
     assert late and max(late) < 1 / 60 - 0.008
 
 
+@pytest.mark.timing
 def test_pump_running_past_the_vertical_blank_counts_as_an_overrun(exp_root, make_session):
     s = make_session(exp_root, scan=True, simulated_vsync_hz=60)
     s.frame_hook.pump = lambda budget_s: None
@@ -55,6 +60,7 @@ def test_pump_running_past_the_vertical_blank_counts_as_an_overrun(exp_root, mak
     assert stats["dropped_frames"] >= stats["console_overruns"] - 1  # the first frame has no interval
 
 
+@pytest.mark.timing
 def test_background_writers_are_let_in_while_the_main_thread_waits_for_the_blank(exp_root, make_session):
     import threading
 
@@ -163,6 +169,7 @@ def _one_script_session(tmp_path, make_session, name, source):
     return s, served
 
 
+@pytest.mark.timing
 def test_stall_guard_serves_the_console_while_an_experiment_sets_up_without_flipping(tmp_path, make_session):
     """Half a second of Python with no flips: the console is still served every few tens of ms,
     and when the run is over the guard's timer is off and SIGALRM is back to what it was."""

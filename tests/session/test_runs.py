@@ -177,6 +177,7 @@ def test_queue_non_blocking_from_thread_and_start_stop(exp_root, make_session):
     assert [r.key for r in s.run_records] == ["simple/simple.py", "json/named_like_a_package.py"]
 
 
+@pytest.mark.timing
 def test_frame_stats_recorded(exp_root, make_session):
     s = make_session(exp_root, scan=True, simulated_vsync_hz=60)
     batches = []

@@ -30,6 +30,8 @@ class CommandQueue:
     each submit so the owner of the main loop can schedule a drain.
     """
 
+    __slots__ = ("_calls", "_lock", "_wakeup")  # connect through set_wakeup, not attribute writes
+
     def __init__(self) -> None:
         self._calls: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
         self._lock = threading.Lock()

@@ -102,8 +102,8 @@ class RunDriver:
             this_session: what the experiment's ``run()`` gets as ``thisSession``.
             save_data: ``save_data(key, thisExp)`` saves a run's data (the session's
                 ``saveExperimentData``).
-            guard_codes: further code objects of the session's own steps of a run
-                (see :class:`.frames.StallGuard`).
+            guard_codes: further code objects of the session's own steps of a run, where
+                the stall guard's walk up the stack stops (see :mod:`.stall`).
 
         Returns:
             ``True`` when the run finished or was stopped; ``False`` when it
@@ -135,26 +135,35 @@ class RunDriver:
             log.info("run %d: starting %s with expInfo %s", record.index, record.key, exp_info)
             self._events.run_started.emit(record)
             if hook.pump is not None:
-                hook.guard.enable({RunDriver.run.__code__, RunDriver._finish.__code__, *guard_codes})
+                hook.guard.enable({RunDriver.run.__code__, RunDriver._finish.__code__, *guard_codes},
+                                  experiment_files=[entry.script_path or entry.path],
+                                  experiment_folders=[entry.folder])
             try:
+                # the set-up has no flips of its own: serve the console between its steps
+                # (the stall guard serves inside the experiment's own code, see .stall)
                 os.chdir(entry.folder)
                 win.ensure()
+                hook.serve_if_due()
                 this_exp = module.setupData(expInfo=exp_info, dataDir=str(data_dir))
                 if this_exp is None:
                     raise RuntimeError("setupData() returned None: it must return a psychopy.data.ExperimentHandler")
+                hook.serve_if_due()
                 this_exp.name = record.key
                 record.this_exp = this_exp
                 self.current_experiment = this_exp
                 self._capture_trials(this_exp, record)
                 self._prepare_inputs()
+                hook.serve_if_due()
                 win.win.hideMessage()
                 win.setup_with(module, exp_info)
+                hook.serve_if_due()
                 win.win.flip()
                 win.win.flip()
                 win.win.stashAutoDraw()
                 inputs = None
                 if hasattr(module, "setupInputs"):
                     inputs = module.setupInputs(expInfo=exp_info, thisExp=this_exp, win=win.win)
+                    hook.serve_if_due()
                 try:
                     listenerLoop.pause()
                 except Exception:

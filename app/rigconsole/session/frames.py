@@ -15,11 +15,10 @@ lives on the same thread, so it only runs when the experiment lets it. The
 5. makes PsychoPy's GL context current again after each pump.
 
 Stretches with no flips (an experiment loading stimuli, reading a conditions
-file, saving) would stall the console. :class:`StallGuard` covers them: an
-interval timer (``setitimer``, ``SIGALRM``), pushed back every time the
-console is served, interrupts the main thread when it has not been served for
-``stall_limit_s``, and the signal handler pumps unless the interrupted code
-draws or may hold a lock. It is only active while a run is in progress.
+file, saving, waiting in ``core.wait``) would stall the console.
+:class:`.stall.StallGuard` covers them, under an explicit rule of where it may
+serve and what console code may then touch (see :mod:`.stall`). It is only
+active while a run is in progress.
 
 Console work that cannot be split (a plot redraw) asks :meth:`FrameHook.time_left`
 before it starts. The HDF5 writer thread, which holds the GIL while h5py
@@ -34,7 +33,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import sys
 import threading
 import time
@@ -43,6 +41,7 @@ from concurrent.futures import Future
 from typing import Any, Callable
 
 from ..frame_budget import IDLE
+from .stall import StallGuard
 
 import numpy as np
 
@@ -81,180 +80,6 @@ def frame_stats(intervals_s: np.ndarray | list[float], refresh_hz: float) -> Fra
         p50_ms=float(np.percentile(arr, 50) * 1e3), p99_ms=float(np.percentile(arr, 99) * 1e3),
         max_ms=float(arr.max() * 1e3), refresh_hz=refresh_hz,
     )
-
-
-#: a frame whose function name contains one of these is drawing code
-_DRAWING_WORDS = ("draw", "flip", "render", "blit", "glyph")
-
-
-def _unsafe_code_prefixes() -> tuple[str, ...]:
-    """Source locations where the console must not be served from an interruption.
-
-    GL wrappers (pyglet, PyOpenGL, PsychoPy's gltools) and, by name, any
-    function that draws, renders or flips (see :data:`_DRAWING_WORDS`): making
-    PsychoPy's context current again there could land between ``glBegin`` and
-    ``glEnd``. Stimulus constructors in ``psychopy.visual`` are allowed: they
-    load textures and shaders, which survive the context switch (GL state
-    belongs to the context). Code that may hold a lock the console's own handlers take
-    (Rig Console itself, ``logging``, ``threading``, h5py).
-    """
-    import importlib.util
-    import os
-
-    prefixes = []
-    for name in ("pyglet", "OpenGL", "psychopy.tools.gltools",
-                 "rigconsole", "logging", "threading", "h5py", "concurrent.futures", "queue"):
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None and spec.origin:
-            origin = spec.origin
-            prefixes.append(os.path.dirname(origin) + os.sep if origin.endswith("__init__.py") else origin)
-    return tuple(prefixes) or ("\0",)
-
-
-class StallGuard:
-    """Keeps the console served during stretches with no ``win.flip()``.
-
-    Experiments do not flip while they set up (conditions files, stimuli) or
-    save; the console would freeze for hundreds of milliseconds. While
-    enabled, a one-shot interval timer (POSIX ``setitimer(ITIMER_REAL)``,
-    delivering ``SIGALRM``) is set to ``stall_limit_s`` every time the console
-    is served (:meth:`served`); when it expires, its Python handler (which
-    runs on the main thread) serves the console, unless the interrupted code
-    is drawing or may hold a lock (see :func:`_unsafe_code_prefixes`), in
-    which case it tries again after ``poll_s``. A frame loop that flips on
-    time only pushes the timer back (one system call per frame): no signal is
-    delivered and no other thread wakes up to take the GIL from the
-    experiment. The guard owns ``SIGALRM`` while enabled; when something else
-    already uses it (an armed ``ITIMER_REAL`` or a ``SIGALRM`` handler), the
-    guard stays off for that run and says so in the log.
-
-    Where ``setitimer`` is missing (Windows), a ``sys.setprofile`` hook does
-    the same check every ``check_every`` Python calls instead (it slows
-    Python code while enabled).
-    """
-
-    SIGNAL = getattr(signal, "SIGALRM", None)
-
-    def __init__(self, pump: Callable[[], None], stall_limit_s: float = 0.03, poll_s: float = 0.005,
-                 check_every: int = 200):
-        self._pump = pump
-        self.stall_limit_s = stall_limit_s
-        self.poll_s = poll_s
-        self.check_every = check_every
-        self.last_served = time.perf_counter()
-        self.interruptions = 0
-        self._count = 0
-        self._enabled = False
-        self._mode: str | None = None
-        self._prefixes: tuple[str, ...] = ()
-        self._previous_handler = None
-        #: code objects where the stack walk of :meth:`_unsafe` stops (the
-        #: session's run entry points: the experiment's code runs below them)
-        self.boundary_codes: set[Any] = set()
-
-    def served(self) -> None:
-        """Note that the console has just been served (called by the frame hook): the timer restarts."""
-        self.last_served = time.perf_counter()
-        if self._mode == "timer":
-            self._arm(self.stall_limit_s)
-
-    def _arm(self, seconds: float) -> None:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-
-    def _unsafe(self, frame: Any) -> bool:
-        """True when the interrupted code, up to the run's entry point, is drawing or may hold a lock."""
-        prefixes = self._prefixes
-        boundary = self.boundary_codes
-        while frame is not None:
-            code = frame.f_code
-            if code in boundary:
-                return False
-            if code.co_filename.startswith(prefixes):
-                return True
-            name = code.co_name.lower()
-            if any(word in name for word in _DRAWING_WORDS):
-                return True
-            frame = frame.f_back
-        return False
-
-    def _serve(self, frame: Any) -> bool:
-        """Serve the console from an interruption; ``False`` when the interrupted code forbids it."""
-        if self._unsafe(frame):
-            return False
-        self.last_served = time.perf_counter()
-        self.interruptions += 1
-        try:
-            self._pump()
-        except Exception:  # never break the experiment from an interruption
-            log.exception("console pump failed during a stretch with no flips")
-        self.last_served = time.perf_counter()
-        return True
-
-    # -- timer mode (POSIX) ---------------------------------------------------
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        if not self._enabled or self._mode != "timer":
-            return
-        if self._serve(frame):
-            # the pump restarts the timer (served()); a pump that did not run
-            # (one is already running further up the stack) must not leave it off
-            if signal.getitimer(signal.ITIMER_REAL)[0] == 0.0:
-                self._arm(self.stall_limit_s)
-        else:
-            self._arm(self.poll_s)  # drawing or holding a lock: try again shortly
-
-    # -- profile mode (fallback) ------------------------------------------------
-    def _profile(self, frame: Any, event: str, arg: Any) -> None:
-        self._count += 1
-        if self._count < self.check_every:
-            return
-        self._count = 0
-        if time.perf_counter() - self.last_served > self.stall_limit_s:
-            self._serve(frame)
-
-    def enable(self, boundary_codes: set[Any] | frozenset = frozenset()) -> None:
-        """Start guarding (main thread only).
-
-        Args:
-            boundary_codes: code objects of the session's own run steps, where
-                the walk up the interrupted stack stops (the experiment's code
-                runs below them).
-        """
-        if self._enabled or threading.current_thread() is not threading.main_thread():
-            return
-        self.boundary_codes = set(boundary_codes)
-        self._prefixes = self._prefixes or _unsafe_code_prefixes()
-        self.last_served = time.perf_counter()
-        if self.SIGNAL is not None and hasattr(signal, "setitimer"):
-            if signal.getitimer(signal.ITIMER_REAL)[0] or signal.getsignal(self.SIGNAL) not in (
-                    signal.SIG_DFL, signal.SIG_IGN, None):
-                log.info("SIGALRM is in use; the console may stall between flips during this run")
-                return
-            self._previous_handler = signal.signal(self.SIGNAL, self._on_signal)
-            self._mode = "timer"
-            self._enabled = True
-            self._arm(self.stall_limit_s)
-            return
-        if sys.getprofile() is not None:
-            log.info("a profiler is active; the console may stall between flips")
-            return
-        self._mode = "profile"
-        self._enabled = True
-        sys.setprofile(self._profile)
-
-    def disable(self) -> None:
-        """Stop guarding (main thread only)."""
-        if not self._enabled:
-            return
-        self._enabled = False
-        if self._mode == "timer":
-            self._arm(0.0)  # disarm
-            signal.signal(self.SIGNAL, self._previous_handler or signal.SIG_DFL)
-        elif self._mode == "profile":
-            sys.setprofile(None)
-        self._mode = None
 
 
 class FrameHook:
@@ -305,6 +130,7 @@ class FrameHook:
         #: ``time.perf_counter()`` by which the running pump must hand back (``inf``: no pump running)
         self.deadline = math.inf
         self.guard = StallGuard(self.pump_now)
+        self._last_served = time.perf_counter()  # when a pump last handed back
 
     # -- the frame-budget port (rigconsole.frame_budget.FrameBudget) -----------
     @property
@@ -438,6 +264,7 @@ class FrameHook:
             self._pumping = False
             self.deadline = math.inf
             self.restore_context()
+            self._last_served = time.perf_counter()
             self.guard.served()
 
     def wait_for_vsync_wait(self, timeout_s: float, need_s: float = 0.0) -> bool:
@@ -469,7 +296,7 @@ class FrameHook:
         saving data, flushing PsychoPy's log), called between them, where no
         lock is held and nothing is being drawn.
         """
-        if time.perf_counter() - self.guard.last_served > after_s:
+        if time.perf_counter() - self._last_served > after_s:
             self.pump_now()
 
     def time_left(self) -> float:
@@ -584,7 +411,7 @@ class FrameHook:
         if self.pump_phase == "after_flip":
             self.pump_now()
         else:
-            unserved = (time.perf_counter() - self.guard.last_served) * self.refresh_hz  # periods
+            unserved = (time.perf_counter() - self._last_served) * self.refresh_hz  # periods
             if unserved > self.AFTER_FLIP_SERVE_PERIODS:
                 budget = self.SLACKLESS_BUDGET_S if unserved > self.SLACKLESS_PERIODS else self.AFTER_FLIP_BUDGET_S
                 self.pump_now(min(self.budget_s, budget))

@@ -521,8 +521,12 @@ class Session(RunningExperimentAPI):
         exp_info = self.resolveExpInfo(key, expInfo)
         return self._driver.run(entry, exp_info, data_dir=str(self.dataDir), log_file=self.logFile,
                                 clock=self.experimentClock, this_session=self,
-                                save_data=lambda k, this_exp: self.saveExperimentData(k, thisExp=this_exp),
-                                guard_codes=(Session.saveExperimentData.__code__,))
+                                save_data=self._save_run_data,
+                                guard_codes=(Session._save_run_data.__code__, Session.saveExperimentData.__code__))
+
+    def _save_run_data(self, key: str, this_exp) -> None:
+        """The run driver's wrap-up step: the experiment's ``saveData`` through the PsychoPy API."""
+        self.saveExperimentData(key, thisExp=this_exp)
 
     def _on_frame(self, now: float) -> None:
         """The frame hook's per-flip call (see :meth:`.driver.RunDriver.on_frame`)."""
