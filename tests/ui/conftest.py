@@ -1,6 +1,6 @@
-"""Fixtures for the UI tests: a real Session (real, small PsychoPy window under
-Xvfb), its SessionBridge and RunController, and the MainWindow; all closed at
-teardown. Only one PsychoPy window exists at a time.
+"""Fixtures for the UI tests: a real Rig (its Session with a real, small PsychoPy
+window under Xvfb, its data log and recorder), the SessionBridge and RunController,
+and the MainWindow; all closed at teardown. Only one PsychoPy window exists at a time.
 """
 from __future__ import annotations
 
@@ -34,14 +34,20 @@ def ui_settings(tmp_path, ui_root):
 
 
 @pytest.fixture
-def session(tmp_path, ui_root):
-    """A real Session on the copied experiments with a 320x240 window and a simulated 60 Hz vsync."""
-    from rigconsole import Session
+def rig(ui_settings):
+    """The rig core as the console builds it: a real Session on the copied experiments with a
+    320x240 window and a simulated 60 Hz vsync, its session data log and recorder."""
+    from rigconsole.rig import Rig
 
-    s = Session(ui_root, dataDir=tmp_path / "data", win=dict(SMALL_WINDOW), cache_dir=tmp_path / "cache",
-                simulated_vsync_hz=60.0)
-    yield s
-    s.close()
+    r = Rig(ui_settings, simulated_vsync_hz=60.0, window_params=dict(SMALL_WINDOW), scan=False)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def session(rig):
+    """The rig's Session."""
+    return rig.session
 
 
 @pytest.fixture
@@ -61,14 +67,15 @@ def controller(session, bridge):
 
 
 @pytest.fixture
-def make_window(qtbot, session, bridge, controller, ui_settings):
+def make_window(qtbot, rig, session, bridge, controller, ui_settings):
     """Factory for MainWindows on the shared session (several in a row for persistence tests)."""
     from rigconsole.ui.main_window import MainWindow
 
     made = []
 
     def make(settings=None, scan=True):
-        w = MainWindow(session, bridge, controller, settings if settings is not None else ui_settings)
+        w = MainWindow(session, bridge, controller, settings if settings is not None else ui_settings,
+                       apply_settings=rig.apply_settings)
         qtbot.addWidget(w)
         made.append(w)
         if scan:

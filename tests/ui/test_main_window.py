@@ -14,20 +14,6 @@ from rigconsole.session.runs import RunState
 RUN_TIMEOUT_MS = 30000
 
 
-@pytest.fixture(autouse=True)
-def session_data_log(session, tmp_path):
-    """The rig's wiring (rigconsole.rig.Rig): a session data log and its recorder. The
-    window's trial plot reads the runs from this log (MainWindow picks up session.data_log)."""
-    from rigconsole.datalog import DataLog
-    from rigconsole.session.recorder import SessionRecorder
-
-    log = DataLog(tmp_path / "session.h5")
-    recorder = SessionRecorder(session, log)
-    yield log
-    recorder.close()
-    log.close()
-
-
 def _wait_idle(qtbot, window):
     """Wait for the run to end and for the window to show its end (the views follow the
     session through the event loop, so they lag it by at most one turn)."""

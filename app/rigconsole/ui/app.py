@@ -152,7 +152,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     log.info("session data log: %s", rig.data_log.path)
     bridge = SessionBridge(rig.session)
     controller = RunController(rig.session)
-    window = MainWindow(rig.session, bridge, controller, settings)
+    window = MainWindow(rig.session, bridge, controller, settings, apply_settings=rig.apply_settings)
     window.use_data_log(rig.data_log)
     data_tools = attach_data_tools(window, rig.data_log, settings)
     # views subscribe, the rig announces: a new data folder's log, a write error (from the

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QByteArray, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -80,8 +81,10 @@ class MainWindow(QMainWindow):
     dataLogChanged = Signal(object)
     _banner_requested = Signal(str)
 
-    def __init__(self, session, bridge, controller, settings: Settings, parent: QWidget | None = None):
+    def __init__(self, session, bridge, controller, settings: Settings, parent: QWidget | None = None, *,
+                 apply_settings: Callable[[Settings], None]):
         super().__init__(parent)
+        self._apply_settings = apply_settings
         self._banners_shown: set[str] = set()
         self._banner_requested.connect(self._show_banner, Qt.ConnectionType.QueuedConnection)
         self.session = session
@@ -502,7 +505,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         """File → Settings… (window-modal, opened with ``open()``, never ``exec()``)."""
-        dlg = SettingsDialog(self.session, self.settings, self)
+        dlg = SettingsDialog(self.session, self.settings, self._apply_settings, self)
         dlg.applied.connect(self._settings_applied)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._settings_dialog = dlg

@@ -2,13 +2,15 @@
 
 Apply validates with the pydantic :class:`rigconsole.settings.Settings` model
 (one-line errors under the form), refuses while a run is in progress, applies
-to the session (``set_root``, ``set_data_dir``, ``setupWindowFromParams``) and
+them to the rig (:meth:`rigconsole.rig.Rig.apply_settings`: a new data folder
+opens a new data log, a new root rescans, the stimulus window follows) and
 saves the settings file.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
@@ -44,8 +46,12 @@ class SettingsDialog(QDialog):
     """Edit and apply the console settings.
 
     Args:
-        session: the running :class:`rigconsole.session.Session`.
+        session: the running :class:`rigconsole.session.Session` (read: is a run in progress?).
         settings: the :class:`Settings` to edit (updated in place on Apply).
+        apply_settings: applies validated settings to the rig
+            (:meth:`rigconsole.rig.Rig.apply_settings`: a new data folder opens a
+            new data log, a new root rescans, the window follows); raises
+            ``RunInProgressError``, ``NotADirectoryError`` or ``OSError`` to refuse.
         on_applied: called with no arguments after a successful Apply
             (the main window re-adds experiments, refreshes, ...).
 
@@ -62,8 +68,10 @@ class SettingsDialog(QDialog):
 
     applied = Signal()
 
-    def __init__(self, session, settings: Settings, parent: QWidget | None = None):
+    def __init__(self, session, settings: Settings, apply_settings: Callable[[Settings], None],
+                 parent: QWidget | None = None):
         super().__init__(parent)
+        self._apply_settings = apply_settings
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         self.session = session
@@ -135,7 +143,7 @@ class SettingsDialog(QDialog):
         return False
 
     def apply(self) -> bool:
-        """Validate, apply to the session and save. Returns ``False`` (with a message shown) when refused."""
+        """Validate, apply to the rig and save. Returns ``False`` (with a message shown) when refused."""
         self.error_label.hide()
         if self.session.current_run is not None:
             return self._refuse("A run is in progress: stop it before changing settings.")
@@ -151,12 +159,7 @@ class SettingsDialog(QDialog):
             return self._refuse("Give a data folder.")
         old = self.settings
         try:
-            if Path(new.data_dir).absolute() != Path(self.session.dataDir).absolute():
-                self.session.set_data_dir(new.data_dir)
-            if Path(new.root).absolute() != Path(self.session.root).absolute():
-                self.session.set_root(new.root)
-            if new.window != old.window:
-                self.session.setupWindowFromParams(new.window.window_params())
+            self._apply_settings(new)
         except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
             text = str(err).strip().splitlines()
             return self._refuse(f"{type(err).__name__}: {text[0] if text else ''}")
