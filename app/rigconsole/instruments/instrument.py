@@ -514,6 +514,8 @@ class Instrument:
 def _why(err: BaseException, cfg: InstrumentConfig) -> str:
     if _is_timeout(err):
         return f"no reply within {cfg.timeout_s:g} s"
+    if isinstance(err, UnicodeDecodeError):
+        return "garbage reply (not text)"
     text = str(err).strip().splitlines()
     msg = text[-1] if text else type(err).__name__
     if isinstance(err, ConnectionRefusedError) or "refused" in msg.lower():
