@@ -26,8 +26,10 @@ EXIT_OK, EXIT_UNREACHABLE, EXIT_BAD_FILE = 0, 1, 2
 USAGE = "usage: rigconsole rig check [RIGFILE]"
 
 
-def check(path: Path, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Run the check on one rig file; returns the exit status."""
+def check(path: Path, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the check on one rig file (printing to ``out``/``err``, default stdout/stderr); returns the exit status."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     try:
         cfg = load_rig_file(path)
     except RigFileError as e:

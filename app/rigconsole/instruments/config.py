@@ -9,11 +9,10 @@ each naming the field path and the line of the file, e.g.::
 
     rig.yaml:14: instruments.psu.setpoints.voltage.max: Input should be a valid number
 
-``python -m rigconsole.instruments.config --schema`` prints the JSON Schema.
+``python -m rigconsole.instruments.schema`` prints the JSON Schema.
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -282,16 +281,3 @@ def default_rig_file() -> Path:
         if (c / "simulated.yaml").is_file():
             return c / "simulated.yaml"
     return cands[0] / "simulated.yaml"
-
-
-def _main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--schema"]:
-        print(json.dumps(rig_file_schema(), indent=2))
-        return 0
-    print("usage: python -m rigconsole.instruments.config --schema", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(_main())
