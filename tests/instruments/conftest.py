@@ -11,8 +11,11 @@ import pytest
 APP = Path(__file__).resolve().parents[2] / "app"
 if str(APP) not in sys.path:  # tests also run without an installed package
     sys.path.insert(0, str(APP))
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:  # instrument_helpers
+    sys.path.insert(0, HERE)
 
-from rigconsole.instruments import InstrumentManager, parse_rig_text  # noqa: E402
+from rigconsole.instruments import InstrumentManager  # noqa: E402
 from rigconsole.instruments.simulator import SimulatedInstrument  # noqa: E402
 
 RIGS = Path(__file__).resolve().parents[2] / "resources" / "rigs"
@@ -70,32 +73,3 @@ def make_log(tmp_path):
             log.close()
         except Exception:
             pass
-
-
-def socket_rig(resource: str, *, timeout_s: float = 0.3, period_s: float = 0.1, down_after: int = 2,
-               backoff: float = 0.2, extra: str = "") -> object:
-    """A rig file (parsed) with one instrument 'sensor' on the socket simulator."""
-    return parse_rig_text(f"""
-rig: socket test rig
-instruments:
-  sensor:
-    resource: "{resource}"
-    timeout_s: {timeout_s}
-    open_timeout_s: 0.5
-    retry: {{down_after_timeouts: {down_after}, backoff_first_s: {backoff}, backoff_max_s: {backoff * 4}}}
-    channels:
-      temperature: {{query: "MEAS:TEMP?", unit: degC, period_s: {period_s}, limits: [-40, 80]}}
-    setpoints:
-      voltage: {{command: "VOLT {{value:.3f}}", query: "VOLT?", unit: V, min: 0, max: 12}}
-{extra}""")
-
-
-def wait_for(cond, timeout: float = 5.0, interval: float = 0.01) -> bool:
-    import time
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(interval)
-    return bool(cond())

@@ -50,6 +50,10 @@ def _defaults(fn: Any) -> dict[str, Any]:
         return {}
 
 
+_PYMEASURE_BASES = ("pymeasure.instruments.instrument", "pymeasure.instruments.common_base",
+                    "pymeasure.instruments.generic_types", "pymeasure.instruments.channel", "builtins")
+
+
 def driver_channels(cls: type, period_s: float = 1.0) -> dict[str, ChannelConfig]:
     """A PyMeasure driver's measurement properties as channels (``Instrument.measurement``).
 
@@ -61,6 +65,8 @@ def driver_channels(cls: type, period_s: float = 1.0) -> dict[str, ChannelConfig
     out: dict[str, ChannelConfig] = {}
     seen: set[str] = set()
     for klass in cls.__mro__:
+        if klass.__module__.startswith(_PYMEASURE_BASES):  # *IDN?, *STB?... of every SCPI instrument
+            continue
         for name, attr in vars(klass).items():
             if name in seen or name.startswith("_"):
                 continue
