@@ -107,6 +107,8 @@ def test_rig_check_exit_codes(tmp_path, rig_dir, capsys):
     assert "*IDN? Rig Console,SIM-LM-100,LM0001,1.0" in out
     assert "luminance = " in out and "cd/m^2" in out
     assert "temperature = " in out and "degC" in out
+    assert rig_main(["check"], rig_file=rig_dir / "simulated.yaml") == 0      # the Settings' rig file
+    assert str(rig_dir / "simulated.yaml") in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD)
     assert rig_main(["check", str(bad)]) == 2

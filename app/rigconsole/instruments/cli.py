@@ -4,8 +4,8 @@ Prints each instrument's ``*IDN?`` reply and one reading per channel with its
 unit. Exit status: 0 all reachable, 1 an instrument is unreachable (or a
 channel could not be read), 2 a bad rig file (one line per problem on stderr,
 ``file:line: field.path: what``). RIGFILE defaults to the bundled simulated
-rig (``resources/rigs/simulated.yaml``); the console passes its Settings'
-rig file.
+rig (``resources/rigs/simulated.yaml``), or the ``rig_file`` the caller
+passes (the console's Settings' rig file).
 """
 from __future__ import annotations
 
@@ -65,8 +65,12 @@ def check(path: Path, out: TextIO | None = None, err: TextIO | None = None) -> i
     return status
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point for ``rigconsole rig ...`` (argv without the leading ``rig``)."""
+def main(argv: Sequence[str] | None = None, *, rig_file: str | Path | None = None) -> int:
+    """Entry point for ``rigconsole rig ...`` (argv without the leading ``rig``).
+
+    ``rig_file``: the file checked when RIGFILE is not given (the console's
+    Settings' rig file); default the bundled simulated rig.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="rigconsole rig", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command")
@@ -79,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "check":
         print(USAGE, file=sys.stderr)
         return EXIT_BAD_FILE
-    return check(Path(args.rigfile) if args.rigfile else default_rig_file())
+    if args.rigfile:
+        return check(Path(args.rigfile))
+    return check(Path(rig_file) if rig_file is not None else default_rig_file())
 
 
 if __name__ == "__main__":
