@@ -32,7 +32,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import ChannelConfig, InstrumentConfig, RigConfig
-from .links import BadReplyError, driver_channels, driver_class, open_link, parse_reading
+from .links import BadReplyError, driver_channels, driver_class, open_link, parse_reading, prepare_backend
 
 if TYPE_CHECKING:
     from .manager import InstrumentManager
@@ -377,6 +377,7 @@ class Instrument:
     def _try_connect(self) -> None:
         first = self._state not in (ConnectionState.RECONNECTING,)
         if first:
+            prepare_backend(self.config, self._rig)
             self._set_state(ConnectionState.CONNECTING, f"opening {self.config.resource}")
         try:
             link = open_link(self.config, self._rig)

@@ -16,7 +16,8 @@ from typing import Any
 
 from .config import ChannelConfig, InstrumentConfig, RigConfig
 
-__all__ = ["BadReplyError", "parse_reading", "visa_library", "driver_class", "driver_channels", "open_link"]
+__all__ = ["BadReplyError", "parse_reading", "visa_library", "driver_class", "driver_channels", "open_link",
+           "prepare_backend"]
 
 
 class BadReplyError(ValueError):
@@ -197,6 +198,20 @@ class DriverLink(ScpiLink):
     def close(self) -> None:
         self.driver = None
         super().close()  # the resource only: PyMeasure's adapter.close() would close a shared @sim manager
+
+
+def prepare_backend(cfg: InstrumentConfig, rig: RigConfig) -> None:
+    """Load the VISA library (imports pyvisa-py or pyvisa-sim, parses a sim profile): the
+    one-time cost before the first open, so that "connecting" measures the instrument.
+    Errors are left for :func:`open_link` to raise."""
+    try:
+        import pyvisa
+
+        pyvisa.ResourceManager(visa_library(cfg, rig))
+        if cfg.driver:
+            driver_class(cfg.driver)
+    except Exception:  # noqa: BLE001 - reported by open_link with the instrument's context
+        pass
 
 
 def open_link(cfg: InstrumentConfig, rig: RigConfig) -> ScpiLink:
