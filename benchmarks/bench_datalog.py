@@ -12,6 +12,13 @@ Run from the repository root::
 
     uv run python benchmarks/bench_datalog.py
     uv run python benchmarks/bench_datalog.py --calls 500000 --pymanip-calls 2000
+    uv run python benchmarks/bench_datalog.py --open 10,100,1000
+
+``--open SIZES`` measures instead the lazy reader: the time to open a session
+file and print its summary (``rigconsole data FILE``), for files of the given
+sizes in MB generated side by side (tests/support/big_session.py), interleaved
+rounds, median per size and the ratio to the smallest. The target is that the
+time does not grow with the file's size (ratio near 1).
 """
 
 from __future__ import annotations
@@ -97,6 +104,33 @@ def bench_pymanip(path: Path, calls: int, max_seconds: float) -> tuple[int, floa
     return n, dt
 
 
+def bench_open(d: Path, sizes_mb: list[float], rounds: int = 7) -> None:
+    import io
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from rigconsole.datalog import SessionFile
+    from rigconsole.datalog.export import summary
+    from support.big_session import make_big_session
+
+    files = {}
+    for mb in sizes_mb:
+        t0 = time.perf_counter()
+        files[mb] = make_big_session(d / f"open_{mb:g}.h5", mb=mb)
+        print(f"generated {files[mb].stat().st_size / 1e6:8.0f} MB in {time.perf_counter() - t0:.1f} s", flush=True)
+    times: dict[float, list[float]] = {mb: [] for mb in sizes_mb}
+    for _ in range(rounds):  # interleaved, so a burst of steal hits every size alike
+        for mb, p in files.items():
+            t0 = time.perf_counter()
+            with SessionFile(p) as f:
+                summary(f, io.StringIO())
+            times[mb].append(time.perf_counter() - t0)
+    base = float(np.median(times[sizes_mb[0]]))
+    print(f"{'file MB':>8s} {'open+summary median ms':>24s} {'min ms':>8s} {'vs smallest':>12s}")
+    for mb, p in files.items():
+        m = float(np.median(times[mb]))
+        print(f"{p.stat().st_size / 1e6:8.0f} {m * 1e3:24.1f} {min(times[mb]) * 1e3:8.1f} {m / base:11.2f}x")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=200_000, help="DataLog add_entry calls")
@@ -104,7 +138,12 @@ def main() -> int:
     ap.add_argument("--pymanip-seconds", type=float, default=20.0)
     ap.add_argument("--trial-rows", type=int, default=20_000)
     ap.add_argument("--dir", default=None, help="where to write the files (default: a temp dir)")
+    ap.add_argument("--open", default=None, metavar="SIZES", help="comma-separated file sizes in MB: measure the lazy reader")
     a = ap.parse_args()
+    if a.open:
+        with tempfile.TemporaryDirectory(dir=a.dir) as d:
+            bench_open(Path(d), [float(x) for x in a.open.split(",")])
+        return 0
     with tempfile.TemporaryDirectory(dir=a.dir) as d:
         d = Path(d)
         n_pm, t_pm = bench_pymanip(d / "pymanip.db", a.pymanip_calls, a.pymanip_seconds)

@@ -14,6 +14,20 @@ from rigconsole.session.runs import RunState
 RUN_TIMEOUT_MS = 30000
 
 
+@pytest.fixture(autouse=True)
+def session_data_log(session, tmp_path):
+    """The rig's wiring (rigconsole.rig.Rig): a session data log and its recorder. The
+    window's trial plot reads the runs from this log (MainWindow picks up session.data_log)."""
+    from rigconsole.datalog import DataLog
+    from rigconsole.session.recorder import SessionRecorder
+
+    log = DataLog(tmp_path / "session.h5")
+    recorder = SessionRecorder(session, log)
+    yield log
+    recorder.close()
+    log.close()
+
+
 def _wait_idle(qtbot, window):
     """Wait for the run to end and for the window to show its end (the views follow the
     session through the event loop, so they lag it by at most one turn)."""
@@ -408,3 +422,55 @@ def test_screenshot_while_running(window, qtbot, tmp_path, during_run):
     assert img.width() >= 1000 and img.height() >= 600
     colours = {img.pixel(x, y) for x in range(0, img.width(), 16) for y in range(0, img.height(), 16)}
     assert len(colours) > 20, "the screenshot looks blank"
+    # the trial plot in it drew the run's response measures: its blue (first series) is in the picture
+    plot = window.trial_plot
+    assert plot.items and plot.visible_series()
+    top_left = plot.plot.mapTo(window, plot.plot.rect().topLeft())
+    region = img.copy(top_left.x(), top_left.y(), plot.plot.width(), plot.plot.height())
+    blue = {region.pixelColor(x, y).name() for x in range(region.width()) for y in range(0, region.height(), 2)}
+    assert "#0072b2" in blue, "the trial plot in the screenshot shows no series"
+
+
+# ---------------------------------------------------------------- write-error banner
+def test_a_real_write_error_shows_one_dismissable_banner_saying_what_was_kept(window, qtbot, tmp_path):
+    """The data file's path stops working mid-session (moved away, a folder in its place): the
+    writer's next structural cycle cannot reopen it. Its write_error (from the writer thread)
+    reaches show_banner, which shows it once, with what is on disk, until dismissed."""
+    from PySide6.QtWidgets import QToolButton
+
+    from rigconsole.datalog import DataLog, DataLogWriteError
+
+    path = tmp_path / "failing.h5"
+    log = DataLog(path)
+    log.events.write_error.connect(window.show_banner)  # as the lead wires rig.events.write_error
+    log.add_entry(a=1.0)
+    log.flush()
+    kept = tmp_path / "kept.h5"
+    path.rename(kept)
+    path.mkdir()  # the data file's path now names a folder
+    log.add_entry(b=2.0)  # a new variable: the writer must reopen the file by its path
+    with pytest.raises(DataLogWriteError):
+        log.flush()
+    qtbot.waitUntil(lambda: window.write_banner.isVisible(), timeout=5000)
+    text = window.write_banner.text()
+    assert text.startswith("Data log: writing") and str(path) in text and "is on disk" in text
+    assert window.banner.text() == ""  # the run-error banner is another one
+    window.show_banner(str(log.last_error))
+    assert window.write_banner.text() == text
+    # dismiss it: it stays dismissed for this error
+    close = window.write_banner.findChild(QToolButton)
+    close.click()
+    assert not window.write_banner.isVisible()
+    window.show_banner(str(log.last_error))
+    qtbot.wait(50)
+    assert not window.write_banner.isVisible()
+    # another error is shown
+    window.show_banner("writing x.h5 failed (I/O error); data up to 10:00:00 is on disk; check the disk")
+    assert window.write_banner.isVisible() and "I/O error" in window.write_banner.text()
+    try:
+        log.close()
+    except DataLogWriteError:
+        pass
+    path.rmdir()
+    with DataLog(kept, readonly=True) as ro:  # what the banner said was kept is there
+        assert ro["a"][1].tolist() == [1.0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from support.budget import ManualBudget
 from support.datalog_fill import fill_session
 
 
@@ -71,12 +72,14 @@ def test_live_polling_appends_without_duplicates(make_log, make_dock, qtbot):
     assert len(xi) == logged
 
 
-def test_trial_column_live_from_events(make_log, make_dock, qtbot):
+def test_trial_column_live_polled_never_inside_add_trial(make_log, make_dock, qtbot):
     log = make_log()
     run = log.start_run("demo", {"participant": "p"})
     d = make_dock(log, "trial: rt", axis="trial")
     for k in range(25):
         log.add_trial(run, {"rt": 0.3 + k / 100, "thisRow.t": float(k)})
+    # the rows are in the log, the plot has not run: it reads them at its next poll (UI thread)
+    assert d.view.point_count() == 0
     qtbot.waitUntil(lambda: d.view.point_count() == 25, timeout=2000)
     x, y = d.view.data()
     np.testing.assert_array_equal(x, np.arange(25))
@@ -148,7 +151,7 @@ def test_several_docks_and_close(make_log, make_dock, qtbot):
     assert a.view.point_count() == 200 and b.view.point_count() == 30
     with qtbot.waitSignal(a.closed):
         a.close_button.click()
-    assert not a.view.timer.isActive() and a.view._links == []
+    assert not a.view.timer.isActive()
     log.add_entry(temperature=1.0)
     b.view.poll()
     assert b.view.point_count() == 30
@@ -186,14 +189,14 @@ def _measured_temperature_dock(make_log, make_dock, qtbot):
 
 def test_polls_wait_for_time_between_stimulus_frames(make_log, make_dock, qtbot):
     log, d = _measured_temperature_dock(make_log, make_dock, qtbot)
-    left = {"s": 0.0}
-    d.view.time_left = lambda: left["s"]
+    budget = ManualBudget(0.0)
+    d.use_budget(budget)
     for k in range(5):
         log.add_entry(temperature=21.0 + k)
     log.flush()
     qtbot.waitUntil(lambda: d.view.deferred_polls >= 3, timeout=2000)
     assert d.view.point_count() == 1  # no time before the next frame: nothing fetched or drawn
-    left["s"] = 1.0
+    budget.left = 1.0
     qtbot.waitUntil(lambda: d.view.point_count() == 6, timeout=2000)
 
 
@@ -202,7 +205,7 @@ def test_one_slow_poll_does_not_hold_the_plot_back(make_log, make_dock, qtbot):
     so the plot keeps up during a run instead of waiting for its end."""
     log, d = _measured_temperature_dock(make_log, make_dock, qtbot)
     d.view.plot.estimate.stale_s = 0.2
-    d.view.time_left = lambda: 0.010  # every pump has 10 ms before the next stimulus frame
+    d.use_budget(ManualBudget(0.010))  # every pump has 10 ms before the next stimulus frame
     d.view.plot.costs.append(0.5)  # one poll and repaint took half a second
     before = d.view.deferred_polls
     log.add_entry(temperature=21.0)
@@ -212,3 +215,27 @@ def test_one_slow_poll_does_not_hold_the_plot_back(make_log, make_dock, qtbot):
     # ... then forgot the slow one (on a loaded machine the first poll's own cost can be over
     # the 10 ms too and be forgotten as well, leaving no cost until this poll's is measured)
     assert 0.5 not in d.view.plot.costs
+
+
+def test_units_in_the_axis_label_and_frame_intervals_as_a_source(make_log, make_dock, qtbot):
+    log = make_log()
+    log.describe_variable("luminance", unit="cd/m^2", source="instrument:photometer")
+    log.add_entry(luminance=100.0)
+    log.add_entry(plain=1.0)
+    run = log.start_run("demo", {})
+    log.add_frame_intervals(run, [1 / 60, 1 / 60, 2 / 60])
+    d = make_dock(log, "luminance")
+    assert d.view.plot.getPlotItem().getAxis("left").labelText == "luminance (cd/m^2)"
+    d.view.set_source("plain")
+    assert d.view.plot.getPlotItem().getAxis("left").labelText == "plain"
+    assert "frame intervals" in d.view.sources()
+    d.view.set_source("frame intervals")
+    assert d.view.plot.getPlotItem().getAxis("left").labelText == "frame interval (ms)"
+    x, y = d.view.data()
+    np.testing.assert_allclose(y, [1000 / 60, 1000 / 60, 2000 / 60])
+    started = log.run_info(run)["started"]
+    np.testing.assert_allclose(x, started + np.cumsum([1 / 60, 1 / 60, 2 / 60]))  # time axis: when each frame ended
+    log.add_frame_intervals(run, [1 / 60])
+    qtbot.waitUntil(lambda: d.view.point_count() == 4, timeout=2000)
+    d.view.set_axis("trial")
+    np.testing.assert_array_equal(d.view.data()[0], [0, 1, 2, 3])

@@ -17,12 +17,15 @@ from .errors import (
     ReadOnlyError,
     UnknownNameError,
 )
-from .log import FORMAT_NAME, FORMAT_VERSION, DataLog, DataLogEvents, new_session_path
+from .log import FORMAT_NAME, FORMAT_VERSION, DataLog, DataLogEvents, ReadOnlyDataLog, new_session_path
+from .reader import SessionFile
 from .recover import RecoveryReport, recover
 
 __all__ = [
     "DataLog",
     "DataLogEvents",
+    "ReadOnlyDataLog",
+    "SessionFile",
     "new_session_path",
     "recover",
     "RecoveryReport",

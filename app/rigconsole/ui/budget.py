@@ -1,8 +1,8 @@
 """Console work that cannot be split waits for a frame pump with time for it.
 
 While a run is in progress the console is served between stimulus frames
-(:class:`rigconsole.session.frames.FrameHook`), and
-:meth:`~rigconsole.session.frames.FrameHook.time_left` says how long it may
+(the Session's frame pump), and
+:meth:`rigconsole.frame_budget.FrameBudget.time_left` says how long it may
 still take before it costs the experiment a frame. Work that cannot be cut
 short once started (a plot redraw, a window repaint) compares that with what
 it is expected to cost and waits for a pump with room when it does not fit.
@@ -97,7 +97,7 @@ class PaintGate(QObject):
 
     Args:
         window: a top-level ``QWidget`` (the main window, a floating dock).
-        time_left: ``() -> seconds`` (``FrameHook.time_left``).
+        time_left: ``() -> seconds`` (``FrameBudget.time_left``, e.g. ``session.frame_budget.time_left``).
         first_s: cost assumed before one was measured, seconds.
 
     Attributes:

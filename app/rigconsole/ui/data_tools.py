@@ -26,7 +26,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from ..settings import Settings, save_settings
-from .budget import PaintGate
 from .data_browser import DataBrowser
 from .variable_plots import AXES, PlotSource, VariablePlotDock
 
@@ -89,6 +88,17 @@ class DataTools(QObject):
             file_menu.insertSeparator(first)
 
         self.restore_layout(settings.plot_layout)
+        changed = getattr(main_window, "dataLogChanged", None)  # MainWindow.use_data_log: follow a new log
+        if changed is not None:
+            changed.connect(self.use_data_log)
+
+    def use_data_log(self, data_log) -> None:
+        """Plot from another data log (a new data folder): every open dock keeps its source."""
+        if data_log is self.log:
+            return
+        self.log = data_log
+        for dock in self.plots:
+            dock.view.use_data_log(data_log)
 
     # ------------------------------------------------------------------ plots
     def new_plot(self, source: PlotSource | str | None = None, *, axis: str = "time",
@@ -101,10 +111,9 @@ class DataTools(QObject):
                                 object_name=f"dock_plot_{self._serial}")
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Vertical)
         self.window.restoreDockWidget(dock)  # its place from the window's saved state, if any
-        hook = getattr(getattr(self.window, "session", None), "frame_hook", None)
-        if hook is not None:  # poll and repaint (when floating) only when it fits before the next stimulus frame
-            dock.view.time_left = hook.time_left
-            dock.paint_gate = PaintGate(dock, hook.time_left)
+        budget = getattr(getattr(self.window, "session", None), "frame_budget", None)
+        if budget is not None:  # poll and repaint (when floating) only when it fits before the next stimulus frame
+            dock.use_budget(budget)
         dock.changed.connect(self._layout_changed)
         dock.closed.connect(self._dock_closed)
         self.plots.append(dock)
@@ -204,4 +213,8 @@ def attach_data_tools(main_window: QMainWindow, data_log, settings: Settings, *,
 
     Returns the :class:`DataTools` (``.plots``, ``.open_browser(path)``, ``.close()``).
     """
-    return DataTools(main_window, data_log, settings, save=save)
+    tools = DataTools(main_window, data_log, settings, save=save)
+    use = getattr(main_window, "use_data_log", None)
+    if use is not None:  # the main window's own plot docks read the same log
+        use(data_log)
+    return tools

@@ -5,9 +5,11 @@ Layout (a technician's view of one rig):
 - toolbar: Run (F5), Pause (F6), Resume (F7 / Shift+F6), Stop (Shift+F5) and
   the run-state pill;
 - left dock "Experiments": the experiment list with Add…/Remove/Refresh;
-- centre: the selected experiment's expInfo form, a red banner for errors,
-  and the run status (trial n of N, elapsed, frame timing, last run, data files);
-- right dock "Trial data": live plot of the running experiment's numeric trial data;
+- centre: the write-error banner (:meth:`MainWindow.show_banner`), the
+  selected experiment's expInfo form, a red banner for errors, and the run
+  status (trial n of N, elapsed, frame timing, last run, data files);
+- right dock "Trial data": live plot of the running experiment's numeric trial
+  data, read from the session's data log (:meth:`MainWindow.use_data_log`);
 - bottom dock "Log": the Python log.
 
 The window only subscribes to the bridge and calls the controller and the
@@ -20,7 +22,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSizePolicy, QStyle,
@@ -35,9 +37,9 @@ from .budget import PaintGate
 from .experiment_list import ExperimentListPanel
 from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
-from .plots import TrialPlotDock
 from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
 from .settings_dialog import SettingsDialog
+from .trial_plot import TrialPlotDock
 
 __all__ = ["MainWindow"]
 
@@ -67,13 +69,21 @@ class MainWindow(QMainWindow):
         pill: :class:`StatePill` (``.state``).
         status_panel: :class:`RunStatusPanel`.
         banner: the red inline error :class:`Banner` (``.text()``).
-        trial_plot: :class:`TrialPlotDock` (``.series(name)``, ``.visible_series()``, ``.rows``).
+        write_banner: the data-log write-error :class:`Banner` (see :meth:`show_banner`).
+        trial_plot: :class:`~rigconsole.ui.trial_plot.TrialPlotDock` (``.series(name)``,
+            ``.visible_series()``, ``.rows``), fed from the data log (:meth:`use_data_log`).
         log_panel: :class:`LogPanel`; log_dock, experiments_dock: the docks.
         paint_gates: the :class:`~rigconsole.ui.budget.PaintGate` of the window (first) and of each dock.
     """
 
+    #: (data log) after :meth:`use_data_log`: the plot docks follow it
+    dataLogChanged = Signal(object)
+    _banner_requested = Signal(str)
+
     def __init__(self, session, bridge, controller, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
+        self._banners_shown: set[str] = set()
+        self._banner_requested.connect(self._show_banner, Qt.ConnectionType.QueuedConnection)
         self.session = session
         self.bridge = bridge
         self.controller = controller
@@ -117,7 +127,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         # while a run is served, repaint the window (and a floating dock) only in a
         # pump with time for it before the next stimulus frame
-        time_left = self.session.frame_hook.time_left
+        time_left = self.session.frame_budget.time_left
         self.paint_gates = [PaintGate(w, time_left) for w in (self, *self.findChildren(QDockWidget))]
 
     # ================================================================ building
@@ -166,6 +176,9 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(10, 8, 10, 8)
         lay.setSpacing(8)
+        self.write_banner = Banner(central)
+        self.write_banner.setObjectName("writeErrorBanner")
+        lay.addWidget(self.write_banner)
         self.banner = Banner(central)
         lay.addWidget(self.banner)
 
@@ -191,7 +204,7 @@ class MainWindow(QMainWindow):
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
         lay.addWidget(line)
-        self.status_panel = RunStatusPanel(lambda: self.session.frame_hook.refresh_hz, central)
+        self.status_panel = RunStatusPanel(lambda: self.session.frame_budget.refresh_hz, central)
         self.status_panel.openFolderRequested.connect(self.open_folder)
         lay.addWidget(self.status_panel, 0)
         self.setCentralWidget(central)
@@ -206,9 +219,9 @@ class MainWindow(QMainWindow):
         self.experiments_dock.setMinimumWidth(260)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.experiments_dock)
 
-        self.trial_plot = TrialPlotDock(self)
+        self.trial_plot = TrialPlotDock(self, data_log=getattr(self.session, "data_log", None))
         # redraw only when it fits before the next stimulus frame
-        self.trial_plot.time_left = self.session.frame_hook.time_left
+        self.trial_plot.use_budget(self.session.frame_budget)
         self.trial_plot.setMinimumWidth(360)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trial_plot)
 
@@ -300,7 +313,6 @@ class MainWindow(QMainWindow):
 
     def _run_started(self, rec) -> None:
         self.banner.hide()
-        self.trial_plot.start_run(rec)
         self.status_panel.run_started(rec)
         self._set_pill(rec)
         self._update_actions()
@@ -311,11 +323,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _trial_added(self, rec, row: dict) -> None:
-        self.trial_plot.add_trial(rec, row)
+        # the bridge delivers this in a pump after nextEntry() returned: a wake-up for the
+        # trial plot, which reads the new rows from the data log (its one data path)
+        self.trial_plot.poll()
         self.status_panel.update_trials(rec)
         self.run_summary.setText(f"{Path(rec.key).stem} · run {rec.index} · {self._trial_text(rec)}")
 
     def _run_ended(self, rec) -> None:
+        self.trial_plot.poll()  # the run's last rows, before its summary shows
         self.trial_plot.flush()
         self.status_panel.run_ended(rec)
         self._set_pill(rec)
@@ -332,6 +347,39 @@ class MainWindow(QMainWindow):
         elif not busy and self.pill.state == RunState.STARTING:
             self.pill.set_state("idle")
         self._update_actions()
+
+    # ================================================================ data log
+    def use_data_log(self, data_log) -> None:
+        """Feed the plot docks from ``data_log`` (the session's :class:`~rigconsole.datalog.DataLog`).
+
+        Call again when the rig opens a new data log (``rig.events.data_log_changed``);
+        emits :attr:`dataLogChanged` so the "New plot…" docks follow too.
+        """
+        self.trial_plot.use_data_log(data_log)
+        self.dataLogChanged.emit(data_log)
+
+    def show_banner(self, text: str) -> None:
+        """Show a data-log write error in the banner above the form, once per distinct message.
+
+        ``text`` is the data log's one-line message (what failed, up to when
+        the data is on disk, what to do). It stays until the technician
+        dismisses it (✕); the same message is not shown again. Thread-safe:
+        the data log's ``write_error`` comes from its writer thread, so a call
+        from another thread is queued to the UI thread.
+        """
+        if QThread.currentThread() is self.thread():
+            self._show_banner(text)
+        else:
+            self._banner_requested.emit(text)
+
+    def _show_banner(self, text: str) -> None:
+        line = text.strip().splitlines()[0] if text.strip() else "writing the data log failed"
+        if line in self._banners_shown:
+            return
+        self._banners_shown.add(line)
+        self.write_banner.show_message(f"Data log: {line}")
+        self.statusBar().showMessage(line, 15000)
+        log.error("%s", line)
 
     def show_error(self, message: str) -> None:
         """A one-line error: status bar, log panel and the red banner."""
@@ -424,7 +472,7 @@ class MainWindow(QMainWindow):
             if file not in [Path(p) for p in self.settings.extra_experiments]:
                 self.settings.extra_experiments.append(file)
                 save_settings(self.settings)
-        key = self.session._key_for(file) if hasattr(self.session, "_key_for") else str(file)
+        key = self.session.key_for(file)
         self.experiments.select(key)
         if not ok:
             self.statusBar().showMessage(f"{file.name} was added but cannot run: see its details", 10000)

@@ -1,4 +1,8 @@
-"""Live plots: a reusable :class:`PlotDock` and the trial-data plot built on it.
+"""Live plots' drawing layer: :class:`PlotDock`, :class:`SeriesItem`, :class:`TimedPlotWidget`.
+
+The trial plot (:mod:`.trial_plot`) and the one-source plots
+(:mod:`.variable_plots`) draw with these; both are fed by the one data path
+of :mod:`.plot_sources` (polled from the data log on the UI thread).
 
 Cheap by design, because the console is served between stimulus frames with
 a small time budget (a few ms):
@@ -22,18 +26,19 @@ import math
 import numbers
 import time
 from collections import deque
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
+from ..frame_budget import IDLE, FrameBudget
 from .budget import CostEstimate
 
-__all__ = ["PlotDock", "TrialPlotDock", "SeriesItem", "TimedPlotWidget", "numeric_columns", "default_columns"]
+__all__ = ["PlotDock", "SeriesItem", "SeriesKey", "TimedPlotWidget", "numeric_columns", "default_columns", "PALETTE"]
 
 #: Colour cycle for series (colour-blind-safe Okabe-Ito palette).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7f7f7f"]
@@ -281,10 +286,10 @@ class PlotDock(QDockWidget):
         controls: a ``QHBoxLayout`` above the plot for extra widgets.
         items: ``{series name: SeriesItem}``.
         key: the :class:`SeriesKey` above the plot (each drawn series' colour and name).
-        time_left: ``() -> seconds`` the console may still use before it
-            costs a stimulus frame (the frame pump's
-            :meth:`~rigconsole.session.frames.FrameHook.time_left`; default
-            ``inf``). A timed redraw waits until its measured cost fits.
+        time_left(): seconds the console may still use before it costs a
+            stimulus frame, from the :class:`~rigconsole.frame_budget.FrameBudget`
+            given to :meth:`use_budget` (default ``IDLE``: ``inf``). A timed
+            redraw waits until its measured cost fits.
         deferred_redraws: timed redraws put off for lack of time (a count).
     """
 
@@ -326,7 +331,7 @@ class PlotDock(QDockWidget):
         lay.addWidget(self.plot, 1)
         self.setWidget(body)
         self.items: dict[str, SeriesItem] = {}
-        self.time_left: Callable[[], float] = lambda: math.inf
+        self._budget: FrameBudget = IDLE
         self.deferred_redraws = 0
         self._colours: dict[str, str] = {}
         self._data: dict[str, tuple[list[float], list[float]]] = {}
@@ -337,6 +342,14 @@ class PlotDock(QDockWidget):
         self._interval_ms = max(1, int(1000 / max_fps))
         self._timer.setInterval(self._interval_ms)
         self._timer.timeout.connect(self._timed_flush)
+
+    def use_budget(self, budget: FrameBudget | None) -> None:
+        """Redraw only when it fits ``budget.time_left()`` (None: whenever due)."""
+        self._budget = IDLE if budget is None else budget
+
+    def time_left(self) -> float:
+        """Seconds left before the next stimulus frame (``inf`` outside runs)."""
+        return self._budget.time_left()
 
     # ------------------------------------------------------------ data in
     def set_series(self, name: str, x: Iterable[float], y: Iterable[float]) -> None:
@@ -516,107 +529,3 @@ class PlotDock(QDockWidget):
     def _user_changed_range(self, *_) -> None:
         if not self._setting_range:
             self._manage_range = False
-
-
-class TrialPlotDock(PlotDock):
-    """Numeric trial data of the running experiment against trial number.
-
-    Fed from ``SessionBridge.trialAdded(record, row)``: every numeric value the
-    experiment stored with ``addData`` becomes a series. A combo chooses what
-    is drawn: the default columns (see :func:`default_columns`), all numeric
-    columns, or one column. Cleared when a new run starts.
-
-    Attributes:
-        column_combo: the ``QComboBox`` (item data: ``"auto"``, ``"all"`` or a column name).
-        rows: the trial rows received in this run.
-    """
-
-    AUTO = "auto"
-    ALL = "all"
-
-    def __init__(self, parent: QWidget | None = None, **kwargs):
-        super().__init__("Trial data", parent, x_label="trial", **kwargs)
-        self.rows: list[dict] = []
-        self._exclude: set[str] = set()
-        self._columns: list[str] = []
-        self._new_columns: list[str] = []
-        self._info_text: str | None = None
-        self.column_combo = QComboBox(self)
-        self.column_combo.setToolTip("Which numeric trial columns to plot against trial number")
-        self.column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.column_combo.addItem("Response measures (auto)", self.AUTO)
-        self.column_combo.addItem("All numeric columns", self.ALL)
-        self.column_combo.currentIndexChanged.connect(self._apply_choice)
-        self.info = QLabel("No trials yet", self)
-        self.info.setStyleSheet("color: palette(mid);")
-        self.info.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        # fixed size: a per-trial setText must not re-lay-out the main window (costs frames)
-        from .run_panel import fix_size
-        fix_size(self.info, "trial 00000 of 00000")
-        self.controls.addWidget(QLabel("Plot:", self))
-        self.controls.addWidget(self.column_combo)
-        self.controls.addStretch(1)
-        self.controls.addWidget(self.info)
-
-    def start_run(self, record) -> None:
-        """Forget the previous run's data (slot for ``runStarted``)."""
-        self.rows.clear()
-        self._columns.clear()
-        self._new_columns.clear()
-        self._info_text = None
-        self._exclude = set(getattr(record, "exp_info", {}) or {})
-        self.clear()
-        blocker = self.column_combo.blockSignals(True)
-        while self.column_combo.count() > 2:
-            self.column_combo.removeItem(2)
-        self.column_combo.blockSignals(blocker)
-        self.info.setText(f"run {getattr(record, 'index', '')}: {getattr(record, 'key', '')}")
-        self._apply_choice()
-
-    def add_trial(self, record, row: Mapping[str, Any]) -> None:
-        """Add one trial row (slot for ``trialAdded``).
-
-        Runs inside the experiment's ``nextEntry()``, so it only appends
-        numbers; the combo, the label and the drawing follow at the next
-        redraw (see :meth:`flush`).
-        """
-        self.rows.append(dict(row))
-        n = getattr(record, "n_trials", 0) or len(self.rows)
-        for k, v in row.items():
-            if not _is_number(v):
-                continue
-            fv = float(v)
-            if not math.isfinite(fv):
-                continue
-            if k not in self._data:
-                self._columns.append(k)
-                self._new_columns.append(k)
-            self.append(k, n, fv)
-        total = getattr(record, "total_trials", None)
-        self._info_text = f"trial {n}" + (f" of {total}" if total else "")
-
-    def flush(self) -> None:
-        """Bring the combo, the label and the plot up to date with the rows received."""
-        if self._new_columns:
-            new, self._new_columns = self._new_columns, []
-            blocker = self.column_combo.blockSignals(True)
-            for k in new:
-                self.column_combo.addItem(k, k)
-            self.column_combo.blockSignals(blocker)
-            self._choose_visible(self.chosen_columns())
-        if self._info_text is not None:
-            self.info.setText(self._info_text)
-            self._info_text = None
-        super().flush()
-
-    def chosen_columns(self) -> list[str]:
-        """The columns the combo's choice selects, given the columns seen so far."""
-        choice = self.column_combo.currentData()
-        if choice == self.AUTO:
-            return default_columns(self._columns, self._exclude)
-        if choice == self.ALL:
-            return list(self._columns)
-        return [choice] if choice in self._data else []
-
-    def _apply_choice(self, *_):
-        self.set_visible_series(self.chosen_columns())

@@ -1,46 +1,39 @@
-"""Live plots of logged variables and trial columns: :class:`VariablePlot` and :class:`VariablePlotDock`.
+"""Live plots of one source each: :class:`VariablePlot` and :class:`VariablePlotDock`.
 
-A plot shows one *source* of a :class:`~rigconsole.datalog.DataLog`:
-
-- a logged variable (``add_entry``; pymanip's ``AsyncSession`` API), or
-- a numeric trial column of a run (``"trial: key_resp.rt"``; live plots follow
-  the newest run, the data browser pins one run),
-
-against one of two x axes:
+A plot shows one :class:`~rigconsole.ui.plot_sources.PlotSource` of a
+:class:`~rigconsole.datalog.DataLog`: a logged variable (with its unit from
+``variable_info`` on the y axis), a numeric trial column of a run
+(``"trial: key_resp.rt"``; live plots follow the newest run, the data browser
+pins one run) or the run's frame intervals, against one of two x axes:
 
 - ``"time"``: clock time (epoch seconds under a :class:`pyqtgraph.DateAxisItem`).
-  For trial columns the time of a row is ``run started + thisRow.t`` (PsychoPy's
-  clock); a run without ``thisRow.t`` falls back to the trial number.
+  For trial columns the time of a row is ``run started + thisRow.t`` (the run's
+  start is the experiment clock's zero); a run without ``thisRow.t`` falls
+  back to the trial number.
 - ``"trial"``: the trial number for trial columns (0 = first row), the entry
-  number for logged variables (0 = first ``add_entry``).
+  number for logged variables (0 = first ``add_entry``), the frame number.
 
-Cheap by design. The console pumps Qt events between stimulus frames with a
-~4 ms budget, so nothing here re-reads a whole series while it is live:
-
-- a :class:`QTimer` (5 Hz by default) asks the log only for what is new,
-  ``logged_data_fromtimestamp(name, last_t)`` (strictly after: no duplicates),
-  and appends it into preallocated numpy buffers that grow by doubling;
-- trial rows arrive through ``log.events.trial_added`` (emitted on the thread
-  that logged them, the main thread for the session recorder): the slot appends
-  one float; drawing waits for the timer;
-- the timer then calls ``setData`` on the one existing ``PlotDataItem`` with
-  views of the buffers. ``setDownsampling(auto=True, mode='peak')`` and
-  ``setClipToView(True)`` keep a 1,000,000-point series smooth to pan
-  (figures in docs/performance.md ("Live plots")). The raster ``PlotWidget`` is used:
-  pyqtgraph's OpenGL mode breaks PsychoPy's drawing in the same process.
+The data path is the one of every live plot (:mod:`.plot_sources`): a
+:class:`QTimer` (5 Hz by default) polls a :class:`~.plot_sources.SourceFeed`
+on the UI thread for what is new and appends it into preallocated numpy
+buffers that grow by doubling; nothing is connected to the log's events, so no
+plot code runs inside the experiment's calls. A poll waits for a pump whose
+``time_left()`` fits its measured cost. ``setData`` gets views of the buffers;
+``setDownsampling(auto=True, mode='peak')`` and ``setClipToView(True)`` keep a
+1,000,000-point series smooth to pan (figures in docs/performance.md ("Live
+plots")). The raster ``PlotWidget`` is used: pyqtgraph's OpenGL mode breaks
+PsychoPy's drawing in the same process.
 """
 from __future__ import annotations
 
 import math
-import threading
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -52,38 +45,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..session.runs import disconnect_all
+from ..frame_budget import IDLE, FrameBudget
+from .budget import PaintGate
+from .plot_sources import FRAMES, TRIAL_PREFIX, PlotSource, SourceFeed, axis_label
 from .plots import TimedPlotWidget
 
-__all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "AXES"]
+__all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "FRAMES", "AXES"]
 
-#: Combo text prefix of trial columns (``"trial: key_resp.rt"``).
-TRIAL_PREFIX = "trial: "
 #: The two x axes.
 AXES = ("time", "trial")
 #: Line colour (Okabe-Ito blue, colour-blind safe), as the trial plot.
 LINE_COLOUR = "#0072B2"
 #: Grid opacity. Grid lines are drawn by the axes; translucent lines cost ~10 ms
 #: per axis per repaint under software rendering, so the grid is faint but cheap.
-
-
-@dataclass(frozen=True)
-class PlotSource:
-    """What a plot shows: ``kind`` ``"variable"`` (logged variable) or ``"trial"`` (trial column), and its ``name``."""
-
-    kind: str
-    name: str
-
-    @property
-    def label(self) -> str:
-        """Text in the source combo and the dock title: ``"temperature"`` or ``"trial: key_resp.rt"``."""
-        return TRIAL_PREFIX + self.name if self.kind == "trial" else self.name
-
-    @classmethod
-    def from_label(cls, label: str) -> PlotSource:
-        if label.startswith(TRIAL_PREFIX):
-            return cls("trial", label[len(TRIAL_PREFIX):])
-        return cls("variable", label)
 
 
 class _Buffer:
@@ -127,20 +101,6 @@ class _Buffer:
         self.n += 1
 
 
-def _as_float(v: Any) -> float:
-    """A trial cell as a number: floats kept, numeric text parsed, anything else NaN."""
-    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, bool):
-        return float(v)
-    if isinstance(v, str) and v:
-        try:
-            return float(v)
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
 class VariablePlot(QWidget):
     """A source picker, an axis toggle, a follow toggle and one pyqtgraph plot of a DataLog source.
 
@@ -152,8 +112,8 @@ class VariablePlot(QWidget):
         follow: auto-scroll to the newest point (turned off when the user pans).
         run: the run whose trial columns are offered (``"runs/0001_x"``); None
             follows the newest run (a live console).
-        live: poll the log on a timer (``poll_hz`` times a second) and listen to
-            its ``trial_added``/``run_started`` events. The data browser passes False.
+        live: poll the log on a timer (``poll_hz`` times a second). The data
+            browser passes False (it reads once).
 
     Signals:
         changed(): source, axis or follow changed (layouts are saved on it).
@@ -177,19 +137,16 @@ class VariablePlot(QWidget):
         self._axis = axis
         self._follow = follow
         self._buf = _Buffer()
-        self._last_t = -math.inf  # newest variable timestamp seen (strictly-after polling)
-        self._trial_offset: float | None = None  # run started (epoch s), for thisRow.t
-        self._trial_time_ok = False
-        self._resync = True  # reload the source from scratch at the next poll
         self._dirty = False  # buffers changed since the last setData
         self._known_vars: frozenset[str] = frozenset()
         self._known_cols: tuple[str, ...] = ()
         self._numeric_cols: list[str] = []
-        self._main_thread = threading.main_thread()
+        self._has_frames = False
         self._closed = False
         if isinstance(source, str):
             source = PlotSource.from_label(source)
         self._source: PlotSource | None = source
+        self._feed = SourceFeed(data_log, source, run)
 
         self._build_ui()
         self.refresh_sources()
@@ -197,23 +154,17 @@ class VariablePlot(QWidget):
             first = self._first_source()
             if first is not None:
                 self._source = first
+                self._feed.set_source(first)
         self._sync_combo()
         self._apply_axis_item()
 
-        self._links: list[tuple[Any, Any]] = []
-        #: ``() -> seconds`` left before the next stimulus frame (the frame pump's
-        #: ``FrameHook.time_left``; default ``inf``): polls wait for one with room
-        self.time_left: Callable[[], float] = lambda: math.inf
+        self._budget: FrameBudget = IDLE
         #: polls skipped for lack of time (a count)
         self.deferred_polls = 0
         self.timer = QTimer(self)
         self.timer.setInterval(max(20, int(1000 / poll_hz)))
         self.timer.timeout.connect(self.poll)
         if live:
-            ev = data_log.events
-            self._links = [(ev.trial_added, self._on_trial_added), (ev.run_started, self._on_run_started)]
-            for sig, slot in self._links:
-                sig.connect(slot)
             self.timer.start()
         self.poll()
 
@@ -284,17 +235,17 @@ class VariablePlot(QWidget):
             pi.setLabel("bottom", "time")
         else:
             pi.setAxisItems({"bottom": pg.AxisItem(orientation="bottom")})
-            trial = self._source is not None and self._source.kind == "trial"
-            pi.setLabel("bottom", "trial" if trial else "entry #")
+            kind = self._source.kind if self._source is not None else "variable"
+            pi.setLabel("bottom", {"trial": "trial", "frames": "frame #"}.get(kind, "entry #"))
         ax = pi.getAxis("bottom")
         ax.enableAutoSIPrefix(False)
         ax.setTextPen("#333333")
         ax.setPen("#888888")
-        pi.setLabel("left", self._source.name if self._source else "")
+        pi.setLabel("left", axis_label(self.log, self._source))
         self._update_axis_button()
 
     def _time_available(self) -> bool:
-        return self._source is None or self._source.kind == "variable" or self._trial_time_ok
+        return self._source is None or self._source.kind != "trial" or self._feed.trial_time_ok
 
     # ------------------------------------------------------------------ public API
     @property
@@ -314,6 +265,24 @@ class VariablePlot(QWidget):
         """The run whose trial columns are offered (None before the first run)."""
         return self._run
 
+    def use_budget(self, budget: FrameBudget | None) -> None:
+        """Poll and redraw only when it fits ``budget.time_left()`` (None: whenever due)."""
+        self._budget = IDLE if budget is None else budget
+
+    def time_left(self) -> float:
+        """Seconds left before the next stimulus frame (``inf`` outside runs)."""
+        return self._budget.time_left()
+
+    def use_data_log(self, data_log) -> None:
+        """Plot from another data log (a new data folder): the same source, read from its start."""
+        self.log = data_log
+        self._known_vars = frozenset()
+        self._known_cols = ()
+        self._has_frames = False
+        self._feed.use_data_log(data_log)
+        self.refresh_sources()
+        self.poll()
+
     def state(self) -> dict[str, Any]:
         """``{"kind", "name", "axis", "follow"}``: what a saved layout keeps (``Settings.plot_layout`` entries)."""
         d = asdict(self._source) if self._source else {"kind": "", "name": ""}
@@ -327,7 +296,7 @@ class VariablePlot(QWidget):
             return
         self._source = source
         self._sync_combo()
-        self._resync = True
+        self._feed.set_source(source)
         self.poll()
         self._apply_axis_item()
         self.changed.emit()
@@ -338,8 +307,8 @@ class VariablePlot(QWidget):
             return
         self._pinned_run = run
         self._known_cols = ()
+        self._feed.pin(run)
         self.refresh_sources()
-        self._resync = True
         self.poll()
 
     def set_axis(self, axis: str) -> None:
@@ -399,9 +368,14 @@ class VariablePlot(QWidget):
                 cols = ()
         if run != self._run:
             self._run = run
+            self._has_frames = False
             changed = True
-            if self._source is not None and self._source.kind == "trial":
-                self._resync = True
+        if run is not None and not self._has_frames:
+            try:
+                self._has_frames = self.log.run_info(run)["n_frames"] > 0
+            except KeyError:
+                self._has_frames = False
+            changed = changed or self._has_frames
         if cols != self._known_cols:
             self._known_cols = cols
             self._numeric_cols = self._numeric_columns(run, cols) if cols else []
@@ -417,12 +391,14 @@ class VariablePlot(QWidget):
         return [c for c in cols if c in table and table[c].dtype.kind == "f"]
 
     def sources(self) -> list[str]:
-        """Labels listed in the combo: logged variables (sorted), then ``trial: <column>`` in PsychoPy order."""
+        """Labels listed in the combo: logged variables (sorted), ``trial: <column>`` in PsychoPy order, frame intervals."""
         return [self.source_combo.itemText(i) for i in range(self.source_combo.count())]
 
     def _available(self) -> list[PlotSource]:
         out = [PlotSource("variable", n) for n in sorted(self._known_vars)]
         out += [PlotSource("trial", c) for c in self._numeric_cols]
+        if self._has_frames:
+            out.append(PlotSource("frames", FRAMES))
         return out
 
     def _first_source(self) -> PlotSource | None:
@@ -449,30 +425,6 @@ class VariablePlot(QWidget):
             self.set_source(src)
 
     # ------------------------------------------------------------------ data in
-    def _on_run_started(self, run: str, experiment: str, exp_info: dict) -> None:
-        if self._pinned_run is None and self._source is not None and self._source.kind == "trial":
-            self._resync = True  # cheap: the timer switches to the new run
-
-    def _on_trial_added(self, run: str, row: dict) -> None:
-        """Slot for ``DataLog.events.trial_added``: append one float (O(1)); the timer draws."""
-        src = self._source
-        if src is None or src.kind != "trial" or self._resync:
-            return
-        if run != self._run or threading.current_thread() is not self._main_thread:
-            self._resync = True
-            return
-        self._append_trial_row(row)
-        self._dirty = True
-
-    def _append_trial_row(self, row: dict) -> None:
-        assert self._source is not None
-        y = _as_float(row.get(self._source.name))
-        t = math.nan
-        if self._trial_offset is not None:
-            rt = _as_float(row.get("thisRow.t"))
-            t = self._trial_offset + rt
-        self._buf.append(t, y)
-
     def poll_cost(self) -> float:
         """Expected cost of the next poll and repaint, seconds: the largest of the last 8 measured."""
         return self.plot.redraw_cost()
@@ -502,51 +454,21 @@ class VariablePlot(QWidget):
         if src is None:
             self.status.setText("Nothing logged yet: the plot starts when a variable or trial arrives.")
             return
-        if self._resync:
-            self._reload()
-        elif src.kind == "variable":
-            t, v = self.log.logged_data_fromtimestamp(src.name, self._last_t)
-            if len(t):
-                self._buf.extend(t, v)
-                self._last_t = float(t[-1])
-                self._dirty = True
+        had_time = self._feed.trial_time_ok
+        got = self._feed.poll()
+        if got is not None:
+            reset, t, _idx, y = got
+            if reset:
+                self._buf.clear()
+            self._buf.extend(t, y)
+            self._dirty = True
+            if had_time != self._feed.trial_time_ok and self._axis == "time":
+                self._apply_axis_item()
+            if reset:
+                self._draw(rescale=True)
+                return
         if self._dirty:
             self._draw()
-
-    def _reload(self) -> None:
-        src = self._source
-        assert src is not None
-        self._resync = False
-        self._buf.clear()
-        self._last_t = -math.inf
-        had_time = self._trial_time_ok
-        self._trial_time_ok = False
-        self._trial_offset = None
-        if src.kind == "variable":
-            if src.name in self._known_vars:
-                t, v = self.log.logged_variable(src.name)
-                self._buf.extend(t, v)
-                if len(t):
-                    self._last_t = float(t[-1])
-        elif self._run is not None:
-            info = self.log.run_info(self._run)
-            table = self.log.trials(self._run)
-            col = table.get(src.name)
-            if col is not None:
-                y = col.astype(float) if col.dtype.kind == "f" else np.array([_as_float(x) for x in col])
-                rt = table.get("thisRow.t")
-                started = info.get("started")
-                if rt is not None and rt.dtype.kind == "f" and started is not None:
-                    self._trial_offset = float(started)
-                    self._trial_time_ok = True
-                    t = float(started) + rt
-                else:
-                    t = np.full(len(y), np.nan)
-                self._buf.extend(t, y)
-        if had_time != self._trial_time_ok and self._axis == "time":
-            self._apply_axis_item()
-        self._dirty = True
-        self._draw(rescale=True)
 
     # ------------------------------------------------------------------ drawing
     def _xy(self) -> tuple[np.ndarray, np.ndarray]:
@@ -624,22 +546,20 @@ class VariablePlot(QWidget):
         ys = self._buf.y[:n]
         fin = np.flatnonzero(np.isfinite(ys[-1000:]))
         last = f"last {ys[-1000:][fin[-1]]:.6g}" if len(fin) else "no numbers yet"
-        what = "trials" if src.kind == "trial" else "values"
+        what = {"trial": "trials", "frames": "frames"}.get(src.kind, "values")
         note = ""
-        if src.kind == "trial" and self._axis == "time" and not self._trial_time_ok:
+        if src.kind == "trial" and self._axis == "time" and not self._feed.trial_time_ok:
             note = "  (no thisRow.t column: x is the trial number)"
         run = f"  {self._run.split('/', 1)[1]}" if src.kind == "trial" and self._run else ""
         self.status.setText(f"{n:,} {what}{run}   {last}{note}")
 
     # ------------------------------------------------------------------ lifecycle
     def close_plot(self) -> None:
-        """Stop the timer and disconnect from the log's events (idempotent)."""
+        """Stop the timer (idempotent)."""
         if self._closed:
             return
         self._closed = True
         self.timer.stop()
-        disconnect_all(self._links)
-        self._links = []
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt
         self.close_plot()
@@ -684,6 +604,8 @@ class VariablePlotDock(QDockWidget):
         self.view.changed.connect(self._view_changed)
         self._retitle()
         self._done = False
+        #: the :class:`~rigconsole.ui.budget.PaintGate` of the dock while it floats (see :meth:`use_budget`)
+        self.paint_gate: PaintGate | None = None
 
     def _retitle(self) -> None:
         s = self.view.source
@@ -696,6 +618,13 @@ class VariablePlotDock(QDockWidget):
     def state(self) -> dict[str, Any]:
         """What a saved layout keeps: ``{"kind", "name", "axis", "follow"}``."""
         return self.view.state()
+
+    def use_budget(self, budget: FrameBudget | None) -> None:
+        """Poll, redraw and (when floating) repaint only when it fits before the next stimulus frame."""
+        self.view.use_budget(budget)
+        if self.paint_gate is not None:
+            self.paint_gate.close()
+        self.paint_gate = PaintGate(self, budget.time_left) if budget is not None else None
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt
         super().closeEvent(event)

@@ -1,0 +1,127 @@
+"""Summaries and CSV export of a session file (``rigconsole data FILE [--csv DIR]``).
+
+Both take a :class:`~.reader.SessionFile` (or any DataLog) and read only what
+they print or write: the summary reads each variable's last row, not its data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["summary", "export_csv"]
+
+
+def _when(t: float | None) -> str:
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def summary(log: Any, out: TextIO) -> None:
+    """Write a human-readable summary of ``log`` to ``out``."""
+    w = out.write
+    w(f"{log.path}  created {_when(log.t0)}\n")
+    runs = log.runs()
+    w(f"\nRuns ({len(runs)})\n")
+    for r in runs:
+        info = log.run_info(r)
+        outcome = info["outcome"] or "not ended"
+        who = info["expInfo"].get("participant", "")
+        who = f"  participant {who}" if who != "" else ""
+        w(f"  {r}  {info['n_trials']} trials  {outcome}  started {_when(info['started'])}{who}\n")
+    last = log.logged_last_values()
+    names = sorted(log.logged_variables())
+    w(f"\nLogged variables ({len(names)})\n")
+    for n in names:
+        unit = log.variable_info(n)["unit"]
+        lv = last.get(n)
+        tail = f"  last {lv[1]:g}{' ' + unit if unit else ''} at {_when(lv[0])}" if lv else ""
+        w(f"  {n}{f' [{unit}]' if unit else ''}  {log.variable_length(n)} values{tail}\n")
+    params = log.parameters()
+    w(f"\nParameters ({len(params)})\n")
+    for k in sorted(params):
+        w(f"  {k} = {params[k]!r}\n")
+    ds = sorted(log.dataset_names())
+    w(f"\nDatasets ({len(ds)})\n")
+    for n in ds:
+        shape, dtype, count = _dataset_shape(log, n)
+        w(f"  {n}  {count} arrays of shape ({'x'.join(map(str, shape))}) {dtype}\n")
+    notes = log.annotations()
+    w(f"\nAnnotations ({len(notes)})\n")
+    for a in notes[-10:]:
+        w(f"  {_when(a['t'])}  {a['source']}  {a['kind']}  {a['text']}\n")
+    if len(notes) > 10:
+        w(f"  ... {len(notes) - 10} earlier (rigconsole data FILE --csv DIR writes them all)\n")
+    sections = log.metadata_sections()
+    w(f"\nMetadata ({len(sections)})\n")
+    for sec in sections:
+        w(f"  {sec}: {', '.join(f'{k}={v}' for k, v in log.metadata(sec).items())[:120]}\n")
+
+
+def _dataset_shape(log: Any, name: str) -> tuple[tuple[int, ...], Any, int]:
+    if hasattr(log, "dataset_shape"):  # the lazy reader: no array read
+        return log.dataset_shape(name)
+    times = log.dataset_times(name)
+    _, last = log.dataset_last_data(name)
+    return (last.shape, last.dtype, len(times)) if last is not None else ((), "?", len(times))
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name).strip(".") or "_"
+
+
+def export_csv(log: Any, out_dir: Path) -> list[Path]:
+    """Write ``<run>_trials.csv`` per run, ``var_<name>.csv`` (t,value) per variable, ``parameters.csv``,
+    ``annotations.csv``.
+
+    Returns the paths written. Times are epoch seconds.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for r in log.runs():
+        table = log.trials(r)
+        cols = list(table)
+        n = len(next(iter(table.values()))) if table else 0
+        p = out_dir / f"{_safe(r.split('/', 1)[1])}_trials.csv"
+        with open(p, "w", newline="", encoding="utf-8") as fh:
+            cw = csv.writer(fh)
+            cw.writerow(cols)
+            for i in range(n):
+                row = []
+                for c in cols:
+                    v = table[c][i]
+                    row.append("" if isinstance(v, float) and math.isnan(v) else (repr(float(v)) if isinstance(v, float) else v))
+                cw.writerow(row)
+        written.append(p)
+    for name in sorted(log.logged_variables()):
+        t, v = log.logged_variable(name)
+        p = out_dir / f"var_{_safe(name)}.csv"
+        with open(p, "w", newline="", encoding="utf-8") as fh:
+            cw = csv.writer(fh)
+            unit = log.variable_info(name)["unit"]
+            cw.writerow(["t", f"{name} [{unit}]" if unit else name])
+            cw.writerows(zip(map(repr, t.tolist()), map(repr, v.tolist())))
+        written.append(p)
+    params = log.parameters()
+    if params:
+        p = out_dir / "parameters.csv"
+        with open(p, "w", newline="", encoding="utf-8") as fh:
+            cw = csv.writer(fh)
+            cw.writerow(["name", "value"])
+            cw.writerows(sorted(params.items()))
+        written.append(p)
+    notes = log.annotations()
+    if notes:
+        p = out_dir / "annotations.csv"
+        with open(p, "w", newline="", encoding="utf-8") as fh:
+            cw = csv.writer(fh)
+            cw.writerow(["t", "source", "kind", "text", "fields"])
+            cw.writerows([repr(a["t"]), a["source"], a["kind"], a["text"], json.dumps(a["fields"])] for a in notes)
+        written.append(p)
+    return written

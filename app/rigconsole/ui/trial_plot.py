@@ -1,0 +1,157 @@
+"""The main window's trial plot: the running experiment's numeric trial columns against trial number.
+
+Fed by the one data path of the live plots (:mod:`.plot_sources`): a timer
+polls a :class:`~.plot_sources.TrialFeed` on the session's data log from the
+UI thread, so nothing here runs inside the experiment's ``nextEntry()``; the
+redraw then waits for a pump with room before the next stimulus frame
+(:class:`~.plots.PlotDock`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+
+from .plot_sources import TrialBatch, TrialFeed
+from .plots import PlotDock, default_columns
+
+__all__ = ["TrialPlotDock"]
+
+
+class TrialPlotDock(PlotDock):
+    """Numeric trial data of the newest run in the data log, against trial number (1 = first row).
+
+    Every number column the experiment stored with ``addData`` becomes a
+    series (expInfo values are not plotted by default). A combo chooses what
+    is drawn: the default columns (see :func:`~.plots.default_columns`), all
+    numeric columns, or one column. A new run in the log clears the plot.
+
+    Args:
+        data_log: the session :class:`~rigconsole.datalog.DataLog` (or None; see :meth:`use_data_log`).
+        poll_hz: how often the log is asked for new rows.
+
+    Attributes:
+        column_combo: the ``QComboBox`` (item data: ``"auto"``, ``"all"`` or a column name).
+        rows: the trial rows of this run seen so far (number cells only).
+        run: the data-log group of the run shown (None before the first).
+    """
+
+    AUTO = "auto"
+    ALL = "all"
+
+    def __init__(self, parent: QWidget | None = None, *, data_log: Any = None, poll_hz: float = 10.0, **kwargs: Any):
+        super().__init__("Trial data", parent, x_label="trial", **kwargs)
+        self.rows: list[dict[str, float]] = []
+        self.run: str | None = None
+        self._feed = TrialFeed(data_log)
+        self._exclude: set[str] = set()
+        self._columns: list[str] = []
+        self._new_columns: list[str] = []
+        self._info_text: str | None = None
+        self.column_combo = QComboBox(self)
+        self.column_combo.setToolTip("Which numeric trial columns to plot against trial number")
+        self.column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.column_combo.addItem("Response measures (auto)", self.AUTO)
+        self.column_combo.addItem("All numeric columns", self.ALL)
+        self.column_combo.currentIndexChanged.connect(self._apply_choice)
+        self.info = QLabel("No trials yet", self)
+        self.info.setStyleSheet("color: palette(mid);")
+        self.info.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # fixed size: a per-trial setText must not re-lay-out the main window (costs frames)
+        from .run_panel import fix_size
+
+        fix_size(self.info, "trial 00000 of 00000")
+        self.controls.addWidget(QLabel("Plot:", self))
+        self.controls.addWidget(self.column_combo)
+        self.controls.addStretch(1)
+        self.controls.addWidget(self.info)
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(max(20, int(1000 / poll_hz)))
+        self.poll_timer.timeout.connect(self.poll)
+        self.poll_timer.start()
+
+    # ------------------------------------------------------------ data in
+    def use_data_log(self, data_log: Any) -> None:
+        """Plot the runs of another data log (a new data folder); the plot clears at the next poll."""
+        self._feed.use_data_log(data_log)
+
+    @property
+    def data_log(self) -> Any:
+        return self._feed.data_log
+
+    def poll(self) -> bool:
+        """Read the rows new in the log (cheap when none: a row count); True if any arrived.
+
+        Only appends numbers; the combo, the label and the drawing follow at the
+        next redraw that fits before a stimulus frame.
+        """
+        batch = self._feed.poll()
+        if batch is None:
+            return False
+        if batch.reset:
+            self._start_run(batch)
+        self._add_rows(batch)
+        return True
+
+    def _start_run(self, batch: TrialBatch) -> None:
+        self.run = batch.run
+        self.rows.clear()
+        self._columns.clear()
+        self._new_columns.clear()
+        self._exclude = set(batch.exp_info)
+        self.clear()
+        blocker = self.column_combo.blockSignals(True)
+        while self.column_combo.count() > 2:
+            self.column_combo.removeItem(2)
+        self.column_combo.blockSignals(blocker)
+        self._info_text = f"run {batch.run.split('/', 1)[-1]}"
+        self._apply_choice()
+
+    def _add_rows(self, batch: TrialBatch) -> None:
+        numeric = {k: v for k, v in batch.columns.items() if v.dtype.kind == "f"}
+        k_rows = batch.n_trials - batch.first_row
+        for k, col in numeric.items():
+            if k not in self._data and np.isfinite(col).any():
+                self._columns.append(k)
+                self._new_columns.append(k)
+        for i in range(k_rows):
+            n = batch.first_row + i + 1  # trial number, 1-based
+            row = {}
+            for k, col in numeric.items():
+                fv = float(col[i])
+                if not math.isfinite(fv):
+                    continue
+                row[k] = fv
+                self.append(k, n, fv)
+            self.rows.append(row)
+        if k_rows:
+            self._info_text = f"trial {batch.n_trials}"
+
+    def flush(self) -> None:
+        """Bring the combo, the label and the plot up to date with the rows received."""
+        if self._new_columns:
+            new, self._new_columns = self._new_columns, []
+            blocker = self.column_combo.blockSignals(True)
+            for k in new:
+                self.column_combo.addItem(k, k)
+            self.column_combo.blockSignals(blocker)
+            self._choose_visible(self.chosen_columns())
+        if self._info_text is not None:
+            self.info.setText(self._info_text)
+            self._info_text = None
+        super().flush()
+
+    def chosen_columns(self) -> list[str]:
+        """The columns the combo's choice selects, given the columns seen so far."""
+        choice = self.column_combo.currentData()
+        if choice == self.AUTO:
+            return default_columns(self._columns, self._exclude)
+        if choice == self.ALL:
+            return list(self._columns)
+        return [choice] if choice in self._data else []
+
+    def _apply_choice(self, *_: Any) -> None:
+        self.set_visible_series(self.chosen_columns())
