@@ -115,14 +115,16 @@ class InstrumentManager:
     def start(self, rig: Any = None) -> None:
         """Connect every enabled instrument (returns at once; connections happen in the workers).
 
-        With a ``rig`` (the Rig core), use its data log and frame budget and
-        follow ``rig.events.data_log_changed``.
+        With a ``rig`` (the Rig core), use its data log and frame budget,
+        follow ``rig.events.data_log_changed``, and offer the instruments to
+        experiments (``rig.session.use_instruments``: ``thisSession.instruments``).
         """
         if rig is not None:
             self._rig = rig
             self.use_budget(rig.frame_budget)
             self.use_data_log(rig.data_log)
             rig.events.data_log_changed.connect(self.use_data_log)
+            rig.session.use_instruments(self.instruments)
         elif self._log is not None:
             self.use_data_log(self._log)
         self._started = True
@@ -141,6 +143,10 @@ class InstrumentManager:
             try:
                 self._rig.events.data_log_changed.disconnect(self.use_data_log)
             except Exception:  # noqa: BLE001 - already disconnected
+                pass
+            try:
+                self._rig.session.use_instruments(None)
+            except Exception:  # noqa: BLE001 - the session may be closed first
                 pass
             self._rig = None
         for inst in self._instruments.values():
