@@ -232,7 +232,8 @@ def run_instruments(frames: int, data_dir: Path) -> dict:
     another device: the console process does only its side of the I/O. The
     instruments are polled by an InstrumentManager into the console's data log,
     with the session's frame budget when it has one. Adds: readings per
-    instrument during the run, how long the hung one took to be shown down
+    instrument during the run, each worker thread's CPU time per second of the
+    run (what it may hold the GIL for), how long the hung one took to be shown down
     (from its first attempt to open it: open, then ``*IDN?`` unanswered), its
     I/O timeout.
     """
@@ -274,10 +275,14 @@ def run_instruments(frames: int, data_dir: Path) -> dict:
             manager.events.reading.connect(lambda name, ch, t, v, unit: counts.__setitem__(name, counts[name] + 1))
             manager.start()
             c0 = dict(counts)
+            cpu0 = {name: manager[name].cpu_time_s for name, _ in BENCH_INSTRUMENTS}
+            w0 = time.perf_counter()
 
             def after_run():
+                wall = time.perf_counter() - w0
                 result = {"instruments": {name: {"state": manager[name].state.value,
                                                  "readings": counts[name] - c0[name],
+                                                 "cpu_ms_per_s": 1e3 * (manager[name].cpu_time_s - cpu0[name]) / wall,
                                                  "down_after_s": down.get(name)} for name, _ in BENCH_INSTRUMENTS},
                           "instrument_timeout_s": BENCH_TIMEOUT_S,
                           "instrument_budget": "session" if budget is not None else "IDLE (no frame budget in this Session)"}
@@ -497,7 +502,7 @@ def main() -> int:
                   flush=True)
             if r.get("instruments"):
                 print("     instruments: " + "; ".join(
-                    f"{n} {i['state']}, {i['readings']} readings"
+                    f"{n} {i['state']}, {i['readings']} readings, worker CPU {i['cpu_ms_per_s']:.2f} ms/s"
                     + (f", shown down {i['down_after_s']:.2f} s after it was first opened" if i["down_after_s"] is not None else "")
                     for n, i in r["instruments"].items())
                     + f" (I/O timeout {r['instrument_timeout_s']} s, budget {r['instrument_budget']})", flush=True)

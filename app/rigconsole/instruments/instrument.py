@@ -128,6 +128,7 @@ class Instrument:
         self._retry_at = 0.0
         self._due: dict[str, float] = {}
         self._cycle_cpu: list[float] = []
+        self._cpu_s = 0.0
 
     # ------------------------------------------------------------------ reading without I/O
 
@@ -144,6 +145,11 @@ class Instrument:
     def idn(self) -> str | None:
         """The ``*IDN?`` reply at the last connection, ``None`` before."""
         return self._idn
+
+    @property
+    def cpu_time_s(self) -> float:
+        """CPU time the worker thread has used so far, seconds (its GIL-holding cost, roughly)."""
+        return self._cpu_s
 
     def units(self) -> dict[str, str]:
         """{channel: unit}."""
@@ -324,6 +330,7 @@ class Instrument:
     def _run(self) -> None:
         try:
             while True:
+                self._cpu_s = time.thread_time()
                 if self._want and self._link is None:
                     wait = self._retry_at - time.monotonic()
                     if wait <= 0:
@@ -356,6 +363,7 @@ class Instrument:
             self._set_state(ConnectionState.DOWN, "worker failed (see the log)")
         finally:
             self._close_link()
+            self._cpu_s = time.thread_time()
             self._fail_pending()
             if self._state not in (ConnectionState.DOWN,):
                 self._set_state(ConnectionState.DISCONNECTED, "stopped")
