@@ -141,3 +141,29 @@ def test_live_file_opens_readonly_while_written(open_browser, make_log):
     assert b.runs() == ["runs/0001_gonogo"]
     log.add_entry(temperature=30.0)  # the writer keeps going
     log.flush()
+
+
+def test_a_big_file_opens_without_reading_its_series(open_browser, tmp_path, monkeypatch):
+    """The browser lists a 64 MB file's variables (lengths, units), annotations and datasets and
+    plots nothing big on its own: the process reads a fixed amount, not the file."""
+    from pathlib import Path
+
+    from rigconsole.ui.data_browser import DataBrowser
+    from support.big_session import make_big_session
+
+    p = make_big_session(tmp_path / "big.h5", mb=64)
+    monkeypatch.setattr(DataBrowser, "AUTO_PLOT_MAX", 100_000)  # each variable here has 1M entries
+
+    def rchar() -> int:
+        return int(next(x for x in Path("/proc/self/io").read_text().splitlines() if x.startswith("rchar:")).split()[1])
+
+    before = rchar()
+    b = open_browser(p)
+    read = rchar() - before
+    assert read < 5_000_000, read  # the series are 64 MB
+    items = [b.variables_list.item(i).text() for i in range(b.variables_list.count())]
+    assert items[0].startswith("v0 [V]") and "1,000,001 values" in items[0]
+    assert b.plot.source is None or b.plot.source.kind != "variable"  # no 1M-entry series read at open
+    assert b.annotations_table.rowCount() == 1 and b.annotations_table.item(0, 3).text() == "bulk follows"
+    b.variables_list.setCurrentRow(1)  # chosen: now it is read and plotted
+    assert b.plot.source.name == "v1" and b.plot.point_count() == 1_000_001

@@ -1,4 +1,8 @@
-"""Screenshots for the docs: the data browser, and a main window with two live plot docks."""
+"""Screenshots for the docs: the data browser, and a main window with two live plot docks.
+
+Each one is checked: it is not blank, and each plot in it drew its series (the
+line colour, Okabe-Ito blue, is in the plot's part of the picture).
+"""
 from __future__ import annotations
 
 import math
@@ -6,6 +10,16 @@ import math
 from PySide6.QtWidgets import QLabel, QMainWindow
 
 from support.datalog_fill import SCREENSHOTS, fill_session
+
+BLUE = "#0072b2"
+
+
+def _colours(img, widget=None, top=None, step=2) -> set[str]:
+    """Colour names in ``img`` (a QImage of ``top``'s grab), within ``widget``'s area if given."""
+    if widget is not None:
+        p = widget.mapTo(top, widget.rect().topLeft())
+        img = img.copy(p.x(), p.y(), widget.width(), widget.height())
+    return {img.pixelColor(x, y).name() for x in range(0, img.width(), step) for y in range(0, img.height(), step)}
 
 
 def test_screenshot_data_browser(qtbot, tmp_path):
@@ -22,12 +36,17 @@ def test_screenshot_data_browser(qtbot, tmp_path):
     qtbot.waitExposed(b)
     qtbot.wait(50)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    assert b.grab().save(str(SCREENSHOTS / "data-browser.png"))
+    shot = b.grab()
+    assert shot.save(str(SCREENSHOTS / "data-browser.png"))
+    assert len(_colours(shot.toImage(), step=8)) > 20, "the browser screenshot looks blank"
+    assert b.trials_model.rowCount() == 60 and b.runs_tree.topLevelItemCount() == 3  # what it shows
     b.tabs.setCurrentIndex(1)
     b.plot.set_source("trial: key_resp.rt")
     b.plot.set_axis("trial")
     qtbot.wait(50)
-    assert b.grab().save(str(SCREENSHOTS / "data-browser-plot.png"))
+    shot = b.grab()
+    assert shot.save(str(SCREENSHOTS / "data-browser-plot.png"))
+    assert BLUE in _colours(shot.toImage(), b.plot.plot, b), "the browser's plot shows no line"
     b.close()
 
 
@@ -57,5 +76,10 @@ def test_screenshot_plots(qtbot, make_log, tmp_path):
     qtbot.waitExposed(w)
     w.resizeDocks(tools.plots, [800, 800], __import__("PySide6.QtCore").QtCore.Qt.Orientation.Horizontal)
     qtbot.wait(100)
-    assert w.grab().save(str(SCREENSHOTS / "plots.png"))
+    shot = w.grab()
+    assert shot.save(str(SCREENSHOTS / "plots.png"))
+    img = shot.toImage()
+    for dock in tools.plots:  # both docks drew their series
+        assert dock.view.point_count() > 0
+        assert BLUE in _colours(img, dock.view.plot, w), f"{dock.windowTitle()} shows no line"
     tools.close()

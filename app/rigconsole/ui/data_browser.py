@@ -1,18 +1,17 @@
 """The data browser: a window on one past (or live) session ``.h5`` file.
 
-Opens the file with ``DataLog(path, readonly=True)`` (a snapshot; a file still
-being written opens through HDF5 SWMR) in a worker thread, so a big file never
-stalls the console's frame loop, then shows:
+Opens the file with the lazy reader, ``DataLog(path, readonly=True)`` (a
+snapshot read on demand; a live file opens through HDF5 SWMR), in a worker
+thread, then shows (reading no series until one is plotted; the first variable
+is plotted at once only up to ``DataBrowser.AUTO_PLOT_MAX`` entries):
 
 - the runs (number, experiment, outcome, trials, started);
 - the selected run: its details and expInfo, its trial table (a lazy
   :class:`TrialTableModel`: only the visible cells are formatted, 100k rows are
   fine), and its numeric trial columns in the plot;
-- the logged variables with a plot (:class:`~rigconsole.ui.variable_plots.VariablePlot`),
-  the parameters and the datasets;
-- "Export to CSV…": the same files as ``rigconsole data FILE --csv DIR``
-  (``<run>_trials.csv`` per run, ``var_<name>.csv`` per variable,
-  ``parameters.csv``), written in a worker thread.
+- the logged variables (length, unit) with a plot (:class:`~.variable_plots.VariablePlot`),
+  the parameters and metadata, the datasets and the annotations;
+- "Export to CSV…": the files of ``rigconsole data FILE --csv DIR``, in a worker thread.
 
 A file that is not HDF5, HDF5 not written by Rig Console, truncated or left
 open by a crash gives a one-line message in the window saying what to do
@@ -52,7 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..datalog import DataLog
-from ..datalog.cli import export_csv
+from ..datalog.export import export_csv
 from .variable_plots import PlotSource, VariablePlot
 
 __all__ = ["DataBrowser", "TrialTableModel", "open_error_message"]
@@ -184,6 +183,15 @@ def _kv_table(parent: QWidget) -> QTableWidget:
     return t
 
 
+def _table(parent: QWidget, headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers), parent)
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.horizontalHeader().setStretchLastSection(True)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    return t
+
+
 def _fill_kv(t: QTableWidget, items: list[tuple[str, Any]]) -> None:
     t.setRowCount(len(items))
     for i, (k, v) in enumerate(items):
@@ -206,9 +214,13 @@ class DataBrowser(QMainWindow):
     Attributes tests use: ``log`` (the readonly DataLog or None), ``error_text``
     (str, "" when fine), ``runs_tree``, ``expinfo_table``, ``run_form``,
     ``trials_view``/``trials_model``, ``variables_list``, ``plot``
-    (VariablePlot), ``params_table``, ``datasets_table``, ``tabs``,
-    ``export_action``, ``message`` (the error QLabel).
+    (VariablePlot), ``params_table`` (parameters, then metadata sections),
+    ``datasets_table``, ``annotations_table``, ``tabs``, ``export_action``,
+    ``message`` (the error QLabel).
     """
+
+    #: the first variable is plotted on opening only up to this many entries
+    AUTO_PLOT_MAX = 2_000_000
 
     loaded = Signal()
     failed = Signal(str)
@@ -343,12 +355,10 @@ class DataBrowser(QMainWindow):
         # parameters, datasets
         self.params_table = _kv_table(self.tabs)
         self.tabs.addTab(self.params_table, "Parameters")
-        self.datasets_table = QTableWidget(0, 4, self.tabs)
-        self.datasets_table.setHorizontalHeaderLabels(["dataset", "arrays", "shape", "dtype"])
-        self.datasets_table.verticalHeader().setVisible(False)
-        self.datasets_table.horizontalHeader().setStretchLastSection(True)
-        self.datasets_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.datasets_table = _table(self.tabs, ["dataset", "arrays", "shape", "dtype"])
         self.tabs.addTab(self.datasets_table, "Datasets")
+        self.annotations_table = _table(self.tabs, ["time", "source", "kind", "text"])
+        self.tabs.addTab(self.annotations_table, "Annotations")
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
         split.setSizes([400, 800])
@@ -431,35 +441,41 @@ class DataBrowser(QMainWindow):
             self.runs_tree.resizeColumnToContents(i)
 
         self.variables_list.clear()
-        for n in names:
-            t, _ = log.logged_variable(n)
-            it = QListWidgetItem(f"{n}   ({len(t):,} values)")
+        for n in names:  # lengths and units only: a big file's series are read when plotted
+            unit = log.variable_info(n)["unit"]
+            it = QListWidgetItem(f"{n}{f' [{unit}]' if unit else ''}   ({log.variable_length(n):,} values)")
             it.setData(Qt.ItemDataRole.UserRole, n)
             self.variables_list.addItem(it)
 
-        _fill_kv(self.params_table, sorted(params.items()))
+        meta = [(f"metadata: {sec}", log.metadata(sec)) for sec in log.metadata_sections()]
+        _fill_kv(self.params_table, sorted(params.items()) + meta)
         self.datasets_table.setRowCount(len(dsets))
         for i, n in enumerate(dsets):
-            times = log.dataset_times(n)
-            _, last = log.dataset_last_data(n)
-            shape = "×".join(map(str, last.shape)) if last is not None else "?"
-            for j, v in enumerate([n, str(len(times)), shape, str(last.dtype) if last is not None else "?"]):
+            shape, dtype, count = log.dataset_shape(n)  # no array read
+            for j, v in enumerate([n, str(count), "×".join(map(str, shape)), str(dtype)]):
                 self.datasets_table.setItem(i, j, QTableWidgetItem(v))
         self.datasets_table.resizeColumnsToContents()
+        notes = log.annotations()
+        self.annotations_table.setRowCount(len(notes))
+        for i, a in enumerate(notes):
+            for j, v in enumerate([_when(a["t"]), a["source"], a["kind"], a["text"]]):
+                self.annotations_table.setItem(i, j, QTableWidgetItem(v))
 
         if self.plot is not None:
             self.plot.close_plot()
             self.plot.setParent(None)
             self.plot.deleteLater()
         first_run = runs[0] if runs else None
-        self.plot = VariablePlot(log, names[0] if names else None, axis="time", follow=False,
-                                 run=first_run, live=False, parent=self.plot_holder)
+        # plot the first variable at once unless it is big (it is read whole when plotted)
+        small = bool(names) and log.variable_length(names[0]) <= self.AUTO_PLOT_MAX
+        self.plot = VariablePlot(log, names[0] if small else None, axis="time", follow=False,
+                                 run=first_run, live=False, auto_source=small or not names, parent=self.plot_holder)
         self.plot_holder_layout.addWidget(self.plot)
         if runs:
             self.runs_tree.setCurrentItem(self.runs_tree.topLevelItem(0))
         else:
             self._show_run(None)
-        if names:
+        if small:
             self.variables_list.setCurrentRow(0)
 
     # ------------------------------------------------------------------ selection
@@ -550,7 +566,7 @@ class DataBrowser(QMainWindow):
     def export_csv(self, folder: str | Path) -> None:
         """Write the CSV files into ``folder`` in a worker thread; ``exported(paths)`` when done.
 
-        Same files as ``rigconsole data FILE --csv DIR`` (``rigconsole.datalog.cli.export_csv``).
+        Same files as ``rigconsole data FILE --csv DIR`` (``rigconsole.datalog.export.export_csv``).
         Errors (e.g. a read-only folder) show in the status bar.
         """
         if self.log is None:

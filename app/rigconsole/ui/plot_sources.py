@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PlotSource", "TRIAL_PREFIX", "FRAMES", "TrialBatch", "TrialFeed", "SourceFeed", "axis_label", "as_float"]
+__all__ = ["PointBuffer", "PlotSource", "TRIAL_PREFIX", "FRAMES", "TrialBatch", "TrialFeed", "SourceFeed", "axis_label", "as_float"]
 
 #: Combo text prefix of trial columns (``"trial: key_resp.rt"``).
 TRIAL_PREFIX = "trial: "
@@ -286,3 +286,45 @@ class SourceFeed:
         if keep_last and len(t):
             self._last_t = float(t[-1])
         return reset, np.asarray(t, dtype=float), idx, np.asarray(y, dtype=float)
+
+
+class PointBuffer:
+    """What a plot holds: preallocated float64 columns ``t`` (epoch s), ``y`` and ``idx`` (0, 1, ...),
+    the first ``n`` rows in use; amortised doubling growth."""
+
+    __slots__ = ("t", "y", "idx", "n")
+
+    def __init__(self, cap: int = 1024) -> None:
+        self.t = np.empty(cap)
+        self.y = np.empty(cap)
+        self.idx = np.arange(cap, dtype=float)
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def _reserve(self, need: int) -> None:
+        cap = len(self.t)
+        if need <= cap:
+            return
+        cap = max(need, 2 * cap)
+        for name in ("t", "y"):
+            new = np.empty(cap)
+            new[: self.n] = getattr(self, name)[: self.n]
+            setattr(self, name, new)
+        self.idx = np.arange(cap, dtype=float)
+
+    def extend(self, t: np.ndarray, y: np.ndarray) -> None:
+        k = len(t)
+        if not k:
+            return
+        self._reserve(self.n + k)
+        self.t[self.n : self.n + k] = t
+        self.y[self.n : self.n + k] = y
+        self.n += k
+
+    def append(self, t: float, y: float) -> None:
+        self._reserve(self.n + 1)
+        self.t[self.n] = t
+        self.y[self.n] = y
+        self.n += 1

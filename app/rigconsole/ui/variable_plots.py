@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from ..frame_budget import IDLE, FrameBudget
 from .budget import PaintGate
-from .plot_sources import FRAMES, TRIAL_PREFIX, PlotSource, SourceFeed, axis_label
+from .plot_sources import FRAMES, TRIAL_PREFIX, PlotSource, PointBuffer, SourceFeed, axis_label
 from .plots import TimedPlotWidget
 
 __all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "FRAMES", "AXES"]
@@ -58,47 +58,6 @@ AXES = ("time", "trial")
 LINE_COLOUR = "#0072B2"
 #: Grid opacity. Grid lines are drawn by the axes; translucent lines cost ~10 ms
 #: per axis per repaint under software rendering, so the grid is faint but cheap.
-
-
-class _Buffer:
-    """Preallocated float64 columns ``x_time``, ``y`` plus an index column; amortised doubling growth."""
-
-    __slots__ = ("t", "y", "idx", "n")
-
-    def __init__(self, cap: int = 1024) -> None:
-        self.t = np.empty(cap)
-        self.y = np.empty(cap)
-        self.idx = np.arange(cap, dtype=float)
-        self.n = 0
-
-    def clear(self) -> None:
-        self.n = 0
-
-    def _reserve(self, need: int) -> None:
-        cap = len(self.t)
-        if need <= cap:
-            return
-        cap = max(need, 2 * cap)
-        for name in ("t", "y"):
-            new = np.empty(cap)
-            new[: self.n] = getattr(self, name)[: self.n]
-            setattr(self, name, new)
-        self.idx = np.arange(cap, dtype=float)
-
-    def extend(self, t: np.ndarray, y: np.ndarray) -> None:
-        k = len(t)
-        if not k:
-            return
-        self._reserve(self.n + k)
-        self.t[self.n : self.n + k] = t
-        self.y[self.n : self.n + k] = y
-        self.n += k
-
-    def append(self, t: float, y: float) -> None:
-        self._reserve(self.n + 1)
-        self.t[self.n] = t
-        self.y[self.n] = y
-        self.n += 1
 
 
 class VariablePlot(QWidget):
@@ -114,6 +73,7 @@ class VariablePlot(QWidget):
             follows the newest run (a live console).
         live: poll the log on a timer (``poll_hz`` times a second). The data
             browser passes False (it reads once).
+        auto_source: with no ``source``, show the first one available (False: none until chosen).
 
     Signals:
         changed(): source, axis or follow changed (layouts are saved on it).
@@ -127,7 +87,7 @@ class VariablePlot(QWidget):
 
     def __init__(self, data_log, source: PlotSource | str | None = None, *, axis: str = "time",
                  follow: bool = True, run: str | None = None, live: bool = True, poll_hz: float = 5.0,
-                 parent: QWidget | None = None) -> None:
+                 auto_source: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         if axis not in AXES:
             raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
@@ -136,7 +96,7 @@ class VariablePlot(QWidget):
         self._run: str | None = run
         self._axis = axis
         self._follow = follow
-        self._buf = _Buffer()
+        self._buf = PointBuffer()
         self._dirty = False  # buffers changed since the last setData
         self._known_vars: frozenset[str] = frozenset()
         self._known_cols: tuple[str, ...] = ()
@@ -150,7 +110,7 @@ class VariablePlot(QWidget):
 
         self._build_ui()
         self.refresh_sources()
-        if self._source is None:
+        if self._source is None and auto_source:
             first = self._first_source()
             if first is not None:
                 self._source = first
