@@ -8,6 +8,7 @@ instrument queries (``aread``, ``aquery``) and ``rig.sleep``.
 
 async def psu_power(rig):
     """The LED supply's power, W, from its last polled voltage and current (no I/O)."""
+    rig.describe_variable("psu.power", unit="W", description="LED supply power (voltage x current)")
     psu = rig["psu"]
     v, i = psu.value("voltage"), psu.value("current")
     if v is not None and i is not None:

@@ -84,3 +84,27 @@ def test_a_task_file_that_does_not_load_is_reported_not_raised(rig_dir, make_man
 
     asyncio.run(main())
     assert failed and failed[0][0] == "monitoring.py" and "no_such_module_here" in failed[0][1]
+
+
+def test_the_bundled_task_logs_the_psu_power_with_its_unit(rig_dir, make_manager, make_log):
+    from instrument_helpers import wait_for
+
+    log = make_log()
+    m = make_manager(load_rig_file(rig_dir / "simulated.yaml"), data_log=log)
+    m.start()
+    assert m.wait_connected(5)
+    psu = m["psu"]
+    assert wait_for(lambda: psu.value("voltage") is not None and psu.value("current") is not None, 5)
+
+    async def main():
+        m.start_monitoring(asyncio.get_running_loop())
+        t_end = time.monotonic() + 5
+        while time.monotonic() < t_end and "psu.power" not in log.logged_variables():
+            await asyncio.sleep(0.05)
+        m.stop_monitoring()
+        await asyncio.sleep(0.1)
+
+    asyncio.run(main())
+    assert log.variable_info("psu.power")["unit"] == "W"
+    _, p = log.logged_variable("psu.power")
+    assert len(p) >= 1 and 5.0 * 0.10 <= p[0] <= 5.0 * 0.12     # 5 V x 0.10-0.12 A from the profile

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 __all__ = [
     "RigConfig", "InstrumentConfig", "ChannelConfig", "SetpointConfig", "MonitoringConfig",
@@ -154,8 +154,12 @@ class RigConfig(_Model):
     rig: str = Field("rig", description="the rig's name, written into each session file")
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
     monitoring: MonitoringConfig | None = None
-    #: the folder relative paths (profiles, monitoring file) are resolved against; not in the file
-    base_dir: Path | None = Field(None, exclude=True, json_schema_extra={"readOnly": True})
+    _base_dir: Path | None = PrivateAttr(None)
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths (profiles, monitoring file) resolve against: the rig file's."""
+        return self._base_dir
 
     @field_validator("instruments")
     @classmethod
@@ -234,7 +238,8 @@ def parse_rig_text(text: str, *, source: str = "<rig file>", base_dir: Path | No
             msg = e["msg"].removeprefix("Value error, ")
             problems.append(f"{source}:{_line_for(lines, loc)}: {where}: {msg}")
         raise RigFileError(problems) from None
-    return cfg.model_copy(update={"base_dir": base_dir})
+    cfg._base_dir = base_dir
+    return cfg
 
 
 def load_rig_file(path: str | Path) -> RigConfig:
@@ -265,9 +270,7 @@ def load_rig_file(path: str | Path) -> RigConfig:
 
 def rig_file_schema() -> dict:
     """The rig file's JSON Schema (draft 2020-12), as published in ``docs/rig-file.schema.json``."""
-    schema = RigConfig.model_json_schema(mode="validation")
-    schema.get("properties", {}).pop("base_dir", None)
-    return schema
+    return RigConfig.model_json_schema(mode="validation")
 
 
 def default_rig_file() -> Path:

@@ -92,6 +92,11 @@ class MonitorRig:
         """Log values in the session data log (pymanip ``add_entry``); epoch s, ``None`` with no log."""
         return self._manager.add_entry(*args, **values)
 
+    def describe_variable(self, name: str, *, unit: str = "", description: str = "") -> None:
+        """Give a variable the task logs its unit (stored in the session file; ``source`` the task file)."""
+        self._manager._call_log("monitoring", "describe_variable", name, unit=unit, description=description,
+                                source="monitoring")
+
     async def sleep(self, seconds: float) -> bool:
         """Wait ``seconds``; returns early (``False``) when monitoring stops, else ``True``."""
         try:
