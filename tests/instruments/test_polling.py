@@ -135,3 +135,19 @@ def test_a_new_data_log_gets_the_descriptions_and_provenance_again(rig, make_man
     m.use_data_log(first)
     n = m["photometer"].last("luminance").t
     assert wait_for(lambda: m["photometer"].last("luminance").t > n, 5)
+
+
+def test_a_failing_subscriber_never_stops_an_instrument(rig, make_manager):
+    m = make_manager(rig)
+
+    def broken(*args):
+        raise RuntimeError("a view's bug")
+
+    m.events.reading.connect(broken)
+    m.events.state_changed.connect(broken)
+    m.start()
+    assert m.wait_connected(5)
+    assert wait_for(lambda: m["photometer"].last("luminance") is not None, 5)
+    t = m["photometer"].last("luminance").t
+    assert wait_for(lambda: m["photometer"].last("luminance").t > t, 5)           # still polling
+    assert m["photometer"].state.value == "connected"

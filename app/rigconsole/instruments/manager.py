@@ -240,8 +240,18 @@ class InstrumentManager:
         log.log(level, "instrument %s", text)
         self._call_log(inst.name, "add_annotation", text, source=f"instrument:{inst.name}", kind="state",
                        state=state.value, message=message)
-        self.events.state_changed.emit(inst.name, state.value, message)
+        self._emit(self.events.state_changed, inst.name, state.value, message)
 
     def _reading(self, inst: Instrument, r: Reading) -> None:
         self._call_log(inst.name, "add_entry", {inst.variable(r.channel): r.value})
-        self.events.reading.emit(inst.name, r.channel, r.t, r.value, r.unit)
+        self._emit(self.events.reading, inst.name, r.channel, r.t, r.value, r.unit)
+
+    def _emit(self, signal: Any, *args: Any) -> None:
+        """Emit to the views; a failing subscriber is logged (once per signal), never stops a worker."""
+        try:
+            signal.emit(*args)
+        except Exception as err:  # noqa: BLE001 - a view's bug must not take an instrument down
+            key = f"emit:{signal.name}"
+            if key not in self._log_failed:
+                self._log_failed.add(key)
+                log.error("a subscriber to instruments' %s failed: %s", signal.name, err)
