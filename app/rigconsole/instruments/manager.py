@@ -183,7 +183,7 @@ class InstrumentManager:
                 except Exception as err:  # noqa: BLE001 - one line to the UI, never a crash
                     msg = str(err).splitlines()[0] if str(err) else type(err).__name__
                     log.error("monitoring tasks: %s", msg)
-                    self.events.task_failed.emit(self.config.monitoring.file, msg)
+                    self._emit(self.events.task_failed, self.config.monitoring.file, msg)
         self._monitor = Monitor(self, loop, tasks)
         self._monitor.start()
         return self._monitor

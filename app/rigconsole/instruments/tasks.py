@@ -168,7 +168,7 @@ class Monitor:
                 self.failures[name] = self.failures.get(name, 0) + 1
                 msg = f"{type(err).__name__}: {err}"
                 log.error("monitoring task %s raised %s; restarting in %.0f s", name, msg, delay, exc_info=True)
-                self._manager.events.task_failed.emit(name, msg)
+                self._manager._emit(self._manager.events.task_failed, name, msg)
                 self._manager._call_log(f"task {name}", "add_annotation", f"monitoring task {name} raised {msg}",
                                         source=f"monitoring:{name}", kind="error")
                 if not await rig.sleep(delay):
