@@ -103,3 +103,13 @@ def test_rig_file_errors_are_shown_in_the_dock(dock, qtbot):
     assert "rig.yaml:4: instruments.a.timeout_s: Input should be greater than 0" in dock.rig_error_text
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert dock.grab().save(str(SHOTS / "instruments-dock-error.png"))
+
+
+def test_a_failing_monitoring_task_is_shown_in_the_history(dock, qtbot, rig_dir, make_manager):
+    from rigconsole.instruments import load_rig_file
+
+    m = make_manager(load_rig_file(rig_dir / "simulated.yaml"))
+    dock.set_manager(m)
+    m.events.task_failed.emit("room_temperature", "RuntimeError: sensor said no")
+    qtbot.waitUntil(lambda: "monitoring task room_temperature raised RuntimeError: sensor said no"
+                    in dock.history.toPlainText(), timeout=2000)

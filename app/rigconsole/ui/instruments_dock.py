@@ -52,6 +52,7 @@ class _Relay(QObject):
     stateChanged = Signal(str, str, str)
     reading = Signal(str, str, float, float, str)
     reply = Signal(str, str, str, bool)  # instrument, command, reply or error, ok
+    taskFailed = Signal(str, str)
 
 
 class _CommandLine(QLineEdit):
@@ -101,6 +102,7 @@ class InstrumentsDock(QDockWidget):
         self._relay.stateChanged.connect(self._on_state, Qt.ConnectionType.QueuedConnection)
         self._relay.reading.connect(self._on_reading, Qt.ConnectionType.QueuedConnection)
         self._relay.reply.connect(self._on_reply, Qt.ConnectionType.QueuedConnection)
+        self._relay.taskFailed.connect(self._on_task_failed, Qt.ConnectionType.QueuedConnection)
         self._items: dict[str, QTreeWidgetItem] = {}
         self._channel_items: dict[tuple[str, str], QTreeWidgetItem] = {}
         self._pending: dict[tuple[str, str], tuple[float, float, str]] = {}
@@ -181,6 +183,7 @@ class InstrumentsDock(QDockWidget):
         ev = manager.events
         ev.state_changed.connect(self._relay.stateChanged.emit)
         ev.reading.connect(self._relay.reading.emit)
+        ev.task_failed.connect(self._relay.taskFailed.emit)
         for name, inst in manager.instruments.items():
             item = QTreeWidgetItem(self.tree, [name, "", "", ""])
             item.setData(0, Qt.ItemDataRole.UserRole, name)
@@ -232,7 +235,8 @@ class InstrumentsDock(QDockWidget):
         m = self._manager
         if m is None:
             return
-        for sig, slot in ((m.events.state_changed, self._relay.stateChanged.emit), (m.events.reading, self._relay.reading.emit)):
+        for sig, slot in ((m.events.state_changed, self._relay.stateChanged.emit), (m.events.reading, self._relay.reading.emit),
+                          (m.events.task_failed, self._relay.taskFailed.emit)):
             try:
                 sig.disconnect(slot)
             except Exception:  # noqa: BLE001 - already disconnected
@@ -327,6 +331,10 @@ class InstrumentsDock(QDockWidget):
             relay.reply.emit(name, text, str(err) if err else f.result(), err is None)
 
         fut.add_done_callback(done)
+
+    @Slot(str, str)
+    def _on_task_failed(self, task: str, message: str) -> None:
+        self.history.appendPlainText(f"monitoring task {task} raised {message} (restarting)")
 
     @Slot(str, str, str, bool)
     def _on_reply(self, name: str, command: str, reply: str, ok: bool) -> None:
