@@ -37,6 +37,15 @@ of their own. Before the runs it measures the machine's floor (how late a
 2 ms sleep wakes in an idle process); after them, the console-minus-bare
 difference in dropped frames per pair with a 95 % confidence interval, and
 the same difference at equal steal (a least-squares fit over all runs).
+
+``--instruments`` runs console / *instruments* pairs instead: the same
+console plus three instruments polled at 10 Hz by an InstrumentManager, one
+of them hung (SCPI socket simulators in their own processes on 127.0.0.1),
+and reports the same differences (instruments minus console), the readings
+each instrument gave during the run and how soon the hung one was shown
+down (its I/O timeout is 0.5 s)::
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_frames.py --instruments --frames 3600 --repeats 3
 """
 from __future__ import annotations
 
@@ -98,8 +107,13 @@ def run_bare(frames: int, data_dir: Path) -> dict:
             "slow_frames_without_steal": slow_frames(stamps, steal_at=steal_at)}
 
 
-def run_console(frames: int, data_dir: Path) -> dict:
-    """The real console (main window, live trial plot) running the same experiment."""
+def run_console(frames: int, data_dir: Path, setup=None) -> dict:
+    """The real console (main window, live trial plot) running the same experiment.
+
+    ``setup(console)``, when given, runs right after the console is built and
+    returns a function called after the run, whose dict joins the result (the
+    ``instruments`` mode adds its instruments this way).
+    """
     # rigconsole.ui before PySide6, as the console's own entry point does: importing
     # PySide6.QtCore first leaves shiboken's import hook in place (every ``import``
     # statement ~15x slower, PsychoPy's drawing 25-45 % slower: see rigconsole.ui);
@@ -113,6 +127,7 @@ def run_console(frames: int, data_dir: Path) -> dict:
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
     console = build_console(settings=settings, simulated_vsync_hz=60, show=True)
     app, session = console.app, console.session
+    after_run = setup(console) if setup is not None else None
     beats: list[float] = []
     beat_steal: list[int] = []  # the machine's steal counter at each beat (see steal_ticks)
 
@@ -185,8 +200,9 @@ def run_console(frames: int, data_dir: Path) -> dict:
     no_steal = [gaps[i] for i in range(len(gaps)) if during_steal[i + 1] == during_steal[i]]
     quiet = [g for g in no_steal if g > 0.05]
     beyond = [b - a for a, b in long_stalls if slowest_frame_inside(frame_edges, a, b) < SLOW_FRAME_PERIODS / 60]
+    extra = after_run() if after_run is not None else {}
     console.close()
-    return {"mode": "console", **rec.frame_stats, "max_stall_ms": max(gaps) * 1e3 if gaps else None,
+    return {"mode": "console", **extra, **rec.frame_stats, "max_stall_ms": max(gaps) * 1e3 if gaps else None,
             "max_stall_at_s": (during[worst] - window["start"]) if worst is not None else None,
             "run_s": window["end"] - window["start"],
             "stalls_over_50ms": len(long_stalls),
@@ -201,6 +217,87 @@ def run_console(frames: int, data_dir: Path) -> dict:
             if worst is not None else None,
             "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state,
             "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws)}
+
+
+#: the instruments mode: three instruments polled at 10 Hz, the last one hung (it never replies)
+BENCH_INSTRUMENTS = (("sensor_a", "normal"), ("sensor_b", "normal"), ("hung", "hang"))
+BENCH_TIMEOUT_S = 0.5
+
+
+def run_instruments(frames: int, data_dir: Path) -> dict:
+    """The console as in ``console`` mode, plus three instruments polling at 10 Hz, one of them hung.
+
+    Each instrument is a SCPI socket simulator in its own process on 127.0.0.1
+    (``python -m rigconsole.instruments.simulator``), as a real instrument is
+    another device: the console process does only its side of the I/O. The
+    instruments are polled by an InstrumentManager into the console's data log,
+    with the session's frame budget when it has one. Adds: readings per
+    instrument during the run, each worker thread's CPU time per second of the
+    run (what it may hold the GIL for), how long the hung one took to be shown down
+    (from its first attempt to open it: open, then ``*IDN?`` unanswered), its
+    I/O timeout.
+    """
+    import socket
+
+    ports = []
+    for _ in BENCH_INSTRUMENTS:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    sims = [subprocess.Popen([sys.executable, "-m", "rigconsole.instruments.simulator", "--port", str(port), "--mode", mode],
+                             stdout=subprocess.PIPE, text=True)
+            for port, (_, mode) in zip(ports, BENCH_INSTRUMENTS)]
+    try:
+        for p in sims:  # each prints one line once it listens
+            p.stdout.readline()
+
+        def setup(console):
+            from rigconsole.frame_budget import IDLE
+            from rigconsole.instruments import ConnectionState, InstrumentManager, parse_rig_text
+
+            text = "rig: bench\ninstruments:\n" + "".join(
+                f"  {name}:\n    resource: TCPIP0::127.0.0.1::{port}::SOCKET\n    timeout_s: {BENCH_TIMEOUT_S}\n"
+                f"    open_timeout_s: 1.0\n    channels:\n      temperature: {{query: 'MEAS:TEMP?', unit: degC, period_s: 0.1}}\n"
+                for (name, _), port in zip(BENCH_INSTRUMENTS, ports))
+            budget = getattr(console.session, "frame_budget", None)
+            manager = InstrumentManager(parse_rig_text(text), data_log=console.data_log, budget=budget or IDLE)
+            counts = {name: 0 for name, _ in BENCH_INSTRUMENTS}
+            down = {}
+            opening = {}
+
+            def on_state(name, state, message):  # from the instrument's first attempt to open it
+                if state == ConnectionState.CONNECTING.value:
+                    opening.setdefault(name, time.perf_counter())
+                elif state in (ConnectionState.DOWN.value, ConnectionState.RECONNECTING.value) and name in opening:
+                    down.setdefault(name, time.perf_counter() - opening[name])
+
+            manager.events.state_changed.connect(on_state)
+            manager.events.reading.connect(lambda name, ch, t, v, unit: counts.__setitem__(name, counts[name] + 1))
+            manager.start()
+            c0 = dict(counts)
+            cpu0 = {name: manager[name].cpu_time_s for name, _ in BENCH_INSTRUMENTS}
+            w0 = time.perf_counter()
+
+            def after_run():
+                wall = time.perf_counter() - w0
+                result = {"instruments": {name: {"state": manager[name].state.value,
+                                                 "readings": counts[name] - c0[name],
+                                                 "cpu_ms_per_s": 1e3 * (manager[name].cpu_time_s - cpu0[name]) / wall,
+                                                 "down_after_s": down.get(name)} for name, _ in BENCH_INSTRUMENTS},
+                          "instrument_timeout_s": BENCH_TIMEOUT_S,
+                          "instrument_budget": "session" if budget is not None else "IDLE (no frame budget in this Session)"}
+                manager.close()
+                return result
+
+            return after_run
+
+        result = run_console(frames, data_dir, setup=setup)
+    finally:
+        for p in sims:
+            p.terminate()
+            p.wait(5)
+    result["mode"] = "instruments"
+    return result
 
 
 #: a frame interval this many refresh periods long or longer missed two blanks or more
@@ -312,12 +409,13 @@ def _ci95(estimate: float, standard_error: float, dof: int) -> list[float]:
     return [estimate - half, estimate + half]
 
 
-def paired_difference(results: list[dict]) -> dict:
-    """Console minus bare dropped frames per pair: mean and its 95 % confidence interval (Student's t)."""
+def paired_difference(results: list[dict], base: str = "bare", other: str = "console") -> dict:
+    """``other`` minus ``base`` dropped frames per pair (default console minus bare): mean and its
+    95 % confidence interval (Student's t)."""
     import numpy as np
 
-    bare = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == "bare"}
-    cons = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == "console"}
+    bare = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == base}
+    cons = {r["pair"]: r["dropped_frames"] for r in results if r["mode"] == other}
     d = np.array([cons[k] - bare[k] for k in sorted(bare) if k in cons], dtype=float)
     if d.size < 2:
         return {"pairs": int(d.size), "mean": float(d.mean()) if d.size else None, "ci95": None}
@@ -325,8 +423,9 @@ def paired_difference(results: list[dict]) -> dict:
     return {"pairs": int(d.size), "mean": mean, "ci95": _ci95(mean, float(d.std(ddof=1) / np.sqrt(d.size)), d.size - 1)}
 
 
-def steal_adjusted_difference(results: list[dict]) -> dict | None:
-    """Console minus bare dropped frames at equal hypervisor steal (least squares, 95 % CI).
+def steal_adjusted_difference(results: list[dict], other: str = "console") -> dict | None:
+    """Console (``other``) minus bare (the other mode) dropped frames at equal hypervisor steal
+    (least squares, 95 % CI).
 
     Fits ``dropped = a + b * steal_pct + c * console`` over all runs and
     returns ``c``. Caveat: the console's own threads can raise the steal it
@@ -338,7 +437,7 @@ def steal_adjusted_difference(results: list[dict]) -> dict | None:
     rs = [r for r in results if r.get("steal_pct") is not None]
     if len(rs) < 5:
         return None
-    x = np.array([[1.0, r["steal_pct"], 1.0 if r["mode"] == "console" else 0.0] for r in rs])
+    x = np.array([[1.0, r["steal_pct"], 1.0 if r["mode"] == other else 0.0] for r in rs])
     y = np.array([float(r["dropped_frames"]) for r in rs])
     coef, *_ = np.linalg.lstsq(x, y, rcond=None)
     dof = len(y) - 3
@@ -367,11 +466,15 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=3600)
     ap.add_argument("--repeats", type=int, default=3,
                     help="bare/console pairs, interleaved (this machine's noise moves both; compare totals)")
-    ap.add_argument("--mode", choices=["bare", "console"])
+    ap.add_argument("--mode", choices=["bare", "console", "instruments"])
+    ap.add_argument("--instruments", action="store_true",
+                    help="pairs of console / instruments (three instruments polling at 10 Hz, one hung) "
+                         "instead of bare / console")
     args = ap.parse_args()
     if args.mode:
         with tempfile.TemporaryDirectory() as d:
-            result = (run_bare if args.mode == "bare" else run_console)(args.frames, Path(d))
+            run = {"bare": run_bare, "console": run_console, "instruments": run_instruments}[args.mode]
+            result = run(args.frames, Path(d))
         print("RESULT " + json.dumps(result))
         return 0
     results = []
@@ -381,8 +484,9 @@ def main() -> int:
     print(f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'slow frames':>12} {'w/o steal':>10} {'overruns':>9} {'max Qt stall ms':>16} {'w/o steal':>10} {'its frame ms':>13} {'stalls>50ms':>12} "
           f"{'of them beyond':>15} {'w/o steal':>10} {'steal %':>8} {'plot redraws':>13}", flush=True)
+    modes = ("console", "instruments") if args.instruments else ("bare", "console")
     for pair in range(1, args.repeats + 1):
-        for mode in ("bare", "console"):
+        for mode in modes:
             r = run_mode(mode, args.frames)
             r["pair"] = pair
             results.append(r)
@@ -396,32 +500,40 @@ def main() -> int:
                   f"{r.get('stalls_over_50ms_without_steal', '-'):>10} {r['steal_pct'] if r['steal_pct'] is None else round(r['steal_pct'], 1):>8} "
                   f"{r.get('plot_redraws_during_run', '-'):>13}",
                   flush=True)
-    for mode in ("bare", "console"):
+            if r.get("instruments"):
+                print("     instruments: " + "; ".join(
+                    f"{n} {i['state']}, {i['readings']} readings, worker CPU {i['cpu_ms_per_s']:.2f} ms/s"
+                    + (f", shown down {i['down_after_s']:.2f} s after it was first opened" if i["down_after_s"] is not None else "")
+                    for n, i in r["instruments"].items())
+                    + f" (I/O timeout {r['instrument_timeout_s']} s, budget {r['instrument_budget']})", flush=True)
+    for mode in modes:
         rs = [r for r in results if r["mode"] == mode]
         print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames; "
               f"{sum(r.get('slow_frames', 0) for r in rs)} slow frames (missed two blanks or more), "
               f"{sum(r.get('slow_frames_without_steal', 0) for r in rs)} of them with no steal")
-    stalls = [r["max_stall_ms"] for r in results if r["mode"] == "console"]
-    print(f"longest console stall: {max(stalls):.1f} ms")
-    beyond = [r["max_stall_beyond_slow_frames_ms"] for r in results
-              if r["mode"] == "console" and r.get("max_stall_beyond_slow_frames_ms") is not None]
-    print(f"stalls over 50 ms with no experiment frame inside that missed two blanks or more: "
-          f"{sum(r['stalls_over_50ms_beyond_slow_frames'] for r in results if r['mode'] == 'console')}"
-          + (f", longest {max(beyond):.1f} ms" if beyond else ""))
-    quiet = [r["max_stall_without_steal_ms"] for r in results
-             if r["mode"] == "console" and r.get("max_stall_without_steal_ms") is not None]
-    print(f"stalls over 50 ms during which the hypervisor took no CPU time: "
-          f"{sum(r['stalls_over_50ms_without_steal'] for r in results if r['mode'] == 'console')}"
-          + (f"; the longest stall with none: {max(quiet):.1f} ms" if quiet else ""))
-    diff = paired_difference(results)
+    for cmode in [m for m in modes if m != "bare"]:  # the console's stalls, per console mode
+        label = "" if cmode == "console" else f" ({cmode})"
+        stalls = [r["max_stall_ms"] for r in results if r["mode"] == cmode]
+        print(f"longest console stall{label}: {max(stalls):.1f} ms")
+        beyond = [r["max_stall_beyond_slow_frames_ms"] for r in results
+                  if r["mode"] == cmode and r.get("max_stall_beyond_slow_frames_ms") is not None]
+        print(f"stalls over 50 ms with no experiment frame inside that missed two blanks or more{label}: "
+              f"{sum(r['stalls_over_50ms_beyond_slow_frames'] for r in results if r['mode'] == cmode)}"
+              + (f", longest {max(beyond):.1f} ms" if beyond else ""))
+        quiet = [r["max_stall_without_steal_ms"] for r in results
+                 if r["mode"] == cmode and r.get("max_stall_without_steal_ms") is not None]
+        print(f"stalls over 50 ms during which the hypervisor took no CPU time{label}: "
+              f"{sum(r['stalls_over_50ms_without_steal'] for r in results if r['mode'] == cmode)}"
+              + (f"; the longest stall with none: {max(quiet):.1f} ms" if quiet else ""))
+    diff = paired_difference(results, *modes)
     if diff["ci95"] is not None:
         lo, hi = diff["ci95"]
-        print(f"console - bare dropped frames per pair: mean {diff['mean']:+.1f}, 95 % CI [{lo:+.1f}, {hi:+.1f}] "
-              f"({diff['pairs']} pairs; an interval wholly above 0 means the console drops more than bare)")
-    adj = steal_adjusted_difference(results)
+        print(f"{modes[1]} - {modes[0]} dropped frames per pair: mean {diff['mean']:+.1f}, 95 % CI [{lo:+.1f}, {hi:+.1f}] "
+              f"({diff['pairs']} pairs; an interval wholly above 0 means {modes[1]} drops more than {modes[0]})")
+    adj = steal_adjusted_difference(results, modes[1])
     if adj is not None:
         lo, hi = adj["ci95"]
-        print(f"at equal steal: console - bare {adj['difference']:+.1f} dropped frames per run, 95 % CI [{lo:+.1f}, {hi:+.1f}]; "
+        print(f"at equal steal: {modes[1]} - {modes[0]} {adj['difference']:+.1f} dropped frames per run, 95 % CI [{lo:+.1f}, {hi:+.1f}]; "
               f"{adj['per_steal_pct']:+.1f} per 1 % of steal ({adj['runs']} runs)")
     print(json.dumps({"sleep_jitter": j, "paired_difference": diff, "steal_adjusted": adj, "runs": results}))
     return 0
