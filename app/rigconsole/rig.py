@@ -67,6 +67,11 @@ class Rig:
             ``settings.window.window_params()``.
         scan: register every experiment under the root and the settings' extra
             experiments (``rigconsole run`` registers its one file instead).
+        instruments: connect the instruments of the settings' rig file
+            (``settings.rig_file``, default the bundled simulated rig) as the
+            ``"instruments"`` component (:class:`rigconsole.instruments.InstrumentManager`);
+            a bad rig file is logged and kept in :attr:`rig_file_error`, the rest
+            of the rig works without instruments.
 
     Raises:
         NotADirectoryError: the root folder does not exist.
@@ -75,7 +80,7 @@ class Rig:
 
     def __init__(self, settings: Settings, *, root=None, data_dir=None,
                  simulated_vsync_hz: float | None = None, window_params: Mapping[str, Any] | None = None,
-                 scan: bool = True):
+                 scan: bool = True, instruments: bool = False):
         from .session import Session
 
         update: dict[str, Any] = {}
@@ -95,11 +100,15 @@ class Rig:
         self._data_log = None
         self._recorder = None
         self._reported: set[str] = set()
+        self._instruments_enabled = instruments
+        self._rig_file_error: Exception | None = None
         try:
             self._open_data_log(data)
             if scan:
                 self._session.scanRoot()
                 self._add_extra_experiments()
+            if instruments:
+                self._load_instruments()
         except BaseException:
             self.close()
             raise
@@ -150,6 +159,29 @@ class Rig:
         """The component plugged in under ``name``, or ``None``."""
         return self._components.get(name)
 
+    def remove_component(self, name: str) -> bool:
+        """Close the component plugged in under ``name`` and unplug it; ``False`` if there is none."""
+        component = self._components.pop(name, None)
+        if component is None:
+            return False
+        try:
+            component.close()
+        except Exception:
+            log.exception("closing the rig component %r failed", name)
+        return True
+
+    @property
+    def instruments(self):
+        """The :class:`~rigconsole.instruments.InstrumentManager` (the ``"instruments"``
+        component), or ``None`` when the rig has none or its rig file is bad."""
+        return self._components.get("instruments")
+
+    @property
+    def rig_file_error(self) -> Exception | None:
+        """Why the rig file did not load (a :class:`~rigconsole.instruments.RigFileError`,
+        one line per problem, or an ``OSError``), or ``None``."""
+        return self._rig_file_error
+
     # --------------------------------------------------------------- settings
     def apply_settings(self, settings: Settings) -> None:
         """Apply new settings: a new data folder opens a new data log there (the old
@@ -180,7 +212,11 @@ class Rig:
             self._add_extra_experiments(settings)
         if settings.window != old.window:
             self._session.setupWindowFromParams(settings.window.window_params())
+        reload_instruments = self._instruments_enabled and settings.rig_file != old.rig_file
         self._settings = settings
+        if reload_instruments:
+            self.remove_component("instruments")
+            self._load_instruments()
         log.info("settings applied: root %s, data folder %s", new_root, new_data)
         self.events.settings_applied.emit(settings)
 
@@ -237,6 +273,20 @@ class Rig:
         self._reported.add(message)
         log.error("data log: %s", message)
         self.events.write_error.emit(message)
+
+    def _load_instruments(self) -> None:
+        from .instruments import InstrumentManager, RigFileError, default_rig_file, load_rig_file
+
+        path = Path(self._settings.rig_file) if self._settings.rig_file else default_rig_file()
+        self._rig_file_error = None
+        try:
+            config = load_rig_file(path)
+        except (RigFileError, OSError) as err:
+            self._rig_file_error = err
+            log.error("rig file %s: %s", path, str(err).strip().splitlines()[0] if str(err).strip() else err)
+            return
+        self.add_component("instruments", InstrumentManager(config))
+        log.info("instruments from %s: %s", path, ", ".join(config.instruments) or "none")
 
     def _add_extra_experiments(self, settings: Settings | None = None) -> None:
         for extra in (settings or self._settings).extra_experiments:

@@ -68,6 +68,8 @@ class Settings(BaseModel):
     data_dir: Path = Field(default_factory=default_data_dir, description="data folder")
     window: WindowSettings = Field(default_factory=WindowSettings)
     extra_experiments: list[Path] = Field(default_factory=list, description="experiments added from outside the root")
+    rig_file: Path | None = Field(None, description="the rig file declaring the instruments (YAML, docs/instruments.md); "
+                                  "None: the bundled simulated rig")
     geometry: str = Field("", description="main window geometry, opaque (UI-owned, base64)")
     window_state: str = Field("", description="dock layout, opaque (UI-owned, base64)")
     plot_layout: list[dict] = Field(default_factory=list, description="plot docks: variable, axis")

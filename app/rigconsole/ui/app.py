@@ -118,12 +118,17 @@ class Console:
 
 
 def build_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
-                  simulated_vsync_hz: float | None = None, show: bool = True) -> Console:
+                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True) -> Console:
     """Wire the console (no event loop started). Tests call this; :func:`main` runs it.
 
     Order: exception hooks → QApplication → qasync loop → settings → the rig
     core (:class:`rigconsole.rig.Rig`: session, stimulus window, data log and
-    recorder) → bridge and run controller → main window and data tools.
+    recorder, the rig file's instruments) → bridge and run controller → main
+    window, data tools and the Instruments dock.
+
+    Args:
+        instruments: connect the rig file's instruments (``settings.rig_file``,
+            default the bundled simulated rig); ``False`` for none.
     """
     from PySide6.QtWidgets import QApplication
     import qasync
@@ -133,7 +138,11 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     from .bridge import SessionBridge
     from .controller import RunController
     from .data_tools import attach_data_tools
+    from PySide6.QtCore import Qt
+
+    from .instruments_dock import InstrumentsDock
     from .main_window import MainWindow
+    from .plot_sources import PlotSource
 
     reporter = ErrorReporter()
     reporter.install()
@@ -145,7 +154,8 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     loop.set_exception_handler(reporter.asyncio_handler)
 
     settings = settings or load_settings()
-    rig = Rig(settings, root=root, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz)
+    rig = Rig(settings, root=root, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz,
+              instruments=instruments)
     settings = rig.settings
     warm = rig.session.warm_up()
     log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)
@@ -158,11 +168,32 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     # views subscribe, the rig announces: a new data folder's log, a write error (from the
     # writer thread; show_banner marshals it to the GUI thread)
     links = [(rig.events.data_log_changed, window.use_data_log), (rig.events.write_error, window.show_banner)]
+    if instruments:
+        dock = InstrumentsDock(parent=window)
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        window.restoreDockWidget(dock)
+        show_instruments(rig, dock, loop)
+        links.append((rig.events.settings_applied, lambda _s: show_instruments(rig, dock, loop)))
+        if not settings.plot_layout:  # first launch: the instruments' first channels, plotting live
+            for inst in list((rig.instruments.instruments if rig.instruments else {}).values())[:2]:
+                if inst.channels:
+                    data_tools.new_plot(PlotSource("variable", inst.variable(next(iter(inst.channels)))))
     for sig, slot in links:
         sig.connect(slot)
     if show:
         window.show()
     return Console(app, loop, rig, bridge, controller, window, data_tools, settings, reporter, links)
+
+
+def show_instruments(rig, dock, loop) -> None:
+    """Show the rig's instruments in ``dock`` (or its rig file's problems) and run the
+    rig file's monitoring tasks on ``loop`` (the console's qasync loop)."""
+    manager = rig.instruments
+    dock.set_manager(manager)
+    if manager is not None:
+        manager.start_monitoring(loop)
+    elif rig.rig_file_error is not None:
+        dock.show_rig_error(rig.rig_file_error)
 
 
 def main(root: Path | None = None) -> int:

@@ -27,15 +27,19 @@ __all__ = ["SettingsDialog"]
 log = logging.getLogger(__name__)
 
 
-def _folder_row(parent: QWidget, edit: QLineEdit, caption: str) -> QHBoxLayout:
+def _folder_row(parent: QWidget, edit: QLineEdit, caption: str, file_filter: str | None = None) -> QHBoxLayout:
+    """An edit with a Browse… button: a folder, or a file when ``file_filter`` is given."""
     row = QHBoxLayout()
     row.addWidget(edit, 1)
     browse = QPushButton("Browse…", parent)
 
     def pick():
-        folder = QFileDialog.getExistingDirectory(parent, caption, edit.text())
-        if folder:
-            edit.setText(folder)
+        if file_filter is None:
+            chosen = QFileDialog.getExistingDirectory(parent, caption, edit.text())
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(parent, caption, edit.text(), file_filter)
+        if chosen:
+            edit.setText(chosen)
 
     browse.clicked.connect(pick)
     row.addWidget(browse)
@@ -57,6 +61,7 @@ class SettingsDialog(QDialog):
 
     Attributes:
         root_edit, data_edit: ``QLineEdit`` folders.
+        rig_file_edit: ``QLineEdit``, the rig file (empty: the bundled simulated rig).
         screen_combo: ``QComboBox`` of screen indices.
         width_spin, height_spin: window size (pixels).
         fullscr_check: ``QCheckBox``.
@@ -79,6 +84,8 @@ class SettingsDialog(QDialog):
 
         self.root_edit = QLineEdit(str(settings.root))
         self.data_edit = QLineEdit(str(settings.data_dir))
+        self.rig_file_edit = QLineEdit(str(settings.rig_file) if settings.rig_file else "")
+        self.rig_file_edit.setPlaceholderText("the bundled simulated rig")
         self.screen_combo = QComboBox()
         for i, screen in enumerate(QGuiApplication.screens()):
             g = screen.geometry()
@@ -99,6 +106,7 @@ class SettingsDialog(QDialog):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("Experiment root folder:", _folder_row(self, self.root_edit, "Experiment root folder"))
         form.addRow("Data folder:", _folder_row(self, self.data_edit, "Data folder"))
+        form.addRow("Rig file (instruments):", _folder_row(self, self.rig_file_edit, "Rig file", "Rig files (*.yaml *.yml)"))
         form.addRow(QLabel("<b>Stimulus window</b>"))
         form.addRow("Screen:", self.screen_combo)
         size = QHBoxLayout()
@@ -132,6 +140,7 @@ class SettingsDialog(QDialog):
         data = self.settings.model_dump()
         data["root"] = self.root_edit.text().strip()
         data["data_dir"] = self.data_edit.text().strip()
+        data["rig_file"] = self.rig_file_edit.text().strip() or None
         data["window"] = dict(data["window"], screen=self.screen_combo.currentData(),
                               size=(self.width_spin.value(), self.height_spin.value()),
                               fullscr=self.fullscr_check.isChecked())
@@ -157,13 +166,15 @@ class SettingsDialog(QDialog):
             return self._refuse(f"Experiment root folder does not exist: {new.root}")
         if not str(self.data_edit.text().strip()):
             return self._refuse("Give a data folder.")
+        if new.rig_file is not None and not Path(new.rig_file).is_file():
+            return self._refuse(f"Rig file does not exist: {new.rig_file} (leave it empty for the simulated rig)")
         old = self.settings
         try:
             self._apply_settings(new)
         except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
             text = str(err).strip().splitlines()
             return self._refuse(f"{type(err).__name__}: {text[0] if text else ''}")
-        for name in ("root", "data_dir", "window"):
+        for name in ("root", "data_dir", "window", "rig_file"):
             setattr(old, name, getattr(new, name))
         try:
             save_settings(old)
