@@ -7,7 +7,10 @@
   written, the session ``.h5`` last; exit 0 on success, 1 when the run failed
   or the session data log could not be written (one line on stderr: what was
   kept), 2 on bad input (one line on stderr saying what to fix).
+  ``--rig-file RIGFILE`` connects that rig's instruments during the run.
 - ``rigconsole data FILE [--csv DIR]`` / ``rigconsole data recover FILE``: the data log tools.
+- ``rigconsole rig check [RIGFILE]``: validate a rig file, connect its instruments,
+  print ``*IDN?`` and one reading per channel (see docs/instruments.md).
 - ``rigconsole --version``.
 
 Nothing here imports PsychoPy's visual module or Qt before it is needed, so
@@ -108,8 +111,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         from time import strftime
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
     # the same rig core as the console, with no views: the run lands in a session .h5 too
-    rig = Rig(Settings(root=path.parent, data_dir=data_dir), simulated_vsync_hz=args.simulate_vsync,
-              window_params=window, scan=False)
+    rig_file = None
+    if args.rig_file:
+        rig_file = Path(args.rig_file).expanduser().absolute()
+        if not rig_file.is_file():
+            raise UsageError(f"no such rig file: {rig_file}")
+    rig = Rig(Settings(root=path.parent, data_dir=data_dir, rig_file=rig_file), simulated_vsync_hz=args.simulate_vsync,
+              window_params=window, scan=False, instruments=rig_file is not None)
+    if rig.rig_file_error is not None:  # bad input: nothing runs, no empty session file is left
+        unused = rig.data_log.path
+        rig.close()
+        unused.unlink(missing_ok=True)
+        raise UsageError(f"the rig file does not load: {str(rig.rig_file_error).strip().splitlines()[0]} "
+                         f"(check it with 'rigconsole rig check {rig_file}')")
     write_errors: list[str] = []
     rig.events.write_error.connect(write_errors.append)
     session_file = rig.data_log.path
@@ -177,7 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a psychopy.visual.Window option, e.g. size=800,600 fullscr=false screen=1 (repeatable)")
     run.add_argument("--simulate-vsync", type=float, metavar="HZ", help=argparse.SUPPRESS)
     run.add_argument("-v", "--verbose", action="store_true", help="print the traceback of a failed run")
+    run.add_argument("--rig-file", metavar="RIGFILE",
+                     help="connect this rig file's instruments during the run (their readings land in the session file)")
     sub.add_parser("data", help="inspect, export or recover a session data file (rigconsole data --help)", add_help=False)
+    sub.add_parser("rig", help="check a rig file and its instruments (rigconsole rig --help)", add_help=False)
     return parser
 
 
@@ -186,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "data":
         from .datalog.cli import main as data_main
         return data_main(argv[1:])
+    if argv and argv[0] == "rig":
+        from .instruments.cli import main as rig_main
+        from .settings import load_settings
+        return rig_main(argv[1:], rig_file=load_settings().rig_file)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
