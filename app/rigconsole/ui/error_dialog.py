@@ -4,8 +4,8 @@ The composition root's ``ErrorReporter`` turns every uncaught error (main
 thread, other threads, asyncio tasks) into one ``ERROR`` record on the
 ``rigconsole`` logger whose message starts with ``uncaught error``. This
 module adds a logging handler that shows those records in one non-modal
-dialog (``QMessageBox.open()``, never ``exec()``: the event loop, the
-stimulus window and any run go on). Records from other threads reach the
+dialog (``show()``, never ``exec()`` or ``open()``: the event loop, the
+stimulus window, any run and the console's own buttons go on). Records from other threads reach the
 dialog through a queued Qt signal. Further errors while the dialog is open
 update it ("3 more errors since") instead of stacking dialogs.
 
@@ -112,11 +112,12 @@ class ErrorDialogHandler(logging.Handler):
         box.addButton(QMessageBox.StandardButton.Ok)
         box.setModal(False)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(self._closed)
+        box.finished.connect(self._dialog_closed)
         self.dialog = box
-        box.open()
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()  # not open() (window-modal: it would lock the Stop button) nor exec()
 
-    def _closed(self, _result: int) -> None:
+    def _dialog_closed(self, _result: int) -> None:
         self.dialog = None
 
     def close(self) -> None:
