@@ -215,7 +215,7 @@ def check_one_qt_binding(ctx: SelfTestContext) -> str:
         raise SelfTestFailure(f"a second Qt binding is loaded: {', '.join(loaded)}")
     libs = _loaded_qt_libraries()
     folders = {str(Path(p).parent) for p in libs}
-    if any("PyQt" in p for p in libs) or len(folders) > 1:
+    if any("PyQt" in p or "libQt5" in Path(p).name for p in libs) or len(folders) > 1:
         raise SelfTestFailure(f"Qt libraries from more than one place are loaded: {sorted(folders)}")
     where = f"{len(libs)} Qt libraries from {folders.pop()}" if folders else "no Qt library map on this OS"
     return f"PySide6 only; {where}"

@@ -55,9 +55,9 @@ else
 fi
 [ -x "$BUNDLE/rigconsole" ] || { echo "build.sh: PyInstaller made no $BUNDLE/rigconsole" >&2; exit 1; }
 # the bundle must carry PySide6 alone
-if find "$BUNDLE" -maxdepth 3 \( -iname 'PyQt5*' -o -iname 'PyQt6*' -o -iname 'PySide2*' \) | grep -q .; then
+if find "$BUNDLE" -maxdepth 3 \( -iname 'PyQt5*' -o -iname 'PyQt6*' -o -iname 'PySide2*' -o -name 'libQt5*' \) | grep -q .; then
   echo "build.sh: a second Qt binding is in the bundle:" >&2
-  find "$BUNDLE" -maxdepth 3 \( -iname 'PyQt5*' -o -iname 'PyQt6*' -o -iname 'PySide2*' \) >&2
+  find "$BUNDLE" -maxdepth 3 \( -iname 'PyQt5*' -o -iname 'PyQt6*' -o -iname 'PySide2*' -o -name 'libQt5*' \) >&2
   exit 1
 fi
 
