@@ -209,6 +209,17 @@ def check_data_file(ctx: SelfTestContext) -> str:
     return f"{path} ({n} trials re-read; CSV {csv_files[0].name}: {len(rows)} rows)"
 
 
+def check_import_hook(ctx: SelfTestContext) -> str:
+    """Python's own ``__import__`` is in place (shiboken's hook slows PsychoPy's drawing; see rigconsole.ui)."""
+    import builtins
+
+    name = getattr(builtins.__import__, "__name__", "?")
+    if name != "__import__":
+        raise SelfTestFailure(f"builtins.__import__ is {name!r}, not Python's own: PySide6 was imported "
+                              "before rigconsole (frozen app: packaging/pyi_rth_rigconsole.py missing?)")
+    return "Python's own __import__ (shiboken's hook removed)"
+
+
 def check_one_qt_binding(ctx: SelfTestContext) -> str:
     loaded = sorted({m.split(".")[0] for m in sys.modules} & set(OTHER_QT_BINDINGS))
     if loaded:
@@ -255,6 +266,7 @@ CHECKS: list[tuple[str, Callable[[SelfTestContext], str]]] = [
     ("run", check_run),
     ("close", check_close),
     ("data file", check_data_file),
+    ("import hook", check_import_hook),
     ("one Qt binding", check_one_qt_binding),
 ]
 
