@@ -113,16 +113,20 @@ class ErrorDialogHandler(logging.Handler):
         box.setModal(False)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(self._dialog_closed)
+        box.destroyed.connect(self._dialog_closed)
         self.dialog = box
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.show()  # not open() (window-modal: it would lock the Stop button) nor exec()
 
-    def _dialog_closed(self, _result: int) -> None:
+    def _dialog_closed(self, *_args) -> None:
         self.dialog = None
 
     def close(self) -> None:
         if self.dialog is not None:
-            self.dialog.close()
+            try:
+                self.dialog.close()
+            except RuntimeError:  # already deleted by Qt (WA_DeleteOnClose, app shutdown)
+                pass
             self.dialog = None
         super().close()
 
