@@ -34,6 +34,9 @@ pytestmark = [
 ]
 
 
+_ARTIFACTS: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def deb() -> Path:
     """Build the artifacts and install the .deb; removed again afterwards unless it was installed before."""
@@ -45,6 +48,7 @@ def deb() -> Path:
     path = Path(re.search(r"^build\.sh: deb\s+(\S+)", res.stdout, re.M).group(1))
     tarball = Path(re.search(r"^build\.sh: tarball\s+(\S+)", res.stdout, re.M).group(1))
     assert path.is_file() and tarball.is_file()
+    _ARTIFACTS["tarball"] = tarball
     was_installed = subprocess.run(["dpkg", "-s", "rigconsole"], capture_output=True).returncode == 0
     inst = subprocess.run(["dpkg", "-i", str(path)], capture_output=True, text=True, timeout=600)
     assert inst.returncode == 0, inst.stdout + inst.stderr
@@ -66,7 +70,7 @@ def _windows(name: str) -> list[str]:
 
 
 def _stacking() -> list[int]:
-    """The root window's children, bottom to top (``xwininfo -root -children``)."""
+    """The root window's children, top first (``xwininfo -root -children`` lists them so)."""
     out = subprocess.run(["xwininfo", "-root", "-children"], capture_output=True, text=True).stdout
     return [int(m.group(1), 16) for m in re.finditer(r"^\s+(0x[0-9a-f]+) ", out, re.M)]
 
@@ -152,7 +156,7 @@ def test_a_second_launch_exits_at_once_and_brings_the_first_forward(deb, app_env
         console_top, stim_top = _top_level(wid), _top_level(stim)
         time.sleep(0.3)
         order = _stacking()
-        assert order.index(stim_top) > order.index(console_top)
+        assert order.index(stim_top) < order.index(console_top)  # the stimulus window is above
 
         t1 = time.monotonic()
         second = subprocess.run(cmd, env=app_env, capture_output=True, text=True, timeout=60)
@@ -165,7 +169,7 @@ def test_a_second_launch_exits_at_once_and_brings_the_first_forward(deb, app_env
         deadline = time.monotonic() + 10
         while True:
             order = _stacking()
-            if order.index(console_top) > order.index(stim_top):
+            if order.index(console_top) < order.index(stim_top):
                 break
             assert time.monotonic() < deadline, "the running console did not come forward"
             time.sleep(0.1)
@@ -181,3 +185,23 @@ def test_a_second_launch_exits_at_once_and_brings_the_first_forward(deb, app_env
         if first.poll() is None:
             first.terminate()
             first.wait(30)
+
+
+def test_the_tarball_installs_for_one_user_without_root(deb, app_env, tmp_path):
+    """``./install.sh`` from the unpacked tarball: app, menu entry and command under the user's home."""
+    tarball = _ARTIFACTS["tarball"]
+    subprocess.run(["tar", "-xzf", str(tarball), "-C", str(tmp_path)], check=True, timeout=600)
+    (unpacked,) = [p for p in tmp_path.iterdir() if p.name.startswith("rigconsole-")]
+    home = Path(app_env["HOME"])
+    res = subprocess.run([str(unpacked / "install.sh")], env=app_env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    app = home / ".local" / "opt" / "rigconsole" / "rigconsole"
+    entry = Path(app_env["XDG_DATA_HOME"]) / "applications" / "rigconsole.desktop"
+    assert os.access(app, os.X_OK) and entry.is_file()
+    assert f"Exec={app}" in entry.read_text()
+    assert (Path(app_env["XDG_DATA_HOME"]) / "icons/hicolor/256x256/apps/rigconsole.png").is_file()
+    assert (home / ".local" / "bin" / "rigconsole").resolve() == app.resolve()
+    ver = subprocess.run([str(app), "--version"], env=app_env, capture_output=True, text=True, timeout=120)
+    assert ver.returncode == 0 and ver.stdout.startswith("rigconsole "), ver.stdout + ver.stderr
+    res = subprocess.run([str(unpacked / "uninstall.sh")], env=app_env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and not app.exists() and not entry.exists()
