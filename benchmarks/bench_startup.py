@@ -13,6 +13,11 @@ with its own empty home (first run: no settings, bundled demos):
   default ``/opt/rigconsole/rigconsole`` when the .deb is installed, else
   ``build/pyinstaller/dist/rigconsole/rigconsole``).
 
+Each launch also records the CPU time the launched process had used when its
+window showed (``/proc/<pid>/stat``, all its threads) and the 1-minute load
+average before it: on a machine shared with other work the wall time moves
+with the load, the CPU time much less.
+
 One unrecorded launch per mode first warms the disk cache (and, from
 source, writes the bytecode cache under ``build/bench-pycache``:
 ``PYTHONPYCACHEPREFIX``, since this machine sets ``PYTHONDONTWRITEBYTECODE``). After the rounds:
@@ -64,6 +69,16 @@ def _cpu() -> tuple[float, float]:
     return (fields[7] if len(fields) > 7 else 0.0), sum(fields)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) process ``pid`` has used so far (``/proc/<pid>/stat``)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _visible_window() -> str | None:
     res = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{TITLE}$"],
                          capture_output=True, text=True)
@@ -93,6 +108,7 @@ def launch(cmd: list[str], timeout_s: float = 120.0) -> dict:
         raise SystemExit(f"a window titled {TITLE!r} is already open on this display: close it first")
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as home:
         steal0, total0 = _cpu()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=_env(Path(home)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 start_new_session=True)
@@ -108,6 +124,7 @@ def launch(cmd: list[str], timeout_s: float = 120.0) -> dict:
                 if wid is None:
                     time.sleep(0.02)
             seconds = time.perf_counter() - t0
+            cpu_s = _cpu_seconds(proc.pid)
             steal1, total1 = _cpu()
         finally:
             if wid is not None:
@@ -118,7 +135,7 @@ def launch(cmd: list[str], timeout_s: float = 120.0) -> dict:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(15)
     steal_pct = 100.0 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else None
-    return {"seconds": seconds, "steal_pct": steal_pct}
+    return {"seconds": seconds, "cpu_s": cpu_s, "steal_pct": steal_pct, "load1": load}
 
 
 def _ci95(values: list[float]) -> dict:
@@ -186,11 +203,14 @@ def main() -> int:
             res = launch(cmds[m])
             res.update(mode=m, round=r)
             results.append(res)
-            print(f"round {r}  {m:<9} {res['seconds']:6.2f} s   steal {res['steal_pct'] or 0:5.1f} %", flush=True)
+            print(f"round {r}  {m:<9} {res['seconds']:6.2f} s   CPU {res['cpu_s'] or 0:5.2f} s   "
+                  f"steal {res['steal_pct'] or 0:5.1f} %   load {res['load1'] or 0:4.1f}", flush=True)
     summary = {}
     for m in modes:
         s = [x["seconds"] for x in results if x["mode"] == m]
-        summary[m] = {"median_s": statistics.median(s), "min_s": min(s), "max_s": max(s), "n": len(s)}
+        cpu = [x["cpu_s"] for x in results if x["mode"] == m and x["cpu_s"] is not None]
+        summary[m] = {"median_s": statistics.median(s), "min_s": min(s), "max_s": max(s), "n": len(s),
+                      "median_cpu_s": statistics.median(cpu) if cpu else None}
     by = {(x["mode"], x["round"]): x["seconds"] for x in results}
     diffs = {}
     for a, b in (("frozen", "source"), ("source", "baseline"), ("frozen", "baseline")):
@@ -198,9 +218,9 @@ def main() -> int:
             diffs[f"{a}_minus_{b}_s"] = _ci95([by[(a, r)] - by[(b, r)] for r in range(args.rounds)])
     fit = steal_adjusted(results, modes)
     print()
-    print(f"{'mode':<10}{'median s':>10}{'min s':>8}{'max s':>8}")
+    print(f"{'mode':<10}{'median s':>10}{'min s':>8}{'max s':>8}{'median CPU s':>14}")
     for m, s in summary.items():
-        print(f"{m:<10}{s['median_s']:>10.2f}{s['min_s']:>8.2f}{s['max_s']:>8.2f}")
+        print(f"{m:<10}{s['median_s']:>10.2f}{s['min_s']:>8.2f}{s['max_s']:>8.2f}{s['median_cpu_s'] or 0:>14.2f}")
     for k, d in diffs.items():
         ci = f"[{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]" if d["ci95"] else "n/a"
         print(f"{k:<24} mean {d['mean']:+.2f} s  95 % CI {ci}")
