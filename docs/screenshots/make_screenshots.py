@@ -1,0 +1,138 @@
+"""Screenshots for docs/technicians-guide.md, taken from the real console (not mock-ups).
+
+Builds the console as a double-click does (build_console on the bundled demos,
+a first-run settings file, a data folder of its own), then runs the go/no-go
+demo through the toolbar and grabs the window at each step a technician meets:
+
+    first-run.png      the console on first launch: the bundled demo selected, its expInfo form
+    settings.png       Settings: root folder, data folder, the subject screen's window
+    running.png        a run in progress (trial count, live trial plot)
+    paused.png         the same run paused
+    finished.png       after the run: the data files it wrote
+    data-browser.png   the session data file opened in the data browser
+    error-dialog.png   what an uncaught error looks like (the message and the log file)
+
+Run (needs a display; on a server under Xvfb):
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" uv run --frozen python docs/screenshots/make_screenshots.py
+
+Writes the PNGs next to this script and prints their paths.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="rigconsole-shots-"))
+    os.environ["RIGCONSOLE_SETTINGS"] = str(work / "settings.json")
+    os.environ["RIGCONSOLE_LOG_DIR"] = str(work / "log")
+    import rigconsole.ui  # noqa: F401  (before PySide6)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rigconsole.logfiles import setup_log_file
+    from rigconsole.settings import Settings, WindowSettings, default_root
+    from rigconsole.ui.app import build_console, setup_logging
+    from rigconsole.ui.error_dialog import install_error_dialog
+    from rigconsole.ui.single_instance import set_application_identity
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    set_application_identity(app)
+    setup_logging()
+    log_path = setup_log_file()
+    handler = install_error_dialog(log_path)
+    settings = Settings(root=default_root(), data_dir=work / "data", window=WindowSettings(size=(640, 480)))
+    c = build_console(settings=settings, simulated_vsync_hz=60.0, show=True)
+    w = c.window
+    w.resize(1280, 800)
+    shots: list[Path] = []
+
+    def wait(cond, timeout=60.0):
+        end = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > end:
+                raise SystemExit("make_screenshots: timed out")
+            app.processEvents()
+            time.sleep(0.01)
+
+    def grab(widget, name):
+        app.processEvents()
+        path = HERE / name
+        if not widget.grab().save(str(path)):
+            raise SystemExit(f"make_screenshots: could not write {path}")
+        shots.append(path)
+
+    wait(lambda: w.isVisible())
+    key = "gonogo/gonogo.py"
+    assert w.experiments.select(key)
+    wait(lambda: w.current_key() == key)
+    w.form.set_values({"participant": "P01", "nTrials": 8})
+    time.sleep(0.2)
+    grab(w, "first-run.png")
+
+    dlg = w.open_settings()
+    wait(lambda: dlg.isVisible())
+    grab(dlg, "settings.png")
+    dlg.reject()
+
+    # the run blocks inside one Qt callback and serves Qt on each flip: steps run from a timer
+    steps = {"running": False, "paused": False, "resumed": False}
+
+    def tick():
+        rec = c.session.current_run
+        if rec is None:
+            return
+        if not steps["running"] and rec.n_trials >= 3:
+            grab(w, "running.png")
+            steps["running"] = True
+            w.pause_action.trigger()
+        elif steps["running"] and not steps["paused"] and w.resume_action.isEnabled():
+            time.sleep(0.1)
+            grab(w, "paused.png")
+            steps["paused"] = True
+            w.resume_action.trigger()
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(tick)
+    timer.start()
+    n = len(c.session.run_records)
+    w.run_action.trigger()
+    wait(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, 120)
+    timer.stop()
+    time.sleep(0.2)
+    grab(w, "finished.png")
+
+    c.data_log.flush()
+    browser = c.data_tools.open_browser(c.data_log.path)
+    browser.resize(1280, 780)
+    wait(lambda: browser.isVisible())
+    time.sleep(0.5)
+    grab(browser, "data-browser.png")
+    browser.close()
+
+    try:
+        raise FileNotFoundError("[Errno 2] No such file or directory: 'conditions.xlsx'")
+    except FileNotFoundError:
+        c.reporter.sys_hook(*sys.exc_info())
+    wait(lambda: handler.dialog is not None and handler.dialog.isVisible())
+    time.sleep(0.1)
+    grab(handler.dialog, "error-dialog.png")
+    handler.dialog.close()
+
+    c.close()
+    shutil.rmtree(work, ignore_errors=True)
+    for p in shots:
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
