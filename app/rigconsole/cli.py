@@ -11,6 +11,7 @@
 - ``rigconsole data FILE [--csv DIR]`` / ``rigconsole data recover FILE``: the data log tools.
 - ``rigconsole rig check [RIGFILE]``: validate a rig file, connect its instruments,
   print ``*IDN?`` and one reading per channel (see docs/instruments.md).
+- ``rigconsole --self-test``: check this installation (see :mod:`rigconsole.selftest`).
 - ``rigconsole --version``.
 
 Nothing here imports PsychoPy's visual module or Qt before it is needed, so
@@ -182,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rigconsole", description="Rig Console: the experimenter console for PsychoPy rigs.")
     parser.add_argument("--version", action="version", version=f"rigconsole {__version__}")
     parser.add_argument("--root", help="experiment root folder (default: last used, else the bundled demos)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation (console, demos, instruments, a run, the data file); "
+                             "one line per check, exit 0 when all pass")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="run one experiment with no console window")
     run.add_argument("path", help="experiment file (.py script or Builder .psyexp)")
@@ -210,6 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.self_test:
+            from .logfiles import setup_log_file
+            from .selftest import run_self_test
+            setup_log_file()
+            return run_self_test()
         if args.command == "run":
             return cmd_run(args)
         return cmd_gui(args)

@@ -131,26 +131,29 @@ def check_demos(ctx: SelfTestContext) -> str:
     return f"{len(files)} experiment(s) in {session.root}"
 
 
-def check_simulated_rig(ctx: SelfTestContext) -> str:
-    """pyvisa with the pyvisa-sim backend: list the simulated resources and ask one ``?IDN``."""
-    import pyvisa
+def check_instruments(ctx: SelfTestContext) -> str:
+    """The console's rig (the bundled simulated rig, pyvisa-sim): every instrument connected
+    and one polled reading of each, with its unit, in the session data log."""
+    c = ctx.console
+    manager = c.rig.instruments
+    if manager is None:
+        raise SelfTestFailure(f"no instruments: {c.rig.rig_file_error or 'the rig file gave none'}")
+    names = list(manager.instruments)
+    if not names:
+        raise SelfTestFailure("the rig file declares no instruments")
 
-    rm = pyvisa.ResourceManager("@sim")
-    try:
-        resources = rm.list_resources()
-        if not resources:
-            raise SelfTestFailure("pyvisa-sim lists no simulated instrument")
-        name = sorted(resources)[0]
-        inst = rm.open_resource(name, read_termination="\n", write_termination="\r\n" if name.startswith("ASRL") else "\n")
-        try:
-            idn = inst.query("?IDN").strip()
-        finally:
-            inst.close()
-    finally:
-        rm.close()
-    if not idn:
-        raise SelfTestFailure(f"{name} answered ?IDN with nothing")
-    return f"{len(resources)} simulated VISA resources; {name} ?IDN -> {idn!r}"
+    def polled() -> bool:
+        last = c.data_log.logged_last_values()
+        return all(manager[n].state.value == "connected" and any(k.startswith(n + ".") for k in last) for n in names)
+
+    _spin(c, polled, 15.0, "every instrument connected with a reading")
+    last = c.data_log.logged_last_values()
+    shown = []
+    for name in names:
+        var = next(k for k in sorted(last) if k.startswith(name + "."))
+        unit = c.data_log.variable_info(var).get("unit", "")
+        shown.append(f"{var} = {last[var][1]:g} {unit}".rstrip())
+    return f"{len(names)} connected: " + "; ".join(shown)
 
 
 def check_run(ctx: SelfTestContext) -> str:
@@ -262,7 +265,7 @@ CHECKS: list[tuple[str, Callable[[SelfTestContext], str]]] = [
     ("display", check_display),
     ("console", check_console),
     ("demos", check_demos),
-    ("simulated rig", check_simulated_rig),
+    ("instruments", check_instruments),
     ("run", check_run),
     ("close", check_close),
     ("data file", check_data_file),

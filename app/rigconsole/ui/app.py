@@ -141,14 +141,14 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     from PySide6.QtCore import Qt
 
     from .instruments_dock import InstrumentsDock
+    from .single_instance import set_application_identity
     from .main_window import MainWindow
     from .plot_sources import PlotSource
 
     reporter = ErrorReporter()
     reporter.install()
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Rig Console")
-    app.setOrganizationName("rigconsole")
+    set_application_identity(app)  # name, icon, desktop file
     loop = qasync.QEventLoop(app, already_running=False)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(reporter.asyncio_handler)
@@ -197,11 +197,32 @@ def show_instruments(rig, dock, loop) -> None:
 
 
 def main(root: Path | None = None) -> int:
-    """Open the console and run its event loop until the window closes."""
+    """Open the console and run its event loop until the window closes.
+
+    In order: logging (and the rotating log file in the platform's log folder),
+    the single-instance guard (a second launch brings the running console
+    forward and returns 0 at once, before PsychoPy loads), the error dialog
+    (an uncaught error shows its message and the log file's path; the console
+    keeps running), then :func:`build_console`.
+    """
+    from ..logfiles import setup_log_file
+    from .error_dialog import install_error_dialog
+    from .single_instance import claim_single_instance
+
     setup_logging()
-    console = build_console(root)
-    log.info("Rig Console ready: %d experiments in %s", len(console.session.experiment_files), console.session.root)
-    with console.loop:
-        console.loop.run_until_complete(console.window.closed_future())
-    console.close()
+    log_path = setup_log_file()
+    instance = claim_single_instance()
+    if instance is None:
+        print("Rig Console is already running: brought it forward", flush=True)
+        return 0
+    try:
+        install_error_dialog(log_path)
+        log.info("Rig Console starting (log file %s)", log_path)
+        console = build_console(root)
+        log.info("Rig Console ready: %d experiments in %s", len(console.session.experiment_files), console.session.root)
+        with console.loop:
+            console.loop.run_until_complete(console.window.closed_future())
+        console.close()
+    finally:
+        instance.close()
     return 0
