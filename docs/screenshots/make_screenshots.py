@@ -20,6 +20,7 @@ Writes the PNGs next to this script and prints their paths.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
@@ -55,78 +56,96 @@ def main() -> int:
     w.resize(1280, 800)
     shots: list[Path] = []
 
-    def wait(cond, timeout=60.0):
+    async def wait(cond, timeout=60.0):
         end = time.monotonic() + timeout
         while not cond():
             if time.monotonic() > end:
                 raise SystemExit("make_screenshots: timed out")
-            app.processEvents()
-            time.sleep(0.01)
+            await asyncio.sleep(0.01)
 
-    def grab(widget, name):
-        app.processEvents()
+    def grab(widget, name):  # after the caller let Qt process its events
         path = HERE / name
         if not widget.grab().save(str(path)):
             raise SystemExit(f"make_screenshots: could not write {path}")
         shots.append(path)
 
-    wait(lambda: w.isVisible())
-    key = "gonogo/gonogo.py"
-    assert w.experiments.select(key)
-    wait(lambda: w.current_key() == key)
-    w.form.set_values({"participant": "P01", "nTrials": 8})
-    time.sleep(0.2)
-    grab(w, "first-run.png")
+    # the whole tour runs inside the console's own loop (qasync), as a double-click runs it:
+    # the monitoring tasks and the run need a running loop
+    async def tour():
+        await wait(lambda: w.isVisible())
+        key = "gonogo/gonogo.py"
+        assert w.experiments.select(key)
+        await wait(lambda: w.current_key() == key)
+        w.form.set_values({"participant": "P01", "nTrials": 8})
+        time.sleep(0.2)
+        await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
+        grab(w, "first-run.png")
 
-    dlg = w.open_settings()
-    wait(lambda: dlg.isVisible())
-    grab(dlg, "settings.png")
-    dlg.reject()
+        # the simulated rig's instruments connected, their first channels plotting live
+        manager = c.rig.instruments
+        await wait(lambda: manager is not None and all(i.state.value == "connected" for i in manager.instruments.values()))
+        await wait(lambda: len(c.data_log.logged_variable("photometer.luminance")[0]) >= 12
+             and len(c.data_log.logged_variable("thermometer.temperature")[0]) >= 6, 30)
+        await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
+        grab(w, "instruments.png")
 
-    # the run blocks inside one Qt callback and serves Qt on each flip: steps run from a timer
-    steps = {"running": False, "paused": False, "resumed": False}
+        dlg = w.open_settings()
+        await wait(lambda: dlg.isVisible())
+        await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
+        grab(dlg, "settings.png")
+        dlg.reject()
 
-    def tick():
-        rec = c.session.current_run
-        if rec is None:
-            return
-        if not steps["running"] and rec.n_trials >= 3:
-            grab(w, "running.png")
-            steps["running"] = True
-            w.pause_action.trigger()
-        elif steps["running"] and not steps["paused"] and w.resume_action.isEnabled():
-            time.sleep(0.1)
-            grab(w, "paused.png")
-            steps["paused"] = True
-            w.resume_action.trigger()
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(tick)
-    timer.start()
-    n = len(c.session.run_records)
-    w.run_action.trigger()
-    wait(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, 120)
-    timer.stop()
-    time.sleep(0.2)
-    grab(w, "finished.png")
+        # the run blocks inside one Qt callback and serves Qt on each flip: steps run from a timer
+        steps = {"running": False, "paused": False, "resumed": False}
 
-    c.data_log.flush()
-    browser = c.data_tools.open_browser(c.data_log.path)
-    browser.resize(1280, 780)
-    wait(lambda: browser.isVisible())
-    time.sleep(0.5)
-    grab(browser, "data-browser.png")
-    browser.close()
+        def tick():
+            rec = c.session.current_run
+            if rec is None:
+                return
+            if not steps["running"] and rec.n_trials >= 3:
+                app.processEvents()  # inside the run: a Qt callback, no task is running
+                grab(w, "running.png")
+                steps["running"] = True
+                w.pause_action.trigger()
+            elif steps["running"] and not steps["paused"] and w.resume_action.isEnabled():
+                time.sleep(0.1)
+                app.processEvents()  # inside the run: a Qt callback, no task is running
+                grab(w, "paused.png")
+                steps["paused"] = True
+                w.resume_action.trigger()
+        timer = QTimer()
+        timer.setInterval(20)
+        timer.timeout.connect(tick)
+        timer.start()
+        n = len(c.session.run_records)
+        w.run_action.trigger()
+        await wait(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, 120)
+        timer.stop()
+        time.sleep(0.2)
+        await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
+        grab(w, "finished.png")
 
-    try:
-        raise FileNotFoundError("[Errno 2] No such file or directory: 'conditions.xlsx'")
-    except FileNotFoundError:
-        c.reporter.sys_hook(*sys.exc_info())
-    wait(lambda: handler.dialog is not None and handler.dialog.isVisible())
-    time.sleep(0.1)
-    grab(handler.dialog, "error-dialog.png")
-    handler.dialog.close()
+        c.data_log.flush()
+        browser = c.data_tools.open_browser(c.data_log.path)
+        browser.resize(1280, 780)
+        await wait(lambda: browser.isVisible())
+        time.sleep(0.5)
+        await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
+        grab(browser, "data-browser.png")
+        browser.close()
 
+        try:
+            raise FileNotFoundError("[Errno 2] No such file or directory: 'conditions.xlsx'")
+        except FileNotFoundError:
+            c.reporter.sys_hook(*sys.exc_info())
+        await wait(lambda: handler.dialog is not None and handler.dialog.isVisible())
+        time.sleep(0.1)
+        await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
+        grab(handler.dialog, "error-dialog.png")
+        handler.dialog.close()
+
+
+    c.loop.run_until_complete(tour())
     c.close()
     shutil.rmtree(work, ignore_errors=True)
     for p in shots:

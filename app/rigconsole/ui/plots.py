@@ -514,7 +514,9 @@ class PlotDock(QDockWidget):
             vx0, vx1 = 0.0, max(10.0, 2.0 * x_hi)
             changed = True
         if not self._range_set or y_lo < vy0 or y_hi > vy1:
-            span = max(y_hi - y_lo, 1e-9)
+            span = y_hi - y_lo
+            if span < 1e-9:  # one value so far (e.g. a 0/1 column): a unit-sized view around it, not ±1e-10
+                span = max(abs(y_hi), 1.0)
             vy0, vy1 = y_lo - 0.25 * span, y_hi + 0.25 * span
             changed = True
         if changed:
