@@ -11,6 +11,27 @@ from typing import Any, Callable
 
 import pytest
 
+SPEC = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "remote-api.yaml"
+_openapi = None
+
+
+def validate(method: str, path: str, status: int, body: bytes, content_type: str, req_body: bytes | None = None,
+             headers: dict | None = None) -> None:
+    """Check one exchange against docs/remote-api.yaml (openapi-core); raises on a mismatch."""
+    global _openapi
+    from urllib.parse import parse_qsl, urlsplit
+
+    from openapi_core import OpenAPI
+    from openapi_core.testing import MockRequest, MockResponse
+
+    if _openapi is None:
+        _openapi = OpenAPI.from_file_path(str(SPEC))
+    u = urlsplit(path)
+    req = MockRequest("http://127.0.0.1:6913", method, u.path, args=dict(parse_qsl(u.query)),
+                      headers=headers, data=req_body)
+    resp = MockResponse(body, status_code=status, content_type=content_type)
+    _openapi.validate_response(req, resp)
+
 
 @dataclass
 class Rig:
@@ -26,8 +47,10 @@ class Rig:
         return self.server.port
 
     def request(self, method: str, path: str, token: str | None = "observer", body: Any = None,
-                raw: bytes | None = None, headers: dict | None = None) -> tuple[int, Any]:
-        """One HTTP request to the server; returns (status, parsed JSON or text)."""
+                raw: bytes | None = None, headers: dict | None = None, check: bool = True) -> tuple[int, Any]:
+        """One HTTP request to the server; returns (status, parsed JSON or text).
+
+        With ``check``, the response is validated against docs/remote-api.yaml."""
         tok = {"observer": self.observer_token, "operator": self.operator_token}.get(token, token)
         h = dict(headers or {})
         if tok:
@@ -43,6 +66,8 @@ class Rig:
             text = r.read()
         finally:
             conn.close()
+        if check:
+            validate(method, path, r.status, text, r.getheader("Content-Type", "").split(";")[0], data, h)
         try:
             return r.status, json.loads(text)
         except ValueError:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .keys import SERVER_KEY, WHO_KEY
 from .stream import dumps, jsonable
 
 __all__ = ["add_routes", "error", "run_summary", "parse_hello", "column_unit"]
@@ -129,7 +130,7 @@ async def _json_body(request: web.Request, *, required: bool) -> dict:
 
 # ---------------------------------------------------------------------------- reads
 def _server(request: web.Request):
-    return request.app["server"]
+    return request.app[SERVER_KEY]
 
 
 async def status(request: web.Request) -> web.Response:
@@ -140,7 +141,7 @@ async def status(request: web.Request) -> web.Response:
     run = run_summary(rec)
     return ok({
         "rig": srv.view.rig_name, "server_time": time.time(), "locked": srv.locked,
-        "you": {"name": request["who"].name, "role": request["who"].role},
+        "you": {"name": request[WHO_KEY].name, "role": request[WHO_KEY].role},
         "session": {"root": str(s.root), "data_dir": str(getattr(s, "dataDir", "")),
                     "data_log": str(dl.path) if dl is not None else None, "n_runs": len(s.run_records)},
         "state": run["state"] if run else "idle",
@@ -269,7 +270,7 @@ async def annotations(request: web.Request) -> web.Response:
 
 # ---------------------------------------------------------------------------- control
 def _may_control(request: web.Request):
-    who = request["who"]
+    who = request[WHO_KEY]
     if not who.can_control:
         raise web.HTTPForbidden(text=dumps({"error": f"token {who.name!r} is an observer token: "
                                                     "control needs an operator token", "status": 403}),

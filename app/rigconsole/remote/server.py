@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from . import api
+from .keys import SERVER_KEY, WHO_KEY
 from .stream import Stream, StreamClient, dumps
 from .tls import TlsConfig
 from .tokens import TokenInfo, TokenStore
@@ -258,7 +259,7 @@ class RemoteServer:
     # ------------------------------------------------------------------ app
     def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors, self._auth], client_max_size=64 * 1024)
-        app["server"] = self
+        app[SERVER_KEY] = self
         api.add_routes(app)
         app.router.add_get("/api/v1/stream", self._ws_handler)
         app.router.add_get("/api/v1/openapi.yaml", self._spec)
@@ -302,7 +303,7 @@ class RemoteServer:
         if who is None:
             return api.error(401, "missing or invalid token: send 'Authorization: Bearer <token>'",
                              headers={"WWW-Authenticate": 'Bearer realm="rigconsole"'})
-        request["who"] = who
+        request[WHO_KEY] = who
         return await handler(request)
 
     # ------------------------------------------------------------------ WebSocket
@@ -323,7 +324,7 @@ class RemoteServer:
             if isinstance(hello, str):
                 await ws.close(code=4400, message=hello.encode()[:120])
                 return ws
-            who = request.get("who") or self.tokens.check(hello.get("token"))
+            who = request.get(WHO_KEY) or self.tokens.check(hello.get("token"))
             if who is None:
                 await ws.close(code=4401, message=b"missing or invalid token")
                 return ws
