@@ -74,6 +74,8 @@ class RemoteServer:
         self._instrument_states: dict[str, dict] = {}
         self._audit: list[dict] = []
         self._ws: set[web.WebSocketResponse] = set()
+        self._ws_names: dict[web.WebSocketResponse, str] = {}
+        self._ws_transports: dict[web.WebSocketResponse, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -100,6 +102,25 @@ class RemoteServer:
         """Lock (or unlock) remote control from the rig; observers are told on the stream."""
         self._locked = bool(locked)
         self.stream.push({"type": "lock", "locked": self._locked})
+
+    def disconnect_clients(self, name: str | None = None) -> None:
+        """Close the stream of every client (or of the token called ``name``, e.g. after revoking it).
+
+        Thread-safe. Clients of a valid token reconnect and resume."""
+        loop = self._loop
+        if loop is None:
+            return
+
+        def drop() -> None:
+            for ws in list(self._ws):
+                if name is None or self._ws_names.get(ws) == name:
+                    transport = self._ws_transports.get(ws)
+                    if transport is not None:
+                        transport.abort()
+        try:
+            loop.call_soon_threadsafe(drop)
+        except RuntimeError:
+            pass
 
     def start(self, rig: Any = None, *, timeout_s: float = 10.0) -> None:
         """Start serving (a Rig component's ``start(rig)``). Raises OSError when the port cannot be bound."""
@@ -328,6 +349,8 @@ class RemoteServer:
             if who is None:
                 await ws.close(code=4401, message=b"missing or invalid token")
                 return ws
+            self._ws_names[ws] = who.name
+            self._ws_transports[ws] = request.transport
             client = StreamClient(who.name, max_batches=self.stream.client_max_batches,
                                   max_bytes=self.stream.client_max_bytes)
             welcome = self.stream.attach(client, hello.get("after"), hello.get("stream"))
@@ -335,8 +358,9 @@ class RemoteServer:
             await ws.send_str(dumps(welcome))
             sender = asyncio.ensure_future(self._send_loop(ws, client))
             reader = asyncio.ensure_future(self._read_loop(ws))
-            await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (sender, reader):
+            gone = asyncio.ensure_future(client.gone.wait())
+            await asyncio.wait({sender, reader, gone}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (sender, reader, gone):
                 task.cancel()
             if client.dropped:
                 log.warning("remote: stream client %r dropped: %s", client.name, client.dropped)
@@ -348,6 +372,8 @@ class RemoteServer:
             if client is not None:
                 self.stream.detach(client)
             self._ws.discard(ws)
+            self._ws_names.pop(ws, None)
+            self._ws_transports.pop(ws, None)
 
     async def _send_loop(self, ws: web.WebSocketResponse, client: StreamClient) -> None:
         while client.dropped is None and not ws.closed:

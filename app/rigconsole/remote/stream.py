@@ -77,6 +77,8 @@ class StreamClient:
         self.bytes = 0
         self.dropped: str | None = None
         self.wake = asyncio.Event()
+        #: set when the client is dropped (its sender may be stuck waiting on the socket)
+        self.gone = asyncio.Event()
 
     def offer(self, text: str) -> bool:
         if self.dropped is not None:
@@ -87,6 +89,7 @@ class StreamClient:
             self.queue.clear()
             self.bytes = 0
             self.wake.set()
+            self.gone.set()
             return False
         self.queue.append(text)
         self.bytes += len(text)
