@@ -102,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     session = Session(path.parent, dataDir=data_dir, simulated_vsync_hz=args.simulate_vsync)
     try:
         session.addExperiment(path)
-        key = session._key_for(path)
+        key = session.key_for(path)
         entry = session.experiment_files[key]
         if entry.broken:
             raise UsageError(f"{path.name} does not load: {entry.error}")

@@ -25,14 +25,19 @@ class CommandQueue:
 
     ``submit`` returns a :class:`concurrent.futures.Future` resolved with the
     call's return value or exception once the main thread has run it.
-    ``wakeup`` (set by the console) is called from the submitting thread after
+    The wake-up given to :meth:`set_wakeup` (by the console, through
+    ``Session.connect_console``) is called from the submitting thread after
     each submit so the owner of the main loop can schedule a drain.
     """
 
     def __init__(self) -> None:
         self._calls: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
         self._lock = threading.Lock()
-        self.wakeup: Callable[[], None] | None = None
+        self._wakeup: Callable[[], None] | None = None
+
+    def set_wakeup(self, wakeup: Callable[[], None] | None) -> None:
+        """Call ``wakeup()`` (from the submitting thread) after each submit; ``None``: none."""
+        self._wakeup = wakeup
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -42,7 +47,7 @@ class CommandQueue:
         fut: Future = Future()
         with self._lock:
             self._calls.append((fut, fn, args, kwargs))
-        wake = self.wakeup
+        wake = self._wakeup
         if wake is not None:
             try:
                 wake()

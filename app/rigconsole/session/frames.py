@@ -39,7 +39,10 @@ import sys
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future
 from typing import Any, Callable
+
+from ..frame_budget import IDLE
 
 import numpy as np
 
@@ -211,10 +214,17 @@ class StallGuard:
         if time.perf_counter() - self.last_served > self.stall_limit_s:
             self._serve(frame)
 
-    def enable(self) -> None:
-        """Start guarding (main thread only)."""
+    def enable(self, boundary_codes: set[Any] | frozenset = frozenset()) -> None:
+        """Start guarding (main thread only).
+
+        Args:
+            boundary_codes: code objects of the session's own run steps, where
+                the walk up the interrupted stack stops (the experiment's code
+                runs below them).
+        """
         if self._enabled or threading.current_thread() is not threading.main_thread():
             return
+        self.boundary_codes = set(boundary_codes)
         self._prefixes = self._prefixes or _unsafe_code_prefixes()
         self.last_served = time.perf_counter()
         if self.SIGNAL is not None and hasattr(signal, "setitimer"):
@@ -263,8 +273,10 @@ class FrameHook:
     """
 
     def __init__(self, on_frame: Callable[[float], None], pump: Pump | None = None,
-                 budget_s: float = 0.004, simulated_vsync_hz: float | None = None):
+                 budget_s: float = 0.004, simulated_vsync_hz: float | None = None,
+                 submit: Callable[..., Future] | None = None):
         self.on_frame = on_frame
+        self._submit = submit
         self.pump = pump
         self.budget_s = budget_s
         self.simulated_vsync_hz = simulated_vsync_hz
@@ -293,6 +305,28 @@ class FrameHook:
         #: ``time.perf_counter()`` by which the running pump must hand back (``inf``: no pump running)
         self.deadline = math.inf
         self.guard = StallGuard(self.pump_now)
+
+    # -- the frame-budget port (rigconsole.frame_budget.FrameBudget) -----------
+    @property
+    def running(self) -> bool:
+        """``True`` while a run's frames are being recorded (frames matter now)."""
+        return self.recording
+
+    def wait_for_quiet(self, timeout_s: float, need_s: float = 0.0) -> bool:
+        """The port's name for :meth:`wait_for_vsync_wait` (worker threads only)."""
+        return self.wait_for_vsync_wait(timeout_s, need_s)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Queue ``fn(*args, **kwargs)`` for the main thread (thread-safe): the session's
+        command queue, drained at every flip and by the console's event loop.
+        With no queue given at construction, runs it at once (as :data:`IDLE` does)."""
+        if self._submit is None:
+            return IDLE.submit(fn, *args, **kwargs)
+        return self._submit(fn, *args, **kwargs)
+
+    def set_pump(self, pump: Pump | None) -> None:
+        """Serve this console pump, ``pump(budget_s)``, between frames (``None``: no console)."""
+        self.pump = pump
 
     # -- installation -------------------------------------------------------
     def attach(self, win: Any) -> None:

@@ -10,12 +10,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .runs import RunRecord, disconnect_all
+from .runs import RunRecord, RunState, disconnect_all
 from .session import Session
 
 __all__ = ["SessionRecorder"]
 
 log = logging.getLogger("rigconsole.recorder")
+
+
+def _use_budget(data_log: Any, budget: Any) -> bool:
+    """Gate the data log's writer thread on ``budget`` (``None``: ungate); ``True`` if done.
+
+    Through ``DataLog.use_budget`` (INTERFACES.md, the datalog branch). A DataLog
+    without it (before that branch is merged) keeps writing whenever a cycle is due.
+    """
+    use = getattr(data_log, "use_budget", None)
+    if use is None:
+        log.info("this data log has no use_budget(); its writer is not gated on the frames")
+        return False
+    use(budget)
+    return True
 
 
 class SessionRecorder:
@@ -35,14 +49,15 @@ class SessionRecorder:
         self.session = session
         self.data_log = data_log
         self._groups: dict[int, str] = {}
-        session.data_log = data_log
+        self._failed: set[int] = set()  # runs whose group could not be opened
+        self._reported: set[str] = set()  # error messages logged already
+        session.use_data_log(data_log)
         # the log's writer thread holds the GIL while it writes: let it write
         # while the experiment waits for the vertical blank, not while it draws
-        if hasattr(data_log, "writer_gate"):
-            data_log.writer_gate = session.frame_hook.wait_for_vsync_wait
+        self._gated = _use_budget(data_log, session.frame_budget)
         ev = session.events
         self._links = [
-            (ev.run_started, self._on_started),
+            (ev.run_state_changed, self._on_state),
             (ev.trial_added, self._on_trial),
             (ev.frame_intervals, self._on_frames),
             (ev.run_ended, self._on_ended),
@@ -58,26 +73,43 @@ class SessionRecorder:
         try:
             fn(*args, **kwargs)
         except Exception as err:
-            log.error("data log: %s failed: %s", what, err)
+            # a failed writer refuses every later call with the same message: say it once
+            text = str(err)
+            if text not in self._reported:
+                self._reported.add(text)
+                log.error("data log: %s failed: %s", what, text)
 
-    def _on_started(self, record: RunRecord) -> None:
-        try:
-            self._groups[record.index] = self.data_log.start_run(record.key, record.exp_info, started=record.started)
-        except Exception as err:
-            log.error("data log: cannot record run %d (%s): %s", record.index, record.key, err)
+    def _on_state(self, record: RunRecord) -> None:
+        if record.state == RunState.RUNNING:
+            self._group(record)  # the clock's zero is known now: the run's start in the log
+
+    def _group(self, record: RunRecord) -> str | None:
+        """The run's group, opened on first need: when the run reaches ``run()`` (its
+        start is then the experiment clock's zero, :attr:`RunRecord.t0_epoch`, the epoch
+        trial times count from), or when it ends having failed in set-up (its request time)."""
+        group = self._groups.get(record.index)
+        if group is None and record.index not in self._failed:
+            started = record.t0_epoch if record.t0_epoch is not None else record.started
+            try:
+                group = self._groups[record.index] = self.data_log.start_run(
+                    record.key, record.exp_info, started=started)
+            except Exception as err:
+                self._failed.add(record.index)
+                log.error("data log: cannot record run %d (%s): %s", record.index, record.key, err)
+        return group
 
     def _on_trial(self, record: RunRecord, row: dict) -> None:
-        group = self._groups.get(record.index)
+        group = self._group(record)
         if group is not None:
             self._guard("adding a trial row", self.data_log.add_trial, group, row)
 
     def _on_frames(self, record: RunRecord, intervals: list) -> None:
-        group = self._groups.get(record.index)
+        group = self._group(record)
         if group is not None:
             self._guard("adding frame intervals", self.data_log.add_frame_intervals, group, intervals)
 
     def _on_ended(self, record: RunRecord) -> None:
-        group = self._groups.get(record.index)
+        group = self._group(record)
         if group is None:
             return
         stats = record.frame_stats or {}
@@ -91,7 +123,8 @@ class SessionRecorder:
 
     def close(self) -> None:
         disconnect_all(self._links)
-        if getattr(self.data_log, "writer_gate", None) == self.session.frame_hook.wait_for_vsync_wait:
-            self.data_log.writer_gate = None
-        if getattr(self.session, "data_log", None) is self.data_log:
-            self.session.data_log = None
+        if self._gated:
+            _use_budget(self.data_log, None)
+            self._gated = False
+        if self.session.data_log is self.data_log:
+            self.session.use_data_log(None)

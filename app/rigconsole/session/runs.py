@@ -57,7 +57,12 @@ class RunRecord:
         key: the experiment's key.
         exp_info: the expInfo the run was given (clean keys).
         state: a :class:`RunState` value.
-        started, ended: epoch seconds (``time.time()``); ``ended`` is ``None`` while running.
+        started, ended: epoch seconds (``time.time()``) when the run was asked for and
+            when it ended; ``ended`` is ``None`` while running.
+        t0_epoch: epoch seconds of the experiment clock's zero (the ``globalClock``
+            the experiment's ``run()`` gets is reset right before it is called);
+            trial times (``thisRow.t``, Builder's ``*.started``) are relative to it.
+            ``None`` until the run reaches ``run()`` (a run failing in set-up never does).
         n_trials: rows added with ``thisExp.nextEntry()`` so far.
         total_trials: the expected number of trials when known (a trial loop's
             ``nTotal`` or expInfo ``nTrials``), else ``None``.
@@ -76,6 +81,7 @@ class RunRecord:
     state: str = RunState.STARTING
     started: float = field(default_factory=time.time)
     ended: float | None = None
+    t0_epoch: float | None = None
     n_trials: int = 0
     total_trials: int | None = None
     error: str | None = None
@@ -93,7 +99,7 @@ class RunRecord:
         """A JSON-friendly summary."""
         return {
             "index": self.index, "key": self.key, "state": self.state,
-            "started": self.started, "ended": self.ended, "n_trials": self.n_trials,
+            "started": self.started, "t0_epoch": self.t0_epoch, "ended": self.ended, "n_trials": self.n_trials,
             "total_trials": self.total_trials, "error": self.error,
             "data_files": list(self.data_files), "frame_stats": dict(self.frame_stats),
             "expInfo": {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))

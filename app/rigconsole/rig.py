@@ -1,0 +1,243 @@
+"""The rig core: the one object that owns what a rig is made of. Qt-free.
+
+A :class:`Rig` owns the :class:`~rigconsole.session.Session` (experiments,
+stimulus window, runs), the session's HDF5 :class:`~rigconsole.datalog.DataLog`
+(one file per console session, ``<data folder>/session_*.h5``) and the
+:class:`~rigconsole.session.recorder.SessionRecorder` that writes each run
+into it, and the components plugged into it (instruments, the remote server).
+It applies settings: a new data folder closes the data log and opens a new
+one there; a new experiment root rescans. The console's composition root
+(``ui/app.py``) builds a Rig and adds views; ``rigconsole run`` builds the
+same Rig with no views, so a headless run writes the same session file.
+Nothing else constructs the Session, the DataLog or the recorder.
+
+A component is any object with ``start(rig)`` and ``close()``; the Rig starts
+it when it is added and closes components in reverse order of adding, before
+the data log and the session.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+from psygnal import Signal, SignalGroup
+
+from .frame_budget import FrameBudget
+from .settings import Settings
+
+__all__ = ["Rig", "RigEvents", "Component"]
+
+log = logging.getLogger("rigconsole.rig")
+
+
+class Component(Protocol):
+    """What plugs into a :class:`Rig` (instruments, the remote server)."""
+
+    def start(self, rig: "Rig") -> None: ...
+
+    def close(self) -> None: ...
+
+
+class RigEvents(SignalGroup):
+    """What a :class:`Rig` announces (psygnal, no Qt).
+
+    - ``data_log_changed(data_log)``: the session data log was replaced (a new
+      data folder); emitted on the thread that applied the settings.
+    - ``write_error(message)``: the data log could not write (disk full...): one
+      line saying what was kept and what to do; once per error, from the data
+      log's writer thread.
+    - ``settings_applied(settings)``: :meth:`Rig.apply_settings` finished.
+    """
+
+    data_log_changed = Signal(object)
+    write_error = Signal(str)
+    settings_applied = Signal(object)
+
+
+class Rig:
+    """The rig core (see the module docstring).
+
+    Args:
+        settings: the console settings (root, data folder, window, extra experiments).
+        root: experiment root folder; overrides ``settings.root``.
+        data_dir: data folder; overrides ``settings.data_dir`` (created if needed).
+        simulated_vsync_hz: simulate a vertical blank at this rate (Xvfb), Hz.
+        window_params: ``psychopy.visual.Window`` arguments; default
+            ``settings.window.window_params()``.
+
+    Raises:
+        NotADirectoryError: the root folder does not exist.
+        OSError: the data folder or the session file cannot be created.
+    """
+
+    def __init__(self, settings: Settings, *, root=None, data_dir=None,
+                 simulated_vsync_hz: float | None = None, window_params: Mapping[str, Any] | None = None):
+        from .session import Session
+
+        update: dict[str, Any] = {}
+        if root is not None:
+            update["root"] = Path(root).absolute()
+        if data_dir is not None:
+            update["data_dir"] = Path(data_dir).absolute()
+        self._settings = settings.model_copy(update=update) if update else settings
+        self.events = RigEvents()
+        self._components: dict[str, Any] = {}
+        self._closed = False
+        data = Path(self._settings.data_dir).absolute()
+        data.mkdir(parents=True, exist_ok=True)
+        params = dict(window_params) if window_params is not None else self._settings.window.window_params()
+        self._session = Session(self._settings.root, dataDir=data, win=params,
+                                simulated_vsync_hz=simulated_vsync_hz)
+        self._data_log = None
+        self._recorder = None
+        self._reported: set[str] = set()
+        try:
+            self._open_data_log(data)
+            self._session.scanRoot()
+            self._add_extra_experiments()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def session(self):
+        """The :class:`~rigconsole.session.Session`."""
+        return self._session
+
+    @property
+    def data_log(self):
+        """The open session :class:`~rigconsole.datalog.DataLog` (replaced when the data folder changes)."""
+        return self._data_log
+
+    @property
+    def recorder(self):
+        """The :class:`~rigconsole.session.recorder.SessionRecorder` writing runs into :attr:`data_log`."""
+        return self._recorder
+
+    @property
+    def frame_budget(self) -> FrameBudget:
+        """The session's frame budget (``rig.session.frame_budget``)."""
+        return self._session.frame_budget
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force."""
+        return self._settings
+
+    # ------------------------------------------------------------- components
+    def add_component(self, name: str, component: Component) -> None:
+        """Plug ``component`` in under ``name`` and start it (``component.start(self)``).
+
+        Raises:
+            ValueError: ``name`` is taken.
+            RuntimeError: the rig is closed.
+            Exception: whatever ``start`` raised (the component is then not added).
+        """
+        if self._closed:
+            raise RuntimeError("the rig is closed")
+        if name in self._components:
+            raise ValueError(f"a component named {name!r} is already plugged in")
+        component.start(self)
+        self._components[name] = component
+
+    def component(self, name: str) -> Any | None:
+        """The component plugged in under ``name``, or ``None``."""
+        return self._components.get(name)
+
+    # --------------------------------------------------------------- settings
+    def apply_settings(self, settings: Settings) -> None:
+        """Apply new settings: a new data folder opens a new data log there (the old
+        one is closed, ``data_log_changed`` is emitted); a new root rescans; new
+        window parameters update the stimulus window. Emits ``settings_applied``.
+
+        Raises:
+            RunInProgressError: a run is in progress (nothing is changed).
+            NotADirectoryError: the new root does not exist (nothing is changed).
+            OSError: the new data folder cannot be created.
+        """
+        from .session import RunInProgressError
+
+        if self._session.current_run is not None:
+            raise RunInProgressError("cannot apply settings during a run")
+        old = self._settings
+        new_root = Path(settings.root).absolute()
+        if not new_root.is_dir():
+            raise NotADirectoryError(f"experiment root folder does not exist: {new_root}")
+        new_data = Path(settings.data_dir).absolute()
+        if new_data != Path(old.data_dir).absolute():
+            self._session.set_data_dir(new_data)
+            self._close_data_log()
+            self._open_data_log(new_data)
+            self.events.data_log_changed.emit(self._data_log)
+        if new_root != Path(self._session.root).absolute():
+            self._session.set_root(new_root)
+            self._add_extra_experiments(settings)
+        if settings.window != old.window:
+            self._session.setupWindowFromParams(settings.window.window_params())
+        self._settings = settings
+        log.info("settings applied: root %s, data folder %s", new_root, new_data)
+        self.events.settings_applied.emit(settings)
+
+    # ---------------------------------------------------------------- closing
+    def close(self) -> None:
+        """Close the components (reverse order of adding), the recorder, the data log and
+        the session. Idempotent; a part that fails to close is logged and the rest still close."""
+        if self._closed:
+            return
+        self._closed = True
+        for name, component in reversed(list(self._components.items())):
+            try:
+                component.close()
+            except Exception:
+                log.exception("closing the rig component %r failed", name)
+        self._components.clear()
+        try:
+            self._close_data_log()
+        finally:
+            self._session.close()
+
+    def __enter__(self) -> "Rig":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --------------------------------------------------------------- internal
+    def _open_data_log(self, data_dir: Path) -> None:
+        from .datalog import DataLog, new_session_path
+        from .session.recorder import SessionRecorder
+
+        data_log = DataLog(new_session_path(data_dir))
+        data_log.events.write_error.connect(self._on_write_error)
+        self._data_log = data_log
+        self._recorder = SessionRecorder(self._session, data_log)
+        log.info("session data log: %s", data_log.path)
+
+    def _close_data_log(self) -> None:
+        recorder, data_log = self._recorder, self._data_log
+        self._recorder = self._data_log = None
+        if recorder is not None:
+            recorder.close()
+        if data_log is not None:
+            data_log.events.write_error.disconnect(self._on_write_error)
+            try:
+                data_log.close()
+            except Exception as err:  # the write error was announced already
+                log.error("closing the data log %s: %s", data_log.path, err)
+
+    def _on_write_error(self, message: str) -> None:
+        if message in self._reported:
+            return
+        self._reported.add(message)
+        log.error("data log: %s", message)
+        self.events.write_error.emit(message)
+
+    def _add_extra_experiments(self, settings: Settings | None = None) -> None:
+        for extra in (settings or self._settings).extra_experiments:
+            if Path(extra).exists():
+                self._session.addExperiment(extra)
+
+    def __repr__(self) -> str:
+        return f"<rigconsole.Rig root={str(self._session.root)!r} data_log={getattr(self._data_log, 'path', None)}>"

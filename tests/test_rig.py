@@ -1,0 +1,177 @@
+"""The rig core with a real stimulus window and real HDF5 files (core suite: Qt blocked)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import h5py
+import pytest
+
+from rigconsole.frame_budget import FrameBudget
+from rigconsole.rig import Rig
+from rigconsole.session import RunInProgressError
+from rigconsole.settings import Settings
+
+HERE = Path(__file__).parent
+WINDOW = {"size": [320, 240], "fullscr": False, "units": "height"}
+
+
+@pytest.fixture
+def make_rig(tmp_path):
+    made = []
+
+    def make(root, **kwargs):
+        kwargs.setdefault("data_dir", tmp_path / "data")
+        kwargs.setdefault("window_params", WINDOW)
+        rig = Rig(Settings(root=root, data_dir=kwargs.pop("data_dir")), **kwargs)
+        made.append(rig)
+        return rig
+
+    yield make
+    for rig in made:
+        rig.close()
+
+
+class Part:
+    """A component that notes what happens to it."""
+
+    def __init__(self, name, journal, fail_close=False):
+        self.name, self.journal, self.fail_close = name, journal, fail_close
+
+    def start(self, rig):
+        self.journal.append(("start", self.name, rig.session is not None))
+
+    def close(self):
+        self.journal.append(("close", self.name))
+        if self.fail_close:
+            raise RuntimeError("broken part")
+
+
+def test_a_rig_records_its_runs_in_the_session_file(exp_root, tmp_path, make_rig):
+    rig = make_rig(exp_root, data_dir=tmp_path / "d")
+    assert "simple/simple.py" in rig.session.experiment_files  # scanned
+    assert rig.frame_budget is rig.session.frame_budget and isinstance(rig.frame_budget, FrameBudget)
+    assert rig.session.data_log is rig.data_log
+    path = rig.data_log.path
+    assert path.parent == tmp_path / "d" and path.suffix == ".h5"
+    assert rig.session.runExperiment("simple/simple.py", {"participant": "rig", "nTrials": 3})
+    group = rig.recorder.group_for(rig.session.run_records[-1])
+    rig.close()
+    assert rig.session.data_log is None
+    with h5py.File(path, "r") as f:
+        assert group in f
+    rig.close()  # idempotent
+
+
+def test_components_start_on_adding_and_close_in_reverse(exp_root, make_rig):
+    journal = []
+    rig = make_rig(exp_root)
+    rig.add_component("instruments", Part("instruments", journal))
+    rig.add_component("remote", Part("remote", journal, fail_close=True))
+    with pytest.raises(ValueError, match="already plugged in"):
+        rig.add_component("remote", Part("again", journal))
+    assert rig.component("remote").name == "remote" and rig.component("nothing") is None
+    rig.close()
+    assert journal == [("start", "instruments", True), ("start", "remote", True),
+                       ("close", "remote"), ("close", "instruments")]  # a failing close does not stop the rest
+    with pytest.raises(RuntimeError):
+        rig.add_component("late", Part("late", journal))
+
+
+def test_a_new_data_folder_opens_a_new_data_log(exp_root, tmp_path, make_rig):
+    rig = make_rig(exp_root, data_dir=tmp_path / "one")
+    first = rig.data_log
+    changed, applied = [], []
+    rig.events.data_log_changed.connect(changed.append)
+    rig.events.settings_applied.connect(applied.append)
+    new = rig.settings.model_copy(update={"data_dir": tmp_path / "two"})
+    rig.apply_settings(new)
+    assert changed == [rig.data_log] and rig.data_log is not first
+    assert rig.data_log.path.parent == tmp_path / "two" and rig.session.dataDir == tmp_path / "two"
+    assert rig.session.data_log is rig.data_log
+    with pytest.raises(Exception):
+        first.add_entry(x=1.0)  # closed
+    assert rig.session.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 2})
+    rig.data_log.flush()
+    assert len(rig.data_log.runs()) == 1
+    assert applied == [new] and rig.settings is new
+    rig.apply_settings(new)  # same folder: the same log
+    assert len(changed) == 1
+
+
+def test_a_new_root_rescans(exp_root, tmp_path, make_rig):
+    rig = make_rig(exp_root)
+    other = tmp_path / "other"
+    (other / "only").mkdir(parents=True)
+    shutil.copy(exp_root / "simple" / "simple.py", other / "only" / "only.py")
+    rig.apply_settings(rig.settings.model_copy(update={"root": other}))
+    assert list(rig.session.experiment_files) == ["only/only.py"]
+    with pytest.raises(NotADirectoryError):
+        rig.apply_settings(rig.settings.model_copy(update={"root": tmp_path / "nowhere"}))
+    assert rig.session.root == other
+
+
+def test_settings_are_refused_during_a_run(exp_root, tmp_path, make_rig):
+    rig = make_rig(exp_root)
+    errors = []
+
+    def on_trial(rec, row):
+        if rec.n_trials == 1:
+            try:
+                rig.apply_settings(rig.settings.model_copy(update={"data_dir": tmp_path / "x"}))
+            except RunInProgressError as err:
+                errors.append(str(err))
+
+    rig.session.events.trial_added.connect(on_trial)
+    assert rig.session.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 2})
+    assert errors == ["cannot apply settings during a run"]
+    assert not (tmp_path / "x").exists()
+
+
+_FILLS_THE_DISK = '''
+import resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from rigconsole.datalog import DataLogWriteError
+from rigconsole.rig import Rig
+from rigconsole.settings import Settings
+
+root, data = Path(sys.argv[1]), Path(sys.argv[2])
+rig = Rig(Settings(root=root, data_dir=data), window_params={"size": [200, 150], "units": "height"})
+errors = []
+rig.events.write_error.connect(errors.append)
+log = rig.data_log
+log.add_entry(a=-1)
+log.flush()
+resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+refused = 0
+for i in range(300_000):
+    try:
+        log.add_entry(a=i)
+        if i % 1000 == 999:
+            log.flush()
+    except DataLogWriteError:
+        refused += 1
+        if refused > 50:
+            break
+print("REFUSED", refused)
+print("SIGNALS", len(errors))
+print("MESSAGE", errors[0] if errors else "")
+sys.stdout.flush()
+rig.close()
+'''
+
+
+def test_a_write_error_is_announced_once(exp_root, tmp_path):
+    """A real file-size limit (RLIMIT_FSIZE, as a full disk) in a child process."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "fill.py"
+    script.write_text(_FILLS_THE_DISK)
+    out = subprocess.run([sys.executable, str(script), str(exp_root), str(tmp_path / "d")],
+                         capture_output=True, text=True, timeout=120)
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+    assert int(lines["REFUSED"]) > 50, out.stdout + out.stderr  # every later write refused ...
+    assert lines["SIGNALS"] == "1", out.stdout  # ... and the technician told once
+    assert "disk full or file-size limit reached" in lines["MESSAGE"] and "is on disk" in lines["MESSAGE"]
