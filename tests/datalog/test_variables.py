@@ -231,16 +231,21 @@ def test_file_is_self_describing(log, tmp_path):
         assert rec.dtype.names == ("t", "value")
 
 
-def test_writer_waits_for_its_gate_but_never_longer_than_the_timeout(make_log):
+def test_writer_waits_for_its_budget_but_never_longer_than_the_timeout(make_log):
     log = make_log(flush_interval=0.1)
     calls = []
 
-    def never_a_good_moment(timeout_s, need_s):
-        calls.append(timeout_s)
-        assert 0 <= need_s < 1
-        time.sleep(timeout_s)
+    class NeverAGoodMoment:
+        running = True
+        refresh_hz = 60.0
 
-    log.writer_gate = never_a_good_moment
+        def wait_for_quiet(self, timeout_s, need_s=0.0):
+            calls.append(timeout_s)
+            assert 0 <= need_s < 1
+            time.sleep(timeout_s)
+            return False
+
+    log.use_budget(NeverAGoodMoment())
     t0 = time.perf_counter()
     log.add_entry(x=1.0)
     log.flush()
@@ -248,11 +253,16 @@ def test_writer_waits_for_its_gate_but_never_longer_than_the_timeout(make_log):
     assert calls and all(0 < t <= 0.1 for t in calls)
     assert list(DataLog(log.path, readonly=True).logged_variable("x")[1]) == [1.0]
 
-    def broken(timeout_s, need_s):
-        raise RuntimeError("gate failed")
+    class Broken:
+        def wait_for_quiet(self, timeout_s, need_s=0.0):
+            calls.append("broken")
+            raise RuntimeError("budget failed")
 
-    log.writer_gate = broken  # a broken gate is dropped; the writer keeps writing
+    log.use_budget(Broken())  # a broken budget is dropped; the writer keeps writing
     log.add_entry(x=2.0)
     log.flush()
-    assert log.writer_gate is None and log.last_error is None
-    assert list(log.logged_variable("x")[1]) == [1.0, 2.0]
+    n = calls.count("broken")
+    log.add_entry(x=3.0)
+    log.flush()
+    assert n == 1 and calls.count("broken") == 1 and log.last_error is None
+    assert list(log.logged_variable("x")[1]) == [1.0, 2.0, 3.0]

@@ -51,7 +51,9 @@ def child(path: str, flush_interval: float, swmr: bool, seed: int) -> None:
             row += 1
             log.add_frame_intervals(run, [0.0166, 0.0167])
         if i % 97 == 0:
+            log.describe_variable(f"v{i // 97}", unit="V", source="crashcheck")
             log.add_entry(**{f"v{i // 97}": float(i)})  # a new variable: a structural cycle
+            log.add_annotation(f"note {i // 97}" + "!" * (i // 97), n=i // 97)  # longer each time: column rewrites
         if i % 53 == 0:
             log.add_dataset(trace=np.full(16, i, dtype=np.float32))
         out.flush()
@@ -114,6 +116,8 @@ def kill_once(tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool =
             runs = log.runs()
             trials = log.trials(runs[0]) if runs else {}
             n_rows = len(trials.get("trials.thisN", []))
+            notes = [r["fields"]["n"] for r in log.annotations()]
+            units = {log.variable_info(v)["unit"] for v in log.logged_variables() if v.startswith("v")}
     except Exception as exc:  # noqa: BLE001
         return KillResult(seed, False, f"{type(exc).__name__}: {exc}")
     must_e = [i for i, t in entries if t < t_kill - window]
@@ -127,6 +131,10 @@ def kill_once(tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool =
         return KillResult(seed, False, f"lost trial rows: acked {must_r[-1] + 1}, file has {n_rows}")
     if n_rows and not np.array_equal(trials["trials.thisN"], np.arange(n_rows)):
         return KillResult(seed, False, "trial rows on disk are not an unbroken prefix")
+    if notes != list(range(len(notes))):
+        return KillResult(seed, False, f"annotations on disk are not an unbroken prefix: {notes}")
+    if units - {"V"}:
+        return KillResult(seed, False, f"a new variable lost its unit: {units}")
     lag = t_kill - entries[n - 1][1] if n else float("nan")
     path.unlink()
     return KillResult(seed, True, str(report), acked=len(entries), on_disk=n, lag=lag)

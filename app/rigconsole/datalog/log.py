@@ -28,12 +28,13 @@ import weakref
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import h5py
 import numpy as np
 from psygnal import Signal, SignalGroup
 
+from .. import frame_budget as _fb
 from . import _values as V
 from .journal import JournaledFile, rollback
 from .errors import (
@@ -48,6 +49,8 @@ from .errors import (
     UnknownNameError,
 )
 
+FrameBudget = _fb.FrameBudget
+
 __all__ = ["DataLog", "DataLogEvents", "new_session_path", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "rigconsole.datalog"
@@ -57,6 +60,8 @@ OUTCOMES = ("finished", "stopped", "failed")
 _VAR_DTYPE = np.dtype([("t", "<f8"), ("value", "<f8")])
 _STR = h5py.string_dtype("utf-8")
 _RESERVED_RUN_ATTRS = ("experiment", "started", "ended", "outcome")
+VARIABLE_INFO_KEYS = ("unit", "description", "source")
+ANNOTATION_COLUMNS = ("t", "source", "kind", "text", "fields")
 
 
 def _merged(args: tuple[Mapping[str, Any], ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +119,8 @@ class DataLogEvents(SignalGroup):
     flushed = Signal(float)
     #: (one-line message) from the writer thread when writing failed
     write_error = Signal(str)
+    #: (timestamp epoch s, {'t', 'source', 'kind', 'text', 'fields'}) after add_annotation
+    annotation_added = Signal(float, dict)
 
 
 # ----------------------------------------------------------------------------
@@ -299,21 +306,18 @@ class DataLog:
         self._durable_time = 0.0
         self._last_ts = 0.0
         self.cycle_stats = {"cycles": 0, "structural": 0, "max_cycle_s": 0.0, "total_cycle_s": 0.0}
-        #: ``gate(timeout_s, need_s)``, called by the writer thread before each
-        #: write cycle; returns when it is a good moment to write for about
-        #: ``need_s`` seconds (the median of recent write cycles), or after
-        #: ``timeout_s``. h5py holds the GIL while it writes, so a cycle that
-        #: overlaps a stimulus frame's drawing delays it; the session's frame
-        #: hook offers the wait for the vertical blank
-        #: (:meth:`rigconsole.session.frames.FrameHook.wait_for_vsync_wait`).
-        #: ``None``: write whenever a cycle is due.
-        self.writer_gate: Callable[[float, float], Any] | None = None
+        self._budget: FrameBudget | None = None  # see use_budget
 
         self._vars: dict[str, _Series] = {}
         self._params: dict[str, Any] = {}
         self._params_dirty: set[str] = set()
         self._dsets: dict[str, _Dataset] = {}
         self._runs: dict[str, _Run] = {}
+        self._var_info: dict[str, dict[str, str]] = {}
+        self._var_info_dirty: set[str] = set()
+        self._notes: list[dict[str, Any]] = []  # annotations, in the order they were added
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._meta_dirty: set[str] = set()
         self._created = time.time()
         self._file: h5py.File | None = None
 
@@ -323,6 +327,8 @@ class DataLog:
         # run -> column -> (kind, version, rows in file, text width in bytes)
         self._w_runs: dict[str, dict[str, tuple[str, int, int, int]]] = {}
         self._w_frames: dict[str, int] = {}
+        self._w_notes: int = -1  # annotation rows in the file (-1: no /annotations group yet)
+        self._w_note_widths: dict[str, int] = {}  # text column -> fixed width in bytes
 
         if readonly:
             self._file = self._open_read()
@@ -433,9 +439,15 @@ class DataLog:
         for name, ds in f.get("variables", {}).items():
             a = ds[()]
             self._vars[name] = _Series(a["t"], a["value"])
+            info = {k: str(V.from_attr(ds.attrs.get(k, ""))) for k in VARIABLE_INFO_KEYS}
+            if any(info.values()):
+                self._var_info[name] = info
             if a.size:
                 self._last_ts = max(self._last_ts, float(a["t"].max()))
         self._params = {k: V.from_attr(v) for k, v in f.get("parameters", {}).attrs.items()}
+        mg = f.get("metadata")
+        self._meta = {k: _loads(V.from_attr(v)) for k, v in mg.attrs.items()} if mg is not None else {}
+        self._notes = read_annotations(f)
         for name, g in f.get("datasets", {}).items():
             d = g["data"]
             t = g["t"][()]
@@ -490,6 +502,15 @@ class DataLog:
             s = self._vars[name]
             s.n = min(s.n, ds.shape[0])
         self._w_dsets = set(f["datasets"].keys())
+        ag = f.get("annotations")
+        if ag is not None:
+            n = min((ag[c].shape[0] for c in ANNOTATION_COLUMNS if c in ag), default=0)
+            for c in ANNOTATION_COLUMNS:
+                if c in ag and ag[c].shape[0] != n:
+                    ag[c].resize((n,))
+            self._w_notes = n
+            self._w_note_widths = {c: ag[c].dtype.itemsize for c in ANNOTATION_COLUMNS[1:] if c in ag}
+            del self._notes[n:]
         for path, run in self._runs.items():
             cols = {}
             self._w_frames[path] = run.frames.n
@@ -789,6 +810,121 @@ class DataLog:
         """Creation time of the file (epoch s), like pymanip's ``AsyncSession.t0``."""
         return self._created
 
+
+    # ------------------------------------------------------------------ descriptions, annotations, metadata
+
+    def describe_variable(self, name: str, *, unit: str = "", description: str = "", source: str = "") -> None:
+        """Give a logged variable its unit (``"cd/m^2"``, SI symbols), a description and its source.
+
+        Stored as the attributes ``unit``, ``description``, ``source`` of
+        ``/variables/<name>`` in the file; a later call replaces all three. May be
+        called before the first ``add_entry`` of ``name`` (the attributes are
+        written with the variable's first values). ``source`` names who logs it,
+        e.g. ``"instrument:photometer"``. Raises InvalidNameError,
+        InvalidValueError (a non-str field), ReadOnlyError, DataLogWriteError.
+        """
+        V.check_name(name, "logged variable")
+        info = {"unit": unit, "description": description, "source": source}
+        for k, v in info.items():
+            if not isinstance(v, str):
+                raise InvalidValueError(f"describe_variable({name!r}): {k} must be str, got {type(v).__name__} {v!r}")
+        with self._lock:
+            self._check_writable()
+            self._var_info[name] = info
+            self._var_info_dirty.add(name)
+            self._logged()
+
+    def variable_info(self, name: str) -> dict[str, str]:
+        """``{'unit', 'description', 'source'}`` of a logged variable; empty strings when never described."""
+        with self._lock:
+            info = self._var_info.get(name)
+        return dict(info) if info else dict.fromkeys(VARIABLE_INFO_KEYS, "")
+
+    def add_annotation(
+        self, text: str, *, source: str = "console", kind: str = "note", timestamp: float | None = None, **fields: Any
+    ) -> float:
+        """Add one row to the ``/annotations`` table and return its time (epoch s).
+
+        ``source`` says who: ``"console"``, ``"instrument:photometer"``,
+        ``"remote:PI office"``; ``kind`` what: ``"note"``, ``"state"``,
+        ``"control"``. ``fields`` must be JSON-serialisable (stored as one JSON
+        object). ``timestamp`` (epoch s) defaults to now, on the same strictly
+        increasing clock as ``add_entry``. Raises InvalidValueError (nothing is
+        recorded then), ReadOnlyError, DataLogWriteError.
+        """
+        for k, v in (("text", text), ("source", source), ("kind", kind)):
+            if not isinstance(v, str):
+                raise InvalidValueError(f"add_annotation: {k} must be str, got {type(v).__name__} {v!r}")
+        try:
+            fields_json = json.dumps(fields, allow_nan=True)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"add_annotation: fields must be JSON-serialisable ({_first_line(exc)})") from None
+        if timestamp is not None and not (isinstance(timestamp, (int, float)) and math.isfinite(timestamp)):
+            raise InvalidValueError(f"add_annotation: timestamp must be epoch seconds (a finite number), got {timestamp!r}")
+        with self._lock:
+            self._check_writable()
+            ts = self._next_ts() if timestamp is None else float(timestamp)
+            row = {"t": ts, "source": source, "kind": kind, "text": text, "fields": json.loads(fields_json)}
+            self._notes.append(row)
+            self._logged()
+        self.events.annotation_added.emit(ts, _copy_note(row))
+        return ts
+
+    def annotations(self, since: float | None = None) -> list[dict[str, Any]]:
+        """Annotations in the order added, each ``{'t', 'source', 'kind', 'text', 'fields'}``.
+
+        With ``since`` (epoch s) only those with ``t`` strictly after it (the
+        polling convention of :meth:`logged_data_fromtimestamp`).
+        """
+        with self._lock:
+            rows = list(self._notes)
+        return [_copy_note(r) for r in rows if since is None or r["t"] > since]
+
+    def save_metadata(self, section: str, info: Mapping[str, Any]) -> None:
+        """Store provenance (``"rig"``, ``"monitor"``, ``"instrument/photometer"``) as JSON in the file.
+
+        A later save of the same section replaces it. ``info`` must be a
+        JSON-serialisable mapping. Stored as the attribute ``section`` of the
+        ``/metadata`` group (JSON text). Raises InvalidNameError (empty
+        section), InvalidValueError, ReadOnlyError, DataLogWriteError.
+        """
+        if not isinstance(section, str) or not section.strip():
+            raise InvalidNameError(f"metadata section must be a non-empty str like 'rig', got {section!r}")
+        if not isinstance(info, Mapping):
+            raise InvalidValueError(f"save_metadata({section!r}): info must be a mapping, got {type(info).__name__}")
+        try:
+            text = json.dumps(dict(info), allow_nan=True)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"save_metadata({section!r}): info must be JSON-serialisable ({_first_line(exc)})") from None
+        with self._lock:
+            self._check_writable()
+            self._meta[section] = json.loads(text)
+            self._meta_dirty.add(section)
+            self._logged()
+
+    def metadata(self, section: str) -> dict[str, Any]:
+        """The mapping last saved under ``section`` (a copy); ``{}`` when none was saved."""
+        with self._lock:
+            text = json.dumps(self._meta.get(section, {}))
+        return json.loads(text)
+
+    def metadata_sections(self) -> list[str]:
+        """Names of the saved metadata sections, sorted."""
+        with self._lock:
+            return sorted(self._meta)
+
+    def use_budget(self, budget: FrameBudget | None) -> None:
+        """Let the writer thread work around stimulus frames (``None``: write whenever due).
+
+        Before each write cycle the writer calls ``budget.wait_for_quiet(
+        flush_interval / 4, need)`` with ``need`` the median of recent cycle
+        durations (s): h5py holds the GIL while it writes, so a cycle that
+        overlaps a frame's drawing delays it. A budget that raises is dropped.
+        """
+        if budget is not None and not callable(getattr(budget, "wait_for_quiet", None)):
+            raise TypeError(f"use_budget takes a rigconsole.frame_budget.FrameBudget or None, got {type(budget).__name__}")
+        self._budget = budget
+
     # ------------------------------------------------------------------ runs (PsychoPy)
 
     def start_run(self, experiment: str, exp_info: Mapping[str, Any], *, started: float | None = None) -> str:
@@ -1026,13 +1162,13 @@ class DataLog:
             # few times a second, not every period (each wake-up takes the GIL)
             self._new_data.wait()
             self._new_data.clear()  # before the snapshot: a write after it wakes the next cycle
-            gate = self.writer_gate
-            if gate is not None and not self._stop:
+            budget = self._budget
+            if budget is not None and not self._stop:
                 need = sorted(recent)[len(recent) // 2] if recent else 0.0
                 try:
-                    gate(self.flush_interval / 4, need)
-                except Exception:  # a broken gate must not stop the writer
-                    self.writer_gate = None
+                    budget.wait_for_quiet(self.flush_interval / 4, need)
+                except Exception:  # a broken budget must not stop the writer
+                    self._budget = None
             t0 = time.monotonic()
             stop = self._stop
             try:
@@ -1090,6 +1226,27 @@ class DataLog:
                 snap["params"] = {k: self._params[k] for k in self._params_dirty}
                 self._params_dirty = set()
                 snap["structural"] = True
+            if self._meta_dirty:
+                snap["meta"] = {k: json.dumps(self._meta[k], allow_nan=True) for k in self._meta_dirty}
+                self._meta_dirty = set()
+                snap["structural"] = True
+            ready = [k for k in self._var_info_dirty if k in self._w_vars or k in snap["vars"]]
+            if ready:  # a variable described before its first entry waits for its dataset
+                snap["var_info"] = {k: dict(self._var_info[k]) for k in ready}
+                self._var_info_dirty.difference_update(ready)
+                snap["structural"] = True
+            w_notes = max(0, self._w_notes)
+            if len(self._notes) > w_notes:
+                new = [_note_cells(r) for r in self._notes[w_notes:]]
+                widths = self._w_note_widths
+                wider = self._w_notes < 0 or any(
+                    len(row[i].encode()) > widths.get(c, 0) for row in new for i, c in enumerate(ANNOTATION_COLUMNS[1:], 1)
+                )
+                if wider:  # a new table or longer text than its fixed width: (re)write every row
+                    snap["notes"] = ("create", [_note_cells(r) for r in self._notes])
+                    snap["structural"] = True
+                else:
+                    snap["notes"] = ("append", new)
             for name, ds in self._dsets.items():
                 if ds.pending:
                     if name not in self._w_dsets:
@@ -1130,7 +1287,7 @@ class DataLog:
 
     def _cycle(self, final: bool = False) -> None:
         snap = self._snapshot()
-        dirty = snap["vars"] or snap["params"] or snap["dsets"] or snap["runs"]
+        dirty = snap["vars"] or snap["params"] or snap["dsets"] or snap["runs"] or "notes" in snap or "meta" in snap or "var_info" in snap
         if not dirty and not final:
             self._mark_durable(snap)
             return
@@ -1208,6 +1365,15 @@ class DataLog:
             ds.resize((w + n,))
             ds[w : w + n] = rec
             self._w_vars[name] = w + n
+        for name, info in snap.get("var_info", {}).items():
+            for k, v in info.items():
+                vg[name].attrs[k] = v
+        if "meta" in snap:
+            mg = f.require_group("metadata")
+            for k, v in snap["meta"].items():
+                mg.attrs[k] = v
+        if "notes" in snap:
+            self._write_notes(f, *snap["notes"])
         dg = f["datasets"]
         for name, (ds, w, pending) in snap["dsets"].items():
             if name not in self._w_dsets:
@@ -1229,6 +1395,34 @@ class DataLog:
                 ds.written = w + n
         for path, rs in snap["runs"].items():
             self._write_run(f, path, rs)
+
+    def _write_notes(self, f: h5py.File, op: str, rows: list[tuple[Any, ...]]) -> None:
+        """Write annotation rows: ``create`` (re)writes the table, ``append`` adds rows after the file's."""
+        if op == "create":
+            if "annotations" in f:
+                del f["annotations"]
+            ag = f.create_group("annotations", track_order=True)
+            ag.attrs["columns"] = json.dumps(list(ANNOTATION_COLUMNS))
+            ag.create_dataset("t", data=np.array([r[0] for r in rows], dtype="<f8"), maxshape=(None,), chunks=(256,))
+            for i, c in enumerate(ANNOTATION_COLUMNS[1:], 1):
+                enc = [r[i].encode("utf-8") for r in rows]
+                width = max(16, 1 << max(0, max((len(b) for b in enc), default=0) - 1).bit_length())
+                dt = h5py.string_dtype("utf-8", width)
+                ds = ag.create_dataset(c, shape=(len(enc),), maxshape=(None,), dtype=dt, chunks=(256,))
+                if enc:
+                    ds[:] = np.array(enc, dtype=dt)
+                self._w_note_widths[c] = width
+            self._w_notes = len(rows)
+            return
+        ag = f["annotations"]
+        w, n = self._w_notes, len(rows)
+        ag["t"].resize((w + n,))
+        ag["t"][w:] = [r[0] for r in rows]
+        for i, c in enumerate(ANNOTATION_COLUMNS[1:], 1):
+            ds = ag[c]
+            ds.resize((w + n,))
+            ds[w:] = np.array([r[i].encode("utf-8") for r in rows], dtype=h5py.string_dtype("utf-8", self._w_note_widths[c]))
+        self._w_notes = w + n
 
     def _write_run(self, f: h5py.File, path: str, rs: dict[str, Any]) -> None:
         if "new" in rs:
@@ -1308,6 +1502,33 @@ def _fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _copy_note(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "fields": json.loads(json.dumps(row["fields"]))}
+
+
+def _note_cells(row: dict[str, Any]) -> tuple[Any, ...]:
+    """One annotation as the table's cells: (t, source, kind, text, fields JSON)."""
+    return (row["t"], row["source"], row["kind"], row["text"], json.dumps(row["fields"], allow_nan=True))
+
+
+def read_annotations(f: h5py.File) -> list[dict[str, Any]]:
+    """The ``/annotations`` table of an open file as dicts (complete rows only; ``[]`` if absent)."""
+    ag = f.get("annotations")
+    if ag is None:
+        return []
+    cols = {c: ag[c] for c in ANNOTATION_COLUMNS if c in ag}
+    n = min((d.shape[0] for d in cols.values()), default=0)
+    if len(cols) < len(ANNOTATION_COLUMNS) or n == 0:
+        return []
+    t = cols["t"][:n]
+    text = {c: [x.decode("utf-8", "replace") for x in cols[c][:n].tolist()] for c in ANNOTATION_COLUMNS[1:]}
+    return [
+        {"t": float(t[i]), "source": text["source"][i], "kind": text["kind"][i], "text": text["text"][i],
+         "fields": _loads(text["fields"][i]) if text["fields"][i] else {}}
+        for i in range(n)
+    ]
 
 
 def _loads(v: Any) -> Any:
