@@ -131,6 +131,9 @@ class Stream:
         self._scheduled = False
         self._encode_s: deque[float] = deque(maxlen=64)
         self.on_batch: Callable[[int, list[dict]], None] | None = None
+        #: server-thread work so far: batches made and seconds spent making and offering them
+        #: (what would land on the console's loop if the server ran there)
+        self.flush_stats = {"batches": 0, "events": 0, "seconds": 0.0}
 
     # ------------------------------------------------------------------ any thread
     def push(self, event: dict) -> None:
@@ -162,6 +165,7 @@ class Stream:
             events.insert(0, {"type": "lost", "events": lost})
         if not events:
             return
+        t_start = time.perf_counter()
         budget = self.budget
         if budget is not None and budget.running:
             need = statistics.median(self._encode_s) if self._encode_s else 0.0
@@ -177,6 +181,9 @@ class Stream:
                 c.offer(text)
             if self.on_batch is not None:
                 self.on_batch(self.seq, chunk)
+            self.flush_stats["batches"] += 1
+        self.flush_stats["events"] += len(events)
+        self.flush_stats["seconds"] += time.perf_counter() - t_start
 
     def attach(self, client: StreamClient, after: int | None, stream_id: str | None) -> dict:
         """Register ``client``; queue the batches after ``after`` it missed. Returns the welcome message.
