@@ -214,7 +214,7 @@ class RemoteObserver:
 
         scheme = "wss" if self.tls else "ws"
         url = f"{scheme}://{self.host}:{self.port}/api/v1/stream"
-        ssl_arg: Any = self._ssl_context() if self.tls else None
+        ssl_arg: Any = self._ssl_context() if self.tls else True
         stream_id, failures = None, 0
         async with aiohttp.ClientSession() as http:
             while True:
