@@ -176,7 +176,8 @@ class RemoteServer:
         self._stop = asyncio.Event()
         self.stream.loop = asyncio.get_running_loop()
         app = self._make_app()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
+                               max_line_size=32 * 1024, max_field_size=16 * 1024)
         await runner.setup()
         ssl_ctx = self.tls.ssl_context() if self.tls else None
         site = web.TCPSite(runner, self.host, self.requested_port, ssl_context=ssl_ctx, backlog=64)
