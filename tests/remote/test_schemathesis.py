@@ -25,7 +25,7 @@ def test_schemathesis_generated_requests(rig, tmp_path):
     cmd = [sys.executable, "-m", "schemathesis.cli", "run", str(SPEC), "-u", f"http://127.0.0.1:{rig.port}",
            "-H", f"Authorization: Bearer {rig.operator_token}", "-n", str(EXAMPLES_PER_OPERATION),
            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
-           "response_schema_conformance,ignored_auth", "--seed", "6913", "--workers", "1", "--max-time", "300",
+           "response_schema_conformance,ignored_auth", "--seed", "6913", "--workers", "1", "--max-time", "600",
            "--phases", "examples,coverage,fuzzing", "--no-shrink",
            "--report", "har", "--report-har-path", str(har), "--request-timeout", "20"]
 
