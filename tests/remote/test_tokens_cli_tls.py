@@ -79,3 +79,15 @@ def test_a_taken_port_is_one_clear_error(rig, tmp_path):
     with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{rig.port}"):
         other.start()
     assert rig.request("GET", "/api/v1/status")[0] == 200
+
+
+def test_server_from_settings(tmp_path):
+    from rigconsole.remote import RemoteSettings
+
+    s = RemoteSettings(enabled=True, port=0, locked=True)
+    server = RemoteServer.from_settings(s, config_dir=tmp_path, tokens=TokenStore(None))
+    assert server.locked and server.host == "127.0.0.1" and server.tls is not None
+    assert (tmp_path / "remote-cert.pem").exists() and len(server.fingerprint) == 95
+    with pytest.raises(ValueError, match="tls_cert"):
+        RemoteServer.from_settings(RemoteSettings(tls="files"), config_dir=tmp_path)
+    assert RemoteServer.from_settings(RemoteSettings(tls="off"), config_dir=tmp_path, tokens=TokenStore(None)).tls is None

@@ -48,6 +48,7 @@ class RemoteServer:
         tokens: the :class:`TokenStore` (default: the user's token file).
         tls: a :class:`rigconsole.remote.tls.TlsConfig` for HTTPS/WSS, or ``None`` (plain HTTP).
         stream: a :class:`Stream` to use (its bounds: history and per-client queue).
+        locked: start with remote control locked (423) until :meth:`set_locked` (False).
 
     Thread use: ``start``/``close``/``set_locked`` from any thread; the
     server's own thread runs every request.
@@ -55,7 +56,7 @@ class RemoteServer:
 
     def __init__(self, rig_view: RigView | None = None, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  tokens: TokenStore | None = None, tls: TlsConfig | None = None,
-                 stream: Stream | None = None) -> None:
+                 stream: Stream | None = None, locked: bool = False) -> None:
         self.view = rig_view
         self.host = host
         self.requested_port = port
@@ -63,7 +64,7 @@ class RemoteServer:
         self.tls = tls
         self.stream = stream or Stream()
         self._port: int | None = None
-        self._locked = False
+        self._locked = bool(locked)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -76,6 +77,24 @@ class RemoteServer:
         self._ws: set[web.WebSocketResponse] = set()
         self._ws_names: dict[web.WebSocketResponse, str] = {}
         self._ws_transports: dict[web.WebSocketResponse, Any] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, config_dir: Path, tokens: TokenStore | None = None) -> "RemoteServer":
+        """The server a :class:`rigconsole.remote.settings.RemoteSettings` describes.
+
+        ``tls="self-signed"`` makes (once) ``remote-cert.pem``/``remote-key.pem``
+        in ``config_dir``; ``"files"`` uses ``tls_cert``/``tls_key``; ``"off"``
+        serves plain HTTP. Raises ValueError when ``"files"`` lacks a path.
+        """
+        if settings.tls == "self-signed":
+            tls = TlsConfig.self_signed(Path(config_dir))
+        elif settings.tls == "files":
+            if not (settings.tls_cert and settings.tls_key):
+                raise ValueError("remote.tls is 'files': set remote.tls_cert and remote.tls_key")
+            tls = TlsConfig(Path(settings.tls_cert), Path(settings.tls_key))
+        else:
+            tls = None
+        return cls(host=settings.host, port=settings.port, tokens=tokens, tls=tls, locked=settings.locked)
 
     # ------------------------------------------------------------------ lifecycle
     @property
