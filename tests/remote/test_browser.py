@@ -1,7 +1,8 @@
 """The browser page in headless Chromium (Debian's), during a real run: status, trial n of N,
-live plots of logged variables, controls only for operators. Screenshot: docs/screenshots/remote-page.png."""
+live plots of logged variables, controls only for operators. Screenshot (RIGCONSOLE_UPDATE_SCREENSHOTS=1): docs/screenshots/remote-page.png."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
@@ -51,7 +52,6 @@ def test_page_shows_a_real_run_live(rig, tmp_path):
         out["operator_dom"] = _chromium(base + f"#token={rig.operator_token}", tmp_path, "--dump-dom")
         out["observer_dom"] = _chromium(base + f"#token={rig.observer_token}", tmp_path, "--dump-dom")
         out["refused_dom"] = _chromium(base + "#token=wrong", tmp_path, "--dump-dom")
-        SHOTS.mkdir(parents=True, exist_ok=True)
         shot = tmp_path / "remote-page.png"
         _chromium(base + f"#token={rig.operator_token}", tmp_path, f"--screenshot={shot}")
         out["shot"] = shot
@@ -73,4 +73,5 @@ def test_page_shows_a_real_run_live(rig, tmp_path):
     assert "PI office (observer)" in obs and 'id="controls" hidden' in obs
     assert "missing or invalid token" in out["refused_dom"]
     assert out["shot"].stat().st_size > 10_000
-    shutil.copy(out["shot"], SHOTS / "remote-page.png")
+    if os.environ.get("RIGCONSOLE_UPDATE_SCREENSHOTS") == "1":
+        shutil.copy(out["shot"], SHOTS / "remote-page.png")
