@@ -17,9 +17,18 @@ the server thread's work per batch (encoding and offering it to every
 client), which is what the console's loop would pay per batch if the server
 ran on it.
 
+With ``--frames N --pairs P`` it runs instead the frame comparison: the
+benchmark stimulus loop (benchmarks/experiments/frameloop) for N frames under
+a simulated 60 Hz vsync, headless (Session, DataLog and recorder, a thread
+logging one variable at 60 Hz), with the server and 10 observers streaming
+against the same run without a server, each run in a fresh process, pairs
+interleaved; dropped frames per run, the paired difference with its 95 %
+confidence interval and the difference at equal steal (bench_frames' methods).
+
 Run (needs a display for PsychoPy; on a server under Xvfb):
 
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run --frozen python benchmarks/bench_remote.py
+    xvfb-run -a -s "-screen 0 1920x1080x24" uv run --frozen python benchmarks/bench_remote.py --frames 1800 --pairs 3
 """
 from __future__ import annotations
 
@@ -120,12 +129,95 @@ def main_thread_cost(data_log_with, data_log_without, calls: int = 20000) -> dic
                                                                 1e6 * float(d.mean() + 2.09 * se)]}
 
 
+def frame_run(frames: int, observers_n: int) -> dict:
+    """Child process: one frameloop run, with ``observers_n`` observers streaming (0: no server)."""
+    import threading
+
+    from bench_frames import cpu_steal
+
+    from rigconsole import DataLog, Session
+    from rigconsole.remote import RemoteServer, RigView, TokenStore
+    from rigconsole.session.recorder import SessionRecorder
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_remote_frames_"))
+    session = Session(HERE / "experiments", dataDir=tmp / "data", cache_dir=tmp / "cache", scan=True,
+                      win={"size": [1024, 768], "fullscr": False, "units": "height"}, simulated_vsync_hz=60)
+    dl = DataLog(tmp / "session.h5")
+    recorder = SessionRecorder(session, dl)
+    server = child = None
+    if observers_n:
+        tokens = TokenStore(None)
+        token = tokens.add("bench", "observer")
+        server = RemoteServer(RigView(session, dl), port=0, tokens=tokens)
+        server.start()
+        child = subprocess.Popen([sys.executable, __file__, "--observe", str(server.port), token, str(observers_n),
+                                  str(10**9)], stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "READY"
+    stop = threading.Event()
+
+    def log_values():
+        i = 0
+        while not stop.is_set():
+            dl.add_entry(pupil=float(i % 100))
+            i += 1
+            time.sleep(1 / 60)
+    th = threading.Thread(target=log_values, daemon=True)
+    th.start()
+    s0, t0 = cpu_steal()
+    session.runExperiment("frameloop/frameloop.py", {"nFrames": frames})
+    s1, t1 = cpu_steal()
+    stop.set()
+    th.join()
+    rec = session.run_records[-1]
+    if child is not None:
+        child.kill()
+        child.wait()
+    if server is not None:
+        server.close()
+    recorder.close()
+    dl.close()
+    session.close()
+    return {"dropped_frames": int(rec.frame_stats.get("dropped_frames", 0)), "n_frames": rec.frame_stats.get("n_frames"),
+            "p99_ms": rec.frame_stats.get("p99_ms"), "steal_pct": 100 * (s1 - s0) / max(t1 - t0, 1),
+            "observers": observers_n}
+
+
+def frames_main(frames: int, pairs: int) -> int:
+    from bench_frames import paired_difference, steal_adjusted_difference
+
+    results = []
+    for pair in range(pairs):
+        for n_obs in ((0, 10) if pair % 2 == 0 else (10, 0)):
+            out = subprocess.run([sys.executable, __file__, "--frame-run", str(frames), str(n_obs)],
+                                 capture_output=True, text=True, timeout=600)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            # bench_frames' helpers compare "console" with "bare": here with 10 observers against none
+            r.update(pair=pair, mode="console" if n_obs else "bare")
+            results.append(r)
+            print(f"pair {pair} observers {n_obs:>2}: dropped {r['dropped_frames']:>3} of {r['n_frames']}, "
+                  f"p99 {r['p99_ms']:.1f} ms, steal {r['steal_pct']:.2f} %", flush=True)
+    paired = paired_difference(results)
+    adjusted = steal_adjusted_difference(results)
+    print(f"10 observers minus none, dropped frames per pair: mean {paired['mean']}, 95 % CI {paired['ci95']}")
+    print(f"at equal steal: {adjusted}")
+    print(json.dumps({"runs": results, "paired": paired, "steal_adjusted": adjusted}))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=None, help="run the frame comparison with this many frames per run")
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--frame-run", nargs=2, type=int, help=argparse.SUPPRESS)
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--rate", type=float, default=50.0, help="entries per second")
     ap.add_argument("--observe", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.frame_run:
+        print(json.dumps(frame_run(*a.frame_run)))
+        return 0
+    if a.frames:
+        return frames_main(a.frames, a.pairs)
     if a.observe:
         observers(int(a.observe[0]), a.observe[1], int(a.observe[2]), int(a.observe[3]))
         return 0
