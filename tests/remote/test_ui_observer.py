@@ -77,3 +77,18 @@ def test_observer_window_mirrors_a_rig(qtbot, rig, tmp_path):
     qtbot.waitUntil(lambda: "observer" in observer_win.rig.text(), timeout=20000)
     assert not observer_win.buttons["pause"].isVisible()
     observer_win.close()
+
+
+def test_dashboard_tiles_two_rigs_one_unreachable(qtbot, rig):
+    from rigconsole.remote import RemoteObserver
+    from rigconsole.ui.remote_dashboard import DashboardWindow
+
+    dash = DashboardWindow([RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token),
+                            RemoteObserver("127.0.0.1", 1, token="x", timeout=1)])
+    qtbot.addWidget(dash)
+    dash.show()
+    good, gone = dash.tiles
+    qtbot.waitUntil(lambda: good.name.text() == "rig-test" and good.conn.text() == "live", timeout=20000)
+    assert good.state.text() == "Idle" and good.detail.text() == "no run"
+    qtbot.waitUntil(lambda: "cannot reach" in gone.conn.text(), timeout=20000)
+    dash.close()

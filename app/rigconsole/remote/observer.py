@@ -180,6 +180,14 @@ class RemoteObserver:
     def runs(self) -> dict:
         return self._get("runs")
 
+    def variables(self) -> list[dict]:
+        """The logged variables: ``name``, ``unit``, ``description``, ``source``, ``last`` (``{t, value}`` or None)."""
+        return self._get("variables")["variables"]
+
+    def variable_data(self, name: str, after: float | None = None) -> dict:
+        """One page of a variable's points strictly after ``after`` (epoch s): ``t``, ``values``, ``more``."""
+        return self._get(f"variables/{quote(name, safe='')}", after=None if after is None else repr(float(after)))
+
     def parameters(self) -> dict:
         return self._get("parameters")["parameters"]
 

@@ -140,16 +140,19 @@ class RemoteFeed(QObject):
 
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            st = await loop.run_in_executor(None, self.observer.status)
-            self.status.emit(st)
-            for v in (await loop.run_in_executor(None, self.observer._get, "variables"))["variables"]:
-                page = await loop.run_in_executor(None, self.observer._get, f"variables/{v['name']}")
-                self.history.emit(v["name"], page["t"][-MAX_POINTS:], page["values"][-MAX_POINTS:])
-        except RemoteError as err:
-            self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
-            if err.status:
-                return
+        while not self._stopping:  # until the rig answers (retried every 2 s), or refuses the token
+            try:
+                st = await loop.run_in_executor(None, self.observer.status)
+                self.status.emit(st)
+                for v in await loop.run_in_executor(None, self.observer.variables):
+                    page = await loop.run_in_executor(None, self.observer.variable_data, v["name"])
+                    self.history.emit(v["name"], page["t"][-MAX_POINTS:], page["values"][-MAX_POINTS:])
+                break
+            except RemoteError as err:
+                self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
+                if err.status:
+                    return
+                await asyncio.sleep(2.0)
         self.connection.emit("live")
         while not self._stopping:
             try:
