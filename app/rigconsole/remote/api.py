@@ -1,0 +1,383 @@
+"""The REST half of the remote API (``/api/v1``), described in docs/remote-api.yaml.
+
+Every handler runs on the server's thread. Reads use the session's public
+state and the data log's thread-safe in-memory readers; control goes through
+the session's main-thread command queue (``Session.commands.submit``) and is
+recorded in the data log with the token's name.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from typing import Any
+
+from aiohttp import web
+
+from .keys import SERVER_KEY, WHO_KEY
+from .stream import dumps, jsonable
+
+__all__ = ["add_routes", "error", "run_summary", "parse_hello", "column_unit"]
+
+MAX_POINTS = 100_000
+MAX_ROWS = 10_000
+CONTROL_TIMEOUT_S = 10.0
+
+
+def error(status: int, message: str, *, headers: dict | None = None) -> web.Response:
+    """A JSON error: ``{"error": <one line>, "status": <code>}``."""
+    return web.Response(status=status, text=dumps({"error": message, "status": status}),
+                        content_type="application/json", headers=headers)
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=dumps(data), content_type="application/json")
+
+
+def bad(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=dumps({"error": message, "status": 400}), content_type="application/json")
+
+
+def run_summary(rec: Any) -> dict | None:
+    """A run record as the API shows it (RunRecord.summary() plus ``trial``/``of``), or ``None``."""
+    if rec is None:
+        return None
+    try:
+        s = rec.summary()
+    except RuntimeError:  # a dict changed size while copied: read it again
+        s = rec.summary()
+    s["trial"] = s.get("n_trials", 0)
+    s["of"] = s.get("total_trials")
+    s.pop("frame_stats", None)
+    return jsonable(s)
+
+
+def column_unit(name: str) -> str:
+    """A trial column's unit by PsychoPy's naming convention: ``*.rt``, ``*.started``, ``*.stopped``,
+    ``*.duration`` are seconds; anything else has no known unit (``""``)."""
+    tail = name.rsplit(".", 1)[-1]
+    return "s" if tail in ("rt", "started", "stopped", "duration", "time") and "." in name else ""
+
+
+def parse_hello(text: str | None) -> dict | str:
+    """The stream's first message, ``{"type": "hello", "token"?, "after"?, "stream"?}``, or an error string."""
+    if text is None or len(text) > 4096:
+        return "the first message must be a JSON text: {\"type\": \"hello\", \"token\": ..., \"after\": <seq>}"
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return "the first message is not JSON"
+    if not isinstance(msg, dict) or msg.get("type") != "hello":
+        return "the first message must be {\"type\": \"hello\", ...}"
+    after = msg.get("after")
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+        return "'after' must be the last batch seq received (integer >= 0) or null"
+    for k in ("token", "stream"):
+        if msg.get(k) is not None and not isinstance(msg[k], str):
+            return f"'{k}' must be a string"
+    return msg
+
+
+# ---------------------------------------------------------------------------- parsing
+def _float_arg(request: web.Request, name: str, default: float) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        v = float(raw)
+    except ValueError:
+        raise bad(f"'{name}' must be a number (epoch seconds), not {raw[:40]!r}") from None
+    if math.isnan(v):
+        raise bad(f"'{name}' must be a number, not NaN")
+    return v
+
+
+def _int_arg(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise bad(f"'{name}' must be an integer from {lo} to {hi}, not {raw[:40]!r}") from None
+    if not lo <= v <= hi:
+        raise bad(f"'{name}' must be from {lo} to {hi}, not {v}")
+    return v
+
+
+async def _json_body(request: web.Request, *, required: bool) -> dict:
+    if not request.can_read_body:
+        if required:
+            raise bad("send a JSON object as the request body")
+        return {}
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise
+    if not raw.strip():
+        if required:
+            raise bad("send a JSON object as the request body")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise bad(f"malformed JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise bad("the request body must be a JSON object")
+    return body
+
+
+# ---------------------------------------------------------------------------- reads
+def _server(request: web.Request):
+    return request.app[SERVER_KEY]
+
+
+async def status(request: web.Request) -> web.Response:
+    srv = _server(request)
+    s = srv.view.session
+    dl = srv.view.data_log
+    rec = s.current_run
+    run = run_summary(rec)
+    return ok({
+        "rig": srv.view.rig_name, "server_time": time.time(), "locked": srv.locked,
+        "you": {"name": request[WHO_KEY].name, "role": request[WHO_KEY].role},
+        "session": {"root": str(s.root), "data_dir": str(getattr(s, "dataDir", "")),
+                    "data_log": str(dl.path) if dl is not None else None, "n_runs": len(s.run_records)},
+        "state": run["state"] if run else "idle",
+        "run": run, "expInfo": run["expInfo"] if run else None,
+        "trial": run["trial"] if run else None, "of": run["of"] if run else None,
+    })
+
+
+async def experiments(request: web.Request) -> web.Response:
+    s = _server(request).view.session
+    out = []
+    for key, entry in sorted(dict(s.experiment_files).items()):
+        fields = [{"name": f.name, "kind": f.kind, "default": f.default, "choices": list(f.choices),
+                   "required": f.required, "hidden": f.hidden, "fixed": f.fixed} for f in list(entry.fields)]
+        out.append({"key": key, "kind": entry.kind, "path": str(entry.path), "broken": entry.broken,
+                    "error": entry.error, "expInfo": fields})
+    return ok({"experiments": out})
+
+
+def _run_id(path: str) -> str:
+    return path.split("/", 1)[1] if path.startswith("runs/") else path
+
+
+async def runs(request: web.Request) -> web.Response:
+    srv = _server(request)
+    s = srv.view.session
+    dl = srv.view.data_log
+    logged = []
+    if dl is not None:
+        for path in dl.runs():
+            info = dl.run_info(path)
+            logged.append({"id": _run_id(path), "experiment": info["experiment"], "outcome": info["outcome"],
+                           "started": info["started"], "ended": info["ended"], "n_trials": info["n_trials"],
+                           "expInfo": info["expInfo"]})
+    return ok({"runs": [run_summary(r) for r in list(s.run_records)], "logged": logged})
+
+
+async def trials(request: web.Request) -> web.Response:
+    dl = _server(request).view.data_log
+    run_id = request.match_info["run"]
+    start = _int_arg(request, "start", 0, 0, 10**9)
+    limit = _int_arg(request, "limit", MAX_ROWS, 1, MAX_ROWS)
+    path = f"runs/{run_id}"
+    if dl is None or path not in dl.runs():
+        raise web.HTTPNotFound(text=dumps({"error": f"no run {run_id!r} in the data log", "status": 404}),
+                               content_type="application/json")
+    table = dl.trials(path)
+    cols = []
+    for name, arr in table.items():
+        unit = column_unit(name)
+        cols.append({"name": name, "kind": "number" if arr.dtype.kind == "f" else "text", "unit": unit})
+    n = len(next(iter(table.values()))) if table else 0
+    rows = {k: jsonable(v[start:start + limit]) for k, v in table.items()}
+    return ok({"run": run_id, "n_trials": n, "start": start, "columns": cols, "trials": rows,
+               "more": start + limit < n})
+
+
+def _var_info(dl: Any, name: str) -> dict:
+    fn = getattr(dl, "variable_info", None)
+    if callable(fn):
+        try:
+            i = fn(name)
+            return {"unit": i.get("unit", ""), "description": i.get("description", ""), "source": i.get("source", "")}
+        except Exception:
+            pass
+    return {"unit": "", "description": "", "source": ""}
+
+
+async def variables(request: web.Request) -> web.Response:
+    dl = _server(request).view.data_log
+    out = []
+    if dl is not None:
+        for name, last in sorted(dl.logged_last_values().items()):
+            out.append({"name": name, **_var_info(dl, name),
+                        "last": {"t": last[0], "value": last[1]} if last else None})
+    return ok({"variables": out})
+
+
+async def last_values(request: web.Request) -> web.Response:
+    dl = _server(request).view.data_log
+    vals = dl.logged_last_values() if dl is not None else {}
+    return ok({"values": {k: ({"t": v[0], "value": v[1]} if v else None) for k, v in vals.items()}})
+
+
+async def variable_data(request: web.Request) -> web.Response:
+    dl = _server(request).view.data_log
+    name = request.match_info["name"]
+    after = _float_arg(request, "after", -math.inf)
+    limit = _int_arg(request, "limit", MAX_POINTS, 1, MAX_POINTS)
+    if dl is None or name not in dl.logged_variables():
+        raise web.HTTPNotFound(text=dumps({"error": f"no logged variable {name[:80]!r}", "status": 404}),
+                               content_type="application/json")
+    t, v = dl.logged_data_fromtimestamp(name, after)
+    more = len(t) > limit
+    return ok({"name": name, **_var_info(dl, name), "after": after if math.isfinite(after) else None,
+               "t": jsonable(t[:limit]), "values": jsonable(v[:limit]), "more": more})
+
+
+async def parameters(request: web.Request) -> web.Response:
+    dl = _server(request).view.data_log
+    return ok({"parameters": dl.parameters() if dl is not None else {}})
+
+
+async def instruments(request: web.Request) -> web.Response:
+    srv = _server(request)
+    states = srv.instrument_states()
+    out = []
+    for name in sorted(set(srv.view.instrument_names()) | set(states)):
+        st = states.get(name, {})
+        out.append({"name": name, "state": st.get("state", "unknown"), "message": st.get("message", ""),
+                    "since": st.get("t")})
+    return ok({"instruments": out})
+
+
+async def annotations(request: web.Request) -> web.Response:
+    srv = _server(request)
+    after = _float_arg(request, "after", -math.inf)
+    dl = srv.view.data_log
+    fn = getattr(dl, "annotations", None)
+    if callable(fn):
+        rows = fn(since=after if math.isfinite(after) else None)
+    else:
+        rows = [r for r in srv.audit() if r["t"] > after]
+    return ok({"annotations": rows[-MAX_ROWS:]})
+
+
+# ---------------------------------------------------------------------------- control
+def _may_control(request: web.Request):
+    who = request[WHO_KEY]
+    if not who.can_control:
+        raise web.HTTPForbidden(text=dumps({"error": f"token {who.name!r} is an observer token: "
+                                                    "control needs an operator token", "status": 403}),
+                                content_type="application/json")
+    if _server(request).locked:
+        raise _Locked()
+    return who
+
+
+class _Locked(web.HTTPClientError):
+    status_code = 423
+
+    def __init__(self) -> None:
+        super().__init__(text=dumps({"error": "remote control is locked at the rig; ask the technician to unlock it",
+                                     "status": 423}), content_type="application/json")
+
+
+async def _on_main(request: web.Request, fn, *args):
+    """Run ``fn(*args)`` on the rig's main thread (the command queue) and await its result."""
+    session = _server(request).view.session
+    fut = session.commands.submit(fn, *args)
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(fut), CONTROL_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise web.HTTPServiceUnavailable(
+            text=dumps({"error": f"the rig's main loop did not take the command within {CONTROL_TIMEOUT_S:.0f} s",
+                        "status": 503}), content_type="application/json") from None
+
+
+def _queue_run(session: Any, key: str, exp_info: dict) -> dict:
+    """Main thread: check the request, then queue the run behind this call; returns what will run."""
+    from ..session import RunInProgressError
+
+    if session.current_run is not None:
+        raise RunInProgressError(f"cannot start {key!r}: {session.current_run.key!r} is still running")
+    resolved = session.resolveExpInfo(key, exp_info)
+    index = len(session.run_records) + 1
+    session.commands.submit(session.runExperiment, key, exp_info)
+    return {"index": index, "experiment": key, "expInfo": resolved}
+
+
+async def start_run(request: web.Request) -> web.Response:
+    who = _may_control(request)
+    body = await _json_body(request, required=True)
+    key, exp_info = body.get("experiment"), body.get("expInfo", {})
+    if not isinstance(key, str) or not key:
+        raise bad("'experiment' must be an experiment key (see GET /api/v1/experiments)")
+    if exp_info is None:
+        exp_info = {}
+    if not isinstance(exp_info, dict):
+        raise bad("'expInfo' must be an object of field name to value")
+    from ..session import ExperimentLoadError, ExpInfoError, RunInProgressError, UnknownExperimentError
+
+    try:
+        queued = await _on_main(request, _queue_run, _server(request).view.session, key, exp_info)
+    except UnknownExperimentError as err:
+        raise web.HTTPNotFound(text=dumps({"error": str(err), "status": 404}), content_type="application/json")
+    except (ExpInfoError, ExperimentLoadError, TypeError, ValueError) as err:
+        raise bad(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+    except RunInProgressError as err:
+        raise web.HTTPConflict(text=dumps({"error": str(err), "status": 409}), content_type="application/json")
+    _server(request).record_control(who, "run", experiment=key, expInfo=jsonable(queued["expInfo"]))
+    return ok({"queued": True, **queued}, status=202)
+
+
+def _session_action(name: str):
+    method = {"pause": "pauseExperiment", "resume": "resumeExperiment", "stop": "stopExperiment"}[name]
+
+    async def handler(request: web.Request) -> web.Response:
+        who = _may_control(request)
+        await _json_body(request, required=False)
+        srv = _server(request)
+        session = srv.view.session
+        done = await _on_main(request, getattr(session, method))
+        if not done:
+            raise web.HTTPConflict(text=dumps({"error": f"cannot {name}: no run in progress", "status": 409}),
+                                   content_type="application/json")
+        t = srv.record_control(who, name)
+        rec = session.current_run
+        return ok({"done": True, "action": name, "t": t, "run": run_summary(rec)})
+
+    return handler
+
+
+async def annotate(request: web.Request) -> web.Response:
+    who = _may_control(request)
+    body = await _json_body(request, required=True)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+        raise bad("'text' must be a note of 1-2000 characters")
+    t = _server(request).record_control(who, "note", note=text.strip())
+    return ok({"t": t}, status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/v1/status", status)
+    r.add_get("/api/v1/experiments", experiments)
+    r.add_get("/api/v1/runs", runs)
+    r.add_post("/api/v1/runs", start_run)
+    r.add_get("/api/v1/runs/{run}/trials", trials)
+    r.add_get("/api/v1/variables", variables)
+    r.add_get("/api/v1/variables/{name}", variable_data)
+    r.add_get("/api/v1/last_values", last_values)
+    r.add_get("/api/v1/parameters", parameters)
+    r.add_get("/api/v1/instruments", instruments)
+    r.add_get("/api/v1/annotations", annotations)
+    for name in ("pause", "resume", "stop"):
+        r.add_post(f"/api/v1/session/{name}", _session_action(name))
+    r.add_post("/api/v1/session/annotate", annotate)

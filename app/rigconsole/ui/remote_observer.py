@@ -1,0 +1,310 @@
+"""Attach to a rig from another computer: the "Attach to rig..." dialog and the observer window.
+
+The window mirrors the rig's status (experiment, participant, trial n of N,
+state), plots its logged variables live and, for an operator token, offers
+pause/resume/stop. It reads the rig through :class:`rigconsole.remote.RemoteObserver`
+on a worker thread with its own asyncio loop (the stream resumes after a lost
+connection); events reach the window as queued Qt signals.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QMainWindow, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver
+
+__all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path"]
+
+MAX_POINTS = 2000
+
+
+def recent_rigs_path() -> Path:
+    """``remote-recent.json`` next to the settings: host, port, TLS, fingerprint (never the token)."""
+    from ..settings import settings_path
+
+    return settings_path().with_name("remote-recent.json")
+
+
+def _load_recent() -> list[dict]:
+    try:
+        rows = json.loads(recent_rigs_path().read_text(encoding="utf-8"))
+        return [r for r in rows if isinstance(r, dict) and "host" in r][:10]
+    except (OSError, ValueError):
+        return []
+
+
+def _save_recent(entry: dict) -> None:
+    rows = [r for r in _load_recent() if (r["host"], r.get("port")) != (entry["host"], entry["port"])]
+    path = recent_rigs_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([entry] + rows[:9], indent=2), encoding="utf-8")
+
+
+class AttachDialog(QDialog):
+    """Host, port, token, TLS (with the fingerprint to pin); recent rigs remembered without their tokens."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Attach to rig")
+        self.recent = QComboBox()
+        self.recent.addItem("")
+        for r in _load_recent():
+            self.recent.addItem(f"{r['host']}:{r['port']}", r)
+        self.recent.currentIndexChanged.connect(self._pick)
+        self.host = QLineEdit("127.0.0.1")
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(DEFAULT_PORT)
+        self.token = QLineEdit()
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("from: rigconsole remote token add NAME --role observer|operator")
+        self.tls = QCheckBox("HTTPS (TLS)")
+        self.fingerprint = QLineEdit()
+        self.fingerprint.setPlaceholderText("AB:CD:... as the rig's console shows it (pinned)")
+        form = QFormLayout()
+        form.addRow("Recent", self.recent)
+        form.addRow("Host", self.host)
+        form.addRow("Port", self.port)
+        form.addRow("Token", self.token)
+        form.addRow("", self.tls)
+        form.addRow("Fingerprint", self.fingerprint)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b42318")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attach")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addWidget(buttons)
+
+    def _pick(self, i: int) -> None:
+        r = self.recent.itemData(i)
+        if r:
+            self.host.setText(r["host"])
+            self.port.setValue(int(r["port"]))
+            self.tls.setChecked(bool(r.get("tls")))
+            self.fingerprint.setText(r.get("fingerprint") or "")
+
+    def observer(self) -> RemoteObserver:
+        return RemoteObserver(self.host.text().strip(), self.port.value(), token=self.token.text().strip(),
+                              tls=self.tls.isChecked(), fingerprint=self.fingerprint.text().strip() or None)
+
+    def _accept(self) -> None:
+        if not self.host.text().strip() or not self.token.text().strip():
+            self.error.setText("Give the rig's host and a token.")
+            return
+        _save_recent({"host": self.host.text().strip(), "port": self.port.value(), "tls": self.tls.isChecked(),
+                      "fingerprint": self.fingerprint.text().strip()})
+        self.accept()
+
+
+class RemoteFeed(QObject):
+    """The rig's live events on a worker thread, relayed as Qt signals (queued to the GUI thread)."""
+
+    status = Signal(dict)
+    event = Signal(dict)
+    connection = Signal(str)   # "live", "lost: <why>", "refused: <why>"
+    history = Signal(str, list, list)
+
+    def __init__(self, observer: RemoteObserver, parent=None):
+        super().__init__(parent)
+        self.observer = observer
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name="rigconsole observer feed", daemon=True)
+        self._stopping = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._main())
+        except asyncio.CancelledError:
+            pass
+        except Exception as err:  # a bug here must not take the window down: say so on the connection line
+            self.connection.emit(f"lost: {type(err).__name__}: {err}")
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:  # until the rig answers (retried every 2 s), or refuses the token
+            try:
+                st = await loop.run_in_executor(None, self.observer.status)
+                self.status.emit(st)
+                for v in await loop.run_in_executor(None, self.observer.variables):
+                    page = await loop.run_in_executor(None, self.observer.variable_data, v["name"])
+                    self.history.emit(v["name"], page["t"][-MAX_POINTS:], page["values"][-MAX_POINTS:])
+                break
+            except RemoteError as err:
+                self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
+                if err.status:
+                    return
+                await asyncio.sleep(2.0)
+        self.connection.emit("live")
+        while not self._stopping:
+            try:
+                async for ev in self.observer.updates(max_retries=1_000_000, retry_delay_s=1.0):
+                    if self._stopping:
+                        return
+                    self.event.emit(ev)
+                    if ev["type"].startswith("run") or ev["type"] in ("gap", "lock"):
+                        self.status.emit(await loop.run_in_executor(None, self.observer.status))
+            except RemoteError as err:
+                self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
+                if err.status:
+                    return
+                await asyncio.sleep(1.0)
+
+    def close(self) -> None:
+        self._stopping = True
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+        self._thread.join(3.0)
+
+
+class ObserverWindow(QMainWindow):
+    """One rig seen from afar: status, progress, live plots; pause/resume/stop for operators."""
+
+    control_failed = Signal(str)
+
+    def __init__(self, observer: RemoteObserver, parent=None):
+        super().__init__(parent)
+        self.observer = observer
+        self.setWindowTitle(f"Rig Console: observing {observer.host}:{observer.port}")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observer control")
+        self._plots: dict[str, tuple[pg.PlotWidget, object, list, list]] = {}
+        central = QWidget()
+        self.setCentralWidget(central)
+        self.conn = QLabel("connecting...")
+        self.rig = QLabel("-")
+        self.rig.setStyleSheet("font-size: 16px; font-weight: 600")
+        self.rig.setWordWrap(True)
+        self.state = QLabel("-")
+        self.state.setStyleSheet("font-size: 20px; font-weight: 700")
+        self.experiment, self.participant, self.trial = QLabel("-"), QLabel("-"), QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.locked = QLabel("Remote control is locked at the rig.")
+        self.locked.setStyleSheet("color: #b54708; font-weight: 600")
+        self.locked.hide()
+        self.buttons = {name: QPushButton(name.capitalize()) for name in ("pause", "resume", "stop")}
+        for name, b in self.buttons.items():
+            b.clicked.connect(lambda _=False, n=name: self._control(n))
+            b.hide()
+        self.control_error = QLabel()
+        self.control_error.setStyleSheet("color: #b42318")
+        self.control_failed.connect(self.control_error.setText)
+        side = QVBoxLayout()
+        for w in (self.rig, self.conn, self.state, self.progress, self.trial):
+            side.addWidget(w)
+        form = QFormLayout()
+        form.addRow("Experiment", self.experiment)
+        form.addRow("Participant", self.participant)
+        side.addLayout(form)
+        side.addWidget(self.locked)
+        row = QHBoxLayout()
+        for b in self.buttons.values():
+            row.addWidget(b)
+        side.addLayout(row)
+        side.addWidget(self.control_error)
+        side.addStretch(1)
+        self.plot_grid = QGridLayout()
+        lay = QHBoxLayout(central)
+        left = QWidget()
+        left.setLayout(side)
+        left.setFixedWidth(300)
+        lay.addWidget(left)
+        right = QWidget()
+        right.setLayout(self.plot_grid)
+        lay.addWidget(right, 1)
+        self.feed = RemoteFeed(observer, self)
+        self.feed.status.connect(self.show_status)
+        self.feed.event.connect(self.on_event)
+        self.feed.connection.connect(self.on_connection)
+        self.feed.history.connect(self._history)
+        self.feed.start()
+
+    def on_connection(self, what: str) -> None:
+        self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
+        self.conn.setStyleSheet("color: #12805c" if what == "live" else "color: #b42318")
+
+    def show_status(self, st: dict) -> None:
+        run = st.get("run") or {}
+        self.rig.setText(f"Rig {st['rig']}  ({st['you']['name']}, {st['you']['role']})")
+        self.state.setText(st["state"].capitalize())
+        self.experiment.setText(run.get("key", "-"))
+        self.participant.setText(str((run.get("expInfo") or {}).get("participant", "-")))
+        self._trial(run.get("trial") or 0, run.get("of"))
+        operator = st["you"]["role"] == "operator"
+        for b in self.buttons.values():
+            b.setVisible(operator)
+            b.setEnabled(not st["locked"])
+        self.locked.setVisible(bool(st["locked"]))
+
+    def _trial(self, n: int, of: int | None) -> None:
+        self.progress.setRange(0, of or 0)  # busy indicator when N is unknown
+        if of:
+            self.progress.setValue(n)
+        self.trial.setText(f"trial {n} of {of}" if of else (f"trial {n}" if n else ""))
+
+    def _plot(self, name: str):
+        if name not in self._plots:
+            w = pg.PlotWidget(background="w", title=name)
+            w.getPlotItem().getAxis("bottom").setLabel("s ago")
+            item = w.plot(pen=pg.mkPen("#2e5aac", width=2))
+            n = len(self._plots)
+            self.plot_grid.addWidget(w, n // 2, n % 2)
+            self._plots[name] = (w, item, [], [])
+        return self._plots[name]
+
+    def _history(self, name: str, t: list, v: list) -> None:
+        _, item, ts, vs = self._plot(name)
+        ts[:0], vs[:0] = t, v
+        self._redraw(name)
+
+    def _redraw(self, name: str) -> None:
+        _, item, ts, vs = self._plots[name]
+        del ts[:-MAX_POINTS], vs[:-MAX_POINTS]
+        if ts:
+            last = ts[-1]
+            item.setData([t - last for t in ts], [float("nan") if v is None else v for v in vs])
+
+    def on_event(self, ev: dict) -> None:
+        if ev["type"] == "values":
+            for name, v in ev["values"].items():
+                _, _, ts, vs = self._plot(name)
+                ts.append(ev["t"])
+                vs.append(v)
+                self._redraw(name)
+        elif ev["type"] == "trial":
+            self._trial(ev["n"], ev.get("of"))
+
+    def _control(self, name: str) -> None:
+        """Send pause/resume/stop off the GUI thread; a refusal (409, 423...) shows under the buttons."""
+        self.control_error.setText("")
+        fut = self._pool.submit(getattr(self.observer, name))
+
+        def done(f):
+            err = f.exception()
+            if err is not None:
+                self.control_failed.emit(f"{name}: {err}")  # queued to the GUI thread
+        fut.add_done_callback(done)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.feed.close()
+        self._pool.shutdown(wait=False)
+        super().closeEvent(event)
