@@ -7,7 +7,12 @@
   written, the session ``.h5`` last; exit 0 on success, 1 when the run failed
   or the session data log could not be written (one line on stderr: what was
   kept), 2 on bad input (one line on stderr saying what to fix).
-  ``--rig-file RIGFILE`` connects that rig's instruments during the run.
+  ``--rig-file RIGFILE`` connects that rig's instruments during the run;
+  ``--remote [HOST:]PORT`` serves the remote attach API during it.
+- ``rigconsole remote token add NAME --role observer|operator`` / ``list`` / ``revoke NAME``:
+  remote attach tokens (see docs/remote.md).
+- ``rigconsole observe HOST[:PORT] --token T``: the observer window on a rig
+  (``--text``: one line per event in the terminal).
 - ``rigconsole data FILE [--csv DIR]`` / ``rigconsole data recover FILE``: the data log tools.
 - ``rigconsole rig check [RIGFILE]``: validate a rig file, connect its instruments,
   print ``*IDN?`` and one reading per channel (see docs/instruments.md).
@@ -112,6 +117,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         from time import strftime
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
     # the same rig core as the console, with no views: the run lands in a session .h5 too
+    remote = None
+    if args.remote:
+        host, _, port = args.remote.rpartition(":")
+        if not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise UsageError(f"--remote {args.remote!r}: give [HOST:]PORT, e.g. --remote 6913 or --remote 0.0.0.0:6913")
+        remote = (host or "127.0.0.1", int(port))
     rig_file = None
     if args.rig_file:
         rig_file = Path(args.rig_file).expanduser().absolute()
@@ -125,6 +136,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         unused.unlink(missing_ok=True)
         raise UsageError(f"the rig file does not load: {str(rig.rig_file_error).strip().splitlines()[0]} "
                          f"(check it with 'rigconsole rig check {rig_file}')")
+    if remote is not None:
+        from .remote import RemoteServer
+        try:
+            rig.add_component("remote", RemoteServer(host=remote[0], port=remote[1]))
+        except OSError as err:
+            unused = rig.data_log.path
+            rig.close()
+            unused.unlink(missing_ok=True)
+            raise UsageError(f"cannot serve the remote API on {remote[0]}:{remote[1]}: {err.strerror or err}") from None
+        print(f"remote attach: http://{remote[0]}:{rig.component('remote').port}/", file=sys.stderr, flush=True)
     write_errors: list[str] = []
     rig.events.write_error.connect(write_errors.append)
     session_file = rig.data_log.path
@@ -179,6 +200,25 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return gui_main(root)
 
 
+def _observe_window(argv: Sequence[str]) -> int:
+    """``rigconsole observe HOST[:PORT] --token T [--tls] [--fingerprint FP]``: the observer window."""
+    ap = _Parser(prog="rigconsole observe", description="watch a rig (add --text for one line per event)")
+    ap.add_argument("address", metavar="HOST[:PORT]")
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--fingerprint")
+    try:
+        args = ap.parse_args(list(argv))
+        host, _, port = args.address.rpartition(":") if ":" in args.address else (args.address, "", "6913")
+        if not port.isdigit():
+            raise UsageError(f"bad port in {args.address!r}: give HOST or HOST:PORT, e.g. rig1.lab:6913")
+    except UsageError as err:
+        print(f"rigconsole: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    from .ui.remote_observer import run_observer_window
+    return run_observer_window(host, int(port), args.token, tls=args.tls, fingerprint=args.fingerprint)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rigconsole", description="Rig Console: the experimenter console for PsychoPy rigs.")
     parser.add_argument("--version", action="version", version=f"rigconsole {__version__}")
@@ -195,10 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a psychopy.visual.Window option, e.g. size=800,600 fullscr=false screen=1 (repeatable)")
     run.add_argument("--simulate-vsync", type=float, metavar="HZ", help=argparse.SUPPRESS)
     run.add_argument("-v", "--verbose", action="store_true", help="print the traceback of a failed run")
+    run.add_argument("--remote", metavar="[HOST:]PORT",
+                     help="serve the remote attach API during the run (default host 127.0.0.1; tokens: rigconsole remote token add)")
     run.add_argument("--rig-file", metavar="RIGFILE",
                      help="connect this rig file's instruments during the run (their readings land in the session file)")
     sub.add_parser("data", help="inspect, export or recover a session data file (rigconsole data --help)", add_help=False)
     sub.add_parser("rig", help="check a rig file and its instruments (rigconsole rig --help)", add_help=False)
+    sub.add_parser("remote", help="remote attach tokens and certificate (rigconsole remote --help)", add_help=False)
+    sub.add_parser("observe", help="watch a rig from this computer: rigconsole observe HOST[:PORT] --token T",
+                   add_help=False)
     return parser
 
 
@@ -207,6 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "data":
         from .datalog.cli import main as data_main
         return data_main(argv[1:])
+    if argv and argv[0] == "observe" and "--text" not in argv and "-h" not in argv and "--help" not in argv:
+        return _observe_window(argv[1:])
+    if argv and argv[0] in ("remote", "observe"):
+        from .remote.cli import main as remote_main
+        return remote_main([a for a in argv if a != "--text"])
     if argv and argv[0] == "rig":
         from .instruments.cli import main as rig_main
         from .settings import load_settings

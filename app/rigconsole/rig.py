@@ -72,6 +72,9 @@ class Rig:
             ``"instruments"`` component (:class:`rigconsole.instruments.InstrumentManager`);
             a bad rig file is logged and kept in :attr:`rig_file_error`, the rest
             of the rig works without instruments.
+        remote: serve remote attach as the ``"remote"`` component
+            (:class:`rigconsole.remote.RemoteServer`) when ``settings.remote.enabled``,
+            and mail notifications as ``"notify"`` when ``settings.remote.email.enabled``.
 
     Raises:
         NotADirectoryError: the root folder does not exist.
@@ -80,7 +83,7 @@ class Rig:
 
     def __init__(self, settings: Settings, *, root=None, data_dir=None,
                  simulated_vsync_hz: float | None = None, window_params: Mapping[str, Any] | None = None,
-                 scan: bool = True, instruments: bool = False):
+                 scan: bool = True, instruments: bool = False, remote: bool = False):
         from .session import Session
 
         update: dict[str, Any] = {}
@@ -109,6 +112,8 @@ class Rig:
                 self._add_extra_experiments()
             if instruments:
                 self._load_instruments()
+            if remote:
+                self._start_remote()
         except BaseException:
             self.close()
             raise
@@ -273,6 +278,18 @@ class Rig:
         self._reported.add(message)
         log.error("data log: %s", message)
         self.events.write_error.emit(message)
+
+    def _start_remote(self) -> None:
+        from .remote import RemoteServer
+        from .settings import settings_path
+
+        s = self._settings.remote
+        if s.enabled:
+            self.add_component("remote", RemoteServer.from_settings(s, config_dir=settings_path().parent))
+            log.info("remote attach on %s:%d", s.host, self._components["remote"].port or s.port)
+        if s.email.enabled:
+            from .remote.notify import Notifier
+            self.add_component("notify", Notifier(s.email))
 
     def _load_instruments(self) -> None:
         from .instruments import InstrumentManager, RigFileError, default_rig_file, load_rig_file

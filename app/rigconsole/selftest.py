@@ -156,6 +156,32 @@ def check_instruments(ctx: SelfTestContext) -> str:
     return f"{len(names)} connected: " + "; ".join(shown)
 
 
+def check_status_api(ctx: SelfTestContext) -> str:
+    """The remote attach server on 127.0.0.1 (a free port, a token made for the test):
+    ``GET /api/v1/status`` answers with the rig's status, and refuses a request without a token."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from rigconsole.remote import OBSERVER, RemoteServer, TokenStore
+
+    tokens = TokenStore(ctx.work / "remote-tokens.json")
+    token = tokens.add("self-test", OBSERVER)
+    server = RemoteServer(host="127.0.0.1", port=0, tokens=tokens)
+    ctx.console.rig.add_component("remote", server)
+    url = f"http://127.0.0.1:{server.port}/api/v1/status"
+    try:
+        urllib.request.urlopen(url, timeout=5)
+        raise SelfTestFailure("the status API answered a request without a token")
+    except urllib.error.HTTPError as err:
+        if err.code != 401:
+            raise SelfTestFailure(f"a request without a token got {err.code}, not 401") from None
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        status = json.loads(resp.read().decode("utf-8"))
+    return f"{url}: state {status.get('state')!r}, {len(status)} fields; 401 without a token"
+
+
 def check_run(ctx: SelfTestContext) -> str:
     c = ctx.console
     w = c.window
@@ -266,6 +292,7 @@ CHECKS: list[tuple[str, Callable[[SelfTestContext], str]]] = [
     ("console", check_console),
     ("demos", check_demos),
     ("instruments", check_instruments),
+    ("status API", check_status_api),
     ("run", check_run),
     ("close", check_close),
     ("data file", check_data_file),

@@ -15,6 +15,8 @@ from pathlib import Path
 import platformdirs
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from .remote.settings import RemoteSettings
+
 __all__ = ["WindowSettings", "Settings", "settings_path", "load_settings", "save_settings", "default_root", "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class Settings(BaseModel):
     data_dir: Path = Field(default_factory=default_data_dir, description="data folder")
     window: WindowSettings = Field(default_factory=WindowSettings)
     extra_experiments: list[Path] = Field(default_factory=list, description="experiments added from outside the root")
+    remote: RemoteSettings = Field(default_factory=RemoteSettings, description="remote attach (off until enabled)")
     rig_file: Path | None = Field(None, description="the rig file declaring the instruments (YAML, docs/instruments.md); "
                                   "None: the bundled simulated rig")
     geometry: str = Field("", description="main window geometry, opaque (UI-owned, base64)")

@@ -155,7 +155,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
 
     settings = settings or load_settings()
     rig = Rig(settings, root=root, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz,
-              instruments=instruments)
+              instruments=instruments, remote=True)
     settings = rig.settings
     warm = rig.session.warm_up()
     log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)

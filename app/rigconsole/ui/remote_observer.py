@@ -308,3 +308,22 @@ class ObserverWindow(QMainWindow):
         self.feed.close()
         self._pool.shutdown(wait=False)
         super().closeEvent(event)
+
+
+def run_observer_window(host: str, port: int, token: str, *, tls: bool = False,
+                        fingerprint: str | None = None) -> int:
+    """``rigconsole observe HOST[:PORT] --token T``: open the observer window on one rig
+    and run Qt until it is closed. Returns the exit status (0)."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from .single_instance import set_application_identity
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    set_application_identity(app)
+    window = ObserverWindow(RemoteObserver(host, port, token=token, tls=tls, fingerprint=fingerprint))
+    window.resize(1000, 700)
+    window.show()
+    app.exec()
+    return 0
