@@ -125,7 +125,8 @@ def run_console(frames: int, data_dir: Path, setup=None) -> dict:
     assert builtins.__import__.__name__ == "__import__", "PySide6's import hook is in place"
 
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
-    console = build_console(settings=settings, simulated_vsync_hz=60, show=True)
+    # no instruments here: the instruments mode adds its own (the comparison is console with vs without)
+    console = build_console(settings=settings, simulated_vsync_hz=60, show=True, instruments=False)
     app, session = console.app, console.session
     after_run = setup(console) if setup is not None else None
     beats: list[float] = []
