@@ -79,6 +79,35 @@ class Settings(BaseModel):
     last_exp_info: dict[str, dict] = Field(default_factory=dict, description="last expInfo per experiment key")
 
 
+    # -- what the console changes (one owner: the views call these, never assign fields) --
+    def add_extra_experiment(self, path: Path) -> bool:
+        """Remember an experiment added from outside the root; ``False`` if it was already."""
+        path = Path(path).absolute()
+        if path in [Path(p).absolute() for p in self.extra_experiments]:
+            return False
+        self.extra_experiments.append(path)
+        return True
+
+    def remove_extra_experiment(self, path: Path) -> None:
+        """Forget an experiment added from outside the root (no error if it was not remembered)."""
+        path = Path(path).absolute()
+        self.extra_experiments[:] = [p for p in self.extra_experiments if Path(p).absolute() != path]
+
+    def remember_window(self, geometry: str, window_state: str) -> None:
+        """Keep the main window's geometry and dock layout (opaque base64 text, UI-owned)."""
+        self.geometry = geometry
+        self.window_state = window_state
+
+    def remember_plot_layout(self, layout: list[dict]) -> None:
+        """Keep the open plot docks (``{"kind", "name", "axis", "follow"}`` each)."""
+        self.plot_layout = list(layout)
+
+    def adopt(self, other: "Settings", fields: tuple[str, ...]) -> None:
+        """Take ``fields`` from ``other`` (settings applied from the Settings dialog)."""
+        for name in fields:
+            setattr(self, name, getattr(other, name))
+
+
 def settings_path() -> Path:
     env = os.environ.get("RIGCONSOLE_SETTINGS")
     if env:

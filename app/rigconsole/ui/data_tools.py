@@ -155,7 +155,7 @@ class DataTools(QObject):
     def _layout_changed(self) -> None:
         if self._closing or self._restoring:
             return
-        self.settings.plot_layout = self.layout()
+        self.settings.remember_plot_layout(self.layout())
         if self._save:
             try:
                 save_settings(self.settings)

@@ -474,8 +474,7 @@ class MainWindow(QMainWindow):
         try:
             file.relative_to(Path(self.session.root).absolute())
         except ValueError:
-            if file not in [Path(p) for p in self.settings.extra_experiments]:
-                self.settings.extra_experiments.append(file)
+            if self.settings.add_extra_experiment(file):
                 save_settings(self.settings)
         key = self.session.key_for(file)
         self.experiments.select(key)
@@ -489,8 +488,7 @@ class MainWindow(QMainWindow):
             return False
         entry = self.session.experiment_files.get(key)
         if entry is not None:
-            self.settings.extra_experiments = [p for p in self.settings.extra_experiments
-                                               if Path(p).absolute() != entry.path.absolute()]
+            self.settings.remove_extra_experiment(entry.path)
         self.settings.last_exp_info.pop(key, None)
         self._key = ""
         ok = self.session.removeExperiment(key)
@@ -552,8 +550,8 @@ class MainWindow(QMainWindow):
 
     def save_layout(self) -> None:
         """Store geometry, dock layout and the form's values into the settings, and save them."""
-        self.settings.geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
-        self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
+        self.settings.remember_window(bytes(self.saveGeometry().toBase64()).decode("ascii"),
+                                      bytes(self.saveState().toBase64()).decode("ascii"))
         if self._key and self._key in self.session.experiment_files and self.form.fields:
             self._remember_values(self._key)
         try:

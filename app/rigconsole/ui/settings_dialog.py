@@ -174,8 +174,7 @@ class SettingsDialog(QDialog):
         except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
             text = str(err).strip().splitlines()
             return self._refuse(f"{type(err).__name__}: {text[0] if text else ''}")
-        for name in ("root", "data_dir", "window", "rig_file"):
-            setattr(old, name, getattr(new, name))
+        old.adopt(new, ("root", "data_dir", "window", "rig_file"))
         try:
             save_settings(old)
         except OSError as err:
