@@ -225,3 +225,36 @@ def test_console_code_never_runs_inside_the_data_log(tmp_path, make_session):
     inside = _running_in(served, package)
     assert not inside, inside[0]
     assert len([t for t, _ in served if t > t0]) >= 6  # served between the calls
+
+
+_LOGS_FOR_PSYCHOPY = '''
+from psychopy import data, logging
+from psychopy.constants import STARTED
+
+expInfo = {"participant": "p"}
+
+
+def setupData(expInfo, dataDir=None):
+    return data.ExperimentHandler(name="plog", extraInfo=expInfo, savePickle=False, saveWideText=False,
+                                  dataFileName=f"{dataDir}/data/plog")
+
+
+def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
+    thisExp.status = STARTED
+    win.flip()
+    for i in range(60000):  # PsychoPy keeps them until logging.flush(): the session's, at the run's end
+        logging.data(f"a line of the experiment's log, number {i}")
+    thisExp.nextEntry()
+'''
+
+
+@pytest.mark.timing
+def test_the_console_is_served_while_psychopys_log_is_written_at_the_runs_end(tmp_path, make_session):
+    """The wrap-up's ``logging.flush()`` writes every line the run logged (35-100 ms for a
+    typical run, longer here): the guard serves inside PsychoPy's log writing."""
+    import psychopy.logging
+
+    s, served = _served_session(tmp_path, make_session, "plog", _LOGS_FOR_PSYCHOPY)
+    assert s.runExperiment("plog/plog.py", {"participant": "p"})
+    inside = _running_in(served, psychopy.logging.__file__)
+    assert inside, "never served while PsychoPy's log was written"

@@ -26,7 +26,11 @@ wrap-up, the session's ``saveExperimentData``) is
 1. the experiment's own code: a file in the experiment's folder, or its
    compiled Builder script; or
 2. PsychoPy's data handling, ``psychopy/data/`` (ExperimentHandler,
-   TrialHandler, ``importConditions``, saving CSV/psydat: no GL, no locks); or
+   TrialHandler, ``importConditions``, saving CSV/psydat: no GL, no locks),
+   and the plain file writing it and the run's wrap-up call:
+   ``psychopy/logging.py`` (its ``flush()`` writes the run's log lines, 35-100 ms
+   at a run's end) and ``psychopy/tools/filetools.py`` (``openOutputFile``,
+   the pickle of the psydat file); or
 3. one of PsychoPy's waiting functions (:data:`WAITING_FUNCTIONS`:
    ``core.wait``, ``event.waitKeys``, ``Keyboard.waitKeys``).
 
@@ -96,6 +100,21 @@ def _waiting_codes() -> set[Any]:
     return codes
 
 
+def _psychopy_file_writers() -> frozenset[str]:
+    """The source files of PsychoPy's log and output-file writing (see the rule, item 2)."""
+    import importlib.util
+
+    files = set()
+    for name in ("psychopy.logging", "psychopy.tools.filetools"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin:
+            files.add(spec.origin)
+    return frozenset(files)
+
+
 def _psychopy_data_dir() -> str | None:
     import importlib.util
 
@@ -143,6 +162,7 @@ class StallGuard:
         self._allowed: dict[Any, bool] = {}  # code object -> the rule's verdict for its frames
         self._waiting: set[Any] | None = None
         self._data_dir: str | None = None
+        self._writers: frozenset[str] = frozenset()
         self._defer_until = 0.0
 
     # -- the rule ---------------------------------------------------------------
@@ -152,6 +172,7 @@ class StallGuard:
         if self._waiting is None:
             self._waiting = _waiting_codes()
             self._data_dir = _psychopy_data_dir()
+            self._writers = _psychopy_file_writers()
         self._boundary = frozenset(boundary_codes)
         self._files = frozenset(str(f) for f in experiment_files)
         self._folders = tuple(str(f).rstrip(os.sep) + os.sep for f in experiment_folders) or ("\0",)
@@ -162,7 +183,8 @@ class StallGuard:
         if verdict is None:
             name = code.co_filename
             verdict = (name in self._files or name.startswith(self._folders) or code in self._waiting
-                       or (self._data_dir is not None and name.startswith(self._data_dir)))
+                       or (self._data_dir is not None and name.startswith(self._data_dir))
+                       or name in self._writers)
             self._allowed[code] = verdict
         return verdict
 
