@@ -60,3 +60,16 @@ def every_flip():
     yield make
     for h in made:
         h.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long runs (the compatibility matrix); selected with -m slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow (about 10 minutes): run with -m slow, as CI's compatibility job does")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["QAReport", "qa_report", "dry_run", "empty_columns", "trials_per_loop"]
+__all__ = ["QAReport", "qa_report", "dry_run", "empty_columns", "trials_per_loop", "where_in_run"]
 
 log = logging.getLogger("rigconsole.qa")
 
@@ -38,7 +38,8 @@ class QAReport:
         experiment: the experiment's key.
         outcome: ``"completed"``, ``"completed with errors"`` (every trial ran,
             PsychoPy raised at the end), ``"stuck"`` (no progress for the
-            stuck limit; stopped), ``"stopped"``, or ``"failed"``.
+            stuck limit; stopped), ``"time limit"`` (stopped at the dry run's
+            limit while progressing), ``"stopped"``, or ``"failed"``.
         where: where it stuck or failed (routine, loop and trial, keys the
             experiment waited for, or the error); ``""`` when completed.
         rows: data rows (``thisExp.nextEntry()`` calls).
@@ -145,7 +146,7 @@ def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         return rows, list(reader.fieldnames or [])
 
 
-def _where(this_exp) -> str:
+def where_in_run(this_exp) -> str:
     """Where a run is: its routine, loop and trial (PsychoPy's public ExperimentHandler attributes)."""
     parts = []
     routine = getattr(this_exp, "currentRoutine", None)
@@ -212,7 +213,7 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
 
 
 def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None = 0,
-            stuck_after_s: float = 30.0, participant=None) -> QAReport:
+            stuck_after_s: float = 30.0, max_duration_s: float | None = None, participant=None) -> QAReport:
     """Run ``key`` in ``session`` with a simulated participant and return its QA report.
 
     Uses only the session's public API: the participant attaches to
@@ -227,7 +228,8 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
         session: a ``rigconsole.Session``.
         key, expInfo: as for ``Session.runExperiment``.
         seed: the participant's seed (ignored when ``participant`` is given).
-        stuck_after_s: seconds without a new data row that count as stuck.
+        stuck_after_s: seconds without a new data row (or routine) that count as stuck.
+        max_duration_s: stop the run after this long (outcome ``"time limit"``); ``None``: no limit.
         participant: a :class:`.simulate.SimulatedParticipant` to use.
 
     Raises:
@@ -237,7 +239,8 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
     from .simulate import SimulatedParticipant
 
     sp = participant if participant is not None else SimulatedParticipant(seed)
-    state = {"last_progress": time.perf_counter(), "where": "", "stuck": False, "watching": False}
+    t_start = time.perf_counter()
+    state = {"last_progress": t_start, "where": "", "stuck": False, "limit": False, "watching": False}
 
     def on_trial(record, row):
         state["last_progress"] = time.perf_counter()
@@ -252,12 +255,17 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
             state["last_progress"] = now
         if not state["stuck"] and now - state["last_progress"] > stuck_after_s:
             this_exp = session.currentExperiment
-            where = _where(this_exp) if this_exp is not None else ""
+            where = where_in_run(this_exp) if this_exp is not None else ""
             waiting = sp.waiting_for()
             if waiting:
                 where += (", " if where else "") + "waiting for keys " + waiting
             state.update(stuck=True, where=where or f"no data row for {stuck_after_s:g} s")
             log.warning("dry run of %s stuck (%s); stopping it", key, state["where"])
+            session.stopExperiment()
+        elif not state["stuck"] and not state["limit"] and max_duration_s is not None and now - t_start > max_duration_s:
+            this_exp = session.currentExperiment
+            state.update(limit=True, where=(where_in_run(this_exp) if this_exp is not None else ""))
+            log.info("dry run of %s reached its time limit (%g s); stopping it", key, max_duration_s)
             session.stopExperiment()
         session.win.callOnFlip(watchdog)
 
@@ -277,7 +285,7 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
         sp.detach()
         session.events.trial_added.disconnect(on_trial)
     record = session.run_records[-1] if session.run_records else None
-    outcome = "stuck" if state["stuck"] else None
+    outcome = "stuck" if state["stuck"] else "time limit" if state["limit"] else None
     report = qa_report(key, record=record, outcome=outcome, where=state["where"], participant=sp)
     if error is not None and report.error is None:
         report.error = f"{type(error).__name__}: {error}"
