@@ -236,11 +236,20 @@ def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> d
     for i, rel in enumerate(demos):
         outs = {m: work / f"{i}-{m}.json" for m in ("console", "plain")}
         procs = {m: _launch(m, rel, outs[m], seconds, stuck) for m in outs}  # both at once: 2 cores
-        results[str(rel)] = {m: _collect(procs[m], outs[m], seconds + stuck + 90) for m in procs}
+        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], seconds + stuck + 90)) for m in procs}
         print(f"{rel}: console {results[str(rel)]['console']['outcome']}, plain {results[str(rel)]['plain']['outcome']}",
               flush=True)
     shutil.rmtree(work, ignore_errors=True)
     return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck}
+
+
+def normalise(r: dict) -> dict:
+    """A failed run whose loops all reached their totals is "completed with errors" (PsychoPy
+    raised after the last trial, e.g. in its own saveAsExcel), as the console's QA report says."""
+    expected, done = r.get("expected_trials") or {}, r.get("trials_per_loop") or {}
+    if r.get("outcome") == "failed" and expected and all(done.get(k, 0) >= n for k, n in expected.items()):
+        r = dict(r, outcome="completed with errors")
+    return r
 
 
 def _cell(r: dict) -> str:
@@ -309,13 +318,18 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    ap.add_argument("--from-json", type=Path, default=None, help="only rewrite the markdown from a saved JSON")
     ap.add_argument("--one", nargs=2, metavar=("MODE", "DEMO"), help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
         _one(args.one[0], args.one[1], args.result, args.seconds, args.stuck)
         return 0
-    data = run_matrix(args.seconds, args.stuck, args.only)
+    if args.from_json:
+        data = json.loads(args.from_json.read_text())
+        data["results"] = {k: {m: normalise(v) for m, v in r.items()} for k, r in data["results"].items()}
+    else:
+        data = run_matrix(args.seconds, args.stuck, args.only)
     write_markdown(data, args.out)
     if args.json:
         args.json.write_text(json.dumps(data, indent=1, default=str))
