@@ -23,7 +23,7 @@ s), ``failed`` (an error), ``broken`` (did not load). It writes
 Usage::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
-        [--seconds 20] [--stuck 8] [--only NAME ...] [--out docs/compatibility.md]
+        [--seconds 20] [--stuck 12] [--only NAME ...] [--out docs/compatibility.md]
 """
 from __future__ import annotations
 
@@ -121,8 +121,9 @@ def _plain_source(script: Path) -> str:
     src = script.read_text(encoding="utf-8")
     src = re.sub(r"^_fullScr = .*$", "_fullScr = False", src, count=1, flags=re.M)
     src = re.sub(r"^_winSize = .*$", "_winSize = [800, 600]", src, count=1, flags=re.M)
-    for old, new in (("    expInfo = showExpInfoDlg(expInfo=expInfo)\n", "    pass  # no dialog\n"),
-                     ("    win = setupWindow(expInfo=expInfo)\n",
+    # no dialog (a Builder file may have it switched off already)
+    src = src.replace("    expInfo = showExpInfoDlg(expInfo=expInfo)\n", "    pass  # no dialog\n", 1)
+    for old, new in (("    win = setupWindow(expInfo=expInfo)\n",
                       "    win = setupWindow(expInfo=expInfo)\n    __matrix_attach__(win, thisExp)\n"),
                      ("    saveData(thisExp=thisExp)\n", "    __matrix_ran__()\n    saveData(thisExp=thisExp)\n")):
         if old not in src:
@@ -227,11 +228,17 @@ def _collect(proc, out: Path, timeout: float) -> dict:
     return json.loads(out.read_text())
 
 
+def merge(data: dict, other: dict) -> dict:
+    """``data`` with ``other``'s demo results replacing its own (a partial re-run)."""
+    return dict(data, results={**data["results"], **other["results"]})
+
+
 def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> dict:
     demos, skipped = list_demos()
     if only:
         demos = [d for d in demos if any(o in str(d) for o in only)]
     results = {}
+    t_start = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="matrix-"))
     for i, rel in enumerate(demos):
         outs = {m: work / f"{i}-{m}.json" for m in ("console", "plain")}
@@ -240,7 +247,8 @@ def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> d
         print(f"{rel}: console {results[str(rel)]['console']['outcome']}, plain {results[str(rel)]['plain']['outcome']}",
               flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck}
+    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck,
+            "elapsed_s": time.perf_counter() - t_start}
 
 
 def normalise(r: dict) -> dict:
@@ -292,7 +300,14 @@ def write_markdown(data: dict, path: Path) -> None:
         f"*stuck*; a run still progressing at {data['seconds']:g} s is stopped (*time limit*).",
         "",
         f"psychopy {_psychopy_version()}, {time.strftime('%Y-%m-%d')}: {n} demos; completed in the console "
-        f"{done['console']}, in plain PsychoPy {done['plain']}.",
+        f"{done['console']}, in plain PsychoPy {done['plain']}"
+        + (f"; the matrix took {data['elapsed_s'] / 60:.0f} min" if data.get("elapsed_s") else "") + ".",
+        "",
+        "*stuck* and *time limit* are the dry run's limits, not failures: where both paths",
+        "stop there, the participant cannot do what the routine asks (type into a form, drag",
+        "a stimulus, wait out a routine longer than the stuck limit) or the demo needs longer",
+        "than the limit (`--seconds 120 --stuck 30` runs them further). *failed* on both paths",
+        "with a PortAudio error: this machine has no sound device (a rig has one).",
         "",
         "| demo | console | plain PsychoPy | why they differ |",
         "|---|---|---|---|",
@@ -314,7 +329,7 @@ def _psychopy_version() -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="time limit per run, s")
-    ap.add_argument("--stuck", type=float, default=8.0, help="no progress for this long is stuck, s")
+    ap.add_argument("--stuck", type=float, default=12.0, help="no progress for this long is stuck, s")
     ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")

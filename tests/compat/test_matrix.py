@@ -28,7 +28,7 @@ def test_compatibility_matrix(tmp_path):
     m = _matrix()
     demos, skipped = m.list_demos()
     assert len(demos) >= 18 and all(not str(d).startswith("Hardware") for d in demos)
-    data = m.run_matrix(seconds=20, stuck=8)
+    data = m.run_matrix(seconds=20, stuck=12)  # stuck > the demos' 10 s input-free routines
     out = tmp_path / "compatibility.md"
     m.write_markdown(data, out)
     text = out.read_text()
