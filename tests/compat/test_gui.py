@@ -10,6 +10,8 @@ import pytest
 import rigconsole.ui  # noqa: F401  (pins Qt to PySide6 before pytest-qt imports it)
 
 pytest.importorskip("pytestqt")
+# a dialog nobody answers would wait forever: fail instead
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
@@ -21,17 +23,22 @@ def gui(qapp):
     return module
 
 
-def answer(qtbot, action, attempts=200):
-    """Run ``action(dialog)`` on the next modal dialog once it is shown (from a Qt timer)."""
+def answer(qtbot, action, attempts=1500):
+    """Run ``action(dialog)`` on the next modal dialog once it is shown (from a Qt timer; tries
+    every 20 ms for up to 30 s: a busy machine takes seconds to show a file dialog)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QDialog
 
     state = {"n": 0, "done": False, "seen": None}
 
+    def modal_shown():
+        return [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible() and w.isModal()]
+
+    already = {id(w) for w in modal_shown()}  # a dialog of an earlier test that Qt still counts as shown
+
     def tick():
-        # no window manager under Xvfb: nothing is activated, so look for the shown modal dialog
-        shown = [w for w in QApplication.topLevelWidgets()
-                 if isinstance(w, QDialog) and w.isVisible() and w.isModal()]
+        # no window manager under Xvfb: nothing is activated, so look for the newly shown modal dialog
+        shown = [w for w in modal_shown() if id(w) not in already]
         w = shown[-1] if shown else None
         state["n"] += 1
         if w is not None:
@@ -49,6 +56,29 @@ def test_no_pyqt_and_no_wx(gui):
     assert gui.haveQt == "PySide6"
     assert "PyQt6" not in sys.modules and "PyQt5" not in sys.modules and "wx" not in sys.modules
     assert gui.QtWidgets.__name__ == "PySide6.QtWidgets"
+
+
+# runs before the DlgFromDict test: after it, the file dialog never showed to the test's timer (not understood yet)
+def test_file_dialogs(gui, qtbot, tmp_path):
+    target = tmp_path / "conds.csv"
+    target.write_text("a\n1\n")
+
+    def pick(w):
+        w.selectFile(str(target))
+        w.accept()
+
+    answer(qtbot, pick)
+    assert gui.fileOpenDlg(tryFilePath=str(tmp_path), prompt="Open") == [str(target)]
+    out = tmp_path / "out.csv"
+
+    def save(w):
+        w.selectFile(str(out))
+        w.accept()
+
+    answer(qtbot, save)
+    assert gui.fileSaveDlg(initFilePath=str(tmp_path), initFileName="out.csv") == str(out)
+    answer(qtbot, lambda w: w.reject())
+    assert gui.fileOpenDlg(tryFilePath=str(tmp_path)) is None
 
 
 def test_dlg_returns_the_fields_on_ok(gui, qtbot):
@@ -101,28 +131,6 @@ def test_message_dialogs(gui, qtbot, fn):
     assert getattr(gui, fn)(title="T", prompt=f"{fn} text") is None
     assert state["done"] and state["text"] == f"{fn} text"
     assert type(state["seen"]).__name__ == "QMessageBox"
-
-
-def test_file_dialogs(gui, qtbot, tmp_path):
-    target = tmp_path / "conds.csv"
-    target.write_text("a\n1\n")
-
-    def pick(w):
-        w.selectFile(str(target))
-        w.accept()
-
-    answer(qtbot, pick)
-    assert gui.fileOpenDlg(tryFilePath=str(tmp_path), prompt="Open") == [str(target)]
-    out = tmp_path / "out.csv"
-
-    def save(w):
-        w.selectFile(str(out))
-        w.accept()
-
-    answer(qtbot, save)
-    assert gui.fileSaveDlg(initFilePath=str(tmp_path), initFileName="out.csv") == str(out)
-    answer(qtbot, lambda w: w.reject())
-    assert gui.fileOpenDlg(tryFilePath=str(tmp_path)) is None
 
 
 MID_RUN = textwrap.dedent('''
@@ -178,7 +186,7 @@ def test_dialog_opened_mid_run(gui, qtbot, tmp_path):
                 box.textEdited.emit(text)
             w.accept()
 
-        state = answer(qtbot, fill, attempts=1000)
+        state = answer(qtbot, fill)
         assert s.runExperiment("asks/asks.py", {"participant": "g1"}) is True
         assert state["done"]
         rec = s.run_records[-1]
