@@ -8,6 +8,15 @@ its file path under a private module name, Builder ``.psyexp`` files are
 compiled into a cache folder (never next to the user's file), the module sees
 ``__file__`` in the experiment's own folder (so ``_thisDir`` and relative
 asset paths resolve there), and a changed file is loaded again.
+
+PsychoPy plugins load as PsychoPy loads them: every installed plugin is
+activated (``psychopy.plugins.activatePlugins()``, what a Builder script does
+at its top) before a Builder file is compiled, so components that live in
+plugins (the noise stimulus is in ``psychopy-visionscience``) compile. A
+Builder file using a component or routine no installed plugin provides is
+broken, with a reason naming the component and the plugin to install; it is
+never compiled with the component dropped (PsychoPy's compiler writes
+"Unknown component ignored" and the run fails later with a NameError).
 """
 from __future__ import annotations
 
@@ -24,7 +33,8 @@ from typing import Iterator
 from .expinfo import ExpInfoField, parse_exp_info
 
 __all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir",
-           "file_signature", "EXPERIMENT_SUFFIXES"]
+           "file_signature", "EXPERIMENT_SUFFIXES", "activate_plugins", "installed_plugins",
+           "missing_plugin_components"]
 
 EXPERIMENT_SUFFIXES = (".py", ".psyexp")
 REQUIRED_FUNCTIONS = ("setupData", "run")
@@ -58,21 +68,92 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+_plugins_active = False
+
+
+def activate_plugins() -> list[str]:
+    """Load every installed PsychoPy plugin, as a Builder script does (idempotent).
+
+    Returns:
+        The names of the installed plugin distributions (sorted).
+    """
+    global _plugins_active
+    from psychopy import plugins
+
+    if not _plugins_active:
+        try:
+            plugins.activatePlugins()
+        except Exception:  # a broken plugin must not take the console down; PsychoPy logs it
+            import logging
+            logging.getLogger("rigconsole.session").exception("activating PsychoPy plugins failed")
+        _plugins_active = True
+    return installed_plugins()
+
+
+def installed_plugins() -> list[str]:
+    """Names of the installed distributions with PsychoPy entry points (``psychopy.plugins.listPlugins``)."""
+    from psychopy import plugins
+
+    return sorted(plugins.listPlugins("all"))
+
+
+def missing_plugin_components(exp) -> list[str]:
+    """What a loaded ``psychopy.experiment.Experiment`` uses that no installed plugin provides.
+
+    Returns:
+        One phrase per component or routine, e.g. ``"component 'noise'
+        (NoiseStimComponent, routine 'trial') needs the PsychoPy plugin
+        psychopy-visionscience"``; empty when everything is known.
+    """
+    from psychopy.experiment.components.unknown import UnknownComponent
+    from psychopy.experiment.components.unknownPlugin import UnknownPluginComponent
+    from psychopy.experiment.routines.unknown import UnknownRoutine
+
+    out = []
+    for rname, routine in exp.routines.items():
+        if isinstance(routine, UnknownRoutine):
+            out.append(f"routine {rname!r} ({getattr(routine, 'type', '?')}) is not provided by "
+                       "PsychoPy or any installed plugin")
+            continue
+        for comp in list(routine) if isinstance(routine, list) else []:
+            if not isinstance(comp, (UnknownComponent, UnknownPluginComponent)):
+                continue
+            name = comp.params["name"].val if "name" in comp.params else comp.name
+            plugin = getattr(comp, "plugin", None)
+            what = f"component {name!r} ({comp.type}, routine {rname!r})"
+            if plugin not in (None, "", "None", False):
+                out.append(f"{what} needs the PsychoPy plugin {plugin}: install it (pip install {plugin})")
+            else:
+                out.append(f"{what} is not provided by PsychoPy or any installed plugin")
+    return out
+
+
+def _plugins_digest() -> bytes:
+    try:
+        return ",".join(installed_plugins()).encode()
+    except Exception:
+        return b""
+
+
 def compile_psyexp(path: Path, cache_dir: Path) -> Path:
     """Compile a Builder ``.psyexp`` file to a Python script with PsychoPy's compiler.
 
     The script goes to ``cache_dir`` under a name keyed by the file's path and
-    content, so nothing is written beside the user's file and an edited file
-    compiles anew.
+    content and the installed plugins, so nothing is written beside the user's
+    file and an edited file (or a newly installed plugin) compiles anew.
+    Installed plugins are activated first (:func:`activate_plugins`).
 
     Returns:
         Path of the compiled ``.py`` in ``cache_dir``.
 
     Raises:
-        ExperimentLoadError: the file is not a valid Builder experiment.
+        ExperimentLoadError: the file is not a valid Builder experiment, or it
+            uses components no installed plugin provides (the message names
+            them and the plugin to install).
     """
     data = path.read_bytes()
-    digest = hashlib.sha1(str(path.resolve()).encode() + b"\0" + data).hexdigest()[:16]
+    activate_plugins()
+    digest = hashlib.sha1(str(path.resolve()).encode() + b"\0" + data + b"\0" + _plugins_digest()).hexdigest()[:16]
     out = cache_dir / f"{path.stem}-{digest}.py"
     if out.is_file():
         return out
@@ -82,9 +163,15 @@ def compile_psyexp(path: Path, cache_dir: Path) -> Path:
     try:
         with working_dir(path.parent):
             exp.loadFromXML(str(path))
+            missing = missing_plugin_components(exp)
+            if missing:
+                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                raise ExperimentLoadError(missing[0] + more)
             if "Use version" in exp.settings.params:
                 exp.settings.params["Use version"].val = ""
             script = exp.writeScript(target="PsychoPy")
+    except ExperimentLoadError:
+        raise
     except Exception as err:  # PsychoPy raises many kinds for bad files
         raise ExperimentLoadError(f"not a valid Builder experiment: {_one_line(err)}") from err
     if not script or "def run(" not in script:

@@ -1,0 +1,195 @@
+"""The rig's monitor: the subject screen's size, viewing distance and resolution.
+
+PsychoPy converts ``deg`` and ``cm`` units through the window's monitor
+profile (PsychoPy's Monitor Center, ``psychopy.monitors``): the screen's
+width (cm), the viewing distance (cm) and its size in pixels. A window made
+without one has monitor ``__blank__``, and every ``deg``/``cm`` experiment
+stops with "Monitor __blank__ has no known size in pixels".
+
+The rig holds one monitor (:class:`MonitorSettings`): either a Monitor Center
+profile by name, or the three measurements, saved as a profile of that name
+(so PsychoPy's Monitor Center shows it too). The persistent stimulus window is
+made with it (:func:`window_params_with_monitor`), and the rig's calibration
+wins over the monitor an experiment names (:func:`reconcile_monitor`), with one
+log line when they differ: a rig's screen is what it is, whatever the
+experiment was written on.
+
+Qt-free; needs no display.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["MonitorSettings", "MonitorProfileError", "make_monitor", "window_params_with_monitor",
+           "reconcile_monitor", "experiment_monitor_name", "describe_monitor", "monitor_metadata"]
+
+log = logging.getLogger("rigconsole.monitor")
+
+
+class MonitorProfileError(ValueError):
+    """The rig's monitor cannot be made; ``str(err)`` says what to fix in one line."""
+
+
+class MonitorSettings(BaseModel):
+    """The subject screen, as PsychoPy's Monitor Center keeps it.
+
+    Either ``name`` alone (an existing Monitor Center profile), or ``name``
+    with ``width_cm``, ``distance_cm`` and ``resolution_px`` (saved as that
+    profile; the measurements win over what the profile held).
+
+    Attributes:
+        name: the Monitor Center profile name (PsychoPy's ``Monitor.name``).
+        width_cm: visible width of the screen's image, cm (``Monitor.setWidth``).
+        distance_cm: eye-to-screen viewing distance, cm (``Monitor.setDistance``).
+        resolution_px: ``(width, height)`` in pixels (``Monitor.setSizePix``).
+        gamma: optional gamma (one value or R, G, B), as ``Monitor.setGamma``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="rig", min_length=1, pattern=r"^[^/\\:*?\"<>|]+$")
+    width_cm: float | None = Field(default=None, gt=0, le=1000)
+    distance_cm: float | None = Field(default=None, gt=0, le=10000)
+    resolution_px: tuple[int, int] | None = None
+    gamma: float | tuple[float, float, float] | None = None
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> "MonitorSettings":
+        given = [self.width_cm is not None, self.distance_cm is not None, self.resolution_px is not None]
+        if any(given) and not all(given):
+            missing = [n for n, g in zip(("width_cm", "distance_cm", "resolution_px"), given) if not g]
+            raise ValueError(f"monitor {self.name!r}: give width_cm, distance_cm and resolution_px together "
+                             f"(missing {', '.join(missing)}), or only the name of a Monitor Center profile")
+        if self.resolution_px is not None and min(self.resolution_px) <= 0:
+            raise ValueError(f"monitor {self.name!r}: resolution_px must be two positive pixel counts")
+        return self
+
+    @property
+    def measured(self) -> bool:
+        """True when the settings carry the measurements (else they name a profile)."""
+        return self.width_cm is not None
+
+
+def _profile_exists(name: str) -> bool:
+    from psychopy import monitors
+
+    return name in monitors.getAllMonitors()
+
+
+def make_monitor(settings: MonitorSettings, *, save: bool = True):
+    """The rig's ``psychopy.monitors.Monitor``.
+
+    With measurements, the profile ``settings.name`` gets them as its current
+    calibration (created when new) and is saved to PsychoPy's Monitor Center
+    folder when ``save``. With a name only, the profile must exist and hold a
+    width, a distance and a size in pixels.
+
+    Raises:
+        MonitorProfileError: no such profile, or the profile lacks a measurement.
+    """
+    from psychopy import monitors
+
+    if not settings.measured and not _profile_exists(settings.name):
+        known = ", ".join(sorted(monitors.getAllMonitors())) or "none"
+        raise MonitorProfileError(f"no Monitor Center profile named {settings.name!r} (profiles: {known}); "
+                                  "give the screen's width_cm, distance_cm and resolution_px instead")
+    mon = monitors.Monitor(settings.name, verbose=False, autoLog=False)
+    if settings.measured:
+        mon.setWidth(float(settings.width_cm))
+        mon.setDistance(float(settings.distance_cm))
+        mon.setSizePix(list(settings.resolution_px))
+        if settings.gamma is not None:
+            mon.setGamma(settings.gamma)
+        if save:
+            mon.save()
+    missing = [what for what, value in (("width", mon.getWidth()), ("viewing distance", mon.getDistance()),
+                                        ("size in pixels", mon.getSizePix())) if not value]
+    if missing:
+        raise MonitorProfileError(f"Monitor Center profile {settings.name!r} has no {' and no '.join(missing)}; "
+                                  "measure the screen and give width_cm, distance_cm and resolution_px")
+    return mon
+
+
+def window_params_with_monitor(params: dict[str, Any] | None, settings: MonitorSettings | None,
+                               monitor=None) -> dict[str, Any]:
+    """``psychopy.visual.Window`` arguments using the rig's monitor.
+
+    Args:
+        params: Window arguments (not changed); ``monitor`` in them is replaced.
+        settings: the rig's monitor; ``None`` leaves ``params`` as they are.
+        monitor: an already made ``Monitor`` for ``settings`` (else one is made).
+
+    Returns:
+        A new dict with ``monitor`` set to the rig's ``Monitor``; ``size``
+        defaults to the monitor's resolution when the window is full screen.
+
+    Raises:
+        MonitorProfileError: see :func:`make_monitor`.
+    """
+    out = dict(params or {})
+    if settings is None:
+        return out
+    mon = monitor if monitor is not None else make_monitor(settings)
+    out["monitor"] = mon
+    if out.get("fullscr") and "size" not in out:
+        out["size"] = list(mon.getSizePix())
+    return out
+
+
+def describe_monitor(mon) -> str:
+    """One line: ``'rig' (53.0 cm wide at 57.0 cm, 1920x1080 px)``."""
+    size = mon.getSizePix() or ("?", "?")
+    return f"{mon.name!r} ({mon.getWidth()} cm wide at {mon.getDistance()} cm, {size[0]}x{size[1]} px)"
+
+
+def monitor_metadata(mon) -> dict[str, Any]:
+    """The monitor as provenance for the data log (``DataLog.save_metadata("monitor", ...)``)."""
+    return {"name": mon.name, "width_cm": mon.getWidth(), "distance_cm": mon.getDistance(),
+            "resolution_px": list(mon.getSizePix() or []), "gamma": mon.getGamma()}
+
+
+def reconcile_monitor(experiment_monitor_name: str | None, rig_monitor):
+    """The monitor a run uses: always the rig's.
+
+    Logs one line (``rigconsole.monitor``, INFO) when the experiment names a
+    different monitor, e.g. Builder's default ``testMonitor``.
+
+    Args:
+        experiment_monitor_name: the monitor the experiment asks for (see
+            :func:`experiment_monitor_name`), or ``None``.
+        rig_monitor: the rig's ``psychopy.monitors.Monitor``.
+
+    Returns:
+        ``rig_monitor``.
+    """
+    name = (experiment_monitor_name or "").strip()
+    if name and name not in ("None", "__blank__") and name != rig_monitor.name:
+        log.info("the experiment names monitor %r; using the rig's calibration %s",
+                 name, describe_monitor(rig_monitor))
+    return rig_monitor
+
+
+_MONITOR_ARG = re.compile(r"""\bmonitor\s*=\s*(['"])([^'"\n]+)\1""")
+
+
+def experiment_monitor_name(path: str | Path) -> str | None:
+    """The monitor an experiment file names: a Builder file's "Monitor" setting, or the
+    first ``monitor='...'`` literal of a ``.py`` script; ``None`` when it names none or cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if path.suffix == ".psyexp":
+        m = re.search(r"""<Param[^>]*name="Monitor"[^>]*/?>""", text)
+        if m:
+            v = re.search(r'val="([^"]*)"', m.group(0))
+            return (v.group(1) or None) if v else None
+        return None
+    m = _MONITOR_ARG.search(text)
+    return m.group(2) if m else None

@@ -1,0 +1,292 @@
+"""The QA report of a (dry) run: did it complete, and does its data look like data.
+
+A technician checks a new experiment before a participant arrives: run it with
+a :class:`.simulate.SimulatedParticipant` (:func:`dry_run`), then read the
+report: completed or where it stuck, trials per loop, columns that stayed
+empty, frame timing and the run's duration.
+
+:func:`qa_report` builds the report from a run's ``ExperimentHandler``
+(``thisExp``) or its CSV; :func:`dry_run` runs an experiment of a
+``rigconsole.Session`` with a simulated participant through the session's
+public API, stops it when it makes no progress (stuck), and returns the report.
+
+Qt-free.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = ["QAReport", "qa_report", "dry_run", "empty_columns", "trials_per_loop", "where_in_run"]
+
+log = logging.getLogger("rigconsole.qa")
+
+#: columns PsychoPy writes that are empty in every healthy run (the notes column)
+EXPECTED_EMPTY = frozenset({"notes"})
+
+
+@dataclass
+class QAReport:
+    """A run checked.
+
+    Attributes:
+        experiment: the experiment's key.
+        outcome: ``"completed"``, ``"completed with errors"`` (every trial ran,
+            PsychoPy raised at the end), ``"stuck"`` (no progress for the
+            stuck limit; stopped), ``"time limit"`` (stopped at the dry run's
+            limit while progressing), ``"stopped"``, or ``"failed"``.
+        where: where it stuck or failed (routine, loop and trial, keys the
+            experiment waited for, or the error); ``""`` when completed.
+        rows: data rows (``thisExp.nextEntry()`` calls).
+        trials_per_loop: ``{loop name: rows with that loop's index}``.
+        expected_trials: ``{loop name: nTotal}`` where the loop says so.
+        empty_columns: columns that stayed empty in every row (PsychoPy's
+            always-empty ``notes`` left out).
+        frame_stats: the run's frame statistics (``n_frames``,
+            ``dropped_frames``, ``p50_ms``, ``p99_ms``, ``max_ms``, ``refresh_hz``).
+        duration_s: the run's duration, s.
+        simulated: ``{action kind: count}`` of the simulated participant, or ``{}``.
+        data_files: files the run wrote.
+        error: the run's one-line error, if any.
+    """
+
+    experiment: str
+    outcome: str
+    where: str = ""
+    rows: int = 0
+    trials_per_loop: dict[str, int] = field(default_factory=dict)
+    expected_trials: dict[str, int] = field(default_factory=dict)
+    empty_columns: list[str] = field(default_factory=list)
+    frame_stats: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = math.nan
+    simulated: dict[str, int] = field(default_factory=dict)
+    data_files: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        """True when every trial ran (``completed`` or ``completed with errors``)."""
+        return self.outcome.startswith("completed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        """The report as lines of plain text (the console's panel and ``rigconsole run`` print it)."""
+        lines = [f"QA report: {self.experiment}: {self.outcome}" + (f" ({self.where})" if self.where else "")]
+        loops = ", ".join(
+            f"{name} {n}" + (f"/{self.expected_trials[name]}" if name in self.expected_trials else "")
+            for name, n in self.trials_per_loop.items()) or "none"
+        lines.append(f"  rows: {self.rows}; trials per loop: {loops}")
+        lines.append("  empty columns: " + (", ".join(self.empty_columns) if self.empty_columns else "none"))
+        fs = self.frame_stats
+        if fs.get("n_frames"):
+            lines.append(f"  frames: {fs['n_frames']}, dropped {fs.get('dropped_frames', 0)}, "
+                         f"median {fs.get('p50_ms', math.nan):.1f} ms, p99 {fs.get('p99_ms', math.nan):.1f} ms, "
+                         f"max {fs.get('max_ms', math.nan):.1f} ms at {fs.get('refresh_hz', math.nan):g} Hz")
+        lines.append(f"  duration: {self.duration_s:.1f} s")
+        if self.simulated:
+            lines.append("  simulated participant: " + ", ".join(f"{k} {v}" for k, v in sorted(self.simulated.items())))
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        return "\n".join(lines)
+
+
+def _blank(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip() in ("", "None", "nan", "[]")
+
+
+def empty_columns(rows: list[dict[str, Any]], columns: Iterable[str] | None = None) -> list[str]:
+    """Columns (in order) that are blank in every row: ``None``, NaN, ``""``, ``"None"``, ``"[]"``."""
+    if columns is None:
+        seen: dict[str, None] = {}
+        for r in rows:
+            seen.update(dict.fromkeys(r))
+        columns = list(seen)
+    if not rows:
+        return []
+    return [c for c in columns if c not in EXPECTED_EMPTY and all(_blank(r.get(c)) for r in rows)]
+
+
+def trials_per_loop(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """``{loop: rows with a value in the loop's '<loop>.thisN' column}``, in column order."""
+    loops = {}
+    for r in rows:
+        for c in r:
+            if c.endswith(".thisN") and c.count(".") == 1:
+                loops.setdefault(c[:-len(".thisN")], 0)
+    for name in loops:
+        loops[name] = sum(1 for r in rows if not _blank(r.get(f"{name}.thisN")))
+    return loops
+
+
+def _rows_from_exp(this_exp) -> tuple[list[dict[str, Any]], list[str]]:
+    names = list(getattr(this_exp, "dataNames", []) or [])
+    rows = []
+    for entry in getattr(this_exp, "entries", []) or []:
+        row = {n: entry.get(n) for n in names}
+        row.update(entry)
+        rows.append(row)
+    return rows, names
+
+
+def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        return rows, list(reader.fieldnames or [])
+
+
+def where_in_run(this_exp) -> str:
+    """Where a run is: its routine, loop and trial (PsychoPy's public ExperimentHandler attributes)."""
+    parts = []
+    routine = getattr(this_exp, "currentRoutine", None)
+    if routine is not None:
+        parts.append(f"routine {getattr(routine, 'name', routine)!r}")
+    loops = list(getattr(this_exp, "loopsUnfinished", []) or [])
+    if loops:
+        loop = loops[-1]
+        n, total = getattr(loop, "thisN", None), getattr(loop, "nTotal", None)
+        parts.append(f"loop {getattr(loop, 'name', '?')!r} trial {n if n is None else n + 1}"
+                     + (f" of {total}" if total else ""))
+    return ", ".join(parts)
+
+
+def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = None, record=None,
+              outcome: str | None = None, where: str = "", participant=None) -> QAReport:
+    """Check a run from its ExperimentHandler (preferred) or its CSV.
+
+    Args:
+        experiment: the experiment's key.
+        this_exp: the run's ``psychopy.data.ExperimentHandler``.
+        csv_path: the run's CSV, used when ``this_exp`` is not given.
+        record: the session's ``RunRecord`` (state, error, frame stats, times, files).
+        outcome: overrides the outcome derived from ``record``'s state.
+        where: where it stuck (see :func:`dry_run`).
+        participant: the :class:`.simulate.SimulatedParticipant`, if any.
+
+    Raises:
+        ValueError: neither ``this_exp`` nor ``csv_path`` (nor ``record.this_exp``) given.
+    """
+    if this_exp is None and record is not None:
+        this_exp = getattr(record, "this_exp", None)
+    if this_exp is not None:
+        rows, columns = _rows_from_exp(this_exp)
+    elif csv_path is not None:
+        rows, columns = _rows_from_csv(Path(csv_path))
+    else:
+        raise ValueError("qa_report needs the run's ExperimentHandler (this_exp) or its CSV (csv_path)")
+    expected = {}
+    for loop in getattr(this_exp, "loops", []) or []:
+        n = getattr(loop, "nTotal", None)
+        if isinstance(n, (int, float)) and n > 0 and getattr(loop, "name", None):
+            expected[loop.name] = int(n)
+    error = getattr(record, "error", None)
+    if outcome is None:
+        state = getattr(record, "state", "finished")
+        outcome = {"finished": "completed", "stopped": "stopped", "failed": "failed"}.get(state, state)
+        if outcome == "failed" and rows and expected and all(
+                n >= expected.get(name, n) for name, n in trials_per_loop(rows).items() if name in expected):
+            outcome = "completed with errors"
+    if outcome == "failed" and not where and error:
+        where = error
+    duration = math.nan
+    if record is not None and record.ended and record.started:
+        duration = float(record.ended - record.started)
+    return QAReport(
+        experiment=experiment, outcome=outcome, where=where, rows=len(rows),
+        trials_per_loop=trials_per_loop(rows), expected_trials=expected,
+        empty_columns=empty_columns(rows, columns),
+        frame_stats=dict(getattr(record, "frame_stats", {}) or {}), duration_s=duration,
+        simulated=participant.summary() if participant is not None else {},
+        data_files=list(getattr(record, "data_files", []) or []), error=error,
+    )
+
+
+def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None = 0,
+            stuck_after_s: float = 30.0, max_duration_s: float | None = None, participant=None) -> QAReport:
+    """Run ``key`` in ``session`` with a simulated participant and return its QA report.
+
+    Uses only the session's public API: the participant attaches to
+    ``session.win`` before ``runExperiment`` and acts after every flip; a
+    watchdog on the same flips calls ``session.stopExperiment()`` when no data
+    row was added for ``stuck_after_s`` (the report says ``"stuck"`` and where:
+    routine, loop and trial, and the keys the experiment was waiting for); a
+    new routine counts as progress too.
+    The caller chooses the data folder (dry-run data belong apart from real data).
+
+    Args:
+        session: a ``rigconsole.Session``.
+        key, expInfo: as for ``Session.runExperiment``.
+        seed: the participant's seed (ignored when ``participant`` is given).
+        stuck_after_s: seconds without a new data row (or routine) that count as stuck.
+        max_duration_s: stop the run after this long (outcome ``"time limit"``); ``None``: no limit.
+        participant: a :class:`.simulate.SimulatedParticipant` to use.
+
+    Raises:
+        whatever ``runExperiment`` raises for bad input (nothing ran); an
+        exception the experiment raised is reported as ``"failed"``, not raised.
+    """
+    from .simulate import SimulatedParticipant
+
+    sp = participant if participant is not None else SimulatedParticipant(seed)
+    t_start = time.perf_counter()
+    state = {"last_progress": t_start, "where": "", "stuck": False, "limit": False, "watching": False}
+
+    def on_trial(record, row):
+        state["last_progress"] = time.perf_counter()
+
+    def watchdog():
+        if not state["watching"]:
+            return
+        now = time.perf_counter()
+        routine = getattr(session.currentExperiment, "currentRoutine", None)
+        if routine is not state.get("routine"):  # a new routine is progress too (routines outside loops)
+            state["routine"] = routine
+            state["last_progress"] = now
+        if not state["stuck"] and now - state["last_progress"] > stuck_after_s:
+            this_exp = session.currentExperiment
+            where = where_in_run(this_exp) if this_exp is not None else ""
+            waiting = sp.waiting_for()
+            if waiting:
+                where += (", " if where else "") + "waiting for keys " + waiting
+            state.update(stuck=True, where=where or f"no data row for {stuck_after_s:g} s")
+            log.warning("dry run of %s stuck (%s); stopping it", key, state["where"])
+            session.stopExperiment()
+        elif not state["stuck"] and not state["limit"] and max_duration_s is not None and now - t_start > max_duration_s:
+            this_exp = session.currentExperiment
+            state.update(limit=True, where=(where_in_run(this_exp) if this_exp is not None else ""))
+            log.info("dry run of %s reached its time limit (%g s); stopping it", key, max_duration_s)
+            session.stopExperiment()
+        session.win.callOnFlip(watchdog)
+
+    session.events.trial_added.connect(on_trial)
+    if session.win is None:
+        session.setupWindowFromParams({"size": [800, 600], "fullscr": False, "units": "height"})
+    sp.attach(session.win)
+    state["watching"] = True
+    session.win.callOnFlip(watchdog)
+    error = None
+    try:
+        session.runExperiment(key, expInfo)
+    except Exception as err:  # the run is recorded as failed; the report says so
+        error = err
+    finally:
+        state["watching"] = False
+        sp.detach()
+        session.events.trial_added.disconnect(on_trial)
+    record = session.run_records[-1] if session.run_records else None
+    outcome = "stuck" if state["stuck"] else "time limit" if state["limit"] else None
+    report = qa_report(key, record=record, outcome=outcome, where=state["where"], participant=sp)
+    if error is not None and report.error is None:
+        report.error = f"{type(error).__name__}: {error}"
+    return report

@@ -1,0 +1,402 @@
+"""A simulated participant, for dry runs: inputs generated inside PsychoPy's own input path.
+
+A technician checks a new experiment before a participant arrives by letting
+a :class:`SimulatedParticipant` take it. Everything it does enters where a
+real participant's input enters, through the stimulus window's pyglet event
+handlers, so no X key tool is needed and it works on every platform:
+
+- **keys**: it watches which keys the experiment's keyboards poll for
+  (:func:`.keyboard.add_poll_observer`), and when a keyboard starts waiting
+  it presses one of the accepted keys after a plausible response time (a
+  log-normal RT, median :attr:`rt_median_s`) and releases it after a short
+  hold, dispatching ``on_key_press``/``on_key_release`` on the window; so
+  press- and release-registered keyboards, RTs and durations all work.
+  ``escape`` is never pressed. With ``p_respond < 1`` it sometimes withholds
+  (go/no-go), but answers a keyboard that keeps waiting after
+  :attr:`max_wait_s`.
+- **mouse**: when the experiment polls the mouse (``Mouse.getPressed``), it
+  moves the pointer with PsychoPy's ``Mouse.setPos`` and dispatches
+  ``on_mouse_press``/``on_mouse_release`` on the window: on a point of an
+  unrated slider it draws (a rating; two tries each), else on a stimulus the
+  experiment tests clicks against (``obj.contains(mouse)``,
+  ``mouse.isPressedIn(obj)``, Builder's buttons), else on the window's centre.
+
+Times are drawn from seeded generators (``numpy.random.SeedSequence(seed)``: one stream for keys, one for the mouse),
+so a dry run repeats. The participant acts after every flip of the window
+it is attached to (``win.callOnFlip``, re-registered each flip), so it needs
+no hook in the experiment.
+
+Usage (the run driver)::
+
+    sp = SimulatedParticipant(seed=1)
+    sp.attach(session.win)
+    session.runExperiment(key, expInfo)
+    sp.detach()
+    sp.actions      # what it did: [{"t": s, "kind": "key_press", "key": "space", ...}, ...]
+
+Qt-free.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import keyboard as _keyboard
+
+__all__ = ["SimulatedParticipant"]
+
+log = logging.getLogger("rigconsole.simulate")
+
+NEVER_PRESS = frozenset({"escape"})
+
+
+@dataclass
+class _Wait:
+    """One keyboard's waiting: from the first poll with a key list to a gap in its polls."""
+
+    keys: tuple[str, ...] | None
+    first: float
+    last: float
+    press_at: float
+    key: str | None
+    respond: bool
+    rt: float = 0.0
+    hold: float = 0.1
+    done_at: float | None = None
+
+
+@dataclass
+class _Pending:
+    at: float
+    kind: str
+    args: tuple = ()
+    info: dict = field(default_factory=dict)
+
+
+class SimulatedParticipant:
+    """A participant that answers the experiment's keyboards, mice and sliders (see the module doc).
+
+    Args:
+        seed: seed of the participant's random generator (repeatable runs).
+        rt_median_s: median response time, s (log-normal).
+        rt_sigma: log-normal sigma of the response time.
+        hold_s: ``(min, max)`` key/button hold time, s (uniform).
+        p_respond: probability of answering a keyboard before :attr:`max_wait_s`.
+        max_wait_s: a keyboard still waiting this long after it started is answered, s.
+        default_key: pressed when a keyboard accepts any key.
+
+    Attributes:
+        actions: what it did, in order: dicts with ``t`` (``time.perf_counter``
+            s), ``kind`` (``key_press``, ``key_release``, ``mouse_press``,
+            ``mouse_release``, ``withheld``), and ``key``/``rt``/``pos``/``target``.
+    """
+
+    #: polls of one key list further apart than this end one waiting (s)
+    GAP_S = 0.25
+    #: a keyboard answered and still polled this long after is answered again (s)
+    REPEAT_AFTER_S = 2.0
+
+    def __init__(self, seed: int | None = 0, *, rt_median_s: float = 0.45, rt_sigma: float = 0.25,
+                 hold_s: tuple[float, float] = (0.06, 0.16), p_respond: float = 1.0,
+                 max_wait_s: float = 3.0, default_key: str = "space"):
+        if not 0.0 <= p_respond <= 1.0:
+            raise ValueError(f"p_respond must be within 0..1, not {p_respond}")
+        self.seed = seed
+        # separate streams: how many clicks a run takes does not change the key presses' draws
+        keys_seq, mouse_seq = np.random.SeedSequence(seed).spawn(2)
+        self.rng = np.random.default_rng(keys_seq)
+        self.mouse_rng = np.random.default_rng(mouse_seq)
+        self.rt_median_s, self.rt_sigma = float(rt_median_s), float(rt_sigma)
+        self.hold_s = (float(hold_s[0]), float(hold_s[1]))
+        self.p_respond = float(p_respond)
+        self.max_wait_s = float(max_wait_s)
+        self.default_key = default_key
+        self.actions: list[dict[str, Any]] = []
+        self.win = None
+        self._waits: dict[tuple[str, ...] | None, _Wait] = {}
+        self._pending: list[_Pending] = []
+        self._mouse_wait: dict[str, Any] | None = None
+        self._clickables: list[Any] = []
+        self._sliders: list[Any] = []
+        self._patched: list[tuple[type, str, Any]] = []
+        self._attached = False
+        self._mouse_off = False
+        self._slider_tries: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def attach(self, win, thisExp=None) -> None:
+        """Start taking part on ``win`` (a ``psychopy.visual.Window``); idempotent.
+
+        ``thisExp`` is accepted for the run driver's convenience and not needed.
+        """
+        if self._attached:
+            return
+        _keyboard.install_event_backend_fix()
+        _keyboard.watch_window(win)
+        self.win = win
+        self._attached = True
+        _keyboard.add_poll_observer(self._on_key_poll)
+        self._observe_mouse_and_sliders()
+        win.callOnFlip(self._tick)
+        log.info("simulated participant attached (seed %s)", self.seed)
+
+    def detach(self) -> None:
+        """Stop taking part (releases any key or button it holds); idempotent."""
+        if not self._attached:
+            return
+        self._attached = False
+        _keyboard.remove_poll_observer(self._on_key_poll)
+        for cls, name, orig in reversed(self._patched):
+            setattr(cls, name, orig)
+        self._patched.clear()
+        for p in self._pending:
+            if p.kind in ("key_release", "mouse_release"):
+                self._do(p)
+        self._pending.clear()
+        self._waits.clear()
+        log.info("simulated participant detached after %d actions", len(self.actions))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.detach()
+
+    # --------------------------------------------------------------------- timing
+    def _rt(self, rng=None) -> float:
+        rt = float((rng or self.rng).lognormal(np.log(self.rt_median_s), self.rt_sigma))
+        return min(max(rt, 0.15), 2.5)
+
+    def _hold(self, rng=None) -> float:
+        return float((rng or self.rng).uniform(*self.hold_s))
+
+    # ----------------------------------------------------------------------- keys
+    def _choose_key(self, keyList, ignoreKeys) -> str | None:
+        ignore = set(ignoreKeys or ()) | NEVER_PRESS
+        if not keyList:
+            return self.default_key if self.default_key not in ignore else None
+        options = [k for k in keyList if isinstance(k, str) and k not in ignore and _symbol(k) is not None]
+        if not options:
+            return None
+        return options[int(self.rng.integers(len(options)))]
+
+    def _on_key_poll(self, device, keyList, ignoreKeys, waitRelease) -> None:
+        if not self._attached:
+            return
+        keys = tuple(keyList) if keyList else None
+        if keys is not None and all(k in NEVER_PRESS for k in keys):
+            return
+        now = time.perf_counter()
+        w = self._waits.get(keys)
+        fresh = w is None or now - w.last > self.GAP_S
+        again = w is not None and w.done_at is not None and now - w.done_at > self.REPEAT_AFTER_S
+        if fresh or again:
+            key = self._choose_key(keyList, ignoreKeys)
+            respond = bool(self.rng.random() < self.p_respond)
+            rt = self._rt()
+            press_at = now + (rt if respond else self.max_wait_s)
+            w = _Wait(keys=keys, first=now, last=now, press_at=press_at, key=key, respond=respond, rt=rt,
+                      hold=self._hold())
+            self._waits[keys] = w
+        w.last = now
+
+    # ---------------------------------------------------------------------- mouse
+    def _observe_mouse_and_sliders(self) -> None:
+        from psychopy import event, visual
+        from psychopy.visual import basevisual
+
+        me = self
+
+        def patch(cls, name, make):
+            orig = cls.__dict__[name]
+            setattr(cls, name, make(orig))
+            self._patched.append((cls, name, orig))
+
+        def getPressed(orig):
+            def getPressed(mouse, *a, **kw):
+                if me._attached and mouse.win is me.win:
+                    me._on_mouse_poll()
+                return orig(mouse, *a, **kw)
+            return getPressed
+
+        def contains(orig):
+            def contains(stim, *a, **kw):
+                # Builder's clickable test is `obj.contains(mouse)` (a slider's own area test passes units=)
+                if me._attached and len(a) == 1 and not kw and isinstance(a[0], event.Mouse):
+                    me._note_clickable(stim)
+                return orig(stim, *a, **kw)
+            return contains
+
+        def isPressedIn(orig):
+            def isPressedIn(mouse, shape, *a, **kw):
+                if me._attached and mouse.win is me.win:
+                    me._note_clickable(shape)  # Builder's buttons ask their mouse this every frame
+                return orig(mouse, shape, *a, **kw)
+            return isPressedIn
+
+        def draw(orig):
+            def draw(slider, *a, **kw):
+                if me._attached and not getattr(slider, "readOnly", False) and not any(x is slider for x in me._sliders):
+                    me._sliders.append(slider)
+                return orig(slider, *a, **kw)
+            return draw
+
+        patch(event.Mouse, "getPressed", getPressed)
+        patch(event.Mouse, "isPressedIn", isPressedIn)
+        patch(basevisual.ContainerMixin, "contains", contains)  # shapes, images
+        patch(visual.TextBox2, "contains", contains)  # text boxes and buttons
+        patch(visual.Slider, "draw", draw)
+
+    def _note_clickable(self, stim) -> None:
+        if not any(s is stim for s in self._clickables):
+            self._clickables.append(stim)
+
+    def _on_mouse_poll(self) -> None:
+        now = time.perf_counter()
+        w = self._mouse_wait
+        if w is None or now - w["last"] > self.GAP_S or (w["done_at"] and now - w["done_at"] > 0.6):
+            self._mouse_wait = w = {"first": now, "last": now, "at": now + self._rt(self.mouse_rng), "done_at": None}
+        w["last"] = now
+
+    def _mouse_target(self):
+        """Window-unit position to click and what it is: a slider point, a clickable stimulus, the centre."""
+        from psychopy import layout
+
+        win = self.win
+        for slider in list(self._sliders):
+            try:
+                tries = self._slider_tries.get(id(slider), 0)
+                if getattr(slider, "status", None) == -1 or tries >= 2 or slider.getRating() is not None:
+                    self._sliders.remove(slider)  # rated, over, or not rateable by clicking: move on
+                    continue
+                self._slider_tries[id(slider)] = tries + 1
+                size = layout.Size(slider.size, units=slider.units, win=win).pix
+                pos = layout.Position(slider.pos, units=slider.units, win=win).pix
+                u = float(self.mouse_rng.uniform(0.1, 0.9)) - 0.5
+                point = (pos[0] + u * size[0], pos[1]) if size[0] >= size[1] else (pos[0], pos[1] + u * size[1])
+                return _pix_to_win(point, win), f"slider {getattr(slider, 'name', '')}".strip()
+            except Exception:  # a slider this cannot read: not a reason to stop the run
+                self._sliders.remove(slider)
+        live = [s for s in self._clickables if getattr(s, "autoDraw", False) or getattr(s, "status", None) == 1]
+        if live:
+            stim = live[int(self.mouse_rng.integers(len(live)))]
+            try:
+                return _pix_to_win(_centre_pix(stim, win), win), f"stimulus {getattr(stim, 'name', type(stim).__name__)}"
+            except Exception:
+                pass
+        return _pix_to_win((0.0, 0.0), win), "centre"
+
+    # ----------------------------------------------------------------------- tick
+    def _tick(self) -> None:
+        if not self._attached:
+            return
+        try:
+            self._step(time.perf_counter())
+        except Exception:  # the participant must never break the experiment
+            log.exception("the simulated participant failed; it stops")
+            self.detach()
+            return
+        self.win.callOnFlip(self._tick)  # PsychoPy runs what a call schedules at the next flip
+
+    def _step(self, now: float) -> None:
+        for p in [p for p in self._pending if p.at <= now]:
+            self._pending.remove(p)
+            self._do(p)
+        for w in self._waits.values():
+            if w.done_at is not None or now < w.press_at:
+                continue
+            still_waiting = now - w.last < self.GAP_S
+            if not still_waiting:
+                if not w.respond:
+                    self._log("withheld", key=w.key)
+                w.done_at = now
+                continue
+            w.done_at = now
+            if w.key is None:
+                continue
+            self._do(_Pending(now, "key_press", (w.key,), {"rt": now - w.first, "rt_drawn": w.rt}))
+            self._pending.append(_Pending(now + w.hold, "key_release", (w.key,)))
+        m = self._mouse_wait
+        if m is not None and m["done_at"] is None and now >= m["at"] and not self._mouse_off:
+            m["done_at"] = now
+            if now - m["last"] < self.GAP_S:
+                try:
+                    pos, target = self._mouse_target()
+                    self._do(_Pending(now, "mouse_press", (pos,), {"rt": now - m["first"], "target": target}))
+                except Exception:  # the keys may still carry the run: stop clicking only
+                    log.exception("the simulated participant cannot click here; it stops using the mouse")
+                    self._mouse_off = True
+                    return
+                self._pending.append(_Pending(now + self._hold(self.mouse_rng), "mouse_release", (pos,)))
+
+    def _do(self, p: _Pending) -> None:
+        handle = self.win.winHandle
+        if p.kind in ("key_press", "key_release"):
+            handle.dispatch_event("on_" + p.kind, _symbol(p.args[0]), 0)
+            self._log(p.kind, key=p.args[0], **p.info)
+            return
+        from psychopy import event
+
+        pos = p.args[0]
+        if p.kind == "mouse_press":
+            event.Mouse(win=self.win).setPos(pos)
+        x, y = _win_to_pyglet(pos, self.win)
+        handle.dispatch_event("on_" + p.kind, x, y, 1, 0)  # 1: pyglet's left button
+        self._log(p.kind, pos=tuple(float(v) for v in pos), **p.info)
+
+    def _log(self, kind: str, **info) -> None:
+        self.actions.append({"t": time.perf_counter(), "kind": kind, **info})
+
+    def waiting_for(self) -> str:
+        """The key lists the experiment is polling now, e.g. ``"['space'], any key"``; ``""`` when none."""
+        now = time.perf_counter()
+        live = [w.keys for w in self._waits.values() if now - w.last < self.GAP_S]
+        return ", ".join("any key" if k is None else str(list(k)) for k in live)
+
+    def summary(self) -> dict[str, int]:
+        """``{kind: count}`` of :attr:`actions`."""
+        out: dict[str, int] = {}
+        for a in self.actions:
+            out[a["kind"]] = out.get(a["kind"], 0) + 1
+        return out
+
+
+def _symbol(name: str) -> int | None:
+    """The pyglet key symbol PsychoPy names ``name`` (see :func:`.keyboard.key_name`), or ``None``."""
+    from pyglet.window import key
+
+    for candidate in (name.upper(), "_" + name.upper(), "NUM_" + name.upper(), "ENTER" if name == "return" else ""):
+        sym = getattr(key, candidate, None) if candidate else None
+        if isinstance(sym, int) and _keyboard.key_name(sym) == name:
+            return sym
+    return None
+
+
+def _centre_pix(stim, win):
+    """The centre of a stimulus's drawn outline, pixels from the window centre (its anchor may
+    put ``pos`` on a corner: Builder's buttons are anchored bottom-right)."""
+    from psychopy import layout
+
+    verts = getattr(stim, "verticesPix", None)
+    if verts is not None and len(verts):
+        arr = np.asarray(verts, dtype=float)
+        return ((arr[:, 0].min() + arr[:, 0].max()) / 2, (arr[:, 1].min() + arr[:, 1].max()) / 2)
+    return tuple(layout.Position(stim.pos, units=stim.units, win=win).pix)
+
+
+def _pix_to_win(pix, win):
+    from psychopy import layout
+
+    return tuple(float(v) for v in getattr(layout.Position(tuple(pix), units="pix", win=win), win.units))
+
+
+def _win_to_pyglet(pos, win) -> tuple[int, int]:
+    """Window units (centre origin) to pyglet window coordinates (bottom-left origin, pixels)."""
+    from psychopy import layout
+
+    pix = layout.Position(tuple(pos), units=win.units, win=win).pix
+    return int(round(pix[0] + win.size[0] / 2)), int(round(pix[1] + win.size[1] / 2))

@@ -1,0 +1,356 @@
+#!/usr/bin/env python
+"""The compatibility matrix: PsychoPy's own Builder demos, dry-run in the console and in plain PsychoPy.
+
+Every Builder demo shipped inside the psychopy package that needs no special
+hardware runs twice, each in its own process, with the same simulated
+participant (``rigconsole.session.simulate``, seed 1; inputs through the
+stimulus window's pyglet handlers) and the same limits:
+
+- **console**: through ``rigconsole.Session`` (``rigconsole.session.qa.dry_run``),
+  in an 800x600 window with the rig's monitor (40 cm wide at 57 cm);
+- **plain**: the compiled script run as its ``__main__`` would, without the
+  expInfo dialog, in an 800x600 window (its own ``setupWindow``, its own
+  monitor). Two changes only, both needed to give it keys without X tools:
+  the keyboard backend is PsychoPy's window-focused ``event`` backend, with
+  :mod:`rigconsole.session.keyboard`'s fix (in PsychoPy 2026.2.5 that backend
+  drops key names and never sees releases).
+
+Outcomes: ``completed``, ``completed with errors``, ``stuck`` (no new row or
+routine for ``--stuck`` s), ``time limit`` (still progressing at ``--seconds``
+s), ``failed`` (an error), ``broken`` (did not load). It writes
+``docs/compatibility.md`` and a JSON of the results.
+
+Usage::
+
+    xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
+        [--seconds 20] [--stuck 12] [--only NAME ...] [--out docs/compatibility.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WINDOW = {"size": [800, 600], "fullscr": False, "units": "height"}
+
+#: demos outside Hardware/ that need a device this matrix cannot give them
+NEEDS_HARDWARE = {
+    "stroopVoice": "a microphone",
+    "buttonBoxDemo": "a button box",
+    "dual_window": "a second screen",
+    "visualValidator": "a light sensor",
+    "make_shapes": "nothing (a helper that draws the drag-and-drop demo's stimuli), kept out",
+}
+
+
+def demos_root() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("psychopy")
+    return Path(list(spec.submodule_search_locations)[0]) / "demos" / "builder"
+
+
+def list_demos() -> tuple[list[Path], dict[str, str]]:
+    """(demos to run, {skipped demo: why}), as paths relative to ``psychopy/demos/builder``."""
+    root = demos_root()
+    run, skipped = [], {}
+    for path in sorted(root.rglob("*.psyexp")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "Hardware":
+            skipped[str(rel)] = "special hardware (Hardware/)"
+        elif path.stem in NEEDS_HARDWARE:
+            skipped[str(rel)] = f"needs {NEEDS_HARDWARE[path.stem]}"
+        else:
+            run.append(rel)
+    return run, skipped
+
+
+def _copy_demo(rel: Path, tmp: Path) -> tuple[Path, str]:
+    src = demos_root() / rel
+    root = tmp / "root"
+    shutil.copytree(src.parent, root / src.parent.name, ignore=shutil.ignore_patterns("*.py", "data", "__pycache__"))
+    return root, f"{src.parent.name}/{src.name}"
+
+
+def _rows_result(this_exp) -> dict:
+    from rigconsole.session.qa import qa_report
+
+    if this_exp is None:
+        return {"rows": 0, "trials_per_loop": {}, "empty_columns": []}
+    rep = qa_report("x", this_exp=this_exp)
+    return {"rows": rep.rows, "trials_per_loop": rep.trials_per_loop, "expected_trials": rep.expected_trials,
+            "empty_columns": rep.empty_columns}
+
+
+def run_console(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
+    from rigconsole import Session
+    from rigconsole.session.monitor import MonitorSettings, make_monitor, window_params_with_monitor
+    from rigconsole.session.qa import dry_run
+
+    root, key = _copy_demo(rel, tmp)
+    settings = MonitorSettings(name="rig-matrix", width_cm=40.0, distance_cm=57.0, resolution_px=(800, 600))
+    params = window_params_with_monitor(WINDOW, settings, monitor=make_monitor(settings, save=False))
+    s = Session(root, dataDir=tmp / "data", cache_dir=tmp / "cache", win=params, simulated_vsync_hz=60)
+    try:
+        if not s.addExperiment(key):
+            return {"outcome": "broken", "error": s.experiment_files[key].error}
+        t0 = time.perf_counter()
+        rep = dry_run(s, key, {"participant": "matrix"}, seed=1, stuck_after_s=stuck, max_duration_s=seconds)
+        rec = s.run_records[-1] if s.run_records else None
+        out = {"outcome": rep.outcome, "where": rep.where, "error": rep.error, "seconds": time.perf_counter() - t0}
+        out.update(_rows_result(rec.this_exp if rec else None))
+        return out
+    finally:
+        s.close()
+
+
+class _DryRunStop(BaseException):
+    """Raised from a flip by the plain runner's watchdog."""
+
+
+def _plain_source(script: Path) -> str:
+    src = script.read_text(encoding="utf-8")
+    src = re.sub(r"^_fullScr = .*$", "_fullScr = False", src, count=1, flags=re.M)
+    src = re.sub(r"^_winSize = .*$", "_winSize = [800, 600]", src, count=1, flags=re.M)
+    # no dialog (a Builder file may have it switched off already)
+    src = src.replace("    expInfo = showExpInfoDlg(expInfo=expInfo)\n", "    pass  # no dialog\n", 1)
+    for old, new in (("    win = setupWindow(expInfo=expInfo)\n",
+                      "    win = setupWindow(expInfo=expInfo)\n    __matrix_attach__(win, thisExp)\n"),
+                     ("    saveData(thisExp=thisExp)\n", "    __matrix_ran__()\n    saveData(thisExp=thisExp)\n")):
+        if old not in src:
+            raise RuntimeError(f"the compiled script's __main__ block lacks {old.strip()!r}")
+        src = src.replace(old, new, 1)
+    return src
+
+
+def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
+    from psychopy.hardware.keyboard import KeyboardDevice
+
+    from rigconsole.session.keyboard import install_event_backend_fix
+    from rigconsole.session.loader import ExperimentLoadError, compile_psyexp
+    from rigconsole.session.qa import where_in_run
+    from rigconsole.session.simulate import SimulatedParticipant
+
+    root, key = _copy_demo(rel, tmp)
+    path = root / key
+    try:
+        script = compile_psyexp(path, tmp / "cache")
+    except ExperimentLoadError as err:
+        return {"outcome": "broken", "error": str(err)}
+    KeyboardDevice._backend = "event"  # window-focused keys (what a participant presses in the window)
+    install_event_backend_fix()
+    sp = SimulatedParticipant(1)
+    state = {"ran": False, "why": None, "where": "", "exp": None, "t0": time.perf_counter()}
+
+    def attach(win, this_exp):
+        state["exp"] = this_exp
+        state["t0"] = time.perf_counter()  # the limit counts from the window, as the console's does
+        sp.attach(win)
+        progress = {"n": -1, "routine": None, "t": time.perf_counter()}
+
+        def watchdog():
+            now = time.perf_counter()
+            n, routine = len(this_exp.entries), this_exp.currentRoutine
+            if n != progress["n"] or routine is not progress["routine"]:
+                progress.update(n=n, routine=routine, t=now)
+            why = "stuck" if now - progress["t"] > stuck else "time limit" if now - state["t0"] > seconds else None
+            if why:
+                state.update(why=why, where=where_in_run(this_exp))
+                raise _DryRunStop(why)
+            win.callOnFlip(watchdog)
+
+        win.callOnFlip(watchdog)
+
+    ns = {"__name__": "__main__", "__file__": str(path.with_suffix(".py")), "__builtins__": __builtins__,
+          "__matrix_attach__": attach, "__matrix_ran__": lambda: state.update(ran=True)}
+    code = compile(_plain_source(script), str(script), "exec")
+    os.chdir(path.parent)
+    sys.argv = [str(path.with_suffix(".py"))]
+    t0 = time.perf_counter()
+    out: dict = {}
+    try:
+        exec(code, ns)
+        out = {"outcome": "completed"}
+    except SystemExit as exc:  # Builder's quit() ends with core.quit()
+        out = {"outcome": "completed" if state["ran"] else "failed",
+               "error": None if state["ran"] else f"the experiment called core.quit()/sys.exit({exc.code})"}
+    except _DryRunStop:
+        out = {"outcome": state["why"], "where": state["where"]}
+    except BaseException as exc:  # noqa: BLE001 - report whatever the experiment raised
+        tb = traceback.extract_tb(exc.__traceback__)
+        frame = next((f for f in reversed(tb) if f.filename == str(script)), tb[-1])
+        text = str(exc).strip().splitlines()
+        error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+        out = {"outcome": "completed with errors" if state["ran"] else "failed",
+               "error": f"{error} (line {frame.lineno}: {frame.line})"}
+    finally:
+        sp.detach()
+    out["seconds"] = time.perf_counter() - t0
+    out.update(_rows_result(state["exp"]))
+    return out
+
+
+def _one(mode: str, rel: str, out: Path, seconds: float, stuck: float) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f"matrix-{mode}-"))
+    try:
+        fn = run_console if mode == "console" else run_plain
+        result = fn(Path(rel), tmp, seconds, stuck)
+    except BaseException as exc:  # noqa: BLE001
+        result = {"outcome": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    out.write_text(json.dumps(result, default=str))
+    os._exit(0)  # PsychoPy's atexit handlers (and its windows) need not run
+
+
+def _launch(mode: str, rel: Path, out: Path, seconds: float, stuck: float):
+    cmd = [sys.executable, __file__, "--one", mode, str(rel), "--result", str(out),
+           "--seconds", str(seconds), "--stuck", str(stuck)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(REPO))
+
+
+def _collect(proc, out: Path, timeout: float) -> dict:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return {"outcome": "failed", "error": f"the process did not end within {timeout:.0f} s (killed)"}
+    if not out.is_file():
+        return {"outcome": "failed", "error": f"the process died (exit code {proc.returncode}) without a result"}
+    return json.loads(out.read_text())
+
+
+def merge(data: dict, other: dict) -> dict:
+    """``data`` with ``other``'s demo results replacing its own (a partial re-run)."""
+    return dict(data, results={**data["results"], **other["results"]})
+
+
+def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> dict:
+    demos, skipped = list_demos()
+    if only:
+        demos = [d for d in demos if any(o in str(d) for o in only)]
+    results = {}
+    t_start = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="matrix-"))
+    for i, rel in enumerate(demos):
+        outs = {m: work / f"{i}-{m}.json" for m in ("console", "plain")}
+        procs = {m: _launch(m, rel, outs[m], seconds, stuck) for m in outs}  # both at once: 2 cores
+        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], seconds + stuck + 90)) for m in procs}
+        print(f"{rel}: console {results[str(rel)]['console']['outcome']}, plain {results[str(rel)]['plain']['outcome']}",
+              flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck,
+            "elapsed_s": time.perf_counter() - t_start}
+
+
+def normalise(r: dict) -> dict:
+    """A failed run whose loops all reached their totals is "completed with errors" (PsychoPy
+    raised after the last trial, e.g. in its own saveAsExcel), as the console's QA report says."""
+    expected, done = r.get("expected_trials") or {}, r.get("trials_per_loop") or {}
+    if r.get("outcome") == "failed" and expected and all(done.get(k, 0) >= n for k, n in expected.items()):
+        r = dict(r, outcome="completed with errors")
+    return r
+
+
+def _cell(r: dict) -> str:
+    text = r["outcome"]
+    if r.get("rows") is not None and r["outcome"] not in ("broken",):
+        loops = ", ".join(f"{k} {v}" for k, v in (r.get("trials_per_loop") or {}).items())
+        text += f" ({r.get('rows', 0)} rows" + (f"; {loops}" if loops else "") + ")"
+    return text
+
+
+def _why(c: dict, p: dict) -> str:
+    if c["outcome"] == p["outcome"] and c.get("trials_per_loop") == p.get("trials_per_loop"):
+        if c["outcome"].startswith("completed"):
+            return "same"
+        return "same: " + (c.get("error") or c.get("where") or p.get("error") or p.get("where") or "")
+    parts = []
+    for name, r in (("console", c), ("plain", p)):
+        detail = r.get("error") or r.get("where")
+        if detail:
+            parts.append(f"{name}: {detail}")
+    if c["outcome"] == p["outcome"] == "time limit":
+        parts.insert(0, "both still running at the limit (trial counts depend on speed)")
+    return "; ".join(parts) or "trial counts differ"
+
+
+def write_markdown(data: dict, path: Path) -> None:
+    res = data["results"]
+    n = len(res)
+    done = {m: sum(1 for r in res.values() if r[m]["outcome"].startswith("completed")) for m in ("console", "plain")}
+    lines = [
+        "# Compatibility matrix: PsychoPy's Builder demos",
+        "",
+        "Generated by `scripts/compat_matrix.py` (do not edit by hand); the slow test",
+        "`tests/compat/test_matrix.py` runs it. Each Builder demo shipped inside the psychopy",
+        "package that needs no special hardware is dry-run with the same simulated participant",
+        "(seed 1, inputs through the stimulus window's own event handlers) through the console",
+        "(`rigconsole.Session`, the rig's monitor) and through plain PsychoPy (the compiled",
+        "script run as its `__main__`, no dialog, window-focused `event` keys with",
+        f"Rig Console's fix). Limits: {data['stuck']:g} s without a new row or routine is",
+        f"*stuck*; a run still progressing at {data['seconds']:g} s is stopped (*time limit*).",
+        "",
+        f"psychopy {_psychopy_version()}, {time.strftime('%Y-%m-%d')}: {n} demos; completed in the console "
+        f"{done['console']}, in plain PsychoPy {done['plain']}"
+        + (f"; the matrix took {data['elapsed_s'] / 60:.0f} min" if data.get("elapsed_s") else "") + ".",
+        "",
+        "*stuck* and *time limit* are the dry run's limits, not failures: where both paths",
+        "stop there, the participant cannot do what the routine asks (type into a form, drag",
+        "a stimulus, wait out a routine longer than the stuck limit) or the demo needs longer",
+        "than the limit (`--seconds 120 --stuck 30` runs them further). *failed* on both paths",
+        "with a PortAudio error: this machine has no sound device (a rig has one).",
+        "",
+        "| demo | console | plain PsychoPy | why they differ |",
+        "|---|---|---|---|",
+    ]
+    for rel, r in res.items():
+        why = _why(r["console"], r["plain"]).replace("|", "\\|")
+        lines.append(f"| {rel} | {_cell(r['console'])} | {_cell(r['plain'])} | {why} |")
+    lines += ["", "Not run (need hardware this machine has not):", ""]
+    lines += [f"- {rel}: {why}" for rel, why in data["skipped"].items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _psychopy_version() -> str:
+    from importlib.metadata import version
+
+    return version("psychopy")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0, help="time limit per run, s")
+    ap.add_argument("--stuck", type=float, default=12.0, help="no progress for this long is stuck, s")
+    ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    ap.add_argument("--from-json", type=Path, default=None, help="only rewrite the markdown from a saved JSON")
+    ap.add_argument("--one", nargs=2, metavar=("MODE", "DEMO"), help=argparse.SUPPRESS)
+    ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        _one(args.one[0], args.one[1], args.result, args.seconds, args.stuck)
+        return 0
+    if args.from_json:
+        data = json.loads(args.from_json.read_text())
+        data["results"] = {k: {m: normalise(v) for m, v in r.items()} for k, r in data["results"].items()}
+    else:
+        data = run_matrix(args.seconds, args.stuck, args.only)
+    write_markdown(data, args.out)
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=1, default=str))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Dry runs with a simulated participant (inputs through the pyglet window's handlers, no X
+tool): the bundled go/no-go, PsychoPy's GoNoGo demo, the sliders demo; and their QA reports."""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _csv_rows(rec):
+    with open(next(f for f in rec.data_files if f.endswith(".csv")), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_bundled_gonogo_dry_run(tmp_path, make_session):
+    from rigconsole.session.qa import dry_run
+
+    root = tmp_path / "res"
+    shutil.copytree(REPO / "resources" / "experiments", root)
+    s = make_session(root, simulated_vsync_hz=60)
+    assert s.addExperiment("gonogo/gonogo.py"), s.experiment_files["gonogo/gonogo.py"].error
+    report = dry_run(s, "gonogo/gonogo.py", {"participant": "sim01", "nTrials": 8}, seed=3)
+    assert report.outcome == "completed", report.to_text()
+    assert report.rows >= 8
+    assert report.simulated.get("key_press", 0) >= 1
+    rows = [r for r in _csv_rows(s.run_records[-1]) if r.get("condition") in ("go", "nogo")]
+    assert len(rows) == 8
+    go_rts = [float(r["rt"]) for r in rows if r["condition"] == "go" and r.get("rt") not in ("", None, "None")]
+    assert go_rts and all(0.1 < rt < 0.8 for rt in go_rts)  # plausible RTs within the 0.8 s window
+    text = report.to_text()
+    assert "completed" in text and "duration" in text
+
+
+def test_gonogo_builder_demo_dry_run(gng_root, make_session):
+    from rigconsole.session.qa import dry_run
+
+    s = make_session(gng_root, simulated_vsync_hz=60)
+    assert s.addExperiment("GoNoGo/gng.psyexp")
+    report = dry_run(s, "GoNoGo/gng.psyexp", {"participant": "sim02"}, seed=1)
+    assert report.outcome == "completed", report.to_text()
+    assert report.trials_per_loop.get("trials") == 12 and report.expected_trials.get("trials") == 12
+    rows = _csv_rows(s.run_records[-1])
+    assert rows[0]["start_resp.keys"] == "s"  # the intro waits for 's': the participant pressed it
+    trial_rows = [r for r in rows if r.get("trials.thisN") not in (None, "")]
+    assert any(r.get("key_resp.keys") == "space" for r in trial_rows)
+    assert "key_resp.rt" not in report.empty_columns
+    assert report.frame_stats["n_frames"] > 300
+    # the same seed makes the same participant: the same keys after the same drawn response times
+    from rigconsole.session.simulate import SimulatedParticipant
+
+    first, second = SimulatedParticipant(seed=1), SimulatedParticipant(seed=1)
+    dry_run(s, "GoNoGo/gng.psyexp", {"participant": "sim03"}, participant=first)
+    dry_run(s, "GoNoGo/gng.psyexp", {"participant": "sim04"}, participant=second)
+    presses = [[(a["key"], a["rt_drawn"]) for a in p.actions if a["kind"] == "key_press"] for p in (first, second)]
+    n = min(len(presses[0]), len(presses[1]))
+    assert n >= 5 and presses[0][:n] == presses[1][:n]
+
+
+def test_slider_ratings(demo_root, make_session):
+    from rigconsole.session.qa import dry_run
+
+    root = demo_root("Feature Demos/sliders")
+    s = make_session(root, simulated_vsync_hz=60)
+    key = next(k for k in s.scanRoot() if k.endswith(".psyexp"))
+    assert not s.experiment_files[key].broken, s.experiment_files[key].error
+    report = dry_run(s, key, {"participant": "sim04"}, seed=2, stuck_after_s=20)
+    assert report.outcome == "completed", report.to_text()
+    assert report.simulated.get("mouse_press", 0) >= 1
+    rows = _csv_rows(s.run_records[-1])
+    rating_cols = [c for c in rows[0] if c.endswith(".response")]
+    assert rating_cols and any(r[c] not in ("", "None") for r in rows for c in rating_cols)
+
+
+def test_stuck_run_is_reported_with_where(tmp_path, make_session):
+    """A keyboard that accepts only a key nobody presses: the dry run stops it and says where."""
+    from rigconsole.session.qa import dry_run
+
+    root = tmp_path / "root"
+    (root / "waits").mkdir(parents=True)
+    (root / "waits" / "waits.py").write_text(STUCK)
+    s = make_session(root, simulated_vsync_hz=60)
+    assert s.addExperiment("waits/waits.py"), s.experiment_files["waits/waits.py"].error
+    report = dry_run(s, "waits/waits.py", {"participant": "x"}, seed=0, stuck_after_s=1.5)
+    assert report.outcome == "stuck"
+    assert "waiting for keys ['escape']" in report.where or "['escape']" in report.where or report.where
+    assert report.rows == 1
+
+
+STUCK = '''
+from psychopy import visual, data
+from psychopy.hardware import keyboard
+from psychopy.constants import FINISHED
+
+expName = 'waits'
+expInfo = {'participant': 'p', 'date|hid': '', 'expName|hid': expName}
+
+def setupData(expInfo, dataDir=None):
+    return data.ExperimentHandler(name=expName, extraInfo=expInfo, dataFileName=f"{dataDir}/{expName}")
+
+def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
+    kb = keyboard.Keyboard(deviceName='defaultKeyboard')
+    thisExp.addData('started', 1)
+    thisExp.nextEntry()
+    while not kb.getKeys(keyList=['escape'], waitRelease=False):
+        win.flip()
+        if thisExp.status == FINISHED:
+            return
+'''

@@ -1,0 +1,51 @@
+"""The compatibility matrix (slow, ~10 min): every hardware-free Builder demo shipped with
+psychopy, dry-run through the console and through plain PsychoPy (scripts/compat_matrix.py).
+
+Run: ``uv run --frozen python -m pytest tests/compat/test_matrix.py -m slow``. Set
+``RIGCONSOLE_WRITE_COMPAT_DOC=1`` to also rewrite docs/compatibility.md from this run.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _matrix():
+    spec = importlib.util.spec_from_file_location("compat_matrix", REPO / "scripts" / "compat_matrix.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_compatibility_matrix(tmp_path):
+    m = _matrix()
+    demos, skipped = m.list_demos()
+    assert len(demos) >= 18 and all(not str(d).startswith("Hardware") for d in demos)
+    data = m.run_matrix(seconds=20, stuck=12)  # stuck > the demos' 10 s input-free routines
+    out = tmp_path / "compatibility.md"
+    m.write_markdown(data, out)
+    text = out.read_text()
+    assert all(str(d) in text for d in demos)
+    if os.environ.get("RIGCONSOLE_WRITE_COMPAT_DOC") == "1":
+        (REPO / "docs" / "compatibility.md").write_text(text)
+    res = data["results"]
+    # every demo that completes in plain PsychoPy completes in the console, with the same trials
+    regressions = []
+    for demo, r in res.items():
+        c, p = r["console"], r["plain"]
+        if p["outcome"] == "completed":
+            if not c["outcome"].startswith("completed"):
+                regressions.append(f"{demo}: console {c['outcome']} ({c.get('error') or c.get('where')})")
+            elif c.get("trials_per_loop") != p.get("trials_per_loop"):
+                regressions.append(f"{demo}: trials {c.get('trials_per_loop')} != plain {p.get('trials_per_loop')}")
+    assert not regressions, "\n".join(regressions)
+    n_console = sum(1 for r in res.values() if r["console"]["outcome"].startswith("completed"))
+    n_plain = sum(1 for r in res.values() if r["plain"]["outcome"].startswith("completed"))
+    assert n_console >= n_plain
