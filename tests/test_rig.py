@@ -180,3 +180,21 @@ def test_a_write_error_is_announced_once(exp_root, tmp_path):
     assert int(lines["REFUSED"]) > 50, out.stdout + out.stderr  # every later write refused ...
     assert lines["SIGNALS"] == "1", out.stdout  # ... and the technician told once
     assert "disk full or file-size limit reached" in lines["MESSAGE"] and "is on disk" in lines["MESSAGE"]
+
+
+def test_the_rigs_monitor_makes_the_window_and_is_recorded(exp_root, tmp_path, monkeypatch):
+    """Settings.monitor (width, distance, resolution): the stimulus window uses it, so deg
+    units convert, and the session file records it as provenance."""
+    from psychopy.tools.monitorunittools import deg2pix
+    from rigconsole.session.monitor import MonitorSettings
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # PsychoPy's Monitor Center profiles go here
+    mon = MonitorSettings(name="rigtest", width_cm=40.0, distance_cm=57.0, resolution_px=(320, 240))
+    rig = Rig(Settings(root=exp_root, data_dir=tmp_path / "data", monitor=mon), window_params=WINDOW, scan=False)
+    try:
+        win = rig.session.win
+        assert win.monitor.getWidth() == 40.0 and win.monitor.getDistance() == 57.0
+        assert deg2pix(1.0, win.monitor) > 0  # 'no known size in pixels' without it
+        assert rig.data_log.metadata("monitor")["width_cm"] == 40.0
+    finally:
+        rig.close()

@@ -98,6 +98,9 @@ class Rig:
         data = Path(self._settings.data_dir).absolute()
         data.mkdir(parents=True, exist_ok=True)
         params = dict(window_params) if window_params is not None else self._settings.window.window_params()
+        if self._settings.monitor is not None:  # the rig's calibration: every PsychoPy unit works
+            from .session.monitor import window_params_with_monitor
+            params = window_params_with_monitor(params, self._settings.monitor)
         self._session = Session(self._settings.root, dataDir=data, win=params,
                                 simulated_vsync_hz=simulated_vsync_hz)
         self._data_log = None
@@ -255,6 +258,10 @@ class Rig:
         from .session.recorder import SessionRecorder
 
         data_log = DataLog(new_session_path(data_dir))
+        win = self._session.win
+        if win is not None and getattr(win, "monitor", None) is not None and self._settings.monitor is not None:
+            from .session.monitor import monitor_metadata
+            data_log.save_metadata("monitor", monitor_metadata(win.monitor))  # provenance
         data_log.events.write_error.connect(self._on_write_error)
         self._data_log = data_log
         self._recorder = SessionRecorder(self._session, data_log)

@@ -16,6 +16,7 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from .remote.settings import RemoteSettings
+from .session.monitor import MonitorSettings
 
 __all__ = ["WindowSettings", "Settings", "settings_path", "load_settings", "save_settings", "default_root", "SCHEMA_VERSION"]
 
@@ -70,6 +71,8 @@ class Settings(BaseModel):
     data_dir: Path = Field(default_factory=default_data_dir, description="data folder")
     window: WindowSettings = Field(default_factory=WindowSettings)
     extra_experiments: list[Path] = Field(default_factory=list, description="experiments added from outside the root")
+    monitor: MonitorSettings | None = Field(None, description="the subject screen's monitor (a Monitor Center "
+                                            "profile by name, or width, distance and resolution): needed for deg/cm units")
     remote: RemoteSettings = Field(default_factory=RemoteSettings, description="remote attach (off until enabled)")
     rig_file: Path | None = Field(None, description="the rig file declaring the instruments (YAML, docs/instruments.md); "
                                   "None: the bundled simulated rig")

@@ -63,13 +63,4 @@ def every_flip():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long runs (the compatibility matrix); selected with -m slow")
-
-
-def pytest_collection_modifyitems(config, items):
-    if "slow" in (config.getoption("-m") or ""):
-        return
-    skip = pytest.mark.skip(reason="slow (about 10 minutes): run with -m slow, as CI's compatibility job does")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    config.addinivalue_line("markers", "slow: long runs (the compatibility matrix, ~20 min here); deselect with -m 'not slow'")

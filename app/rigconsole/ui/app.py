@@ -141,6 +141,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     from PySide6.QtCore import Qt
 
     from .instruments_dock import InstrumentsDock
+    from .psychopy_gui import install as install_psychopy_gui
     from .single_instance import set_application_identity
     from .main_window import MainWindow
     from .plot_sources import PlotSource
@@ -149,6 +150,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     reporter.install()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_application_identity(app)  # name, icon, desktop file
+    install_psychopy_gui()  # psychopy.gui's dialogs on PySide6, for experiments that open them
     loop = qasync.QEventLoop(app, already_running=False)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(reporter.asyncio_handler)
