@@ -177,3 +177,22 @@ def test_a_data_log_write_error_is_one_line_saying_what_was_kept(tmp_path):
     assert out.returncode == 1, out.stderr
     csvs = [f for f in out.stdout.split() if f.endswith(".csv")]
     assert csvs and len(_csv_rows(csvs[0])) == 8  # PsychoPy's own data is kept whole
+
+
+def test_a_dry_run_with_a_simulated_participant_ends_with_a_qa_report(tmp_path):
+    """No X key tool runs: the simulated participant answers inside PsychoPy's input path;
+    the data go to <data folder>/dry-runs and are marked as simulated."""
+    import h5py
+
+    data = tmp_path / "d"
+    out = rigconsole("run", DEMO, "--simulate-participant", "7", "--exp-info", "participant=sim",
+                     "--exp-info", "nTrials=6", "--data-dir", data, "--window", "size=320,240")
+    assert out.returncode == 0, out.stderr
+    assert "completed" in out.stdout and "6" in out.stdout, out.stdout  # the report: outcome, trials
+    files = out.stdout.split()
+    csvs = [f for f in files if f.endswith(".csv")]
+    h5 = [f for f in files if f.endswith(".h5")]
+    assert csvs and all(Path(f).is_relative_to(data / "dry-runs") for f in csvs + h5)
+    assert len(_csv_rows(csvs[0])) == 6
+    with h5py.File(h5[0], "r") as f:
+        assert "dry_run" in f["metadata"].attrs or "dry_run" in f["metadata"]

@@ -8,7 +8,10 @@
   or the session data log could not be written (one line on stderr: what was
   kept), 2 on bad input (one line on stderr saying what to fix).
   ``--rig-file RIGFILE`` connects that rig's instruments during the run;
-  ``--remote [HOST:]PORT`` serves the remote attach API during it.
+  ``--remote [HOST:]PORT`` serves the remote attach API during it;
+  ``--simulate-participant [SEED]`` is a dry run (a simulated participant answers,
+  data in ``<data folder>/dry-runs``) ending with a QA report; exit 0 completed,
+  3 completed with errors, 1 stuck or failed.
 - ``rigconsole remote token add NAME --role observer|operator`` / ``list`` / ``revoke NAME``:
   remote attach tokens (see docs/remote.md).
 - ``rigconsole observe HOST[:PORT] --token T``: the observer window on a rig
@@ -34,7 +37,7 @@ from typing import Any, Sequence
 
 from . import __version__
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WITH_ERRORS = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -116,6 +119,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:  # PsychoPy Session's default: <root>/data/<timestamp>
         from time import strftime
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
+    simulate = args.simulate_participant is not None
+    if simulate:  # simulated data never mix with a participant's
+        data_dir = data_dir / "dry-runs"
     # the same rig core as the console, with no views: the run lands in a session .h5 too
     remote = None
     if args.remote:
@@ -149,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_errors: list[str] = []
     rig.events.write_error.connect(write_errors.append)
     session_file = rig.data_log.path
-    record = None
+    record = report = None
     try:
         session = rig.session
         session.addExperiment(path)
@@ -165,10 +171,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             resolved = session.resolveExpInfo(key, exp_info)
         except (ExpInfoError, ExperimentLoadError) as err:
             raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
-        try:
-            session.runExperiment(key, resolved)
-        except Exception:
-            pass  # recorded in the run record, printed below
+        if simulate:
+            from .session.qa import dry_run
+            rig.data_log.save_metadata("dry_run", {"simulated_participant": True, "seed": args.simulate_participant})
+            rig.data_log.add_annotation(f"dry run: a simulated participant (seed {args.simulate_participant})",
+                                        kind="dry-run")
+            report = dry_run(session, key, resolved, seed=args.simulate_participant)
+        else:
+            try:
+                session.runExperiment(key, resolved)
+            except Exception:
+                pass  # recorded in the run record, printed below
         record = session.run_records[-1]
     finally:
         rig.close()  # writes the rest of the session file
@@ -179,6 +192,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if session_file.exists():
         print(session_file)
     code = EXIT_OK
+    if report is not None:  # a dry run: the QA report, and its outcome as the exit status
+        print(report.to_text())
+        return {"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(report.outcome, EXIT_FAILED)
     if record.state == "failed":
         print(f"run failed: {record.error}", file=sys.stderr)
         if record.traceback and args.verbose:
@@ -235,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a psychopy.visual.Window option, e.g. size=800,600 fullscr=false screen=1 (repeatable)")
     run.add_argument("--simulate-vsync", type=float, metavar="HZ", help=argparse.SUPPRESS)
     run.add_argument("-v", "--verbose", action="store_true", help="print the traceback of a failed run")
+    run.add_argument("--simulate-participant", nargs="?", const=0, type=int, metavar="SEED",
+                     help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
+                          "default 0); data go to <data folder>/dry-runs; ends with a QA report")
     run.add_argument("--remote", metavar="[HOST:]PORT",
                      help="serve the remote attach API during the run (default host 127.0.0.1; tokens: rigconsole remote token add)")
     run.add_argument("--rig-file", metavar="RIGFILE",
