@@ -157,10 +157,6 @@ sys.exit(main(sys.argv[2:]))
 '''
 
 
-@pytest.mark.xfail(reason="the data log's writer thread segfaults in h5py File.close() after EFBIG "
-                          "(datalog/log.py _cycle -> _fail -> _close_quietly, seen under faulthandler) before "
-                          "write_error is emitted; engineer B's part. The Rig's forwarding is tested in test_rig.py",
-                   strict=False)
 def test_a_data_log_write_error_is_one_line_saying_what_was_kept(tmp_path):
     """A file-size limit (RLIMIT_FSIZE, as a full disk) that the session .h5 outgrows during
     the run (its frame intervals, trial rows) while PsychoPy's small CSV still fits."""

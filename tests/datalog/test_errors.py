@@ -227,3 +227,85 @@ def _env():
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "app") + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+_STRUCTURAL_FULL = """
+import os, resource, signal, sys, time
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from rigconsole.datalog import DataLog, DataLogWriteError
+from rigconsole.datalog.journal import journal_path
+path, margin = sys.argv[1], int(sys.argv[2])
+log = DataLog(path, flush_interval=600.0)  # after a cycle the writer waits 200 s unless flush() wakes it
+errors = []
+log.events.write_error.connect(errors.append)
+logged = []  # (timestamp, value) of every 'a'
+for i in range(2000):
+    logged.append((log.add_entry(a=i), i))
+run = log.start_run("first", {"participant": "p1"})
+log.add_trial(run, {"trials.thisN": 0, "key_resp.rt": 0.5})
+log.flush()
+before = log.cycle_stats["structural"]
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path) + margin, resource.RLIM_INFINITY))
+# far more than the margin, in a structural cycle: appends to 'a' (its last chunk is rewritten in
+# place, so pages of the old file are overwritten), new variables and a new run (objects to
+# create). Mostly one cycle, the flush's; a wake an earlier flush() left set may start one at
+# the first entry (structural too: the new variables).
+try:
+    for i in range(3000):
+        logged.append((log.add_entry(a=2000 + i), 2000 + i))
+        log.add_entry({f"v{j}": i for j in range(40)})
+    run2 = log.start_run("second", {"participant": "p2"})
+    log.add_trial(run2, {"trials.thisN": 0, "key_resp.rt": 0.25})
+    log.flush()
+    print("FLUSHED ok", flush=True)
+except DataLogWriteError as exc:
+    print("ERR", exc, flush=True)
+print("STRUCTURAL", log.cycle_stats["structural"] - before)
+print("DURABLE", sum(t <= log.durable_until for t, _ in logged))
+try:
+    log.add_entry(a=1)
+    print("LATER ok")
+except DataLogWriteError:
+    print("LATER raised")
+print("SIGNAL", len(errors), log.last_error is not None, flush=True)
+try:
+    log.close()
+except DataLogWriteError:
+    pass
+print("JOURNAL", journal_path(path).exists(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("margin", [0, 6000, 40_000, 150_000])
+def test_full_disk_in_a_structural_cycle(tmp_path, margin):
+    """EFBIG (a real RLIMIT_FSIZE in a child) while a structural cycle writes through the journal.
+
+    The error is reported once, nothing crashes or cascades through h5py's
+    error handling, and recover() gives back everything made durable before.
+    """
+    p = tmp_path / "full.h5"
+    out = subprocess.run([sys.executable, "-c", _STRUCTURAL_FULL, str(p), str(margin)], capture_output=True,
+                         text=True, env=_env(), timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr  # no segfault, no uncaught error
+    for noise in ("SystemError", "Exception ignored", "Traceback", "Segmentation"):
+        assert noise not in out.stderr, out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert "ERR" in lines, out.stdout + out.stderr
+    assert "disk full or file-size limit reached" in lines["ERR"] and "is on disk" in lines["ERR"]
+    assert lines["STRUCTURAL"] in ("1", "2"), out.stdout
+    assert lines["LATER"] == "raised"
+    assert lines["SIGNAL"] == "1 True"
+    assert lines["JOURNAL"] == "True"  # the cycle that failed was a journaled one, and left its journal
+    durable = int(lines["DURABLE"])
+    assert durable >= 2000
+    rep = recover(p)
+    assert rep.journal_found and rep.pages_restored > 0 and "rolled back" in str(rep)  # old pages put back
+    with DataLog(p, readonly=True) as ro:
+        # all that was durable before the error, and nothing of the failed cycle
+        assert ro["a"][1].tolist() == list(map(float, range(durable)))
+        (run,) = ro.runs()
+        assert ro.trials(run)["key_resp.rt"].tolist() == [0.5]
+    with DataLog(p) as log:  # writable again once there is room
+        log.add_entry(a=2000)
+    with DataLog(p, readonly=True) as ro:
+        assert ro["a"][1][-1] == 2000

@@ -10,6 +10,7 @@ either all or none of the cycle's new objects.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -181,3 +182,55 @@ def test_the_journal_works_without_posix_locks_and_positioned_io(tmp_path, monke
     jf = _journaled(p, data, [(0, b"y" * 10)])
     jf.commit()
     assert p.read_bytes()[:10] == b"y" * 10 and not journal_path(p).exists()
+
+
+FAILING_CHILD = """
+import errno, json, os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from rigconsole.datalog.journal import JournaledFile, rollback
+p = sys.argv[1]
+data = bytes(range(256)) * 48  # 3 pages; pages 0 and 2 get journaled below
+open(p, "wb").write(data)
+resource.setrlimit(resource.RLIMIT_FSIZE, (len(data) + 100, resource.RLIM_INFINITY))
+jf = JournaledFile(p)
+out = {}
+jf.seek(10); jf.write(b"A" * 10)  # fits: journaled, then written to the file
+out["before"] = jf.error is None
+jf.seek(len(data) - 50); out["n"] = jf.write(b"B" * 5000)  # past the limit: EFBIG, not raised
+out["errno"] = getattr(jf.error, "errno", None)
+on_disk = open(p, "rb").read()
+jf.seek(20); jf.write(memoryview(b"C" * 4))  # after the error: only the copy in memory
+jf.seek(0); copy = jf.read(len(data) + 4950)  # the end, 50 bytes past the old one + 5000
+out["copy"] = copy == data[:10] + b"A" * 10 + b"C" * 4 + data[24:len(data) - 50] + b"B" * 5000
+jf.truncate(100); jf.seek(200); jf.write(b"D")  # cut, then extended: the gap reads as zeros
+jf.seek(0); copy = jf.read(-1)
+out["cut"] = copy == data[:10] + b"A" * 10 + b"C" * 4 + data[24:100] + bytes(100) + b"D"
+out["eof"] = jf.seek(0, 2)
+out["disk_untouched"] = open(p, "rb").read() == on_disk
+try:
+    jf.commit()
+    out["commit"] = "ok"
+except OSError as exc:
+    out["commit"] = exc.errno
+jf.abandon()
+out["restored"] = rollback(p)
+out["original"] = open(p, "rb").read() == data
+print(json.dumps(out))
+"""
+
+
+def test_a_failed_write_is_kept_and_the_rest_stays_in_memory(tmp_path):
+    """A real EFBIG (RLIMIT_FSIZE in a child): the JournaledFile never raises it to HDF5.
+
+    Later writes go to a copy in memory that reads see; the file on disk is not
+    written again; commit() raises the kept error; rollback() restores the file.
+    """
+    import json
+
+    env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    res = subprocess.run([sys.executable, "-c", FAILING_CHILD, str(tmp_path / "f.bin")], capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out == {"before": True, "n": 5000, "errno": errno.EFBIG, "copy": True, "cut": True, "eof": 201,
+                   "disk_untouched": True, "commit": errno.EFBIG, "restored": 2, "original": True}

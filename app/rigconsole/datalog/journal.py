@@ -32,6 +32,21 @@ a record cut short by the kill (bad crc) is one whose page was never touched.
 With ``fsync=True`` the journal is fsynced after each record (survives power
 loss too, at a disk round trip per page).
 
+A failed write (disk full, file-size limit, I/O error) is not raised to HDF5.
+h5py's ``fileobj`` driver reports a callback's exception by returning -1 with
+the Python exception still set, and HDF5 carries on: it evicts, flushes and
+closes through the same file object, and every later callback then runs with
+an exception pending (``SystemError: ... returned a result with an exception
+set``, errors ignored in ``ObjectID.__dealloc__``, and a segfault seen in
+``File.close()``). So the first OSError is kept in :attr:`JournaledFile.error`
+and the file object goes on as a private copy in memory: later writes and
+truncations change only that copy (the pages they touch, read in from the file
+as it is), reads see it, and the file on disk is not written again. HDF5 sees
+a working file and closes cleanly; :meth:`~JournaledFile.commit` then raises
+the kept error and the caller leaves the journal for :func:`rollback`, which
+restores the file as the last completed cycle left it. A failed read returns
+short, which the driver reports to HDF5 as a plain error (no Python exception).
+
 Only the writer thread of one DataLog uses a JournaledFile; it is not
 thread-safe. An advisory ``flock`` on the journal tells :func:`rollback` that a
 live process still owns it (POSIX only: on Windows there is no such check, and
@@ -104,19 +119,26 @@ class JournaledFile:
     ``path`` must exist. Pages (4096 bytes) of the first ``original size`` bytes
     are saved to the journal the first time they are written or truncated away.
     Call :meth:`commit` after the h5py File is closed; :meth:`abandon` leaves the
-    journal for :func:`rollback`. Raises OSError from the file system as is.
+    journal for :func:`rollback`. The constructor raises OSError from the file
+    system as is; an OSError while HDF5 writes is kept in :attr:`error` (the
+    file on disk is not written after it, see the module docstring) and raised
+    by :meth:`commit`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = Path(path)
         self.journal = journal_path(self.path)
         self.fsync = fsync
+        #: the first OSError of a write, truncate or read (None while all went well)
+        self.error: OSError | None = None
         self._fd = os.open(self.path, os.O_RDWR | _BINARY)
         self._pos = 0
         self._saved: set[int] = set()
+        self._copy: dict[int, bytearray] = {}  # after an error: page -> its bytes in memory
+        self._cut = 0  # after an error: bytes of the fd from here on read as zeros
         self.pages_saved = 0
         try:
-            self.size0 = os.fstat(self._fd).st_size
+            self.size0 = self._size = os.fstat(self._fd).st_size
             self._jfd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o644)
         except BaseException:
             os.close(self._fd)
@@ -126,14 +148,14 @@ class JournaledFile:
         self._jend = 0
         self._jwrite(_header(self.size0))
 
-    # -- the file-object protocol h5py's fileobj driver uses
+    # -- the file-object protocol h5py's fileobj driver uses (never raises OSError)
     def seek(self, pos: int, whence: int = 0) -> int:
         if whence == 0:
             self._pos = pos
         elif whence == 1:
             self._pos += pos
         else:
-            self._pos = os.fstat(self._fd).st_size + pos
+            self._pos = self._size + pos
         return self._pos
 
     def tell(self) -> int:
@@ -141,8 +163,12 @@ class JournaledFile:
 
     def read(self, n: int = -1) -> bytes:
         if n < 0:
-            n = max(0, os.fstat(self._fd).st_size - self._pos)
-        b = _pread(self._fd, n, self._pos)
+            n = max(0, self._size - self._pos)
+        try:
+            b = _pread(self._fd, n, self._pos) if self.error is None else self._read_copy(self._pos, n)
+        except OSError as exc:
+            self._failed(exc)
+            return b""  # short: the driver returns an error to HDF5 with no exception set
         if len(b) < n:  # past the end reads as zeros, as HDF5's sec2 driver does
             b += bytes(n - len(b))
         self._pos += n
@@ -150,19 +176,88 @@ class JournaledFile:
 
     def write(self, b: bytes | bytearray | memoryview) -> int:
         n = len(b)
-        self._save(self._pos, self._pos + n)
-        _pwrite_all(self._fd, b, self._pos)
+        if self.error is None:
+            try:
+                self._save(self._pos, self._pos + n)
+                _pwrite_all(self._fd, b, self._pos)
+            except OSError as exc:
+                self._failed(exc)
+        if self.error is not None:
+            self._write_copy(self._pos, b)
         self._pos += n
+        self._size = max(self._size, self._pos)
         return n
 
     def truncate(self, size: int | None = None) -> int:
         size = self._pos if size is None else size
-        self._save(size, self.size0)
-        os.ftruncate(self._fd, size)
+        if self.error is None:
+            try:
+                self._save(size, self.size0)
+                os.ftruncate(self._fd, size)
+            except OSError as exc:
+                self._failed(exc)
+        if self.error is not None:
+            self._truncate_copy(size)
+        self._size = size
         return size
 
     def flush(self) -> None:
         pass  # pwrite goes straight to the OS; fsync, if asked, happens in commit()
+
+    # -- after an error: the private copy in memory
+    def _failed(self, exc: OSError) -> None:
+        if self.error is None:
+            self.error = exc
+            self._cut = self._size
+
+    def _page(self, pg: int) -> bytearray:
+        """Page ``pg`` of the copy, read in from the file the first time."""
+        page = self._copy.get(pg)
+        if page is None:
+            off = pg * PAGE
+            keep = max(0, min(PAGE, self._cut - off))
+            page = bytearray(PAGE)
+            if keep:
+                try:
+                    data = _pread(self._fd, keep, off)
+                except OSError:
+                    data = b""  # unreadable: zeros (written over, or HDF5 finds a bad checksum)
+                page[: len(data)] = data
+            self._copy[pg] = page
+        return page
+
+    def _read_copy(self, off: int, n: int) -> bytes:
+        n = max(0, min(n, self._size - off))
+        out = bytearray()
+        while len(out) < n:
+            pos = off + len(out)
+            pg, at = divmod(pos, PAGE)
+            take = min(PAGE - at, n - len(out))
+            page = self._copy.get(pg)
+            if page is not None:
+                out += page[at : at + take]
+            else:  # not written since the error: the file as it is (zeros past the cut)
+                keep = max(0, min(take, self._cut - pos))
+                data = _pread(self._fd, keep, pos) if keep else b""
+                out += data + bytes(take - len(data))
+        return bytes(out)
+
+    def _write_copy(self, off: int, b: bytes | bytearray | memoryview) -> None:
+        view = memoryview(b).cast("B")
+        done = 0
+        while done < len(view):
+            pg, at = divmod(off + done, PAGE)
+            take = min(PAGE - at, len(view) - done)
+            self._page(pg)[at : at + take] = view[done : done + take]
+            done += take
+
+    def _truncate_copy(self, size: int) -> None:
+        for pg in [pg for pg in self._copy if pg * PAGE >= size]:
+            del self._copy[pg]
+        pg, at = divmod(size, PAGE)
+        if at and pg in self._copy:
+            self._copy[pg][at:] = bytes(PAGE - at)
+        self._cut = min(self._cut, size)
 
     # -- journal
     def _save(self, start: int, end: int) -> None:
@@ -187,7 +282,13 @@ class JournaledFile:
             os.fsync(self._jfd)
 
     def commit(self) -> None:
-        """The cycle is complete (h5py closed the file): drop the journal."""
+        """The cycle is complete (h5py closed the file): drop the journal.
+
+        Raises :attr:`error` if a write failed (the journal is then kept: call
+        :meth:`abandon`), or OSError from the fsync or unlink.
+        """
+        if self.error is not None:
+            raise self.error
         if self.fsync:
             os.fsync(self._fd)
         os.close(self._fd)

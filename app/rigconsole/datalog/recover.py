@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataLogCorruptError, NotADataLogError
-from .journal import rollback
+from .journal import journal_path, rollback
 
 __all__ = ["recover", "RecoveryReport", "lookup3", "find_superblock"]
 
@@ -102,12 +102,15 @@ class RecoveryReport:
     original_size: int = 0
     #: pages of an unfinished structural cycle copied back from ``<file>-journal``
     pages_restored: int = 0
+    #: a ``<file>-journal`` was there: an unfinished structural cycle was undone (the
+    #: file cut back to its old length, ``pages_restored`` pages put back)
+    journal_found: bool = False
     #: datasets with chunks in the zero-padded tail (a truncated copy, not a kill -9)
     problems: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         did = []
-        if self.pages_restored:
+        if self.pages_restored or self.journal_found:
             did.append(f"rolled back an unfinished write ({self.pages_restored} pages from the journal)")
         if self.flags_cleared:
             did.append("cleared the 'open for write' flags")
@@ -139,6 +142,7 @@ def recover(path: str | os.PathLike[str]) -> RecoveryReport:
         raise FileNotFoundError(f"{p}: no such file; give the path of a session .h5 file")
     report = RecoveryReport(path=p)
     base = find_superblock(p)
+    report.journal_found = journal_path(p).exists()
     report.pages_restored = rollback(p)
     with open(p, "r+b") as fh:
         fh.seek(base)

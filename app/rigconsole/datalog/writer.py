@@ -195,12 +195,19 @@ class Writer:
                     f.close()
                     self._file = None
                     if journal is not None:
-                        journal.commit()
+                        journal.commit()  # raises the journal's kept OSError if a write failed
                         journal = None
-            finally:
-                if journal is not None:  # the cycle failed: leave the journal for rollback()
-                    self._close_quietly()
-                    journal.abandon()
+            except BaseException as exc:
+                if journal is None:
+                    raise
+                # the cycle failed: leave the journal for rollback(). After a
+                # failed write the journal only changes its copy in memory, so
+                # this close cannot touch the file on disk.
+                self._close_quietly()
+                journal.abandon()
+                if journal.error is not None and exc is not journal.error:
+                    raise journal.error from exc  # the disk's error, not HDF5's report of a short read
+                raise
             if final:
                 if self.fsync:
                     _fsync_path(self.path)
