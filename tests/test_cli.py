@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from support.csv_h5 import csv_rows, same_value  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "resources" / "experiments" / "gonogo" / "gonogo.py"
 
@@ -89,30 +91,6 @@ def test_core_quit_run_exits_1(exp_root, tmp_path):
     assert "core.quit()" in out.stderr
 
 
-def _csv_rows(path):
-    with open(path, newline="", encoding="utf-8-sig") as f:  # PsychoPy writes a BOM
-        return list(csv.DictReader(f))
-
-
-def _same(csv_value: str, h5_value) -> bool:
-    import math
-
-    if hasattr(h5_value, "item"):
-        h5_value = h5_value.item()
-    if isinstance(h5_value, bytes):
-        h5_value = h5_value.decode("utf-8")
-    if isinstance(h5_value, float):
-        if math.isnan(h5_value):
-            return csv_value in ("", "nan", "None")
-        if csv_value in ("True", "False"):  # bools are stored as 1.0 / 0.0
-            return h5_value == (1.0 if csv_value == "True" else 0.0)
-        try:
-            return math.isclose(float(csv_value), h5_value, rel_tol=1e-9, abs_tol=1e-12)
-        except ValueError:
-            return False
-    return csv_value == str(h5_value)
-
-
 def test_headless_run_writes_the_session_file_with_psychopys_trial_table(tmp_path):
     """``rigconsole run`` builds the console's rig core: the bundled go/no-go leaves a session
     .h5 whose trial table matches PsychoPy's CSV row for row, column for column."""
@@ -125,7 +103,7 @@ def test_headless_run_writes_the_session_file_with_psychopys_trial_table(tmp_pat
     h5s = [f for f in files if f.endswith(".h5")]
     csvs = [f for f in files if f.endswith(".csv")]
     assert len(h5s) == 1 and len(csvs) == 1 and Path(h5s[0]).parent == tmp_path
-    rows = _csv_rows(csvs[0])
+    rows = csv_rows(csvs[0])
     assert len(rows) == 6
     with DataLog(h5s[0], readonly=True) as log:
         (run,) = log.runs()
@@ -138,7 +116,7 @@ def test_headless_run_writes_the_session_file_with_psychopys_trial_table(tmp_pat
         assert col in trials, col
         assert len(trials[col]) == 6, col
         for i, row in enumerate(rows):
-            assert _same(row[col], trials[col][i]), (col, i, row[col], trials[col][i])
+            assert same_value(row[col], trials[col][i]), (col, i, row[col], trials[col][i])
 
 
 def test_bad_input_leaves_no_session_file(exp_root, tmp_path):
@@ -172,7 +150,7 @@ def test_a_data_log_write_error_is_one_line_saying_what_was_kept(tmp_path):
     assert "disk full or file-size limit reached" in lines[0] and "is on disk" in lines[0]
     assert out.returncode == 1, out.stderr
     csvs = [f for f in out.stdout.split() if f.endswith(".csv")]
-    assert csvs and len(_csv_rows(csvs[0])) == 8  # PsychoPy's own data is kept whole
+    assert csvs and len(csv_rows(csvs[0])) == 8  # PsychoPy's own data is kept whole
 
 
 def test_a_dry_run_with_a_simulated_participant_ends_with_a_qa_report(tmp_path):
@@ -189,6 +167,6 @@ def test_a_dry_run_with_a_simulated_participant_ends_with_a_qa_report(tmp_path):
     csvs = [f for f in files if f.endswith(".csv")]
     h5 = [f for f in files if f.endswith(".h5")]
     assert csvs and all(Path(f).is_relative_to(data / "dry-runs") for f in csvs + h5)
-    assert len(_csv_rows(csvs[0])) == 6
+    assert len(csv_rows(csvs[0])) == 6
     with h5py.File(h5[0], "r") as f:
         assert "dry_run" in f["metadata"].attrs or "dry_run" in f["metadata"]

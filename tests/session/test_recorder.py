@@ -1,37 +1,16 @@
 """A session's runs land in the HDF5 data log as they happen; its trial table matches PsychoPy's CSV."""
 from __future__ import annotations
 
-import csv
-import math
 import shutil
 from pathlib import Path
 
 import h5py
+from support.csv_h5 import csv_rows, same_value
 
 from rigconsole.datalog import DataLog, new_session_path
 from rigconsole.session.recorder import SessionRecorder
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _csv_rows(path):
-    with open(path, newline="", encoding="utf-8-sig") as f:  # PsychoPy writes a BOM
-        return list(csv.DictReader(f))
-
-
-def _same(csv_value: str, h5_value) -> bool:
-    if hasattr(h5_value, "item"):
-        h5_value = h5_value.item()
-    if isinstance(h5_value, float):
-        if math.isnan(h5_value):
-            return csv_value in ("", "nan", "None")
-        if csv_value in ("True", "False"):  # bools are stored as 1.0 / 0.0
-            return h5_value == (1.0 if csv_value == "True" else 0.0)
-        try:
-            return math.isclose(float(csv_value), h5_value, rel_tol=1e-9, abs_tol=1e-12)
-        except ValueError:
-            return False
-    return csv_value == str(h5_value)
 
 
 def test_bundled_gonogo_trial_table_matches_psychopy_csv(tmp_path, make_session):
@@ -49,14 +28,14 @@ def test_bundled_gonogo_trial_table_matches_psychopy_csv(tmp_path, make_session)
     info = log.run_info(group)
     assert info["outcome"] == "finished" and info["expInfo"]["participant"] == "h5"
     csv_file = next(f for f in record.data_files if f.endswith(".csv"))
-    rows = _csv_rows(csv_file)
+    rows = csv_rows(csv_file)
     assert len(rows) == 6 == len(next(iter(trials.values())))
     columns = [c for c in rows[0] if c]  # PsychoPy ends each line with a delimiter
     assert {"trial", "condition", "key", "rt", "correct", "accuracy"} <= set(columns)
     for col in columns:  # every column PsychoPy wrote, row for row
         assert col in trials, col
         for i, row in enumerate(rows):
-            assert _same(row[col], trials[col][i]), (col, i, row[col], trials[col][i])
+            assert same_value(row[col], trials[col][i]), (col, i, row[col], trials[col][i])
     assert len(log.frame_intervals(group)) == record.frame_stats["n_frames"]
     path = log.path if hasattr(log, "path") else None
     log.close()
