@@ -29,6 +29,7 @@ from . import schema
 from .events import DataLogEvents
 from .errors import DataLogClosedError, DataLogCorruptError, ReadOnlyError, UnknownNameError
 from .mirror import Run, copy_note, table_arrays
+from .runs import run_info_of
 
 __all__ = ["SessionFile"]
 
@@ -274,18 +275,7 @@ class SessionFile:
 
     def run_info(self, run: str) -> dict[str, Any]:
         r = self._run(run)
-        a = dict(r.attrs)
-        return {
-            "run": r.path,
-            "experiment": r.experiment,
-            "expInfo": dict(r.exp_info),
-            "outcome": a.pop("outcome", None),
-            "started": a.pop("started", None),
-            "ended": a.pop("ended", None),
-            "n_trials": r.n_rows,
-            "n_frames": self._frames_n[r.path],
-            "attrs": {k: v for k, v in a.items() if k != "experiment"},
-        }
+        return run_info_of(r, self._frames_n[r.path])
 
     def trial_columns(self, run: str) -> list[str]:
         return list(self._run(run).columns)

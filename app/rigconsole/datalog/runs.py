@@ -159,18 +159,7 @@ class RunsMixin:
         """
         with self._m.lock:
             r = self._run(run)
-            a = dict(r.attrs)
-            return {
-                "run": r.path,
-                "experiment": r.experiment,
-                "expInfo": dict(r.exp_info),
-                "outcome": a.pop("outcome", None),
-                "started": a.pop("started", None),
-                "ended": a.pop("ended", None),
-                "n_trials": r.n_rows,
-                "n_frames": r.frames.n,
-                "attrs": {k: v for k, v in a.items() if k != "experiment"},
-            }
+            return run_info_of(r, r.frames.n)
 
     def trial_columns(self, run: str) -> list[str]:
         """Column names of the run's trial table in first-seen (PsychoPy) order."""
@@ -194,3 +183,20 @@ class RunsMixin:
         with self._m.lock:
             fr = self._run(run).frames
             return fr.a[min(max(0, start), fr.n) : fr.n].copy()
+
+
+def run_info_of(r: Any, n_frames: int) -> dict[str, Any]:
+    """A run's summary (see ``DataLog.run_info``) from its mirror or reader record ``r``
+    (``path``, ``experiment``, ``exp_info``, ``attrs``, ``n_rows``) and its frame count."""
+    a = dict(r.attrs)
+    return {
+        "run": r.path,
+        "experiment": r.experiment,
+        "expInfo": dict(r.exp_info),
+        "outcome": a.pop("outcome", None),
+        "started": a.pop("started", None),
+        "ended": a.pop("ended", None),
+        "n_trials": r.n_rows,
+        "n_frames": n_frames,
+        "attrs": {k: v for k, v in a.items() if k != "experiment"},
+    }
