@@ -179,7 +179,14 @@ def check_status_api(ctx: SelfTestContext) -> str:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=5) as resp:
         status = json.loads(resp.read().decode("utf-8"))
-    return f"{url}: state {status.get('state')!r}, {len(status)} fields; 401 without a token"
+    # the browser page and the API description ship with the app (a frozen bundle must hold them)
+    base = f"http://127.0.0.1:{server.port}"
+    for path, needle in (("/", b"<html"), ("/api/v1/openapi.yaml", b"openapi:")):
+        req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            if needle not in resp.read(4096).lower():
+                raise SelfTestFailure(f"{base + path} does not serve what it should")
+    return f"{url}: state {status.get('state')!r}, {len(status)} fields; 401 without a token; page and API description served"
 
 
 def check_run(ctx: SelfTestContext) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from pathlib import Path
@@ -32,7 +33,10 @@ __all__ = ["RemoteServer", "DEFAULT_PORT"]
 
 log = logging.getLogger("rigconsole.remote")
 DEFAULT_PORT = 6913  # pymanip's
-SPEC_PATH = Path(__file__).resolve().parents[3] / "docs" / "remote-api.yaml"
+#: the OpenAPI description served at /api/v1/openapi.yaml: docs/ of the source tree, or of the
+#: frozen app's bundle (PyInstaller's ``sys._MEIPASS``, see packaging/rigconsole.spec)
+SPEC_PATH = (Path(getattr(sys, "_MEIPASS", "")) / "docs" / "remote-api.yaml" if getattr(sys, "frozen", False)
+             else Path(__file__).resolve().parents[3] / "docs" / "remote-api.yaml")
 STATIC = Path(__file__).parent / "static"
 HELLO_TIMEOUT_S = 5.0
 

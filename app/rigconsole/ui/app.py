@@ -150,7 +150,11 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     reporter.install()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_application_identity(app)  # name, icon, desktop file
-    install_psychopy_gui()  # psychopy.gui's dialogs on PySide6, for experiments that open them
+    try:  # psychopy.gui's dialogs on PySide6, for experiments that open them
+        install_psychopy_gui()
+    except Exception as err:  # the console still runs; experiments that open a dialog will fail
+        log.error("psychopy.gui is not available (%s: %s); experiments that open PsychoPy dialogs will fail",
+                  type(err).__name__, err)
     loop = qasync.QEventLoop(app, already_running=False)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(reporter.asyncio_handler)
