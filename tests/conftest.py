@@ -165,3 +165,23 @@ def during_run():
     yield make
     for s in scripts:
         s.timer.stop()
+
+
+@pytest.fixture
+def make_log(tmp_path):
+    """``make_log(name='session.h5', **kw)`` -> a real DataLog in tmp_path, closed at teardown."""
+    from rigconsole.datalog import DataLog
+
+    opened = []
+
+    def make(name: str = "session.h5", **kw):
+        log = DataLog(tmp_path / name, **kw)
+        opened.append(log)
+        return log
+
+    yield make
+    for log in opened:
+        try:
+            log.close()
+        except Exception:
+            pass

@@ -56,20 +56,3 @@ def make_manager():
         m.close()
 
 
-@pytest.fixture
-def make_log(tmp_path):
-    from rigconsole.datalog import DataLog
-
-    opened = []
-
-    def make(name: str = "session.h5", **kw):
-        log = DataLog(tmp_path / name, **kw)
-        opened.append(log)
-        return log
-
-    yield make
-    for log in opened:
-        try:
-            log.close()
-        except Exception:
-            pass
