@@ -19,7 +19,7 @@
 - ``rigconsole data FILE [--csv DIR]`` / ``rigconsole data recover FILE``: the data log tools.
 - ``rigconsole rig check [RIGFILE]``: validate a rig file, connect its instruments,
   print ``*IDN?`` and one reading per channel (see docs/instruments.md).
-- ``rigconsole --self-test``: check this installation (see :mod:`rigconsole.selftest`).
+- ``rigconsole --self-test``: check this installation (see :mod:`rigconsole.ui.selftest`).
 - ``rigconsole --version``.
 
 Nothing here imports PsychoPy's visual module or Qt before it is needed, so
@@ -285,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.self_test:
             from .logfiles import setup_log_file
-            from .selftest import run_self_test
+            from .ui.selftest import run_self_test
             setup_log_file()
             return run_self_test()
         if args.command == "run":

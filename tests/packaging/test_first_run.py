@@ -188,7 +188,7 @@ def test_self_test_from_source_passes_and_writes_its_data_file(app_env):
                          capture_output=True, timeout=240, cwd=REPO)
     assert res.returncode == 0, res.stdout + res.stderr
     lines = _lines(res.stdout)
-    from rigconsole.selftest import CHECKS
+    from rigconsole.ui.selftest import CHECKS
 
     assert [ln.split(":")[0][6:] for ln in lines] == [name for name, _ in CHECKS]
     assert res.stdout.strip().splitlines()[-1].startswith("self-test passed")

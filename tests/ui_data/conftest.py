@@ -11,18 +11,3 @@ import rigconsole.ui  # noqa: F401  (pins Qt to PySide6 before pytest-qt/pyqtgra
 from support.datalog_fill import SCREENSHOTS, fill_session  # noqa: F401  (re-exported for tests)
 
 
-@pytest.fixture
-def make_log(tmp_path):
-    """Factory for live DataLogs in tmp_path (closed at teardown)."""
-    from rigconsole.datalog import DataLog
-
-    made = []
-
-    def make(name: str = "session.h5", **kw):
-        log = DataLog(tmp_path / name, **kw)
-        made.append(log)
-        return log
-
-    yield make
-    for log in made:
-        log.close()
