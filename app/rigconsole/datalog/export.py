@@ -76,6 +76,22 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name).strip(".") or "_"
 
 
+def _write_csv(path: Path, header: list[str], rows) -> Path:
+    """One CSV file (UTF-8, ``newline=""`` as the csv module wants): ``header`` then ``rows``."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        cw = csv.writer(fh)
+        cw.writerow(header)
+        cw.writerows(rows)
+    return path
+
+
+def _cell(v: Any) -> Any:
+    """A trial cell as CSV text: NaN (a missing value) empty, floats at full precision."""
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(float(v))
+    return v
+
+
 def export_csv(log: Any, out_dir: Path) -> list[Path]:
     """Write ``<run>_trials.csv`` per run, ``var_<name>.csv`` (t,value) per variable, ``parameters.csv``,
     ``annotations.csv``.
@@ -88,40 +104,19 @@ def export_csv(log: Any, out_dir: Path) -> list[Path]:
         table = log.trials(r)
         cols = list(table)
         n = len(next(iter(table.values()))) if table else 0
-        p = out_dir / f"{_safe(r.split('/', 1)[1])}_trials.csv"
-        with open(p, "w", newline="", encoding="utf-8") as fh:
-            cw = csv.writer(fh)
-            cw.writerow(cols)
-            for i in range(n):
-                row = []
-                for c in cols:
-                    v = table[c][i]
-                    row.append("" if isinstance(v, float) and math.isnan(v) else (repr(float(v)) if isinstance(v, float) else v))
-                cw.writerow(row)
-        written.append(p)
+        written.append(_write_csv(out_dir / f"{_safe(r.split('/', 1)[1])}_trials.csv", cols,
+                                  ([_cell(table[c][i]) for c in cols] for i in range(n))))
     for name in sorted(log.logged_variables()):
         t, v = log.logged_variable(name)
-        p = out_dir / f"var_{_safe(name)}.csv"
-        with open(p, "w", newline="", encoding="utf-8") as fh:
-            cw = csv.writer(fh)
-            unit = log.variable_info(name)["unit"]
-            cw.writerow(["t", f"{name} [{unit}]" if unit else name])
-            cw.writerows(zip(map(repr, t.tolist()), map(repr, v.tolist())))
-        written.append(p)
+        unit = log.variable_info(name)["unit"]
+        written.append(_write_csv(out_dir / f"var_{_safe(name)}.csv", ["t", f"{name} [{unit}]" if unit else name],
+                                  zip(map(repr, t.tolist()), map(repr, v.tolist()))))
     params = log.parameters()
     if params:
-        p = out_dir / "parameters.csv"
-        with open(p, "w", newline="", encoding="utf-8") as fh:
-            cw = csv.writer(fh)
-            cw.writerow(["name", "value"])
-            cw.writerows(sorted(params.items()))
-        written.append(p)
+        written.append(_write_csv(out_dir / "parameters.csv", ["name", "value"], sorted(params.items())))
     notes = log.annotations()
     if notes:
-        p = out_dir / "annotations.csv"
-        with open(p, "w", newline="", encoding="utf-8") as fh:
-            cw = csv.writer(fh)
-            cw.writerow(["t", "source", "kind", "text", "fields"])
-            cw.writerows([repr(a["t"]), a["source"], a["kind"], a["text"], json.dumps(a["fields"])] for a in notes)
-        written.append(p)
+        written.append(_write_csv(out_dir / "annotations.csv", ["t", "source", "kind", "text", "fields"],
+                                  ([repr(a["t"]), a["source"], a["kind"], a["text"], json.dumps(a["fields"])]
+                                   for a in notes)))
     return written
