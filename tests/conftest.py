@@ -38,6 +38,11 @@ def pytest_configure(config):
         "timing: measures time on this machine (frame intervals, console stalls); its tolerance is "
         "meant to pass on a loaded 2-core VM; deselect with -m 'not timing'",
     )
+    config.addinivalue_line(
+        "markers",
+        "slow: minutes (the Builder-demo matrix, schemathesis, the bundle build); scripts/test and CI run "
+        "them; deselect with -m 'not slow'",
+    )
 
 
 @pytest.fixture(autouse=True)

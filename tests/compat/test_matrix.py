@@ -1,4 +1,4 @@
-"""The compatibility matrix (slow, ~10 min): every hardware-free Builder demo shipped with
+"""The compatibility matrix (slow, ~20 min; scripts/test and CI run it): every hardware-free Builder demo shipped with
 psychopy, dry-run through the console and through plain PsychoPy (scripts/compat_matrix.py).
 
 Run: ``uv run --frozen python -m pytest tests/compat/test_matrix.py -m slow``. Set
@@ -23,7 +23,7 @@ def _matrix():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1500)
+@pytest.mark.timeout(2400)
 def test_compatibility_matrix(tmp_path):
     m = _matrix()
     demos, skipped = m.list_demos()

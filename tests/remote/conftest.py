@@ -123,19 +123,3 @@ def rig(exp_root, make_session, data_log, tmp_path):
     yield Rig(session, data_log, server, tokens, obs, op)
     server.close()
     recorder.close()
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long generated-request runs (select with -m slow)")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Slow tests run only when asked for (``-m slow``); deselected, not skipped, otherwise."""
-    if "slow" in (config.option.markexpr or ""):
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker("slow") and "/remote/" in str(item.fspath) else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
