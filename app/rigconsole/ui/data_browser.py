@@ -20,13 +20,11 @@ open by a crash gives a one-line message in the window saying what to do
 from __future__ import annotations
 
 import math
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,7 +39,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QTreeWidget,
@@ -52,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from ..datalog import DataLog
 from ..datalog.export import export_csv
+from .data_widgets import TrialTableModel, cell_text, fill_kv, kv_table, plain_table, run_in_thread
 from .variable_plots import PlotSource, VariablePlot
 
 __all__ = ["DataBrowser", "TrialTableModel", "open_error_message"]
@@ -72,14 +70,6 @@ def _duration(a: Any, b: Any) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _cell(v: Any) -> str:
-    if isinstance(v, (float, np.floating)):
-        return "" if math.isnan(v) else f"{float(v):.10g}"
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v))
-    return str(v)
-
-
 def open_error_message(path: str | Path, exc: BaseException) -> str:
     """One line saying why ``path`` cannot be browsed and what to do.
 
@@ -95,108 +85,6 @@ def open_error_message(path: str | Path, exc: BaseException) -> str:
             text = exc.strerror
         return text
     return f"{path} cannot be read ({text}); run `rigconsole data recover {path}`"
-
-
-class TrialTableModel(QAbstractTableModel):
-    """A read-only table over a trial table ``{column: ndarray (n,)}`` (``DataLog.trials(run)``).
-
-    Lazy: a cell is formatted only when the view asks for it. Numbers are
-    right-aligned; NaN (missing) shows empty. Rows are numbered from 0 (the
-    plot's trial axis).
-    """
-
-    def __init__(self, table: dict[str, np.ndarray] | None = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._cols: list[str] = []
-        self._data: list[np.ndarray] = []
-        self._n = 0
-        self.set_table(table or {})
-
-    def set_table(self, table: dict[str, np.ndarray]) -> None:
-        self.beginResetModel()
-        self._cols = list(table)
-        self._data = [table[c] for c in self._cols]
-        self._n = min((len(a) for a in self._data), default=0)
-        self.endResetModel()
-
-    def columns(self) -> list[str]:
-        return list(self._cols)
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt
-        return 0 if parent.isValid() else self._n
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt
-        return 0 if parent.isValid() else len(self._cols)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        a = self._data[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
-            return _cell(a[index.row()])
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if a.dtype.kind == "f":
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return self._cols[section] if section < len(self._cols) else None
-        return str(section)
-
-
-class _Relay(QObject):
-    """Carries a worker thread's result to the GUI thread (queued connection)."""
-
-    done = Signal(object, object)  # (result, exception)
-
-
-def _run_in_thread(fn, on_done) -> _Relay:
-    relay = _Relay()
-    relay.done.connect(on_done, Qt.ConnectionType.QueuedConnection)
-
-    def work() -> None:
-        try:
-            res, err = fn(), None
-        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread
-            res, err = None, exc
-        relay.done.emit(res, err)
-
-    threading.Thread(target=work, name="DataBrowser worker", daemon=True).start()
-    return relay
-
-
-def _kv_table(parent: QWidget) -> QTableWidget:
-    t = QTableWidget(0, 2, parent)
-    t.setHorizontalHeaderLabels(["name", "value"])
-    t.verticalHeader().setVisible(False)
-    t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setAlternatingRowColors(True)
-    t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
-    return t
-
-
-def _table(parent: QWidget, headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers), parent)
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.horizontalHeader().setStretchLastSection(True)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    return t
-
-
-def _fill_kv(t: QTableWidget, items: list[tuple[str, Any]]) -> None:
-    t.setRowCount(len(items))
-    for i, (k, v) in enumerate(items):
-        t.setItem(i, 0, QTableWidgetItem(str(k)))
-        t.setItem(i, 1, QTableWidgetItem(_cell(v) if not isinstance(v, (list, dict)) else repr(v)))
 
 
 class DataBrowser(QMainWindow):
@@ -232,7 +120,7 @@ class DataBrowser(QMainWindow):
         self.log: DataLog | None = None
         self.error_text = ""
         self.plot: VariablePlot | None = None
-        self._relays: list[_Relay] = []
+        self._relays: list[QObject] = []
         self._dialog: QFileDialog | None = None
         self.setWindowTitle(f"{self.path.name} – Rig Console data")
         self.setObjectName("rigconsole_data_browser")
@@ -308,7 +196,7 @@ class DataBrowser(QMainWindow):
         self.expinfo_label = QLabel("expInfo", info_box)
         self.expinfo_label.setStyleSheet("font-weight: 600; margin-top: 4px;")
         il.addWidget(self.expinfo_label)
-        self.expinfo_table = _kv_table(info_box)
+        self.expinfo_table = kv_table(info_box)
         self.expinfo_table.setHorizontalHeaderLabels(["field", "value"])
         il.addWidget(self.expinfo_table, 1)
         ll.addWidget(info_box, 4)
@@ -353,11 +241,11 @@ class DataBrowser(QMainWindow):
         plot_page.setSizes([220, 700])
         self.tabs.addTab(plot_page, "Plot")
         # parameters, datasets
-        self.params_table = _kv_table(self.tabs)
+        self.params_table = kv_table(self.tabs)
         self.tabs.addTab(self.params_table, "Parameters")
-        self.datasets_table = _table(self.tabs, ["dataset", "arrays", "shape", "dtype"])
+        self.datasets_table = plain_table(self.tabs, ["dataset", "arrays", "shape", "dtype"])
         self.tabs.addTab(self.datasets_table, "Datasets")
-        self.annotations_table = _table(self.tabs, ["time", "source", "kind", "text"])
+        self.annotations_table = plain_table(self.tabs, ["time", "source", "kind", "text"])
         self.tabs.addTab(self.annotations_table, "Annotations")
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
@@ -369,7 +257,7 @@ class DataBrowser(QMainWindow):
         self._show_message(f"Opening {self.path} …", error=False)
         self.export_action.setEnabled(False)
         if load_async:
-            self._relays.append(_run_in_thread(lambda: DataLog(self.path, readonly=True), self._opened))
+            self._relays.append(run_in_thread(lambda: DataLog(self.path, readonly=True), self._opened))
         else:
             try:
                 res, err = DataLog(self.path, readonly=True), None
@@ -448,7 +336,7 @@ class DataBrowser(QMainWindow):
             self.variables_list.addItem(it)
 
         meta = [(f"metadata: {sec}", log.metadata(sec)) for sec in log.metadata_sections()]
-        _fill_kv(self.params_table, sorted(params.items()) + meta)
+        fill_kv(self.params_table, sorted(params.items()) + meta)
         self.datasets_table.setRowCount(len(dsets))
         for i, n in enumerate(dsets):
             shape, dtype, count = log.dataset_shape(n)  # no array read
@@ -526,7 +414,7 @@ class DataBrowser(QMainWindow):
         for k, v in sorted(a.items()):
             if k in ("dropped_frames", "error"):
                 continue
-            rows.append((k, _cell(v) if not isinstance(v, (list, dict)) else ", ".join(map(str, v))))
+            rows.append((k, cell_text(v) if not isinstance(v, (list, dict)) else ", ".join(map(str, v))))
         for k, v in rows:
             lab = QLabel(_html(v), self)
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -538,7 +426,7 @@ class DataBrowser(QMainWindow):
             err.setStyleSheet("color: #B00020;")
             err.setWordWrap(True)
             self.run_form.addRow("error:", err)
-        _fill_kv(self.expinfo_table, list(info["expInfo"].items()))
+        fill_kv(self.expinfo_table, list(info["expInfo"].items()))
         self.trials_model.set_table(self.log.trials(run))
         self.trials_view.resizeColumnsToContents()
         hh = self.trials_view.horizontalHeader()
@@ -583,7 +471,7 @@ class DataBrowser(QMainWindow):
             self.statusBar().showMessage(f"Exported {len(paths or [])} CSV files to {out}", 0)
             self.exported.emit(list(paths or []))
 
-        self._relays.append(_run_in_thread(lambda: export_csv(log, out), done))
+        self._relays.append(run_in_thread(lambda: export_csv(log, out), done))
 
     # ------------------------------------------------------------------ lifecycle
     def _close_log(self) -> None:
