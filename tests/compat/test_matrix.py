@@ -36,6 +36,14 @@ def test_compatibility_matrix(tmp_path):
     if os.environ.get("RIGCONSOLE_WRITE_COMPAT_DOC") == "1":
         (REPO / "docs" / "compatibility.md").write_text(text)
     res = data["results"]
+    # a demo one path completes and the other stops at a dry-run limit (stuck or time limit) is
+    # run again, both paths, with room: on a loaded machine a slow window is not incompatibility
+    slow = [d for d, r in res.items()
+            if {r["console"]["outcome"], r["plain"]["outcome"]} & {"stuck", "time limit"}
+            and (r["console"]["outcome"].startswith("completed") or r["plain"]["outcome"].startswith("completed"))]
+    if slow:
+        print(f"again with longer limits: {slow}")
+        res = m.merge(data, m.run_matrix(seconds=120, stuck=30, only=slow))["results"]
     # every demo that completes in plain PsychoPy completes in the console, with the same trials;
     # one that plain PsychoPy fails after its last trial ("completed with errors": every trial ran)
     # the console completes too, with every trial kept
