@@ -174,7 +174,7 @@ def summary_text(d: ReportData) -> str:
              f"({every}plots of the last {d.window_s / 60:g} min)", ""]
     s = d.session
     if s:
-        lines.append(f"Session: {s.get('n_runs', 0)} runs so far; experiments from {s.get('root', '?')}; "
+        lines.append(f"Session: runs so far {s.get('n_runs', 0)}; experiments from {s.get('root', '?')}; "
                      f"data log {s.get('data_log', 'none')}")
     if d.run is not None:
         lines.append("Current run: " + _run_line(d.run))
