@@ -295,3 +295,27 @@ print(json.dumps({"png": len(png), "mods": mods}))
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["png"] > 0 and r["mods"] == []
 
+
+
+def test_the_notifier_as_a_rig_component_reports_from_the_rigs_current_data_log(smtp, exp_root, tmp_path):
+    from rigconsole.remote.settings import RemoteSettings
+    from rigconsole.rig import Rig
+    from rigconsole.settings import Settings
+
+    inbox, port = smtp
+    settings = Settings(root=exp_root, data_dir=tmp_path / "data",
+                        remote=RemoteSettings(rig_name="rig-6", email=_settings(port, report_variables=["pupil"])))
+    rig = Rig(settings, window_params={"size": [200, 150], "units": "height"}, remote=True)
+    try:
+        n = rig.component("notify")
+        assert isinstance(n, Notifier) and n.rig_name == "rig-6"
+        rig.apply_settings(rig.settings.model_copy(update={"data_dir": tmp_path / "data2"}))  # a new data log
+        rig.data_log.add_entry(pupil=4.5)
+        n.send_report()
+        assert inbox.wait(1)
+    finally:
+        rig.close()
+    msg = inbox.parsed(0)
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert msg["Subject"].startswith("[rig-6] report") and "pupil: 4.5 at " in text
+    assert str(tmp_path / "data2") in text and len(_pngs(msg)) == 1
