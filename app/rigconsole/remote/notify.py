@@ -100,7 +100,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         self._links: list[tuple[Any, Any]] = []
-        self._data_dir: Path | None = None
+        self._data_dir: Path | Callable[[], Any] | None = None
         self._data_log: Any = None
         self._session: Any = None
         self._instruments: Any = None
@@ -122,7 +122,7 @@ class Notifier:
             if self._budget is None:
                 self._budget = lambda: getattr(rig, "frame_budget", None)
             self.attach(session=rig.session, instruments=comp("instruments") if callable(comp) else None,
-                        data_dir=getattr(settings, "data_dir", None), data_log=lambda: rig.data_log)
+                        data_dir=lambda: getattr(rig.settings, "data_dir", None), data_log=lambda: rig.data_log)
         if self._thread is None:
             self._stop.clear()
             self._started = time.monotonic()
@@ -131,30 +131,35 @@ class Notifier:
             self._watcher = threading.Thread(target=self._watch, name="rigconsole notifier watch", daemon=True)
             self._watcher.start()
 
-    def attach(self, *, session: Any = None, instruments: Any = None, data_dir: str | Path | None = None,
+    def attach(self, *, session: Any = None, instruments: Any = None,
+               data_dir: str | Path | Callable[[], Any] | None = None,
                data_log: Any = None, budget: FrameBudget | None = None) -> None:
         """Subscribe to a Session's runs, an instrument manager's states, and watch a data folder's disk.
 
-        ``data_log``: the :class:`rigconsole.datalog.DataLog` the report reads, or a
-        callable returning the current one. ``budget``: the frame-budget port
-        (default: the session's ``frame_budget``).
+        ``data_dir``: the folder, or a callable returning the current one (a Rig's
+        changes with its settings). ``data_log``: the
+        :class:`rigconsole.datalog.DataLog` the report reads, or a callable
+        returning the current one. ``budget``: the frame-budget port (default:
+        the session's ``frame_budget``).
         """
+        links: list[tuple[Any, Any]] = []
         if budget is not None:
             self._budget = budget
         if session is not None:
             self._session = session
             if self._budget is None:
                 self._budget = getattr(session, "frame_budget", None)
-            self._links.append((session.events.run_ended, self._on_run_ended))
+            links.append((session.events.run_ended, self._on_run_ended))
         ev = getattr(instruments, "events", None)
         if ev is not None and hasattr(ev, "state_changed"):
-            self._links.append((ev.state_changed, self._on_instrument))
+            links.append((ev.state_changed, self._on_instrument))
         if instruments is not None:
             self._instruments = instruments
-        for sig, slot in self._links:
+        for sig, slot in links:
             sig.connect(slot)
+        self._links += links
         if data_dir is not None:
-            self._data_dir = Path(data_dir)
+            self._data_dir = data_dir if callable(data_dir) else Path(data_dir)
         if data_log is not None:
             self._data_log = data_log
 
@@ -331,15 +336,18 @@ class Notifier:
         limit = self.settings.disk_low_gb
         if limit <= 0:
             return
+        folder = self._data_dir() if callable(self._data_dir) else self._data_dir
+        if folder is None:
+            return
         try:
-            free_gb = shutil.disk_usage(self._data_dir).free / 1e9
-        except OSError as err:
-            log.warning("notifications: cannot read the free space of %s: %s", self._data_dir, err)
+            free_gb = shutil.disk_usage(folder).free / 1e9
+        except (OSError, TypeError) as err:
+            log.warning("notifications: cannot read the free space of %s: %s", folder, err)
             return
         if free_gb < limit and not self._disk_warned:
             self._disk_warned = True
             self.notify(f"[{self.rig_name}] data disk low: {free_gb:.1f} GB free",
-                        f"The data folder {self._data_dir} on rig {self.rig_name} has {free_gb:.2f} GB free "
+                        f"The data folder {folder} on rig {self.rig_name} has {free_gb:.2f} GB free "
                         f"(warning below {limit:g} GB). Free some space before the next run.")
         elif free_gb >= limit * 1.1:
             self._disk_warned = False
