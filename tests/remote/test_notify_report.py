@@ -277,6 +277,34 @@ def test_a_report_drawn_during_a_run_says_where_the_run_is(smtp, exp_root, make_
     assert len(_pngs(msg)) == 1 and _line_pixels(_pngs(msg)[0].get_content()) > 0
 
 
+def test_a_report_held_for_a_whole_period_goes_without_plots_and_says_why(smtp, exp_root, make_session, make_log):
+    from rigconsole.session.recorder import SessionRecorder
+
+    inbox, port = smtp
+    session = make_session(exp_root, scan=True, simulated_vsync_hz=60)
+    dl = make_log()
+    recorder = SessionRecorder(session, dl)
+    dl.add_entry(pupil=3.0)
+    n = Notifier(_settings(port, report_minutes=0.02, report_variables=["pupil"], on_run_finished=False),
+                 retry_delays_s=(0.1,))
+    n.attach(session=session, data_log=dl)
+    session.events.run_started.connect(lambda rec: n.start())  # the first report is due 1.2 s into the run
+    try:
+        session.runExperiment("endless/endless.py", {"participant": "p7", "maxTrials": 80})  # 400 frames, ~6.7 s
+        ended = time.monotonic()
+        assert inbox.wait(1)
+    finally:
+        n.close()
+        recorder.close()
+    arrived, _ = inbox.messages[0]
+    assert arrived < ended
+    msg = inbox.parsed(0)
+    assert _pngs(msg) == []
+    text = msg.get_content()
+    assert "Plots held back: a run was in progress for the whole report period" in text
+    assert "Current run: run 1 endless/endless.py: running" in text
+
+
 # ---------------------------------------------------------------------------- no GUI backend
 
 def test_the_plots_never_load_pyplot_or_a_qt_binding(tmp_path):

@@ -365,7 +365,8 @@ class Notifier:
                 else self._data_log
             data = report.collect(rig_name=self.rig_name, data_log=dl, session=self._session,
                                   instruments=self._instruments, variables=s.report_variables,
-                                  window_s=s.report_window_minutes * 60.0, period_min=s.report_minutes)
+                                  window_s=s.report_window_minutes * 60.0, period_min=s.report_minutes,
+                                  with_series=plots)
         except Exception as err:
             log.exception("notifications: the report could not be made")
             return self.notify(f"[{self.rig_name}] report", f"The report could not be made: {err}")

@@ -100,13 +100,14 @@ def _run(rec: Any) -> dict[str, Any] | None:
 
 def collect(*, rig_name: str, data_log: Any, session: Any = None, instruments: Any = None,
             variables: list[str] | tuple[str, ...] = (), window_s: float = 3600.0, period_min: float = 0.0,
-            now: float | None = None) -> ReportData:
+            now: float | None = None, with_series: bool = True) -> ReportData:
     """Read what a report shows, at ``now`` (epoch s, default the current time).
 
     ``variables``: the logged variables to plot (in this order); empty = every
     logged variable, sorted, at most :data:`MAX_PLOTS`. The plots cover
     ``window_s`` seconds up to ``now``, at most :data:`MAX_POINTS` points
-    each. Any part that cannot be read (no data log, no session) is left out.
+    each (``with_series=False``: the variables are chosen, their points not read).
+    Any part that cannot be read (no data log, no session) is left out.
     """
     now = time.time() if now is None else now
     sess: dict[str, Any] = {}
@@ -145,7 +146,7 @@ def collect(*, rig_name: str, data_log: Any, session: Any = None, instruments: A
         else:
             names = sorted(values)
             chosen, left_out = names[:MAX_PLOTS], names[MAX_PLOTS:]
-        for name in chosen:
+        for name in chosen if with_series else ():
             t, v = data_log.logged_data_fromtimestamp(name, now - window_s)
             keep = t <= now
             t, v = t[keep], v[keep]
