@@ -46,6 +46,22 @@ each instrument gave during the run and how soon the hung one was shown
 down (its I/O timeout is 0.5 s)::
 
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_frames.py --instruments --frames 3600 --repeats 3
+
+``--observers [N]`` (N = 10 when not given) runs console / *observers* pairs:
+in both, the experiment also logs two variables every frame from its frame
+loop (``logEvery`` = 1: ``thisSession.data_log.add_entry``) beside its trial
+rows; in *observers* the console's remote server is enabled on 127.0.0.1
+(the settings' ``remote.enabled``, plain HTTP, or ``--tls`` for the default
+self-signed TLS) and N observers stream the WebSocket from another process
+(benchmarks/stream_observers.py: raw aiohttp clients that decode every
+batch). It reports the same differences (observers minus console), what the
+observers received during the run (messages, events by type, gaps), the
+server thread's CPU time per second of the run (``pthread_getcpuclockid``)
+and the observers' process CPU per second. On one machine the observers'
+process still shares the CPUs with the console (on this 2-vCPU VM it
+competes with it): an observer on another computer costs the rig less::
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_frames.py --observers 10 --frames 3600 --repeats 3
 """
 from __future__ import annotations
 
@@ -107,12 +123,15 @@ def run_bare(frames: int, data_dir: Path) -> dict:
             "slow_frames_without_steal": slow_frames(stamps, steal_at=steal_at)}
 
 
-def run_console(frames: int, data_dir: Path, setup=None) -> dict:
+def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every: int = 0) -> dict:
     """The real console (main window, live trial plot) running the same experiment.
 
     ``setup(console)``, when given, runs right after the console is built and
     returns a function called after the run, whose dict joins the result (the
-    ``instruments`` mode adds its instruments this way).
+    ``instruments`` and ``observers`` modes add their parts this way).
+    ``remote``: the console's :class:`rigconsole.remote.settings.RemoteSettings`
+    (default: off). ``log_every``: the experiment's ``logEvery`` (log two
+    variables every N frames; 0 = none).
     """
     # rigconsole.ui before PySide6, as the console's own entry point does: importing
     # PySide6.QtCore first leaves shiboken's import hook in place (every ``import``
@@ -125,6 +144,8 @@ def run_console(frames: int, data_dir: Path, setup=None) -> dict:
     assert builtins.__import__.__name__ == "__import__", "PySide6's import hook is in place"
 
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
+    if remote is not None:
+        settings = settings.model_copy(update={"remote": remote})
     # no instruments here: the instruments mode adds its own (the comparison is console with vs without)
     console = build_console(settings=settings, simulated_vsync_hz=60, show=True, instruments=False)
     app, session = console.app, console.session
@@ -184,7 +205,7 @@ def run_console(frames: int, data_dir: Path, setup=None) -> dict:
     while time.perf_counter() < t_end:
         app.processEvents()
         time.sleep(0.005)
-    assert console.controller.run(KEY, {"participant": "bench", "nFrames": frames})
+    assert console.controller.run(KEY, {"participant": "bench", "nFrames": frames, "logEvery": log_every})
     while "end" not in window:
         app.processEvents()
         time.sleep(0.002)
@@ -216,7 +237,7 @@ def run_console(frames: int, data_dir: Path, setup=None) -> dict:
             "max_stall_without_steal_ms": max(no_steal) * 1e3 if no_steal else None,
             "max_stall_frame_ms": slowest_frame_inside(frame_edges, during[worst], during[worst + 1]) * 1e3
             if worst is not None else None,
-            "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state,
+            "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state, "log_every": log_every,
             "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws)}
 
 
@@ -298,6 +319,97 @@ def run_instruments(frames: int, data_dir: Path) -> dict:
             p.terminate()
             p.wait(5)
     result["mode"] = "instruments"
+    return result
+
+
+#: the observers mode's default number of observers (issue 14: "10 observers streaming")
+BENCH_OBSERVERS = 10
+SERVER_THREAD = "rigconsole remote server"
+
+
+def thread_cpu_s(thread) -> float | None:
+    """CPU time a thread of this process has used so far, seconds (``pthread_getcpuclockid``;
+    ``None`` where the platform has no per-thread clock)."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    except (AttributeError, OSError):
+        return None
+
+
+def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS, tls: bool = False) -> dict:
+    """The console as in ``console`` mode with the remote server enabled and ``observers`` streaming.
+
+    The server is the console's own (``remote.enabled`` in its settings, on
+    127.0.0.1, a free port, an observer token in a token file of this run);
+    the observers are benchmarks/stream_observers.py in a child process. The
+    experiment logs two variables every frame (``logEvery`` = 1), as in the
+    console runs of this comparison. Adds: what the observers received from
+    their connection to the run's end (``observer_totals``) and per second,
+    their process's CPU per second, the server thread's CPU per second and
+    the stream's time per batch (``stream.flush_stats``: its wait for the frame's
+    quiet window, the encoding and the offer to every client).
+    """
+    import threading
+
+    from rigconsole.remote import TokenStore
+    from rigconsole.remote.settings import RemoteSettings
+
+    tokens_path = data_dir / "remote-tokens.json"
+    token = TokenStore(tokens_path).add("bench", "observer")
+    # the console reads its token store (and, with TLS, makes its certificate) next to these
+    os.environ["RIGCONSOLE_REMOTE_TOKENS"] = str(tokens_path)
+    os.environ["RIGCONSOLE_SETTINGS"] = str(data_dir / "settings.json")
+    remote = RemoteSettings(enabled=True, host="127.0.0.1", port=0, tls="self-signed" if tls else "off",
+                            rig_name="bench")
+    children = []
+
+    def setup(console):
+        server = console.rig.component("remote")
+        assert server is not None and server.port, "the console did not start its remote server"
+        cmd = [sys.executable, str(HERE / "stream_observers.py"), "--port", str(server.port), "--token", token,
+               "--observers", str(observers)] + (["--tls"] if tls else [])
+        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        children.append(child)
+        line = child.stdout.readline().strip()
+        assert line == "READY", f"the observers did not start: {line!r}"
+        thread = next(t for t in threading.enumerate() if t.name == SERVER_THREAD)
+        cpu0 = thread_cpu_s(thread)
+        flush0 = dict(server.stream.flush_stats)
+        child.stdin.write("count\n")
+        child.stdin.flush()
+        obs0 = json.loads(child.stdout.readline())
+        w0 = time.perf_counter()
+
+        def after_run():
+            wall = time.perf_counter() - w0
+            cpu1 = thread_cpu_s(thread)
+            flush1 = dict(server.stream.flush_stats)
+            child.stdin.write("stop\n")
+            child.stdin.flush()
+            obs1 = json.loads(child.stdout.readline())
+            child.wait(10)
+            batches = flush1["batches"] - flush0["batches"]
+            return {"observers": observers, "observer_tls": tls, "observer_span_s": wall,
+                    "observer_totals": {k: obs1[k] - obs0[k] for k in ("messages", "batches", "bytes", "gaps")}
+                    | {"events": {k: v - obs0["events"].get(k, 0) for k, v in obs1["events"].items()},
+                       "still_open": obs1["open"]},
+                    "observer_messages_per_s": (obs1["messages"] - obs0["messages"]) / wall,
+                    "observer_cpu_ms_per_s": 1e3 * (obs1["cpu_s"] - obs0["cpu_s"]) / wall,
+                    "server_thread_cpu_ms_per_s": 1e3 * (cpu1 - cpu0) / wall if cpu0 is not None else None,
+                    "server_batches": batches,
+                    # the stream's flush: its wait for the frame's quiet window, encoding, offering to clients
+                    "stream_flush_us_per_batch": 1e6 * (flush1["seconds"] - flush0["seconds"]) / max(batches, 1)}
+
+        return after_run
+
+    try:
+        result = run_console(frames, data_dir, setup=setup, remote=remote, log_every=1)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    result["mode"] = "observers"
     return result
 
 
@@ -448,9 +560,9 @@ def steal_adjusted_difference(results: list[dict], other: str = "console") -> di
             "ci95": _ci95(float(coef[2]), float(np.sqrt(cov[2, 2])), dof)}
 
 
-def run_mode(mode: str, frames: int) -> dict:
+def run_mode(mode: str, frames: int, extra: list[str] | tuple[str, ...] = ()) -> dict:
     steal0, total0 = cpu_steal()
-    out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(frames)],
+    out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(frames), *extra],
                          capture_output=True, text=True)
     line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
     if not line:
@@ -467,15 +579,30 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=3600)
     ap.add_argument("--repeats", type=int, default=3,
                     help="bare/console pairs, interleaved (this machine's noise moves both; compare totals)")
-    ap.add_argument("--mode", choices=["bare", "console", "instruments"])
+    ap.add_argument("--mode", choices=["bare", "console", "instruments", "observers"])
     ap.add_argument("--instruments", action="store_true",
                     help="pairs of console / instruments (three instruments polling at 10 Hz, one hung) "
                          "instead of bare / console")
+    ap.add_argument("--observers", type=int, nargs="?", const=BENCH_OBSERVERS, default=None, metavar="N",
+                    help=f"pairs of console / observers (the remote server on 127.0.0.1 and N observers, "
+                         f"default {BENCH_OBSERVERS}, streaming from another process; the experiment logs "
+                         f"two variables every frame in both) instead of bare / console")
+    ap.add_argument("--tls", action="store_true", help="with --observers: the server's default self-signed TLS "
+                                                        "(wss://) instead of plain HTTP")
+    ap.add_argument("--log-every", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.instruments and args.observers is not None:
+        ap.error("--instruments and --observers are separate comparisons: give one")
+    if args.observers is not None and args.observers < 1:
+        ap.error("--observers N needs N >= 1")
     if args.mode:
         with tempfile.TemporaryDirectory() as d:
-            run = {"bare": run_bare, "console": run_console, "instruments": run_instruments}[args.mode]
-            result = run(args.frames, Path(d))
+            if args.mode == "observers":
+                result = run_observers(args.frames, Path(d), args.observers or BENCH_OBSERVERS, tls=args.tls)
+            elif args.mode == "console":
+                result = run_console(args.frames, Path(d), log_every=args.log_every)
+            else:
+                result = {"bare": run_bare, "instruments": run_instruments}[args.mode](args.frames, Path(d))
         print("RESULT " + json.dumps(result))
         return 0
     results = []
@@ -485,10 +612,18 @@ def main() -> int:
     print(f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'slow frames':>12} {'w/o steal':>10} {'overruns':>9} {'max Qt stall ms':>16} {'w/o steal':>10} {'its frame ms':>13} {'stalls>50ms':>12} "
           f"{'of them beyond':>15} {'w/o steal':>10} {'steal %':>8} {'plot redraws':>13}", flush=True)
-    modes = ("console", "instruments") if args.instruments else ("bare", "console")
+    if args.instruments:
+        modes = ("console", "instruments")
+    elif args.observers is not None:
+        modes = ("console", "observers")
+    else:
+        modes = ("bare", "console")
+    extra = {"console": ["--log-every", "1"],
+             "observers": ["--observers", str(args.observers)] + (["--tls"] if args.tls else [])} \
+        if args.observers is not None else {}
     for pair in range(1, args.repeats + 1):
         for mode in modes:
-            r = run_mode(mode, args.frames)
+            r = run_mode(mode, args.frames, extra.get(mode, ()))
             r["pair"] = pair
             results.append(r)
             stall = f"{r['max_stall_ms']:.1f}" if r.get("max_stall_ms") is not None else "-"
@@ -507,6 +642,17 @@ def main() -> int:
                     + (f", shown down {i['down_after_s']:.2f} s after it was first opened" if i["down_after_s"] is not None else "")
                     for n, i in r["instruments"].items())
                     + f" (I/O timeout {r['instrument_timeout_s']} s, budget {r['instrument_budget']})", flush=True)
+            if r.get("observer_totals"):
+                o = r["observer_totals"]
+                ev = ", ".join(f"{k} {v}" for k, v in sorted(o["events"].items()))
+                srv = r["server_thread_cpu_ms_per_s"]
+                print(f"     {r['observers']} observers{' (TLS)' if r['observer_tls'] else ''}: {o['messages']} messages "
+                      f"({r['observer_messages_per_s']:.0f}/s, {o['bytes'] / 1e6:.1f} MB), events: {ev}; gaps {o['gaps']}, "
+                      f"{o['still_open']} still open at the end; observers' process CPU "
+                      f"{r['observer_cpu_ms_per_s']:.0f} ms/s (same machine); server thread CPU "
+                      + (f"{srv:.1f} ms/s" if srv is not None else "-")
+                      + f"; {r['server_batches']} batches, {r['stream_flush_us_per_batch']:.0f} us each from the "
+                        f"stream's wait for the quiet window to offered", flush=True)
     for mode in modes:
         rs = [r for r in results if r["mode"] == mode]
         print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames; "
