@@ -249,7 +249,9 @@ class Rig:
         true, "seed": seed}``) and an annotation of kind ``"dry-run"``. Emits
         ``data_log_changed``. ``rigconsole run --simulate-participant`` and the
         console's Dry run both call this; :meth:`end_dry_run` goes back to the
-        data folder and the session data log that was open before.
+        data folder and the session data log that was open before. That log
+        gets an annotation (kind ``"dry-run"``) at both ends, so the gap in its
+        instrument traces is explained.
 
         Args:
             seed: the simulated participant's seed (recorded).
@@ -269,6 +271,8 @@ class Rig:
         folder = Path(self._settings.data_dir).absolute() / DRY_RUNS_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         previous = self._data_log.path if self._data_log is not None else None
+        if previous is not None and self._before_dry_run is None:
+            self._note(f"dry run: the data go to {folder} until it ends", folder=str(folder))
         self._switch_data_log(folder)
         if self._before_dry_run is None:
             self._before_dry_run = previous
@@ -293,7 +297,15 @@ class Rig:
         if self._session.current_run is not None:
             raise RunInProgressError("cannot end a dry run during its run")
         previous, self._before_dry_run = self._before_dry_run, None
+        dry_log = self._data_log.path if self._data_log is not None else None
         self._switch_data_log(Path(self._settings.data_dir).absolute(), previous)
+        self._note(f"dry run ended: its data are in {dry_log}", dry_run_file=str(dry_log))
+
+    def _note(self, text: str, **fields: Any) -> None:
+        try:
+            self._data_log.add_annotation(text, kind="dry-run", **fields)
+        except Exception as err:  # a note must not stop the dry run
+            log.error("data log: cannot note %r: %s", text, err)
 
     def _switch_data_log(self, folder: Path, path: Path | None = None) -> None:
         """Point the session's data at ``folder`` and the recorder at a data log there: ``path``

@@ -8,6 +8,7 @@ from pathlib import Path
 import h5py
 import pytest
 
+from rigconsole.datalog.schema import read_annotations
 from rigconsole.rig import DRY_RUNS_FOLDER, Rig
 from rigconsole.settings import Settings
 
@@ -50,11 +51,12 @@ def test_a_dry_run_goes_to_dry_runs_marked_and_the_rig_comes_back(rig, tmp_path)
     with h5py.File(dry_log, "r") as f:
         assert json.loads(f["metadata"].attrs["dry_run"])["seed"] == 5
         assert [f["runs"][r].attrs["experiment"] for r in f["runs"]] == ["simple/simple.py"]
-        from rigconsole.datalog.schema import read_annotations
         assert [(a["kind"], a["text"]) for a in read_annotations(f)] == [("dry-run", "dry run: a simulated participant (seed 5)")]
     with h5py.File(first, "r") as f:
         meta = f.get("metadata")
         assert meta is None or "dry_run" not in meta.attrs  # a participant's session file is never marked
+        notes = [a["text"] for a in read_annotations(f)]  # but says where the dry run's data went
+        assert notes == [f"dry run: the data go to {folder} until it ends", f"dry run ended: its data are in {dry_log}"]
         assert len(f["runs"]) == 1
 
 

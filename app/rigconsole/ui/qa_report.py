@@ -57,7 +57,7 @@ def _trials(report: QAReport) -> str:
             for name, n in report.trials_per_loop.items())
         return f"{loops} ({rows})"
     if report.expected_rows:
-        return f"{report.rows} of {report.expected_rows} (no PsychoPy loops; {rows})"
+        return f"{report.rows} of {report.expected_rows} trials (no PsychoPy loops)"
     return f"{rows} (no PsychoPy loops)"
 
 
@@ -99,7 +99,7 @@ class QAReportDialog(QDialog):
         colour, sentence = OUTCOMES.get(report.outcome, ("#9a6700", ""))
         self.outcome_label = QLabel(
             f"<span style='font-size: 14pt; color: {colour}'><b>{html.escape(report.outcome)}</b></span>"
-            f" &nbsp;{html.escape(Path(report.experiment).stem)}<br>{html.escape(sentence)}", self)
+            f" &nbsp;dry run of <b>{html.escape(Path(report.experiment).stem)}</b><br>{html.escape(sentence)}", self)
         self.outcome_label.setTextFormat(Qt.TextFormat.RichText)
         self.outcome_label.setWordWrap(True)
         lay.addWidget(self.outcome_label)
@@ -127,13 +127,16 @@ class QAReportDialog(QDialog):
             label = QLabel(str(value), self)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            if name in ("Where it stuck", "Where", "Error") or (name == "Empty columns" and report.empty_columns):
-                label.setStyleSheet(f"color: {'#c62828' if name != 'Empty columns' else '#9a6700'};")
+            if name in ("Where it stuck", "Where", "Error"):
+                label.setStyleSheet("color: #c62828;")
+            elif (name == "Empty columns" and report.empty_columns) or (
+                    name == "Frame timing" and report.frame_stats.get("dropped_frames")):
+                label.setStyleSheet("color: #9a6700;")  # worth a look, not a failure
             form.addRow(f"<b>{name}</b>", label)
             self.fields[name] = label
         lay.addLayout(form)
         note = QLabel("Dry-run data are marked as simulated and kept apart from participants' data.", self)
-        note.setStyleSheet("color: palette(mid);")
+        note.setStyleSheet("color: #666;")
         lay.addWidget(note)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
