@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..session import Session
-from ..session.qa import QAReport
+from ..session.qa import QAReport, dry_run
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,6 @@ class RunController(QObject):
         return True
 
     def _dry_run_now(self, key: str, exp_info: dict[str, Any], seed: int | None, stuck_after_s: float) -> None:
-        from ..session.qa import dry_run
-
         report: QAReport | None = None
         folder = str(self.session.dataDir)
         try:
