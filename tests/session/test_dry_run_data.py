@@ -51,7 +51,8 @@ def test_a_dry_run_goes_to_dry_runs_marked_and_the_rig_comes_back(rig, tmp_path)
     with h5py.File(dry_log, "r") as f:
         assert json.loads(f["metadata"].attrs["dry_run"])["seed"] == 5
         assert [f["runs"][r].attrs["experiment"] for r in f["runs"]] == ["simple/simple.py"]
-        assert [(a["kind"], a["text"]) for a in read_annotations(f)] == [("dry-run", "dry run: a simulated participant (seed 5)")]
+        notes = [(a["kind"], a["text"]) for a in read_annotations(f)]
+        assert notes == [("dry-run", "dry run: a simulated participant (seed 5)")]
     with h5py.File(first, "r") as f:
         meta = f.get("metadata")
         assert meta is None or "dry_run" not in meta.attrs  # a participant's session file is never marked

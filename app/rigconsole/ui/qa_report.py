@@ -82,8 +82,9 @@ class QAReportDialog(QDialog):
 
     Attributes tests use:
         outcome_label: the headline (outcome and one sentence).
-        fields: ``{row name: QLabel}`` (``"Where it stuck"``, ``"Trials"``, ``"Empty columns"``,
-            ``"Frame timing"``, ``"Duration"``, ``"Data folder"``, ...).
+        fields: ``{row name: QLabel}`` (``"Where it stuck"``, ``"Where it stopped"`` or
+            ``"Where"``, ``"Trials"``, ``"Empty columns"``, ``"Frame timing"``,
+            ``"Duration"``, ``"Data folder"``, ...).
         copy_button, open_button: *Copy report*, *Open data folder*.
     """
 
@@ -107,7 +108,8 @@ class QAReportDialog(QDialog):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.fields: dict[str, QLabel] = {}
-        where_name = "Where it stuck" if report.outcome in ("stuck", "time limit", "stopped") else "Where"
+        where_name = {"stuck": "Where it stuck", "time limit": "Where it stopped", "stopped": "Where it stopped"}.get(
+            report.outcome, "Where")
         rows = [("Experiment", report.experiment)]
         if report.where or not report.completed:
             rows.append((where_name, report.where or "not known"))
@@ -127,7 +129,7 @@ class QAReportDialog(QDialog):
             label = QLabel(str(value), self)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            if name in ("Where it stuck", "Where", "Error"):
+            if name in ("Where it stuck", "Where", "Error"):  # (a stop the technician asked for is not red)
                 label.setStyleSheet("color: #c62828;")
             elif (name == "Empty columns" and report.empty_columns) or (
                     name == "Frame timing" and report.frame_stats.get("dropped_frames")):
