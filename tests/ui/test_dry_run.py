@@ -74,6 +74,8 @@ def console(qtbot, tmp_path, gng_root, no_x_key_tool):
     shutil.copytree(REPO / "resources" / "experiments", root)
     shutil.copytree(gng_root / "GoNoGo", root / "GoNoGo")
     shutil.copytree(REPO / "tests" / "experiments" / "failing", root / "failing")
+    (root / "broken").mkdir()
+    shutil.copy(REPO / "tests" / "experiments" / "broken" / "syntax_error.py", root / "broken")
     (root / "waits").mkdir()
     (root / "waits" / "waits.py").write_text(STUCK)
     settings = Settings(root=root, data_dir=tmp_path / "data", window=WindowSettings(size=(400, 300)))
@@ -188,6 +190,11 @@ def test_a_stuck_or_failing_dry_run_is_reported_and_the_console_keeps_working(qt
     assert "stimulus file missing" in dlg.fields["Where"].text()
     assert dlg.fields["Trials"].text().startswith("2 data rows")
     dlg.close()
+    # a broken experiment cannot be dry-run (as it cannot be run): the action is off
+    assert w.experiments.select("broken/syntax_error.py")
+    qtbot.waitUntil(lambda: w.current_key() == "broken/syntax_error.py")
+    assert not w.dry_run_action.isEnabled() and not w.run_action.isEnabled()
+    _select(qtbot, w, "failing/raises.py", {"participant": "z"})
     # the console still works: not busy, the actions back, the data folder back
     assert w.isVisible() and not c.controller.busy and w.run_action.isEnabled() and w.dry_run_action.isEnabled()
     assert c.rig.dry_run_folder is None and c.session.dataDir == Path(c.rig.settings.data_dir)
