@@ -167,6 +167,7 @@ def test_a_dry_run_with_a_simulated_participant_ends_with_a_qa_report(tmp_path):
     csvs = [f for f in files if f.endswith(".csv")]
     h5 = [f for f in files if f.endswith(".h5")]
     assert csvs and all(Path(f).is_relative_to(data / "dry-runs") for f in csvs + h5)
+    assert not list(data.glob("*.h5"))  # no empty participant session file beside dry-runs
     assert len(csv_rows(csvs[0])) == 6
     with h5py.File(h5[0], "r") as f:
         assert "dry_run" in f["metadata"].attrs or "dry_run" in f["metadata"]

@@ -120,8 +120,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         from time import strftime
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
     simulate = args.simulate_participant is not None
-    if simulate:  # simulated data never mix with a participant's
-        data_dir = data_dir / "dry-runs"
     # the same rig core as the console, with no views: the run lands in a session .h5 too
     remote = None
     if args.remote:
@@ -171,11 +169,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             resolved = session.resolveExpInfo(key, exp_info)
         except (ExpInfoError, ExperimentLoadError) as err:
             raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
-        if simulate:
+        if simulate:  # simulated data never mix with a participant's: <data folder>/dry-runs, marked
             from .session.qa import dry_run
-            rig.data_log.save_metadata("dry_run", {"simulated_participant": True, "seed": args.simulate_participant})
-            rig.data_log.add_annotation(f"dry run: a simulated participant (seed {args.simulate_participant})",
-                                        kind="dry-run")
+            rig.prepare_dry_run(args.simulate_participant)
+            session_file.unlink(missing_ok=True)  # the data folder's session file: nothing went into it
+            session_file = rig.data_log.path
             report = dry_run(session, key, resolved, seed=args.simulate_participant)
         else:
             try:

@@ -26,7 +26,10 @@ from psygnal import Signal, SignalGroup
 from .frame_budget import FrameBudget
 from .settings import Settings
 
-__all__ = ["Rig", "RigEvents", "Component"]
+__all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER"]
+
+#: the sub-folder of the data folder that a dry run's data go to (never mixed with a participant's)
+DRY_RUNS_FOLDER = "dry-runs"
 
 log = logging.getLogger("rigconsole.rig")
 
@@ -108,6 +111,7 @@ class Rig:
         self._reported: set[str] = set()
         self._instruments_enabled = instruments
         self._rig_file_error: Exception | None = None
+        self._before_dry_run: Path | None = None  # the session file to go back to after a dry run
         try:
             self._open_data_log(data)
             if scan:
@@ -228,6 +232,108 @@ class Rig:
         log.info("settings applied: root %s, data folder %s", new_root, new_data)
         self.events.settings_applied.emit(settings)
 
+    # --------------------------------------------------------------- dry runs
+    @property
+    def dry_run_folder(self) -> Path | None:
+        """The folder a dry run's data go to while one is prepared (see :meth:`prepare_dry_run`), else ``None``."""
+        return Path(self._session.dataDir) if self._before_dry_run is not None else None
+
+    def prepare_dry_run(self, seed: int | None = 0) -> Path:
+        """Send the next run's data to ``<data folder>/dry-runs`` and mark them as simulated.
+
+        A dry run (a :class:`~rigconsole.session.simulate.SimulatedParticipant`
+        answering) writes PsychoPy's files and its own session data log under
+        ``<data folder>/dry-runs`` (the settings' data folder, :data:`DRY_RUNS_FOLDER`),
+        never beside a participant's data. That data log (a new ``session_*.h5``)
+        is marked: metadata section ``"dry_run"`` (``{"simulated_participant":
+        true, "seed": seed}``) and an annotation of kind ``"dry-run"``. Emits
+        ``data_log_changed``. ``rigconsole run --simulate-participant`` and the
+        console's Dry run both call this; :meth:`end_dry_run` goes back to the
+        data folder and the session data log that was open before. That log
+        gets an annotation (kind ``"dry-run"``) at both ends, so the gap in its
+        instrument traces is explained.
+
+        Args:
+            seed: the simulated participant's seed (recorded).
+
+        Returns:
+            the dry-runs folder (absolute).
+
+        Raises:
+            RunInProgressError: a run is in progress (nothing is changed).
+            OSError: the folder or its session file cannot be created (the data
+                log in use before stays in use).
+        """
+        from .session import RunInProgressError
+
+        if self._session.current_run is not None:
+            raise RunInProgressError("cannot prepare a dry run during a run")
+        folder = Path(self._settings.data_dir).absolute() / DRY_RUNS_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        previous = self._data_log.path if self._data_log is not None else None
+        if previous is not None and self._before_dry_run is None:
+            self._note(f"dry run: the data go to {folder} until it ends", folder=str(folder))
+        self._switch_data_log(folder)
+        if self._before_dry_run is None:
+            self._before_dry_run = previous
+        info = {"simulated_participant": True, "seed": seed}
+        self._data_log.save_metadata("dry_run", info)
+        self._data_log.add_annotation(f"dry run: a simulated participant (seed {seed})", kind="dry-run", **info)
+        log.info("dry run: data go to %s (seed %s)", folder, seed)
+        return folder
+
+    def end_dry_run(self) -> None:
+        """After a dry run: back to the settings' data folder and the session data log open
+        before :meth:`prepare_dry_run` (appended to; a new one if it cannot be reopened).
+        Emits ``data_log_changed``. Does nothing when no dry run is prepared.
+
+        Raises:
+            RunInProgressError: a run is in progress (nothing is changed).
+        """
+        from .session import RunInProgressError
+
+        if self._before_dry_run is None:
+            return
+        if self._session.current_run is not None:
+            raise RunInProgressError("cannot end a dry run during its run")
+        previous, self._before_dry_run = self._before_dry_run, None
+        dry_log = self._data_log.path if self._data_log is not None else None
+        self._switch_data_log(Path(self._settings.data_dir).absolute(), previous)
+        self._note(f"dry run ended: its data are in {dry_log}", dry_run_file=str(dry_log))
+
+    def _note(self, text: str, **fields: Any) -> None:
+        try:
+            self._data_log.add_annotation(text, kind="dry-run", **fields)
+        except Exception as err:  # a note must not stop the dry run
+            log.error("data log: cannot note %r: %s", text, err)
+
+    def _switch_data_log(self, folder: Path, path: Path | None = None) -> None:
+        """Point the session's data at ``folder`` and the recorder at a data log there: ``path``
+        reopened when given, else a new session file. When that cannot be opened, the next
+        choice is a new session file in ``folder`` (for ``path``), else the data log in use
+        before (and the error is raised). Emits ``data_log_changed``."""
+        before = (Path(self._session.dataDir), self._data_log.path if self._data_log is not None else None)
+        self._session.set_data_dir(folder)
+        self._close_data_log()
+        choices = [(folder, path)] + ([(folder, None)] if path is not None else []) + [before]
+        error: Exception | None = None
+        for i, (where, file) in enumerate(choices):
+            try:
+                self._session.set_data_dir(where)
+                self._open_data_log(where, file)
+            except Exception as err:
+                log.error("cannot open the session data log in %s: %s", where, err)
+                error = error or err
+                continue
+            if i == len(choices) - 1:  # back where it was: the switch failed
+                self.events.data_log_changed.emit(self._data_log)
+                raise error
+            break
+        else:  # nothing opens: runs go on without a session data log (the error says why)
+            self.events.data_log_changed.emit(self._data_log)
+            raise error
+        self.events.data_log_changed.emit(self._data_log)
+
     # ---------------------------------------------------------------- closing
     def close(self) -> None:
         """Close the components (reverse order of adding), the recorder, the data log and
@@ -253,11 +359,11 @@ class Rig:
         self.close()
 
     # --------------------------------------------------------------- internal
-    def _open_data_log(self, data_dir: Path) -> None:
+    def _open_data_log(self, data_dir: Path, path: Path | None = None) -> None:
         from .datalog import DataLog, new_session_path
         from .session.recorder import SessionRecorder
 
-        data_log = DataLog(new_session_path(data_dir))
+        data_log = DataLog(path if path is not None else new_session_path(data_dir))
         win = self._session.win
         if win is not None and getattr(win, "monitor", None) is not None and self._settings.monitor is not None:
             from .session.monitor import monitor_metadata

@@ -11,12 +11,15 @@ demo through the toolbar and grabs the window at each step a technician meets:
     finished.png       after the run: the data files it wrote
     data-browser.png   the session data file opened in the data browser
     error-dialog.png   what an uncaught error looks like (the message and the log file)
+    dry-run.png        Run → Dry run of the go/no-go demo in progress (DRY RUN in the status bar)
+    dry-run-report.png its QA report
 
 Run (needs a display; on a server under Xvfb):
 
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run --frozen python docs/screenshots/make_screenshots.py
 
-Writes the PNGs next to this script and prints their paths.
+Writes the PNGs next to this script and prints their paths. Names given on the command
+line (``make_screenshots.py dry-run-report.png``) write only those (the tour still runs).
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> int:
+def main(only: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="rigconsole-shots-"))
     os.environ["RIGCONSOLE_SETTINGS"] = str(work / "settings.json")
     os.environ["RIGCONSOLE_LOG_DIR"] = str(work / "log")
@@ -64,6 +67,8 @@ def main() -> int:
             await asyncio.sleep(0.01)
 
     def grab(widget, name):  # after the caller let Qt process its events
+        if only and name not in only:
+            return
         path = HERE / name
         if not widget.grab().save(str(path)):
             raise SystemExit(f"make_screenshots: could not write {path}")
@@ -125,6 +130,31 @@ def main() -> int:
         await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
         grab(w, "finished.png")
 
+        # Run → Dry run: a simulated participant takes the go/no-go demo; its QA report opens
+        assert w.experiments.select(key)
+        await wait(lambda: w.current_key() == key)
+        w.form.set_values({"participant": "P01", "nTrials": 8})
+        await asyncio.sleep(0.05)
+
+        def dry_tick():  # inside the run (a Qt callback): grab once a few trials are in
+            rec = c.session.current_run
+            if rec is not None and rec.n_trials >= 3 and not dry_timer.property("done"):
+                app.processEvents()
+                grab(w, "dry-run.png")
+                dry_timer.setProperty("done", True)
+        dry_timer = QTimer()
+        dry_timer.setInterval(20)
+        dry_timer.timeout.connect(dry_tick)
+        dry_timer.start()
+        w.dry_run_action.trigger()
+        await wait(lambda: w.dry_run_view.dialog is not None and w.dry_run_view.dialog.isVisible(), 120)
+        dry_timer.stop()
+        report = w.dry_run_view.dialog
+        time.sleep(0.2)
+        await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
+        grab(report, "dry-run-report.png")
+        report.close()
+
         c.data_log.flush()
         browser = c.data_tools.open_browser(c.data_log.path)
         browser.resize(1280, 780)
@@ -154,4 +184,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

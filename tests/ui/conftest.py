@@ -60,10 +60,10 @@ def bridge(session):
 
 
 @pytest.fixture
-def controller(session, bridge):
+def controller(rig, session, bridge):
     from rigconsole.ui.controller import RunController
 
-    return RunController(session)
+    return RunController(session, rig=rig)
 
 
 @pytest.fixture

@@ -53,6 +53,8 @@ class QAReport:
         simulated: ``{action kind: count}`` of the simulated participant, or ``{}``.
         data_files: files the run wrote.
         error: the run's one-line error, if any.
+        expected_rows: the trials the run expected (``RunRecord.total_trials``: a trial
+            loop's ``nTotal`` or expInfo ``nTrials``), ``None`` when unknown.
     """
 
     experiment: str
@@ -67,6 +69,7 @@ class QAReport:
     simulated: dict[str, int] = field(default_factory=dict)
     data_files: list[str] = field(default_factory=list)
     error: str | None = None
+    expected_rows: int | None = None
 
     @property
     def completed(self) -> bool:
@@ -209,6 +212,7 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
         frame_stats=dict(getattr(record, "frame_stats", {}) or {}), duration_s=duration,
         simulated=participant.summary() if participant is not None else {},
         data_files=list(getattr(record, "data_files", []) or []), error=error,
+        expected_rows=getattr(record, "total_trials", None),
     )
 
 
@@ -259,7 +263,8 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
             waiting = sp.waiting_for()
             if waiting:
                 where += (", " if where else "") + "waiting for keys " + waiting
-            state.update(stuck=True, where=where or f"no data row for {stuck_after_s:g} s")
+            rows = len(getattr(this_exp, "entries", None) or [])
+            state.update(stuck=True, where=where or f"after data row {rows}: no new row for {stuck_after_s:g} s")
             log.warning("dry run of %s stuck (%s); stopping it", key, state["where"])
             session.stopExperiment()
         elif not state["stuck"] and not state["limit"] and max_duration_s is not None and now - t_start > max_duration_s:

@@ -167,7 +167,7 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)
     log.info("session data log: %s", rig.data_log.path)
     bridge = SessionBridge(rig.session)
-    controller = RunController(rig.session)
+    controller = RunController(rig.session, rig=rig)  # the rig: dry runs' data folder
     window = MainWindow(rig.session, bridge, controller, settings, apply_settings=rig.apply_settings)
     window.use_data_log(rig.data_log)
     data_tools = attach_data_tools(window, rig.data_log, settings)

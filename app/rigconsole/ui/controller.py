@@ -4,6 +4,11 @@ A run is a blocking PsychoPy loop. It must start from a plain Qt callback (a
 zero-delay timer), never from inside an asyncio task or ``asyncSlot``: qasync
 then refuses to enter other tasks while it runs. The frame hook serves the Qt
 loop on each flip meanwhile.
+
+A dry run (:meth:`RunController.dry_run`) is a run like any other, started the
+same way, with a simulated participant answering inside PsychoPy's input path
+(:func:`rigconsole.session.qa.dry_run`) and its data in the rig's dry-runs folder
+(:meth:`rigconsole.rig.Rig.prepare_dry_run`); it ends with a QA report.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..session import Session
+from ..session.qa import QAReport, dry_run
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +30,25 @@ class RunController(QObject):
         error(str): a one-line message for the technician (bad expInfo, broken
             experiment, a run already in progress, the experiment failed).
         busyChanged(bool): a run is (not) in progress.
+        dryRunStarted(str key, str folder): a dry run is about to start; its data go to ``folder``.
+        dryRunEnded(QAReport, str folder): a scheduled dry run is over (completed, stuck,
+            stopped or failed), also when it could not start (outcome ``"failed"``, where: why).
+
+    Args:
+        session: the rig's Session.
+        rig: the :class:`rigconsole.rig.Rig` (its data folders, for dry runs);
+            without it a dry run writes where runs write.
     """
 
     error = Signal(str)
     busyChanged = Signal(bool)
+    dryRunStarted = Signal(str, str)
+    dryRunEnded = Signal(object, str)
 
-    def __init__(self, session: Session, parent: QObject | None = None):
+    def __init__(self, session: Session, parent: QObject | None = None, *, rig=None):
         super().__init__(parent)
         self.session = session
+        self.rig = rig
         self._starting = False
 
     @property
@@ -40,6 +57,17 @@ class RunController(QObject):
 
     def run(self, key: str, exp_info: dict[str, Any] | None = None) -> bool:
         """Validate and schedule a run; returns ``False`` (and emits ``error``) when refused."""
+        return self._schedule(key, exp_info, self._run_now)
+
+    def dry_run(self, key: str, exp_info: dict[str, Any] | None = None, *, seed: int | None = 0,
+                stuck_after_s: float = 30.0) -> bool:
+        """Validate and schedule a dry run: a simulated participant (``seed``) takes the
+        experiment; a run with no new data row (nor routine) for ``stuck_after_s`` seconds is
+        stopped as stuck. Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA report.
+        Returns ``False`` (and emits ``error``) when refused."""
+        return self._schedule(key, exp_info, lambda k, info: self._dry_run_now(k, info, seed, stuck_after_s))
+
+    def _schedule(self, key: str, exp_info: dict[str, Any] | None, start) -> bool:
         if self.busy:
             self.error.emit("A run is already in progress: stop it first.")
             return False
@@ -50,8 +78,33 @@ class RunController(QObject):
             return False
         self._starting = True
         self.busyChanged.emit(True)
-        QTimer.singleShot(0, lambda: self._run_now(key, resolved))
+        QTimer.singleShot(0, lambda: start(key, resolved))
         return True
+
+    def _dry_run_now(self, key: str, exp_info: dict[str, Any], seed: int | None, stuck_after_s: float) -> None:
+        report: QAReport | None = None
+        folder = str(self.session.dataDir)
+        try:
+            if self.rig is not None:
+                folder = str(self.rig.prepare_dry_run(seed))
+            self.dryRunStarted.emit(key, folder)
+            report = dry_run(self.session, key, exp_info, seed=seed, stuck_after_s=stuck_after_s)
+        except Exception as err:  # it could not start (or the report failed): the report says so
+            text = str(err).strip().splitlines()
+            line = f"{type(err).__name__}: {text[0] if text else ''}"
+            log.error("dry run of %s: %s", key, line)
+            self.error.emit(f"{key}: dry run failed: {line}")
+            report = QAReport(experiment=key, outcome="failed", where=line, error=line)
+        finally:
+            try:
+                if self.rig is not None:
+                    self.rig.end_dry_run()
+            except Exception as err:
+                self.error.emit(f"after the dry run: {err}")
+            self._starting = False
+            self.busyChanged.emit(False)
+            if report is not None:
+                self.dryRunEnded.emit(report, folder)
 
     def _run_now(self, key: str, exp_info: dict[str, Any]) -> None:
         try:

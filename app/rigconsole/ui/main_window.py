@@ -2,8 +2,9 @@
 
 Layout (a technician's view of one rig):
 
-- toolbar: Run (F5), Pause (F6), Resume (F7 / Shift+F6), Stop (Shift+F5) and
-  the run-state pill;
+- toolbar: Run (F5), Dry run (Ctrl+F5: a simulated participant, ending with a
+  QA report, see :mod:`.qa_report`), Pause (F6), Resume (F7 / Shift+F6), Stop
+  (Shift+F5) and the run-state pill;
 - left dock "Experiments": the experiment list with Add…/Remove/Refresh;
 - centre: the write-error banner (:meth:`MainWindow.show_banner`), the
   selected experiment's expInfo form, a red banner for errors, and the run
@@ -38,6 +39,7 @@ from .budget import PaintGate
 from .experiment_list import ExperimentListPanel
 from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
+from .qa_report import DryRunView
 from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
 from .settings_dialog import SettingsDialog
 from .trial_plot import TrialPlotDock
@@ -65,7 +67,8 @@ class MainWindow(QMainWindow):
     Attributes tests use:
         experiments: :class:`ExperimentListPanel` (``.tree``, ``.select(key)``, ``.details``).
         form: :class:`ExpInfoForm` (``values()``, ``set_values()``, ``validate()``).
-        run_action, pause_action, resume_action, stop_action: the toolbar QActions.
+        run_action, dry_run_action, pause_action, resume_action, stop_action: the toolbar QActions.
+        dry_run_view: :class:`~rigconsole.ui.qa_report.DryRunView` (``.indicator``, ``.dialog``).
         add_action, remove_action, refresh_action, settings_action, quit_action, about_action.
         pill: :class:`StatePill` (``.state``).
         status_panel: :class:`RunStatusPanel`.
@@ -111,6 +114,7 @@ class MainWindow(QMainWindow):
         self._session_label.setStyleSheet("color: palette(mid); padding-right: 6px;")
         self.statusBar().addPermanentWidget(self._session_label)
         self._update_session_label()
+        self.dry_run_view = DryRunView(controller, self)
 
         # views subscribe, models announce
         self._links = [
@@ -157,6 +161,8 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         self.run_action = self._action("&Run", self.run_selected, ["F5"], "SP_MediaPlay",
                                        "Run the selected experiment with this expInfo")
+        self.dry_run_action = self._action("&Dry run", self.dry_run_selected, ["Ctrl+F5"], "SP_DialogApplyButton",
+                                           "Dry run: run with a simulated participant; data go to dry-runs")
         self.pause_action = self._action("&Pause", self.pause_run, ["F6"], "SP_MediaPause", "Pause the run")
         self.resume_action = self._action("Res&ume", self.resume_run, ["F7", "Shift+F6"], "SP_MediaSeekForward",
                                           "Resume the paused run")
@@ -248,7 +254,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = mb.addMenu("&Run")
-        for act in (self.run_action, self.pause_action, self.resume_action, self.stop_action):
+        for act in (self.run_action, self.dry_run_action, self.pause_action, self.resume_action, self.stop_action):
             run_menu.addAction(act)
         self.view_menu = mb.addMenu("&View")
         for dock in (self.experiments_dock, self.trial_plot, self.log_dock):
@@ -261,7 +267,7 @@ class MainWindow(QMainWindow):
         tb.setObjectName("toolbar_run")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for act in (self.run_action, self.pause_action, self.resume_action, self.stop_action):
+        for act in (self.run_action, self.dry_run_action, self.pause_action, self.resume_action, self.stop_action):
             tb.addAction(act)
         spacer = QWidget(tb)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -285,6 +291,7 @@ class MainWindow(QMainWindow):
         busy = self._busy or rec is not None
         entry = self.session.experiment_files.get(self._key) if self._key else None
         self.run_action.setEnabled(not busy and entry is not None and not entry.broken)
+        self.dry_run_action.setEnabled(self.run_action.isEnabled())
         self.pause_action.setEnabled(state in (RunState.RUNNING,))
         self.resume_action.setEnabled(state == RunState.PAUSED)
         self.stop_action.setEnabled(state in (RunState.STARTING, RunState.RUNNING, RunState.PAUSED))
@@ -432,22 +439,33 @@ class MainWindow(QMainWindow):
     # ================================================================ slots: actions
     def run_selected(self) -> bool:
         """Run (F5): validate the form, remember its values, ask the controller to run."""
+        values = self._values_to_run()
+        return values is not None and self.controller.run(self._key, values)
+
+    def dry_run_selected(self) -> bool:
+        """Dry run (Ctrl+F5): as Run, with a simulated participant (seed 0) answering; data in
+        the data folder's ``dry-runs``; its QA report opens when it ends (:attr:`dry_run_view`)."""
+        values = self._values_to_run()
+        return values is not None and self.controller.dry_run(self._key, values)
+
+    def _values_to_run(self) -> dict | None:
+        """The form's values when a run may start (remembered and saved), else ``None`` (error shown)."""
         if not self._key:
             self.show_error("Select an experiment to run.")
-            return False
+            return None
         if self.controller.busy:
             self.show_error("A run is already in progress: stop it first.")
-            return False
+            return None
         problem = self.form.validate()
         if problem:
             self.show_error(problem)
-            return False
+            return None
         self._remember_values(self._key)
         try:
             save_settings(self.settings)
         except OSError as err:
             log.warning("could not save settings: %s", err)
-        return self.controller.run(self._key, self.form.values())
+        return self.form.values()
 
     def pause_run(self) -> None:
         if not self.controller.pause():
@@ -571,6 +589,7 @@ class MainWindow(QMainWindow):
             except (RuntimeError, TypeError):
                 pass
         self._links = []
+        self.dry_run_view.close()
         self.log_panel.close_handler()
         super().closeEvent(event)
         self._closed = True
