@@ -110,3 +110,37 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
         if thisExp.status == FINISHED:
             return
 '''
+
+
+def test_event_wait_keys_is_answered(tmp_path, make_session):
+    """``event.waitKeys`` never flips: the participant answers it from the experiment's polls."""
+    from rigconsole.session.qa import dry_run
+
+    root = tmp_path / "root"
+    (root / "waitkeys").mkdir(parents=True)
+    (root / "waitkeys" / "waitkeys.py").write_text(WAIT_KEYS)
+    s = make_session(root, simulated_vsync_hz=60)
+    assert s.addExperiment("waitkeys/waitkeys.py"), s.experiment_files["waitkeys/waitkeys.py"].error
+    report = dry_run(s, "waitkeys/waitkeys.py", {"participant": "x"}, seed=0, stuck_after_s=5)
+    assert report.outcome == "completed", report.to_text()
+    rows = _csv_rows(s.run_records[-1])
+    assert [r["key"] for r in rows] == ["space", "space", "space"]  # waitKeys(keyList=['space']), 3 times
+    assert report.simulated.get("key_press", 0) == 3
+
+
+WAIT_KEYS = '''
+from psychopy import visual, data, event
+
+expName = 'waitkeys'
+expInfo = {'participant': 'p', 'date|hid': '', 'expName|hid': expName}
+
+def setupData(expInfo, dataDir=None):
+    return data.ExperimentHandler(name=expName, extraInfo=expInfo, dataFileName=f"{dataDir}/{expName}")
+
+def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
+    for i in range(3):
+        win.flip()
+        keys = event.waitKeys(maxWait=10, keyList=['space'])
+        thisExp.addData('key', keys[0] if keys else '')
+        thisExp.nextEntry()
+'''

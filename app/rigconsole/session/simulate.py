@@ -11,7 +11,9 @@ handlers, so no X key tool is needed and it works on every platform:
   log-normal RT, median :attr:`rt_median_s`) and releases it after a short
   hold, dispatching ``on_key_press``/``on_key_release`` on the window; so
   press- and release-registered keyboards, RTs and durations all work.
-  ``escape`` is never pressed. With ``p_respond < 1`` it sometimes withholds
+  ``escape`` is never pressed. The experiment's own ``psychopy.event.getKeys``
+  polls count too, ``event.waitKeys`` included (it never flips, so the
+  participant then steps from the polls). With ``p_respond < 1`` it sometimes withholds
   (go/no-go), but answers a keyboard that keeps waiting after
   :attr:`max_wait_s`.
 - **mouse**: when the experiment polls the mouse (``Mouse.getPressed``), it
@@ -39,6 +41,7 @@ Qt-free.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +102,8 @@ class SimulatedParticipant:
     GAP_S = 0.25
     #: a keyboard answered and still polled this long after is answered again (s)
     REPEAT_AFTER_S = 2.0
+    #: between flips (``event.waitKeys``), the participant steps at most this often on polls (s)
+    POLL_STEP_S = 0.002
 
     def __init__(self, seed: int | None = 0, *, rt_median_s: float = 0.45, rt_sigma: float = 0.25,
                  hold_s: tuple[float, float] = (0.06, 0.16), p_respond: float = 1.0,
@@ -126,6 +131,7 @@ class SimulatedParticipant:
         self._attached = False
         self._mouse_off = False
         self._slider_tries: dict[int, int] = {}
+        self._last_poll_step = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, win, thisExp=None) -> None:
@@ -141,6 +147,7 @@ class SimulatedParticipant:
         self._attached = True
         _keyboard.add_poll_observer(self._on_key_poll)
         self._observe_mouse_and_sliders()
+        self._observe_event_keys()
         win.callOnFlip(self._tick)
         log.info("simulated participant attached (seed %s)", self.seed)
 
@@ -203,6 +210,39 @@ class SimulatedParticipant:
                       hold=self._hold())
             self._waits[keys] = w
         w.last = now
+
+    # ------------------------------------------------------------- event.getKeys
+    def _observe_event_keys(self) -> None:
+        """Answer the experiment's own ``psychopy.event.getKeys`` polls, ``event.waitKeys`` included.
+
+        Only calls from the experiment (or from ``waitKeys``) count: the keyboard
+        device's own ``event.getKeys`` calls (``psychopy.hardware``, this package)
+        are seen by the poll observer already. ``waitKeys`` never flips, so the
+        participant also steps from these polls (at most every
+        :attr:`POLL_STEP_S`), not only after flips.
+        """
+        from psychopy import event
+
+        me = self
+        orig = event.__dict__["getKeys"]
+
+        def getKeys(keyList=None, *a, **kw):
+            if me._attached:
+                caller = sys._getframe(1).f_globals.get("__name__", "")
+                if not caller.startswith(("psychopy.hardware", "rigconsole.")):
+                    me._on_key_poll(None, keyList, None, False)
+                    now = time.perf_counter()
+                    if now - me._last_poll_step >= me.POLL_STEP_S:
+                        me._last_poll_step = now
+                        try:
+                            me._step(now)
+                        except Exception:  # the participant must never break the experiment
+                            log.exception("the simulated participant failed; it stops")
+                            me.detach()
+            return orig(keyList, *a, **kw)
+
+        event.getKeys = getKeys
+        self._patched.append((event, "getKeys", orig))
 
     # ---------------------------------------------------------------------- mouse
     def _observe_mouse_and_sliders(self) -> None:
