@@ -13,71 +13,137 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMainWindow, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+                               QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
-from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver
+from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver, secrets
+from ..remote.tls import peer_fingerprint
 
-__all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path"]
+__all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
+           "saved_token", "forget_rig", "open_attach_dialog"]
 
 MAX_POINTS = 2000
 
 
 def recent_rigs_path() -> Path:
-    """``remote-recent.json`` next to the settings: host, port, TLS, fingerprint (never the token)."""
+    """``remote-recent.json`` next to the settings: host, port, TLS, pinned fingerprint (never the token)."""
     from ..settings import settings_path
 
     return settings_path().with_name("remote-recent.json")
 
 
-def _load_recent() -> list[dict]:
+def load_recent() -> list[dict]:
+    """The recently attached rigs, newest first: ``{"host", "port", "tls", "fingerprint", "token_saved"}``."""
     try:
         rows = json.loads(recent_rigs_path().read_text(encoding="utf-8"))
-        return [r for r in rows if isinstance(r, dict) and "host" in r][:10]
+        return [r for r in rows if isinstance(r, dict) and "host" in r and "port" in r][:10]
     except (OSError, ValueError):
         return []
 
 
-def _save_recent(entry: dict) -> None:
-    rows = [r for r in _load_recent() if (r["host"], r.get("port")) != (entry["host"], entry["port"])]
+def remember_rig(entry: dict, token: str | None = None) -> dict:
+    """Put ``entry`` first in the recent rigs; its token goes to the OS keyring (never to the file).
+
+    Returns the entry as saved (``token_saved`` says whether the keyring kept the token)."""
+    entry = {k: entry[k] for k in ("host", "port", "tls", "fingerprint") if k in entry}
+    entry["token_saved"] = bool(token) and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token)
+    rows = [r for r in load_recent() if (r["host"], r.get("port")) != (entry["host"], entry["port"])]
     path = recent_rigs_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([entry] + rows[:9], indent=2), encoding="utf-8")
+    return entry
+
+
+def forget_rig(host: str, port: int) -> None:
+    """Drop the rig at ``host:port`` from the recent rigs, with its pinned fingerprint and kept token."""
+    rows = [r for r in load_recent() if (r["host"], int(r["port"])) != (host, int(port))]
+    secrets.delete(secrets.rig_token_key(host, port))
+    recent_rigs_path().write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+
+def saved_token(host: str, port: int) -> str | None:
+    """The token kept in the OS keyring for the rig at ``host:port``, or ``None``."""
+    return secrets.get(secrets.rig_token_key(host, port))
+
+
+def _norm_fp(fp: str) -> str:
+    return fp.replace(":", "").replace(" ", "").strip().upper()
+
+
+def _ask_trust(parent, host: str, port: int, fingerprint: str) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, "Trust this rig's certificate?",
+                      f"<p>First attach to <b>{host}:{port}</b> over HTTPS. Its certificate's SHA-256 "
+                      f"fingerprint is:</p><p><tt>{fingerprint}</tt></p>"
+                      "<p>Compare it with the fingerprint the rig's console shows (Settings → Remote attach). "
+                      "Trust it? It is remembered: a rig that later shows another certificate is refused.</p>",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.Yes).setText("Trust and attach")
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 class AttachDialog(QDialog):
-    """Host, port, token, TLS (with the fingerprint to pin); recent rigs remembered without their tokens."""
+    """File → Attach to rig…: host, port, token, TLS; recent rigs remembered.
 
-    def __init__(self, parent=None):
+    A recent rig's token comes back from the OS keyring (:mod:`rigconsole.remote.secrets`);
+    where there is none the dialog asks for it again and says why. For a TLS rig never
+    seen, the certificate's fingerprint is shown and trusted on first use (``trust``, a
+    ``(host, port, fingerprint) -> bool`` question, default a message box), then pinned
+    with the recent rig: a rig that presents another certificate is refused.
+
+    Attributes: recent, host, port, token, tls, fingerprint, note, error (widgets).
+    """
+
+    def __init__(self, parent=None, *, trust: Callable[[str, int, str], bool] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Attach to rig")
+        self.setMinimumWidth(520)
+        self._trust = trust or (lambda h, p, fp: _ask_trust(self, h, p, fp))
+        self._pinned = ""  # the fingerprint remembered with the picked recent rig
         self.recent = QComboBox()
-        self.recent.addItem("")
-        for r in _load_recent():
-            self.recent.addItem(f"{r['host']}:{r['port']}", r)
+        self.recent.addItem("(new rig)")
+        for r in load_recent():
+            self.recent.addItem(f"{r['host']}:{r['port']}" + ("  (HTTPS)" if r.get("tls") else ""), r)
         self.recent.currentIndexChanged.connect(self._pick)
         self.host = QLineEdit("127.0.0.1")
+        self.host.setPlaceholderText("the rig's name or address, e.g. rig-2.lab")
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(DEFAULT_PORT)
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token.setPlaceholderText("from: rigconsole remote token add NAME --role observer|operator")
-        self.tls = QCheckBox("HTTPS (TLS)")
+        self.token.setPlaceholderText("an observer or operator token from the rig's Settings → Remote attach")
+        self.tls = QCheckBox("HTTPS (TLS): the rig's certificate is pinned on first use")
         self.fingerprint = QLineEdit()
-        self.fingerprint.setPlaceholderText("AB:CD:... as the rig's console shows it (pinned)")
+        self.fingerprint.setReadOnly(True)
+        self.fingerprint.setPlaceholderText("shown and pinned when you first attach over HTTPS")
         form = QFormLayout()
-        form.addRow("Recent", self.recent)
-        form.addRow("Host", self.host)
-        form.addRow("Port", self.port)
-        form.addRow("Token", self.token)
+        self.forget_button = QPushButton("Forget")
+        self.forget_button.setToolTip("Forget this rig: its pinned certificate and its kept token")
+        self.forget_button.clicked.connect(self._forget)
+        self.forget_button.setEnabled(False)
+        recent_row = QHBoxLayout()
+        recent_row.addWidget(self.recent, 1)
+        recent_row.addWidget(self.forget_button)
+        form.addRow("Recent rigs:", recent_row)
+        form.addRow("Host:", self.host)
+        form.addRow("Port:", self.port)
+        form.addRow("Token:", self.token)
         form.addRow("", self.tls)
-        form.addRow("Fingerprint", self.fingerprint)
+        form.addRow("Pinned certificate:", self.fingerprint)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #555")
+        reason = secrets.unavailable_reason()
+        self.note.setText(f"Tokens are not remembered: {reason}. Paste the token each time." if reason else
+                          "Tokens are kept in this computer's keyring, never in a settings file.")
         self.error = QLabel()
+        self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b42318")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attach")
@@ -85,28 +151,102 @@ class AttachDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
+        lay.addWidget(self.note)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
+        if self.recent.count() > 1:
+            self.recent.setCurrentIndex(1)
 
     def _pick(self, i: int) -> None:
         r = self.recent.itemData(i)
+        self.error.setText("")
+        self.forget_button.setEnabled(bool(r))
+        if not r:
+            self._pinned = ""
+            self.fingerprint.clear()
+            self.token.clear()
+            return
+        self.host.setText(r["host"])
+        self.port.setValue(int(r["port"]))
+        self.tls.setChecked(bool(r.get("tls")))
+        self._pinned = r.get("fingerprint") or ""
+        self.fingerprint.setText(self._pinned)
+        token = saved_token(r["host"], int(r["port"]))
+        self.token.setText(token or "")
+        if token:
+            self.note.setText("Token from this computer's keyring.")
+        else:
+            reason = secrets.unavailable_reason()
+            self.note.setText(f"Give the token again: {reason}." if reason else
+                              "Give the token again: the keyring has none for this rig.")
+
+    def _forget(self) -> None:
+        i = self.recent.currentIndex()
+        r = self.recent.itemData(i)
         if r:
+            forget_rig(r["host"], int(r["port"]))
+            self.recent.removeItem(i)
+            self.recent.setCurrentIndex(0)
             self.host.setText(r["host"])
             self.port.setValue(int(r["port"]))
             self.tls.setChecked(bool(r.get("tls")))
-            self.fingerprint.setText(r.get("fingerprint") or "")
 
     def observer(self) -> RemoteObserver:
+        """A :class:`RemoteObserver` for what the dialog holds (after it was accepted)."""
         return RemoteObserver(self.host.text().strip(), self.port.value(), token=self.token.text().strip(),
                               tls=self.tls.isChecked(), fingerprint=self.fingerprint.text().strip() or None)
 
     def _accept(self) -> None:
-        if not self.host.text().strip() or not self.token.text().strip():
+        host, port = self.host.text().strip(), self.port.value()
+        if not host or not self.token.text().strip():
             self.error.setText("Give the rig's host and a token.")
             return
-        _save_recent({"host": self.host.text().strip(), "port": self.port.value(), "tls": self.tls.isChecked(),
-                      "fingerprint": self.fingerprint.text().strip()})
+        pinned = next((r.get("fingerprint") or "" for r in load_recent()
+                       if (r["host"], int(r["port"])) == (host, port)), "")
+        if self.tls.isChecked():
+            try:
+                seen = peer_fingerprint(host, port)
+            except OSError as err:
+                self.error.setText(str(err))
+                return
+            if pinned and _norm_fp(seen) != _norm_fp(pinned):
+                self.error.setText(
+                    f"Refused: {host}:{port} presents another certificate than the one pinned "
+                    f"({seen[:23]}… instead of {pinned[:23]}…). Someone may be in between, or the rig made "
+                    "a new certificate: check the fingerprint its Settings show, then forget this rig "
+                    "(pick it, then Forget) and attach again.")
+                return
+            if not pinned and not self._trust(host, port, seen):
+                self.error.setText("Not attached: the certificate was not trusted.")
+                return
+            self.fingerprint.setText(seen)
+        else:
+            self.fingerprint.clear()
+        remember_rig({"host": host, "port": port, "tls": self.tls.isChecked(),
+                      "fingerprint": self.fingerprint.text()}, self.token.text().strip())
         self.accept()
+
+
+def _keep(windows: list, win) -> None:
+    win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    windows.append(win)
+    win.destroyed.connect(lambda *_: windows.remove(win) if win in windows else None)
+    win.show()
+
+
+def open_attach_dialog(parent, windows: list) -> "AttachDialog":
+    """File → Attach to rig…: open the dialog (window-modal, ``open()``); once attached, an
+    :class:`ObserverWindow` is shown and kept in ``windows`` until it closes."""
+    dlg = AttachDialog(parent)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def attached():
+        win = ObserverWindow(dlg.observer())
+        win.resize(1100, 680)
+        _keep(windows, win)
+    dlg.accepted.connect(attached)
+    dlg.open()
+    return dlg
 
 
 class RemoteFeed(QObject):
