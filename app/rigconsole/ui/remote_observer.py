@@ -184,12 +184,15 @@ class AttachDialog(QDialog):
         i = self.recent.currentIndex()
         r = self.recent.itemData(i)
         if r:
+            token = self.token.text()
             forget_rig(r["host"], int(r["port"]))
             self.recent.removeItem(i)
             self.recent.setCurrentIndex(0)
             self.host.setText(r["host"])
             self.port.setValue(int(r["port"]))
             self.tls.setChecked(bool(r.get("tls")))
+            self.token.setText(token)
+            self.note.setText(f"Forgot {r['host']}:{r['port']}: its certificate is asked about again on Attach.")
 
     def observer(self) -> RemoteObserver:
         """A :class:`RemoteObserver` for what the dialog holds (after it was accepted)."""
