@@ -273,3 +273,34 @@ def test_attach_pins_the_certificate_on_first_use_and_refuses_a_changed_one(qtbo
         assert dlg.result() == dlg.DialogCode.Accepted and asked[-1] == server.fingerprint
     finally:
         server.close()
+
+
+def test_file_menu_attach_opens_an_observer_window_and_the_dashboard(qtbot, rig):
+    """What File → Attach to rig… and File → Rig dashboard… run (ui/main_window.py calls these)."""
+    from rigconsole.ui.remote_dashboard import DashboardWindow, open_dashboard_dialog
+    from rigconsole.ui.remote_observer import ObserverWindow, open_attach_dialog
+
+    from remote.keyring_backends import MemoryKeyring, using
+
+    windows: list = []
+    with using(MemoryKeyring()):
+        dlg = open_attach_dialog(None, windows)
+        qtbot.waitUntil(dlg.isVisible)
+        dlg.port.setValue(rig.port)
+        dlg.token.setText(rig.observer_token)
+        _attach(dlg)
+        assert len(windows) == 1 and isinstance(windows[0], ObserverWindow)
+        qtbot.waitUntil(lambda: windows[0].conn.text() == "live", timeout=20000)
+        windows[0].close()
+        qtbot.waitUntil(lambda: windows == [], timeout=5000)  # deleted on close, forgotten
+        choose = open_dashboard_dialog(None, windows)
+        qtbot.waitUntil(choose.isVisible)
+        (check, edit, entry), = choose.rows  # the recent rig, its token from the keyring
+        assert entry["port"] == rig.port and check.isChecked() and edit.text() == rig.observer_token
+        from PySide6.QtWidgets import QDialogButtonBox
+
+        choose.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+        dash = windows[0]
+        assert isinstance(dash, DashboardWindow)
+        qtbot.waitUntil(lambda: dash.tiles[0].conn.text() == "live", timeout=20000)
+        dash.close()
