@@ -97,6 +97,8 @@ class RigTile(QFrame):
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.conn = QLabel("connecting...")
+        self.conn.setWordWrap(True)
+        self._seen = False
         lay = QVBoxLayout(self)
         for w in (self.name, self.state, self.detail, self.progress, self.conn):
             lay.addWidget(w)
@@ -109,6 +111,7 @@ class RigTile(QFrame):
 
     def show_status(self, st: dict) -> None:
         run = st.get("run") or {}
+        self._seen = True
         self.name.setText(st["rig"])
         self.state.setText(st["state"].capitalize())
         self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {COLOURS.get(st['state'], '#1d2330')}")
@@ -129,6 +132,9 @@ class RigTile(QFrame):
     def _connection(self, what: str) -> None:
         self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
         self.conn.setStyleSheet("color: #12805c" if what == "live" else "color: #b42318")
+        if not self._seen and what != "live":
+            self.state.setText("Not connected")
+            self.state.setStyleSheet("font-size: 18px; font-weight: 700; color: #667085")
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self.window is None:

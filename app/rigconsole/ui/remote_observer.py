@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QHBoxLayout,
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
@@ -25,7 +26,7 @@ from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver, secrets
 from ..remote.tls import peer_fingerprint
 
 __all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
-           "saved_token", "forget_rig", "open_attach_dialog"]
+           "saved_token", "forget_rig", "open_attach_dialog", "trust_box"]
 
 MAX_POINTS = 2000
 
@@ -75,16 +76,29 @@ def _norm_fp(fp: str) -> str:
     return fp.replace(":", "").replace(" ", "").strip().upper()
 
 
-def _ask_trust(parent, host: str, port: int, fingerprint: str) -> bool:
+def fingerprint_lines(fp: str) -> str:
+    """A SHA-256 fingerprint (``AB:CD:...``, 32 bytes) as two lines of 16 bytes, easier to compare."""
+    parts = fp.split(":")
+    return ":".join(parts[:16]) + ("\n" + ":".join(parts[16:]) if len(parts) > 16 else "")
+
+
+def trust_box(parent, host: str, port: int, fingerprint: str) -> QMessageBox:
+    """The first-use question: trust the certificate with this fingerprint? (Yes = "Trust and attach")."""
     box = QMessageBox(QMessageBox.Icon.Question, "Trust this rig's certificate?",
                       f"<p>First attach to <b>{host}:{port}</b> over HTTPS. Its certificate's SHA-256 "
-                      f"fingerprint is:</p><p><tt>{fingerprint}</tt></p>"
+                      f"fingerprint is:</p><p><tt>{fingerprint_lines(fingerprint).replace(chr(10), '<br>')}</tt></p>"
                       "<p>Compare it with the fingerprint the rig's console shows (Settings → Remote attach). "
                       "Trust it? It is remembered: a rig that later shows another certificate is refused.</p>",
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     box.button(QMessageBox.StandardButton.Yes).setText("Trust and attach")
-    return box.exec() == QMessageBox.StandardButton.Yes
+    return box
+
+
+def _ask_trust(parent, host: str, port: int, fingerprint: str) -> bool:
+    box = trust_box(parent, host, port, fingerprint)
+    box.exec()
+    return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
 
 class AttachDialog(QDialog):
@@ -319,8 +333,16 @@ class RemoteFeed(QObject):
         self._thread.join(3.0)
 
 
+STATE_COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "stopping": "#b54708"}
+PILL = "border-radius: 9px; padding: 2px 10px; font-weight: 600; color: white; background: {}"
+
+
 class ObserverWindow(QMainWindow):
-    """One rig seen from afar: status, progress, live plots; pause/resume/stop for operators."""
+    """One rig seen from afar: status, progress, live plots; pause/resume/stop for operators.
+
+    Plots are redrawn at most 5 times a second (the latest value in each title), whatever the
+    rig's logging rate. Buttons follow the run's state (Pause while running, Resume while
+    paused) and are disabled while the rig has remote control locked."""
 
     control_failed = Signal(str)
 
@@ -330,34 +352,60 @@ class ObserverWindow(QMainWindow):
         self.setWindowTitle(f"Rig Console: observing {observer.host}:{observer.port}")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observer control")
         self._plots: dict[str, tuple[pg.PlotWidget, object, list, list]] = {}
+        self._dirty: set[str] = set()
+        self._run_state = "idle"
+        self._is_locked = False
         central = QWidget()
         self.setCentralWidget(central)
-        self.conn = QLabel("connecting...")
-        self.rig = QLabel("-")
-        self.rig.setStyleSheet("font-size: 16px; font-weight: 600")
+        self.rig = QLabel(f"{observer.host}:{observer.port}")
+        self.rig.setStyleSheet("font-size: 17px; font-weight: 700")
         self.rig.setWordWrap(True)
+        self.who = QLabel("")
+        self.who.setStyleSheet("color: #667085")
+        self.conn = QLabel("connecting...")
+        self.conn.setWordWrap(True)
         self.state = QLabel("-")
-        self.state.setStyleSheet("font-size: 20px; font-weight: 700")
-        self.experiment, self.participant, self.trial = QLabel("-"), QLabel("-"), QLabel("")
+        self.state.setStyleSheet("font-size: 22px; font-weight: 700")
+        self.experiment, self.participant, self.run_no, self.started = (QLabel("-") for _ in range(4))
+        self.experiment.setWordWrap(True)
+        self.trial = QLabel("")
+        self.trial.setStyleSheet("color: #475467")
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(10)
         self.locked = QLabel("Remote control is locked at the rig.")
         self.locked.setStyleSheet("color: #b54708; font-weight: 600")
+        self.locked.setWordWrap(True)
         self.locked.hide()
         self.buttons = {name: QPushButton(name.capitalize()) for name in ("pause", "resume", "stop")}
         for name, b in self.buttons.items():
             b.clicked.connect(lambda _=False, n=name: self._control(n))
+            b.setMinimumHeight(30)
             b.hide()
         self.control_error = QLabel()
+        self.control_error.setWordWrap(True)
         self.control_error.setStyleSheet("color: #b42318")
         self.control_failed.connect(self.control_error.setText)
+        head = QHBoxLayout()
+        head.addWidget(self.rig, 1)
         side = QVBoxLayout()
-        for w in (self.rig, self.conn, self.state, self.progress, self.trial):
-            side.addWidget(w)
+        side.addLayout(head)
+        conn_row = QHBoxLayout()
+        conn_row.addWidget(self.conn)
+        conn_row.addWidget(self.who, 1)
+        side.addLayout(conn_row)
+        side.addSpacing(10)
+        side.addWidget(self.state)
+        side.addWidget(self.progress)
+        side.addWidget(self.trial)
+        side.addSpacing(6)
         form = QFormLayout()
         form.addRow("Experiment", self.experiment)
         form.addRow("Participant", self.participant)
+        form.addRow("Run", self.run_no)
+        form.addRow("Started", self.started)
         side.addLayout(form)
+        side.addSpacing(6)
         side.addWidget(self.locked)
         row = QHBoxLayout()
         for b in self.buttons.values():
@@ -366,14 +414,23 @@ class ObserverWindow(QMainWindow):
         side.addWidget(self.control_error)
         side.addStretch(1)
         self.plot_grid = QGridLayout()
+        self.plot_grid.setSpacing(8)
+        self.no_data = QLabel("No logged variables yet: they appear here as the rig logs them.")
+        self.no_data.setStyleSheet("color: #667085")
+        self.plot_grid.addWidget(self.no_data, 0, 0)
         lay = QHBoxLayout(central)
-        left = QWidget()
+        left = QFrame()
+        left.setFrameShape(QFrame.Shape.StyledPanel)
         left.setLayout(side)
-        left.setFixedWidth(300)
+        left.setFixedWidth(320)
         lay.addWidget(left)
         right = QWidget()
         right.setLayout(self.plot_grid)
         lay.addWidget(right, 1)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setInterval(200)
+        self._redraw_timer.timeout.connect(self._redraw_dirty)
+        self._redraw_timer.start()
         self.feed = RemoteFeed(observer, self)
         self.feed.status.connect(self.show_status)
         self.feed.event.connect(self.on_event)
@@ -382,32 +439,57 @@ class ObserverWindow(QMainWindow):
         self.feed.start()
 
     def on_connection(self, what: str) -> None:
-        self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
-        self.conn.setStyleSheet("color: #12805c" if what == "live" else "color: #b42318")
+        """``"live"``, ``"lost: <why>"`` (retried) or ``"refused: <why>"`` (the rig said no: not retried)."""
+        if what == "live":
+            self.conn.setText("live")
+            self.conn.setStyleSheet(PILL.format("#12805c"))
+        else:
+            self.conn.setText(f"connection {what}; retrying..." if what.startswith("lost") else what)
+            self.conn.setStyleSheet("color: #b42318; font-weight: 600")
 
     def show_status(self, st: dict) -> None:
         run = st.get("run") or {}
-        self.rig.setText(f"Rig {st['rig']}  ({st['you']['name']}, {st['you']['role']})")
+        self.rig.setText(f"Rig {st['rig']}")
+        self.who.setText(f"{st['you']['name']} ({st['you']['role']})")
+        self._run_state = st["state"]
         self.state.setText(st["state"].capitalize())
+        self.state.setStyleSheet(f"font-size: 22px; font-weight: 700; color: {STATE_COLOURS.get(st['state'], '#1d2330')}")
         self.experiment.setText(run.get("key", "-"))
         self.participant.setText(str((run.get("expInfo") or {}).get("participant", "-")))
+        self.run_no.setText(str(run["index"]) if run.get("index") is not None else "-")
+        t = run.get("t0_epoch") or run.get("started")
+        self.started.setText(time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) and t > 1e9
+                             else "-")
         self._trial(run.get("trial") or 0, run.get("of"))
+        self._is_locked = bool(st["locked"])
         operator = st["you"]["role"] == "operator"
         for b in self.buttons.values():
             b.setVisible(operator)
-            b.setEnabled(not st["locked"])
-        self.locked.setVisible(bool(st["locked"]))
+        self._enable_buttons()
+        self.locked.setVisible(self._is_locked)
+
+    def _enable_buttons(self) -> None:
+        ok = not self._is_locked
+        self.buttons["pause"].setEnabled(ok and self._run_state == "running")
+        self.buttons["resume"].setEnabled(ok and self._run_state == "paused")
+        self.buttons["stop"].setEnabled(ok and self._run_state in ("running", "paused"))
 
     def _trial(self, n: int, of: int | None) -> None:
         self.progress.setRange(0, of or 0)  # busy indicator when N is unknown
         if of:
             self.progress.setValue(n)
+        if self._run_state == "idle" and not n:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
         self.trial.setText(f"trial {n} of {of}" if of else (f"trial {n}" if n else ""))
 
     def _plot(self, name: str):
         if name not in self._plots:
-            w = pg.PlotWidget(background="w", title=name)
+            self.no_data.hide()
+            w = pg.PlotWidget(background="w")
+            w.setTitle(name, color="#1d2330", size="11pt")
             w.getPlotItem().getAxis("bottom").setLabel("s ago")
+            w.setMinimumHeight(140)
             item = w.plot(pen=pg.mkPen("#2e5aac", width=2))
             n = len(self._plots)
             self.plot_grid.addWidget(w, n // 2, n % 2)
@@ -417,14 +499,22 @@ class ObserverWindow(QMainWindow):
     def _history(self, name: str, t: list, v: list) -> None:
         _, item, ts, vs = self._plot(name)
         ts[:0], vs[:0] = t, v
-        self._redraw(name)
+        self._dirty.add(name)
+
+    def _redraw_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for name in dirty:
+            self._redraw(name)
 
     def _redraw(self, name: str) -> None:
-        _, item, ts, vs = self._plots[name]
+        w, item, ts, vs = self._plots[name]
         del ts[:-MAX_POINTS], vs[:-MAX_POINTS]
         if ts:
             last = ts[-1]
             item.setData([t - last for t in ts], [float("nan") if v is None else v for v in vs])
+            v = vs[-1]
+            w.setTitle(f"{name}   <b>{v:.5g}</b>" if isinstance(v, (int, float)) else name, color="#1d2330",
+                       size="11pt")
 
     def on_event(self, ev: dict) -> None:
         if ev["type"] == "values":
@@ -432,7 +522,7 @@ class ObserverWindow(QMainWindow):
                 _, _, ts, vs = self._plot(name)
                 ts.append(ev["t"])
                 vs.append(v)
-                self._redraw(name)
+                self._dirty.add(name)
         elif ev["type"] == "trial":
             self._trial(ev["n"], ev.get("of"))
 
@@ -448,6 +538,7 @@ class ObserverWindow(QMainWindow):
         fut.add_done_callback(done)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._redraw_timer.stop()
         self.feed.close()
         self._pool.shutdown(wait=False)
         super().closeEvent(event)

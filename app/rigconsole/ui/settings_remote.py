@@ -80,9 +80,9 @@ class RemoteTab(QWidget):
         self.tls_combo.setCurrentIndex(self.tls_combo.findData(settings.tls))
         self.cert_edit = QLineEdit(str(settings.tls_cert) if settings.tls_cert else "")
         self.key_edit = QLineEdit(str(settings.tls_key) if settings.tls_key else "")
-        self.fingerprint_edit = QLineEdit()
-        self.fingerprint_edit.setReadOnly(True)
-        self.fingerprint_edit.setMinimumWidth(420)
+        self.fingerprint_edit = QLabel()
+        self.fingerprint_edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fingerprint_edit.setStyleSheet("font-family: monospace")
         self.fingerprint_edit.setToolTip("SHA-256 of the rig's certificate: the attach dialog on the other "
                                          "computer shows it on first use; compare the two")
         self.lock_check = QCheckBox("Lock remote control (pause, resume, stop and runs from other computers "
@@ -161,10 +161,12 @@ class RemoteTab(QWidget):
         mode = self.tls_combo.currentData()
         for w in (self.cert_edit, self.key_edit):
             w.setEnabled(mode == "files")
-        self.fingerprint_edit.setText(self.fingerprint() or "")
-        self.fingerprint_edit.setPlaceholderText(
-            "made when the server first starts (Apply)" if mode == "self-signed" else
-            "no TLS: nothing to pin" if mode == "off" else "choose the certificate file")
+        from .remote_observer import fingerprint_lines
+
+        fp = self.fingerprint()
+        self.fingerprint_edit.setText(fingerprint_lines(fp) if fp else
+                                      "(made when the server first starts: Apply)" if mode == "self-signed" else
+                                      "(no TLS: nothing to pin)" if mode == "off" else "(choose the certificate file)")
 
     def refresh_fingerprint(self) -> None:
         """Show the certificate's fingerprint again (the server made its certificate on Apply)."""
