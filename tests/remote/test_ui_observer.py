@@ -139,6 +139,10 @@ def test_settings_tokens_lock_and_revoke_against_the_server(qtbot, rig, exp_root
 
     # Apply: the remote and email fields reach apply_settings (the Rig restarts the server from them)
     tab.enabled_check.setChecked(True)
+    tab.tls_combo.setCurrentIndex(tab.tls_combo.findData("files"))
+    tab.cert_edit.setText(str(tmp_path / "no-such-cert.pem"))
+    tab.key_edit.setText(str(tmp_path / "no-such-key.pem"))
+    assert not dlg.apply() and "certificate file does not exist" in dlg.error_label.text() and not applied
     tab.port_spin.setValue(7013)
     tab.tls_combo.setCurrentIndex(tab.tls_combo.findData("off"))
     dlg.email_tab.host_edit.setText("smtp.lab.example")
@@ -301,3 +305,17 @@ def test_file_menu_attach_opens_an_observer_window_and_the_dashboard(qtbot, rig)
         assert isinstance(dash, DashboardWindow)
         qtbot.waitUntil(lambda: dash.tiles[0].conn.text() == "live", timeout=20000)
         dash.close()
+
+
+def test_an_unreadable_token_file_leaves_settings_usable(qtbot, rig, exp_root, tmp_path):
+    from rigconsole.remote.tokens import default_tokens_path
+    from rigconsole.settings import Settings
+    from rigconsole.ui.settings_dialog import SettingsDialog
+
+    default_tokens_path().parent.mkdir(parents=True, exist_ok=True)
+    default_tokens_path().write_text("{not json", encoding="utf-8")
+    dlg = SettingsDialog(rig.session, Settings(root=exp_root, data_dir=tmp_path / "data"), lambda s: None)
+    qtbot.addWidget(dlg)
+    tab = dlg.remote_tab
+    assert "unreadable" in tab.token_message.text() and not tab.add_token_button.isEnabled()
+    assert dlg.apply(), dlg.error_label.text()

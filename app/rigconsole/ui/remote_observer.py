@@ -222,7 +222,7 @@ class AttachDialog(QDialog):
                        if (r["host"], int(r["port"])) == (host, port)), "")
         if self.tls.isChecked():
             try:
-                seen = peer_fingerprint(host, port)
+                seen = peer_fingerprint(host, port, timeout=3.0)
             except OSError as err:
                 self.error.setText(str(err))
                 return

@@ -197,6 +197,9 @@ class SettingsDialog(QDialog):
             return self._refuse("Give a data folder.")
         if new.rig_file is not None and not Path(new.rig_file).is_file():
             return self._refuse(f"Rig file does not exist: {new.rig_file} (leave it empty for the simulated rig)")
+        problem = self.remote_tab.problem()
+        if problem:
+            return self._refuse(f"Remote attach: {problem}")
         kept = self.email_tab.store_password()  # before applying: the rig's notifier reads the keyring
         old = self.settings
         try:

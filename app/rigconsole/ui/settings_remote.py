@@ -61,7 +61,12 @@ class RemoteTab(QWidget):
         super().__init__(parent)
         from ..settings import settings_path
 
-        self.tokens = tokens if tokens is not None else TokenStore.default()
+        self._token_error = ""
+        try:
+            self.tokens = tokens if tokens is not None else TokenStore.default()
+        except TokenError as err:  # an unreadable token file: say so, keep the rest of Settings usable
+            self._token_error = str(err)
+            self.tokens = TokenStore(None)
         self.config_dir = Path(config_dir) if config_dir is not None else settings_path().parent
         self.enabled_check = QCheckBox("Let other computers attach to this rig (observe; operators also control)")
         self.enabled_check.setChecked(settings.enabled)
@@ -155,6 +160,10 @@ class RemoteTab(QWidget):
         lay.addWidget(self.token_message)
         self.refresh_tokens()
         self._tls_changed()
+        if self._token_error:
+            for w in (self.token_name_edit, self.token_role_combo, self.add_token_button, self.revoke_button):
+                w.setEnabled(False)
+            self._message(self._token_error, error=True)
 
     # ------------------------------------------------------------------ TLS
     def _tls_changed(self, *_args) -> None:
@@ -183,6 +192,18 @@ class RemoteTab(QWidget):
             return cert_fingerprint(cert.read_bytes())
         except (OSError, ValueError):
             return None
+
+    def problem(self) -> str | None:
+        """What would stop the server from starting with these values (one line), or ``None``."""
+        if not self.enabled_check.isChecked() or self.tls_combo.currentData() != "files":
+            return None
+        for what, edit in (("certificate", self.cert_edit), ("key", self.key_edit)):
+            path = edit.text().strip()
+            if not path:
+                return f"TLS from files: choose the {what} file (or pick the self-signed certificate)"
+            if not Path(path).is_file():
+                return f"TLS {what} file does not exist: {path}"
+        return None
 
     def values(self) -> dict:
         """The remote fields for the candidate settings (``email`` is the Email tab's)."""
