@@ -110,6 +110,8 @@ class Rig:
         self._recorder = None
         self._reported: set[str] = set()
         self._instruments_enabled = instruments
+        self._remote_enabled = remote
+        self._notifier_password: str | None = None
         self._rig_file_error: Exception | None = None
         self._before_dry_run: Path | None = None  # the session file to go back to after a dry run
         try:
@@ -229,6 +231,7 @@ class Rig:
         if reload_instruments:
             self.remove_component("instruments")
             self._load_instruments()
+        self._apply_remote(old.remote, settings.remote)
         log.info("settings applied: root %s, data folder %s", new_root, new_data)
         self.events.settings_applied.emit(settings)
 
@@ -333,6 +336,17 @@ class Rig:
             self.events.data_log_changed.emit(self._data_log)
             raise error
         self.events.data_log_changed.emit(self._data_log)
+    def set_remote_locked(self, locked: bool) -> bool:
+        """Lock (or unlock) remote control at once, during a run too: remote pause, resume,
+        stop and runs answer 423 while locked. Kept in :attr:`settings` (``remote.locked``)
+        for the next server start. Returns ``True`` when a running server was told."""
+        self._settings = self._settings.model_copy(
+            update={"remote": self._settings.remote.model_copy(update={"locked": bool(locked)})})
+        server = self._components.get("remote")
+        if server is None:
+            return False
+        server.set_locked(bool(locked))
+        return True
 
     # ---------------------------------------------------------------- closing
     def close(self) -> None:
@@ -398,11 +412,53 @@ class Rig:
 
         s = self._settings.remote
         if s.enabled:
-            self.add_component("remote", RemoteServer.from_settings(s, config_dir=settings_path().parent))
-            log.info("remote attach on %s:%d", s.host, self._components["remote"].port or s.port)
+            try:
+                self.add_component("remote", RemoteServer.from_settings(s, config_dir=settings_path().parent))
+                log.info("remote attach on %s:%d", s.host, self._components["remote"].port or s.port)
+            except (OSError, ValueError) as err:  # a taken port must not stop the rig: it runs without
+                log.error("remote attach is off: %s", err)
         if s.email.enabled:
-            from .remote.notify import Notifier
-            self.add_component("notify", Notifier(s.email))
+            self._start_notifier(s.email)
+
+    def _apply_remote(self, old, new) -> None:
+        """Follow changed remote settings (a Rig built with ``remote=True``): a changed server
+        (enabled, host, port, TLS) restarts it, or stops it; a changed lock reaches the running
+        server (:meth:`RemoteServer.set_locked`); changed email settings replace the notifier.
+
+        Raises OSError: the server cannot listen on the new host and port (it stays off).
+        """
+        if not self._remote_enabled:
+            return
+        server = self._components.get("remote")
+        serving = ("enabled", "host", "port", "tls", "tls_cert", "tls_key", "rig_name")
+        if any(getattr(old, f) != getattr(new, f) for f in serving) or (new.enabled and server is None):
+            self.remove_component("remote")
+            if new.enabled:
+                from .remote import RemoteServer
+                from .settings import settings_path
+
+                self.add_component("remote", RemoteServer.from_settings(new, config_dir=settings_path().parent))
+                log.info("remote attach on %s:%d", new.host, self._components["remote"].port or new.port)
+        elif server is not None and new.locked != server.locked:
+            server.set_locked(new.locked)
+        if (old.email != new.email or (new.email.enabled and "notify" not in self._components)
+                or (new.email.enabled and self._smtp_password() != self._notifier_password)):
+            self.remove_component("notify")
+            if new.email.enabled:
+                self._start_notifier(new.email)
+
+    def _smtp_password(self, email=None) -> str | None:
+        """The SMTP password kept in the OS keyring for the email settings' user and host."""
+        from .remote import secrets
+
+        email = email or self._settings.remote.email
+        return secrets.get(secrets.smtp_password_key(email.user, email.host)) if email.user else None
+
+    def _start_notifier(self, email) -> None:
+        from .remote.notify import Notifier
+
+        self._notifier_password = self._smtp_password(email)
+        self.add_component("notify", Notifier(email, password=self._notifier_password))
 
     def _load_instruments(self) -> None:
         from .instruments import InstrumentManager, RigFileError, default_rig_file, load_rig_file

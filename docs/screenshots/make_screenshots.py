@@ -13,6 +13,15 @@ demo through the toolbar and grabs the window at each step a technician meets:
     error-dialog.png   what an uncaught error looks like (the message and the log file)
     dry-run.png        Run → Dry run of the go/no-go demo in progress (DRY RUN in the status bar)
     dry-run-report.png its QA report
+    settings-remote.png, settings-email.png   Settings: remote attach (tokens, fingerprint) and email
+    remote-attach.png, remote-pin.png   File → Attach to rig… during a real run, and the first-use
+                       question about the rig's certificate
+    remote-observer.png   the observer window attached to that run (status, trial n of N, live plots)
+    remote-dashboard.png  the rig dashboard (that rig, and one that cannot be reached)
+    remote-page.png    the rig's browser page during the run (headless Chromium)
+
+The console serves remote attach on 127.0.0.1 (a free port, the self-signed certificate) with
+two tokens; the remote screenshots are taken while a second go/no-go run is in progress.
 
 Run (needs a display; on a server under Xvfb):
 
@@ -26,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +63,22 @@ def main(only: list[str] | None = None) -> int:
     setup_logging()
     log_path = setup_log_file()
     handler = install_error_dialog(log_path)
-    settings = Settings(root=default_root(), data_dir=work / "data", window=WindowSettings(size=(640, 480)))
+    from rigconsole.remote import TokenStore
+    from rigconsole.remote.settings import EmailSettings, RemoteSettings
+
+    tokens = TokenStore.default()  # next to the settings file, where the console's server looks
+    tokens.add("PI office", "observer")
+    operator_token = tokens.add("second tech", "operator")
+    email = EmailSettings(enabled=False, host="smtp.university.edu", user="rig-2", from_addr="rig-2@university.edu",
+                          to_addrs=["pi@university.edu", "tech@university.edu"])
+    import socket
+
+    with socket.socket() as sock:  # a free port, so the Settings screenshot shows the one in use
+        sock.bind(("127.0.0.1", 0))
+        free_port = sock.getsockname()[1]
+    remote = RemoteSettings(enabled=True, host="127.0.0.1", port=free_port, rig_name="rig-2 (EEG room)", email=email)
+    settings = Settings(root=default_root(), data_dir=work / "data", window=WindowSettings(size=(640, 480)),
+                        remote=remote)
     c = build_console(settings=settings, simulated_vsync_hz=60.0, show=True)
     w = c.window
     w.resize(1280, 800)
@@ -98,6 +123,14 @@ def main(only: list[str] | None = None) -> int:
         await wait(lambda: dlg.isVisible())
         await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
         grab(dlg, "settings.png")
+        dlg.tabs.setCurrentWidget(dlg.remote_tab)
+        dlg.remote_tab.token_name_edit.setText("lab laptop")
+        dlg.remote_tab.add_token()  # shown once, to copy
+        await asyncio.sleep(0.05)
+        grab(dlg, "settings-remote.png")
+        dlg.tabs.setCurrentWidget(dlg.email_tab)
+        await asyncio.sleep(0.05)
+        grab(dlg, "settings-email.png")
         dlg.reject()
 
         # the run blocks inside one Qt callback and serves Qt on each flip: steps run from a timer
@@ -154,6 +187,7 @@ def main(only: list[str] | None = None) -> int:
         await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)
         grab(report, "dry-run-report.png")
         report.close()
+        await remote_tour()
 
         c.data_log.flush()
         browser = c.data_tools.open_browser(c.data_log.path)
@@ -174,6 +208,94 @@ def main(only: list[str] | None = None) -> int:
         grab(handler.dialog, "error-dialog.png")
         handler.dialog.close()
 
+
+    async def remote_tour():
+        """Attach to this rig over HTTPS during a real run: the dialog, the pin question, the observer
+        window, the dashboard and the browser page, all showing the run as it goes."""
+        from rigconsole.remote import RemoteObserver
+        from rigconsole.ui.remote_dashboard import DashboardWindow
+        from rigconsole.ui.remote_observer import AttachDialog, ObserverWindow, trust_box
+
+        server = c.rig.component("remote")
+        assert server is not None and server.port, "the console did not start its remote server"
+        port = server.port
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        st: dict = {}
+
+        def tick():  # inside the run (a Qt callback): each step once, the run goes on between them
+            rec = c.session.current_run
+            if rec is None:
+                return
+            if "attach" not in st and rec.n_trials >= 2:
+                dlg = AttachDialog(w, trust=lambda h, p, fp: True)
+                dlg.host.setText("127.0.0.1")
+                dlg.port.setValue(port)
+                dlg.token.setText(operator_token)
+                dlg.tls.setChecked(True)
+                dlg.show()
+                app.processEvents()
+                grab(dlg, "remote-attach.png")
+                box = trust_box(w, "127.0.0.1", port, server.fingerprint)
+                box.show()
+                app.processEvents()
+                grab(box, "remote-pin.png")
+                box.close()
+                dlg._accept()  # the first use: trusted (the question above), pinned
+                obs = dlg.observer()
+                win = ObserverWindow(obs)
+                win.resize(1100, 640)
+                win.show()
+                dash = DashboardWindow([RemoteObserver("127.0.0.1", port, token=operator_token, tls=True,
+                                                       fingerprint=server.fingerprint),
+                                        RemoteObserver("127.0.0.1", 1, token="x", timeout=1)], columns=2)
+                dash.resize(640, 220)
+                dash.show()
+                st.update(attach=dlg, win=win, dash=dash)
+                if chromium:
+                    shot = HERE / "remote-page.png"
+                    st["chromium"] = subprocess.Popen(
+                        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                         "--hide-scrollbars", "--ignore-certificate-errors",
+                         f"--user-data-dir={work / 'chromium-profile'}", "--window-size=1100,760",
+                         "--virtual-time-budget=8000", f"--screenshot={shot}",
+                         f"https://127.0.0.1:{port}/#token={operator_token}"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    st["page"] = shot
+                dlg.close()
+            elif "win" in st and "observed" not in st:
+                win = st["win"]
+                if (win.conn.text() == "live" and win.trial.text().startswith("trial")
+                        and len(win._plots) >= 2 and rec.n_trials >= 6):
+                    app.processEvents()
+                    grab(win, "remote-observer.png")
+                    st["observed"] = True
+            elif "observed" in st and "dashboard" not in st:
+                tile = st["dash"].tiles[1]
+                if st["dash"].tiles[0].conn.text() == "live" and "cannot reach" in tile.conn.text():
+                    app.processEvents()
+                    grab(st["dash"], "remote-dashboard.png")
+                    st["dashboard"] = True
+            elif "dashboard" in st and "done" not in st:
+                proc = st.get("chromium")
+                if proc is None or proc.poll() is not None:
+                    if proc is not None:
+                        shots.append(st["page"])
+                    st["done"] = True
+                    w.stop_action.trigger()
+        timer = QTimer()
+        timer.setInterval(50)
+        timer.timeout.connect(tick)
+        timer.start()
+        w.form.set_values({"participant": "P02", "nTrials": 60})
+        await asyncio.sleep(0.05)
+        n = len(c.session.run_records)
+        w.run_action.trigger()
+        await wait(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, 240)
+        timer.stop()
+        if "done" not in st:
+            raise SystemExit(f"make_screenshots: the remote tour stopped at {sorted(st)}")
+        for key in ("win", "dash"):
+            st[key].close()
 
     c.loop.run_until_complete(tour())
     c.close()

@@ -46,3 +46,41 @@ def test_server_as_a_rig_component(exp_root, tmp_path):
     finally:
         rig.close()
     assert server.port is None
+
+
+def test_rig_follows_remote_settings(exp_root, tmp_path):
+    """Settings → Remote attach applied: the server starts, locks (423), moves, stops."""
+    from rigconsole.remote import RemoteError
+    from rigconsole.remote.settings import RemoteSettings
+
+    tokens = TokenStore.default()  # next to RIGCONSOLE_SETTINGS (the tests' own)
+    op = tokens.add("office", "operator")
+    settings = Settings(root=exp_root, data_dir=tmp_path / "data")
+    rig = Rig(settings, window_params={"size": [200, 150], "units": "height"}, remote=True)
+    try:
+        assert rig.component("remote") is None  # off until enabled
+        on = RemoteSettings(enabled=True, port=0, tls="off")
+        rig.apply_settings(settings.model_copy(update={"remote": on}))
+        server = rig.component("remote")
+        assert server is not None and server.port and not server.locked
+        obs = RemoteObserver("127.0.0.1", server.port, token=op)
+        assert obs.status()["locked"] is False
+        rig.apply_settings(rig.settings.model_copy(update={"remote": on.model_copy(update={"locked": True})}))
+        assert rig.component("remote") is server and server.locked  # same server, told at once
+        try:
+            obs.pause()
+            raise AssertionError("pause while locked was accepted")
+        except RemoteError as err:
+            assert err.status == 423
+        assert rig.set_remote_locked(False) and not server.locked and rig.settings.remote.locked is False
+
+        def pause():
+            try:
+                obs.pause()
+            except RemoteError as err:
+                return err.status
+        assert serve_main_while(rig.session, pause) == 409  # unlocked: taken, but there is nothing to pause
+        rig.apply_settings(rig.settings.model_copy(update={"remote": on.model_copy(update={"enabled": False})}))
+        assert rig.component("remote") is None and server.port is None
+    finally:
+        rig.close()

@@ -203,3 +203,30 @@ def test_disconnect_clients_kicks_a_token(rig):
             return msg.type
 
     assert asyncio.run(main()) in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.ERROR)
+
+
+def test_a_revoked_token_loses_its_open_stream(rig):
+    """Revoked in Settings or with ``rigconsole remote token revoke``: its stream closes within
+    the server's check interval; the other token's stream goes on."""
+    from rigconsole.remote.server import REVOKED_CHECK_S
+    from rigconsole.remote.tokens import TokenStore
+
+    async def main():
+        async with aiohttp.ClientSession() as http:
+            gone = await http.ws_connect(_url(rig))
+            await gone.send_str(json.dumps({"type": "hello", "token": rig.observer_token}))
+            stays = await http.ws_connect(_url(rig))
+            await stays.send_str(json.dumps({"type": "hello", "token": rig.operator_token}))
+            await gone.receive()
+            await stays.receive()
+            t0 = time.monotonic()
+            assert TokenStore(rig.tokens.path).revoke("PI office")  # another store on the same file
+            msg = await asyncio.wait_for(gone.receive(), REVOKED_CHECK_S + 5)
+            took = time.monotonic() - t0
+            rig.data_log.add_entry(x=1.0)
+            values, _ = await _collect(stays, lambda v: v == [1.0])
+            return msg.type, took, values
+
+    kind, took, values = asyncio.run(main())
+    assert kind in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.ERROR)
+    assert took < REVOKED_CHECK_S + 5 and values == [1.0]

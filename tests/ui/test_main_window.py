@@ -303,6 +303,23 @@ def test_settings_persist_across_windows(make_window, ui_settings, qtbot):
     assert w2.form.values()["condition"] == "B"
 
 
+def test_file_menu_has_attach_and_dashboard(window, qtbot):
+    from rigconsole.ui.remote_dashboard import ChooseRigsDialog
+    from rigconsole.ui.remote_observer import AttachDialog
+
+    from PySide6.QtWidgets import QMenu
+
+    file_menu = next(m for m in window.findChildren(QMenu) if m.title() == "&File")
+    texts = [a.text() for a in file_menu.actions()]
+    assert "A&ttach to rig…" in texts and "Rig &dashboard…" in texts
+    dlg = window.attach_to_rig()
+    assert isinstance(dlg, AttachDialog) and dlg.isVisible()
+    dlg.reject()
+    choose = window.open_dashboard()
+    assert isinstance(choose, ChooseRigsDialog) and choose.isVisible()
+    choose.reject()
+
+
 def test_settings_dialog_applies_validates_and_refuses_during_a_run(window, qtbot, tmp_path, during_run):
     from rigconsole.settings import load_settings
 

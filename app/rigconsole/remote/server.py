@@ -39,6 +39,9 @@ SPEC_PATH = (Path(getattr(sys, "_MEIPASS", "")) / "docs" / "remote-api.yaml" if 
              else Path(__file__).resolve().parents[3] / "docs" / "remote-api.yaml")
 STATIC = Path(__file__).parent / "static"
 HELLO_TIMEOUT_S = 5.0
+#: how often open streams are checked against the token store (a token revoked in Settings or
+#: from the command line closes its streams within this long), s
+REVOKED_CHECK_S = 2.0
 
 
 class RemoteServer:
@@ -80,6 +83,7 @@ class RemoteServer:
         self._audit: list[dict] = []
         self._ws: set[web.WebSocketResponse] = set()
         self._ws_names: dict[web.WebSocketResponse, str] = {}
+        self._ws_who: dict[web.WebSocketResponse, TokenInfo] = {}
         self._ws_transports: dict[web.WebSocketResponse, Any] = {}
 
     @classmethod
@@ -209,11 +213,30 @@ class RemoteServer:
             sock = site._server.sockets[0]  # aiohttp offers no public accessor for the bound port
             self._port = sock.getsockname()[1]
             self._ready.set()
-            await self._stop.wait()
+            while not self._stop.is_set():
+                try:
+                    await asyncio.wait_for(self._stop.wait(), REVOKED_CHECK_S)
+                except asyncio.TimeoutError:
+                    self._drop_revoked()
         finally:
             for ws in list(self._ws):
                 await ws.close(code=1001, message=b"rig server closing")
             await runner.cleanup()
+
+    def _drop_revoked(self) -> None:
+        """Close the streams whose token was revoked since they attached (server thread)."""
+        if not self._ws_who:
+            return
+        try:
+            valid = set(self.tokens.list())
+        except Exception:  # noqa: BLE001 - an unreadable token file: every request is refused already
+            valid = set()
+        for ws, who in list(self._ws_who.items()):
+            if who not in valid:
+                log.info("remote: token %r revoked; closing its stream", who.name)
+                transport = self._ws_transports.get(ws)
+                if transport is not None:
+                    transport.abort()
 
     # ------------------------------------------------------------------ rig events → stream
     def _connect(self) -> None:
@@ -374,6 +397,7 @@ class RemoteServer:
                 await ws.close(code=4401, message=b"missing or invalid token")
                 return ws
             self._ws_names[ws] = who.name
+            self._ws_who[ws] = who
             self._ws_transports[ws] = request.transport
             client = StreamClient(who.name, max_batches=self.stream.client_max_batches,
                                   max_bytes=self.stream.client_max_bytes)
@@ -397,6 +421,7 @@ class RemoteServer:
                 self.stream.detach(client)
             self._ws.discard(ws)
             self._ws_names.pop(ws, None)
+            self._ws_who.pop(ws, None)
             self._ws_transports.pop(ws, None)
 
     async def _send_loop(self, ws: web.WebSocketResponse, client: StreamClient) -> None:

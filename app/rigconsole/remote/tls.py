@@ -12,7 +12,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TlsConfig", "make_self_signed", "cert_fingerprint"]
+__all__ = ["TlsConfig", "make_self_signed", "cert_fingerprint", "peer_fingerprint"]
 
 
 def cert_fingerprint(cert_pem: bytes) -> str:
@@ -85,3 +85,16 @@ class TlsConfig:
         except (OSError, ssl.SSLError) as err:
             raise OSError(f"cannot load TLS certificate {self.cert} / key {self.key}: {err}") from None
         return ctx
+
+
+def peer_fingerprint(host: str, port: int, *, timeout: float = 5.0) -> str:
+    """The fingerprint (``AB:CD:...``) of the certificate a TLS server at ``host:port`` presents,
+    without verifying it (what the attach dialog shows to pin on first use).
+
+    Raises OSError (unreachable, not TLS) with a one-line message.
+    """
+    try:
+        pem = ssl.get_server_certificate((host, int(port)), timeout=timeout)
+    except (OSError, ssl.SSLError) as err:
+        raise OSError(f"no TLS certificate from {host}:{port} ({err}); is the rig's server on, with TLS?") from None
+    return cert_fingerprint(pem.encode("ascii"))

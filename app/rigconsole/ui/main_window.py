@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._key = ""
         self._busy = False
         self._settings_dialog: SettingsDialog | None = None
+        self._remote_windows: list = []  # observer and dashboard windows opened from the File menu
         self.setWindowTitle("Rig Console")
         self.setObjectName("rigconsole_main")
         self.resize(1280, 800)
@@ -179,6 +180,10 @@ class MainWindow(QMainWindow):
         self.refresh_action.setIconText("Refresh")
         self.settings_action = self._action("&Settings…", self.open_settings, [QKeySequence.StandardKey.Preferences])
         self.settings_action.setToolTip("Root folder, data folder and stimulus window")
+        self.attach_action = self._action("A&ttach to rig…", self.attach_to_rig, [],
+                                          tip="Observe (or, with an operator token, control) another rig")
+        self.dashboard_action = self._action("Rig &dashboard…", self.open_dashboard, [],
+                                             tip="Several rigs at once: state, experiment, trial n of N")
         self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         self.about_action = self._action("&About Rig Console", self.show_about)
 
@@ -251,6 +256,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.attach_action)
+        file_menu.addAction(self.dashboard_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = mb.addMenu("&Run")
@@ -528,6 +536,18 @@ class MainWindow(QMainWindow):
         dlg.open()
         return dlg
 
+    def attach_to_rig(self):
+        """File → Attach to rig…: the attach dialog, then an observer window (see ui/remote_observer.py)."""
+        from .remote_observer import open_attach_dialog
+
+        return open_attach_dialog(self, self._remote_windows)
+
+    def open_dashboard(self):
+        """File → Rig dashboard…: pick recent rigs, then a dashboard of them (see ui/remote_dashboard.py)."""
+        from .remote_dashboard import open_dashboard_dialog
+
+        return open_dashboard_dialog(self, self._remote_windows)
+
     def _settings_applied(self) -> None:
         for extra in self.settings.extra_experiments:
             if Path(extra).exists() and not any(e.path == Path(extra) for e in self.session.experiment_files.values()):
@@ -591,6 +611,8 @@ class MainWindow(QMainWindow):
         self._links = []
         self.dry_run_view.close()
         self.log_panel.close_handler()
+        for win in list(self._remote_windows):
+            win.close()
         super().closeEvent(event)
         self._closed = True
         fut = self._closed_future

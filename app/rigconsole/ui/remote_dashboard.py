@@ -3,12 +3,80 @@ trial n of N, connection), fed by :class:`rigconsole.ui.remote_observer.RemoteFe
 Double-clicking a tile opens that rig's observer window."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QMainWindow, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFrame, QGridLayout, QLabel, QLineEdit,
+                               QMainWindow, QProgressBar, QVBoxLayout, QWidget)
 
-from ..remote import RemoteObserver
-from .remote_observer import ObserverWindow, RemoteFeed
+from ..remote import RemoteObserver, secrets
+from .remote_observer import ObserverWindow, RemoteFeed, _keep, load_recent, saved_token
 
-__all__ = ["DashboardWindow", "RigTile"]
+__all__ = ["DashboardWindow", "RigTile", "ChooseRigsDialog", "open_dashboard_dialog"]
+
+
+def open_dashboard_dialog(parent, windows: list) -> "ChooseRigsDialog":
+    """File → Rig dashboard…: choose the rigs (window-modal, ``open()``), then a
+    :class:`DashboardWindow` of them, kept in ``windows`` until it closes."""
+    dlg = ChooseRigsDialog(parent)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dlg.accepted.connect(lambda: _keep(windows, DashboardWindow(dlg.observers())))
+    dlg.open()
+    return dlg
+
+
+class ChooseRigsDialog(QDialog):
+    """File → Rig dashboard…: the recent rigs (File → Attach to rig… remembers them), each with
+    its token (from the OS keyring where there is one, else typed here) and a tick.
+
+    Attributes: rows (``[(QCheckBox, QLineEdit, recent entry)]``), error (QLabel).
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Rig dashboard")
+        self.setMinimumWidth(560)
+        lay = QVBoxLayout(self)
+        grid = QGridLayout()
+        self.rows: list[tuple[QCheckBox, QLineEdit, dict]] = []
+        recent = load_recent()
+        if not recent:
+            lay.addWidget(QLabel("No rigs yet: attach to each rig once (File → Attach to rig…)."))
+        for i, r in enumerate(recent):
+            token = saved_token(r["host"], int(r["port"])) or ""
+            check = QCheckBox(f"{r['host']}:{r['port']}" + ("  (HTTPS)" if r.get("tls") else ""))
+            check.setChecked(bool(token))
+            edit = QLineEdit(token)
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setPlaceholderText("token (not kept in a keyring here)")
+            edit.textChanged.connect(lambda text, c=check: c.setChecked(bool(text)) if text else None)
+            grid.addWidget(check, i, 0)
+            grid.addWidget(edit, i, 1)
+            self.rows.append((check, edit, r))
+        lay.addLayout(grid)
+        reason = secrets.unavailable_reason()
+        if reason and recent:
+            note = QLabel(f"Tokens are not remembered on this computer ({reason}): type them.")
+            note.setWordWrap(True)
+            lay.addWidget(note)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b42318")
+        lay.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Show dashboard")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def observers(self) -> list[RemoteObserver]:
+        """One observer per ticked rig with a token (its pinned fingerprint for an HTTPS rig)."""
+        return [RemoteObserver(r["host"], int(r["port"]), token=edit.text().strip(), tls=bool(r.get("tls")),
+                               fingerprint=r.get("fingerprint") or None)
+                for check, edit, r in self.rows if check.isChecked() and edit.text().strip()]
+
+    def _accept(self) -> None:
+        if not self.observers():
+            self.error.setText("Tick at least one rig and give its token.")
+            return
+        self.accept()
 
 COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318"}
 
@@ -29,6 +97,8 @@ class RigTile(QFrame):
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.conn = QLabel("connecting...")
+        self.conn.setWordWrap(True)
+        self._seen = False
         lay = QVBoxLayout(self)
         for w in (self.name, self.state, self.detail, self.progress, self.conn):
             lay.addWidget(w)
@@ -41,6 +111,7 @@ class RigTile(QFrame):
 
     def show_status(self, st: dict) -> None:
         run = st.get("run") or {}
+        self._seen = True
         self.name.setText(st["rig"])
         self.state.setText(st["state"].capitalize())
         self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {COLOURS.get(st['state'], '#1d2330')}")
@@ -61,6 +132,9 @@ class RigTile(QFrame):
     def _connection(self, what: str) -> None:
         self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
         self.conn.setStyleSheet("color: #12805c" if what == "live" else "color: #b42318")
+        if not self._seen and what != "live":
+            self.state.setText("Not connected")
+            self.state.setStyleSheet("font-size: 18px; font-weight: 700; color: #667085")
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self.window is None:

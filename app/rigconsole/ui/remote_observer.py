@@ -11,73 +11,153 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMainWindow, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
-from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver
+from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver, secrets
+from ..remote.tls import peer_fingerprint
 
-__all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path"]
+__all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
+           "saved_token", "forget_rig", "open_attach_dialog", "trust_box"]
 
 MAX_POINTS = 2000
 
 
 def recent_rigs_path() -> Path:
-    """``remote-recent.json`` next to the settings: host, port, TLS, fingerprint (never the token)."""
+    """``remote-recent.json`` next to the settings: host, port, TLS, pinned fingerprint (never the token)."""
     from ..settings import settings_path
 
     return settings_path().with_name("remote-recent.json")
 
 
-def _load_recent() -> list[dict]:
+def load_recent() -> list[dict]:
+    """The recently attached rigs, newest first: ``{"host", "port", "tls", "fingerprint", "token_saved"}``."""
     try:
         rows = json.loads(recent_rigs_path().read_text(encoding="utf-8"))
-        return [r for r in rows if isinstance(r, dict) and "host" in r][:10]
+        return [r for r in rows if isinstance(r, dict) and "host" in r and "port" in r][:10]
     except (OSError, ValueError):
         return []
 
 
-def _save_recent(entry: dict) -> None:
-    rows = [r for r in _load_recent() if (r["host"], r.get("port")) != (entry["host"], entry["port"])]
+def remember_rig(entry: dict, token: str | None = None) -> dict:
+    """Put ``entry`` first in the recent rigs; its token goes to the OS keyring (never to the file).
+
+    Returns the entry as saved (``token_saved`` says whether the keyring kept the token)."""
+    entry = {k: entry[k] for k in ("host", "port", "tls", "fingerprint") if k in entry}
+    entry["token_saved"] = bool(token) and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token)
+    rows = [r for r in load_recent() if (r["host"], r.get("port")) != (entry["host"], entry["port"])]
     path = recent_rigs_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([entry] + rows[:9], indent=2), encoding="utf-8")
+    return entry
+
+
+def forget_rig(host: str, port: int) -> None:
+    """Drop the rig at ``host:port`` from the recent rigs, with its pinned fingerprint and kept token."""
+    rows = [r for r in load_recent() if (r["host"], int(r["port"])) != (host, int(port))]
+    secrets.delete(secrets.rig_token_key(host, port))
+    recent_rigs_path().write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+
+def saved_token(host: str, port: int) -> str | None:
+    """The token kept in the OS keyring for the rig at ``host:port``, or ``None``."""
+    return secrets.get(secrets.rig_token_key(host, port))
+
+
+def _norm_fp(fp: str) -> str:
+    return fp.replace(":", "").replace(" ", "").strip().upper()
+
+
+def fingerprint_lines(fp: str) -> str:
+    """A SHA-256 fingerprint (``AB:CD:...``, 32 bytes) as two lines of 16 bytes, easier to compare."""
+    parts = fp.split(":")
+    return ":".join(parts[:16]) + ("\n" + ":".join(parts[16:]) if len(parts) > 16 else "")
+
+
+def trust_box(parent, host: str, port: int, fingerprint: str) -> QMessageBox:
+    """The first-use question: trust the certificate with this fingerprint? (Yes = "Trust and attach")."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Trust this rig's certificate?",
+                      f"<p>First attach to <b>{host}:{port}</b> over HTTPS. Its certificate's SHA-256 "
+                      f"fingerprint is:</p><p><tt>{fingerprint_lines(fingerprint).replace(chr(10), '<br>')}</tt></p>"
+                      "<p>Compare it with the fingerprint the rig's console shows (Settings → Remote attach). "
+                      "Trust it? It is remembered: a rig that later shows another certificate is refused.</p>",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.Yes).setText("Trust and attach")
+    return box
+
+
+def _ask_trust(parent, host: str, port: int, fingerprint: str) -> bool:
+    box = trust_box(parent, host, port, fingerprint)
+    box.exec()
+    return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
 
 class AttachDialog(QDialog):
-    """Host, port, token, TLS (with the fingerprint to pin); recent rigs remembered without their tokens."""
+    """File → Attach to rig…: host, port, token, TLS; recent rigs remembered.
 
-    def __init__(self, parent=None):
+    A recent rig's token comes back from the OS keyring (:mod:`rigconsole.remote.secrets`);
+    where there is none the dialog asks for it again and says why. For a TLS rig never
+    seen, the certificate's fingerprint is shown and trusted on first use (``trust``, a
+    ``(host, port, fingerprint) -> bool`` question, default a message box), then pinned
+    with the recent rig: a rig that presents another certificate is refused.
+
+    Attributes: recent, host, port, token, tls, fingerprint, note, error (widgets).
+    """
+
+    def __init__(self, parent=None, *, trust: Callable[[str, int, str], bool] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Attach to rig")
+        self.setMinimumWidth(520)
+        self._trust = trust or (lambda h, p, fp: _ask_trust(self, h, p, fp))
+        self._pinned = ""  # the fingerprint remembered with the picked recent rig
         self.recent = QComboBox()
-        self.recent.addItem("")
-        for r in _load_recent():
-            self.recent.addItem(f"{r['host']}:{r['port']}", r)
+        self.recent.addItem("(new rig)")
+        for r in load_recent():
+            self.recent.addItem(f"{r['host']}:{r['port']}" + ("  (HTTPS)" if r.get("tls") else ""), r)
         self.recent.currentIndexChanged.connect(self._pick)
         self.host = QLineEdit("127.0.0.1")
+        self.host.setPlaceholderText("the rig's name or address, e.g. rig-2.lab")
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(DEFAULT_PORT)
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token.setPlaceholderText("from: rigconsole remote token add NAME --role observer|operator")
-        self.tls = QCheckBox("HTTPS (TLS)")
+        self.token.setPlaceholderText("an observer or operator token from the rig's Settings → Remote attach")
+        self.tls = QCheckBox("HTTPS (TLS): the rig's certificate is pinned on first use")
         self.fingerprint = QLineEdit()
-        self.fingerprint.setPlaceholderText("AB:CD:... as the rig's console shows it (pinned)")
+        self.fingerprint.setReadOnly(True)
+        self.fingerprint.setPlaceholderText("shown and pinned when you first attach over HTTPS")
         form = QFormLayout()
-        form.addRow("Recent", self.recent)
-        form.addRow("Host", self.host)
-        form.addRow("Port", self.port)
-        form.addRow("Token", self.token)
+        self.forget_button = QPushButton("Forget")
+        self.forget_button.setToolTip("Forget this rig: its pinned certificate and its kept token")
+        self.forget_button.clicked.connect(self._forget)
+        self.forget_button.setEnabled(False)
+        recent_row = QHBoxLayout()
+        recent_row.addWidget(self.recent, 1)
+        recent_row.addWidget(self.forget_button)
+        form.addRow("Recent rigs:", recent_row)
+        form.addRow("Host:", self.host)
+        form.addRow("Port:", self.port)
+        form.addRow("Token:", self.token)
         form.addRow("", self.tls)
-        form.addRow("Fingerprint", self.fingerprint)
+        form.addRow("Pinned certificate:", self.fingerprint)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #555")
+        reason = secrets.unavailable_reason()
+        self.note.setText(f"Tokens are not remembered: {reason}. Paste the token each time." if reason else
+                          "Tokens are kept in this computer's keyring, never in a settings file.")
         self.error = QLabel()
+        self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b42318")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attach")
@@ -85,28 +165,105 @@ class AttachDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
+        lay.addWidget(self.note)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
+        if self.recent.count() > 1:
+            self.recent.setCurrentIndex(1)
 
     def _pick(self, i: int) -> None:
         r = self.recent.itemData(i)
+        self.error.setText("")
+        self.forget_button.setEnabled(bool(r))
+        if not r:
+            self._pinned = ""
+            self.fingerprint.clear()
+            self.token.clear()
+            return
+        self.host.setText(r["host"])
+        self.port.setValue(int(r["port"]))
+        self.tls.setChecked(bool(r.get("tls")))
+        self._pinned = r.get("fingerprint") or ""
+        self.fingerprint.setText(self._pinned)
+        token = saved_token(r["host"], int(r["port"]))
+        self.token.setText(token or "")
+        if token:
+            self.note.setText("Token from this computer's keyring.")
+        else:
+            reason = secrets.unavailable_reason()
+            self.note.setText(f"Give the token again: {reason}." if reason else
+                              "Give the token again: the keyring has none for this rig.")
+
+    def _forget(self) -> None:
+        i = self.recent.currentIndex()
+        r = self.recent.itemData(i)
         if r:
+            token = self.token.text()
+            forget_rig(r["host"], int(r["port"]))
+            self.recent.removeItem(i)
+            self.recent.setCurrentIndex(0)
             self.host.setText(r["host"])
             self.port.setValue(int(r["port"]))
             self.tls.setChecked(bool(r.get("tls")))
-            self.fingerprint.setText(r.get("fingerprint") or "")
+            self.token.setText(token)
+            self.note.setText(f"Forgot {r['host']}:{r['port']}: its certificate is asked about again on Attach.")
 
     def observer(self) -> RemoteObserver:
+        """A :class:`RemoteObserver` for what the dialog holds (after it was accepted)."""
         return RemoteObserver(self.host.text().strip(), self.port.value(), token=self.token.text().strip(),
                               tls=self.tls.isChecked(), fingerprint=self.fingerprint.text().strip() or None)
 
     def _accept(self) -> None:
-        if not self.host.text().strip() or not self.token.text().strip():
+        host, port = self.host.text().strip(), self.port.value()
+        if not host or not self.token.text().strip():
             self.error.setText("Give the rig's host and a token.")
             return
-        _save_recent({"host": self.host.text().strip(), "port": self.port.value(), "tls": self.tls.isChecked(),
-                      "fingerprint": self.fingerprint.text().strip()})
+        pinned = next((r.get("fingerprint") or "" for r in load_recent()
+                       if (r["host"], int(r["port"])) == (host, port)), "")
+        if self.tls.isChecked():
+            try:
+                seen = peer_fingerprint(host, port, timeout=3.0)
+            except OSError as err:
+                self.error.setText(str(err))
+                return
+            if pinned and _norm_fp(seen) != _norm_fp(pinned):
+                self.error.setText(
+                    f"Refused: {host}:{port} presents another certificate than the one pinned "
+                    f"({seen[:23]}… instead of {pinned[:23]}…). Someone may be in between, or the rig made "
+                    "a new certificate: check the fingerprint its Settings show, then forget this rig "
+                    "(pick it, then Forget) and attach again.")
+                return
+            if not pinned and not self._trust(host, port, seen):
+                self.error.setText("Not attached: the certificate was not trusted.")
+                return
+            self.fingerprint.setText(seen)
+        else:
+            self.fingerprint.clear()
+        remember_rig({"host": host, "port": port, "tls": self.tls.isChecked(),
+                      "fingerprint": self.fingerprint.text()}, self.token.text().strip())
         self.accept()
+
+
+def _keep(windows: list, win) -> None:
+    win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    windows.append(win)
+    win.destroyed.connect(lambda *_: windows.remove(win) if win in windows else None)
+    win.show()
+
+
+def open_attach_dialog(parent, windows: list) -> "AttachDialog":
+    """File → Attach to rig…: open the dialog (window-modal, ``open()``); once attached, an
+    :class:`ObserverWindow` is shown and kept in ``windows`` until it closes."""
+    dlg = AttachDialog(parent)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def attached():
+        win = ObserverWindow(dlg.observer())
+        win.resize(1100, 680)
+        _keep(windows, win)
+    dlg.accepted.connect(attached)
+    dlg.open()
+    return dlg
 
 
 class RemoteFeed(QObject):
@@ -176,8 +333,16 @@ class RemoteFeed(QObject):
         self._thread.join(3.0)
 
 
+STATE_COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "stopping": "#b54708"}
+PILL = "border-radius: 9px; padding: 2px 10px; font-weight: 600; color: white; background: {}"
+
+
 class ObserverWindow(QMainWindow):
-    """One rig seen from afar: status, progress, live plots; pause/resume/stop for operators."""
+    """One rig seen from afar: status, progress, live plots; pause/resume/stop for operators.
+
+    Plots are redrawn at most 5 times a second (the latest value in each title), whatever the
+    rig's logging rate. Buttons follow the run's state (Pause while running, Resume while
+    paused) and are disabled while the rig has remote control locked."""
 
     control_failed = Signal(str)
 
@@ -187,34 +352,60 @@ class ObserverWindow(QMainWindow):
         self.setWindowTitle(f"Rig Console: observing {observer.host}:{observer.port}")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observer control")
         self._plots: dict[str, tuple[pg.PlotWidget, object, list, list]] = {}
+        self._dirty: set[str] = set()
+        self._run_state = "idle"
+        self._is_locked = False
         central = QWidget()
         self.setCentralWidget(central)
-        self.conn = QLabel("connecting...")
-        self.rig = QLabel("-")
-        self.rig.setStyleSheet("font-size: 16px; font-weight: 600")
+        self.rig = QLabel(f"{observer.host}:{observer.port}")
+        self.rig.setStyleSheet("font-size: 17px; font-weight: 700")
         self.rig.setWordWrap(True)
+        self.who = QLabel("")
+        self.who.setStyleSheet("color: #667085")
+        self.conn = QLabel("connecting...")
+        self.conn.setWordWrap(True)
         self.state = QLabel("-")
-        self.state.setStyleSheet("font-size: 20px; font-weight: 700")
-        self.experiment, self.participant, self.trial = QLabel("-"), QLabel("-"), QLabel("")
+        self.state.setStyleSheet("font-size: 22px; font-weight: 700")
+        self.experiment, self.participant, self.run_no, self.started = (QLabel("-") for _ in range(4))
+        self.experiment.setWordWrap(True)
+        self.trial = QLabel("")
+        self.trial.setStyleSheet("color: #475467")
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(10)
         self.locked = QLabel("Remote control is locked at the rig.")
         self.locked.setStyleSheet("color: #b54708; font-weight: 600")
+        self.locked.setWordWrap(True)
         self.locked.hide()
         self.buttons = {name: QPushButton(name.capitalize()) for name in ("pause", "resume", "stop")}
         for name, b in self.buttons.items():
             b.clicked.connect(lambda _=False, n=name: self._control(n))
+            b.setMinimumHeight(30)
             b.hide()
         self.control_error = QLabel()
+        self.control_error.setWordWrap(True)
         self.control_error.setStyleSheet("color: #b42318")
         self.control_failed.connect(self.control_error.setText)
+        head = QHBoxLayout()
+        head.addWidget(self.rig, 1)
         side = QVBoxLayout()
-        for w in (self.rig, self.conn, self.state, self.progress, self.trial):
-            side.addWidget(w)
+        side.addLayout(head)
+        conn_row = QHBoxLayout()
+        conn_row.addWidget(self.conn)
+        conn_row.addWidget(self.who, 1)
+        side.addLayout(conn_row)
+        side.addSpacing(10)
+        side.addWidget(self.state)
+        side.addWidget(self.progress)
+        side.addWidget(self.trial)
+        side.addSpacing(6)
         form = QFormLayout()
         form.addRow("Experiment", self.experiment)
         form.addRow("Participant", self.participant)
+        form.addRow("Run", self.run_no)
+        form.addRow("Started", self.started)
         side.addLayout(form)
+        side.addSpacing(6)
         side.addWidget(self.locked)
         row = QHBoxLayout()
         for b in self.buttons.values():
@@ -223,14 +414,23 @@ class ObserverWindow(QMainWindow):
         side.addWidget(self.control_error)
         side.addStretch(1)
         self.plot_grid = QGridLayout()
+        self.plot_grid.setSpacing(8)
+        self.no_data = QLabel("No logged variables yet: they appear here as the rig logs them.")
+        self.no_data.setStyleSheet("color: #667085")
+        self.plot_grid.addWidget(self.no_data, 0, 0)
         lay = QHBoxLayout(central)
-        left = QWidget()
+        left = QFrame()
+        left.setFrameShape(QFrame.Shape.StyledPanel)
         left.setLayout(side)
-        left.setFixedWidth(300)
+        left.setFixedWidth(320)
         lay.addWidget(left)
         right = QWidget()
         right.setLayout(self.plot_grid)
         lay.addWidget(right, 1)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setInterval(200)
+        self._redraw_timer.timeout.connect(self._redraw_dirty)
+        self._redraw_timer.start()
         self.feed = RemoteFeed(observer, self)
         self.feed.status.connect(self.show_status)
         self.feed.event.connect(self.on_event)
@@ -239,32 +439,57 @@ class ObserverWindow(QMainWindow):
         self.feed.start()
 
     def on_connection(self, what: str) -> None:
-        self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
-        self.conn.setStyleSheet("color: #12805c" if what == "live" else "color: #b42318")
+        """``"live"``, ``"lost: <why>"`` (retried) or ``"refused: <why>"`` (the rig said no: not retried)."""
+        if what == "live":
+            self.conn.setText("live")
+            self.conn.setStyleSheet(PILL.format("#12805c"))
+        else:
+            self.conn.setText(f"connection {what}; retrying..." if what.startswith("lost") else what)
+            self.conn.setStyleSheet("color: #b42318; font-weight: 600")
 
     def show_status(self, st: dict) -> None:
         run = st.get("run") or {}
-        self.rig.setText(f"Rig {st['rig']}  ({st['you']['name']}, {st['you']['role']})")
+        self.rig.setText(f"Rig {st['rig']}")
+        self.who.setText(f"{st['you']['name']} ({st['you']['role']})")
+        self._run_state = st["state"]
         self.state.setText(st["state"].capitalize())
+        self.state.setStyleSheet(f"font-size: 22px; font-weight: 700; color: {STATE_COLOURS.get(st['state'], '#1d2330')}")
         self.experiment.setText(run.get("key", "-"))
         self.participant.setText(str((run.get("expInfo") or {}).get("participant", "-")))
+        self.run_no.setText(str(run["index"]) if run.get("index") is not None else "-")
+        t = run.get("t0_epoch") or run.get("started")
+        self.started.setText(time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) and t > 1e9
+                             else "-")
         self._trial(run.get("trial") or 0, run.get("of"))
+        self._is_locked = bool(st["locked"])
         operator = st["you"]["role"] == "operator"
         for b in self.buttons.values():
             b.setVisible(operator)
-            b.setEnabled(not st["locked"])
-        self.locked.setVisible(bool(st["locked"]))
+        self._enable_buttons()
+        self.locked.setVisible(self._is_locked)
+
+    def _enable_buttons(self) -> None:
+        ok = not self._is_locked
+        self.buttons["pause"].setEnabled(ok and self._run_state == "running")
+        self.buttons["resume"].setEnabled(ok and self._run_state == "paused")
+        self.buttons["stop"].setEnabled(ok and self._run_state in ("running", "paused"))
 
     def _trial(self, n: int, of: int | None) -> None:
         self.progress.setRange(0, of or 0)  # busy indicator when N is unknown
         if of:
             self.progress.setValue(n)
+        if self._run_state == "idle" and not n:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
         self.trial.setText(f"trial {n} of {of}" if of else (f"trial {n}" if n else ""))
 
     def _plot(self, name: str):
         if name not in self._plots:
-            w = pg.PlotWidget(background="w", title=name)
+            self.no_data.hide()
+            w = pg.PlotWidget(background="w")
+            w.setTitle(name, color="#1d2330", size="11pt")
             w.getPlotItem().getAxis("bottom").setLabel("s ago")
+            w.setMinimumHeight(140)
             item = w.plot(pen=pg.mkPen("#2e5aac", width=2))
             n = len(self._plots)
             self.plot_grid.addWidget(w, n // 2, n % 2)
@@ -274,14 +499,22 @@ class ObserverWindow(QMainWindow):
     def _history(self, name: str, t: list, v: list) -> None:
         _, item, ts, vs = self._plot(name)
         ts[:0], vs[:0] = t, v
-        self._redraw(name)
+        self._dirty.add(name)
+
+    def _redraw_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for name in dirty:
+            self._redraw(name)
 
     def _redraw(self, name: str) -> None:
-        _, item, ts, vs = self._plots[name]
+        w, item, ts, vs = self._plots[name]
         del ts[:-MAX_POINTS], vs[:-MAX_POINTS]
         if ts:
             last = ts[-1]
             item.setData([t - last for t in ts], [float("nan") if v is None else v for v in vs])
+            v = vs[-1]
+            w.setTitle(f"{name}   <b>{v:.5g}</b>" if isinstance(v, (int, float)) else name, color="#1d2330",
+                       size="11pt")
 
     def on_event(self, ev: dict) -> None:
         if ev["type"] == "values":
@@ -289,7 +522,7 @@ class ObserverWindow(QMainWindow):
                 _, _, ts, vs = self._plot(name)
                 ts.append(ev["t"])
                 vs.append(v)
-                self._redraw(name)
+                self._dirty.add(name)
         elif ev["type"] == "trial":
             self._trial(ev["n"], ev.get("of"))
 
@@ -305,6 +538,7 @@ class ObserverWindow(QMainWindow):
         fut.add_done_callback(done)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._redraw_timer.stop()
         self.feed.close()
         self._pool.shutdown(wait=False)
         super().closeEvent(event)

@@ -1,4 +1,5 @@
-"""File → Settings…: experiment root folder, data folder and the stimulus window.
+"""File → Settings…: experiment root folder, data folder and the stimulus window (General),
+remote attach (server, TLS, lock, tokens) and email notifications (see ui/settings_remote.py).
 
 Apply validates with the pydantic :class:`rigconsole.settings.Settings` model
 (one-line errors under the form), refuses while a run is in progress, applies
@@ -17,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ..settings import Settings, save_settings
@@ -56,8 +57,10 @@ class SettingsDialog(QDialog):
             (:meth:`rigconsole.rig.Rig.apply_settings`: a new data folder opens a
             new data log, a new root rescans, the window follows); raises
             ``RunInProgressError``, ``NotADirectoryError`` or ``OSError`` to refuse.
-        on_applied: called with no arguments after a successful Apply
-            (the main window re-adds experiments, refreshes, ...).
+        tokens: the remote :class:`~rigconsole.remote.TokenStore` (default: the user's token file,
+            the one the rig's server checks).
+        set_remote_locked: locks remote control at once, during a run too
+            (:meth:`rigconsole.rig.Rig.set_remote_locked`); without it the lock is applied with the rest.
 
     Attributes:
         root_edit, data_edit: ``QLineEdit`` folders.
@@ -66,6 +69,8 @@ class SettingsDialog(QDialog):
         width_spin, height_spin: window size (pixels).
         fullscr_check: ``QCheckBox``.
         error_label: one-line error shown when Apply is refused.
+        tabs: ``QTabWidget`` (General, Remote attach, Email).
+        remote_tab: :class:`~rigconsole.ui.settings_remote.RemoteTab`; email_tab: :class:`EmailTab`.
 
     Signals:
         applied(): settings were applied and saved.
@@ -74,7 +79,8 @@ class SettingsDialog(QDialog):
     applied = Signal()
 
     def __init__(self, session, settings: Settings, apply_settings: Callable[[Settings], None],
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, *, tokens=None,
+                 set_remote_locked: Callable[[bool], object] | None = None):
         super().__init__(parent)
         self._apply_settings = apply_settings
         self.setWindowTitle("Settings")
@@ -102,7 +108,8 @@ class SettingsDialog(QDialog):
         self.fullscr_check = QCheckBox("Full screen")
         self.fullscr_check.setChecked(settings.window.fullscr)
 
-        form = QFormLayout()
+        general = QWidget()
+        form = QFormLayout(general)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("Experiment root folder:", _folder_row(self, self.root_edit, "Experiment root folder"))
         form.addRow("Data folder:", _folder_row(self, self.data_edit, "Data folder"))
@@ -130,8 +137,19 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
 
+        from .settings_remote import EmailTab, RemoteTab
+
+        self.remote_tab = RemoteTab(settings.remote, tokens=tokens)
+        self._set_remote_locked = set_remote_locked
+        if set_remote_locked is not None:
+            self.remote_tab.lock_check.toggled.connect(self._lock_now)
+        self.email_tab = EmailTab(settings.remote.email)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "General")
+        self.tabs.addTab(self.remote_tab, "Remote attach")
+        self.tabs.addTab(self.email_tab, "Email")
         lay = QVBoxLayout(self)
-        lay.addLayout(form)
+        lay.addWidget(self.tabs)
         lay.addWidget(self.error_label)
         lay.addWidget(self.buttons)
 
@@ -144,7 +162,18 @@ class SettingsDialog(QDialog):
         data["window"] = dict(data["window"], screen=self.screen_combo.currentData(),
                               size=(self.width_spin.value(), self.height_spin.value()),
                               fullscr=self.fullscr_check.isChecked())
+        data["remote"] = dict(data["remote"], **self.remote_tab.values(), email=self.email_tab.values())
         return Settings.model_validate(data)
+
+    def _lock_now(self, locked: bool) -> None:
+        self._set_remote_locked(locked)
+        self.settings.adopt(self.settings.model_copy(
+            update={"remote": self.settings.remote.model_copy(update={"locked": locked})}), ("remote",))
+        try:
+            save_settings(self.settings)
+        except OSError as err:
+            self._refuse(f"Remote control {'locked' if locked else 'unlocked'} but not saved: {err}")
+        log.info("remote control %s at the rig", "locked" if locked else "unlocked")
 
     def _refuse(self, message: str) -> bool:
         self.error_label.setText(message)
@@ -168,17 +197,24 @@ class SettingsDialog(QDialog):
             return self._refuse("Give a data folder.")
         if new.rig_file is not None and not Path(new.rig_file).is_file():
             return self._refuse(f"Rig file does not exist: {new.rig_file} (leave it empty for the simulated rig)")
+        problem = self.remote_tab.problem()
+        if problem:
+            return self._refuse(f"Remote attach: {problem}")
+        kept = self.email_tab.store_password()  # before applying: the rig's notifier reads the keyring
         old = self.settings
         try:
             self._apply_settings(new)
         except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
             text = str(err).strip().splitlines()
             return self._refuse(f"{type(err).__name__}: {text[0] if text else ''}")
-        old.adopt(new, ("root", "data_dir", "window", "rig_file"))
+        old.adopt(new, ("root", "data_dir", "window", "rig_file", "remote"))
+        self.remote_tab.refresh_fingerprint()
         try:
             save_settings(old)
         except OSError as err:
             return self._refuse(f"Settings applied but not saved: {err}")
+        if kept is not None:
+            self._refuse(f"Settings applied; {kept}.")
         log.info("settings applied: root %s, data folder %s, window %s", old.root, old.data_dir,
                  old.window.window_params())
         self.applied.emit()
