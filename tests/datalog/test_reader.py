@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import sys
 from pathlib import Path
 
@@ -86,3 +87,31 @@ def test_trials_and_frame_intervals_from_a_row_on(make_log, tmp_path):
     with DataLog(tmp_path / "session.h5", readonly=True) as ro:
         assert ro.trials(run, start=4)["late"].tolist() == ["s4"]
         assert ro.frame_intervals(run, start=2).tolist() == [0.3] and ro.frame_intervals(run, 3).size == 0
+
+
+def test_live_file_of_this_process_opens_from_a_copy_and_the_writer_goes_on(tmp_path):
+    """HDF5 shares one open file per process: reading the live file itself took the writer out of
+    SWMR mode ("file already in SWMR writing mode") and stopped it; the reader reads a copy."""
+    from rigconsole.datalog import DataLog
+
+    path = tmp_path / "live.h5"
+    copies = lambda: set(Path(tempfile.gettempdir()).glob("rigconsole-live-*"))  # noqa: E731
+    before = copies()
+    w = DataLog(path)
+    w.add_entry(x=1.0)
+    w.save_parameter(gain=2.0)
+    r = DataLog(path, readonly=True)
+    assert r.path == path and set(r.logged_variables()) == {"x"} and r.parameters() == {"gain": 2.0}
+    for i in range(3):  # structural cycles: new variables and parameters reopen the file
+        w.add_entry(**{f"v{i}": float(i)})
+        w.save_parameter(**{f"p{i}": i})
+        w.flush()
+    assert w.last_error is None
+    assert sorted(w.logged_variables()) == ["v0", "v1", "v2", "x"]
+    assert set(r.logged_variables()) == {"x"}  # the copy as of the open
+    assert len(copies() - before) == 1
+    r.close()
+    assert copies() == before  # the copy is removed with the reader
+    w.close()
+    with DataLog(path, readonly=True) as again:  # closed: the file itself
+        assert sorted(again.logged_variables()) == ["v0", "v1", "v2", "x"]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import tempfile
 import time
 import weakref
 from collections.abc import Iterator, Mapping
@@ -77,6 +79,18 @@ def new_session_path(data_dir: str | os.PathLike[str], *, now: float | None = No
 
 
 _open_logs: weakref.WeakSet[DataLog] = weakref.WeakSet()
+
+
+def _live_writer(path: Path) -> DataLog | None:
+    """The open DataLog of this process writing ``path``, if any."""
+    try:
+        key = path.resolve()
+    except OSError:
+        return None
+    for log in list(_open_logs):
+        if not log._closed and not log.readonly and log.path.resolve() == key:
+            return log
+    return None
 
 
 @atexit.register
@@ -481,6 +495,20 @@ class DataLog(RunsMixin, NotesMixin):
             target = self._m.seq
         self._writer.flush(target, timeout)
 
+    def copy_file(self, dest: str | os.PathLike[str]) -> Path:
+        """Copy the session file as it is now (everything logged before the call) to ``dest``.
+
+        The copy is a closed, consistent data log (open it with
+        ``DataLog(dest, readonly=True)``); the writer waits while the file is
+        copied, so nothing logged meanwhile is lost. Raises DataLogWriteError
+        if the writer failed, DataLogClosedError after :meth:`close`.
+        """
+        if self._closed:
+            raise DataLogClosedError(f"{self.path}: the data log is closed; copy the file itself")
+        self.flush()
+        self._writer.copy_file(Path(dest))
+        return Path(dest)
+
     @property
     def durable_until(self) -> float:
         """Epoch time of the last snapshot the writer made durable (0 before the first)."""
@@ -513,7 +541,35 @@ class ReadOnlyDataLog(SessionFile, DataLog):
     """What ``DataLog(path, readonly=True)`` returns: the lazy :class:`~.reader.SessionFile`.
 
     Same read API as DataLog; every write method raises ReadOnlyError.
+
+    A file a DataLog of this same process is writing is read from a copy taken
+    at open (:meth:`DataLog.copy_file`, in a temporary folder removed on
+    :meth:`close`): HDF5 shares one open file per process, so opening it again
+    would take the writer out of SWMR mode and stop it ("file already in SWMR
+    writing mode"). Another process reads the live file itself, through SWMR.
+    ``path`` is the live file's either way.
     """
+
+    def __init__(self, path: str | os.PathLike[str], **kw: Any) -> None:
+        self._snapshot_dir: Path | None = None
+        live = _live_writer(Path(path))
+        if live is None:
+            super().__init__(path, **kw)
+            return
+        tmp = Path(tempfile.mkdtemp(prefix="rigconsole-live-"))
+        try:
+            super().__init__(live.copy_file(tmp / Path(path).name), **kw)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._snapshot_dir = tmp
+        self.path = Path(path)
+
+    def close(self) -> None:
+        super().close()
+        tmp, self._snapshot_dir = self._snapshot_dir, None
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"<DataLog {str(self.path)!r} {'closed' if self._closed else 'readonly'}>"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno as errno_mod
 import os
 import re
+import shutil
 import threading
 import time
 from collections import deque
@@ -99,6 +100,15 @@ class Writer:
         self._thread.join()
         with self._h5lock:
             self._close_quietly()
+
+    def copy_file(self, dest: Path) -> None:
+        """Copy the file, consistent between two cycles, to ``dest`` (the writer waits meanwhile)."""
+        with self._h5lock:
+            f = self._file
+            if f is None:
+                raise DataLogClosedError(f"{self.path}: the data log is closed; open the file itself")
+            f.flush()
+            shutil.copyfile(self.path, dest)
 
     def read_array(self, name: str, i: int) -> np.ndarray:
         """The ``i``-th array of dataset ``name`` from the file."""
