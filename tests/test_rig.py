@@ -253,3 +253,15 @@ def test_a_new_monitor_in_the_settings_remakes_the_window(exp_root, tmp_path, mo
         assert rig.session.run_records[-1].state == "finished"
     finally:
         rig.close()
+
+
+def test_the_rig_registers_experiments_from_outside_the_root_where_they_are(exp_root, tmp_path, make_rig):
+    """The console's rig keeps experiments from elsewhere (settings' extra experiments, Add…,
+    ``rigconsole run file``) where they are; only a plain rigconsole.Session copies them into
+    its root, as PsychoPy's does (tests/compat/test_session_parity.py)."""
+    outside = tmp_path / "elsewhere" / "outside.py"
+    outside.parent.mkdir()
+    outside.write_text((exp_root / "simple" / "simple.py").read_text())
+    rig = make_rig(exp_root, scan=False)
+    assert rig.session.addExperiment(outside) is True
+    assert str(outside) in rig.session.experiment_files and not (exp_root / "elsewhere").exists()

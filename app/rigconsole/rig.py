@@ -102,8 +102,10 @@ class Rig:
         if self._settings.monitor is not None:  # the rig's calibration: every PsychoPy unit works
             from .session.monitor import window_params_with_monitor
             params = window_params_with_monitor(params, self._settings.monitor)
+        # experiments from outside the root (the settings' extra ones, "Add…", `rigconsole run
+        # file`) are registered where they are, never copied into the root as PsychoPy does
         self._session = Session(self._settings.root, dataDir=data, win=params,
-                                simulated_vsync_hz=simulated_vsync_hz)
+                                simulated_vsync_hz=simulated_vsync_hz, copy_outside_root=False)
         self._data_log = None
         self._recorder = None
         self._reported: set[str] = set()
@@ -340,8 +342,8 @@ class Rig:
 
     def _add_extra_experiments(self, settings: Settings | None = None) -> None:
         for extra in (settings or self._settings).extra_experiments:
-            if Path(extra).exists():  # registered where it is: never copied into the root
-                self._session.addExperiment(extra, copy_outside_root=False)
+            if Path(extra).exists():  # registered where it is (the session's copy_outside_root)
+                self._session.addExperiment(extra)
 
     def __repr__(self) -> str:
         return f"<rigconsole.Rig root={str(self._session.root)!r} data_log={getattr(self._data_log, 'path', None)}>"

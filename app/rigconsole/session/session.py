@@ -78,6 +78,10 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             request before ``flip`` raises :class:`RunStopped` (for scripts
             that never check ``thisExp.status``).
         scan: register every experiment under ``root`` at construction.
+        copy_outside_root: what :meth:`addExperiment` does with a file outside
+            ``root`` by default: copy its folder into root, as PsychoPy does
+            (``True``), or register it where it is (``False``: the console's
+            rig, whose settings keep experiments from elsewhere).
 
     Raises:
         NotADirectoryError: ``root`` does not exist.
@@ -101,6 +105,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         keyboard_backend: str | None = "event",
         stop_grace_s: float = 1.0,
         scan: bool = False,
+        copy_outside_root: bool = True,
     ):
         from psychopy import constants, core, data, logging as pslogging
         from psychopy.tools.arraytools import AliasDict
@@ -126,6 +131,8 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         self.cache_dir = Path(cache_dir)
         self.simulated_vsync_hz = simulated_vsync_hz
         self.keyboard_backend = keyboard_backend
+        #: :meth:`addExperiment`'s default for files outside root (see :class:`Session`)
+        self.copy_outside_root = copy_outside_root
         self.liaison = liaison
         self.params = AliasDict(params or {})
 
@@ -307,7 +314,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         ``path`` is taken relative to root."""
         return self._registry.key_for(path)
 
-    def addExperiment(self, file, key=None, folder=None, *, copy_outside_root: bool = True):
+    def addExperiment(self, file, key=None, folder=None, *, copy_outside_root: bool | None = None):
         """Register an experiment file (``.py`` or ``.psyexp``) under ``key`` (PsychoPy API).
 
         As in PsychoPy, a file outside :attr:`root` has its folder (``folder``,
@@ -323,7 +330,8 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
                 (copied) file, e.g. ``"GoNoGo/gng.psyexp"`` (PsychoPy's default).
             folder: the experiment's project folder, copied into root when it lies outside.
             copy_outside_root: (Rig Console) ``False`` registers a file outside the
-                root where it is, under its absolute path (the rig's extra experiments).
+                root where it is, under its absolute path (the rig's extra
+                experiments); default: the session's :attr:`copy_outside_root`.
 
         Returns:
             ``True`` if it loaded, ``False`` if it is broken.
@@ -332,7 +340,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             ValueError, FileExistsError, OSError: the folder cannot be copied into
                 root (one line saying why); nothing is registered.
         """
-        if copy_outside_root:
+        if self.copy_outside_root if copy_outside_root is None else copy_outside_root:
             file = self._registry.copy_into_root(file, folder)
         return not self._registry.add(file, key).broken
 
