@@ -15,7 +15,13 @@ stay camelCase here, our extensions are PEP 8. The work is done by:
 - :mod:`.frames`: the frame pump, which serves the console between frames and
   implements :class:`rigconsole.frame_budget.FrameBudget`;
 - :mod:`.commands`: the main-thread command queue; :mod:`.expinfo`: expInfo in
-  PsychoPy's key conventions, possibly partial.
+  PsychoPy's key conventions, possibly partial, and the expInfo methods;
+  :mod:`.devices`: the device methods; :mod:`.running`: the methods acting on
+  the running experiment.
+
+Where PsychoPy's own methods crash or return other than they document, these
+work and return what PsychoPy documents; every such difference is a row of the
+table in docs/experiment-interface.md, pinned by tests/compat/test_session_parity.py.
 
 Announcements go through :class:`.runs.SessionEvents` (Qt-free). The console
 (or a headless loop) connects with :meth:`Session.connect_console`; the rig
