@@ -619,3 +619,46 @@ def test_difference_on_idle_and_close(pair):
     assert theirs.onIdle() is None and ours.onIdle() is True
     assert theirs.close() is True and ours.close() is True
     assert theirs.win is None and ours.win is None
+
+
+def test_difference_start_runs_the_queue_until_stop(pair):
+    """Row "start() and stop()": ``runExperiment(..., blocking=False)`` from another thread
+    returns True on both. PsychoPy's ``start()`` then returns at once and the queued run never
+    happens (its process-wide queue starts out "alive", so ``start`` does not run it; and
+    ``stop()`` only disconnects the session); Rig Console's ``start()`` runs queued calls on
+    the main thread until ``stop()``, from any thread."""
+    import threading
+    import time
+
+    from psychopy import session as psychopy_session
+
+    theirs, ours = pair
+    _add_both(pair, "parityprobe/parityprobe.py", "probe")
+    info = {"participant": "p", "session": "1", "date": "d", "expName": "parityprobe"}
+    queued = {}
+
+    def drive(side, name):
+        queued[name] = side.runExperiment("probe", dict(info), blocking=False)
+        t0 = time.monotonic()
+        while not side.runs and time.monotonic() - t0 < 60:
+            time.sleep(0.05)
+        side.stop()
+
+    queue = psychopy_session._queue
+    assert queue._alive, "PsychoPy's queue was started in this process: its start() would never return"
+    try:
+        for side, name in ((theirs, "psychopy"), (ours, "rig")):
+            thread = threading.Thread(target=drive, args=(side, name))
+            thread.start()
+            if name == "psychopy":
+                time.sleep(0.5)  # queued before start(), as in PsychoPy's docstring example
+            assert side.start() is True
+            if name == "psychopy":
+                assert theirs.runs == [] and len(queue.queue) == 1  # returned; the call still queued
+                theirs.runs.append(None)  # let the driving thread finish
+            thread.join(70)
+    finally:
+        queue.queue.clear()  # never run later on a closed session
+        queue.disconnectSession(theirs)
+    assert queued == {"psychopy": True, "rig": True}
+    assert [r.name for r in ours.runs] == ["probe"]
