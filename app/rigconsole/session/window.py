@@ -96,6 +96,8 @@ class StimulusWindow:
                         same = current == params[param]
                     if not same:
                         needs_recreate = True
+        if needs_recreate and not recreate:  # as PsychoPy's setupWindowFromParams warns
+            log.warning("these window parameters need a new window, but recreate=False: kept the open one")
         if self._win is not None and (not self.usable() or (recreate and needs_recreate)):
             try:
                 if self.usable():
