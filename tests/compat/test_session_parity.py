@@ -662,3 +662,37 @@ def test_difference_start_runs_the_queue_until_stop(pair):
         queue.disconnectSession(theirs)
     assert queued == {"psychopy": True, "rig": True}
     assert [r.name for r in ours.runs] == ["probe"]
+
+
+def test_difference_liaison_return_values(roots, tmp_path):
+    """Row "liaison": with PsychoPy's own liaison server object (its event loop running in a
+    thread, no client), ``sendToLiaison`` returns True as PsychoPy documents (PsychoPy's
+    returns None), and ``sendExperimentData()`` with no run returns False (PsychoPy's raises
+    IndexError on its empty run list)."""
+    import asyncio
+    import threading
+
+    from psychopy import liaison
+    from psychopy.session import Session as PsychoPySession
+
+    from rigconsole import Session
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    servers = [liaison.WebSocketServer(), liaison.WebSocketServer()]
+    for server in servers:
+        server.loop = loop
+    ours = Session(roots["rig"], dataDir=tmp_path / "d2", cache_dir=tmp_path / "cache", liaison=servers[1])
+    theirs = PsychoPySession(str(roots["psychopy"]), dataDir=str(tmp_path / "d1"), liaison=servers[0])
+    try:
+        assert theirs.sendToLiaison({"type": "x"}) is None and ours.sendToLiaison({"type": "x"}) is True
+        with pytest.raises(IndexError):
+            theirs.sendExperimentData()
+        assert ours.sendExperimentData() is False
+    finally:
+        ours.close()
+        theirs.logFile.logger.removeTarget(theirs.logFile)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        _forget_imports(tmp_path)
