@@ -369,6 +369,9 @@ def test_psychopys_own_edit_expinfo_experiment(pair):
         assert expInfo["insertedKey"] == "insertedValue"
         assert "participant" in expInfo and "date|hid" not in expInfo  # cleaned in place by setupData
     assert ours.runs[-1].status == theirs.runs[-1].status
+    # the module's dict was the caller's and changed (as in PsychoPy); the console's form did not
+    assert "date|hid" not in ours.experiments["edit"].expInfo
+    assert {f.raw_key for f in ours.expInfoFields("edit")} >= {"date|hid", "expName|hid"}
 
 
 def test_an_experiment_that_raises(pair):
