@@ -308,6 +308,8 @@ def test_add_experiment_and_its_expinfo(pair):
     key = "parityprobe/parityprobe.py"
     assert ours.getExpInfoFromExperiment(key) == theirs.getExpInfoFromExperiment(key)
     assert ours.getExpInfoFromExperiment(key) is ours.experiments[key].expInfo  # the module's own dict, as PsychoPy
+    assert ours.setupWindowFromExperiment(key) is theirs.setupWindowFromExperiment(key) is True
+    assert ours.win.title == theirs.win.title == "PsychoPy Session"
     del theirs.experiments[key]
     del ours.experiments[key]  # unregisters, as on PsychoPy's dict
     assert key not in theirs.experiments and key not in ours.experiments
