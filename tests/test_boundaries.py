@@ -43,7 +43,7 @@ THIRD_PARTY: set[tuple[str, str, str]] = {
     # psychopy.hardware.keyboard.KeyboardDevice._backend: PsychoPy's own way to choose the
     # keyboard backend for every Keyboard (its Session and Builder scripts set it too)
     ("session/keyboard.py", "private", "kb.KeyboardDevice._backend"),
-    ("session/session.py", "private", "KeyboardDevice._backend"),
+    ("session/devices.py", "private", "KeyboardDevice._backend"),
     # a PsychoPy loop's status (PsychoPy's Session.pauseLoop does the same)
     ("session/running.py", "write", "self.currentExperiment.currentLoop.status"),
 }

@@ -124,7 +124,7 @@ def test_settings_are_refused_during_a_run(exp_root, tmp_path, make_rig):
 
     rig.session.events.trial_added.connect(on_trial)
     assert rig.session.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 2})
-    assert errors == ["cannot apply settings during a run"]
+    assert errors == ["cannot apply the settings while an experiment runs: apply them again when the run has ended"]
     assert not (tmp_path / "x").exists()
 
 
@@ -198,3 +198,70 @@ def test_the_rigs_monitor_makes_the_window_and_is_recorded(exp_root, tmp_path, m
         assert rig.data_log.metadata("monitor")["width_cm"] == 40.0
     finally:
         rig.close()
+
+
+def test_a_new_monitor_in_the_settings_remakes_the_window(exp_root, tmp_path, monkeypatch):
+    """Settings → monitor changed between runs: apply_settings makes the stimulus window anew
+    with it (units convert through the new calibration, the data log records it); during a
+    run it is refused in one line and nothing changes; a bad profile changes nothing."""
+    from psychopy.tools.monitorunittools import deg2pix
+    from rigconsole.session.monitor import MonitorProfileError, MonitorSettings
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    first = MonitorSettings(name="rig-a", width_cm=40.0, distance_cm=57.0, resolution_px=(320, 240))
+    second = MonitorSettings(name="rig-b", width_cm=20.0, distance_cm=114.0, resolution_px=(320, 240))
+    rig = Rig(Settings(root=exp_root, data_dir=tmp_path / "data", monitor=first), window_params=WINDOW, scan=False)
+    try:
+        rig.session.addExperiment("simple/simple.py")
+        old_win = rig.session.win
+        px_before = deg2pix(1.0, old_win.monitor)
+        rig.apply_settings(rig.settings.model_copy(update={"monitor": second}))
+        win = rig.session.win
+        assert win is not old_win and old_win._closed  # made anew, the old one closed
+        assert (win.monitor.name, win.monitor.getWidth(), win.monitor.getDistance()) == ("rig-b", 20.0, 114.0)
+        assert deg2pix(1.0, win.monitor) == pytest.approx(px_before * 4, rel=0.01)  # half the width, twice as far
+        assert list(win.size) == [320, 240]  # the rest of the window as it was
+        assert rig.data_log.metadata("monitor")["name"] == "rig-b"
+        assert rig.settings.monitor == second
+
+        # the same monitor again: nothing to remake
+        rig.apply_settings(rig.settings.model_copy(update={"monitor": second}))
+        assert rig.session.win is win
+
+        # a profile that does not exist: one line, nothing changed
+        with pytest.raises(MonitorProfileError, match="no Monitor Center profile named 'nowhere'"):
+            rig.apply_settings(rig.settings.model_copy(update={"monitor": MonitorSettings(name="nowhere")}))
+        assert rig.session.win is win and rig.settings.monitor == second
+
+        # during a run: refused in one line, the window and the settings untouched; the next run uses it
+        refused = []
+
+        def during(thisSession):
+            try:
+                rig.apply_settings(rig.settings.model_copy(update={"monitor": first}))
+            except RunInProgressError as err:
+                refused.append(str(err))
+            thisSession.stopExperiment()
+
+        rig.session.commands.submit(during, rig.session)
+        assert rig.session.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 2}) is True
+        assert len(refused) == 1 and "\n" not in refused[0] and "when the run has ended" in refused[0]
+        assert rig.session.win is win and rig.settings.monitor == second
+        rig.apply_settings(rig.settings.model_copy(update={"monitor": first}))
+        assert rig.session.win.monitor.name == "rig-a"
+        assert rig.session.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 1}) is True
+        assert rig.session.run_records[-1].state == "finished"
+    finally:
+        rig.close()
+
+
+def test_the_rig_registers_experiments_from_outside_the_root_where_they_are(exp_root, tmp_path, make_rig):
+    """The console's rig keeps experiments from elsewhere (settings' extra experiments, Add…,
+    ``rigconsole run file``) where they are; only a plain rigconsole.Session copies them into
+    its root, as PsychoPy's does (tests/compat/test_session_parity.py)."""
+    outside = tmp_path / "elsewhere" / "outside.py"
+    outside.parent.mkdir()
+    outside.write_text((exp_root / "simple" / "simple.py").read_text())
+    rig = make_rig(exp_root, scan=False)
+    assert rig.session.addExperiment(outside) is True
+    assert str(outside) in rig.session.experiment_files and not (exp_root / "elsewhere").exists()

@@ -101,11 +101,14 @@ class Rig:
         data = Path(self._settings.data_dir).absolute()
         data.mkdir(parents=True, exist_ok=True)
         params = dict(window_params) if window_params is not None else self._settings.window.window_params()
+        self._window_params = dict(params)  # without the monitor: apply_settings adds the rig's
         if self._settings.monitor is not None:  # the rig's calibration: every PsychoPy unit works
             from .session.monitor import window_params_with_monitor
             params = window_params_with_monitor(params, self._settings.monitor)
+        # experiments from outside the root (the settings' extra ones, "Add…", `rigconsole run
+        # file`) are registered where they are, never copied into the root as PsychoPy does
         self._session = Session(self._settings.root, dataDir=data, win=params,
-                                simulated_vsync_hz=simulated_vsync_hz)
+                                simulated_vsync_hz=simulated_vsync_hz, copy_outside_root=False)
         self._data_log = None
         self._recorder = None
         self._reported: set[str] = set()
@@ -200,32 +203,52 @@ class Rig:
     def apply_settings(self, settings: Settings) -> None:
         """Apply new settings: a new data folder opens a new data log there (the old
         one is closed, ``data_log_changed`` is emitted); a new root rescans; new
-        window parameters update the stimulus window. Emits ``settings_applied``.
+        window parameters or a new monitor (``settings.monitor``) update the stimulus
+        window, which is made anew when the monitor changed (PsychoPy converts units
+        through the window's monitor; the new one is recorded in the data log). Emits
+        ``settings_applied``.
 
         Raises:
-            RunInProgressError: a run is in progress (nothing is changed).
+            RunInProgressError: a run is in progress (nothing is changed; apply them
+                again once it ended: the next run uses them).
             NotADirectoryError: the new root does not exist (nothing is changed).
+            MonitorProfileError: the new monitor cannot be made (nothing is changed).
             OSError: the new data folder cannot be created.
         """
         from .session import RunInProgressError
 
         if self._session.current_run is not None:
-            raise RunInProgressError("cannot apply settings during a run")
+            raise RunInProgressError("cannot apply the settings while an experiment runs: "
+                                     "apply them again when the run has ended")
         old = self._settings
         new_root = Path(settings.root).absolute()
         if not new_root.is_dir():
             raise NotADirectoryError(f"experiment root folder does not exist: {new_root}")
+        window_params = None
+        if settings.window != old.window or settings.monitor != old.monitor:
+            base = settings.window.window_params() if settings.window != old.window else self._window_params
+            window_params = dict(base)
+            if settings.monitor is not None:  # made (and checked) before anything changes
+                from .session.monitor import window_params_with_monitor
+                window_params = window_params_with_monitor(window_params, settings.monitor)
+            elif old.monitor is not None:  # the monitor was removed: back to PsychoPy's blank one
+                window_params["monitor"] = None
         new_data = Path(settings.data_dir).absolute()
         if new_data != Path(old.data_dir).absolute():
             self._session.set_data_dir(new_data)
             self._close_data_log()
-            self._open_data_log(new_data)
+            self._open_data_log(new_data, settings=settings)
             self.events.data_log_changed.emit(self._data_log)
         if new_root != Path(self._session.root).absolute():
             self._session.set_root(new_root)
             self._add_extra_experiments(settings)
-        if settings.window != old.window:
-            self._session.setupWindowFromParams(settings.window.window_params())
+        if window_params is not None:
+            self._window_params = dict(base)
+            self._session.setupWindowFromParams(window_params)
+            if settings.monitor != old.monitor:
+                self._record_monitor(self._data_log, settings)
+                log.info("stimulus window made with the monitor %s", settings.monitor.name if settings.monitor
+                         else "of no profile (deg and cm units will not work)")
         reload_instruments = self._instruments_enabled and settings.rig_file != old.rig_file
         self._settings = settings
         if reload_instruments:
@@ -373,15 +396,20 @@ class Rig:
         self.close()
 
     # --------------------------------------------------------------- internal
-    def _open_data_log(self, data_dir: Path, path: Path | None = None) -> None:
+    def _record_monitor(self, data_log, settings: Settings) -> None:
+        """Save the stimulus window's monitor in ``data_log`` as provenance (when the rig has one)."""
+        win = self._session.win
+        if data_log is not None and win is not None and getattr(win, "monitor", None) is not None \
+                and settings.monitor is not None:
+            from .session.monitor import monitor_metadata
+            data_log.save_metadata("monitor", monitor_metadata(win.monitor))
+
+    def _open_data_log(self, data_dir: Path, path: Path | None = None, settings: Settings | None = None) -> None:
         from .datalog import DataLog, new_session_path
         from .session.recorder import SessionRecorder
 
         data_log = DataLog(path if path is not None else new_session_path(data_dir))
-        win = self._session.win
-        if win is not None and getattr(win, "monitor", None) is not None and self._settings.monitor is not None:
-            from .session.monitor import monitor_metadata
-            data_log.save_metadata("monitor", monitor_metadata(win.monitor))  # provenance
+        self._record_monitor(data_log, settings or self._settings)
         data_log.events.write_error.connect(self._on_write_error)
         self._data_log = data_log
         self._recorder = SessionRecorder(self._session, data_log)
@@ -476,7 +504,7 @@ class Rig:
 
     def _add_extra_experiments(self, settings: Settings | None = None) -> None:
         for extra in (settings or self._settings).extra_experiments:
-            if Path(extra).exists():
+            if Path(extra).exists():  # registered where it is (the session's copy_outside_root)
                 self._session.addExperiment(extra)
 
     def __repr__(self) -> str:

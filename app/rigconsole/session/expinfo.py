@@ -9,16 +9,21 @@ a partial dict given by a caller into the complete, clean-keyed expInfo an
 experiment's ``setupData`` receives.
 
 Conventions follow ``psychopy.data.utils.parsePipeSyntax`` and
-``psychopy.gui.DlgFromDict`` (PsychoPy 2026.2).
+``psychopy.gui.DlgFromDict`` (PsychoPy 2026.2). :class:`ExpInfoAPI` holds the
+Session's expInfo methods (PsychoPy's ``getExpInfoFromExperiment`` and
+``showExpInfoDlgFromExperiment``, and the console's fields and resolution).
 """
 from __future__ import annotations
 
+import copy
+import logging
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 __all__ = [
+    "ExpInfoAPI",
     "ExpInfoError",
     "ExpInfoField",
     "parse_pipe_syntax",
@@ -26,6 +31,8 @@ __all__ = [
     "resolve_exp_info",
     "date_str",
 ]
+
+log = logging.getLogger("rigconsole.session")
 
 #: Flags PsychoPy understands in expInfo keys.
 KNOWN_FLAGS = ("req", "cfg", "fix", "hid")
@@ -205,3 +212,71 @@ def resolve_exp_info(
     if not result.get("expName"):
         result["expName"] = exp_name
     return result
+
+
+class ExpInfoAPI:
+    """The Session's expInfo methods; mixed into :class:`rigconsole.session.Session`,
+    which supplies ``_entry(key)`` (the loaded experiment) and ``params`` (an ``AliasDict``)."""
+
+    params: Any
+
+    def getExpInfoFromExperiment(self, key, sessionParams=True):
+        """The experiment's module-level expInfo dict itself (raw keys, e.g.
+        ``'participant|req'``), with the Session's params written into it when
+        ``sessionParams`` (PsychoPy API: the same object, changed in place, as PsychoPy
+        returns).
+
+        Raises:
+            UnknownExperimentError, ExperimentLoadError: no such (loadable) experiment.
+        """
+        expInfo = self._entry(key).module.expInfo  # type: ignore[attr-defined]
+        if sessionParams:
+            self._apply_params(expInfo)
+        return expInfo
+
+    def _apply_params(self, expInfo: dict) -> dict:
+        """Session params override the experiment's (aliases removed first), as PsychoPy does."""
+        for k in self.params.aliases:
+            if k in expInfo:
+                del expInfo[k]
+        for k in self.params:
+            expInfo[k] = self.params[k]
+        return expInfo
+
+    def expInfoFields(self, key: str) -> list[ExpInfoField]:
+        """The expInfo form fields of an experiment (see :func:`parse_exp_info`), from
+        its expInfo as the file declares it, with the session's params: a run that changed
+        the module's dict (PsychoPy lets it) does not change the form."""
+        entry = self._entry(key)  # type: ignore[attr-defined]
+        entry.fields = parse_exp_info(self._apply_params(copy.deepcopy(entry.declared_exp_info)))
+        return entry.fields
+
+    def resolveExpInfo(self, key: str, expInfo: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Complete a (partial) expInfo for a run: defaults, choices, ``date``, ``expName``
+        (see :func:`resolve_exp_info`); a new dict, ``expInfo`` is not changed.
+
+        Raises:
+            ExpInfoError: a value does not fit (one line saying which and why).
+        """
+        entry = self._entry(key)  # type: ignore[attr-defined]
+        return resolve_exp_info(self.expInfoFields(key), expInfo, exp_name=entry.exp_name)
+
+    def showExpInfoDlgFromExperiment(self, key, expInfo=None):
+        """Run the experiment's ``showExpInfoDlg`` (PsychoPy API). The console uses its own form instead.
+
+        Returns:
+            The expInfo the dialog returns (as PsychoPy's code does; its docstring
+            says ``True``); ``expInfo`` itself when the experiment has no dialog;
+            ``None`` when the participant cancelled (Builder's dialog then calls
+            ``core.quit()``, which ends the process under PsychoPy's Session).
+        """
+        if expInfo is None:
+            expInfo = self.getExpInfoFromExperiment(key)
+        module = self._entry(key).module  # type: ignore[attr-defined]
+        if not hasattr(module, "showExpInfoDlg"):
+            return expInfo
+        try:
+            return module.showExpInfoDlg(expInfo=expInfo)
+        except SystemExit:
+            log.info("the expInfo dialog of %s was cancelled", key)
+            return None

@@ -20,6 +20,7 @@ never compiled with the component dropped (PsychoPy's compiler writes
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import sys
@@ -195,6 +196,8 @@ class ExperimentFile:
         traceback: the full traceback text when broken.
         script_path: the Python source actually run (the compiled one for ``.psyexp``).
         fields: the expInfo form fields.
+        declared_exp_info: a deep copy of the module's ``expInfo`` as loaded (raw keys);
+            a run may change the module's own dict, as under PsychoPy's Session.
         signature: (mtime_ns, size) of ``path`` when loaded; a change triggers a reload.
     """
 
@@ -205,6 +208,7 @@ class ExperimentFile:
     traceback: str = ""
     script_path: Path | None = None
     fields: list[ExpInfoField] = field(default_factory=list)
+    declared_exp_info: dict = field(default_factory=dict)
     signature: tuple[int, int] = (0, 0)
 
     @property
@@ -301,6 +305,10 @@ def load_experiment(path: Path, key: str, cache_dir: Path) -> ExperimentFile:
         if not isinstance(exp_info, dict):
             raise ExperimentLoadError(f"expInfo must be a dict, not {type(exp_info).__name__}")
         entry.fields = parse_exp_info(exp_info)
+        try:
+            entry.declared_exp_info = copy.deepcopy(exp_info)
+        except Exception:  # a value that cannot be copied: keep the keys and values as they are
+            entry.declared_exp_info = dict(exp_info)
         entry.module = module
     except ExperimentLoadError as err:
         entry.error = str(err)

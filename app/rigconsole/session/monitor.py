@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["MonitorSettings", "MonitorProfileError", "make_monitor", "window_params_with_monitor",
-           "reconcile_monitor", "experiment_monitor_name", "describe_monitor", "monitor_metadata"]
+           "reconcile_monitor", "experiment_monitor_name", "describe_monitor", "monitor_metadata", "same_monitor"]
 
 log = logging.getLogger("rigconsole.monitor")
 
@@ -151,6 +151,35 @@ def monitor_metadata(mon) -> dict[str, Any]:
     """The monitor as provenance for the data log (``DataLog.save_metadata("monitor", ...)``)."""
     return {"name": mon.name, "width_cm": mon.getWidth(), "distance_cm": mon.getDistance(),
             "resolution_px": list(mon.getSizePix() or []), "gamma": mon.getGamma()}
+
+
+def _calibration(mon) -> tuple:
+    """What unit conversions depend on: name, width (cm), distance (cm), size (px), gamma."""
+    if not mon:  # None or '': PsychoPy's Window makes the blank monitor
+        return ("__blank__", None, None, None, None)
+    if isinstance(mon, str):
+        from psychopy import monitors
+
+        mon = monitors.Monitor(mon, verbose=False, autoLog=False)
+    elif hasattr(mon, "keys") and not hasattr(mon, "getWidth"):  # a calibration dict
+        return ("temp", mon.get("width"), mon.get("distance"), _as_list(mon.get("sizePix")), _as_list(mon.get("gamma")))
+    return (mon.name, mon.getWidth(), mon.getDistance(), _as_list(mon.getSizePix()), _as_list(mon.getGamma()))
+
+
+def _as_list(value):
+    if value is None:
+        return None
+    try:
+        return [float(v) for v in value]
+    except TypeError:
+        return [float(value)]
+
+
+def same_monitor(a, b) -> bool:
+    """True when two monitors (``Monitor``, profile name, calibration dict or ``None``, as
+    ``psychopy.visual.Window(monitor=...)`` takes them) convert units alike: same name, width,
+    viewing distance, size in pixels and gamma."""
+    return _calibration(a) == _calibration(b)
 
 
 def reconcile_monitor(experiment_monitor_name: str | None, rig_monitor):

@@ -14,12 +14,14 @@ from __future__ import annotations
 import ast
 import logging
 import os
+import shutil
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, Callable
 
 from .loader import EXPERIMENT_SUFFIXES, ExperimentFile, ExperimentLoadError, file_signature, load_experiment
 
-__all__ = ["ExperimentRegistry", "UnknownExperimentError", "SKIP_DIRS", "script_precheck"]
+__all__ = ["ExperimentRegistry", "ExperimentModules", "UnknownExperimentError", "SKIP_DIRS", "script_precheck"]
 
 log = logging.getLogger("rigconsole.session")
 
@@ -115,6 +117,61 @@ class ExperimentRegistry:
             log.info("loaded experiment %s", key)
         return entry
 
+    def inside_root(self, path: Path) -> bool:
+        """True when ``path`` (absolute) is the root or lies under it."""
+        return Path(path).absolute().is_relative_to(self._root)
+
+    def copy_into_root(self, file: str | os.PathLike, folder: str | os.PathLike | None = None) -> Path:
+        """What PsychoPy's ``Session.addExperiment`` does with a file outside the root folder.
+
+        The experiment's folder (``folder``, default the file's own) is copied into
+        the root as ``<root>/<folder name>`` and the copy's file is returned, so the
+        experiment runs from there with its assets; a warning is logged, as in
+        PsychoPy. A file already under the root is returned as it is.
+
+        Unlike PsychoPy, a folder of that name already in the root is only
+        overwritten when it holds the same experiment file (adding it again
+        refreshes the copy); ``__pycache__`` folders are not copied.
+
+        Args:
+            file: the experiment file, absolute or relative to root.
+            folder: its project folder, absolute or relative to root; must contain ``file``.
+
+        Returns:
+            The file to register (absolute).
+
+        Raises:
+            ValueError: ``file`` is not inside ``folder``, or ``folder`` contains the root.
+            FileExistsError: the root holds another folder of that name.
+            OSError: the copy failed.
+        """
+        file = Path(file)
+        file = (file if file.is_absolute() else self._root / file).absolute()
+        if folder is None:
+            folder = file.parent
+        folder = Path(folder)
+        folder = (folder if folder.is_absolute() else self._root / folder).absolute()
+        if self.inside_root(folder) and self.inside_root(file):
+            return file
+        if not file.is_relative_to(folder):
+            raise ValueError(f"experiment {file} is not inside its folder {folder}: give the folder that holds it")
+        if self._root.is_relative_to(folder):
+            raise ValueError(f"cannot copy {folder} into the experiment root {self._root}: it contains the root; "
+                             "move the experiment into its own folder")
+        dest = self._root / folder.name
+        target = dest / file.relative_to(folder)
+        if dest.exists() and not target.exists():
+            raise FileExistsError(f"the experiment root already has a folder named {folder.name!r} with other "
+                                  f"files: rename {folder} or that folder")
+        from psychopy import logging as pslogging
+
+        pslogging.warning(f"Experiment '{file.stem}' is located outside of the root folder for this Session. All "
+                          f"files from its experiment folder ('{folder.stem}') will be copied to the root folder "
+                          "and the experiment will run from there.")
+        log.warning("experiment %s is outside the root folder: copying %s to %s", file, folder, dest)
+        shutil.copytree(folder, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        return target
+
     def add(self, file: str | os.PathLike, key: str | None = None) -> ExperimentFile:
         """Register ``file`` (absolute or relative to root) under ``key`` (default :meth:`key_for`)."""
         file = Path(file)
@@ -208,3 +265,42 @@ class ExperimentRegistry:
         if entry.broken:
             raise ExperimentLoadError(f"experiment {key!r} is broken: {entry.error}")
         return entry
+
+
+class ExperimentModules(MutableMapping):
+    """``Session.experiments``: ``{key: module}`` of the experiments that loaded, a live view.
+
+    Reading and deleting work as on PsychoPy's plain dict (``del
+    session.experiments[key]`` unregisters the experiment); broken entries are not
+    in it (they are in ``Session.experiment_files``). Assigning a module directly is
+    refused: register a file with ``Session.addExperiment``.
+    """
+
+    def __init__(self, registry: ExperimentRegistry):
+        self._registry = registry
+
+    def _loaded(self) -> dict[str, Any]:
+        return {k: e.module for k, e in self._registry.files.items() if e.module is not None}
+
+    def __getitem__(self, key: str):
+        entry = self._registry.files.get(key)
+        if entry is None or entry.module is None:
+            raise KeyError(key)
+        return entry.module
+
+    def __setitem__(self, key: str, value) -> None:
+        raise TypeError("register experiments with Session.addExperiment(file, key), not by assigning a module")
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._loaded():
+            raise KeyError(key)
+        self._registry.remove(key)
+
+    def __iter__(self):
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def __repr__(self) -> str:
+        return repr(self._loaded())

@@ -36,6 +36,13 @@ class RunningExperimentAPI:
         return self.currentExperiment.extraInfo
 
     def setCurrentExpInfoItem(self, key, value):
+        """Set one key, or several (a list or tuple of keys), of the running experiment's
+        expInfo (PsychoPy API); one value for every key, or one value per key.
+
+        Returns:
+            ``True`` as PsychoPy documents (PsychoPy 2026.2's own returns ``None``);
+            ``False`` when no experiment runs.
+        """
         expInfo = self.getCurrentExpInfo()
         if expInfo is False:
             return expInfo
@@ -46,6 +53,19 @@ class RunningExperimentAPI:
         return True
 
     def getCurrentExpInfoItem(self, key):
+        """A value of the running experiment's expInfo (PsychoPy API).
+
+        Args:
+            key: one key, or a list or tuple of keys (PsychoPy 2026.2's own raises
+                ``TypeError`` for a list: it looks the list up as a key first).
+
+        Returns:
+            The value; ``{key: value}`` for several keys; ``False`` when no
+            experiment runs or the key is not there.
+
+        Raises:
+            KeyError: one of several keys is not there (as in PsychoPy).
+        """
         expInfo = self.getCurrentExpInfo()
         if expInfo is False:
             return expInfo
@@ -56,6 +76,8 @@ class RunningExperimentAPI:
         return False
 
     def updateCurrentExpInfo(self, other):
+        """Update the running experiment's expInfo from the mapping ``other`` (PsychoPy API).
+        Returns ``True``, or ``False`` when no experiment runs."""
         expInfo = self.getCurrentExpInfo()
         if expInfo is False:
             return expInfo
@@ -70,6 +92,12 @@ class RunningExperimentAPI:
         return self.currentExperiment.status
 
     def pauseLoop(self):
+        """Pause the current loop of the running experiment, from its next iteration (PsychoPy API).
+
+        Returns:
+            ``True`` as PsychoPy documents (PsychoPy 2026.2's own returns ``None``);
+            ``False`` when no experiment runs or it is not in a loop.
+        """
         if self.currentExperiment is None:
             log.warning("Could not pause loop as there is no experiment running.")
             return False
@@ -80,11 +108,16 @@ class RunningExperimentAPI:
         return True
 
     def getAllTrials(self):
+        """``(trials, index)``: every trial of the current loop (``psychopy.data.Trial``,
+        oldest first) and the current one's index, ``([None], 0)`` outside a
+        ``TrialHandler2`` loop; ``None`` when no experiment runs (PsychoPy API)."""
         if self.currentExperiment is None:
             return None
         return self.currentExperiment.getAllTrials()
 
     def getCurrentTrial(self, asDict=False):
+        """The current trial (``psychopy.data.Trial``, or its dict with ``asDict``); ``None``
+        when no experiment runs or it is not in a loop (PsychoPy API)."""
         if self.currentExperiment is None:
             return None
         trial = self.currentExperiment.getCurrentTrial()
@@ -93,6 +126,8 @@ class RunningExperimentAPI:
         return trial
 
     def getFutureTrial(self, n=1, asDict=False):
+        """The trial ``n`` places ahead, without advancing (``psychopy.data.Trial`` or a
+        dict); ``None`` past the last trial, outside a loop or with no experiment (PsychoPy API)."""
         if self.currentExperiment is None:
             return None
         trial = self.currentExperiment.getFutureTrial(n)
@@ -101,24 +136,34 @@ class RunningExperimentAPI:
         return trial
 
     def getFutureTrials(self, n=1, start=0, asDict=False):
+        """``n`` trials from ``start`` places ahead, as :meth:`getFutureTrial` gives them;
+        a list of ``n`` items, ``None`` beyond the last trial (PsychoPy API)."""
         return [self.getFutureTrial(start + i, asDict=asDict) for i in range(n)]
 
     def next(self):
+        """Move on to the next trial (in a trials loop) or the next Routine (PsychoPy API);
+        ``None`` when no experiment runs, else what the ExperimentHandler returns."""
         if self.currentExperiment is None:
             return None
         return self.currentExperiment.next()
 
     def skipTrials(self, n=1):
+        """Skip ``n`` trials ahead in the current loop, those between marked skipped; past the
+        last trial, to the last (PsychoPy API). ``None`` when no experiment runs."""
         if self.currentExperiment is None:
             return None
         return self.currentExperiment.skipTrials(n)
 
     def rewindTrials(self, n=1):
+        """Go ``n`` trials back in the current loop (PsychoPy API). ``None`` when no experiment runs."""
         if self.currentExperiment is None:
             return None
         return self.currentExperiment.rewindTrials(n)
 
     def cueTrial(self, trial, isTrials=True):
+        """Queue ``trial`` (an index, dict or ``Trial``) to come next in the current loop
+        (PsychoPy API; ``isTrials`` is accepted and unused, as in PsychoPy). ``None`` when
+        no experiment runs."""
         if self.currentExperiment is None:
             return None
         return self.currentExperiment.cueTrial(trial)
@@ -156,6 +201,8 @@ class RunningExperimentAPI:
         return False
 
     def sendToLiaison(self, value):
+        """Send a string, a dict or an ExperimentHandler's data (JSON) to the liaison server
+        (PsychoPy API). ``True`` when sent; ``None`` (and a warning) when there is no liaison."""
         if self.liaison is None:
             log.warning("Could not send data to liaison server as none is initialised for this Session.")
             return None

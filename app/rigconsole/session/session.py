@@ -15,7 +15,13 @@ stay camelCase here, our extensions are PEP 8. The work is done by:
 - :mod:`.frames`: the frame pump, which serves the console between frames and
   implements :class:`rigconsole.frame_budget.FrameBudget`;
 - :mod:`.commands`: the main-thread command queue; :mod:`.expinfo`: expInfo in
-  PsychoPy's key conventions, possibly partial.
+  PsychoPy's key conventions, possibly partial, and the expInfo methods;
+  :mod:`.devices`: the device methods; :mod:`.running`: the methods acting on
+  the running experiment.
+
+Where PsychoPy's own methods crash or return other than they document, these
+work and return what PsychoPy documents; every such difference is a row of the
+table in docs/experiment-interface.md, pinned by tests/compat/test_session_parity.py.
 
 Announcements go through :class:`.runs.SessionEvents` (Qt-free). The console
 (or a headless loop) connects with :meth:`Session.connect_console`; the rig
@@ -32,12 +38,13 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from ..frame_budget import FrameBudget
-from . import expinfo as _expinfo
 from .commands import CommandQueue, is_main_thread
+from .devices import DevicesAPI
+from .expinfo import ExpInfoAPI
 from .driver import RunDriver
 from .frames import FrameHook
 from .loader import ExperimentFile
-from .registry import ExperimentRegistry, UnknownExperimentError
+from .registry import ExperimentModules, ExperimentRegistry, UnknownExperimentError
 from .running import RunningExperimentAPI
 from .runs import RunInProgressError, RunRecord, SessionEvents
 from .window import StimulusWindow, tidy_heap
@@ -47,7 +54,7 @@ __all__ = ["Session", "RunInProgressError", "UnknownExperimentError"]
 log = logging.getLogger("rigconsole.session")
 
 
-class Session(RunningExperimentAPI):
+class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
     """A set of experiments in one root folder, run one at a time in one window.
 
     Parameters mirror ``psychopy.session.Session``:
@@ -77,6 +84,10 @@ class Session(RunningExperimentAPI):
             request before ``flip`` raises :class:`RunStopped` (for scripts
             that never check ``thisExp.status``).
         scan: register every experiment under ``root`` at construction.
+        copy_outside_root: what :meth:`addExperiment` does with a file outside
+            ``root`` by default: copy its folder into root, as PsychoPy does
+            (``True``), or register it where it is (``False``: the console's
+            rig, whose settings keep experiments from elsewhere).
 
     Raises:
         NotADirectoryError: ``root`` does not exist.
@@ -100,6 +111,7 @@ class Session(RunningExperimentAPI):
         keyboard_backend: str | None = "event",
         stop_grace_s: float = 1.0,
         scan: bool = False,
+        copy_outside_root: bool = True,
     ):
         from psychopy import constants, core, data, logging as pslogging
         from psychopy.tools.arraytools import AliasDict
@@ -125,6 +137,8 @@ class Session(RunningExperimentAPI):
         self.cache_dir = Path(cache_dir)
         self.simulated_vsync_hz = simulated_vsync_hz
         self.keyboard_backend = keyboard_backend
+        #: :meth:`addExperiment`'s default for files outside root (see :class:`Session`)
+        self.copy_outside_root = copy_outside_root
         self.liaison = liaison
         self.params = AliasDict(params or {})
 
@@ -134,6 +148,7 @@ class Session(RunningExperimentAPI):
         self.frame_hook = FrameHook(self._on_frame, simulated_vsync_hz=simulated_vsync_hz,
                                     submit=self.commands.submit)
         self._registry = ExperimentRegistry(root, self.cache_dir, self.events.experiments_changed.emit)
+        self._modules = ExperimentModules(self._registry)
         self._window = StimulusWindow(self.frame_hook, restMsg, simulated_vsync_hz)
         self._driver = RunDriver(self._window, self.frame_hook, self.commands, self.events,
                                  stop_grace_s=stop_grace_s, prepare_inputs=self._force_keyboard_backend)
@@ -232,8 +247,12 @@ class Session(RunningExperimentAPI):
 
     @property
     def restMsg(self) -> str:
-        """The message shown between runs (PsychoPy API)."""
+        """The message shown between runs (PsychoPy API); settable, shown from the next rest."""
         return self._window.rest_msg
+
+    @restMsg.setter
+    def restMsg(self, value: str) -> None:
+        self._window.rest_msg = str(value)
 
     def setupWindowFromParams(self, params, measureFrameRate=False, recreate=True, blocking=True):
         """Create the window, or update it, from ``psychopy.visual.Window`` arguments (PsychoPy API)."""
@@ -288,9 +307,11 @@ class Session(RunningExperimentAPI):
         return self._registry.objects
 
     @property
-    def experiments(self) -> dict[str, Any]:
-        """``{key: module}`` of the experiments that loaded (PsychoPy API); broken ones are in :attr:`experiment_files`."""
-        return {k: e.module for k, e in self._registry.files.items() if e.module is not None}
+    def experiments(self) -> ExperimentModules:
+        """``{key: module}`` of the experiments that loaded (PsychoPy API), a live mapping:
+        ``del session.experiments[key]`` unregisters one, as in PsychoPy. Broken ones
+        are in :attr:`experiment_files`."""
+        return self._modules
 
     def key_for(self, path: str | os.PathLike) -> str:
         """The key an experiment file is registered under by default: its path relative
@@ -299,22 +320,34 @@ class Session(RunningExperimentAPI):
         ``path`` is taken relative to root."""
         return self._registry.key_for(path)
 
-    def addExperiment(self, file, key=None, folder=None):
+    def addExperiment(self, file, key=None, folder=None, *, copy_outside_root: bool | None = None):
         """Register an experiment file (``.py`` or ``.psyexp``) under ``key`` (PsychoPy API).
 
-        Unlike PsychoPy, nothing is copied or written into the experiment's
-        folder, and a file that does not load is registered as broken (see
-        :attr:`experiment_files`) instead of raising.
+        As in PsychoPy, a file outside :attr:`root` has its folder (``folder``,
+        default the file's own) copied into the root, and the copy is registered and
+        run (see :meth:`.registry.ExperimentRegistry.copy_into_root`). Unlike
+        PsychoPy, nothing is written into the experiment's folder (no
+        ``__init__.py``, no compiled script), and a file that does not load is
+        registered as broken (see :attr:`experiment_files`) instead of raising.
 
         Args:
             file: path, absolute or relative to :attr:`root`.
-            key: the name to refer to it by; default: :meth:`key_for` the file,
-                e.g. ``"GoNoGo/gng.psyexp"`` (PsychoPy's default).
-            folder: ignored (PsychoPy uses it to copy experiments into root).
+            key: the name to refer to it by; default: :meth:`key_for` the
+                (copied) file, e.g. ``"GoNoGo/gng.psyexp"`` (PsychoPy's default).
+            folder: the experiment's project folder, copied into root when it lies outside.
+            copy_outside_root: (Rig Console) ``False`` registers a file outside the
+                root where it is, under its absolute path (the rig's extra
+                experiments); default: the session's :attr:`copy_outside_root`.
 
         Returns:
             ``True`` if it loaded, ``False`` if it is broken.
+
+        Raises:
+            ValueError, FileExistsError, OSError: the folder cannot be copied into
+                root (one line saying why); nothing is registered.
         """
+        if self.copy_outside_root if copy_outside_root is None else copy_outside_root:
+            file = self._registry.copy_into_root(file, folder)
         return not self._registry.add(file, key).broken
 
     def removeExperiment(self, key: str) -> bool:
@@ -370,98 +403,6 @@ class Session(RunningExperimentAPI):
         run = self.current_run
         return self._registry.entry(key, keep=run.key if run is not None else None)
 
-    # ---------------------------------------------------------------- expInfo
-    def getExpInfoFromExperiment(self, key, sessionParams=True):
-        """The experiment's own expInfo dict (raw keys), with Session params applied (PsychoPy API)."""
-        expInfo = self._entry(key).module.expInfo
-        if sessionParams:
-            for k in self.params.aliases:
-                if k in expInfo:
-                    del expInfo[k]
-            for k in self.params:
-                expInfo[k] = self.params[k]
-        return expInfo
-
-    def expInfoFields(self, key: str) -> list[_expinfo.ExpInfoField]:
-        """The expInfo form fields of an experiment (see :func:`.expinfo.parse_exp_info`)."""
-        entry = self._entry(key)
-        entry.fields = _expinfo.parse_exp_info(self.getExpInfoFromExperiment(key))
-        return entry.fields
-
-    def resolveExpInfo(self, key: str, expInfo: dict | None = None) -> dict[str, Any]:
-        """Complete a (partial) expInfo for a run: defaults, choices, ``date``, ``expName``.
-
-        Raises:
-            ExpInfoError: a value does not fit (one line saying which and why).
-        """
-        entry = self._entry(key)
-        return _expinfo.resolve_exp_info(self.expInfoFields(key), expInfo, exp_name=entry.exp_name)
-
-    def showExpInfoDlgFromExperiment(self, key, expInfo=None):
-        """Run the experiment's ``showExpInfoDlg`` (PsychoPy API). The console uses its own form instead."""
-        if expInfo is None:
-            expInfo = self.getExpInfoFromExperiment(key)
-        module = self._entry(key).module
-        if hasattr(module, "showExpInfoDlg"):
-            return module.showExpInfoDlg(expInfo=expInfo)
-        return expInfo
-
-    # ----------------------------------------------------------------- inputs
-    def _force_keyboard_backend(self) -> None:
-        from psychopy.hardware import DeviceManager
-        from psychopy.hardware.keyboard import KeyboardDevice
-
-        if self.keyboard_backend and KeyboardDevice._backend is None:
-            KeyboardDevice._backend = self.keyboard_backend
-        if KeyboardDevice._backend == "event":
-            from .keyboard import install_event_backend_fix
-            install_event_backend_fix()
-        if DeviceManager.getDevice("defaultKeyboard") is None:
-            DeviceManager.addDevice(
-                deviceClass="psychopy.hardware.keyboard.KeyboardDevice",
-                deviceName="defaultKeyboard", backend=self.keyboard_backend or None,
-            )
-
-    def setupDevicesFromExperiment(self, key, expInfo=None, thisExp=None, blocking=True):
-        """Run the experiment's ``setupDevices`` keeping existing devices (PsychoPy API)."""
-        if not is_main_thread():
-            return self.commands.call(self.setupDevicesFromExperiment, key, expInfo, thisExp, blocking=blocking)
-        from psychopy.hardware import DeviceManager
-
-        module = self._entry(key).module
-        if expInfo is None:
-            expInfo = self.getExpInfoFromExperiment(key)
-        og = DeviceManager.devices.copy()
-        if hasattr(module, "setupDevices"):
-            module.setupDevices(expInfo=expInfo, thisExp=thisExp, win=self.win)
-        DeviceManager.devices.update(og)
-        return True
-
-    def setupInputsFromExperiment(self, key, expInfo=None, thisExp=None, blocking=True):
-        """Legacy alias of :meth:`setupDevicesFromExperiment` (PsychoPy API)."""
-        return self.setupDevicesFromExperiment(key, expInfo=expInfo, thisExp=thisExp, blocking=blocking)
-
-    def addKeyboardFromParams(self, name, params, blocking=True):
-        """Add a keyboard device (PsychoPy API)."""
-        if not is_main_thread():
-            return self.commands.call(self.addKeyboardFromParams, name, params, blocking=blocking)
-        from psychopy.hardware import DeviceManager
-        DeviceManager.addKeyboard(deviceName=name, **dict(params))
-        return True
-
-    def getRequiredDeviceNamesFromExperiment(self, key):
-        """Device names a Builder experiment needs (PsychoPy API); ``ValueError`` for ``.py`` experiments."""
-        entry = self._entry(key)
-        if entry.kind != "builder":
-            raise ValueError("Device names are not available for experiments added to Session directly as a .py file.")
-        exp = self.experimentObjects.get(key)
-        if exp is None:
-            from psychopy import experiment
-            exp = experiment.Experiment()
-            exp.loadFromXML(str(entry.path))
-            self.experimentObjects[key] = exp
-        return exp.getRequiredDeviceNames()
-
     # ------------------------------------------------------------------- runs
     @property
     def current_run(self) -> RunRecord | None:
@@ -501,6 +442,12 @@ class Session(RunningExperimentAPI):
             key: the experiment's key.
             expInfo: a full or partial expInfo; missing values take the
                 experiment's defaults, ``date`` and ``expName`` are filled in.
+                As in PsychoPy, a dict given here is the one the experiment
+                gets and changes: it is completed in place (clean keys,
+                defaults, typed values) before ``setupData``, and afterwards
+                holds what the run wrote into it. ``None``: a new dict from
+                the experiment's defaults (PsychoPy would hand over, and let
+                the run change, the experiment's module-level ``expInfo``).
 
         Returns:
             ``True`` when the run finished or was stopped; ``False`` when it
@@ -519,6 +466,10 @@ class Session(RunningExperimentAPI):
             raise RunInProgressError(f"cannot start {key!r}: {self.current_run.key!r} is still running")
         entry = self._entry(key)
         exp_info = self.resolveExpInfo(key, expInfo)
+        if isinstance(expInfo, dict):  # the caller's dict is the experiment's, as in PsychoPy
+            expInfo.clear()
+            expInfo.update(exp_info)
+            exp_info = expInfo
         return self._driver.run(entry, exp_info, data_dir=str(self.dataDir), log_file=self.logFile,
                                 clock=self.experimentClock, this_session=self,
                                 save_data=self._save_run_data,
@@ -551,7 +502,16 @@ class Session(RunningExperimentAPI):
 
     # ------------------------------------------------------------------- data
     def saveExperimentData(self, key, thisExp=None, blocking=True):
-        """Run the experiment's ``saveData`` on a run's ExperimentHandler (PsychoPy API)."""
+        """Run the experiment's ``saveData`` on a run's ExperimentHandler (PsychoPy API).
+
+        Args:
+            thisExp: default: the last run of ``key`` (:attr:`runs`).
+
+        Returns:
+            ``True`` when saved (or queued, ``blocking=False`` from another
+            thread); ``False`` when ``key`` has no run to save (PsychoPy's
+            calls ``saveData(None)``, which raises).
+        """
         if not is_main_thread():
             return self.commands.call(self.saveExperimentData, key, thisExp, blocking=blocking)
         if thisExp is None:
@@ -559,6 +519,9 @@ class Session(RunningExperimentAPI):
                 if run.name == key:
                     thisExp = run
                     break
+            else:
+                log.warning("no run of %s to save", key)
+                return False
         module = self._entry(key).module
         if hasattr(module, "saveData"):
             module.saveData(thisExp)
@@ -567,15 +530,21 @@ class Session(RunningExperimentAPI):
         return True
 
     def saveCurrentExperimentData(self, blocking=True):
+        """:meth:`saveExperimentData` of the running experiment (PsychoPy API); ``False`` if none runs."""
         if self.currentExperiment is None:
             return False
         return self.saveExperimentData(self.currentExperiment.name, thisExp=self.currentExperiment, blocking=blocking)
 
     # -------------------------------------------------------------- lifecycle
     def getTime(self, format=str):
+        """The session clock's time (PsychoPy API): ``format=float`` seconds, ``str``
+        (default) the ISO time, a strftime format, or ``None`` the clock's own style.
+        PsychoPy 2026.2 returns a ``psychopy.clock.Timestamp`` (a float that prints
+        in that format) for ``str`` and strftime formats, and so does this."""
         return self.sessionClock.getTime(format=format)
 
     def getPsychoPyVersion(self):
+        """The installed PsychoPy's version string (PsychoPy API)."""
         from psychopy import __version__
         return __version__
 
@@ -584,6 +553,7 @@ class Session(RunningExperimentAPI):
         if self._window.usable() and self.current_run is None:
             self._window.show_rest()
         self.logFile.logger.flush()
+        return True
 
     def start(self):
         """Drain the command queue on the main thread until :meth:`stop` (PsychoPy API).

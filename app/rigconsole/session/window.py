@@ -72,12 +72,20 @@ class StimulusWindow:
         """Create the window, or update it in place, from ``Window`` arguments.
 
         A change of ``fullscr``, ``size``, ``pos`` or ``screen`` needs a new
-        window (made when ``recreate``); ``color``, ``colorSpace``,
-        ``backgroundImage``, ``backgroundFit`` and ``units`` are set in place.
+        window (made when ``recreate``), as in PsychoPy's ``setupWindowFromParams``;
+        so does a change of ``monitor`` here (PsychoPy ignores a new monitor for an
+        open window, and its units would keep converting through the old one);
+        ``color``, ``colorSpace``, ``backgroundImage``, ``backgroundFit`` and
+        ``units`` are set in place. Parameters not given keep their last value for
+        a window made again.
         """
         params = dict(params)
-        self._params = dict(params)
+        self._params = {**(self._params or {}), **params}
         needs_recreate = False
+        if self.usable() and "monitor" in params:
+            from .monitor import same_monitor
+            if not same_monitor(params["monitor"], getattr(self._win, "monitor", None)):
+                needs_recreate = True
         if self.usable():
             for param in ("fullscr", "size", "pos", "screen"):
                 if param in params:
@@ -88,6 +96,8 @@ class StimulusWindow:
                         same = current == params[param]
                     if not same:
                         needs_recreate = True
+        if needs_recreate and not recreate:  # as PsychoPy's setupWindowFromParams warns
+            log.warning("these window parameters need a new window, but recreate=False: kept the open one")
         if self._win is not None and (not self.usable() or (recreate and needs_recreate)):
             try:
                 if self.usable():
@@ -96,6 +106,7 @@ class StimulusWindow:
                 self.adopt(None)
         if self._win is None:
             from psychopy.visual import Window
+            params = dict(self._params)  # a window made again keeps what earlier calls set
             params.setdefault("checkTiming", False)
             self.adopt(Window(**params))
             if self.simulated_vsync_hz:
