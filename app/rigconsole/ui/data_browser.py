@@ -433,7 +433,8 @@ class DataBrowser(QMainWindow):
                                   str(info["n_trials"]), _when(info["started"])])
             it.setData(0, Qt.ItemDataRole.UserRole, r)
             it.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            colour = {"finished": "#1B7F3B", "stopped": "#A15C00", "failed": "#B00020"}.get(info["outcome"] or "")
+            colour = {"finished": "#1B7F3B", "finished with errors": "#C2410C", "stopped": "#A15C00",
+                      "failed": "#B00020"}.get(info["outcome"] or "")
             if colour:
                 it.setForeground(2, _brush(colour))
             self.runs_tree.addTopLevelItem(it)
