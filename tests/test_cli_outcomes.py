@@ -66,3 +66,14 @@ def test_a_failed_run_names_the_experiments_file_and_line_and_the_log_file(exp_r
                      log_dir=tmp_path / "log")
     assert out.returncode == 1
     assert "Traceback (most recent call last)" in out.stderr and 'raise ValueError("stimulus file missing' in out.stderr
+
+
+def test_a_dry_run_finished_with_errors_exits_3_and_its_report_says_where(exp_root, tmp_path):
+    script = exp_root / "exporterr" / "export_fails.py"
+    out = rigconsole("run", script, "--simulate-participant", "--data-dir", tmp_path / "d",
+                     "--window", "size=320,240", log_dir=tmp_path / "log")
+    assert out.returncode == 3, out.stderr
+    at = f"{script}:{_line_no(script, 'trials.saveAsExcel(')}"
+    assert f"completed with errors (in TrialHandler2.saveAsExcel at {at})" in out.stdout
+    assert any(line.startswith("run finished with errors: every trial kept (6 trials)") and at in line
+               for line in out.stderr.splitlines()), out.stderr

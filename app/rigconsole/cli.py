@@ -204,21 +204,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f)
     if session_file.exists():
         print(session_file)
-    code = EXIT_OK
-    if report is not None:  # a dry run: the QA report, and its outcome as the exit status
-        print(report.to_text())
-        return {"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(report.outcome, EXIT_FAILED)
     from .session.outcomes import outcome_line
 
+    ended_badly = record.state in (RunState.FAILED, RunState.FINISHED_WITH_ERRORS)
+    if report is not None:  # a dry run: the QA report, and its outcome as the exit status
+        print(report.to_text())
+        code = {"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(report.outcome, EXIT_FAILED)
+    else:
+        code = {RunState.FAILED: EXIT_FAILED, RunState.FINISHED_WITH_ERRORS: EXIT_WITH_ERRORS}.get(record.state, EXIT_OK)
     line = outcome_line(record, log_path)
-    if line:
+    if line and (report is None or ended_badly):  # a dry run's stop is in its report
         print(line, file=sys.stderr)
-    if record.traceback and args.verbose and record.state in (RunState.FAILED, RunState.FINISHED_WITH_ERRORS):
+    if record.traceback and args.verbose and ended_badly:
         print(record.traceback, file=sys.stderr)
-    if record.state == RunState.FAILED:
-        code = EXIT_FAILED
-    elif record.state == RunState.FINISHED_WITH_ERRORS:
-        code = EXIT_WITH_ERRORS
+    if report is not None:
+        return code
     if write_errors:  # one line, once: what was kept and what to do
         print(f"rigconsole: session data log: {write_errors[0]}", file=sys.stderr)
         code = EXIT_FAILED

@@ -49,7 +49,9 @@ class QAReport:
             stuck limit; stopped), ``"time limit"`` (stopped at the dry run's
             limit while progressing), ``"stopped"``, or ``"failed"``.
         where: where it stuck or failed (routine, loop and trial, keys the
-            experiment waited for, or the error); ``""`` when completed.
+            experiment waited for, or the error and the experiment's file:line);
+            for ``"completed with errors"`` the export that raised and the file:line;
+            ``""`` when completed.
         rows: data rows (``thisExp.nextEntry()`` calls).
         trials_per_loop: ``{loop name: rows with that loop's index}``.
         expected_trials: ``{loop name: nTotal}`` where the loop says so.
@@ -188,9 +190,12 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
         # the run's own state says whether every trial ran (the driver's rule, .outcomes)
         state = getattr(record, "state", RunState.FINISHED)
         outcome = _OUTCOME_OF_STATE.get(state, state)
+    at = getattr(record, "error_at", None)
     if outcome == "failed" and not where and error:
-        at = getattr(record, "error_at", None)
         where = ", ".join(p for p in (getattr(record, "where", ""), error + (f" at {at}" if at else "")) if p)
+    elif outcome == "completed with errors" and not where:
+        step = getattr(record, "raised_in", "")
+        where = " ".join(p for p in (f"in {step}" if step else "", f"at {at}" if at else "") if p)
     duration = math.nan
     if record is not None and record.ended and record.started:
         duration = float(record.ended - record.started)
