@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabe
 from ..session.frames import frame_stats
 from ..session.runs import RunState
 
-__all__ = ["StatePill", "RunStatusPanel", "format_duration"]
+__all__ = ["StatePill", "RunStatusPanel", "format_duration", "OUTCOME_COLOURS"]
 
 #: State pill colours: (background, text).
 PILL_COLOURS = {
@@ -32,7 +32,10 @@ PILL_COLOURS = {
     RunState.STOPPED: ("#9e9e9e", "white"),
 }
 #: the outcome colour of a run finished with errors: amber-orange, neither failed red nor finished green
-WITH_ERRORS_COLOUR = "#b54708"
+WITH_ERRORS_COLOUR = "#c2410c"
+#: text colour of each run outcome (the data log's ``outcome``) in lists of past runs
+OUTCOME_COLOURS = {RunState.FINISHED: "#1B7F3B", RunState.FINISHED_WITH_ERRORS: WITH_ERRORS_COLOUR,
+                   RunState.STOPPED: "#A15C00", RunState.FAILED: "#B00020"}
 PILL_TEXT = {
     "idle": "Idle", RunState.STARTING: "Starting", RunState.RUNNING: "Running", RunState.PAUSED: "Paused",
     RunState.FAILED: "Failed", RunState.FINISHED: "Idle", RunState.STOPPED: "Idle",
