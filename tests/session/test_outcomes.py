@@ -143,10 +143,15 @@ def saveData(thisExp):
 '''
 
 
+_BOTH = (EXPERIMENTS / "exporterr" / "export_fails.py").read_text().replace(
+    "def saveData(thisExp):\n", "def saveData(thisExp):\n    raise OSError('disk full')\n")
+
+
 @pytest.fixture
 def scripts_root(tmp_path):
     root = tmp_path / "scripts"
-    for name, text in (("nested", _NESTED), ("after", _AFTER_TRIALS), ("savefails", _SAVE_DATA_RAISES)):
+    for name, text in (("nested", _NESTED), ("after", _AFTER_TRIALS), ("savefails", _SAVE_DATA_RAISES),
+                       ("both", _BOTH)):
         (root / name).mkdir(parents=True)
         (root / name / f"{name}.py").write_text(textwrap.dedent(text))
     return root
@@ -186,6 +191,18 @@ def test_save_data_raising_after_run_returned_is_finished_with_errors_and_the_cs
     assert [r["i"] for r in csv_rows(csv_file)] == ["0", "1", "2", "3"]
     assert outcome_line(rec).startswith("run finished with errors: every trial kept (4 trials); ")
     assert "in the experiment's saveData at " in outcome_line(rec)
+
+
+def test_saveAsExcel_then_saveData_raising_keeps_the_first_error_and_every_trial_in_a_csv(scripts_root,
+                                                                                          make_session):
+    assert "raise OSError('disk full')" in _BOTH
+    s = make_session(scripts_root, scan=True)
+    rec, err = _run(s, "both/both.py")
+    assert isinstance(err, IndexError)
+    assert rec.state == RunState.FINISHED_WITH_ERRORS and rec.raised_in == "TrialHandler2.saveAsExcel"
+    assert rec.error == "IndexError: list index out of range"
+    csv_file = next(f for f in rec.data_files if f.endswith(".csv"))  # written by the console
+    assert [r["word"] for r in csv_rows(csv_file)] == ["red", "green"] * 3
 
 
 def test_a_failing_experiment_says_where(exp_root, make_session):

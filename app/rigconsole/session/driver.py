@@ -266,7 +266,8 @@ class RunDriver:
                         self._locate(record, exc, list(files), this_exp)
                         if not record.stop_requested:  # run() returned: every trial ran
                             record.raised_in = SAVE_DATA
-                            self._keep_csv(record, this_exp)
+                    if record.raised_in:  # finished with errors: every trial is kept in a CSV too
+                        self._keep_csv(record, this_exp)
                 hook.serve_if_due()
         finally:
             try:
