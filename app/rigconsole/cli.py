@@ -267,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--window", action="append", metavar="KEY=VALUE",
                      help="a psychopy.visual.Window option, e.g. size=800,600 fullscr=false screen=1 (repeatable)")
     run.add_argument("--simulate-vsync", type=float, metavar="HZ", help=argparse.SUPPRESS)
-    run.add_argument("-v", "--verbose", action="store_true", help="print the traceback of a failed run")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="print the log and the traceback of a failed run (both always go to the log file)")
     run.add_argument("--simulate-participant", nargs="?", const=0, type=int, metavar="SEED",
                      help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
                           "default 0); data go to <data folder>/dry-runs; ends with a QA report")
