@@ -243,7 +243,7 @@ def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> d
     for i, rel in enumerate(demos):
         outs = {m: work / f"{i}-{m}.json" for m in ("console", "plain")}
         procs = {m: _launch(m, rel, outs[m], seconds, stuck) for m in outs}  # both at once: 2 cores
-        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], seconds + stuck + 90)) for m in procs}
+        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], seconds + stuck + 90), m) for m in procs}
         print(f"{rel}: console {results[str(rel)]['console']['outcome']}, plain {results[str(rel)]['plain']['outcome']}",
               flush=True)
     shutil.rmtree(work, ignore_errors=True)
@@ -251,11 +251,12 @@ def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> d
             "elapsed_s": time.perf_counter() - t_start}
 
 
-def normalise(r: dict) -> dict:
-    """A failed run whose loops all reached their totals is "completed with errors" (PsychoPy
-    raised after the last trial, e.g. in its own saveAsExcel), as the console's QA report says."""
+def normalise(r: dict, mode: str = "plain") -> dict:
+    """A plain PsychoPy run that failed with every loop at its total is "completed with errors"
+    (PsychoPy raised after the last trial, e.g. in its own saveAsExcel). The console's outcome is
+    its run record's own (``finished with errors``: rigconsole.session.outcomes) and is kept."""
     expected, done = r.get("expected_trials") or {}, r.get("trials_per_loop") or {}
-    if r.get("outcome") == "failed" and expected and all(done.get(k, 0) >= n for k, n in expected.items()):
+    if mode == "plain" and r.get("outcome") == "failed" and expected and all(done.get(k, 0) >= n for k, n in expected.items()):
         r = dict(r, outcome="completed with errors")
     return r
 
@@ -342,7 +343,7 @@ def main(argv=None) -> int:
         return 0
     if args.from_json:
         data = json.loads(args.from_json.read_text())
-        data["results"] = {k: {m: normalise(v) for m, v in r.items()} for k, r in data["results"].items()}
+        data["results"] = {k: {m: normalise(v, m) for m, v in r.items()} for k, r in data["results"].items()}
     else:
         data = run_matrix(args.seconds, args.stuck, args.only)
     write_markdown(data, args.out)

@@ -33,6 +33,7 @@ if os.environ.get("RIGCONSOLE_BLOCK_QT") == "1":
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes minutes on this machine; deselect with -m 'not slow'")
     config.addinivalue_line(
         "markers",
         "timing: measures time on this machine (frame intervals, console stalls); its tolerance is "
@@ -52,6 +53,7 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))  # the log file (rigconsole run writes it)
     cwd = os.getcwd()
     yield
     os.chdir(cwd)

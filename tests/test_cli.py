@@ -80,7 +80,7 @@ def test_bad_input_exits_2_with_one_line(exp_root, args, message):
 def test_failed_run_exits_1_and_keeps_partial_data(exp_root, tmp_path):
     out = rigconsole("run", exp_root / "failing" / "raises.py", "--data-dir", tmp_path, "--window", "size=320,240")
     assert out.returncode == 1
-    assert "run failed: ValueError: stimulus file missing" in out.stderr
+    assert "run failed at " in out.stderr and ": ValueError: stimulus file missing" in out.stderr
     csvs = [f for f in out.stdout.split() if f.endswith(".csv")]
     assert len(csvs) == 1 and Path(csvs[0]).exists()
 

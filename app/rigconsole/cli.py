@@ -4,9 +4,15 @@
 - ``rigconsole run PATH [--exp-info KEY=VALUE ...] [--data-dir DIR] [--window KEY=VALUE ...]``:
   run one experiment through the same rig core as the console (a
   :class:`rigconsole.rig.Rig`) with no console window; prints the data files
-  written, the session ``.h5`` last; exit 0 on success, 1 when the run failed
-  or the session data log could not be written (one line on stderr: what was
-  kept), 2 on bad input (one line on stderr saying what to fix).
+  written, the session ``.h5`` last; exit 0 on success, 3 when the run finished
+  with errors (every trial ran and is kept in the CSV and the ``.h5``, then
+  PsychoPy's end-of-run export raised, e.g. its ``saveAsExcel``; one line on
+  stderr: the error and the experiment's file:line), 1 when the run failed (one
+  line on stderr: the experiment's file:line, routine, the error, and the log
+  file that holds the traceback) or the session data log could not be written
+  (one line on stderr: what was kept), 2 on bad input (one line on stderr saying
+  what to fix). The run's log goes to the console's log file
+  (:mod:`rigconsole.logfiles`); ``-v`` prints it and the traceback on stderr too.
   ``--rig-file RIGFILE`` connects that rig's instruments during the run;
   ``--remote [HOST:]PORT`` serves the remote attach API during it;
   ``--simulate-participant [SEED]`` is a dry run (a simulated participant answers,
@@ -106,11 +112,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import logging
 
-    # the CLI prints its own one-line outcome; logs only with --verbose
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.CRITICAL,
-                        format="%(levelname)s %(name)s: %(message)s")
+    # the CLI prints its own one-line outcome; logs on stderr only with --verbose,
+    # always in the log file (a failed run's line names it: the traceback is there)
+    from .logfiles import setup_log_file
+
+    to_stderr = logging.StreamHandler()
+    to_stderr.setLevel(logging.INFO if args.verbose else logging.CRITICAL)
+    to_stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(to_stderr)
+    logging.getLogger().setLevel(logging.INFO)
+    log_path = setup_log_file()
     from .rig import Rig
-    from .session import ExpInfoError, ExperimentLoadError
+    from .session import ExpInfoError, ExperimentLoadError, RunState
     from .settings import Settings
 
     path = path.absolute()
@@ -189,17 +202,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f)
     if session_file.exists():
         print(session_file)
-    code = EXIT_OK
+    from .session.outcomes import outcome_line
+
+    ended_badly = record.state in (RunState.FAILED, RunState.FINISHED_WITH_ERRORS)
     if report is not None:  # a dry run: the QA report, and its outcome as the exit status
         print(report.to_text())
-        return {"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(report.outcome, EXIT_FAILED)
-    if record.state == "failed":
-        print(f"run failed: {record.error}", file=sys.stderr)
-        if record.traceback and args.verbose:
-            print(record.traceback, file=sys.stderr)
-        code = EXIT_FAILED
-    elif record.state == "stopped":
-        print(f"run stopped after {record.n_trials} trials", file=sys.stderr)
+        code = {"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(report.outcome, EXIT_FAILED)
+    else:
+        code = {RunState.FAILED: EXIT_FAILED, RunState.FINISHED_WITH_ERRORS: EXIT_WITH_ERRORS}.get(record.state, EXIT_OK)
+    line = outcome_line(record, log_path)
+    if line and (report is None or ended_badly):  # a dry run's stop is in its report
+        print(line, file=sys.stderr)
+    if record.traceback and args.verbose and ended_badly:
+        print(record.traceback, file=sys.stderr)
+    if report is not None:
+        return code
     if write_errors:  # one line, once: what was kept and what to do
         print(f"rigconsole: session data log: {write_errors[0]}", file=sys.stderr)
         code = EXIT_FAILED
@@ -248,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--window", action="append", metavar="KEY=VALUE",
                      help="a psychopy.visual.Window option, e.g. size=800,600 fullscr=false screen=1 (repeatable)")
     run.add_argument("--simulate-vsync", type=float, metavar="HZ", help=argparse.SUPPRESS)
-    run.add_argument("-v", "--verbose", action="store_true", help="print the traceback of a failed run")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="print the log and the traceback of a failed run (both always go to the log file)")
     run.add_argument("--simulate-participant", nargs="?", const=0, type=int, metavar="SEED",
                      help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
                           "default 0); data go to <data folder>/dry-runs; ends with a QA report")

@@ -100,7 +100,7 @@ def test_run_errors(log):
     with pytest.raises(UnknownNameError, match="no run 'runs/0009_x'"):
         log.add_trial("runs/0009_x", {"a": 1})
     run = log.start_run("x", {})
-    with pytest.raises(InvalidValueError, match="finished, stopped, failed"):
+    with pytest.raises(InvalidValueError, match="finished, finished with errors, stopped, failed"):
         log.end_run(run, "crashed")
     with pytest.raises(ValueError, match="reserved"):
         log.set_run_attrs(run, outcome="finished")

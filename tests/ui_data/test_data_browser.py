@@ -167,3 +167,21 @@ def test_a_big_file_opens_without_reading_its_series(open_browser, tmp_path, mon
     assert b.annotations_table.rowCount() == 1 and b.annotations_table.item(0, 3).text() == "bulk follows"
     b.variables_list.setCurrentRow(1)  # chosen: now it is read and plotted
     assert b.plot.source.name == "v1" and b.plot.point_count() == 1_000_001
+
+
+def test_a_run_finished_with_errors_has_its_own_outcome_colour(open_browser, tmp_path):
+    from rigconsole.datalog import DataLog
+    from rigconsole.ui.run_panel import OUTCOME_COLOURS
+
+    p = tmp_path / "session_2026-12-02_010000.h5"
+    with DataLog(p) as log:
+        for outcome in ("finished with errors", "failed", "finished"):
+            run = log.start_run("stroop", {"participant": "s"})
+            log.add_trial(run, {"trials.thisN": 0, "word": "red"})
+            log.end_run(run, outcome, error="IndexError: list index out of range" if "error" in outcome else "")
+    b = open_browser(p)
+    items = [b.runs_tree.topLevelItem(i) for i in range(3)]
+    assert [it.text(2) for it in items] == ["finished with errors", "failed", "finished"]
+    colours = [it.foreground(2).color().name().lower() for it in items]
+    assert colours == [OUTCOME_COLOURS[o].lower() for o in ("finished with errors", "failed", "finished")]
+    assert len(set(colours)) == 3

@@ -20,7 +20,9 @@ from .mirror import Column, Run, table_arrays
 
 __all__ = ["RunsMixin", "OUTCOMES"]
 
-OUTCOMES = ("finished", "stopped", "failed")
+#: a run's outcome: the session's RunState values of an ended run
+#: ("finished with errors": every trial ran, then PsychoPy's end-of-run export raised)
+OUTCOMES = ("finished", "finished with errors", "stopped", "failed")
 _RESERVED_RUN_ATTRS = ("experiment", "started", "ended", "outcome")
 
 
@@ -125,7 +127,7 @@ class RunsMixin:
         self.events.run_attrs_set.emit(r.path, dict(attrs))
 
     def end_run(self, run: str, outcome: str, **attrs: Any) -> None:
-        """Record the outcome ('finished', 'stopped' or 'failed') and end time of a run.
+        """Record the outcome (one of :data:`OUTCOMES`) and end time of a run.
 
         Extra attrs (e.g. ``error`` traceback text, ``n_trials``,
         ``dropped_frames``, ``data_files`` list of str) go on the run group.

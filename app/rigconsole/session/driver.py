@@ -4,8 +4,8 @@ A run calls the experiment's ``setupData``, ``setupWindow``, ``setupInputs``
 (plain scripts), ``run`` and ``saveData`` (the experiment script interface,
 as PsychoPy's ``Session.runExperiment`` does), from the experiment's own
 folder, and moves its :class:`.runs.RunRecord` through
-``starting → running ⇄ paused → finished | stopped | failed``. On top of
-PsychoPy's Session it
+``starting → running ⇄ paused → finished | finished with errors | stopped | failed``.
+On top of PsychoPy's Session it
 
 - captures every ``thisExp.nextEntry()`` row as it is stored (``trial_added``);
 - replaces the experiment's ``pauseExperiment`` during the run with a pause
@@ -14,7 +14,11 @@ PsychoPy's Session it
 - stops a script that ignores ``thisExp.status == FINISHED`` at a flip after
   ``stop_grace_s`` (:class:`.runs.RunStopped`);
 - ends a run that raises or calls ``core.quit()`` as failed, its partial data
-  saved and the window restored.
+  saved and the window restored, with where it raised (the experiment's file
+  and line, routine, loop and trial);
+- ends a run whose trials all ran but which raised in PsychoPy's end-of-run
+  export or the experiment's ``saveData`` as *finished with errors*, every
+  trial kept (the rule: :mod:`.outcomes`).
 
 The per-flip work (:meth:`RunDriver.on_frame`) runs from the frame hook.
 """
@@ -30,6 +34,7 @@ from typing import Any, Callable
 from .commands import CommandQueue, is_main_thread
 from .frames import FrameHook, frame_stats
 from .loader import ExperimentFile
+from .outcomes import SAVE_DATA, error_location, export_step, trials_complete, where_in_run
 from .runs import RunRecord, RunState, RunStopped, SessionEvents
 from .window import StimulusWindow, tidy_heap
 
@@ -106,11 +111,12 @@ class RunDriver:
                 the stall guard's walk up the stack stops (see :mod:`.stall`).
 
         Returns:
-            ``True`` when the run finished or was stopped; ``False`` when it
-            called ``core.quit()``/``sys.exit()``.
+            ``True`` when the run finished or was stopped (or finished with errors in
+            its ``saveData``); ``False`` when it called ``core.quit()``/``sys.exit()``.
 
         Raises:
-            Exception: whatever the experiment raised, after the run was recorded.
+            Exception: whatever the experiment raised inside ``run()``, after the run
+                was recorded (as failed, or finished with errors: see :mod:`.outcomes`).
         """
         from psychopy import logging as pslogging
         from psychopy.hardware.listener import loop as listenerLoop
@@ -132,6 +138,7 @@ class RunDriver:
             old_cwd = os.getcwd()
             hook = self._hook
             win = self._window
+            files = [f for f in (entry.script_path, entry.path) if f]
             log.info("run %d: starting %s with expInfo %s", record.index, record.key, exp_info)
             self._events.run_started.emit(record)
             if hook.pump is not None:
@@ -197,6 +204,11 @@ class RunDriver:
                 text = str(exc).strip().splitlines()
                 record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
                 record.traceback = traceback.format_exc()
+                self._locate(record, exc, files, this_exp)
+                step = export_step(exc.__traceback__)
+                if (isinstance(exc, Exception) and step and not record.stop_requested
+                        and trials_complete(this_exp, record)):
+                    record.raised_in = step  # every trial ran: finished with errors
             finally:
                 intervals = hook.stop_recording()
                 if len(intervals) > self._intervals_sent:
@@ -205,7 +217,7 @@ class RunDriver:
                 if self._module_has_pause:
                     module.pauseExperiment = pause_fn
                 try:
-                    self._finish(record, this_exp, before, old_cwd, listenerLoop, data_dir, save_data)
+                    self._finish(record, this_exp, before, old_cwd, listenerLoop, data_dir, save_data, files)
                 finally:
                     hook.guard.disable()
             if err is not None:
@@ -214,7 +226,16 @@ class RunDriver:
         finally:
             self._run = None
 
-    def _finish(self, record, this_exp, before, old_cwd, listenerLoop, data_dir, save_data) -> None:
+    @staticmethod
+    def _locate(record: RunRecord, exc: BaseException, files: list, this_exp) -> None:
+        """Record where ``exc`` was raised: the experiment's file and line, routine, loop, trial."""
+        record.error_file, record.error_line = error_location(exc.__traceback__, files)
+        try:
+            record.where = where_in_run(this_exp) if this_exp is not None else ""
+        except Exception:
+            record.where = ""
+
+    def _finish(self, record, this_exp, before, old_cwd, listenerLoop, data_dir, save_data, files=()) -> None:
         from psychopy import logging as pslogging
 
         hook = self._hook
@@ -236,11 +257,17 @@ class RunDriver:
                 self.handlers.append(this_exp)
                 try:
                     save_data(record.key, this_exp)
-                except Exception:
+                except Exception as exc:
                     log.exception("run %d: saving %s's data failed", record.index, record.key)
                     if record.error is None:
-                        record.error = "saving data failed"
+                        text = str(exc).strip().splitlines()
+                        record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
                         record.traceback = traceback.format_exc()
+                        self._locate(record, exc, list(files), this_exp)
+                        if not record.stop_requested:  # run() returned: every trial ran
+                            record.raised_in = SAVE_DATA
+                    if record.raised_in:  # finished with errors: every trial is kept in a CSV too
+                        self._keep_csv(record, this_exp)
                 hook.serve_if_due()
         finally:
             try:
@@ -251,7 +278,12 @@ class RunDriver:
             record.data_files = self._new_data_files(before, this_exp, data_dir)
             hook.serve_if_due()
             record.ended = time.time()
-            if record.error is not None:
+            if record.error is not None and record.raised_in:
+                state = RunState.FINISHED_WITH_ERRORS
+                log.warning("run %d: %s finished with errors: every trial kept (%d trials); %s in %s at %s\n%s",
+                            record.index, record.key, record.n_trials, record.error, record.raised_in,
+                            record.error_at or "?", record.traceback)
+            elif record.error is not None:
                 state = RunState.FAILED
                 log.error("run %d: %s failed: %s\n%s", record.index, record.key, record.error, record.traceback)
             elif record.stop_requested:
@@ -272,6 +304,20 @@ class RunDriver:
             tidy_heap()
 
     # ------------------------------------------------------------- data files
+    @staticmethod
+    def _keep_csv(record: RunRecord, this_exp) -> None:
+        """The experiment's ``saveData`` raised after every trial ran: if it wrote no CSV, write
+        PsychoPy's wide CSV of the run (``<dataFileName>.csv``) so that every trial is kept."""
+        stem = getattr(this_exp, "dataFileName", None)
+        if not stem or os.path.isfile(stem + ".csv"):
+            return
+        try:
+            this_exp.saveAsWideText(stem + ".csv", delim="auto")
+            log.warning("run %d: %s's saveData raised before writing its CSV; wrote PsychoPy's CSV of its "
+                        "%d trials: %s.csv", record.index, record.key, record.n_trials, stem)
+        except Exception:
+            log.exception("run %d: could not write %s.csv either", record.index, stem)
+
     @staticmethod
     def _snapshot_data(data_dir) -> dict[str, int]:
         snap = {}

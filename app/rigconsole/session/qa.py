@@ -22,9 +22,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .outcomes import where_in_run
+from .runs import RunState
+
 __all__ = ["QAReport", "qa_report", "dry_run", "empty_columns", "trials_per_loop", "where_in_run"]
 
 log = logging.getLogger("rigconsole.qa")
+
+#: the QA outcome of a run record's state
+_OUTCOME_OF_STATE = {RunState.FINISHED: "completed", RunState.FINISHED_WITH_ERRORS: "completed with errors",
+                     RunState.STOPPED: "stopped", RunState.FAILED: "failed"}
 
 #: columns PsychoPy writes that are empty in every healthy run (the notes column)
 EXPECTED_EMPTY = frozenset({"notes"})
@@ -36,12 +43,15 @@ class QAReport:
 
     Attributes:
         experiment: the experiment's key.
-        outcome: ``"completed"``, ``"completed with errors"`` (every trial ran,
-            PsychoPy raised at the end), ``"stuck"`` (no progress for the
+        outcome: ``"completed"``, ``"completed with errors"`` (the run record's
+            state is ``"finished with errors"``: every trial ran, then PsychoPy's
+            end-of-run export raised; see :mod:`.outcomes`), ``"stuck"`` (no progress for the
             stuck limit; stopped), ``"time limit"`` (stopped at the dry run's
             limit while progressing), ``"stopped"``, or ``"failed"``.
         where: where it stuck or failed (routine, loop and trial, keys the
-            experiment waited for, or the error); ``""`` when completed.
+            experiment waited for, or the error and the experiment's file:line);
+            for ``"completed with errors"`` the export that raised and the file:line;
+            ``""`` when completed.
         rows: data rows (``thisExp.nextEntry()`` calls).
         trials_per_loop: ``{loop name: rows with that loop's index}``.
         expected_trials: ``{loop name: nTotal}`` where the loop says so.
@@ -149,21 +159,6 @@ def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         return rows, list(reader.fieldnames or [])
 
 
-def where_in_run(this_exp) -> str:
-    """Where a run is: its routine, loop and trial (PsychoPy's public ExperimentHandler attributes)."""
-    parts = []
-    routine = getattr(this_exp, "currentRoutine", None)
-    if routine is not None:
-        parts.append(f"routine {getattr(routine, 'name', routine)!r}")
-    loops = list(getattr(this_exp, "loopsUnfinished", []) or [])
-    if loops:
-        loop = loops[-1]
-        n, total = getattr(loop, "thisN", None), getattr(loop, "nTotal", None)
-        parts.append(f"loop {getattr(loop, 'name', '?')!r} trial {n if n is None else n + 1}"
-                     + (f" of {total}" if total else ""))
-    return ", ".join(parts)
-
-
 def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = None, record=None,
               outcome: str | None = None, where: str = "", participant=None) -> QAReport:
     """Check a run from its ExperimentHandler (preferred) or its CSV.
@@ -195,13 +190,15 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
             expected[loop.name] = int(n)
     error = getattr(record, "error", None)
     if outcome is None:
-        state = getattr(record, "state", "finished")
-        outcome = {"finished": "completed", "stopped": "stopped", "failed": "failed"}.get(state, state)
-        if outcome == "failed" and rows and expected and all(
-                n >= expected.get(name, n) for name, n in trials_per_loop(rows).items() if name in expected):
-            outcome = "completed with errors"
+        # the run's own state says whether every trial ran (the driver's rule, .outcomes)
+        state = getattr(record, "state", RunState.FINISHED)
+        outcome = _OUTCOME_OF_STATE.get(state, state)
+    at = getattr(record, "error_at", None)
     if outcome == "failed" and not where and error:
-        where = error
+        where = ", ".join(p for p in (getattr(record, "where", ""), error + (f" at {at}" if at else "")) if p)
+    elif outcome == "completed with errors" and not where:
+        step = getattr(record, "raised_in", "")
+        where = " ".join(p for p in (f"in {step}" if step else "", f"at {at}" if at else "") if p)
     duration = math.nan
     if record is not None and record.ended and record.started:
         duration = float(record.ended - record.started)

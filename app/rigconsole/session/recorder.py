@@ -116,6 +116,7 @@ class SessionRecorder:
         self._guard(
             "ending a run", self.data_log.end_run, group, record.state,
             error=record.error or "", traceback=record.traceback or "",
+            error_at=record.error_at or "", raised_in=record.raised_in or "",
             dropped_frames=int(stats.get("dropped_frames", 0)),
             frame_p50_ms=float(stats.get("p50_ms", float("nan"))), frame_p99_ms=float(stats.get("p99_ms", float("nan"))),
             data_files=list(record.data_files),

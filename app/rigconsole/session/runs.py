@@ -1,6 +1,6 @@
 """Run records and the run state machine.
 
-A run moves ``starting → running ⇄ paused → finished | stopped | failed``.
+A run moves ``starting → running ⇄ paused → finished | finished with errors | stopped | failed``.
 """
 from __future__ import annotations
 
@@ -27,13 +27,23 @@ def disconnect_all(links: Iterable[tuple[Any, Any]]) -> None:
 
 
 class RunState:
+    """The states of a run (the values are the strings the data log and the remote API show).
+
+    - ``FINISHED``: the experiment's ``run()`` and ``saveData`` returned.
+    - ``FINISHED_WITH_ERRORS``: every trial ran, then the experiment raised in its
+      end-of-run export/save (e.g. PsychoPy's own ``saveAsExcel`` after the last
+      trial); every trial is kept (see :mod:`.outcomes` for the rule).
+    - ``STOPPED``: stopped on request. ``FAILED``: raised or quit before its trials ended.
+    """
+
     STARTING = "starting"
     RUNNING = "running"
     PAUSED = "paused"
     FINISHED = "finished"
+    FINISHED_WITH_ERRORS = "finished with errors"
     STOPPED = "stopped"
     FAILED = "failed"
-    ENDED = (FINISHED, STOPPED, FAILED)
+    ENDED = (FINISHED, FINISHED_WITH_ERRORS, STOPPED, FAILED)
 
 
 class RunInProgressError(RuntimeError):
@@ -66,8 +76,17 @@ class RunRecord:
         n_trials: rows added with ``thisExp.nextEntry()`` so far.
         total_trials: the expected number of trials when known (a trial loop's
             ``nTotal`` or expInfo ``nTrials``), else ``None``.
-        error: one-line reason for a failed run.
-        traceback: full traceback text of a failed run.
+        error: one-line reason for a failed run (or the error of a run finished
+            with errors), ``"ErrorType: message"``.
+        traceback: full traceback text of a failed run (or one finished with errors).
+        error_file, error_line: where in the experiment's own file it raised: the
+            deepest traceback frame in the experiment's script (for a ``.psyexp``,
+            the compiled script the console ran); ``None`` when no frame is there.
+        where: the experiment's routine, loop and trial when it raised (PsychoPy's
+            ``thisExp.currentRoutine`` and unfinished loops), ``""`` when unknown.
+        raised_in: for a run finished with errors, the end-of-run step that raised
+            (a PsychoPy data handler's export, e.g. ``"TrialHandler2.saveAsExcel"``,
+            or ``"saveData"``); ``""`` otherwise.
         data_files: files the run wrote under the data folder.
         frame_stats: see :func:`rigconsole.session.frames.frame_stats`, plus
             ``console_overruns``: frames the console's pump made late (a pump
@@ -86,6 +105,10 @@ class RunRecord:
     total_trials: int | None = None
     error: str | None = None
     traceback: str = ""
+    error_file: str | None = None
+    error_line: int | None = None
+    where: str = ""
+    raised_in: str = ""
     data_files: list[str] = field(default_factory=list)
     frame_stats: dict[str, Any] = field(default_factory=dict)
     this_exp: Any = None
@@ -93,14 +116,22 @@ class RunRecord:
 
     @property
     def ended_ok(self) -> bool:
+        """Finished or stopped (a run finished with errors is not ``ended_ok``)."""
         return self.state in (RunState.FINISHED, RunState.STOPPED)
+
+    @property
+    def error_at(self) -> str | None:
+        """``"<experiment file>:<line>"`` where it raised, or ``None`` (see ``error_file``)."""
+        if self.error_file is None:
+            return None
+        return f"{self.error_file}:{self.error_line}" if self.error_line is not None else self.error_file
 
     def summary(self) -> dict[str, Any]:
         """A JSON-friendly summary."""
         return {
             "index": self.index, "key": self.key, "state": self.state,
             "started": self.started, "t0_epoch": self.t0_epoch, "ended": self.ended, "n_trials": self.n_trials,
-            "total_trials": self.total_trials, "error": self.error,
+            "total_trials": self.total_trials, "error": self.error, "error_at": self.error_at,
             "data_files": list(self.data_files), "frame_stats": dict(self.frame_stats),
             "expInfo": {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
                         for k, v in self.exp_info.items()},

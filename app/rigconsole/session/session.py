@@ -457,8 +457,10 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             RunInProgressError: another run is in progress.
             UnknownExperimentError, ExperimentLoadError, ExpInfoError: bad input; nothing ran.
             Exception: whatever the experiment raised (as PsychoPy's Session
-                does), after the run was recorded as failed, its partial data
-                saved and the window restored.
+                does), after the run was recorded as failed (or as finished
+                with errors when every trial ran and PsychoPy's end-of-run
+                export raised: :mod:`.outcomes`), its data saved and the
+                window restored.
         """
         if not is_main_thread():
             return self.commands.call(self.runExperiment, key, expInfo, blocking=blocking)

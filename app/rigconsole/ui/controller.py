@@ -13,11 +13,12 @@ same way, with a simulated participant answering inside PsychoPy's input path
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..session import Session
+from ..session import RunState, Session
 from ..session.qa import QAReport, dry_run
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ class RunController(QObject):
 
     Signals:
         error(str): a one-line message for the technician (bad expInfo, broken
-            experiment, a run already in progress, the experiment failed).
+            experiment, a run already in progress, the experiment failed: its
+            error and the experiment's file:line). A run *finished with errors*
+            (every trial kept) is no error here: the run panel and the state pill show it.
         busyChanged(bool): a run is (not) in progress.
         dryRunStarted(str key, str folder): a dry run is about to start; its data go to ``folder``.
         dryRunEnded(QAReport, str folder): a scheduled dry run is over (completed, stuck,
@@ -107,17 +110,31 @@ class RunController(QObject):
                 self.dryRunEnded.emit(report, folder)
 
     def _run_now(self, key: str, exp_info: dict[str, Any]) -> None:
+        before = len(self.session.run_records)
         try:
             ok = self.session.runExperiment(key, exp_info)
             if not ok:
-                rec = self.session.run_records[-1] if self.session.run_records else None
+                rec = self._record(before)
                 self.error.emit(f"{key}: {rec.error if rec else 'the run failed'}")
         except Exception as err:
-            text = str(err).strip().splitlines()
-            self.error.emit(f"{key} failed: {type(err).__name__}: {text[0] if text else ''}")
+            rec = self._record(before)
+            if rec is not None and rec.state == RunState.FINISHED_WITH_ERRORS:
+                # every trial ran and is kept: the run panel and the state pill say so (not an error banner)
+                log.warning("%s finished with errors: every trial kept (%d trials); %s", key, rec.n_trials, rec.error)
+            elif rec is not None and rec.error:
+                at = f" at {os.path.basename(rec.error_at)}" if rec.error_at else ""
+                self.error.emit(f"{key} failed{at}: {rec.error}")
+            else:
+                text = str(err).strip().splitlines()
+                self.error.emit(f"{key} failed: {type(err).__name__}: {text[0] if text else ''}")
         finally:
             self._starting = False
             self.busyChanged.emit(False)
+
+    def _record(self, before: int):
+        """The run record this run made (``None`` when it was refused before it started)."""
+        records = self.session.run_records
+        return records[-1] if len(records) > before else None
 
     def pause(self) -> bool:
         return bool(self.session.pauseExperiment())

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 from ..datalog import DataLog
 from ..datalog.export import export_csv
 from .data_widgets import TrialTableModel, cell_text, fill_kv, kv_table, plain_table, run_in_thread
+from .run_panel import OUTCOME_COLOURS
 from .variable_plots import PlotSource, VariablePlot
 
 __all__ = ["DataBrowser", "TrialTableModel", "open_error_message"]
@@ -321,7 +322,7 @@ class DataBrowser(QMainWindow):
                                   str(info["n_trials"]), _when(info["started"])])
             it.setData(0, Qt.ItemDataRole.UserRole, r)
             it.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            colour = {"finished": "#1B7F3B", "stopped": "#A15C00", "failed": "#B00020"}.get(info["outcome"] or "")
+            colour = OUTCOME_COLOURS.get(info["outcome"] or "")
             if colour:
                 it.setForeground(2, _brush(colour))
             self.runs_tree.addTopLevelItem(it)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabe
 from ..session.frames import frame_stats
 from ..session.runs import RunState
 
-__all__ = ["StatePill", "RunStatusPanel", "format_duration"]
+__all__ = ["StatePill", "RunStatusPanel", "format_duration", "OUTCOME_COLOURS"]
 
 #: State pill colours: (background, text).
 PILL_COLOURS = {
@@ -28,11 +28,18 @@ PILL_COLOURS = {
     RunState.PAUSED: ("#f9a825", "#202020"),
     RunState.FAILED: ("#c62828", "white"),
     RunState.FINISHED: ("#9e9e9e", "white"),
+    RunState.FINISHED_WITH_ERRORS: ("#e65100", "white"),
     RunState.STOPPED: ("#9e9e9e", "white"),
 }
+#: the outcome colour of a run finished with errors: amber-orange, neither failed red nor finished green
+WITH_ERRORS_COLOUR = "#c2410c"
+#: text colour of each run outcome (the data log's ``outcome``) in lists of past runs
+OUTCOME_COLOURS = {RunState.FINISHED: "#1B7F3B", RunState.FINISHED_WITH_ERRORS: WITH_ERRORS_COLOUR,
+                   RunState.STOPPED: "#A15C00", RunState.FAILED: "#B00020"}
 PILL_TEXT = {
     "idle": "Idle", RunState.STARTING: "Starting", RunState.RUNNING: "Running", RunState.PAUSED: "Paused",
     RunState.FAILED: "Failed", RunState.FINISHED: "Idle", RunState.STOPPED: "Idle",
+    RunState.FINISHED_WITH_ERRORS: "Finished with errors",
 }
 
 
@@ -51,7 +58,8 @@ def fix_size(label: QLabel, template: str) -> None:
 
 
 class StatePill(QLabel):
-    """A rounded coloured label: Idle grey, Running green, Paused amber, Failed red.
+    """A rounded coloured label: Idle grey, Running green, Paused amber, Failed red,
+    Finished with errors orange.
 
     Attributes:
         state: the current state key (``"idle"`` or a :class:`RunState` value).
@@ -242,12 +250,22 @@ class RunStatusPanel(QWidget):
         name = Path(rec.key).stem
         trials = f"{rec.n_trials} trial{'s' if rec.n_trials != 1 else ''}"
         took = format_duration((rec.ended or time.time()) - rec.started)
+        at = f" at {_esc(os.path.basename(rec.error_at))}" if rec.error_at else ""
         if rec.state == RunState.FAILED:
+            where = f" ({_esc(rec.where)})" if rec.where else ""
             self.outcome_label.setText(f"<span style='color:#c62828'><b>failed</b></span> — {name}, {trials}, {took}"
-                                       f"<br><span style='color:#c62828'>{_esc(rec.error or '')}</span>")
+                                       f"<br><span style='color:#c62828'>{_esc(rec.error or '')}{at}{where}</span>")
+        elif rec.state == RunState.FINISHED_WITH_ERRORS:
+            step = f" in PsychoPy's {_esc(rec.raised_in)}" if rec.raised_in and rec.raised_in != "saveData" \
+                else " in the experiment's saveData" if rec.raised_in else ""
+            self.outcome_label.setText(
+                f"<span style='color:{WITH_ERRORS_COLOUR}'><b>finished with errors</b></span> — {name}, "
+                f"{trials} (every trial kept), {took}"
+                f"<br><span style='color:{WITH_ERRORS_COLOUR}'>{_esc(rec.error or '')}{step}{at}</span>")
         else:
             colour = "#2e7d32" if rec.state == RunState.FINISHED else "#9a6700"
             self.outcome_label.setText(f"<span style='color:{colour}'><b>{rec.state}</b></span> — {name}, {trials}, {took}")
+        self.outcome_label.setToolTip(f"Raised at {rec.error_at}" if rec.error_at else "")
         if rec.data_files:
             links = [f"<a href='{_esc(QUrl.fromLocalFile(f).toString())}'>{_esc(os.path.basename(f))}</a>"
                      for f in rec.data_files]

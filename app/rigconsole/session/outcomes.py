@@ -1,0 +1,149 @@
+"""How a run that raised ended: *finished with errors* or *failed*, and where it raised.
+
+The rule (applied by the run driver, :mod:`.driver`) for an experiment that
+raised an ``Exception`` (not a stop request, not ``core.quit()``, not
+KeyboardInterrupt):
+
+- **finished with errors** (:data:`.runs.RunState.FINISHED_WITH_ERRORS`) when
+  its trials had all run and it raised in PsychoPy's end-of-run export/save:
+
+  1. inside ``run()``, the traceback passes through a save/export method of a
+     PsychoPy data handler (a function named ``save*`` or ``export*`` in a
+     ``psychopy.data`` module, e.g. ``TrialHandler2.saveAsExcel``, which
+     Builder calls at a loop's end), **and** every loop the experiment added to
+     its ExperimentHandler has finished (``thisExp.loopsUnfinished`` is empty),
+     **and** at least one trial row was stored, and no fewer than the expected
+     total where it is known (:attr:`.runs.RunRecord.total_trials`); or
+  2. after ``run()`` returned normally (not stopped), in the wrap-up: the
+     experiment's ``saveData`` (through the session's ``saveExperimentData``).
+
+  Every trial is kept: each ``thisExp.nextEntry()`` row is in the session's
+  HDF5 data log as it happens, the experiment's ``saveData`` still runs, and
+  when that ``saveData`` is what raised before writing PsychoPy's CSV the
+  driver writes it (``thisExp.saveAsWideText``).
+- **failed** otherwise (it raised during its trials, or in an export while a
+  loop was still running, e.g. a nested loop's save in the first block).
+
+The example the rule is built from: PsychoPy 2026.2.5's ``TrialHandler2.saveAsExcel``
+raises ``IndexError`` at the end of its own stroop and branchedExperiment Builder
+demos (a loop of more trials than conditions), in plain PsychoPy too.
+
+Where it raised (:func:`error_location`) is the deepest traceback frame in the
+experiment's own file; for a ``.psyexp`` that is the compiled script the console
+ran (``ExperimentFile.script_path``). Qt-free; no PsychoPy import.
+"""
+from __future__ import annotations
+
+import os
+import traceback as tb_mod
+from types import TracebackType
+from typing import Any, Iterable
+
+from .runs import RunRecord, RunState
+
+__all__ = ["export_step", "trials_complete", "error_location", "where_in_run", "outcome_line", "SAVE_DATA"]
+
+#: ``RunRecord.raised_in`` of a run whose ``saveData`` raised after ``run()`` returned
+SAVE_DATA = "saveData"
+_EXPORT_PREFIXES = ("save", "export")
+
+
+def export_step(tb: TracebackType | None) -> str:
+    """The outermost PsychoPy data-handler save/export call on the traceback ``tb``, or ``""``.
+
+    Returns:
+        ``"<handler class>.<function>"`` (e.g. ``"TrialHandler2.saveAsExcel"``),
+        or the bare function name when the frame has no ``self``.
+    """
+    for frame, _ in tb_mod.walk_tb(tb):
+        module = frame.f_globals.get("__name__", "") or ""
+        name = frame.f_code.co_name
+        if (module == "psychopy.data" or module.startswith("psychopy.data.")) and name.startswith(_EXPORT_PREFIXES):
+            owner = frame.f_locals.get("self")
+            return f"{type(owner).__name__}.{name}" if owner is not None else name
+    return ""
+
+
+def trials_complete(this_exp: Any, record: RunRecord) -> bool:
+    """Whether a run's trials had all run: no unfinished loop, and the rows expected were stored.
+
+    ``thisExp.loopsUnfinished`` is PsychoPy's list of the loops still iterating
+    (a loop leaves it when its last trial ends); ``record.n_trials`` counts the
+    ``nextEntry()`` rows and ``record.total_trials`` is the expected total when known.
+    """
+    if this_exp is None or record.n_trials <= 0:
+        return False
+    if list(getattr(this_exp, "loopsUnfinished", None) or []):
+        return False
+    return record.total_trials is None or record.n_trials >= record.total_trials
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def error_location(tb: TracebackType | None, experiment_files: Iterable[Any]) -> tuple[str | None, int | None]:
+    """``(file, line)`` of the deepest traceback frame in one of ``experiment_files``, else ``(None, None)``."""
+    files = [str(f) for f in experiment_files if f]
+    found: tuple[str | None, int | None] = (None, None)
+    known: dict[str, bool] = {}
+    for frame, lineno in tb_mod.walk_tb(tb):
+        fname = frame.f_code.co_filename
+        if fname not in known:
+            known[fname] = any(_same_file(fname, f) for f in files)
+        if known[fname]:
+            found = (fname, lineno)
+    return found
+
+
+def where_in_run(this_exp: Any) -> str:
+    """Where a run is: its routine, loop and trial (PsychoPy's public ExperimentHandler attributes).
+
+    E.g. ``"routine 'trial', loop 'trials' trial 3 of 10"``; ``""`` when none is known.
+    """
+    parts = []
+    routine = getattr(this_exp, "currentRoutine", None)
+    if routine is not None:
+        parts.append(f"routine {getattr(routine, 'name', routine)!r}")
+    loops = list(getattr(this_exp, "loopsUnfinished", []) or [])
+    if loops:
+        loop = loops[-1]
+        n, total = getattr(loop, "thisN", None), getattr(loop, "nTotal", None)
+        parts.append(f"loop {getattr(loop, 'name', '?')!r} trial {n if n is None else n + 1}"
+                     + (f" of {total}" if total else ""))
+    return ", ".join(parts)
+
+
+def outcome_line(record: RunRecord, log_path: Any = None) -> str | None:
+    """The one line that says how a run ended, when it did not simply finish (``None`` then).
+
+    - finished with errors: ``run finished with errors: every trial kept (30 trials);
+      IndexError: list index out of range in PsychoPy's TrialHandler2.saveAsExcel at
+      /…/stroop.py:833; full traceback in <log> (or -v)``
+    - failed: ``run failed at /…/gng.py:123 (routine 'trial', loop 'trials' trial 3 of 10):
+      ZeroDivisionError: division by zero; full traceback in <log> (or -v)``
+    - stopped: ``run stopped after 4 trials``
+
+    Args:
+        record: the ended run.
+        log_path: the log file that holds the traceback, or ``None`` (then: ``-v``).
+    """
+    hint = f"; full traceback in {log_path} (or -v)" if log_path else "; full traceback with -v"
+    if record.state == RunState.FINISHED_WITH_ERRORS:
+        n = record.n_trials
+        step = ("in the experiment's saveData" if record.raised_in == SAVE_DATA
+                else f"in PsychoPy's {record.raised_in}" if record.raised_in else "")
+        parts = [f"{record.error}", step, f"at {record.error_at}" if record.error_at else ""]
+        return (f"run finished with errors: every trial kept ({n} trial{'s' if n != 1 else ''}); "
+                + " ".join(p for p in parts if p) + (hint if record.traceback else ""))
+    if record.state == RunState.FAILED:
+        head = "run failed" + (f" at {record.error_at}" if record.error_at else "")
+        if record.where:
+            head += f" ({record.where})"
+        return f"{head}: {record.error}" + (hint if record.traceback else "")
+    if record.state == RunState.STOPPED:
+        return f"run stopped after {record.n_trials} trials"
+    return None
