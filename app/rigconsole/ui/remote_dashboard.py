@@ -78,7 +78,7 @@ class ChooseRigsDialog(QDialog):
             return
         self.accept()
 
-COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318"}
+COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "finished with errors": "#c2410c"}
 
 
 class RigTile(QFrame):

@@ -333,7 +333,7 @@ class RemoteFeed(QObject):
         self._thread.join(3.0)
 
 
-STATE_COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "stopping": "#b54708"}
+STATE_COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "finished with errors": "#c2410c", "stopping": "#b54708"}
 PILL = "border-radius: 9px; padding: 2px 10px; font-weight: 600; color: white; background: {}"
 
 
