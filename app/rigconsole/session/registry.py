@@ -12,6 +12,7 @@ the next time it is asked for (:meth:`ExperimentRegistry.entry`).
 from __future__ import annotations
 
 import ast
+import gc
 import logging
 import os
 import shutil
@@ -38,6 +39,25 @@ class UnknownExperimentError(KeyError):
         return str(self.args[0]) if self.args else "unknown experiment"
 
 
+def _parse(source: str, filename: str) -> ast.Module:
+    """``ast.parse``, again (up to 3 times, the garbage collector paused) on CPython 3.11's
+    spurious ``SystemError: AST constructor recursion depth mismatch`` (python/cpython#106905,
+    fixed in 3.11.8 and 3.12.1; seen here in long test sessions with several threads)."""
+    for attempt in range(3):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return ast.parse(source, filename=filename)
+        except SystemError as err:
+            if "recursion depth mismatch" not in str(err) or attempt == 2:
+                raise
+            logging.getLogger(__name__).warning("parsing %s again after CPython's %s", filename, err)
+        finally:
+            if was_enabled:
+                gc.enable()
+    raise AssertionError("unreachable")
+
+
 def script_precheck(path: Path) -> str | None:
     """Check a ``.py`` file without running it: a syntax error or missing functions.
 
@@ -45,7 +65,7 @@ def script_precheck(path: Path) -> str | None:
         ``None`` when it looks like an experiment script, else the one-line reason.
     """
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = _parse(path.read_text(encoding="utf-8"), str(path))
     except SyntaxError as err:
         return f"syntax error (line {err.lineno}): {err.msg}"
     except (OSError, UnicodeDecodeError) as err:
