@@ -25,6 +25,7 @@ import asyncio
 import logging
 import sys
 import threading
+import time
 from pathlib import Path
 from types import MappingProxyType
 
@@ -200,6 +201,7 @@ class Console:
         from PySide6.QtCore import QTimer
 
         if self._watcher is not None:
+            log.debug("start-up: the window painted (or 1 s passed): loading the rig")
             self._watcher.close()
             self._watcher = None
             QTimer.singleShot(0, self._step_later)
@@ -224,7 +226,10 @@ class Console:
         step = self._step
         self.window.set_loading(self.LOADING_STEPS[step])
         self.window.statusBar().repaint()  # shown before the step blocks the loop
+        t0, c0 = time.perf_counter(), time.process_time()
         (self._load_psychopy, self._build_rig, self._warm_up, self._attach)[step]()
+        log.info("start-up: %s took %.2f s (%.2f s CPU)", self.LOADING_STEPS[step].rstrip("…"),
+                 time.perf_counter() - t0, time.process_time() - c0)
         self._step = step + 1
 
     def _load_psychopy(self) -> None:
@@ -252,7 +257,6 @@ class Console:
         from .plot_sources import PlotSource
 
         rig, window = self.rig, self.window
-        log.info("session data log: %s", rig.data_log.path)
         self.controller.use_session(rig.session)
         self.bridge.use_session(rig.session)
         window.attach_session(rig.session)
