@@ -8,7 +8,7 @@ from ``Popen`` (seconds, wall clock):
   ~25 ms; on Xvfb, which has no window manager, mapped is also exposed);
 - *paint*: the window's first paint event (the window is exposed and Qt draws
   it), written by ``benchmarks/startup_probe.py``, which the source modes run
-  the console through (the console's own code has no hook: the main branch's
+  the console through (the console's own code has no hook: an older revision's
   code is timed by the same definition as this tree's);
 - *ready*: the first moment after that when the window's experiment list is
   filled (the rig is loaded and the event loop free again), from the probe.
@@ -23,8 +23,9 @@ home (first run: no settings, bundled demos):
 
 - ``baseline``: the venv's Python opening one empty PySide6 window titled
   "Rig Console" (this machine's floor for "a Qt app shows a window");
-- ``main``: the main branch's source tree (``--main-tree``, default ``/work/main``:
-  its ``packaging/rigconsole_entry.py`` with its ``app/`` first on ``PYTHONPATH``), in this venv;
+- ``before``: the source tree of another revision (``--before REV``, default ``main``;
+  exported with ``git archive`` into ``build/bench-before-<commit>/``: its
+  ``packaging/rigconsole_entry.py`` with its ``app/`` first on ``PYTHONPATH``), in this venv;
 - ``source``: ``python packaging/rigconsole_entry.py`` of this tree;
 - ``frozen``: the PyInstaller bundle's ``rigconsole`` (``--frozen PATH``;
   default ``/opt/rigconsole/rigconsole`` when the .deb is installed, else
@@ -33,7 +34,7 @@ home (first run: no settings, bundled demos):
 One unrecorded launch per mode first warms the disk cache (and, from
 source, writes the bytecode cache under ``build/bench-pycache``:
 ``PYTHONPYCACHEPREFIX``, since this machine sets ``PYTHONDONTWRITEBYTECODE``). After the rounds:
-per mode the median and spread, the paired differences per round (source - main,
+per mode the median and spread, the paired differences per round (source - before,
 frozen - source, source - baseline) with a 95 % confidence interval (Student's t),
 the machine's steal % during each launch (``/proc/stat``: time the
 hypervisor gave this VM's vCPUs away), and a least-squares fit of launch
@@ -219,12 +220,29 @@ def steal_adjusted(results: list[dict], modes: list[str], key: str = "seconds") 
     return out
 
 
+def _export_revision(rev: str) -> Path:
+    """The app, packaging and resources folders of git revision ``rev``, under ``build/`` (made once)."""
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                            capture_output=True, text=True)
+    if commit.returncode != 0:
+        raise SystemExit(f"--before {rev}: not a revision of this repository")
+    tree = REPO / "build" / f"bench-before-{commit.stdout.strip()[:12]}"
+    if not (tree / "app" / "rigconsole").is_dir():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.Popen(["git", "-C", str(REPO), "archive", commit.stdout.strip(), "app", "packaging",
+                                    "resources"], stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
+        if archive.wait() != 0:
+            raise SystemExit(f"git archive {rev} failed")
+    return tree
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--frozen", help="the frozen app's executable")
-    ap.add_argument("--main-tree", default="/work/main", help="the main branch's source tree (mode 'main')")
-    ap.add_argument("--modes", default="baseline,main,source")
+    ap.add_argument("--before", default="main", help="the revision mode 'before' runs (git archive of it)")
+    ap.add_argument("--modes", default="baseline,before,source")
     args = ap.parse_args()
     if not os.environ.get("DISPLAY"):
         raise SystemExit("no DISPLAY: run under xvfb-run (see the module docstring)")
@@ -233,15 +251,15 @@ def main() -> int:
     frozen = args.frozen or next((p for p in ("/opt/rigconsole/rigconsole",
                                               str(REPO / "build/pyinstaller/dist/rigconsole/rigconsole"))
                                   if Path(p).is_file()), None)
-    main_tree = Path(args.main_tree)
+    main_tree = _export_revision(args.before) if "before" in args.modes.split(",") else None
     baseline_script = PYCACHE.parent / "bench-startup-baseline.py"
     baseline_script.parent.mkdir(parents=True, exist_ok=True)
     baseline_script.write_text(BASELINE)
     # (command, extra environment, probe)
     cmds = {
         "baseline": ([sys.executable, str(PROBE), str(baseline_script)], {}, True),
-        "main": ([sys.executable, str(PROBE), str(main_tree / "packaging" / "rigconsole_entry.py")],
-                 {"PYTHONPATH": str(main_tree / "app")}, True),
+        "before": ([sys.executable, str(PROBE), str(main_tree / "packaging" / "rigconsole_entry.py")],
+                   {"PYTHONPATH": str(main_tree / "app")}, True) if main_tree else None,
         "source": ([sys.executable, str(PROBE), str(REPO / "packaging" / "rigconsole_entry.py")], {}, True),
         "frozen": ([frozen], {}, False) if frozen else None,
     }
@@ -249,8 +267,6 @@ def main() -> int:
     for m in modes:
         if cmds.get(m) is None:
             raise SystemExit(f"mode {m!r}: no frozen app found (build it: packaging/linux/build.sh, or --frozen PATH)")
-    if "main" in modes and not (main_tree / "app" / "rigconsole").is_dir():
-        raise SystemExit(f"mode 'main': no source tree at {main_tree} (--main-tree)")
     for m in modes:  # warm the disk cache
         launch(*cmds[m])
     results = []
@@ -270,7 +286,7 @@ def main() -> int:
             if v:
                 summary[m][key] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
     diffs = {}
-    for a, b in (("source", "main"), ("frozen", "source"), ("source", "baseline"), ("main", "baseline")):
+    for a, b in (("source", "before"), ("frozen", "source"), ("source", "baseline"), ("before", "baseline")):
         if a in modes and b in modes:
             for key, _ in FIGURES:
                 by = {(x["mode"], x["round"]): x.get(key) for x in results}
@@ -291,7 +307,7 @@ def main() -> int:
             if isinstance(v, dict):
                 print(f"at equal steal, {fit['figure']}: {k:<22} {v['estimate']:+.2f} s  "
                       f"95 % CI [{v['ci95'][0]:+.2f}, {v['ci95'][1]:+.2f}]")
-    print("RESULT " + json.dumps({"frozen": frozen, "main_tree": str(main_tree), "summary": summary, "paired": diffs,
+    print("RESULT " + json.dumps({"frozen": frozen, "before": str(main_tree), "summary": summary, "paired": diffs,
                                   "steal_adjusted": fits, "runs": results}))
     return 0
 
