@@ -203,7 +203,7 @@ def steal_adjusted(results: list[dict], modes: list[str], key: str = "seconds") 
     import numpy as np
 
     rs = [r for r in results if r["steal_pct"] is not None and r.get(key) is not None]
-    others = [m for m in modes if m != modes[0]]
+    others = [m for m in modes if m != modes[0] and any(r["mode"] == m for r in rs)]
     if len(rs) < len(others) + 4:
         return None
     x = np.array([[1.0, r["steal_pct"], *[1.0 if r["mode"] == m else 0.0 for m in others]] for r in rs])
