@@ -1,9 +1,23 @@
 """The composition root: everything the console is made of is wired here, in order.
 
-logging → exception hooks → QApplication → qasync loop → the rig core
-(:class:`rigconsole.rig.Rig`: the Session, the session data log and its
-recorder, the rig's components) → bridge and run controller → main window.
-Nothing else creates these.
+Start-up comes in two phases, so the console window is on the screen before
+PsychoPy is loaded (a technician who double-clicks sees it at once):
+
+1. :func:`start_console`: exception hooks → QApplication → qasync loop →
+   settings → the bridge and run controller on a :class:`PendingSession` (no
+   experiments yet) → the main window with its menus, docks and the
+   Instruments dock, shown with "Loading PsychoPy…" in its status bar and
+   every run action disabled. Nothing here imports PsychoPy.
+2. :meth:`Console.load_rig` (or :meth:`Console.load_rig_later`, which runs it
+   as the event loop's next steps once the window has painted): psychopy.gui on
+   PySide6 → the rig core (:class:`rigconsole.rig.Rig`: the Session and its
+   stimulus window, the session data log and its recorder, the instruments,
+   the remote server) → PsychoPy's drawing code warmed up → the bridge,
+   controller and window switched to the rig's session, the data tools, the
+   instruments shown. Then the experiment list is filled and Run enabled.
+
+:func:`build_console` does both at once (tests, the self-test, benchmarks);
+:func:`main` shows the window first. Nothing else creates these.
 """
 from __future__ import annotations
 
@@ -11,11 +25,14 @@ import asyncio
 import logging
 import sys
 import threading
+import time
 from pathlib import Path
+from types import MappingProxyType
 
 from . import _BlockOtherQtBindings  # noqa: F401  (pins Qt to PySide6 first)
 
-from ..session.runs import disconnect_all
+from ..frame_budget import IDLE
+from ..session.runs import SessionEvents, disconnect_all
 
 log = logging.getLogger("rigconsole")
 
@@ -75,120 +92,332 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
+class PendingSession:
+    """The session the console window shows while the rig is being built (start-up). Qt-free.
+
+    It has what the window, the experiment list, the bridge and the run
+    controller read before :meth:`Console.load_rig` replaces it with the rig's
+    :class:`~rigconsole.session.Session`: the root and data folders of the
+    settings, no experiments, no runs, the idle frame budget
+    (:data:`rigconsole.frame_budget.IDLE`) and no data log. It never announces
+    anything and starts nothing (the window disables its actions meanwhile).
+    """
+
+    def __init__(self, root: Path, data_dir: Path):
+        self.root = Path(root)
+        self.dataDir = Path(data_dir)
+        self.events = SessionEvents()
+        self.frame_budget = IDLE
+        self.data_log = None
+        self.current_run = None
+        self.run_records: list = []
+        self.experiment_files = MappingProxyType({})
+        self.instruments = MappingProxyType({})
+
+    def connect_console(self, pump, wake) -> None:
+        """Nothing flips before the rig exists: the hooks are not needed."""
+
+    def disconnect_console(self) -> None:
+        """See :meth:`connect_console`."""
+
+    def __repr__(self) -> str:
+        return f"<PendingSession root={str(self.root)!r}: the rig is loading>"
+
+
 class Console:
     """The running console: the rig core and the views the composition root made.
 
     Attributes:
         app, loop: the QApplication and the qasync loop.
-        rig: the :class:`rigconsole.rig.Rig` (session, data log, components).
-        bridge, controller, window, data_tools: the views and their Qt glue.
-        settings: the settings the console started with.
+        rig: the :class:`rigconsole.rig.Rig` (session, data log, components); ``None``
+            until :meth:`load_rig` built it.
+        bridge, controller, window: the views and their Qt glue (they exist from
+            :func:`start_console` on; they show the rig's session once it is loaded).
+        data_tools: the :class:`~rigconsole.ui.data_tools.DataTools`; ``None`` until the rig is loaded.
+        instruments_dock: the Instruments dock, or ``None`` (``instruments=False``).
+        settings: the settings the console started with (the window's and the rig's).
         reporter: the :class:`ErrorReporter` installed.
+        load_error: the exception that stopped :meth:`load_rig_later`, or ``None``.
     """
 
-    def __init__(self, app, loop, rig, bridge, controller, window, data_tools, settings, reporter, links=()):
+    #: the status-bar messages of the start-up steps, in order (:meth:`load_rig`)
+    LOADING_STEPS = ("Loading PsychoPy…", "Opening the stimulus window…", "Loading PsychoPy's drawing code…",
+                     "Connecting the console…")
+
+    def __init__(self, app, loop, bridge, controller, window, settings, reporter, *, instruments_dock=None,
+                 simulated_vsync_hz: float | None = None, instruments: bool = True):
         self.app = app
         self.loop = loop
-        self.rig = rig
+        self.rig = None
         self.bridge = bridge
         self.controller = controller
         self.window = window
-        self.data_tools = data_tools
+        self.data_tools = None
+        self.instruments_dock = instruments_dock
         self.settings = settings
         self.reporter = reporter
-        self._links = list(links)
+        self.load_error: BaseException | None = None
+        self._simulated_vsync_hz = simulated_vsync_hz
+        self._instruments = instruments
+        self._links: list = []
+        self._step = 0
+        self._closed = False
+        self._watcher = None
+
+    @property
+    def ready(self) -> bool:
+        """``True`` once the rig is loaded and the window shows its session."""
+        return self._step >= len(self.LOADING_STEPS)
 
     @property
     def session(self):
-        """The rig's Session."""
-        return self.rig.session
+        """The rig's Session (``None`` while the rig is loading)."""
+        return self.rig.session if self.rig is not None else None
 
     @property
     def data_log(self):
-        """The rig's session data log (replaced when the data folder changes)."""
-        return self.rig.data_log
+        """The rig's session data log (replaced when the data folder changes; ``None`` while loading)."""
+        return self.rig.data_log if self.rig is not None else None
+
+    # ------------------------------------------------------------------ loading
+    def load_rig(self) -> None:
+        """Run the remaining start-up steps now (see the module docstring); returns when the
+        console is ready. Errors propagate (the console stays in its loading state)."""
+        while not self.ready and not self._closed:
+            self._next_step()
+
+    def load_rig_later(self) -> None:
+        """Run the start-up steps on the event loop, one per turn, starting once the window
+        has painted (within 1 s otherwise), so the window is on the screen first and
+        repaints its status bar between steps. An error in a step is reported as an
+        uncaught error (the error dialog shows it with the log file's path), kept in
+        :attr:`load_error` and shown in the window, which stays up without a rig."""
+        from PySide6.QtCore import QTimer
+
+        self._watcher = _FirstPaint(self.window, self._later)
+        QTimer.singleShot(1000, self._later)  # not painted (hidden, offscreen): go on anyway
+
+    def _later(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self._watcher is not None:
+            log.debug("start-up: the window painted (or 1 s passed): loading the rig")
+            self._watcher.close()
+            self._watcher = None
+            QTimer.singleShot(0, self._step_later)
+
+    def _step_later(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self._closed or self.ready or self.load_error is not None:
+            return
+        try:
+            self._next_step()
+        except Exception as err:
+            self.load_error = err
+            first = (str(err).strip().splitlines() or [""])[0]
+            self.window.set_loading(f"Rig Console could not start the rig: {type(err).__name__}: {first}")
+            self.reporter.sys_hook(type(err), err, err.__traceback__)  # → the error dialog, with the log path
+            return
+        if not self.ready:
+            QTimer.singleShot(0, self._step_later)
+
+    def _next_step(self) -> None:
+        step = self._step
+        self.window.set_loading(self.LOADING_STEPS[step])
+        self.window.statusBar().repaint()  # shown before the step blocks the loop
+        t0, c0 = time.perf_counter(), time.process_time()
+        (self._load_psychopy, self._build_rig, self._warm_up, self._attach)[step]()
+        log.info("start-up: %s took %.2f s (%.2f s CPU)", self.LOADING_STEPS[step].rstrip("…"),
+                 time.perf_counter() - t0, time.process_time() - c0)
+        self._step = step + 1
+
+    def _load_psychopy(self) -> None:
+        from .psychopy_gui import install as install_psychopy_gui
+
+        try:  # psychopy.gui's dialogs on PySide6, for experiments that open them
+            install_psychopy_gui()
+        except Exception as err:  # the console still runs; experiments that open a dialog will fail
+            log.error("psychopy.gui is not available (%s: %s); experiments that open PsychoPy dialogs will fail",
+                      type(err).__name__, err)
+        import psychopy.visual  # noqa: F401  (the stimulus window's code: the bulk of PsychoPy's import)
+
+    def _build_rig(self) -> None:
+        from ..rig import Rig
+
+        self.rig = Rig(self.settings, simulated_vsync_hz=self._simulated_vsync_hz,
+                       instruments=self._instruments, remote=True)
+
+    def _warm_up(self) -> None:
+        warm = self.rig.session.warm_up()
+        log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)
+
+    def _attach(self) -> None:
+        from .data_tools import attach_data_tools
+        from .plot_sources import PlotSource
+
+        rig, window = self.rig, self.window
+        self.controller.use_session(rig.session, rig=rig)  # the rig: dry runs' data folder
+        self.bridge.use_session(rig.session)
+        window.attach_session(rig.session)
+        window.use_data_log(rig.data_log)
+        self.data_tools = attach_data_tools(window, rig.data_log, self.settings)
+        # views subscribe, the rig announces: a new data folder's log, a write error (from the
+        # writer thread; show_banner marshals it to the GUI thread)
+        links = [(rig.events.data_log_changed, window.use_data_log), (rig.events.write_error, window.show_banner)]
+        dock = self.instruments_dock
+        if dock is not None:
+            show_instruments(rig, dock, self.loop)
+            links.append((rig.events.settings_applied, lambda _s: show_instruments(rig, dock, self.loop)))
+            if not self.settings.plot_layout:  # first launch: the instruments' first channels, plotting live
+                for inst in list((rig.instruments.instruments if rig.instruments else {}).values())[:2]:
+                    if inst.channels:
+                        self.data_tools.new_plot(PlotSource("variable", inst.variable(next(iter(inst.channels)))))
+        for sig, slot in links:
+            sig.connect(slot)
+        self._links = links
+        log.info("Rig Console ready: %d experiments in %s", len(rig.session.experiment_files), rig.session.root)
+
+    def apply_settings(self, settings) -> None:
+        """The window's Settings… apply: the rig's :meth:`~rigconsole.rig.Rig.apply_settings`.
+
+        Raises:
+            RuntimeError: the rig is not loaded yet.
+        """
+        if self.rig is None:
+            raise RuntimeError("the rig is still loading: apply the settings once the console is ready")
+        self.rig.apply_settings(settings)
+
+    def set_remote_locked(self, locked: bool) -> bool:
+        """The Settings lock: :meth:`~rigconsole.rig.Rig.set_remote_locked` (``False`` while the rig loads)."""
+        return self.rig.set_remote_locked(locked) if self.rig is not None else False
 
     def close(self) -> None:
+        self._closed = True
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
         disconnect_all(self._links)
-        self.data_tools.close()
+        if self.data_tools is not None:
+            self.data_tools.close()
         self.window.close()
         self.bridge.close()
-        self.rig.close()
+        if self.rig is not None:
+            self.rig.close()
         self.reporter.uninstall()
 
 
-def build_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
-                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True) -> Console:
-    """Wire the console (no event loop started). Tests call this; :func:`main` runs it.
+class _FirstPaint:
+    """Calls ``callback`` (once) when ``window`` gets its first repaint request; the
+    callback's zero-delay timer then runs after that paint reached the screen."""
 
-    Order: exception hooks → QApplication → qasync loop → settings → the rig
-    core (:class:`rigconsole.rig.Rig`: session, stimulus window, data log and
-    recorder, the rig file's instruments) → bridge and run controller → main
-    window, data tools and the Instruments dock.
+    def __init__(self, window, callback):
+        from PySide6.QtCore import QEvent, QObject
+
+        outer = self
+
+        class _Filter(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 (Qt)
+                if event.type() == QEvent.Type.UpdateRequest and outer.callback is not None:
+                    outer.callback()
+                return False
+
+        self.window = window
+        self.callback = callback
+        self._filter = _Filter(window)
+        window.installEventFilter(self._filter)
+
+    def close(self) -> None:
+        self.callback = None
+        if self._filter is not None:
+            self.window.removeEventFilter(self._filter)
+            self._filter.deleteLater()
+            self._filter = None
+
+
+def start_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
+                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True) -> Console:
+    """Phase 1 of start-up (see the module docstring): the console window, before PsychoPy.
+
+    Order: exception hooks → QApplication → qasync loop → settings (``root`` and
+    ``data_dir`` override theirs) → bridge and run controller on a
+    :class:`PendingSession` → main window (menus, experiment list, docks, the
+    Instruments dock unless ``instruments=False``) in its loading state; shown
+    when ``show``. Then call :meth:`Console.load_rig` or :meth:`Console.load_rig_later`.
 
     Args:
         instruments: connect the rig file's instruments (``settings.rig_file``,
-            default the bundled simulated rig); ``False`` for none.
+            default the bundled simulated rig) when the rig is built; ``False`` for none.
     """
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
     import qasync
 
-    from ..rig import Rig
     from ..settings import load_settings
     from .bridge import SessionBridge
     from .controller import RunController
-    from .data_tools import attach_data_tools
-    from PySide6.QtCore import Qt
-
-    from .instruments_dock import InstrumentsDock
-    from .psychopy_gui import install as install_psychopy_gui
-    from .single_instance import set_application_identity
     from .main_window import MainWindow
-    from .plot_sources import PlotSource
+    from .single_instance import set_application_identity
 
     reporter = ErrorReporter()
     reporter.install()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_application_identity(app)  # name, icon, desktop file
-    try:  # psychopy.gui's dialogs on PySide6, for experiments that open them
-        install_psychopy_gui()
-    except Exception as err:  # the console still runs; experiments that open a dialog will fail
-        log.error("psychopy.gui is not available (%s: %s); experiments that open PsychoPy dialogs will fail",
-                  type(err).__name__, err)
     loop = qasync.QEventLoop(app, already_running=False)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(reporter.asyncio_handler)
 
     settings = settings or load_settings()
-    rig = Rig(settings, root=root, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz,
-              instruments=instruments, remote=True)
-    settings = rig.settings
-    warm = rig.session.warm_up()
-    log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)
-    log.info("session data log: %s", rig.data_log.path)
-    bridge = SessionBridge(rig.session)
-    controller = RunController(rig.session, rig=rig)  # the rig: dry runs' data folder
-    window = MainWindow(rig.session, bridge, controller, settings, apply_settings=rig.apply_settings)
-    window.use_data_log(rig.data_log)
-    data_tools = attach_data_tools(window, rig.data_log, settings)
-    # views subscribe, the rig announces: a new data folder's log, a write error (from the
-    # writer thread; show_banner marshals it to the GUI thread)
-    links = [(rig.events.data_log_changed, window.use_data_log), (rig.events.write_error, window.show_banner)]
+    update = {}
+    if root is not None:
+        update["root"] = Path(root).absolute()
+    if data_dir is not None:
+        update["data_dir"] = Path(data_dir).absolute()
+    if update:  # the window and the rig share one settings object (written back on close)
+        settings = settings.model_copy(update=update)
+    pending = PendingSession(Path(settings.root).absolute(), Path(settings.data_dir).absolute())
+    bridge = SessionBridge(pending)
+    controller = RunController(pending)
+    holder: list[Console] = []
+    window = MainWindow(pending, bridge, controller, settings, apply_settings=lambda s: holder[0].apply_settings(s),
+                        set_remote_locked=lambda locked: holder[0].set_remote_locked(locked))
+    window.set_loading(Console.LOADING_STEPS[0])
+    dock = None
     if instruments:
+        from .instruments_dock import InstrumentsDock
+
         dock = InstrumentsDock(parent=window)
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         window.restoreDockWidget(dock)
-        show_instruments(rig, dock, loop)
-        links.append((rig.events.settings_applied, lambda _s: show_instruments(rig, dock, loop)))
-        if not settings.plot_layout:  # first launch: the instruments' first channels, plotting live
-            for inst in list((rig.instruments.instruments if rig.instruments else {}).values())[:2]:
-                if inst.channels:
-                    data_tools.new_plot(PlotSource("variable", inst.variable(next(iter(inst.channels)))))
-    for sig, slot in links:
-        sig.connect(slot)
+    console = Console(app, loop, bridge, controller, window, settings, reporter, instruments_dock=dock,
+                      simulated_vsync_hz=simulated_vsync_hz, instruments=instruments)
+    holder.append(console)
     if show:
         window.show()
-    return Console(app, loop, rig, bridge, controller, window, data_tools, settings, reporter, links)
+    return console
+
+
+def build_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
+                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True) -> Console:
+    """Wire the whole console at once (no event loop started). Tests call this; :func:`main`
+    shows the window first (:func:`start_console`, then :meth:`Console.load_rig_later`).
+
+    The console returned is ready: its rig (session, stimulus window, data log and
+    recorder, the rig file's instruments) is built and the window shows it.
+    Arguments as :func:`start_console`.
+
+    Raises:
+        NotADirectoryError: the root folder does not exist.
+        OSError: the data folder or the session file cannot be created.
+    """
+    console = start_console(root, settings=settings, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz,
+                            show=show, instruments=instruments)
+    try:
+        console.load_rig()
+    except BaseException:
+        console.close()
+        raise
+    return console
 
 
 def show_instruments(rig, dock, loop) -> None:
@@ -209,7 +438,8 @@ def main(root: Path | None = None) -> int:
     the single-instance guard (a second launch brings the running console
     forward and returns 0 at once, before PsychoPy loads), the error dialog
     (an uncaught error shows its message and the log file's path; the console
-    keeps running), then :func:`build_console`.
+    keeps running), then the console window (:func:`start_console`), and, as
+    the event loop's next steps, PsychoPy and the rig (:meth:`Console.load_rig_later`).
     """
     from ..logfiles import setup_log_file
     from .error_dialog import install_error_dialog
@@ -224,8 +454,8 @@ def main(root: Path | None = None) -> int:
     try:
         install_error_dialog(log_path)
         log.info("Rig Console starting (log file %s)", log_path)
-        console = build_console(root)
-        log.info("Rig Console ready: %d experiments in %s", len(console.session.experiment_files), console.session.root)
+        console = start_console(root)
+        console.load_rig_later()
         with console.loop:
             console.loop.run_until_complete(console.window.closed_future())
         console.close()

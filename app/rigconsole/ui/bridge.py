@@ -35,8 +35,6 @@ class SessionBridge(QObject):
 
     def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent)
-        self.session = session
-        ev = session.events
         # Run announcements come from inside the experiment's
         # code (``nextEntry()``, ``win.flip()``); the console's slots must not
         # run there, on the experiment's time, but in the next pump, which is
@@ -44,6 +42,14 @@ class SessionBridge(QObject):
         # announcement is posted (one queue keeps their order) and re-emitted
         # as the public signal when Qt delivers it.
         self._announced.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        # queued: the wake-up may come from any thread; the drain runs on the main thread
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._links: list = []
+        self._subscribe(session)
+
+    def _subscribe(self, session: Session) -> None:
+        self.session = session
+        ev = session.events
         self._links = [
             (ev.experiments_changed, self.experimentsChanged.emit),  # a technician's action: at once
             (ev.run_started, lambda rec: self._announced.emit(self.runStarted, (rec,))),
@@ -54,9 +60,15 @@ class SessionBridge(QObject):
         ]
         for sig, slot in self._links:
             sig.connect(slot)
-        # queued: the wake-up may come from any thread; the drain runs on the main thread
-        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
         session.connect_console(self.pump, self._wake.emit)
+
+    def use_session(self, session: Session) -> None:
+        """Follow ``session`` from now on (the console's start-up: the bridge exists before
+        the rig's session does): the old one's announcements and hooks are let go, the new
+        one's frame pump and command-queue wake-up come here."""
+        disconnect_all(self._links)
+        self.session.disconnect_console()
+        self._subscribe(session)
 
     @staticmethod
     def pump(budget_s: float) -> None:

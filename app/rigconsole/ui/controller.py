@@ -58,6 +58,19 @@ class RunController(QObject):
     def busy(self) -> bool:
         return self._starting or self.session.current_run is not None
 
+    def use_session(self, session: Session, *, rig=None) -> None:
+        """Steer ``session``'s runs from now on (the console's start-up: the controller
+        exists before the rig's session does); ``rig``: the Rig whose data folder dry runs use.
+
+        Raises:
+            RuntimeError: a run is in progress or starting.
+        """
+        if self.busy:
+            raise RuntimeError("cannot change the session during a run")
+        self.session = session
+        if rig is not None:
+            self.rig = rig
+
     def run(self, key: str, exp_info: dict[str, Any] | None = None) -> bool:
         """Validate and schedule a run; returns ``False`` (and emits ``error``) when refused."""
         return self._schedule(key, exp_info, self._run_now)

@@ -76,6 +76,18 @@ class ExperimentListPanel(QWidget):
         self._warn_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         self.refresh()
 
+    def use_session(self, session) -> None:
+        """Show ``session``'s experiments from now on (the console's start-up: the list
+        exists before the rig's session does) and refresh."""
+        self.session = session
+        self.refresh()
+
+    def show_message(self, text: str) -> None:
+        """Show ``text`` in the details line (e.g. "Loading PsychoPy…" while the list is
+        not filled yet); the next :meth:`refresh` or selection replaces it."""
+        self.details.setText(_esc(text))
+        self.details.setStyleSheet("color: palette(mid);")
+
     # ------------------------------------------------------------ contents
     @staticmethod
     def display_name(key: str) -> str:

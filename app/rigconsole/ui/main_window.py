@@ -85,9 +85,10 @@ class MainWindow(QMainWindow):
     _banner_requested = Signal(str)
 
     def __init__(self, session, bridge, controller, settings: Settings, parent: QWidget | None = None, *,
-                 apply_settings: Callable[[Settings], None]):
+                 apply_settings: Callable[[Settings], None],
+                 set_remote_locked: Callable[[bool], object] | None = None):
         super().__init__(parent)
-        self._apply_settings = apply_settings
+        self._apply_settings, self._set_remote_locked = apply_settings, set_remote_locked
         self._banners_shown: set[str] = set()
         self._banner_requested.connect(self._show_banner, Qt.ConnectionType.QueuedConnection)
         self.session = session
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._key = ""
         self._busy = False
+        self._loading: str | None = None  # start-up: the rig is not ready yet (see set_loading)
         self._settings_dialog: SettingsDialog | None = None
         self._remote_windows: list = []  # observer and dashboard windows opened from the File menu
         self.setWindowTitle("Rig Console")
@@ -296,7 +298,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         rec = self.session.current_run
         state = rec.state if rec is not None else None
-        busy = self._busy or rec is not None
+        busy = self._busy or rec is not None or self._loading is not None
         entry = self.session.experiment_files.get(self._key) if self._key else None
         self.run_action.setEnabled(not busy and entry is not None and not entry.broken)
         self.dry_run_action.setEnabled(self.run_action.isEnabled())
@@ -367,6 +369,31 @@ class MainWindow(QMainWindow):
         elif not busy and self.pill.state == RunState.STARTING:
             self.pill.set_state("idle")
         self._update_actions()
+
+    # ================================================================ start-up
+    def set_loading(self, message: str) -> None:
+        """Start-up, the rig not built yet: ``message`` in the status bar; Run, the experiment
+        actions, the form and Settings… stay disabled until :meth:`attach_session`."""
+        self._loading = message
+        self.statusBar().showMessage(message)
+        self.experiments.show_message(f"{message} The experiments are listed when the rig is ready.")
+        self.settings_action.setEnabled(False)
+        self._update_actions()
+
+    def attach_session(self, session) -> None:
+        """Show the rig's ``session`` (the window was built on :class:`rigconsole.ui.app.PendingSession`;
+        its bridge and controller were pointed at ``session`` first) and end the start-up state."""
+        self.session = session
+        self._loading = None
+        self.settings_action.setEnabled(True)
+        for gate in self.paint_gates:
+            gate.close()
+        self.paint_gates = [PaintGate(g.window, session.frame_budget.time_left) for g in self.paint_gates]
+        self.trial_plot.use_budget(session.frame_budget)
+        self._update_session_label()
+        self.experiments.use_session(session)  # refills the list and selects (→ _select)
+        self._update_actions()
+        self.statusBar().showMessage("Ready", 3000)
 
     # ================================================================ data log
     def use_data_log(self, data_log) -> None:
@@ -529,7 +556,8 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         """File → Settings… (window-modal, opened with ``open()``, never ``exec()``)."""
-        dlg = SettingsDialog(self.session, self.settings, self._apply_settings, self)
+        dlg = SettingsDialog(self.session, self.settings, self._apply_settings, self,
+                             set_remote_locked=self._set_remote_locked)
         dlg.applied.connect(self._settings_applied)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._settings_dialog = dlg
