@@ -27,11 +27,10 @@ from typing import Callable
 from PySide6.QtCore import QByteArray, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSizePolicy, QStyle,
+    QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QStyle,
     QVBoxLayout, QWidget,
 )
 
-import rigconsole
 
 from ..session.runs import RunState
 from ..settings import Settings, save_settings
@@ -42,6 +41,7 @@ from .log_panel import LogPanel
 from .qa_report import DryRunView
 from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
 from .settings_dialog import SettingsDialog
+from .window_actions import FileMenuActions
 from .trial_plot import TrialPlotDock
 
 __all__ = ["MainWindow"]
@@ -53,7 +53,7 @@ def _shortcut_text(seqs: list[QKeySequence]) -> str:
     return " or ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in seqs)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileMenuActions, QMainWindow):
     """Rig Console's main window.
 
     Args:
@@ -513,84 +513,6 @@ class MainWindow(QMainWindow):
     def stop_run(self) -> None:
         if self.controller.stop():
             self.statusBar().showMessage("Stopping the run…", 5000)
-
-    def add_experiment(self, path: str | None = None) -> bool:
-        """Add… an experiment file (a file dialog when ``path`` is not given)."""
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Add experiment", str(self.session.root),
-                "PsychoPy experiments (*.psyexp *.py);;Builder experiments (*.psyexp);;Python scripts (*.py)")
-            if not path:
-                return False
-        file = Path(path).absolute()
-        ok = self.session.addExperiment(file)
-        try:
-            file.relative_to(Path(self.session.root).absolute())
-        except ValueError:
-            if self.settings.add_extra_experiment(file):
-                save_settings(self.settings)
-        key = self.session.key_for(file)
-        self.experiments.select(key)
-        if not ok:
-            self.statusBar().showMessage(f"{file.name} was added but cannot run: see its details", 10000)
-        return ok
-
-    def remove_experiment(self) -> bool:
-        key = self._key
-        if not key:
-            return False
-        entry = self.session.experiment_files.get(key)
-        if entry is not None:
-            self.settings.remove_extra_experiment(entry.path)
-        self.settings.last_exp_info.pop(key, None)
-        self._key = ""
-        ok = self.session.removeExperiment(key)
-        save_settings(self.settings)
-        return ok
-
-    def refresh_experiments(self) -> None:
-        self.session.scanRoot()
-        self.experiments.refresh()
-        self._select(self.experiments.current_key())
-        self.statusBar().showMessage(f"{len(self.session.experiment_files)} experiments in {self.session.root}", 5000)
-
-    def open_settings(self) -> SettingsDialog:
-        """File → Settings… (window-modal, opened with ``open()``, never ``exec()``)."""
-        dlg = SettingsDialog(self.session, self.settings, self._apply_settings, self,
-                             set_remote_locked=self._set_remote_locked)
-        dlg.applied.connect(self._settings_applied)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._settings_dialog = dlg
-        dlg.open()
-        return dlg
-
-    def attach_to_rig(self):
-        """File → Attach to rig…: the attach dialog, then an observer window (see ui/remote_observer.py)."""
-        from .remote_observer import open_attach_dialog
-
-        return open_attach_dialog(self, self._remote_windows)
-
-    def open_dashboard(self):
-        """File → Rig dashboard…: pick recent rigs, then a dashboard of them (see ui/remote_dashboard.py)."""
-        from .remote_dashboard import open_dashboard_dialog
-
-        return open_dashboard_dialog(self, self._remote_windows)
-
-    def _settings_applied(self) -> None:
-        for extra in self.settings.extra_experiments:
-            if Path(extra).exists() and not any(e.path == Path(extra) for e in self.session.experiment_files.values()):
-                self.session.addExperiment(extra)
-        self._update_session_label()
-        self.experiments.refresh()
-        self.statusBar().showMessage("Settings applied", 5000)
-
-    def show_about(self) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Information, "About Rig Console",
-                          f"<b>Rig Console</b> {rigconsole.__version__}<br>"
-                          "An experimenter console for PsychoPy rigs.", QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        return box
 
     def open_folder(self, folder: str) -> None:
         if not self.status_panel.open_folder(folder):
