@@ -70,6 +70,9 @@ def test_page_shows_a_real_run_live(rig, tmp_path):
     assert "endless/endless.py" in dom and "p42" in dom
     assert "pupil_mm" in dom and "luminance" in dom  # a live plot each
     assert 'id="controls" hidden' not in dom  # operator: control buttons shown
+    # during the run: Pause and Stop act, Resume does not (as the console's toolbar)
+    assert '<button id="pause">' in dom and '<button id="stop">' in dom
+    assert '<button id="resume" disabled="">' in dom
     assert 'id="conn" class="live"' in dom
     assert "second tech (operator)" in dom
     obs = out["observer_dom"]
