@@ -84,7 +84,7 @@ def error_dialog(qtbot, tmp_path):
     uninstall_error_dialog()
 
 
-def test_a_rig_that_does_not_load_leaves_the_console_up_with_the_error_dialog(qtbot, error_dialog, tmp_path):
+def test_a_rig_that_does_not_load_leaves_the_console_up_with_the_error_dialog(qtbot, error_dialog, tmp_path, exp_root):
     from rigconsole.settings import Settings, WindowSettings
     from rigconsole.ui.app import start_console
 
@@ -106,6 +106,18 @@ def test_a_rig_that_does_not_load_leaves_the_console_up_with_the_error_dialog(qt
         assert str(missing) in w.statusBar().currentMessage()
         qtbot.wait(200)
         assert c.load_error is not None and error_dialog.shown == 1  # reported once, no retry loop
+        # the technician picks a folder that is there in Settings…: the rig loads with it
+        assert w.settings_action.isEnabled() and "Settings" in w.experiments.details.text()
+        dlg = w.open_settings()
+        dlg.root_edit.setText(str(tmp_path / "still-missing"))
+        assert not dlg.apply() and "does not exist" in dlg.error_label.text() and c.load_error is not None
+        there = exp_root
+        dlg.root_edit.setText(str(there))
+        assert dlg.apply(), dlg.error_label.text()
+        qtbot.waitUntil(lambda: c.ready, timeout=90_000)
+        assert c.rig is not None and Path(c.rig.session.root) == there and c.load_error is None
+        assert "simple/simple.py" in c.rig.session.experiment_files
+        assert Path(w.settings.root) == there
     finally:
         c.close()
     assert not c.window.isVisible()

@@ -216,7 +216,8 @@ class Console:
         except Exception as err:
             self.load_error = err
             first = (str(err).strip().splitlines() or [""])[0]
-            self.window.set_loading(f"Rig Console could not start the rig: {type(err).__name__}: {first}")
+            self.window.set_loading(f"Rig Console could not start the rig: {type(err).__name__}: {first}",
+                                    settings=True)  # e.g. pick another root folder (apply_settings retries)
             self.reporter.sys_hook(type(err), err, err.__traceback__)  # → the error dialog, with the log path
             return
         if not self.ready:
@@ -281,11 +282,27 @@ class Console:
     def apply_settings(self, settings) -> None:
         """The window's Settings… apply: the rig's :meth:`~rigconsole.rig.Rig.apply_settings`.
 
+        When the rig could not be built (:attr:`load_error`, e.g. the root folder is on a
+        drive that is not plugged in), the settings are checked and the start-up goes on
+        from the step that failed, with them (the dialog adopts them first: the retry
+        runs at the event loop's next turn).
+
         Raises:
-            RuntimeError: the rig is not loaded yet.
+            RuntimeError: the rig is still loading.
+            NotADirectoryError: (no rig yet) the new root folder does not exist.
         """
         if self.rig is None:
-            raise RuntimeError("the rig is still loading: apply the settings once the console is ready")
+            if self.load_error is None:
+                raise RuntimeError("the rig is still loading: apply the settings once the console is ready")
+            root = Path(settings.root).expanduser()
+            if not root.is_dir():
+                raise NotADirectoryError(f"experiment root folder does not exist: {root}")
+            from PySide6.QtCore import QTimer
+
+            log.info("start-up: loading the rig again with the new settings (root %s)", root)
+            self.load_error = None
+            QTimer.singleShot(0, self._step_later)
+            return
         self.rig.apply_settings(settings)
 
     def set_remote_locked(self, locked: bool) -> bool:

@@ -371,13 +371,15 @@ class MainWindow(FileMenuActions, QMainWindow):
         self._update_actions()
 
     # ================================================================ start-up
-    def set_loading(self, message: str) -> None:
+    def set_loading(self, message: str, *, settings: bool = False) -> None:
         """Start-up, the rig not built yet: ``message`` in the status bar; Run, the experiment
-        actions, the form and Settings… stay disabled until :meth:`attach_session`."""
+        actions and the form stay disabled until :meth:`attach_session`, and Settings… too
+        unless ``settings`` (the rig failed to load: the technician may fix its settings)."""
         self._loading = message
         self.statusBar().showMessage(message)
-        self.experiments.show_message(f"{message} The experiments are listed when the rig is ready.")
-        self.settings_action.setEnabled(False)
+        self.experiments.show_message(f"{message} The experiments are listed when the rig is ready."
+                                      + (" Fix it in File → Settings…" if settings else ""))
+        self.settings_action.setEnabled(settings)
         self._update_actions()
 
     def attach_session(self, session) -> None:
