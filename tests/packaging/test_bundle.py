@@ -149,9 +149,16 @@ def test_a_second_launch_exits_at_once_and_brings_the_first_forward(deb, app_env
             found = _windows(f"^{TITLE}$")
             wid = found[0] if found else None
             time.sleep(0.05)
+        # the console's window comes first, the subject screen's once PsychoPy and the rig are loaded
+        stim = None
+        while stim is None:
+            assert first.poll() is None, f"the console exited ({first.returncode}): {first.stdout.read()[-3000:]}"
+            assert time.monotonic() - t0 < 120, "no stimulus window within 120 s"
+            found = _windows("^PsychoPy$")
+            stim = found[0] if found else None
+            time.sleep(0.05)
         first_s = time.monotonic() - t0
         # put the subject screen's window on top of the console, as after a run
-        (stim,) = _windows("^PsychoPy$")
         subprocess.run(["xdotool", "windowraise", stim], check=True)
         console_top, stim_top = _top_level(wid), _top_level(stim)
         time.sleep(0.3)
@@ -163,7 +170,7 @@ def test_a_second_launch_exits_at_once_and_brings_the_first_forward(deb, app_env
         second_s = time.monotonic() - t1
         assert second.returncode == 0, second.stdout + second.stderr
         assert "already running" in second.stdout
-        # it exits before PsychoPy loads: far sooner than the first took to show its window
+        # it exits before PsychoPy loads: sooner than the first took to load PsychoPy and the rig
         assert second_s < first_s, (second_s, first_s)
         assert len(_windows(f"^{TITLE}$")) == 1
         deadline = time.monotonic() + 10
