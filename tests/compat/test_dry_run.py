@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from support.scripts import STUCK
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -90,26 +92,6 @@ def test_stuck_run_is_reported_with_where(tmp_path, make_session):
     assert report.rows == 1
 
 
-STUCK = '''
-from psychopy import visual, data
-from psychopy.hardware import keyboard
-from psychopy.constants import FINISHED
-
-expName = 'waits'
-expInfo = {'participant': 'p', 'date|hid': '', 'expName|hid': expName}
-
-def setupData(expInfo, dataDir=None):
-    return data.ExperimentHandler(name=expName, extraInfo=expInfo, dataFileName=f"{dataDir}/{expName}")
-
-def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
-    kb = keyboard.Keyboard(deviceName='defaultKeyboard')
-    thisExp.addData('started', 1)
-    thisExp.nextEntry()
-    while not kb.getKeys(keyList=['escape'], waitRelease=False):
-        win.flip()
-        if thisExp.status == FINISHED:
-            return
-'''
 
 
 def test_event_wait_keys_is_answered(tmp_path, make_session):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 from types import SimpleNamespace
 
@@ -14,33 +13,13 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from psygnal import Signal, SignalGroup
 
 from rigconsole.remote.notify import Notifier
-from rigconsole.remote.settings import EmailSettings
+from support.smtp import Inbox, email_settings, free_port
 from rigconsole.remote.tls import make_self_signed
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        self.arrived.set()
-        return "250 OK"
-
-    def wait(self, n, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < n and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return len(self.messages) >= n
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+
 
 
 def _auth(server, session, envelope, mechanism, auth_data):
@@ -57,11 +36,6 @@ def cert(tmp_path):
     return c, ctx
 
 
-def _settings(port, **kw):
-    base = dict(enabled=True, host="127.0.0.1", port=port, security="none", from_addr="rig@lab.example",
-                to_addrs=["pi@lab.example"], disk_low_gb=0)
-    base.update(kw)
-    return EmailSettings(**base)
 
 
 def _record(state="finished", error=None):
@@ -73,11 +47,11 @@ def _record(state="finished", error=None):
 def test_starttls_with_login_mails_run_finished_and_failed(cert):
     cert_path, ctx = cert
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     ctl = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
                      auth_require_tls=True, authenticator=_auth)
     ctl.start()
-    n = Notifier(_settings(port, security="starttls", user="rig"), password="s3cret", rig_name="rig-2",
+    n = Notifier(email_settings(port, security="starttls", user="rig"), password="s3cret", rig_name="rig-2",
                  ca_file=cert_path, retry_delays_s=(0.1,))
     n.start()
     try:
@@ -97,18 +71,18 @@ def test_starttls_with_login_mails_run_finished_and_failed(cert):
 def test_ssl_and_a_wrong_password_is_logged_and_retried(cert, caplog):
     cert_path, ctx = cert
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     ctl = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=ctx, authenticator=_auth,
                      auth_require_tls=False)
     ctl.start()
     try:
-        good = Notifier(_settings(port, security="ssl", user="rig"), password="s3cret", ca_file=cert_path,
+        good = Notifier(email_settings(port, security="ssl", user="rig"), password="s3cret", ca_file=cert_path,
                         retry_delays_s=(0.1,))
         good.start()
         assert good.notify("hello over SSL", "body")
         assert inbox.wait(1)
         good.close()
-        bad = Notifier(_settings(port, security="ssl", user="rig"), password="wrong", ca_file=cert_path,
+        bad = Notifier(email_settings(port, security="ssl", user="rig"), password="wrong", ca_file=cert_path,
                        retry_delays_s=(0.05, 0.05), timeout_s=3.0)
         bad.start()
         bad.notify("never", "body")
@@ -124,8 +98,8 @@ def test_ssl_and_a_wrong_password_is_logged_and_retried(cert, caplog):
 
 def test_a_server_down_at_first_is_retried_until_it_answers(caplog):
     inbox = Inbox()
-    port = _free_port()
-    n = Notifier(_settings(port), retry_delays_s=(0.2, 0.2, 0.5, 1.0, 2.0))
+    port = free_port()
+    n = Notifier(email_settings(port), retry_delays_s=(0.2, 0.2, 0.5, 1.0, 2.0))
     n.start()
     try:
         n.notify("instrument photometer is down", "x")
@@ -148,7 +122,7 @@ def test_a_hung_mail_server_never_blocks_the_caller():
     hung = socket.socket()
     hung.bind(("127.0.0.1", 0))
     hung.listen(5)  # accepts connections, never says a word
-    n = Notifier(_settings(hung.getsockname()[1]), timeout_s=3.0, retry_delays_s=())
+    n = Notifier(email_settings(hung.getsockname()[1]), timeout_s=3.0, retry_delays_s=())
     n.start()
     try:
         t0 = time.perf_counter()
@@ -168,11 +142,11 @@ class _InstrumentEvents(SignalGroup):
 
 def test_instrument_down_and_disk_low(tmp_path):
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     ctl = Controller(inbox, hostname="127.0.0.1", port=port)
     ctl.start()
     manager = SimpleNamespace(events=_InstrumentEvents())
-    n = Notifier(_settings(port, disk_low_gb=1e12), rig_name="rig-3", disk_check_s=0.1, retry_delays_s=(0.1,))
+    n = Notifier(email_settings(port, disk_low_gb=1e12), rig_name="rig-3", disk_check_s=0.1, retry_delays_s=(0.1,))
     n.attach(instruments=manager, data_dir=tmp_path)
     n.start()
     try:

@@ -2,15 +2,12 @@
 plot per chosen variable (decoded, not blank), a report due during a real run, a failing server."""
 from __future__ import annotations
 
-import email
 import io
 import json
 import math
-import socket
 import subprocess
 import sys
 import time
-from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,49 +15,24 @@ from pydantic import ValidationError
 
 from rigconsole.remote.notify import Notifier
 from rigconsole.remote.settings import EmailSettings
+from support.smtp import Inbox, email_settings, free_port
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((time.monotonic(), envelope))
-        return "250 OK"
-
-    def wait(self, n, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < n and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return len(self.messages) >= n
-
-    def parsed(self, i):
-        return email.message_from_bytes(self.messages[i][1].content, policy=policy.default)
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+
 
 
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    port = _free_port()
+    inbox = Inbox(timeout=30.0)
+    port = free_port()
     ctl = Controller(inbox, hostname="127.0.0.1", port=port)
     ctl.start()
     yield inbox, port
     ctl.stop()
 
 
-def _settings(port, **kw):
-    base = dict(enabled=True, host="127.0.0.1", port=port, security="none", from_addr="rig@lab.example",
-                to_addrs=["pi@lab.example"], disk_low_gb=0)
-    base.update(kw)
-    return EmailSettings(**base)
 
 
 def _log_signal(dl, seconds=0.6, n=120):
@@ -106,7 +78,7 @@ def test_report_arrives_with_a_png_plot_of_each_chosen_variable(smtp, make_log):
     inbox, port = smtp
     dl = make_log()
     _log_signal(dl)
-    n = Notifier(_settings(port, report_variables=["pupil", "absent"], report_window_minutes=0.05),
+    n = Notifier(email_settings(port, report_variables=["pupil", "absent"], report_window_minutes=0.05),
                  rig_name="rig-4", retry_delays_s=(0.1,))
     n.attach(data_log=dl)
     n.start()
@@ -144,7 +116,7 @@ def test_no_variables_chosen_plots_every_logged_variable(smtp, make_log):
     inbox, port = smtp
     dl = make_log()
     _log_signal(dl, seconds=0.2, n=40)
-    n = Notifier(_settings(port, report_window_minutes=0.05), retry_delays_s=(0.1,))
+    n = Notifier(email_settings(port, report_window_minutes=0.05), retry_delays_s=(0.1,))
     n.attach(data_log=lambda: dl)  # a callable giving the current data log, as a Rig's
     n.start()
     try:
@@ -161,7 +133,7 @@ def test_periodic_reports_arrive_every_report_minutes(smtp, make_log):
     inbox, port = smtp
     dl = make_log()
     dl.add_entry(pupil=3.0)
-    n = Notifier(_settings(port, report_minutes=0.01, report_variables=["pupil"]), retry_delays_s=(0.1,),
+    n = Notifier(email_settings(port, report_minutes=0.01, report_variables=["pupil"]), retry_delays_s=(0.1,),
                  disk_check_s=0.1)
     n.attach(data_log=dl)
     t0 = time.monotonic()
@@ -170,16 +142,16 @@ def test_periodic_reports_arrive_every_report_minutes(smtp, make_log):
         assert inbox.wait(2, timeout=30)
     finally:
         n.close()
-    first, second = inbox.messages[0][0] - t0, inbox.messages[1][0] - inbox.messages[0][0]
+    first, second = inbox.times[0] - t0, inbox.times[1] - inbox.times[0]
     assert first >= 0.55 and second >= 0.3  # every 0.6 s, not at once
 
 
 def test_a_failing_mail_server_is_retried_and_logged_and_a_broken_data_log_never_raises(make_log, caplog):
-    inbox = Inbox()
-    port = _free_port()  # nothing listens yet
+    inbox = Inbox(timeout=30.0)
+    port = free_port()  # nothing listens yet
     dl = make_log()
     dl.add_entry(pupil=3.0)
-    n = Notifier(_settings(port, report_variables=["pupil"]), retry_delays_s=(0.2, 0.3, 0.5, 1.0, 2.0))
+    n = Notifier(email_settings(port, report_variables=["pupil"]), retry_delays_s=(0.2, 0.3, 0.5, 1.0, 2.0))
     n.attach(data_log=dl)
     n.start()
     try:
@@ -234,7 +206,7 @@ def _report_setup(exp_root, make_session, make_log, port, **kw):
     dl = make_log()
     recorder = SessionRecorder(session, dl)
     dl.add_entry(pupil=3.0)
-    n = Notifier(_settings(port, report_variables=["pupil"], on_run_finished=False, **kw), rig_name="rig-5",
+    n = Notifier(email_settings(port, report_variables=["pupil"], on_run_finished=False, **kw), rig_name="rig-5",
                  retry_delays_s=(0.1,))
     n.attach(session=session, data_log=dl)  # the session's frame budget
     n.start()
@@ -250,7 +222,7 @@ def test_a_report_due_during_a_run_waits_for_its_end_then_has_its_plots(smtp, ex
     finally:
         n.close()
         recorder.close()
-    arrived = inbox.messages[0][0]
+    arrived = inbox.times[0]
     assert arrived > ended  # nothing was drawn while the run's frames were recorded
     msg = inbox.parsed(0)
     text = msg.get_body(preferencelist=("plain",)).get_content()
@@ -285,7 +257,7 @@ def test_a_report_held_for_a_whole_period_goes_without_plots_and_says_why(smtp, 
     dl = make_log()
     recorder = SessionRecorder(session, dl)
     dl.add_entry(pupil=3.0)
-    n = Notifier(_settings(port, report_minutes=0.02, report_variables=["pupil"], on_run_finished=False),
+    n = Notifier(email_settings(port, report_minutes=0.02, report_variables=["pupil"], on_run_finished=False),
                  retry_delays_s=(0.1,))
     n.attach(session=session, data_log=dl)
     session.events.run_started.connect(lambda rec: n.start())  # the first report is due 1.2 s into the run
@@ -296,7 +268,7 @@ def test_a_report_held_for_a_whole_period_goes_without_plots_and_says_why(smtp, 
     finally:
         n.close()
         recorder.close()
-    arrived, _ = inbox.messages[0]
+    arrived = inbox.times[0]
     assert arrived < ended
     msg = inbox.parsed(0)
     assert _pngs(msg) == []
@@ -332,7 +304,7 @@ def test_the_notifier_as_a_rig_component_reports_from_the_rigs_current_data_log(
 
     inbox, port = smtp
     settings = Settings(root=exp_root, data_dir=tmp_path / "data",
-                        remote=RemoteSettings(rig_name="rig-6", email=_settings(port, report_variables=["pupil"])))
+                        remote=RemoteSettings(rig_name="rig-6", email=email_settings(port, report_variables=["pupil"])))
     rig = Rig(settings, window_params={"size": [200, 150], "units": "height"}, remote=True)
     try:
         n = rig.component("notify")
