@@ -43,6 +43,15 @@ def _file_row(parent: QWidget, edit: QLineEdit, caption: str, file_filter: str) 
     return _folder_row(parent, edit, caption, file_filter)
 
 
+def _host_port_row(host_edit: QLineEdit, port_spin: QSpinBox) -> QHBoxLayout:
+    """The host field, stretching, then "port" and the port box (the server's and the SMTP server's)."""
+    row = QHBoxLayout()
+    row.addWidget(host_edit, 1)
+    row.addWidget(QLabel("port"))
+    row.addWidget(port_spin)
+    return row
+
+
 class RemoteTab(QWidget):
     """Remote attach settings and the access tokens.
 
@@ -99,11 +108,7 @@ class RemoteTab(QWidget):
         server = QFormLayout()
         server.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         server.addRow("", self.enabled_check)
-        addr = QHBoxLayout()
-        addr.addWidget(self.host_edit, 1)
-        addr.addWidget(QLabel("port"))
-        addr.addWidget(self.port_spin)
-        server.addRow("Listen on:", addr)
+        server.addRow("Listen on:", _host_port_row(self.host_edit, self.port_spin))
         hint = QLabel("127.0.0.1 = this computer only; 0.0.0.0 = every network interface")
         hint.setStyleSheet("color: #667085")
         server.addRow("", hint)
@@ -334,11 +339,7 @@ class EmailTab(QWidget):
         form = QFormLayout(self)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("", self.enabled_check)
-        server = QHBoxLayout()
-        server.addWidget(self.host_edit, 1)
-        server.addWidget(QLabel("port"))
-        server.addWidget(self.port_spin)
-        form.addRow("SMTP server:", server)
+        form.addRow("SMTP server:", _host_port_row(self.host_edit, self.port_spin))
         form.addRow("Security:", self.security_combo)
         form.addRow("User:", self.user_edit)
         form.addRow("Password:", self.password_edit)
