@@ -2,18 +2,16 @@
 
 The window mirrors the rig's status (experiment, participant, trial n of N,
 state), plots its logged variables live and, for an operator token, offers
-pause/resume/stop. It reads the rig through :class:`rigconsole.remote.RemoteObserver`
-on a worker thread with its own asyncio loop (the stream resumes after a lost
-connection); events reach the window as queued Qt signals.
+pause/resume/stop. It reads the rig through the process's one shared
+:class:`rigconsole.remote.connections.ConnectionManager` (one thread, one asyncio
+loop for every window and dashboard tile; the stream resumes after a lost
+connection); events reach the window as queued Qt signals (:class:`RemoteFeed`).
+The recent rigs and the certificate pinning rule live in :mod:`rigconsole.remote.recent`.
 """
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Callable
 
 import pyqtgraph as pg
@@ -22,64 +20,39 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver, secrets
+from ..remote import DEFAULT_PORT, RemoteObserver, secrets
+from ..remote.connections import ConnectionManager
+from ..remote.recent import (fingerprint_lines, forget_rig, load_recent, pin_verdict, pinned_fingerprint,
+                             recent_rigs_path, remember_rig, saved_token)
 from ..remote.tls import peer_fingerprint
 
 __all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
-           "saved_token", "forget_rig", "open_attach_dialog", "trust_box"]
+           "saved_token", "forget_rig", "open_attach_dialog", "trust_box", "fingerprint_lines", "shared_connections"]
 
 MAX_POINTS = 2000
 
-
-def recent_rigs_path() -> Path:
-    """``remote-recent.json`` next to the settings: host, port, TLS, pinned fingerprint (never the token)."""
-    from ..settings import settings_path
-
-    return settings_path().with_name("remote-recent.json")
+_shared: ConnectionManager | None = None
 
 
-def load_recent() -> list[dict]:
-    """The recently attached rigs, newest first: ``{"host", "port", "tls", "fingerprint", "token_saved"}``."""
-    try:
-        rows = json.loads(recent_rigs_path().read_text(encoding="utf-8"))
-        return [r for r in rows if isinstance(r, dict) and "host" in r and "port" in r][:10]
-    except (OSError, ValueError):
-        return []
+def shared_connections() -> ConnectionManager:
+    """The process's one :class:`ConnectionManager` (made at first use; its thread is a daemon and
+    is closed when the QApplication quits)."""
+    global _shared
+    if _shared is None:
+        _shared = ConnectionManager()
+        from PySide6.QtCore import QCoreApplication
+
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(_close_shared)
+    return _shared
 
 
-def remember_rig(entry: dict, token: str | None = None) -> dict:
-    """Put ``entry`` first in the recent rigs; its token goes to the OS keyring (never to the file).
-
-    Returns the entry as saved (``token_saved`` says whether the keyring kept the token)."""
-    entry = {k: entry[k] for k in ("host", "port", "tls", "fingerprint") if k in entry}
-    entry["token_saved"] = bool(token) and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token)
-    rows = [r for r in load_recent() if (r["host"], r.get("port")) != (entry["host"], entry["port"])]
-    path = recent_rigs_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([entry] + rows[:9], indent=2), encoding="utf-8")
-    return entry
-
-
-def forget_rig(host: str, port: int) -> None:
-    """Drop the rig at ``host:port`` from the recent rigs, with its pinned fingerprint and kept token."""
-    rows = [r for r in load_recent() if (r["host"], int(r["port"])) != (host, int(port))]
-    secrets.delete(secrets.rig_token_key(host, port))
-    recent_rigs_path().write_text(json.dumps(rows, indent=2), encoding="utf-8")
-
-
-def saved_token(host: str, port: int) -> str | None:
-    """The token kept in the OS keyring for the rig at ``host:port``, or ``None``."""
-    return secrets.get(secrets.rig_token_key(host, port))
-
-
-def _norm_fp(fp: str) -> str:
-    return fp.replace(":", "").replace(" ", "").strip().upper()
-
-
-def fingerprint_lines(fp: str) -> str:
-    """A SHA-256 fingerprint (``AB:CD:...``, 32 bytes) as two lines of 16 bytes, easier to compare."""
-    parts = fp.split(":")
-    return ":".join(parts[:16]) + ("\n" + ":".join(parts[16:]) if len(parts) > 16 else "")
+def _close_shared() -> None:
+    global _shared
+    manager, _shared = _shared, None
+    if manager is not None:
+        manager.close()
 
 
 def trust_box(parent, host: str, port: int, fingerprint: str) -> QMessageBox:
@@ -218,22 +191,18 @@ class AttachDialog(QDialog):
         if not host or not self.token.text().strip():
             self.error.setText("Give the rig's host and a token.")
             return
-        pinned = next((r.get("fingerprint") or "" for r in load_recent()
-                       if (r["host"], int(r["port"])) == (host, port)), "")
+        pinned = pinned_fingerprint(host, port)
         if self.tls.isChecked():
             try:
                 seen = peer_fingerprint(host, port, timeout=3.0)
             except OSError as err:
                 self.error.setText(str(err))
                 return
-            if pinned and _norm_fp(seen) != _norm_fp(pinned):
-                self.error.setText(
-                    f"Refused: {host}:{port} presents another certificate than the one pinned "
-                    f"({seen[:23]}… instead of {pinned[:23]}…). Someone may be in between, or the rig made "
-                    "a new certificate: check the fingerprint its Settings show, then forget this rig "
-                    "(pick it, then Forget) and attach again.")
+            verdict = pin_verdict(host, port, seen, pinned)
+            if verdict.action == "refuse":
+                self.error.setText(verdict.message)
                 return
-            if not pinned and not self._trust(host, port, seen):
+            if verdict.action == "ask" and not self._trust(host, port, seen):
                 self.error.setText("Not attached: the certificate was not trusted.")
                 return
             self.fingerprint.setText(seen)
@@ -267,70 +236,57 @@ def open_attach_dialog(parent, windows: list) -> "AttachDialog":
 
 
 class RemoteFeed(QObject):
-    """The rig's live events on a worker thread, relayed as Qt signals (queued to the GUI thread)."""
+    """One rig's live events from the shared :class:`ConnectionManager`, relayed as Qt signals
+    (emitted on the manager's thread, so queued to the GUI thread).
+
+    ``history``: read each variable's recent points first (the observer window's plots);
+    a dashboard tile does without."""
 
     status = Signal(dict)
     event = Signal(dict)
     connection = Signal(str)   # "live", "lost: <why>", "refused: <why>"
     history = Signal(str, list, list)
 
-    def __init__(self, observer: RemoteObserver, parent=None):
+    def __init__(self, observer: RemoteObserver, parent=None, *, history: bool = True,
+                 manager: ConnectionManager | None = None):
         super().__init__(parent)
         self.observer = observer
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._run, name="rigconsole observer feed", daemon=True)
-        self._stopping = False
+        self._manager = manager
+        self._history = history
+        self._feed = None
 
     def start(self) -> None:
-        self._thread.start()
+        manager = self._manager or shared_connections()
+        self._feed = manager.add(self.observer, history=self._history)
+        ev = self._feed.events
+        ev.status.connect(self._relay_status)
+        ev.event.connect(self._relay_event)
+        ev.connection.connect(self._relay_connection)
+        ev.history.connect(self._relay_history)
 
-    def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._main())
-        except asyncio.CancelledError:
-            pass
-        except Exception as err:  # a bug here must not take the window down: say so on the connection line
-            self.connection.emit(f"lost: {type(err).__name__}: {err}")
-        finally:
-            self._loop.close()
+    # psygnal holds bound methods weakly: relay through this object's own methods
+    def _relay_status(self, st: dict) -> None:
+        self.status.emit(st)
 
-    async def _main(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stopping:  # until the rig answers (retried every 2 s), or refuses the token
-            try:
-                st = await loop.run_in_executor(None, self.observer.status)
-                self.status.emit(st)
-                for v in await loop.run_in_executor(None, self.observer.variables):
-                    page = await loop.run_in_executor(None, self.observer.variable_data, v["name"])
-                    self.history.emit(v["name"], page["t"][-MAX_POINTS:], page["values"][-MAX_POINTS:])
-                break
-            except RemoteError as err:
-                self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
-                if err.status:
-                    return
-                await asyncio.sleep(2.0)
-        self.connection.emit("live")
-        while not self._stopping:
-            try:
-                async for ev in self.observer.updates(max_retries=1_000_000, retry_delay_s=1.0):
-                    if self._stopping:
-                        return
-                    self.event.emit(ev)
-                    if ev["type"].startswith("run") or ev["type"] in ("gap", "lock"):
-                        self.status.emit(await loop.run_in_executor(None, self.observer.status))
-            except RemoteError as err:
-                self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
-                if err.status:
-                    return
-                await asyncio.sleep(1.0)
+    def _relay_event(self, ev: dict) -> None:
+        self.event.emit(ev)
+
+    def _relay_connection(self, what: str) -> None:
+        self.connection.emit(what)
+
+    def _relay_history(self, name: str, t: list, v: list) -> None:
+        self.history.emit(name, t, v)
+
+    @property
+    def last_heard(self) -> float | None:
+        """``time.monotonic()`` when the rig was last heard from, or ``None``."""
+        return self._feed.last_heard if self._feed is not None else None
 
     def close(self) -> None:
-        self._stopping = True
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
-        self._thread.join(3.0)
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            feed.close()
+            feed.events.disconnect()
 
 
 STATE_COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "finished with errors": "#c2410c", "stopping": "#b54708"}
