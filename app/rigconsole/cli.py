@@ -279,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("remote", help="remote attach tokens and certificate (rigconsole remote --help)", add_help=False)
     sub.add_parser("observe", help="watch a rig from this computer: rigconsole observe HOST[:PORT] --token T",
                    add_help=False)
+    sub.add_parser("replay", help="serve a recorded session as a live rig: rigconsole replay SESSION.h5 --remote PORT",
+                   add_help=False)
     return parser
 
 
@@ -289,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return data_main(argv[1:])
     if argv and argv[0] == "observe" and "--text" not in argv and "-h" not in argv and "--help" not in argv:
         return _observe_window(argv[1:])
+    if argv and argv[0] == "replay":  # a recorded session served as a live rig (remote/cli.py)
+        from .remote.cli import main as remote_main
+        return remote_main(argv)
     if argv and argv[0] in ("remote", "observe"):
         from .remote.cli import main as remote_main
         return remote_main([a for a in argv if a != "--text"])

@@ -205,9 +205,7 @@ class Replay:
         self.instruments = ReplayInstruments()
         self.server = RemoteServer(RigView(self.session, self.data_log, rig_name=self.rig_name,
                                            instruments=self.instruments),
-                                   host=host, port=port, tokens=tokens, tls=tls)
-        self._announce = announce
-        self._announcer: Any = None
+                                   host=host, port=port, tokens=tokens, tls=tls, announce=announce, replay=True)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -230,11 +228,6 @@ class Replay:
     def start(self) -> None:
         """Serve, announce (when not on loopback) and start playing. Raises OSError when the port is taken."""
         self.server.start()
-        if self._announce:
-            from .discovery import announce_rig
-
-            self._announcer = announce_rig(self.rig_name, self.server.host, self.server.port,
-                                           fingerprint=self.server.fingerprint, replay=True)
         self._thread = threading.Thread(target=self._play, name="rigconsole replay", daemon=True)
         self._thread.start()
 
@@ -244,8 +237,6 @@ class Replay:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(5.0)
-        if self._announcer is not None:
-            self._announcer.close()
         self.server.close()
         self.data_log.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
