@@ -17,10 +17,11 @@ from rigconsole.datalog import DataLog
 
 
 def write_session(path: Path, *, seconds: float = 20.0, runs: int = 2, trials: int = 10, rate_hz: float = 10.0,
-                  fail: bool = False, t0: float | None = None) -> Path:
+                  fail: bool = False, t0: float | None = None, participant: str = "p") -> Path:
     """Write a session file of ``runs`` runs of ``trials`` trials over ``seconds`` s; returns ``path``.
 
-    With ``fail`` the last run fails halfway (outcome ``"failed"``, an error line)."""
+    With ``fail`` the last run fails halfway (outcome ``"failed"``, an error line). Participants are
+    ``<participant>01``, ``<participant>02``... run by run."""
     import numpy as np
 
     t0 = time.time() - 3600 if t0 is None else t0
@@ -45,7 +46,7 @@ def write_session(path: Path, *, seconds: float = 20.0, runs: int = 2, trials: i
         for r in range(runs):
             start = t0 + 0.2 + r * span
             failed = fail and r == runs - 1
-            group = log.start_run("gonogo/gonogo.psyexp", {"participant": f"p{r + 1:02d}", "session": "001"},
+            group = log.start_run("gonogo/gonogo.psyexp", {"participant": f"{participant}{r + 1:02d}", "session": "001"},
                                   started=start)
             n_trials = trials // 2 if failed else trials
             for k in range(n_trials):

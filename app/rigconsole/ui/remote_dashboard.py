@@ -188,13 +188,17 @@ class RigTile(QFrame):
         self.latest.setStyleSheet("color: #475467")
         self.conn = QLabel("connecting...")
         self.conn.setWordWrap(True)
+        self.why = QLabel("")
+        self.why.setWordWrap(True)
+        self.why.setStyleSheet(f"color: {RED}; font-weight: 600")
+        self.why.hide()
         self.alarm = ""
         self.run_state = "idle"
         self._seen = False
         self._failed = ""
         self._lost = ""
         lay = QVBoxLayout(self)
-        for w in (self.name, self.state, self.detail, self.progress, self.latest, self.conn):
+        for w in (self.name, self.state, self.detail, self.progress, self.why, self.latest, self.conn):
             lay.addWidget(w)
         self.window: ObserverWindow | None = None
         self._paint()
@@ -281,6 +285,8 @@ class RigTile(QFrame):
             self.alarm_changed.emit(alarm)
 
     def _paint(self) -> None:
+        self.why.setText(self._failed[:1].upper() + self._failed[1:] if self._failed else "")
+        self.why.setVisible(bool(self._failed))
         if self.alarm:
             self.setStyleSheet(f"QFrame#rigTile {{ border: 3px solid {RED}; border-radius: 6px; background: #fef3f2 }}")
         else:
@@ -361,7 +367,7 @@ class DashboardWindow(QMainWindow):
         for t in self.tiles:
             self.grid.removeWidget(t)
         for i, t in enumerate(self.ordered_tiles()):
-            self.grid.addWidget(t, i // cols, i % cols)
+            self.grid.addWidget(t, i // cols, i % cols, Qt.AlignmentFlag.AlignTop)
         alarmed = [t.rig_name for t in self.tiles if t.alarm]
         self.summary.setText(f"{len(self.tiles)} rigs: " + (f"{len(alarmed)} need attention" if alarmed
                                                            else "all well"))
