@@ -83,10 +83,17 @@ class AttachDialog(QDialog):
     ``(host, port, fingerprint) -> bool`` question, default a message box), then pinned
     with the recent rig: a rig that presents another certificate is refused.
 
-    Attributes: recent, host, port, token, tls, fingerprint, note, error (widgets).
+    Rigs announced on the network (DNS-SD, :mod:`rigconsole.remote.discovery`) are listed in
+    ``found`` beside the recent ones (``browse=False``: not looked for); a found rig still needs
+    its token, and its certificate is still asked about and pinned on first use.
+
+    Attributes: recent, found, host, port, token, tls, fingerprint, note, error (widgets);
+    browser (the :class:`rigconsole.remote.discovery.RigBrowser`, ``None`` once closed).
     """
 
-    def __init__(self, parent=None, *, trust: Callable[[str, int, str], bool] | None = None):
+    found_rig = Signal(dict)
+
+    def __init__(self, parent=None, *, trust: Callable[[str, int, str], bool] | None = None, browse: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Attach to rig")
         self.setMinimumWidth(520)
@@ -118,6 +125,11 @@ class AttachDialog(QDialog):
         recent_row.addWidget(self.recent, 1)
         recent_row.addWidget(self.forget_button)
         form.addRow("Recent rigs:", recent_row)
+        self.found = QComboBox()
+        self.found.addItem("(looking on the network…)")
+        self.found.setEnabled(False)
+        self.found.activated.connect(self._pick_found)
+        form.addRow("Found on the network:", self.found)
         form.addRow("Host:", self.host)
         form.addRow("Port:", self.port)
         form.addRow("Token:", self.token)
@@ -143,6 +155,55 @@ class AttachDialog(QDialog):
         lay.addWidget(buttons)
         if self.recent.count() > 1:
             self.recent.setCurrentIndex(1)
+        self.browser = None
+        self.found_rig.connect(self._found)
+        if browse:
+            from ..remote.discovery import RigBrowser
+
+            self.browser = RigBrowser()
+            self.browser.events.found.connect(self._relay_found)
+            if self.browser.error:
+                self.found.setItemText(0, "(not looking: see the tooltip)")
+                self.found.setToolTip(self.browser.error)
+            for r in self.browser.rigs():
+                self._found(r)
+        self.finished.connect(self._stop_browsing)
+
+    def _relay_found(self, rig: dict) -> None:  # zeroconf's thread: queued to the dialog's
+        self.found_rig.emit(rig)
+
+    def _found(self, rig: dict) -> None:
+        """A rig announced on the network (DNS-SD): listed beside the recent ones."""
+        for i in range(1, self.found.count()):
+            r = self.found.itemData(i)
+            if (r["host"], r["port"]) == (rig["host"], rig["port"]):
+                return
+        if self.found.count() == 1 and not self.found.isEnabled():
+            self.found.setItemText(0, "(pick a rig found on the network)")
+            self.found.setEnabled(True)
+        self.found.addItem(f"{rig['rig']}{'  (replay)' if rig.get('replay') else ''}  at {rig['host']}:{rig['port']}"
+                           + ("  (HTTPS)" if rig.get("tls") else ""), rig)
+
+    def _pick_found(self, i: int) -> None:
+        r = self.found.itemData(i)
+        if not r:
+            return
+        self.recent.setCurrentIndex(0)
+        self.host.setText(r["host"])
+        self.port.setValue(int(r["port"]))
+        self.tls.setChecked(bool(r.get("tls")))
+        self._pinned = pinned_fingerprint(r["host"], int(r["port"]))
+        self.fingerprint.setText(self._pinned)
+        token = saved_token(r["host"], int(r["port"]))
+        self.token.setText(token or "")
+        self.note.setText(f"Found {r['rig']} on the network: give its token (from its Settings → Remote attach)."
+                          + (" Its certificate is shown to you on Attach and pinned on first use."
+                             if r.get("tls") and not self._pinned else ""))
+
+    def _stop_browsing(self, *_) -> None:
+        browser, self.browser = self.browser, None
+        if browser is not None:
+            browser.close()
 
     def _pick(self, i: int) -> None:
         r = self.recent.itemData(i)
