@@ -45,6 +45,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from bench_frames import _ci95, cpu_steal  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
+#: the events a tile shows as they come (its latest value is shown every 200 ms)
+SHOWN_AT_ONCE = ("trial", "run_started", "run_state", "run_ended", "instrument")
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -106,25 +108,30 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
         info = json.loads(info_path.read_text())
         phases = []
         delays: list[float] = []
+        shown_delays: list[float] = []
         try:
             spin(2.0)
             for pair in range(pairs):
                 for mode in ("idle", "live"):
                     dash = manager = None
                     got: list[float] = []
+                    shown: list[float] = []
                     if mode == "live":
                         manager = ConnectionManager()
                         dash = DashboardWindow([RemoteObserver("127.0.0.1", p, token=info["token"])
                                                 for p in info["ports"]], manager=manager, save=False,
                                                notify=lambda *a: None)
-                        for t in dash.tiles:
+                        for t in dash.tiles:  # connected after the tile's own slot: runs after it
                             t.feed.event.connect(lambda ev: got.append(time.time() - ev["t"])
                                                  if ev["type"] == "values" else None)
+                            t.feed.event.connect(lambda ev: shown.append(time.time() - ev["sent"])
+                                                 if ev["type"] in SHOWN_AT_ONCE else None)
                         dash.resize(5 * (TILE_WIDTH + 10) + 50, 1000)
                         dash.show()
                         spin(3.0)  # connect, first status
                         live = sum(t.conn.text() == "live" for t in dash.tiles)
                         got.clear()
+                        shown.clear()
                     rss0 = rss_mb()
                     c0, r0, (s0, tot0) = time.process_time(), proc_cpu_s(child.pid), cpu_steal()
                     t0 = time.perf_counter()
@@ -135,8 +142,9 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
                            "dash_cpu_pct": 100 * (c1 - c0) / wall, "rigs_cpu_pct": 100 * (r1 - r0) / wall,
                            "steal_pct": 100 * (s1 - s0) / max(tot1 - tot0, 1), "rss_mb": rss0}
                     if dash is not None:
-                        row.update(events=len(got), tiles_live=live)
+                        row.update(events=len(got), shown_events=len(shown), tiles_live=live)
                         delays.extend(got)
+                        shown_delays.extend(shown)
                         dash.close()
                         manager.close()
                         dash.deleteLater()
@@ -146,10 +154,10 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
         finally:
             child.stdin.close()
             child.wait(30)
-    return summarize(n, phases, delays)
+    return summarize(n, phases, delays, shown_delays)
 
 
-def summarize(n: int, phases: list[dict], delays: list[float]) -> dict:
+def summarize(n: int, phases: list[dict], delays: list[float], shown: list[float]) -> dict:
     import numpy as np
 
     idle = {p["pair"]: p for p in phases if p["mode"] == "idle"}
@@ -160,6 +168,10 @@ def summarize(n: int, phases: list[dict], delays: list[float]) -> dict:
         a = np.array(delays) * 1e3
         out.update(delay_p50_ms=float(np.median(a)), delay_p99_ms=float(np.percentile(a, 99)),
                    delay_max_ms=float(a.max()))
+    if shown:
+        a = np.array(shown) * 1e3
+        out.update(shown_events=len(shown), shown_p50_ms=float(np.median(a)), shown_p99_ms=float(np.percentile(a, 99)),
+                   shown_max_ms=float(a.max()))
     for key, name in (("dash_cpu_pct", "dash_cpu_per_rig_pct"), ("rigs_cpu_pct", "rigs_cpu_per_observer_pct")):
         d = np.array([(live[k][key] - idle[k][key]) / n for k in pairs])
         out[name] = float(d.mean())
@@ -204,11 +216,12 @@ def main() -> int:
         results.append(s)
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
-    print(f"{'rigs':>4} {'p50 ms':>7} {'p99 ms':>7} {'dash %/rig':>11} {'CI95':>16} {'at eq. steal':>12} "
+    print(f"{'rigs':>4} {'shown p50':>9} {'p99':>6} {'value p50':>9} {'p99':>6} {'dash %/rig':>11} {'CI95':>16} {'at eq. steal':>12} "
           f"{'MB/rig':>7} {'rigs %/obs':>10}")
     for s in results:
         ci = s["dash_cpu_per_rig_pct_ci95"]
-        print(f"{s['n']:>4} {s.get('delay_p50_ms', float('nan')):>7.1f} {s.get('delay_p99_ms', float('nan')):>7.1f} "
+        print(f"{s['n']:>4} {s.get('shown_p50_ms', float('nan')):>9.1f} {s.get('shown_p99_ms', float('nan')):>6.1f} "
+              f"{s.get('delay_p50_ms', float('nan')):>9.1f} {s.get('delay_p99_ms', float('nan')):>6.1f} "
               f"{s['dash_cpu_per_rig_pct']:>11.2f} "
               f"{('[%.2f, %.2f]' % tuple(ci)) if ci else '-':>16} "
               f"{s.get('dash_cpu_per_rig_pct_at_equal_steal', float('nan')):>12.2f} "

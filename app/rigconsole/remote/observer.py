@@ -252,7 +252,8 @@ class RemoteObserver:
     async def updates(self, *, after: int | None = None, max_retries: int = 10,
                       retry_delay_s: float = 0.5, heartbeat_s: float = 20.0, http: Any = None,
                       on_connection: Callable[[str], None] | None = None) -> AsyncIterator[dict]:
-        """Live events, each a dict with ``type`` (``values``, ``trial``, ``run_state``, ...) and ``seq``.
+        """Live events, each a dict with ``type`` (``values``, ``trial``, ``run_state``, ...), ``seq``
+        (its batch's number) and ``sent`` (epoch s on the rig's clock when its batch was made).
 
         Reconnects after a lost connection and resumes after the last batch
         received: nothing is lost or repeated while the rig still holds the
@@ -309,7 +310,7 @@ class RemoteObserver:
                                 continue
                             after = data["seq"]
                             for ev in data["events"]:
-                                yield {**ev, "seq": data["seq"]}
+                                yield {**ev, "seq": data["seq"], "sent": data.get("t")}
                         if ws.close_code == 4401:
                             raise RemoteError(401, "the rig refused the token")
                 except aiohttp.WSServerHandshakeError as err:
