@@ -13,6 +13,8 @@ Figures:
 - delay from a rig's event to its tile: for each ``values`` event, the tile's slot has run
   when a slot connected after it runs; ``time.time()`` there minus the event's ``t`` (the
   time the replay logged it, ``DataLog.add_entry``'s stamp, the same clock): p50 and p99;
+- where the delay is spent: the same delay from the batch's ``sent`` time (the rig's server
+  made the batch) to the connection manager's thread (``arrived``) and to the tile (``shown``);
 - the dashboard's CPU per rig: this process's CPU time (user + system) per second, live
   minus idle, divided by N, as % of one core; mean over pairs with its 95 % CI (Student's t),
   and the same difference at equal steal (least squares: cpu ~ live + steal share);
@@ -109,6 +111,7 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
         phases = []
         delays: list[float] = []
         shown_delays: list[float] = []
+        arrived_delays: list[float] = []
         try:
             spin(2.0)
             for pair in range(pairs):
@@ -116,6 +119,7 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
                     dash = manager = None
                     got: list[float] = []
                     shown: list[float] = []
+                    arrived: list[float] = []
                     if mode == "live":
                         manager = ConnectionManager()
                         dash = DashboardWindow([RemoteObserver("127.0.0.1", p, token=info["token"])
@@ -126,12 +130,16 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
                                                  if ev["type"] == "values" else None)
                             t.feed.event.connect(lambda ev: shown.append(time.time() - ev["sent"])
                                                  if ev["type"] in SHOWN_AT_ONCE else None)
+                        for f in manager.feeds:  # on the manager's thread: the event has arrived here
+                            f.events.event.connect(lambda ev: arrived.append(time.time() - ev["sent"])
+                                                   if ev["type"] in SHOWN_AT_ONCE or ev["type"] == "values" else None)
                         dash.resize(5 * (TILE_WIDTH + 10) + 50, 1000)
                         dash.show()
                         spin(3.0)  # connect, first status
                         live = sum(t.conn.text() == "live" for t in dash.tiles)
                         got.clear()
                         shown.clear()
+                        arrived.clear()
                     rss0 = rss_mb()
                     c0, r0, (s0, tot0) = time.process_time(), proc_cpu_s(child.pid), cpu_steal()
                     t0 = time.perf_counter()
@@ -145,6 +153,7 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
                         row.update(events=len(got), shown_events=len(shown), tiles_live=live)
                         delays.extend(got)
                         shown_delays.extend(shown)
+                        arrived_delays.extend(arrived)
                         dash.close()
                         manager.close()
                         dash.deleteLater()
@@ -154,10 +163,11 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
         finally:
             child.stdin.close()
             child.wait(30)
-    return summarize(n, phases, delays, shown_delays)
+    return summarize(n, phases, delays, shown_delays, arrived_delays)
 
 
-def summarize(n: int, phases: list[dict], delays: list[float], shown: list[float]) -> dict:
+def summarize(n: int, phases: list[dict], delays: list[float], shown: list[float],
+              arrived: list[float] = ()) -> dict:
     import numpy as np
 
     idle = {p["pair"]: p for p in phases if p["mode"] == "idle"}
@@ -168,6 +178,9 @@ def summarize(n: int, phases: list[dict], delays: list[float], shown: list[float
         a = np.array(delays) * 1e3
         out.update(delay_p50_ms=float(np.median(a)), delay_p99_ms=float(np.percentile(a, 99)),
                    delay_max_ms=float(a.max()))
+    if arrived:
+        a = np.array(arrived) * 1e3
+        out.update(arrived_p50_ms=float(np.median(a)), arrived_p99_ms=float(np.percentile(a, 99)))
     if shown:
         a = np.array(shown) * 1e3
         out.update(shown_events=len(shown), shown_p50_ms=float(np.median(a)), shown_p99_ms=float(np.percentile(a, 99)),

@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,19 @@ class ReplaySession:
         self.experiment_files: dict[str, Any] = {}
         self.control_requests: list[str] = []
 
+    def put_run(self, rec: RunRecord, *, current: bool) -> None:
+        """Record ``rec`` (a new run, or a new state of run ``rec.index``); ``current``: it is the
+        run in progress (else, when it was, none is). Records are replaced, never changed in place
+        (a RunRecord is the session package's)."""
+        if rec.index <= len(self.run_records):
+            self.run_records[rec.index - 1] = rec
+        else:
+            self.run_records.append(rec)
+        if current:
+            self.current_run = rec
+        elif self.current_run is not None and self.current_run.index == rec.index:
+            self.current_run = None
+
     def resolveExpInfo(self, key: str, exp_info: dict) -> dict:  # noqa: N802 - the Session's name
         return dict(exp_info)
 
@@ -209,7 +222,8 @@ class Replay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._groups: dict[str, tuple[str, RunRecord]] = {}
+        self._groups: dict[str, str] = {}  # the file's run path -> the replay's data log run
+        self._records: dict[str, RunRecord] = {}  # the replay's data log run -> its record now
         self.played = 0
         self.finished = threading.Event()
         self.session.commands.set_wakeup(self._wake.set)
@@ -277,7 +291,10 @@ class Replay:
                 self.session.commands.drain()
                 continue
             heapq.heappop(queue)
-            self._do(ev)
+            try:
+                self._do(ev)
+            except Exception as err:  # noqa: BLE001 - one bad event is skipped, the replay goes on
+                log.warning("replay: skipped a %s event at %.3f: %s", ev.kind, ev.t, err)
             self.played += 1
         self.session.commands.drain()
 
@@ -288,24 +305,26 @@ class Replay:
         elif ev.kind == "parameters":
             self.data_log.save_parameter(d)
         elif ev.kind == "run_started":
-            if s.current_run is not None:  # a run the file never ended
-                self._end(s.current_run, "failed", {})
+            if s.current_run is not None:  # a run the file never ended (a crash): failed, as on reopening
+                stale = next((g for g, r in self._records.items() if r.index == s.current_run.index), None)
+                self._end(self._records.pop(stale) if stale else s.current_run, "failed", {}, stale)
             now = time.time()
             rec = RunRecord(index=len(s.run_records) + 1, key=d["experiment"], exp_info=dict(d["expInfo"]),
                             state="running", started=now, t0_epoch=now, total_trials=d["n_trials"] or None)
             group = self.data_log.start_run(d["experiment"], d["expInfo"], started=now)
-            self._groups[d["run"]] = (group, rec)
-            s.run_records.append(rec)
-            s.current_run = rec
+            self._groups[d["run"]] = group
+            self._records[group] = rec
+            s.put_run(rec, current=True)
             s.events.run_started.emit(rec)
         elif ev.kind == "trial":
-            group, rec = self._groups[d["run"]]
+            group = self._groups[d["run"]]
             self.data_log.add_trial(group, d["row"])
-            rec.n_trials += 1
+            rec = self._records[group] = replace(self._records[group], n_trials=self._records[group].n_trials + 1)
+            s.put_run(rec, current=True)
             s.events.trial_added.emit(rec, dict(d["row"]))
         elif ev.kind == "run_ended":
-            group, rec = self._groups.pop(d["run"])
-            self._end(rec, d["outcome"], d["attrs"], group)
+            group = self._groups.pop(d["run"])
+            self._end(self._records.pop(group), d["outcome"], d["attrs"], group)
         elif ev.kind == "note":
             fields = d.get("fields") or {}
             source, kind = d.get("source", "console"), d.get("kind", "note")
@@ -315,12 +334,9 @@ class Replay:
                                           str(fields.get("message", "")))
 
     def _end(self, rec: RunRecord, outcome: str, attrs: dict, group: str | None = None) -> None:
-        rec.state = outcome
-        rec.ended = time.time()
-        if attrs.get("error"):
-            rec.error = str(attrs["error"])
+        rec = replace(rec, state=outcome, ended=time.time(),
+                      error=str(attrs["error"]) if attrs.get("error") else rec.error)
         if group is not None:
             self.data_log.end_run(group, outcome, **{k: v for k, v in attrs.items() if k in ("error", "n_trials")})
-        if self.session.current_run is rec:
-            self.session.current_run = None
+        self.session.put_run(rec, current=False)
         self.session.events.run_ended.emit(rec)

@@ -307,7 +307,7 @@ class FeedHub(QObject):
 
     _wake = Signal()
 
-    def __init__(self, parent=None, *, window_ms: int = 15):
+    def __init__(self, parent=None, *, window_ms: int = 5):
         super().__init__(parent)
         self._lock = threading.Lock()
         self._queue: deque = deque()
