@@ -122,6 +122,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(to_stderr)
     logging.getLogger().setLevel(logging.INFO)
     log_path = setup_log_file()
+    if args.simulate_participant is None:  # psychopy.gui's PySide6 dialogs, as in the console (none in a dry run: nobody answers)
+        from .ui.psychopy_gui import install_for_run
+        install_for_run()
     from .rig import Rig
     from .session import ExpInfoError, ExperimentLoadError, RunState
     from .settings import Settings
