@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -63,7 +62,7 @@ def _wait_for_window(title: str, proc: subprocess.Popen, timeout_s: float = 120.
         if found:
             return found[0]
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _, err = proc.communicate()
             raise AssertionError(f"rigconsole run ended (exit {proc.returncode}) before the dialog opened:\n{err}")
         time.sleep(0.2)
     proc.kill()

@@ -112,8 +112,8 @@ def test_observe_with_no_display_follows_a_live_headless_run(tmp_path):
         observe.wait(30)
         err = observe.stderr.read()
         assert observe.returncode == 0, (observe.returncode, err)
-        assert err.splitlines()[:1] == ["rigconsole observe: no display here: following the rig in this terminal "
-                                        "(--text)"], err
+        said = "rigconsole observe: no display here: following the rig in this terminal (--text)"
+        assert err.splitlines()[:1] == [said], err
         assert "Qt" not in err and "Traceback" not in err, err
         trials = [int(m.group(1)) for line in seen if (m := re.match(r"^\d\d:\d\d:\d\d trial (\d+):", line))]
         assert trials == list(range(first, N_TRIALS + 1)), trials  # none lost, none repeated

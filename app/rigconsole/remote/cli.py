@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 import time
@@ -93,6 +94,10 @@ def display_available() -> bool:
     return True
 
 
+def _is_nan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
 def _clock() -> str:
     """The local time an event reached this terminal (lines stay in order)."""
     return time.strftime("%H:%M:%S")
@@ -139,7 +144,7 @@ def event_line(ev: dict, exp_info: Any = ()) -> str | None:
     if kind == "trial":
         cols = []
         for k, v in (ev.get("row") or {}).items():
-            if k in exp_info or k.endswith(_QUIET_SUFFIXES) or v is None or v == "" or v != v:  # v != v: NaN
+            if k in exp_info or k.endswith(_QUIET_SUFFIXES) or v is None or v == "" or _is_nan(v):
                 continue
             cols.append(f"{k}={_value(v)}")
         of = f" of {ev['of']}" if ev.get("of") else ""

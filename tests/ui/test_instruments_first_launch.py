@@ -15,6 +15,7 @@ import rigconsole.ui  # noqa: F401  (pins Qt to PySide6 before pytest-qt imports
 
 from rigconsole.instruments import load_rig_file
 
+REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("RIGCONSOLE_SCREENSHOT_DIR", Path(tempfile.gettempdir()) / "rigconsole-screenshots"))
 pytestmark = pytest.mark.timeout(240)
 
@@ -97,12 +98,22 @@ def test_first_launch_shows_whole_readings_with_units(qtbot, tmp_path):
         console.close()
 
 
-def test_a_long_reading_elides_in_the_middle(qtbot, rig_dir, make_manager):
+@pytest.fixture
+def manager():
+    """The bundled simulated rig's instruments (not connected: readings are given by the test)."""
+    from rigconsole.instruments import InstrumentManager
+
+    m = InstrumentManager(load_rig_file(REPO / "resources" / "rigs" / "simulated.yaml"))
+    yield m
+    m.close()
+
+
+def test_a_long_reading_elides_in_the_middle(qtbot, manager):
     from rigconsole.ui.instruments_dock import COL_READING, InstrumentsDock
 
     dock = InstrumentsDock()
     qtbot.addWidget(dock)
-    m = make_manager(load_rig_file(rig_dir / "simulated.yaml"))
+    m = manager
     dock.set_manager(m)
     dock.resize(100, 420)  # as narrow as it lets itself be
     dock.show()
