@@ -43,7 +43,7 @@ def test_states_values_commands_and_history(dock, qtbot, rig_dir, make_manager):
     assert item.foreground(1).color().name() == STATE_COLOURS["connected"]
     qtbot.waitUntil(lambda: dock.value_text("photometer", "luminance") != "-", timeout=5000)
     assert 98.0 <= float(dock.value_text("photometer", "luminance")) <= 102.0
-    assert dock._channel_items[("photometer", "luminance")].text(2) == "cd/m^2"
+    assert dock.reading_text("photometer", "luminance") == dock.value_text("photometer", "luminance") + " cd/m^2"
     # a query from the command line, to the selected instrument
     dock.tree.setCurrentItem(dock._items["psu"])
     qtbot.keyClicks(dock.command_line, "VOLT?")
