@@ -90,3 +90,29 @@ def test_the_rig_chooser_ticks_the_rigs_the_dashboard_showed_last(qtbot, lab):
         ticked = sorted(e["port"] for check, _, e in dlg.rows if check.isChecked())
         assert ticked == sorted(rp.port for rp in rigs[1:3]) and len(dlg.rows) == 4
         assert sorted(o.port for o in dlg.observers()) == ticked
+
+
+def test_the_dashboard_reopens_with_the_rigs_it_showed_last(qtbot, lab):
+    from rigconsole.remote import RemoteObserver
+    from rigconsole.remote.recent import remember_rig
+    from rigconsole.ui.remote_dashboard import DashboardWindow, saved_dashboard
+
+    from remote.keyring_backends import MemoryKeyring, using
+
+    rigs, token = lab
+    with using(MemoryKeyring()):
+        assert saved_dashboard() is None  # nothing saved yet: the chooser asks
+        for rp in rigs[:2]:
+            remember_rig({"host": "127.0.0.1", "port": rp.port, "tls": False}, token)
+        first = DashboardWindow([RemoteObserver("127.0.0.1", rp.port, token=token) for rp in rigs[:2]])
+        qtbot.addWidget(first)
+        first.close()  # "the next start": the same rigs, tokens from the keyring
+        again = saved_dashboard()
+        qtbot.addWidget(again)
+        assert sorted(t.observer.port for t in again.tiles) == sorted(rp.port for rp in rigs[:2])
+        again.show()
+        try:
+            qtbot.waitUntil(lambda: all(t.conn.text() == "live" for t in again.tiles), timeout=20000)
+        except Exception:
+            raise AssertionError([t.conn.text() for t in again.tiles])
+        again.close()

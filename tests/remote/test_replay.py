@@ -163,9 +163,10 @@ def test_one_connection_manager_follows_many_rigs_on_one_thread_and_notices_a_ri
     try:
         feeds, seen, lines = [], {}, {}
         for rp in rigs:
-            f = manager.add(RemoteObserver("127.0.0.1", rp.port, token=obs_token))
+            f = manager.add(RemoteObserver("127.0.0.1", rp.port, token=obs_token), start=False)
             f.events.status.connect(lambda st, f=f: seen.__setitem__(id(f), st["rig"]))
             f.events.connection.connect(lambda what, f=f: lines.setdefault(id(f), []).append(what))
+            f.start()
             feeds.append(f)
         bad = manager.add(RemoteObserver("127.0.0.1", rigs[0].port, token="wrong"))
         deadline = time.time() + 20

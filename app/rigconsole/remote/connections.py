@@ -72,10 +72,18 @@ class Feed:
         self._manager = manager
         self._task: asyncio.Task | None = None
         self._closed = False
+        self._started = False
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def start(self) -> None:
+        """Start following the rig (once; see :meth:`ConnectionManager.add`)."""
+        if self._started or self._closed:
+            return
+        self._started = True
+        self._manager._schedule(self)
 
     def close(self) -> None:
         """Stop following the rig (thread-safe; idempotent). No signal is emitted after it returns
@@ -130,18 +138,23 @@ class ConnectionManager:
         """The manager's one thread (``None`` before the first feed)."""
         return self._thread
 
-    def add(self, observer: RemoteObserver, *, history: bool = False) -> Feed:
-        """Follow ``observer``'s rig; returns its :class:`Feed`. Connect to ``feed.events`` before
-        the loop gets to it: the first emission comes from the manager's thread after this returns.
-        ``history``: read each variable's last :data:`HISTORY_POINTS` points first."""
+    def add(self, observer: RemoteObserver, *, history: bool = False, start: bool = True) -> Feed:
+        """Follow ``observer``'s rig; returns its :class:`Feed`.
+        ``history``: read each variable's last :data:`HISTORY_POINTS` points first.
+        ``start=False``: connect to ``feed.events`` first, then call :meth:`Feed.start` (with
+        ``start=True`` the first announcements may come before the caller has connected)."""
         feed = Feed(self, observer, history=history)
         with self._lock:
             self._feeds.append(feed)
+        if start:
+            feed.start()
+        return feed
+
+    def _schedule(self, feed: Feed) -> None:
         self._ensure_thread()
         loop = self._loop
         assert loop is not None
         loop.call_soon_threadsafe(self._start_feed, feed)
-        return feed
 
     def remove(self, feed: Feed) -> None:
         """Stop following ``feed`` (its task is cancelled on the loop)."""

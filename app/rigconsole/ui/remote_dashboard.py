@@ -24,7 +24,8 @@ from ..remote import RemoteObserver, secrets
 from ..remote.recent import load_dashboard_rigs, load_recent, save_dashboard_rigs, saved_token
 from .remote_observer import FeedHub, ObserverWindow, RemoteFeed, _keep
 
-__all__ = ["DashboardWindow", "RigTile", "ChooseRigsDialog", "open_dashboard_dialog", "TILE_WIDTH"]
+__all__ = ["DashboardWindow", "RigTile", "ChooseRigsDialog", "open_dashboard_dialog", "saved_dashboard",
+           "run_dashboard", "TILE_WIDTH"]
 
 TILE_WIDTH = 280
 #: the tiles' latest logged values are shown this often (ms); trials, run states and alarms at once
@@ -46,6 +47,46 @@ def open_dashboard_dialog(parent, windows: list) -> "ChooseRigsDialog":
     dlg.accepted.connect(show)
     dlg.open()
     return dlg
+
+
+def saved_dashboard() -> "DashboardWindow | None":
+    """The dashboard of the rigs it showed last (:func:`load_dashboard_rigs`), each with its token
+    from the OS keyring and its pinned fingerprint; ``None`` when none were saved or a token is
+    missing (then the rig chooser asks)."""
+    rigs = load_dashboard_rigs()
+    pins = {(r["host"], r["port"]): r.get("fingerprint") or None for r in load_recent()}
+    observers = []
+    for r in rigs:
+        token = saved_token(r["host"], r["port"])
+        if not token:
+            return None
+        observers.append(RemoteObserver(r["host"], r["port"], token=token, tls=r["tls"],
+                                        fingerprint=pins.get((r["host"], r["port"]))))
+    return DashboardWindow(observers) if observers else None
+
+
+def run_dashboard() -> int:
+    """``rigconsole dashboard``: reopen the dashboard of the rigs it showed last (or, when there
+    are none or a token is missing, the rig chooser first) and run Qt until it is closed."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from .single_instance import set_application_identity
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    set_application_identity(app)
+    windows: list = []
+    dash = saved_dashboard()
+    if dash is not None:
+        dash.resize(3 * TILE_WIDTH + 60, 640)
+        _keep(windows, dash)
+    else:
+        dlg = open_dashboard_dialog(None, windows)
+        dlg.rejected.connect(app.quit)
+    app.setQuitOnLastWindowClosed(True)
+    app.exec()
+    return 0
 
 
 class ChooseRigsDialog(QDialog):

@@ -372,12 +372,13 @@ class RemoteFeed(QObject):
 
     def start(self) -> None:
         manager = self._manager or shared_connections()
-        self._feed = manager.add(self.observer, history=self._history)
+        self._feed = manager.add(self.observer, history=self._history, start=False)
         ev = self._feed.events
         ev.status.connect(self._relay_status)
         ev.event.connect(self._relay_event)
         ev.connection.connect(self._relay_connection)
         ev.history.connect(self._relay_history)
+        self._feed.start()  # after connecting: no announcement is missed
 
     # psygnal holds bound methods weakly: relay through this object's own methods
     def _relay(self, kind: str, *args) -> None:
