@@ -244,6 +244,12 @@ class RigTile(QFrame):
         self._seen = False
         self._failed = ""
         self._lost = ""
+        # the word-wrapped lines get the height of the lines they may take (a tile's height comes
+        # from its size hint, which does not ask a wrapped label for its height at the tile's width)
+        line = self.fontMetrics().lineSpacing()
+        self.detail.setMinimumHeight(2 * line)
+        self.why.setMinimumHeight(3 * line)
+        self.conn.setMinimumHeight(line)
         lay = QVBoxLayout(self)
         for w in (self.name, self.state, self.detail, self.progress, self.why, self.latest, self.conn):
             lay.addWidget(w)
