@@ -151,7 +151,7 @@ def test_series_item_breaks_the_line_at_missing_values(qtbot):
 
 
 def test_key_names_each_drawn_series_in_its_colour(make_dock, data_log, qtbot):
-    from rigconsole.ui.plots import PALETTE
+    from rigconsole.views.palette import SERIES as PALETTE
 
     dock = make_dock()
     assert dock.key.entries == []
