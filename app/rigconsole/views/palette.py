@@ -34,7 +34,7 @@ WARNING = "#b54708"
 NEUTRAL = "#667085"
 _WITH_ERRORS = "#c2410c"
 _STOPPED = "#a15c00"
-_BLUE = "#2e5aac"
+_BLUE = "#175cd3"
 
 
 @dataclass(frozen=True)
@@ -98,13 +98,14 @@ def connection_look(what: str) -> StateLook:
 
 
 def css() -> str:
-    """The browser page's palette block: CSS custom properties and one ``.state.<state>`` rule per run state.
+    """The browser page's palette block: CSS custom properties (``--series``: its plots' line, as the
+    console's first series) and one ``.state.<state>`` rule per run state.
 
     A state's class is its value with spaces as dashes (``.state.finished-with-errors``), as the
     page's script sets it. ``remote/static/index.html`` holds this text between ``/* palette */``
     and ``/* end palette */``.
     """
-    lines = [f":root {{ --ok:{OK}; --warn:{WARNING}; --bad:{ERROR}; --muted:{NEUTRAL}; }}"]
+    lines = [f":root {{ --ok:{OK}; --warn:{WARNING}; --bad:{ERROR}; --muted:{NEUTRAL}; --series:{SERIES[0]}; }}"]
     for state, look in RUN_STATES.items():
         lines.append(f".state.{state.replace(' ', '-')} {{ color:{look.colour}; }}")
     for state, look in CONNECTION_STATES.items():
