@@ -1,6 +1,6 @@
 """Live plots of one source each: :class:`VariablePlot` and :class:`VariablePlotDock`.
 
-A plot shows one :class:`~rigconsole.ui.plot_sources.PlotSource` of a
+A plot shows one :class:`~rigconsole.views.plot_sources.PlotSource` of a
 :class:`~rigconsole.datalog.DataLog`: a logged variable (with its unit from
 ``variable_info`` on the y axis), a numeric trial column of a run
 (``"trial: key_resp.rt"``; live plots follow the newest run, the data browser
