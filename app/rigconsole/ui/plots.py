@@ -6,9 +6,11 @@ browser's plot (:mod:`.variable_plots`), and the remote observer window
 (:mod:`.remote_observer`). They are all fed the same way: a Qt-free feed of
 :mod:`rigconsole.views.plot_sources` (trial columns, logged variables, frame
 timing, values streamed from a remote rig) is polled on the UI thread by the
-view's timer, and what is new goes into the plot with :meth:`LivePlot.set_series`
-or :meth:`LivePlot.append`. Nothing is connected to the data log's events, so
-no plot code runs inside the experiment's calls.
+view's timer, and what its ``poll()`` gives, ``(reset, t, index, y)``, goes
+into the plot with :meth:`LivePlot.add_points` (kept in a
+:class:`~rigconsole.views.plot_sources.PointBuffer` per series; the plot draws
+views of it). Nothing is connected to the data log's events, so no plot code
+runs inside the experiment's calls.
 
 Cheap by design, because the console is served between stimulus frames with
 a small time budget (a few ms):
@@ -48,6 +50,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..frame_budget import IDLE, FrameBudget
 from ..views.palette import SERIES
+from ..views.plot_sources import PointBuffer
 from .budget import CostEstimate
 
 __all__ = ["LivePlot", "SeriesItem", "SeriesKey", "RANGE_MODES", "STYLES"]
@@ -271,6 +274,8 @@ class LivePlot(pg.PlotWidget):
         self._styles: dict[str, str] = {}
         self._colours: dict[str, str] = {}
         self._data: dict[str, tuple[Any, Any]] = {}
+        self._buffers: dict[str, PointBuffer] = {}
+        self._x_column = "index"
         self._dirty: set[str] = set()
         self._visible: list[str] | None = None  # None: all
         self._newest: str | None = None  # the series that got data last ("follow" mode scrolls to its end)
@@ -372,15 +377,49 @@ class LivePlot(pg.PlotWidget):
         self._data[name] = (x, y)
         self._mark(name)
 
-    def append(self, name: str, x: float, y: float) -> None:
-        """Add one point to a series (created if new). Drawn at the next redraw."""
-        xs, ys = self._data.get(name, ([], []))
-        if not isinstance(xs, list):
-            xs, ys = list(map(float, xs)), list(map(float, ys))
-        xs.append(float(x))
-        ys.append(float(y))
-        self._data[name] = (xs, ys)
-        self._mark(name)
+    def add_points(self, name: str, points: tuple[bool, Any, Any, Any], *, finite_only: bool = False,
+                   style: str | None = None, colour: str | None = None) -> int:
+        """Add what a feed's ``poll()`` gave to series ``name``: ``(reset, t, index, y)``.
+
+        The one way a feed reaches the plot. ``t`` (epoch s), ``index`` (the point's
+        number from 1) and ``y`` are arrays of one length; ``reset`` drops the series'
+        earlier points first. They are kept in the series'
+        :class:`~rigconsole.views.plot_sources.PointBuffer`; the plot draws views of it,
+        x from the column :meth:`set_x_column` chose. ``finite_only`` keeps only points with
+        a finite ``y`` (a trial without that response is no point, and the line joins its
+        neighbours). ``style``, ``colour``: as :meth:`set_series`. Returns the points added.
+        """
+        reset, t, idx, y = points
+        buf = self._buffers.get(name)
+        if buf is None:
+            buf = self._buffers[name] = PointBuffer(64)
+        if reset:
+            buf.clear()
+        if finite_only:
+            ok = np.isfinite(y)
+            if not ok.all():
+                t, idx, y = t[ok], idx[ok], y[ok]
+        buf.extend(t, y, idx)
+        self._show_buffer(name, buf, style=style, colour=colour)
+        return len(y)
+
+    def _show_buffer(self, name: str, buf: PointBuffer, **kw: Any) -> None:
+        n = buf.n
+        x = buf.t[:n] if self._x_column == "t" else buf.idx[:n]
+        self.set_series(name, x, buf.y[:n], **kw)
+
+    def points(self, name: str) -> PointBuffer | None:
+        """The :class:`~rigconsole.views.plot_sources.PointBuffer` of a series fed with :meth:`add_points`."""
+        return self._buffers.get(name)
+
+    def set_x_column(self, column: str) -> None:
+        """x of the series fed with :meth:`add_points`: ``"t"`` (clock time, epoch s) or ``"index"``
+        (the point's number from 1: the trial number for trial columns). Redrawn at the next redraw."""
+        if column not in ("t", "index"):
+            raise ValueError(f"column must be 't' or 'index', got {column!r}")
+        self._x_column = column
+        for name, buf in self._buffers.items():
+            self._show_buffer(name, buf)
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The data of a series as float arrays ``(x, y)`` (what will be drawn)."""
@@ -426,6 +465,7 @@ class LivePlot(pg.PlotWidget):
         self._colours.clear()
         self._styles.clear()
         self._data.clear()
+        self._buffers.clear()
         self._dirty.clear()
         self._newest = None
         self.seriesChanged.emit()

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
@@ -494,6 +493,7 @@ class ObserverWindow(QMainWindow):
         if name not in self._feeds:
             self.no_data.hide()
             plot = LivePlot(self, time_axis=True, x_label="time", range_mode="follow")
+            plot.set_x_column("t")
             plot.setTitle(name, color="#1d2330", size="11pt")
             plot.setMinimumHeight(140)
             n = len(self._plots)
@@ -516,11 +516,8 @@ class ObserverWindow(QMainWindow):
         got = feed.poll()
         if got is None:
             return
-        reset, t, _n, y = got
         with plot.timed_update():
-            # the feed keeps the last MAX_POINTS: the plot draws them all, a view of the feed's own copy
-            ts, ys = plot.series(name) if not reset else (t[:0], y[:0])
-            plot.set_series(name, np.concatenate((ts, t)), np.concatenate((ys, y)), style="line")
+            plot.add_points(name, got, style="line")  # the feed keeps the last MAX_POINTS: it resets when it drops some
             v = feed.last()
             plot.setTitle(f"{name}   <b>{v:.5g}</b>" if math.isfinite(v) else name, color="#1d2330", size="11pt")
             plot.flush()

@@ -8,7 +8,6 @@ before the next stimulus frame (:meth:`~.plots.LivePlot.has_time`).
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -166,21 +165,17 @@ class TrialPlotDock(QDockWidget):
     def _add_rows(self, batch: TrialBatch) -> None:
         numeric = {k: v for k, v in batch.columns.items() if v.dtype.kind == "f"}
         k_rows = batch.n_trials - batch.first_row
-        known = set(self.plot.series_names())
-        for k, col in numeric.items():
-            if k not in known and np.isfinite(col).any():
+        ok = {k: np.isfinite(col) for k, col in numeric.items()}
+        for k in numeric:
+            if not ok[k].any():
+                continue  # no number in this column yet: not a series
+            # only the finite cells: a trial without this value is no point, the line joins its neighbours
+            self.plot.add_points(k, batch.points(k), finite_only=True)
+            if k not in self._columns:
                 self._columns.append(k)
                 self._new_columns.append(k)
         for i in range(k_rows):
-            n = trial_number(batch.first_row + i)
-            row = {}
-            for k, col in numeric.items():
-                fv = float(col[i])
-                if not math.isfinite(fv):
-                    continue
-                row[k] = fv
-                self.plot.append(k, n, fv)
-            self.rows.append(row)
+            self.rows.append({k: float(col[i]) for k, col in numeric.items() if ok[k][i]})
         if k_rows:
             self._info_text = f"trial {trial_number(batch.n_trials - 1)}"
 

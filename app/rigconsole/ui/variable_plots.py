@@ -93,8 +93,6 @@ class VariablePlot(QWidget):
         self._run: str | None = run
         self._axis = axis
         self._follow = follow
-        self._buf = PointBuffer()
-        self._dirty = False  # buffers changed since the last redraw
         self._known_vars: frozenset[str] = frozenset()
         self._known_cols: tuple[str, ...] = ()
         self._numeric_cols: list[str] = []
@@ -280,7 +278,7 @@ class VariablePlot(QWidget):
 
     def point_count(self) -> int:
         """Points held for the current source."""
-        return self._buf.n
+        return self._buffer().n
 
     def refresh_sources(self) -> bool:
         """Update the source combo if variables or trial columns appeared; True if it changed.
@@ -389,42 +387,36 @@ class VariablePlot(QWidget):
             return
         had_time = self._feed.trial_time_ok
         got = self._feed.poll()
-        if got is not None:
-            reset, t, _idx, y = got
-            if reset:
-                self._buf.clear()
-            self._buf.extend(t, y)
-            self._dirty = True
-            if had_time != self._feed.trial_time_ok and self._axis == "time":
-                self._apply_axis_item()
-            if reset:
-                self._draw(rescale=True)
-                return
-        if self._dirty:
-            self._draw()
+        if got is None:
+            return
+        style = "points" if src.kind == "trial" else "line"
+        self.plot.add_points(self._series_name(), got, style=style, colour=LINE_COLOUR)
+        if had_time != self._feed.trial_time_ok and self._axis == "time":
+            self._apply_axis_item()
+        self._draw(rescale=got[0])
 
     # ------------------------------------------------------------------ drawing
+    def _buffer(self) -> PointBuffer:
+        return self.plot.points(self._series_name()) or PointBuffer(0)
+
     def _xy(self) -> tuple[np.ndarray, np.ndarray]:
-        b = self._buf
+        b = self._buffer()
         n = b.n
         if self._axis == "time" and self._time_available():
             return b.t[:n], b.y[:n]
         return b.idx[:n], b.y[:n]
 
     def _draw(self, rescale: bool = False) -> None:
-        """Push views of the buffers into the plot's series and redraw it now (inside the measured poll)."""
-        self._dirty = False
-        x, y = self._xy()
-        if self._source is not None:
-            style = "points" if self._source.kind == "trial" else "line"
-            self.plot.set_series(self._series_name(), x, y, style=style, colour=LINE_COLOUR)
+        """Redraw the plot now (inside the measured poll), x per the axis; ``rescale``: fit the whole series."""
+        self.plot.set_x_column("t" if self._axis == "time" and self._time_available() else "index")
         self._update_status()
-        if rescale or len(x) == 0:
+        if rescale or self._buffer().n == 0:
             self.plot.rescale()
         self.plot.flush()
 
     def _update_status(self) -> None:
-        n = self._buf.n
+        buf = self._buffer()
+        n = buf.n
         src = self._source
         if src is None:
             return
@@ -432,7 +424,7 @@ class VariablePlot(QWidget):
             where = f" in {self._run.split('/', 1)[1]}" if src.kind == "trial" and self._run else ""
             self.status.setText(f"{src.label}: no values yet{where}")
             return
-        ys = self._buf.y[:n]
+        ys = buf.y[:n]
         fin = np.flatnonzero(np.isfinite(ys[-1000:]))
         last = f"last {ys[-1000:][fin[-1]]:.6g}" if len(fin) else "no numbers yet"
         what = {"trial": "trials", "frames": "frames"}.get(src.kind, "values")

@@ -158,6 +158,32 @@ class TrialBatch:
     started: float | None
     exp_info: dict[str, Any] = field(default_factory=dict)
 
+    def points(self, column: str) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
+        """One column of the batch as a plot takes it: ``(reset, t, index, y)`` (see :class:`SourceFeed`).
+
+        ``t``: ``started + thisRow.t`` (epoch s; NaN without ``thisRow.t``), ``index``: the
+        trial numbers (:func:`trial_number`: 1 for the run's first row), ``y``: the cells as
+        numbers (text parsed, anything else NaN; a column missing from the batch: all NaN).
+        """
+        k = self.n_trials - self.first_row
+        col = self.columns.get(column)
+        if col is None:
+            y = np.full(k, np.nan)
+        else:
+            y = col.astype(float) if col.dtype.kind == "f" else np.array([as_float(v) for v in col], dtype=float)
+        rt = self.columns.get("thisRow.t")
+        if rt is not None and rt.dtype.kind == "f" and self.started is not None:
+            t = float(self.started) + rt
+        else:
+            t = np.full(len(y), np.nan)
+        return self.reset, t, trial_number(np.arange(self.first_row, self.first_row + len(y), dtype=float)), y
+
+    @property
+    def has_time(self) -> bool:
+        """The rows have clock times (a ``thisRow.t`` column and the run's start)."""
+        rt = self.columns.get("thisRow.t")
+        return rt is not None and rt.dtype.kind == "f" and self.started is not None
+
 
 class TrialFeed:
     """New trial rows of the newest run (or of ``run``), read from ``data_log`` on the UI thread.
@@ -285,21 +311,12 @@ class SourceFeed:
             return self._flush_reset()
         if batch.reset:
             self._reset, self._n = True, 0
-        col = batch.columns.get(src.name)
-        if col is None:
-            k = len(next(iter(batch.columns.values()), []))
-            y = np.full(k, np.nan)
-        else:
-            y = col.astype(float) if col.dtype.kind == "f" else np.array([as_float(v) for v in col], dtype=float)
-        rt = batch.columns.get("thisRow.t")
-        if rt is not None and rt.dtype.kind == "f" and batch.started is not None:
-            t = float(batch.started) + rt
+        _reset, t, _idx, y = batch.points(src.name)
+        if batch.has_time:
             if batch.reset or batch.first_row == 0:
                 self.trial_time_ok = True
-        else:
-            t = np.full(len(y), np.nan)
-            if batch.reset:
-                self.trial_time_ok = False
+        elif batch.reset:
+            self.trial_time_ok = False
         return self._out(t, y, keep_last=False)
 
     def _poll_frames(self) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -337,15 +354,16 @@ class SourceFeed:
 
 
 class PointBuffer:
-    """What a plot holds: preallocated float64 columns ``t`` (epoch s), ``y`` and ``idx`` (1, 2, ...:
-    the point's number, see :func:`trial_number`), the first ``n`` rows in use; amortised doubling growth."""
+    """What a plot holds of one series: preallocated float64 columns ``t`` (epoch s), ``idx`` (the
+    point's number, counted from 1: see :func:`trial_number`) and ``y``, the first ``n`` rows in
+    use; amortised doubling growth. Views of the columns (``t[:n]``) are what a plot draws."""
 
     __slots__ = ("t", "y", "idx", "n")
 
     def __init__(self, cap: int = 1024) -> None:
         self.t = np.empty(cap)
         self.y = np.empty(cap)
-        self.idx = trial_number(np.arange(cap, dtype=float))
+        self.idx = np.empty(cap)
         self.n = 0
 
     def clear(self) -> None:
@@ -356,26 +374,24 @@ class PointBuffer:
         if need <= cap:
             return
         cap = max(need, 2 * cap)
-        for name in ("t", "y"):
+        for name in ("t", "y", "idx"):
             new = np.empty(cap)
             new[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, new)
-        self.idx = trial_number(np.arange(cap, dtype=float))
 
-    def extend(self, t: np.ndarray, y: np.ndarray) -> None:
+    def extend(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray | None = None) -> None:
+        """Add points: times ``t``, values ``y`` and their numbers ``idx`` (default: next in line, from 1)."""
         k = len(t)
         if not k:
             return
         self._reserve(self.n + k)
         self.t[self.n : self.n + k] = t
         self.y[self.n : self.n + k] = y
+        self.idx[self.n : self.n + k] = trial_number(np.arange(self.n, self.n + k)) if idx is None else idx
         self.n += k
 
     def append(self, t: float, y: float) -> None:
-        self._reserve(self.n + 1)
-        self.t[self.n] = t
-        self.y[self.n] = y
-        self.n += 1
+        self.extend(np.array([t], dtype=float), np.array([y], dtype=float))
 
 
 class StreamFeed:
