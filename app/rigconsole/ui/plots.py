@@ -217,6 +217,7 @@ class LivePlot(pg.PlotWidget):
         range_mode: ``"grow"``: the view starts at x = 0 and grows in steps when data leaves it
             (the trial plot); ``"follow"``: the view fits the data, and while :attr:`follow` is on
             the newest point stays at the right edge (a pan that leaves it turns follow off).
+        follow: the first value of :attr:`follow`.
         first_cost_s: redraw cost assumed before any redraw was measured, seconds.
 
     Signals:
@@ -242,7 +243,7 @@ class LivePlot(pg.PlotWidget):
     followChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, *, x_label: str = "", y_label: str = "",
-                 time_axis: bool = False, max_fps: float = 10.0, range_mode: str = "grow",
+                 time_axis: bool = False, max_fps: float = 10.0, range_mode: str = "grow", follow: bool = True,
                  first_cost_s: float = FIRST_COST_S):
         if range_mode not in RANGE_MODES:
             raise ValueError(f"range_mode must be one of {RANGE_MODES}, got {range_mode!r}")
@@ -261,7 +262,7 @@ class LivePlot(pg.PlotWidget):
         if y_label:
             self.setLabel("left", y_label)
         self.range_mode = range_mode
-        self.follow = True
+        self.follow = follow
         self._manage_range = True
         self._range_set = False
         self._setting_range = False

@@ -153,8 +153,7 @@ class VariablePlot(QWidget):
         bar.addWidget(self.follow_button)
         lay.addLayout(bar)
 
-        self.plot = LivePlot(self, range_mode="follow")
-        self.plot.follow = self._follow
+        self.plot = LivePlot(self, range_mode="follow", follow=self._follow)
         self.plot.setMenuEnabled(True)
         self.plot.followChanged.connect(self.set_follow)
         lay.addWidget(self.plot, 1)
