@@ -80,7 +80,6 @@ class ChooseRigsDialog(QDialog):
         self.accept()
 
 
-
 class RigTile(QFrame):
     """One rig: its status at a glance."""
 

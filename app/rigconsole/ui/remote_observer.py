@@ -345,8 +345,9 @@ class ObserverWindow(QMainWindow):
     Each logged variable is a :class:`~.plots.LivePlot` against clock time, fed by a
     :class:`~rigconsole.views.plot_sources.StreamFeed` (the rig's history, then its streamed
     values; the last ``MAX_POINTS`` kept) and polled at most 5 times a second (the latest
-    value in each title), whatever the rig's logging rate. Buttons follow the run's state (Pause while running, Resume while
-    paused) and are disabled while the rig has remote control locked."""
+    value in each title), whatever the rig's logging rate. Buttons follow the run's state
+    (Pause while running, Resume while paused) and are disabled while the rig has remote
+    control locked."""
 
     control_failed = Signal(str)
 
