@@ -35,13 +35,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PointBuffer", "PlotSource", "TRIAL_PREFIX", "FRAMES", "TrialBatch", "TrialFeed", "SourceFeed", "StreamFeed",
+__all__ = ["PointBuffer", "PlotSource", "TRIAL_PREFIX", "FRAMES", "KINDS", "TrialBatch", "TrialFeed", "SourceFeed", "StreamFeed",
            "axis_label", "as_float", "trial_number", "default_columns", "is_timestamp"]
 
 #: Combo text prefix of trial columns (``"trial: key_resp.rt"``).
 TRIAL_PREFIX = "trial: "
 #: Combo text of the frame-interval source.
 FRAMES = "frame intervals"
+#: The kinds of :class:`PlotSource`.
+KINDS = ("variable", "trial", "frames")
 
 
 # Column-name endings that are timestamps or loop counters, not trial measures.
