@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QHeaderView, QLabel, QL
                                QPushButton, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..instruments import InstrumentManager, RigFileError, SetpointError
-from ..views.palette import ERROR, instrument_look
+from ..views.palette import ERROR, INSTRUMENT_STATES, instrument_look
 
 __all__ = ["InstrumentsDock"]
 
@@ -282,7 +282,7 @@ class InstrumentsDock(QDockWidget):
             depth = 1 if item.parent() is None else 2  # the root is decorated: top-level rows are indented too
             widths[COL_NAME] = max(widths[COL_NAME], depth * step + fm.horizontalAdvance(item.text(COL_NAME)) + margin)
             if item.parent() is None:
-                words = max(STATE_COLOURS, key=fm.horizontalAdvance)  # the widest state it may show
+                words = max((look.word for look in INSTRUMENT_STATES.values()), key=fm.horizontalAdvance)  # the widest state
                 need = icon + 4 + fm.horizontalAdvance(words)
             else:
                 unit = item.data(COL_READING, Qt.ItemDataRole.UserRole + 2) or ""
@@ -314,11 +314,12 @@ class InstrumentsDock(QDockWidget):
         item = self._items.get(name)
         if item is None:
             return
-        colour = instrument_look(state).colour
+        look = instrument_look(state)
+        colour = look.colour
         item.setData(1, Qt.ItemDataRole.UserRole, state)
         item.setData(1, Qt.ItemDataRole.UserRole + 1, message)
         item.setIcon(1, _dot(colour))
-        item.setText(1, state)
+        item.setText(1, look.word)
         item.setForeground(1, QBrush(QColor(colour)))
         item.setToolTip(1, f"*IDN? {message}" if state == "connected" and message else message)
         live = state in ("connected", "degraded")
