@@ -255,7 +255,7 @@ class Console:
 
     def _attach(self) -> None:
         from .data_tools import attach_data_tools
-        from .plot_sources import PlotSource
+        from ..views.plot_sources import PlotSource
 
         rig, window = self.rig, self.window
         self.controller.use_session(rig.session, rig=rig)  # the rig: dry runs' data folder
