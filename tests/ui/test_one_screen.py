@@ -1,0 +1,119 @@
+"""A new user's first launch on one screen: default settings (no rig monitor profile, the
+default 1024x768 windowed stimulus window), the whole console (build_console) under
+pytest-xvfb's single 1600x1200 screen. The stimulus window goes beside the console, not on
+top of it, and Builder experiments in deg and cm run to the end from the console."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QGuiApplication
+
+from rigconsole.settings import Settings
+from support.csv_h5 import csv_rows
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+@pytest.fixture
+def new_user_console(qtbot, tmp_path):
+    """The console as a new user opens it: only the root and data folders are set."""
+    from rigconsole.ui.app import build_console
+
+    root = tmp_path / "root"
+    for name in ("units_deg", "units_cm"):
+        shutil.copytree(EXPERIMENTS / name, root / name)
+    settings = Settings(root=root, data_dir=tmp_path / "data")
+    assert settings.monitor is None and not settings.window.fullscr  # the defaults under test
+    c = build_console(settings=settings, simulated_vsync_hz=60, show=True, instruments=False)
+    qtbot.waitExposed(c.window)
+    yield c
+    c.close()
+
+
+def _stimulus_rect(win) -> QRect:
+    """The stimulus window's client area on the X screen, as pyglet has it (device pixels)."""
+    x, y = win.winHandle.get_location()
+    w, h = win.winHandle.get_size()
+    return QRect(int(x), int(y), int(w), int(h))
+
+
+def _console_rect(window) -> QRect:
+    """The console window's frame on the screen, as Qt has it, in device pixels."""
+    dpr = window.screen().devicePixelRatio()
+    g = window.frameGeometry()
+    return QRect(round(g.x() * dpr), round(g.y() * dpr), round(g.width() * dpr), round(g.height() * dpr))
+
+
+def _run_via_ui(qtbot, c, key, values, timeout=90_000):
+    w = c.window
+    assert w.experiments.select(key)
+    qtbot.waitUntil(lambda: w.current_key() == key)
+    w.form.set_values(values)
+    n = len(c.session.run_records)
+    w.run_action.trigger()
+    qtbot.waitUntil(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
+                    timeout=timeout)
+    return c.session.run_records[-1]
+
+
+def test_on_one_screen_the_stimulus_window_goes_beside_the_console(qtbot, new_user_console):
+    c = new_user_console
+    assert len(QGuiApplication.screens()) == 1
+    screen = QGuiApplication.primaryScreen().geometry()
+    # the console widens with what it shows once the rig is attached (its minimum grows):
+    # the stimulus window follows within the placement's 300 ms
+    qtbot.waitUntil(lambda: not _console_rect(c.window).intersects(_stimulus_rect(c.session.win)), timeout=5000)
+    qtbot.wait(500)  # and stays there
+    console, stim = _console_rect(c.window), _stimulus_rect(c.session.win)
+    assert not console.intersects(stim), (console, stim)
+    assert screen.contains(stim) and screen.contains(console)
+    assert stim.left() >= console.right()  # side by side: the console left, the stimulus window right
+    # it had to shrink (the console keeps its minimum width), keeping PsychoPy's 4:3 of 1024x768
+    assert stim.width() < 1024 and stim.width() / stim.height() == pytest.approx(1024 / 768, abs=0.01)
+    assert any("stimulus window placed at" in line and "shrunk from 1024x768 to "
+               f"{stim.width()}x{stim.height()} px" in line for line in c.window.log_panel.lines())
+    # a window the experiment closes is made again at the same place
+    c.session.win.close()
+    c.session.runExperiment("units_cm/units_cm.psyexp", {"participant": "again"})
+    qtbot.waitUntil(lambda: not _console_rect(c.window).intersects(_stimulus_rect(c.session.win)), timeout=5000)
+
+
+def test_a_new_user_runs_builder_deg_and_cm_from_the_console(qtbot, new_user_console):
+    c = new_user_console
+    qtbot.waitUntil(lambda: not _console_rect(c.window).intersects(_stimulus_rect(c.session.win)), timeout=5000)
+    for name, units in (("units_deg", "deg"), ("units_cm", "cm")):
+        rec = _run_via_ui(qtbot, c, f"{name}/{name}.psyexp", {"participant": f"new_{units}"})
+        assert rec.state == "finished", rec.error
+        rows = [r for r in csv_rows(next(f for f in rec.data_files if f.endswith(".csv"))) if r.get("pix_per_unit")]
+        assert len(rows) == 3 and {r["units"] for r in rows} == {units}
+        assert {r["monitor"] for r in rows} == {"testMonitor"}
+        # the console widened to show the run (its path labels do not elide): the placement follows after it
+        qtbot.waitUntil(lambda: not _console_rect(c.window).intersects(_stimulus_rect(c.session.win)), timeout=5000)
+    said = [line for line in c.window.log_panel.lines() if "no rig monitor profile" in line]
+    assert len(said) == 1 and "'testMonitor'" in said[0] and "WARNING" in said[0]
+    assert "deg and cm exact" in said[0]
+
+
+def test_a_full_screen_stimulus_window_or_one_elsewhere_is_left_alone(qtbot):
+    """Full screen covers its screen by design; a window that does not cover the console stays
+    where PsychoPy puts it: no area, and the console is not moved."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from rigconsole.ui.placement import make_room_for_stimulus
+
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    w.resize(400, 300)
+    w.move(0, 0)
+    w.show()
+    qtbot.waitExposed(w)
+    before = w.frameGeometry()
+    assert make_room_for_stimulus(w, {"size": [1024, 768], "fullscr": True}) is None
+    assert make_room_for_stimulus(w, {"size": [320, 240], "pos": [1200, 800]}) is None
+    assert w.frameGeometry() == before
+    # centred, it would cover it: the strip on the right holds it, the console stays put
+    area = make_room_for_stimulus(w, {"size": [1000, 900]})
+    assert area is not None and area[0] >= before.right() and w.frameGeometry() == before
