@@ -117,3 +117,57 @@ def test_a_full_screen_stimulus_window_or_one_elsewhere_is_left_alone(qtbot):
     # centred, it would cover it: the strip on the right holds it, the console stays put
     area = make_room_for_stimulus(w, {"size": [1000, 900]})
     assert area is not None and area[0] >= before.right() and w.frameGeometry() == before
+
+
+TWO_SCREENS = {"synchronousWindowSystemEvents": False, "windowFrameMargins": False, "screens": [
+    {"name": "OPERATOR", "x": 0, "y": 0, "width": 1600, "height": 900, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1},
+    {"name": "SUBJECT", "x": 1600, "y": 0, "width": 1024, "height": 768, "logicalDpi": 96, "logicalBaseDpi": 96,
+     "dpr": 1}]}
+
+TWO_SCREENS_SCRIPT = '''
+import json, logging, sys
+from pathlib import Path
+import rigconsole.ui
+from PySide6.QtGui import QGuiApplication
+from rigconsole.settings import Settings
+from rigconsole.ui.app import build_console
+
+logging.basicConfig(level=logging.INFO)
+root, data = Path(sys.argv[1]), Path(sys.argv[2])
+c = build_console(settings=Settings(root=root, data_dir=data), simulated_vsync_hz=60, show=True, instruments=False)
+for _ in range(50):
+    c.app.processEvents()
+win = c.session.win
+g = c.window.frameGeometry()
+print(json.dumps({"screens": len(QGuiApplication.screens()), "console": [g.x(), g.y(), g.width(), g.height()],
+                  "stim_size": [int(v) for v in win.size], "stim_pos": [int(v) for v in win.pos],
+                  "xscreen": [win.winHandle.screen.width, win.winHandle.screen.height]}))
+c.close()
+'''
+
+
+def test_on_two_screens_nothing_changes(tmp_path):
+    """Qt sees two screens (Qt's offscreen platform with two screens; the stimulus window on the
+    Xvfb display as usual): no room is made, the console keeps its size and the stimulus window
+    its PsychoPy size and centred place."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "screens.json"
+    config.write_text(json.dumps(TWO_SCREENS))
+    root = tmp_path / "root"
+    shutil.copytree(EXPERIMENTS / "units_cm", root / "units_cm")
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
+    out = subprocess.run([sys.executable, "-c", TWO_SCREENS_SCRIPT, root, tmp_path / "data"], capture_output=True,
+                         text=True, timeout=240, env=env)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["screens"] == 2
+    assert got["console"][2] >= 1280 and got["console"][3] == 800  # not narrowed (only widened by its own labels)
+    assert got["stim_size"] == [1024, 768]  # Settings' default size, not shrunk
+    sw, sh = got["xscreen"]
+    assert got["stim_pos"] == [(sw - 1024) // 2, (sh - 768) // 2]  # where PsychoPy puts it: centred
+    assert "Rig Console ready" in out.stderr  # the log is there...
+    assert "one screen" not in out.stderr and "stimulus window placed" not in out.stderr  # ...and says no placement
