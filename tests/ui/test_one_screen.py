@@ -171,3 +171,45 @@ def test_on_two_screens_nothing_changes(tmp_path):
     assert got["stim_pos"] == [(sw - 1024) // 2, (sh - 768) // 2]  # where PsychoPy puts it: centred
     assert "Rig Console ready" in out.stderr  # the log is there...
     assert "one screen" not in out.stderr and "stimulus window placed" not in out.stderr  # ...and says no placement
+
+
+def test_screenshot_one_screen_side_by_side(tmp_path, request):
+    """The docs' picture (docs/screenshots/one-screen.png with RIGCONSOLE_UPDATE_SCREENSHOTS=1):
+    the whole console as a new user has it (the simulated instruments included) on one
+    1600x900 screen of its own Xvfb, a deg-unit Builder experiment running beside it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from support.datalog_fill import SCREENSHOTS
+
+    import tempfile
+
+    # a short root path, as a user's is (~/experiments): the console's path labels do not elide,
+    # and pytest's long tmp_path would widen it
+    short = Path(tempfile.mkdtemp(prefix="rc-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(short, ignore_errors=True))
+    root = short / "experiments"
+    for name in ("units_deg", "units_cm"):
+        shutil.copytree(EXPERIMENTS / name, root / name)
+    deg = root / "units_deg" / "units_deg.psyexp"  # 30 trials, not 3: the console shows the run meanwhile
+    text = deg.read_text()
+    assert '<Param name="nReps" updates="None" val="3" valType="code"/>' in text
+    deg.write_text(text.replace('<Param name="nReps" updates="None" val="3"', '<Param name="nReps" updates="None" val="30"'))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    out_png = SCREENSHOTS / "one-screen.png"
+    out_png.unlink(missing_ok=True)
+    script = Path(__file__).resolve().parents[1] / "support" / "one_screen_shot.py"
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    out = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x900x24", sys.executable, script, root, out_png],
+                         capture_output=True, text=True, timeout=280, env=env, cwd=short)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["screens"] == 1 and got["state"] == "finished", got
+    assert got["shown"] and out_png.stat().st_size > 50_000  # the grab shows the stimulus on the screen
+    console = QRect(*got["console"])
+    stimulus = QRect(*got["stimulus"])
+    assert not console.intersects(stimulus), got
+    assert QRect(0, 0, 1600, 900).contains(stimulus)
+    assert any("no rig monitor profile" in line for line in got["log"])
