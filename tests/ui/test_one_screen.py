@@ -79,6 +79,12 @@ def test_on_one_screen_the_stimulus_window_goes_beside_the_console(qtbot, new_us
     c.session.win.close()
     c.session.runExperiment("units_cm/units_cm.psyexp", {"participant": "again"})
     qtbot.waitUntil(lambda: not _console_rect(c.window).intersects(_stimulus_rect(c.session.win)), timeout=5000)
+    # a new stimulus window size in Settings: made at the new size, beside the console
+    from rigconsole.settings import WindowSettings
+
+    c.apply_settings(c.rig.settings.model_copy(update={"window": WindowSettings(size=(160, 100))}))
+    qtbot.waitUntil(lambda: not _console_rect(c.window).intersects(_stimulus_rect(c.session.win)), timeout=5000)
+    assert _stimulus_rect(c.session.win).size().toTuple() == (160, 100)  # small enough to keep its size
 
 
 def test_a_new_user_runs_builder_deg_and_cm_from_the_console(qtbot, new_user_console):

@@ -278,11 +278,13 @@ class Console:
                 for inst in list((rig.instruments.instruments if rig.instruments else {}).values())[:2]:
                     if inst.channels:
                         self.data_tools.new_plot(PlotSource("variable", inst.variable(next(iter(inst.channels)))))
+        # one screen: the stimulus window beside the console as it now is (it widens with what it shows)
+        self._placement = StimulusPlacement(window, rig.session, lambda: rig.settings.window.window_params())
+        links.append((rig.events.settings_applied, lambda _s: self._placement.place()))
         for sig, slot in links:
             sig.connect(slot)
         self._links = links
-        self._placement = StimulusPlacement(window, rig.session, lambda: rig.settings.window.window_params())
-        self._placement.place()  # one screen: beside the console as it now is (it widens with what it shows)
+        self._placement.place()
         log.info("Rig Console ready: %d experiments in %s", len(rig.session.experiment_files), rig.session.root)
 
     def apply_settings(self, settings) -> None:
