@@ -37,12 +37,12 @@ def main(root: Path, out: Path) -> int:
         run = c.session.current_run
         if result.get("shown") or run is None or run.n_trials < 10:  # the console shows the run by then
             return
-        img = QGuiApplication.primaryScreen().grabWindow(0).toImage()
+        screen = QGuiApplication.primaryScreen()
         x, y, w, h = stim_rect()
-        white = sum(img.pixelColor(x + i, y + j).lightness() > 240
-                    for i in range(0, w, 4) for j in range(0, h, 4))
-        if white > 20:  # the square is on the screen
-            result["shown"] = img.save(str(out))
+        img = screen.grabWindow(0, x, y, w, h).toImage()  # only the stimulus window: cheap
+        white = sum(img.pixelColor(i, j).lightness() > 240 for i in range(0, w, 6) for j in range(0, h, 6))
+        if white > 10:  # the square is on the screen: now the whole screen
+            result["shown"] = screen.grabWindow(0).save(str(out))
 
     async def scenario():
         from PySide6.QtCore import QTimer
@@ -53,7 +53,7 @@ def main(root: Path, out: Path) -> int:
         assert w.experiments.select(key)
         timer = QTimer()
         timer.timeout.connect(grab_if_stimulus)
-        timer.start(15)
+        timer.start(40)
         w.run_action.trigger()
         for _ in range(600):
             await asyncio.sleep(0.05)
