@@ -27,16 +27,12 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QHeaderView, QLabel, QL
                                QPushButton, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..instruments import InstrumentManager, RigFileError, SetpointError
+from ..views.palette import ERROR, INSTRUMENT_STATES, instrument_look
 
-__all__ = ["InstrumentsDock", "STATE_COLOURS"]
+__all__ = ["InstrumentsDock"]
 
 log = logging.getLogger(__name__)
 
-#: state -> colour of its dot and words
-STATE_COLOURS = {
-    "connected": "#2e7d32", "degraded": "#b58900", "down": "#c62828",
-    "reconnecting": "#e65100", "connecting": "#1565c0", "disconnected": "#757575",
-}
 HISTORY_MAX = 200
 #: columns of the instrument list
 COL_NAME, COL_READING, COL_AGE = 0, 1, 2
@@ -140,7 +136,7 @@ class InstrumentsDock(QDockWidget):
         self.error_label = QLabel(body)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("color: #c62828; background: #fdecea; padding: 4px;")
+        self.error_label.setStyleSheet(f"color: {ERROR}; background: #fdecea; padding: 4px;")
         self.error_label.hide()
         self.tree = QTreeWidget(body)
         self.tree.setColumnCount(3)
@@ -286,7 +282,7 @@ class InstrumentsDock(QDockWidget):
             depth = 1 if item.parent() is None else 2  # the root is decorated: top-level rows are indented too
             widths[COL_NAME] = max(widths[COL_NAME], depth * step + fm.horizontalAdvance(item.text(COL_NAME)) + margin)
             if item.parent() is None:
-                words = max(STATE_COLOURS, key=fm.horizontalAdvance)  # the widest state it may show
+                words = max((look.word for look in INSTRUMENT_STATES.values()), key=fm.horizontalAdvance)  # the widest state
                 need = icon + 4 + fm.horizontalAdvance(words)
             else:
                 unit = item.data(COL_READING, Qt.ItemDataRole.UserRole + 2) or ""
@@ -318,11 +314,12 @@ class InstrumentsDock(QDockWidget):
         item = self._items.get(name)
         if item is None:
             return
-        colour = STATE_COLOURS.get(state, "#757575")
+        look = instrument_look(state)
+        colour = look.colour
         item.setData(1, Qt.ItemDataRole.UserRole, state)
         item.setData(1, Qt.ItemDataRole.UserRole + 1, message)
         item.setIcon(1, _dot(colour))
-        item.setText(1, state)
+        item.setText(1, look.word)
         item.setForeground(1, QBrush(QColor(colour)))
         item.setToolTip(1, f"*IDN? {message}" if state == "connected" and message else message)
         live = state in ("connected", "degraded")
@@ -370,7 +367,7 @@ class InstrumentsDock(QDockWidget):
             msg = item.data(1, Qt.ItemDataRole.UserRole + 1) or ""
             shown = item.data(1, Qt.ItemDataRole.UserRole) or state
             idn = f"<br>*IDN? {inst.idn}" if inst.idn else ""
-            colour = STATE_COLOURS.get(shown, "#757575")
+            colour = instrument_look(shown).colour
             self.detail_label.setText(f"<b>{name}</b> {inst.config.resource}{idn}<br>"
                                       f"<span style='color:{colour}'>\u25cf {shown}</span>"
                                       + (f": {_html(msg)}" if msg and shown != "connected" else ""))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFrame, QGr
 
 from ..remote import RemoteObserver, secrets
 from ..remote.recent import load_dashboard_rigs, load_recent, save_dashboard_rigs, saved_token
+from ..views.palette import ERROR, NEUTRAL, OK, connection_look, run_look
 from .remote_observer import FeedHub, ObserverWindow, RemoteFeed, _keep
 
 __all__ = ["DashboardWindow", "RigTile", "ChooseRigsDialog", "open_dashboard_dialog", "saved_dashboard",
@@ -120,7 +121,7 @@ class ChooseRigsDialog(QDialog):
             self._add_row(r, ticked=(r["host"], r["port"]) in saved if saved else None)
         lay.addLayout(self.grid)
         self.found_note = QLabel("")
-        self.found_note.setStyleSheet("color: #667085")
+        self.found_note.setStyleSheet(f"color: {NEUTRAL}")
         lay.addWidget(self.found_note)
         reason = secrets.unavailable_reason()
         if reason and rigs:
@@ -128,7 +129,7 @@ class ChooseRigsDialog(QDialog):
             note.setWordWrap(True)
             lay.addWidget(note)
         self.error = QLabel()
-        self.error.setStyleSheet("color: #b42318")
+        self.error.setStyleSheet(f"color: {ERROR}")
         lay.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Show dashboard")
@@ -198,9 +199,7 @@ class ChooseRigsDialog(QDialog):
             self.browser = None
 
 
-COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "finished with errors": "#c2410c"}
-RED = "#b42318"
-
+RED = ERROR
 
 class RigTile(QFrame):
     """One rig at a glance. ``alarm`` is the reason the tile is red (``""`` when it is not):
@@ -291,7 +290,7 @@ class RigTile(QFrame):
         if state != "failed" and not run:
             self._failed = ""
         self._update_alarm()
-        self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {COLOURS.get(state, '#1d2330')}")
+        self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {run_look(state).colour}")
         if self.rank != before:
             self.rank_changed.emit()
 
@@ -327,12 +326,12 @@ class RigTile(QFrame):
     def _connection(self, what: str) -> None:
         live = what == "live"
         self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
-        self.conn.setStyleSheet("color: #12805c" if live else f"color: {RED}")
+        self.conn.setStyleSheet(f"color: {connection_look(what).colour}")
         self._lost = "" if live else ("not heard: " + what.split(": ", 1)[-1] if what.startswith("lost")
                                       else what)
         if not self._seen and not live:
             self.state.setText("Not connected")
-            self.state.setStyleSheet("font-size: 18px; font-weight: 700; color: #667085")
+            self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {NEUTRAL}")
         before = bool(self.alarm)
         self._update_alarm()
         if bool(self.alarm) != before:
@@ -442,7 +441,7 @@ class DashboardWindow(QMainWindow):
         self.summary.setText(f"{len(self.tiles)} rigs: " + (f"{len(alarmed)} need attention" if alarmed
                                                            else "all well"))
         self.summary.setStyleSheet(f"font-size: 14px; font-weight: 600; padding: 4px; color: "
-                                   f"{RED if alarmed else '#12805c'}")
+                                   f"{RED if alarmed else OK}")
 
     @property
     def columns(self) -> int:
