@@ -282,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("remote", help="remote attach tokens and certificate (rigconsole remote --help)", add_help=False)
     sub.add_parser("observe", help="watch a rig from this computer: rigconsole observe HOST[:PORT] --token T",
                    add_help=False)
+    sub.add_parser("dashboard", help="the lab dashboard of the rigs it showed last (tokens from the keyring)")
+    sub.add_parser("replay", help="serve a recorded session as a live rig: rigconsole replay SESSION.h5 --remote PORT",
+                   add_help=False)
     return parser
 
 
@@ -295,6 +298,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if display_available():
             return _observe_window(argv[1:])
         print("rigconsole observe: no display here: following the rig in this terminal (--text)", file=sys.stderr)
+    if argv[:1] == ["dashboard"] and len(argv) == 1:  # the lab dashboard of the rigs it showed last
+        from .ui.remote_dashboard import run_dashboard
+        return run_dashboard()
+    if argv and argv[0] == "replay":  # a recorded session served as a live rig (remote/cli.py)
+        from .remote.cli import main as remote_main
+        return remote_main(argv)
     if argv and argv[0] in ("remote", "observe"):
         from .remote.cli import main as remote_main
         return remote_main(argv)

@@ -11,6 +11,9 @@
   comes (values too), one JSON object per line, for programs. The top-level
   ``rigconsole observe`` comes here when there is no display to open the
   observer window on (an SSH session): :func:`display_available`.
+- ``rigconsole replay SESSION.h5 [--speed N] [--loop] --remote [HOST:]PORT [--name NAME] [--tls DIR]``:
+  serve a recorded session as a live rig (:mod:`rigconsole.remote.replay`) until Ctrl-C
+  (without ``--loop``, until it has played through).
 
 Exit status: 0 ok (Ctrl-C included), 1 the rig or the store refused, 2 bad usage.
 """
@@ -72,6 +75,62 @@ def _observe_parser() -> argparse.ArgumentParser:
                     help="follow the rig in this terminal, one line per trial and run event (the default with no display)")
     ap.add_argument("--json", action="store_true", help="print every stream event as one JSON object per line")
     return ap
+
+
+def _replay_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="rigconsole replay", description="serve a recorded session file as a live rig")
+    ap.add_argument("session", metavar="SESSION.h5")
+    ap.add_argument("--speed", type=float, default=1.0, help="times the recorded pace (default 1)")
+    ap.add_argument("--loop", action="store_true", help="start over after the last event")
+    ap.add_argument("--remote", required=True, metavar="[HOST:]PORT",
+                    help="where to serve (default host 127.0.0.1; 0.0.0.0:PORT for the lab network)")
+    ap.add_argument("--name", default=None, help="the rig name observers see (default: replay of <file>)")
+    ap.add_argument("--tls", default=None, metavar="DIR",
+                    help="serve HTTPS with the self-signed certificate kept in DIR (made once)")
+    return ap
+
+
+def _replay(argv: list[str]) -> int:
+    import signal
+    from pathlib import Path
+
+    a = _replay_parser().parse_args(argv)
+    host, sep, port = a.remote.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise _UsageError(f"rigconsole replay: --remote {a.remote!r}: give [HOST:]PORT, e.g. --remote 6913")
+    if not Path(a.session).is_file():
+        raise _UsageError(f"rigconsole replay: no session file {a.session!r}")
+    from .replay import Replay
+    from .tls import TlsConfig
+
+    tls = TlsConfig.self_signed(Path(a.tls)) if a.tls else None
+    try:
+        rp = Replay(a.session, speed=a.speed, loop=a.loop, host=host or "127.0.0.1", port=int(port),
+                    rig_name=a.name, tls=tls)
+    except ValueError as err:
+        raise _UsageError(f"rigconsole replay: {err}") from None
+    except OSError as err:
+        print(f"rigconsole replay: cannot read {a.session}: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 1
+    try:
+        rp.start()
+    except OSError as err:
+        rp.close()
+        print(f"rigconsole replay: {err}", file=sys.stderr)
+        return 1
+    scheme = "https" if tls else "http"
+    print(f"replaying {a.session} ({len(rp.events)} events, {rp.duration_s:.0f} s at {a.speed:g}x) as rig "
+          f"{rp.rig_name!r} on {scheme}://{rp.server.host}:{rp.port}/", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while not rp.wait(0.5) or a.loop:
+            pass
+        print("replay: played through", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rp.close()
+    return 0
 
 
 def display_available() -> bool:
@@ -251,7 +310,7 @@ def _observe(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``argv`` starts with ``remote`` or ``observe`` (the subcommand); returns the exit status."""
+    """``argv`` starts with ``remote``, ``observe`` or ``replay`` (the subcommand); returns the exit status."""
     try:
         if argv[:1] == ["remote"]:
             return _remote(argv[1:])
@@ -260,6 +319,8 @@ def main(argv: list[str]) -> int:
                 return _observe(argv[1:])
             except KeyboardInterrupt:  # Ctrl-C is how a person stops following
                 return 0
+        if argv[:1] == ["replay"]:
+            return _replay(argv[1:])
         raise _UsageError("usage: rigconsole remote token add|list|revoke ... | rigconsole observe HOST[:PORT] --token T")
     except _UsageError as err:
         print(err, file=sys.stderr)
