@@ -1,7 +1,7 @@
 """The rig's instruments: one worker thread each, readings into the data log, signals for views.
 
 :class:`InstrumentManager` is a Rig component (``start(rig)``, ``close()``).
-It writes into the session data log (the DataLog API of INTERFACES.md):
+It writes into the session data log (the :class:`~rigconsole.datalog.DataLog` API):
 
 - each reading as the logged variable ``"<instrument>.<channel>"``
   (``add_entry``, timestamped when the reply arrived: the entry is added
@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -56,8 +57,10 @@ class InstrumentManager:
 
     ``InstrumentManager(config, data_log=None, budget=IDLE)``; :meth:`start`
     connects every enabled instrument; :meth:`close` stops them. Experiments
-    reach it as ``thisSession.instruments`` (the lead passes
-    :attr:`instruments` to ``Session.use_instruments``).
+    reach it as ``thisSession.instruments`` (:meth:`start` hands
+    :attr:`instruments` to ``Session.use_instruments``). It subscribes to each
+    instrument's :class:`~rigconsole.instruments.instrument.InstrumentSignals`
+    and is the monitoring tasks' :class:`~rigconsole.instruments.tasks.MonitorPort`.
     """
 
     def __init__(self, config: RigConfig, *, data_log: Any = None, budget: FrameBudget = IDLE):
@@ -71,7 +74,12 @@ class InstrumentManager:
         self._rig: Any = None
         self._monitor: Any = None
         self._started = False
-        self._instruments = {name: Instrument(name, cfg, config, self) for name, cfg in config.instruments.items()}
+        self._instruments = {name: Instrument(name, cfg, config, budget=budget)
+                             for name, cfg in config.instruments.items()}
+        for inst in self._instruments.values():
+            inst.events.connected.connect(partial(self._connected, inst))
+            inst.events.state_changed.connect(partial(self._state_changed, inst))
+            inst.events.reading.connect(partial(self._reading, inst))
 
     # ------------------------------------------------------------------ public
 
@@ -97,6 +105,8 @@ class InstrumentManager:
     def use_budget(self, budget: FrameBudget | None) -> None:
         """The frame budget workers ask before decoding and logging (``IDLE`` when ``None``)."""
         self._budget = budget or IDLE
+        for inst in self._instruments.values():
+            inst.use_budget(self._budget)
 
     def use_data_log(self, data_log: Any) -> None:
         """Log into this DataLog from now on (``None``: stop logging). Re-describes the
@@ -198,6 +208,18 @@ class InstrumentManager:
     def add_entry(self, *args: Mapping[str, Any], **values: Any) -> float | None:
         """Log values in the current data log (for monitoring tasks); ``None`` when there is none."""
         return self._call_log("entries", "add_entry", *args, **values)
+
+    def describe_variable(self, name: str, *, unit: str = "", description: str = "",
+                          source: str = "monitoring") -> None:
+        """Describe a variable a monitoring task logs (its unit, in the data log); nothing without a log."""
+        self._call_log("monitoring", "describe_variable", name, unit=unit, description=description, source=source)
+
+    def report_task_failure(self, task: str, message: str) -> None:
+        """A monitoring task raised ``message`` (one line; it is restarted): ``task_failed``
+        and an annotation (``kind="error"``) in the data log."""
+        self._emit(self.events.task_failed, task, message)
+        self._call_log(f"task {task}", "add_annotation", f"monitoring task {task} raised {message}",
+                       source=f"monitoring:{task}", kind="error")
 
     def _call_log(self, who: str, method: str, *args: Any, **kwargs: Any) -> Any:
         dl = self._log
