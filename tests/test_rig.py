@@ -139,7 +139,8 @@ from rigconsole.settings import Settings
 root, data = Path(sys.argv[1]), Path(sys.argv[2])
 rig = Rig(Settings(root=root, data_dir=data), window_params={"size": [200, 150], "units": "height"})
 errors = []
-rig.events.write_error.connect(errors.append)
+from rigconsole.notifications import notifications
+notifications.notified.connect(lambda n: errors.append(n.message) if n.source == "data log" else None)
 log = rig.data_log
 log.add_entry(a=-1)
 log.flush()

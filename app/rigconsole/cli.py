@@ -122,6 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(to_stderr)
     logging.getLogger().setLevel(logging.INFO)
     log_path = setup_log_file()
+    from .notifications import Notification, notifications
     from .rig import Rig
     from .session import ExpInfoError, ExperimentLoadError, RunState
     from .settings import Settings
@@ -164,7 +165,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot serve the remote API on {remote[0]}:{remote[1]}: {err.strerror or err}") from None
         print(f"remote attach: http://{remote[0]}:{rig.component('remote').port}/", file=sys.stderr, flush=True)
     write_errors: list[str] = []
-    rig.events.write_error.connect(write_errors.append)
+
+    def _data_log_error(n: Notification) -> None:
+        if n.source == "data log":
+            write_errors.append(n.message)
+
+    notifications.notified.connect(_data_log_error)
     session_file = rig.data_log.path
     record = report = None
     try:
@@ -215,6 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if record.traceback and args.verbose and ended_badly:
         print(record.traceback, file=sys.stderr)
+    notifications.notified.disconnect(_data_log_error)
     if report is not None:
         return code
     if write_errors:  # one line, once: what was kept and what to do

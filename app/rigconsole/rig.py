@@ -24,6 +24,7 @@ from typing import Any, Mapping, Protocol
 from psygnal import Signal, SignalGroup
 
 from .frame_budget import FrameBudget
+from .notifications import notifications
 from .settings import Settings
 
 __all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER"]
@@ -47,14 +48,10 @@ class RigEvents(SignalGroup):
 
     - ``data_log_changed(data_log)``: the session data log was replaced (a new
       data folder); emitted on the thread that applied the settings.
-    - ``write_error(message)``: the data log could not write (disk full...): one
-      line saying what was kept and what to do; once per error, from the data
-      log's writer thread.
     - ``settings_applied(settings)``: :meth:`Rig.apply_settings` finished.
     """
 
     data_log_changed = Signal(object)
-    write_error = Signal(str)
     settings_applied = Signal(object)
 
 
@@ -431,8 +428,8 @@ class Rig:
         if message in self._reported:
             return
         self._reported.add(message)
-        log.error("data log: %s", message)
-        self.events.write_error.emit(message)
+        # one line saying what was kept and what to do; from the data log's writer thread
+        notifications.notify(message, source="data log")
 
     def _start_remote(self) -> None:
         from .remote import RemoteServer

@@ -29,6 +29,7 @@ from typing import Any
 from psygnal import Signal, SignalGroup
 
 from ..frame_budget import IDLE, FrameBudget
+from ..notifications import Severity, notifications, one_line
 from .config import RigConfig
 from .instrument import ConnectionState, Instrument, Reading
 
@@ -48,7 +49,8 @@ class InstrumentEvents(SignalGroup):
     state_changed = Signal(str, str, str)
     #: (instrument, channel, t epoch s, value, unit) for each reading
     reading = Signal(str, str, float, float, str)
-    #: (task name, one-line message) when a monitoring task raised (it is restarted)
+    #: (task name, one-line message) when a monitoring task raised (it is restarted): for the
+    #: instruments' history view; the technician is told through :mod:`rigconsole.notifications`
     task_failed = Signal(str, str)
 
 
@@ -191,8 +193,8 @@ class InstrumentManager:
                 try:
                     tasks = load_tasks(self.config.resolve(self.config.monitoring.file), self.config.monitoring.tasks)
                 except Exception as err:  # noqa: BLE001 - one line to the UI, never a crash
-                    msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-                    log.error("monitoring tasks: %s", msg)
+                    msg = one_line(err, with_type=False)
+                    notifications.notify(f"monitoring tasks: {msg}", source="monitoring")
                     self._emit(self.events.task_failed, self.config.monitoring.file, msg)
         self._monitor = Monitor(self, loop, tasks)
         self._monitor.start()
@@ -217,6 +219,7 @@ class InstrumentManager:
     def report_task_failure(self, task: str, message: str) -> None:
         """A monitoring task raised ``message`` (one line; it is restarted): ``task_failed``
         and an annotation (``kind="error"``) in the data log."""
+        notifications.notify(f"monitoring task {task} raised {message} (restarting it)", source="monitoring")
         self._emit(self.events.task_failed, task, message)
         self._call_log(f"task {task}", "add_annotation", f"monitoring task {task} raised {message}",
                        source=f"monitoring:{task}", kind="error")
@@ -258,8 +261,11 @@ class InstrumentManager:
 
     def _state_changed(self, inst: Instrument, state: ConnectionState, message: str) -> None:
         text = f"{inst.name}: {state.value}" + (f" ({message})" if message else "")
-        level = logging.WARNING if state in (ConnectionState.DOWN, ConnectionState.DEGRADED) else logging.INFO
-        log.log(level, "instrument %s", text)
+        if state == ConnectionState.DOWN:  # the technician hears of it (status bar and log), once per fall
+            notifications.notify(f"instrument {text}", Severity.WARNING, source="instrument")
+        else:
+            level = logging.WARNING if state == ConnectionState.DEGRADED else logging.INFO
+            log.log(level, "instrument %s", text)
         self._call_log(inst.name, "add_annotation", text, source=f"instrument:{inst.name}", kind="state",
                        state=state.value, message=message)
         self._emit(self.events.state_changed, inst.name, state.value, message)

@@ -9,8 +9,9 @@ task body reads, logs and ``await rig.sleep(s)``; it does not loop itself::
         rig.add_entry(room_temperature=t)
         await rig.sleep(10)                                  # returns early when monitoring stops
 
-A task that raises is logged (and reported through the manager's
-``task_failed`` signal and as a data-log annotation, ``kind="error"``) and
+A task that raises is reported through its port
+(:meth:`MonitorPort.report_task_failure`: a notification for the technician and
+a data-log annotation, ``kind="error"``) and
 restarted after a delay that doubles up to 30 s; it never takes the console
 down. Tasks must not block: instrument queries are awaited
 (:meth:`~rigconsole.instruments.Instrument.aquery`, ``aread``, ``aset``).
@@ -26,6 +27,8 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from ..notifications import one_line
 
 if TYPE_CHECKING:
     from .instrument import Instrument
@@ -181,8 +184,8 @@ class Monitor:
                 raise
             except Exception as err:  # noqa: BLE001 - logged and restarted, never taking the console down
                 self.failures[name] = self.failures.get(name, 0) + 1
-                msg = f"{type(err).__name__}: {err}"
-                log.error("monitoring task %s raised %s; restarting in %.0f s", name, msg, delay, exc_info=True)
+                msg = one_line(err)
+                log.debug("monitoring task %s raised; restarting in %.0f s", name, delay, exc_info=True)
                 self._port.report_task_failure(name, msg)
                 if not await rig.sleep(delay):
                     return
