@@ -122,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(to_stderr)
     logging.getLogger().setLevel(logging.INFO)
     log_path = setup_log_file()
-    from .notifications import Notification, notifications
+    from .notifications import Notification, notifications, one_line
     from .rig import Rig
     from .session import ExpInfoError, ExperimentLoadError, RunState
     from .settings import Settings
@@ -152,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         unused = rig.data_log.path
         rig.close()
         unused.unlink(missing_ok=True)
-        raise UsageError(f"the rig file does not load: {str(rig.rig_file_error).strip().splitlines()[0]} "
+        raise UsageError(f"the rig file does not load: {one_line(rig.rig_file_error, with_type=False)} "
                          f"(check it with 'rigconsole rig check {rig_file}')")
     if remote is not None:
         from .remote import RemoteServer

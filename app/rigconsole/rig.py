@@ -24,7 +24,7 @@ from typing import Any, Mapping, Protocol
 from psygnal import Signal, SignalGroup
 
 from .frame_budget import FrameBudget
-from .notifications import notifications
+from .notifications import notifications, one_line
 from .settings import Settings
 
 __all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER"]
@@ -494,7 +494,7 @@ class Rig:
             config = load_rig_file(path)
         except (RigFileError, OSError) as err:
             self._rig_file_error = err
-            log.error("rig file %s: %s", path, str(err).strip().splitlines()[0] if str(err).strip() else err)
+            log.error("rig file %s: %s", path, one_line(err, with_type=False))
             return
         self.add_component("instruments", InstrumentManager(config))
         log.info("instruments from %s: %s", path, ", ".join(config.instruments) or "none")

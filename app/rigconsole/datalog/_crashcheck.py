@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..notifications import one_line
+
 
 def child(path: str, flush_interval: float, swmr: bool, seed: int) -> None:
     from rigconsole.datalog import DataLog
@@ -119,7 +121,7 @@ def kill_once(tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool =
             notes = [r["fields"]["n"] for r in log.annotations()]
             units = {log.variable_info(v)["unit"] for v in log.logged_variables() if v.startswith("v")}
     except Exception as exc:  # noqa: BLE001
-        return KillResult(seed, False, f"{type(exc).__name__}: {exc}")
+        return KillResult(seed, False, one_line(exc))
     must_e = [i for i, t in entries if t < t_kill - window]
     must_r = [i for i, t in rows if t < t_kill - window]
     n = len(seq)

@@ -30,6 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..notifications import one_line
 from ..frame_budget import FrameBudget
 from . import _values as V
 from . import schema
@@ -46,7 +47,7 @@ from .mirror import Dataset, Mirror, Series
 from .reader import SessionFile
 from .notes import NotesMixin
 from .runs import RunsMixin
-from .schema import FORMAT_NAME, FORMAT_VERSION, first_line
+from .schema import FORMAT_NAME, FORMAT_VERSION
 from .writer import Writer
 
 __all__ = ["DataLog", "ReadOnlyDataLog", "DataLogEvents", "new_session_path", "FORMAT_NAME", "FORMAT_VERSION"]
@@ -176,7 +177,7 @@ class DataLog(RunsMixin, NotesMixin):
             try:
                 schema.create_file(self.path, self._m.created)
             except OSError as exc:
-                raise DataLogWriteError(f"cannot create {self.path} ({first_line(exc)}); check the data folder") from None
+                raise DataLogWriteError(f"cannot create {self.path} ({one_line(exc, with_type=False)}); check the data folder") from None
             f = h5py.File(self.path, "r+", libver="latest")
             state = schema.FileState()
         if self.swmr:

@@ -24,6 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..notifications import one_line
 from . import _values as V
 from . import schema
 from .events import DataLogEvents
@@ -56,7 +57,7 @@ class SessionFile:
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             self._file.close()
             raise DataLogCorruptError(
-                f"{self.path} is damaged ({schema.first_line(exc)}); run `rigconsole data recover {self.path}`"
+                f"{self.path} is damaged ({one_line(exc, with_type=False)}); run `rigconsole data recover {self.path}`"
             ) from None
 
     def _index(self, f: h5py.File) -> None:

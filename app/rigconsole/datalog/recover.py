@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .errors import DataLogCorruptError, NotADataLogError
 from .journal import journal_path, rollback
+from ..notifications import one_line
 
 __all__ = ["recover", "RecoveryReport", "lookup3", "find_superblock"]
 
@@ -197,5 +198,5 @@ def _verify(p: Path, report: RecoveryReport) -> None:
                                 break
             report.objects = len(names)
     except (OSError, RuntimeError) as exc:  # h5py reports a damaged object header as RuntimeError
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = one_line(exc, with_type=False)
         raise DataLogCorruptError(f"{p}: still unreadable after clearing flags ({msg})") from exc

@@ -23,6 +23,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..notifications import one_line
 from ..frame_budget import FrameBudget
 from . import schema
 from .errors import DataLogClosedError, DataLogWriteError
@@ -156,7 +157,7 @@ class Writer:
             self._wake.clear()
 
     def _fail(self, exc: BaseException) -> None:
-        msg = schema.first_line(exc)
+        msg = one_line(exc, with_type=False)
         m = re.search(r"errno = (\d+)", msg)
         code = getattr(exc, "errno", None) or (int(m.group(1)) if m else None)
         if code in (errno_mod.ENOSPC, errno_mod.EFBIG, errno_mod.EDQUOT):

@@ -20,6 +20,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from ..notifications import one_line
 
 __all__ = [
     "RigConfig", "InstrumentConfig", "ChannelConfig", "SetpointConfig", "MonitoringConfig",
@@ -221,7 +222,7 @@ def parse_rig_text(text: str, *, source: str = "<rig file>", base_dir: Path | No
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        what = getattr(err, "problem", None) or one_line(err, with_type=False)
         raise RigFileError([f"{source}:{line}: not valid YAML: {what}"]) from None
     if data is None:
         data = {}

@@ -36,6 +36,7 @@ from psygnal import Signal, SignalGroup
 from ..frame_budget import IDLE, FrameBudget
 from .config import ChannelConfig, InstrumentConfig, RigConfig
 from .links import BadReplyError, driver_channels, driver_class, open_link, parse_reading, prepare_backend
+from ..notifications import one_line
 
 __all__ = ["Instrument", "InstrumentSignals", "ConnectionState", "Reading", "InstrumentError",
            "InstrumentDownError", "InstrumentTimeoutError", "SetpointError", "BadReplyError"]
@@ -472,7 +473,7 @@ class Instrument:
                 self._reopen()
                 raise InstrumentTimeoutError(f"{self.name}: {why}") from None
             if isinstance(err, (ValueError, UnicodeDecodeError)) and not isinstance(err, OSError):
-                raise BadReplyError(f"{type(err).__name__}: {err}") from None
+                raise BadReplyError(one_line(err)) from None
             why = _why(err, self.config)
             self._lost(why)
             raise InstrumentDownError(f"{self.name}: {why}") from None

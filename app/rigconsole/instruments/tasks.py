@@ -56,7 +56,7 @@ def load_tasks(path: str | Path, names: list[str] | None = None) -> list[Callabl
     try:
         spec.loader.exec_module(mod)
     except Exception as err:  # noqa: BLE001 - one line for the user
-        raise ImportError(f"{p.name}: cannot load the monitoring tasks: {type(err).__name__}: {err}") from None
+        raise ImportError(f"{p.name}: cannot load the monitoring tasks: {one_line(err)}") from None
     if names is None:
         return [fn for n, fn in vars(mod).items()
                 if not n.startswith("_") and inspect.iscoroutinefunction(fn) and fn.__module__ == mod_name]

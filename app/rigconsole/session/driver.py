@@ -37,6 +37,7 @@ from .loader import ExperimentFile
 from .outcomes import SAVE_DATA, error_location, export_step, trials_complete, where_in_run
 from .runs import RunRecord, RunState, RunStopped, SessionEvents
 from .window import StimulusWindow, tidy_heap
+from ..notifications import one_line
 
 __all__ = ["RunDriver", "NOT_STARTED", "STARTED", "PAUSED", "FINISHED"]
 
@@ -201,8 +202,7 @@ class RunDriver:
                 record.traceback = traceback.format_exc()
             except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt stays a failure too
                 err = exc
-                text = str(exc).strip().splitlines()
-                record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+                record.error = one_line(exc)
                 record.traceback = traceback.format_exc()
                 self._locate(record, exc, files, this_exp)
                 step = export_step(exc.__traceback__)
@@ -260,8 +260,7 @@ class RunDriver:
                 except Exception as exc:
                     log.exception("run %d: saving %s's data failed", record.index, record.key)
                     if record.error is None:
-                        text = str(exc).strip().splitlines()
-                        record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+                        record.error = one_line(exc)
                         record.traceback = traceback.format_exc()
                         self._locate(record, exc, list(files), this_exp)
                         if not record.stop_requested:  # run() returned: every trial ran

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .expinfo import ExpInfoField, parse_exp_info
+from ..notifications import one_line
 
 __all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir",
            "file_signature", "EXPERIMENT_SUFFIXES", "activate_plugins", "installed_plugins",
@@ -65,8 +66,7 @@ def _one_line(err: BaseException) -> str:
         return f"syntax error ({where}): {err.msg}"
     if isinstance(err, SystemExit):
         return f"the file called sys.exit({err.code}) while loading"
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return one_line(err)
 
 
 _plugins_active = False

@@ -19,6 +19,7 @@ open by a crash gives a one-line message in the window saying what to do
 """
 from __future__ import annotations
 
+import html
 import math
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ from ..datalog.export import export_csv
 from .data_widgets import TrialTableModel, cell_text, fill_kv, kv_table, plain_table, run_in_thread
 from .run_panel import OUTCOME_COLOURS
 from .variable_plots import PlotSource, VariablePlot
+from ..notifications import one_line
 
 __all__ = ["DataBrowser", "TrialTableModel", "open_error_message"]
 
@@ -80,7 +82,7 @@ def open_error_message(path: str | Path, exc: BaseException) -> str:
     """
     from ..datalog.errors import DataLogError
 
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = one_line(exc, with_type=False)
     if isinstance(exc, (DataLogError, FileNotFoundError)):
         if isinstance(exc, FileNotFoundError) and exc.strerror:
             text = exc.strerror
@@ -467,7 +469,7 @@ class DataBrowser(QMainWindow):
         def done(paths: list[Path] | None, err: BaseException | None) -> None:
             self.export_action.setEnabled(self.log is not None)
             if err is not None:
-                self.statusBar().showMessage(f"Export failed: {str(err).splitlines()[0]}; choose another folder", 0)
+                self.statusBar().showMessage(f"Export failed: {one_line(err, with_type=False)}; choose another folder", 0)
                 return
             self.statusBar().showMessage(f"Exported {len(paths or [])} CSV files to {out}", 0)
             self.exported.emit(list(paths or []))
@@ -489,7 +491,7 @@ class DataBrowser(QMainWindow):
 
 
 def _html(s: str) -> str:
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(str(s))
 
 
 def _brush(colour: str):

@@ -11,6 +11,7 @@ instrument's worker and their replies come back as futures.
 """
 from __future__ import annotations
 
+import html
 import logging
 import time
 from typing import Any
@@ -81,7 +82,7 @@ class _CommandLine(QLineEdit):
 
 
 def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text)
 
 
 class InstrumentsDock(QDockWidget):

@@ -42,7 +42,6 @@ from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
 from .qa_report import DryRunView
 from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
-from .settings_dialog import SettingsDialog
 from .window_actions import FileMenuActions
 from .trial_plot import TrialPlotDock
 

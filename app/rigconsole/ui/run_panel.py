@@ -5,6 +5,7 @@ cheap (label text only) because it may run between two stimulus frames.
 """
 from __future__ import annotations
 
+import html
 import collections
 import math
 import os
@@ -285,7 +286,7 @@ class RunStatusPanel(QWidget):
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text)
 
 
 class Banner(QFrame):

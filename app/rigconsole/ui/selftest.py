@@ -35,6 +35,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from ..notifications import one_line
 
 __all__ = ["run_self_test", "SelfTestContext", "CHECKS", "N_TRIALS", "DEMO_KEY", "SelfTestFailure"]
 
@@ -352,8 +353,7 @@ def run_self_test(work_dir: Path | None = None, *, out=None) -> int:
                 detail = check(ctx)
             except Exception as err:  # SelfTestFailure or anything the check hit
                 failed = name
-                first = (str(err).strip().splitlines() or [""])[0]
-                reason = first if isinstance(err, SelfTestFailure) else f"{type(err).__name__}: {first}"
+                reason = one_line(err, with_type=not isinstance(err, SelfTestFailure))
                 print(f"FAIL  {name}: {reason}", file=out, flush=True)
                 if not isinstance(err, SelfTestFailure):
                     (work / "self-test-error.txt").write_text(traceback.format_exc(), encoding="utf-8")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from ..settings import Settings, save_settings
 from .settings_remote import EmailTab, RemoteTab
 from .settings_widgets import path_row
+from ..notifications import one_line
 
 __all__ = ["SettingsDialog"]
 
@@ -187,8 +188,7 @@ class SettingsDialog(QDialog):
         try:
             self._apply_settings(new)
         except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
-            text = str(err).strip().splitlines()
-            return self._refuse(f"{type(err).__name__}: {text[0] if text else ''}")
+            return self._refuse(one_line(err))
         old.adopt(new, ("root", "data_dir", "window", "rig_file", "remote"))
         self.remote_tab.refresh_fingerprint()
         try:
