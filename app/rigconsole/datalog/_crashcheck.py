@@ -43,7 +43,7 @@ def child(path: str, flush_interval: float, swmr: bool, seed: int) -> None:
         t = log.add_entry(seq=i, noise=rnd.random())
         out.write(f"e {i} {t!r}\n")
         if i % 7 == 0:  # a trial row, sometimes with a long text value (column rewritten wider)
-            r = {"trials.thisN": row, "key_resp.rt": rnd.random()}
+            r: dict[str, object] = {"trials.thisN": row, "key_resp.rt": rnd.random()}
             if row >= 5:
                 r["late.col"] = f"s{row}" * (1 + (row % 13 == 0) * row)
             if row % 4 == 3:

@@ -551,6 +551,9 @@ class ReadOnlyDataLog(SessionFile, DataLog):
     ``path`` is the live file's either way.
     """
 
+    def __enter__(self) -> ReadOnlyDataLog:
+        return self
+
     def __init__(self, path: str | os.PathLike[str], **kw: Any) -> None:
         self._snapshot_dir: Path | None = None
         live = _live_writer(Path(path))

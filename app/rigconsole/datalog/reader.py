@@ -16,6 +16,7 @@ reader with the DataLog type (its write methods raise ReadOnlyError).
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +47,7 @@ class SessionFile:
     readonly = True
     last_error = None
 
-    def __init__(self, path: str | Path, **_ignored: Any) -> None:
+    def __init__(self, path: str | os.PathLike[str], **_ignored: Any) -> None:
         self.path = Path(path)
         self.events = DataLogEvents()  # a reader emits nothing; here so views can connect either
         self._rlock = threading.RLock()

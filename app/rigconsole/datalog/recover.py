@@ -155,11 +155,11 @@ def recover(path: str | os.PathLike[str]) -> RecoveryReport:
             if osz not in (2, 4, 8, 16):
                 raise DataLogCorruptError(f"{p}: superblock says offsets are {osz} bytes; the file is damaged")
             fh.seek(base)
-            body = fh.read(12 + 4 * osz)
+            raw = fh.read(12 + 4 * osz)
             stored = struct.unpack("<I", fh.read(4))[0]
-            if lookup3(body) != stored:
+            if lookup3(raw) != stored:
                 raise DataLogCorruptError(f"{p}: superblock checksum mismatch; the file is damaged beyond recover()")
-            body = bytearray(body)
+            body = bytearray(raw)
             if body[11] != 0:
                 body[11] = 0
                 fh.seek(base)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _values as V
+from .events import DataLogEvents
 from .errors import InvalidNameError, InvalidValueError, UnknownNameError
 from .mirror import Column, Run, table_arrays
 
@@ -31,6 +32,7 @@ class RunsMixin:
 
     _m: Any
     path: Any
+    events: DataLogEvents
 
     def _check_writable(self) -> None:  # pragma: no cover - DataLog's
         raise NotImplementedError

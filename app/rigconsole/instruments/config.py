@@ -259,7 +259,7 @@ def load_rig_file(path: str | Path) -> RigConfig:
     missing = []
     for name, inst in cfg.instruments.items():
         if inst.profile and not cfg.resolve(inst.profile).is_file():
-            loc = ("instruments", name, "profile")
+            loc: tuple[str, ...] = ("instruments", name, "profile")
             missing.append(f"{p}:{_line_for(lines, loc)}: {'.'.join(loc)}: no such file {str(cfg.resolve(inst.profile))!r}")
     if cfg.monitoring is not None and not cfg.resolve(cfg.monitoring.file).is_file():
         loc = ("monitoring", "file")

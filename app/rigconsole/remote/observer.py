@@ -85,7 +85,9 @@ class RemoteObserver:
             try:
                 conn.connect()
                 if self.tls:
-                    self._check_pin(conn.sock.getpeercert(binary_form=True))
+                    sock = conn.sock
+                    assert isinstance(sock, ssl.SSLSocket)  # an HTTPSConnection's, connected
+                    self._check_pin(sock.getpeercert(binary_form=True))
                 headers = {"Accept": "application/json"}
                 if self.token:
                     headers["Authorization"] = f"Bearer {self.token}"

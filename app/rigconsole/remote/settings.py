@@ -1,4 +1,4 @@
-"""The remote settings the console keeps (a pydantic model the lead adds to ``Settings`` as ``remote``)."""
+"""The remote settings the console keeps (a pydantic model, ``Settings.remote``)."""
 from __future__ import annotations
 
 from pathlib import Path

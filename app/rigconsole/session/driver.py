@@ -24,6 +24,7 @@ The per-flip work (:meth:`RunDriver.on_frame`) runs from the frame hook.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -125,7 +126,7 @@ class RunDriver:
         record = RunRecord(index=len(self.records) + 1, key=entry.key, exp_info=exp_info)
         self._run = record
         try:
-            module = entry.module
+            module: Any = entry.module  # a module: broken entries are refused before this
             self.records.append(record)
             self._stop_at = None
             self._last_status = None
@@ -414,7 +415,7 @@ class RunDriver:
                 playback += list(routine.getPlaybackComponents())
             self._pause_loop(this_exp, win, timers, playback)
 
-        pauseExperiment.__wrapped__ = original
+        functools.update_wrapper(pauseExperiment, original, assigned=(), updated=())  # __wrapped__ only
         return pauseExperiment
 
     def _pause_loop(self, this_exp, win, timers=(), playback=()) -> None:

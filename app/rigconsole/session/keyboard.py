@@ -35,6 +35,7 @@ into the console (a Qt window) never reach an experiment.
 """
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import deque
 from typing import Any, Callable
@@ -218,7 +219,7 @@ def install_event_backend_fix() -> None:
     for name, fn, orig in (("dispatchMessages", dispatchMessages, orig_dispatch),
                            ("clearEvents", clearEvents, orig_clear),
                            ("getKeys", getKeys, orig_get_keys), ("getState", getState, orig_get_state)):
-        fn.__wrapped__ = orig
+        functools.update_wrapper(fn, orig, assigned=(), updated=())  # __wrapped__ only
         fn.__name__ = name
         setattr(cls, name, fn)
     _watch_new_windows()
@@ -240,5 +241,5 @@ def _watch_new_windows() -> None:
         orig_init(self, *args, **kwargs)
         watch_window(getattr(self, "winHandle", None))
 
-    __init__.__wrapped__ = orig_init
+    functools.update_wrapper(__init__, orig_init, assigned=(), updated=())  # __wrapped__ only
     backend.__init__ = __init__

@@ -29,7 +29,7 @@ import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from .expinfo import ExpInfoField, parse_exp_info
 from ..notifications import one_line
@@ -276,7 +276,7 @@ def load_experiment(path: Path, key: str, cache_dir: Path) -> ExperimentFile:
         source = script.read_text(encoding="utf-8")
         code = compile(source, str(script), "exec")
         name = _module_name(path)
-        module = types.ModuleType(name)
+        module: Any = types.ModuleType(name)
         module.__file__ = str(path.with_suffix(".py"))
         module.__dict__["__builtins__"] = __builtins__
         sys.modules.setdefault("rigconsole_experiments", types.ModuleType("rigconsole_experiments"))

@@ -99,7 +99,9 @@ def make_monitor(settings: MonitorSettings, *, save: bool = True):
         raise MonitorProfileError(f"no Monitor Center profile named {settings.name!r} (profiles: {known}); "
                                   "give the screen's width_cm, distance_cm and resolution_px instead")
     mon = monitors.Monitor(settings.name, verbose=False, autoLog=False)
-    if settings.measured:
+    if settings.measured:  # width, distance and resolution all given
+        assert settings.width_cm is not None and settings.distance_cm is not None
+        assert settings.resolution_px is not None
         mon.setWidth(float(settings.width_cm))
         mon.setDistance(float(settings.distance_cm))
         mon.setSizePix(list(settings.resolution_px))

@@ -62,7 +62,7 @@ class SelfTestContext:
         console: the running :class:`rigconsole.ui.app.Console` (from the ``console`` check).
         record: the demo run's :class:`RunRecord` (from the ``run`` check).
         data_log_path: the session's HDF5 file.
-        extras: free room for checks the lead adds (instruments, remote API).
+        extras: free room for further checks (instruments, remote API).
     """
 
     work: Path
