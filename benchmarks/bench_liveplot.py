@@ -27,8 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-import rigconsole.ui  # noqa: E402,F401  (pins Qt to PySide6)
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+import rigconsole.ui  # noqa: E402,F401  (pins Qt to PySide6)
 
 N = 1_000_000
 STEPS = 200

@@ -22,7 +22,6 @@ owners have not yet moved to the ports are listed in :data:`KNOWN` (the list may
 from __future__ import annotations
 
 import ast
-import warnings
 from collections import defaultdict
 from pathlib import Path
 

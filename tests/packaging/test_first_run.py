@@ -141,6 +141,7 @@ SECOND_LAUNCH = textwrap.dedent("""
 
 def test_a_second_launch_brings_the_running_console_forward_and_exits(qtbot, app_env):
     from PySide6.QtWidgets import QMainWindow
+
     from rigconsole.ui.single_instance import SingleInstance
 
     key = f"rigconsole-test-{os.getpid()}"

@@ -306,10 +306,10 @@ def test_settings_persist_across_windows(make_window, ui_settings, qtbot):
 
 
 def test_file_menu_has_attach_and_dashboard(window, qtbot):
+    from PySide6.QtWidgets import QMenu
+
     from rigconsole.ui.remote_dashboard import ChooseRigsDialog
     from rigconsole.ui.remote_observer import AttachDialog
-
-    from PySide6.QtWidgets import QMenu
 
     file_menu = next(m for m in window.findChildren(QMenu) if m.title() == "&File")
     texts = [a.text() for a in file_menu.actions()]

@@ -15,11 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..notifications import one_line
 from .errors import DataLogError
 from .export import export_csv, summary
 from .reader import SessionFile
 from .recover import recover
-from ..notifications import one_line
 
 __all__ = ["main", "summary", "export_csv"]
 

@@ -30,8 +30,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..notifications import one_line
 from ..frame_budget import FrameBudget
+from ..notifications import one_line
 from . import _values as V
 from . import schema
 from .errors import (
@@ -44,8 +44,8 @@ from .errors import (
 from .events import DataLogEvents
 from .journal import rollback
 from .mirror import Dataset, Mirror, Series
-from .reader import SessionFile
 from .notes import NotesMixin
+from .reader import SessionFile
 from .runs import RunsMixin
 from .schema import FORMAT_NAME, FORMAT_VERSION
 from .writer import Writer

@@ -28,8 +28,8 @@ import numpy as np
 from ..notifications import one_line
 from . import _values as V
 from . import schema
-from .events import DataLogEvents
 from .errors import DataLogClosedError, DataLogCorruptError, ReadOnlyError, UnknownNameError
+from .events import DataLogEvents
 from .mirror import Run, copy_note, table_arrays
 from .runs import run_info_of
 

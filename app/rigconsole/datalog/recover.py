@@ -28,9 +28,9 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..notifications import one_line
 from .errors import DataLogCorruptError, NotADataLogError
 from .journal import journal_path, rollback
-from ..notifications import one_line
 
 __all__ = ["recover", "RecoveryReport", "lookup3", "find_superblock"]
 

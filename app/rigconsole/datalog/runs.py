@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import _values as V
-from .events import DataLogEvents
 from .errors import InvalidNameError, InvalidValueError, UnknownNameError
+from .events import DataLogEvents
 from .mirror import Column, Run, table_arrays
 
 __all__ = ["RunsMixin", "OUTCOMES"]

@@ -18,10 +18,10 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..notifications import one_line
 from . import _values as V
 from .errors import DataLogCorruptError, NotADataLogError
 from .mirror import Column, Floats, Mirror, Run, Series
-from ..notifications import one_line
 
 __all__ = [
     "FORMAT_NAME",

@@ -23,8 +23,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..notifications import one_line
 from ..frame_budget import FrameBudget
+from ..notifications import one_line
 from . import schema
 from .errors import DataLogClosedError, DataLogWriteError
 from .journal import JournaledFile

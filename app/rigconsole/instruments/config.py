@@ -20,6 +20,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
 from ..notifications import one_line
 
 __all__ = [

@@ -25,18 +25,19 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from psygnal import Signal, SignalGroup
 
 from ..frame_budget import IDLE, FrameBudget
+from ..notifications import one_line
 from .config import ChannelConfig, InstrumentConfig, RigConfig
 from .links import BadReplyError, driver_channels, driver_class, open_link, parse_reading, prepare_backend
-from ..notifications import one_line
 
 __all__ = ["Instrument", "InstrumentSignals", "ConnectionState", "Reading", "InstrumentError",
            "InstrumentDownError", "InstrumentTimeoutError", "SetpointError", "BadReplyError"]
@@ -265,7 +266,7 @@ class Instrument:
         text = text.strip()
         if not text:
             raise SetpointError("empty command")
-        for sp_name, sp, pat in self._raw_setpoints:
+        for sp_name, _sp, pat in self._raw_setpoints:
             m = pat.match(text)
             if m is not None:
                 self.set_async(sp_name, float(m.group(1)))  # raises when out of limits

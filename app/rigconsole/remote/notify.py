@@ -35,9 +35,10 @@ import statistics
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..frame_budget import IDLE, FrameBudget
 from .settings import EmailSettings

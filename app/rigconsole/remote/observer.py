@@ -19,7 +19,8 @@ import hashlib
 import http.client
 import json
 import ssl
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from .server import DEFAULT_PORT

@@ -14,9 +14,10 @@ from __future__ import annotations
 import html
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+
 from ..notifications import one_line
 
 __all__ = ["SERVICE", "available", "unavailable_reason", "store", "get", "delete",

@@ -8,7 +8,8 @@ control through the session's main-thread command queue.
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..frame_budget import IDLE, FrameBudget
 

@@ -30,15 +30,16 @@ import logging
 import os
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..notifications import one_line
 from .commands import CommandQueue, is_main_thread
 from .frames import FrameHook, frame_stats
 from .loader import ExperimentFile
 from .outcomes import SAVE_DATA, error_location, export_step, trials_complete, where_in_run
 from .runs import RunRecord, RunState, RunStopped, SessionEvents
 from .window import StimulusWindow, tidy_heap
-from ..notifications import one_line
 
 __all__ = ["RunDriver", "NOT_STARTED", "STARTED", "PAUSED", "FINISHED"]
 

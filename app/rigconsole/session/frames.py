@@ -37,13 +37,14 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
+
+import numpy as np
 
 from ..frame_budget import IDLE
 from .stall import StallGuard
-
-import numpy as np
 
 __all__ = ["FrameHook", "StallGuard", "FrameStats", "frame_stats"]
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 import functools
 import weakref
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["install_event_backend_fix", "watch_window", "key_name", "add_poll_observer",
            "remove_poll_observer", "keys_down"]
@@ -47,7 +48,7 @@ __all__ = ["install_event_backend_fix", "watch_window", "key_name", "add_poll_ob
 _releases: deque = deque(maxlen=10000)
 #: names of keys currently held down on a watched window (for ``getState``)
 _down: set[str] = set()
-_watched: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_watched: weakref.WeakSet[Any] = weakref.WeakSet()
 _observers: list[Callable[..., None]] = []
 _installed = False
 

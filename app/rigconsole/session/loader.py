@@ -26,13 +26,14 @@ import os
 import sys
 import traceback
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from .expinfo import ExpInfoField, parse_exp_info
 from ..notifications import one_line
+from .expinfo import ExpInfoField, parse_exp_info
 
 __all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir",
            "file_signature", "EXPERIMENT_SUFFIXES", "activate_plugins", "installed_plugins",

@@ -59,7 +59,7 @@ class MonitorSettings(BaseModel):
     gamma: float | tuple[float, float, float] | None = None
 
     @model_validator(mode="after")
-    def _all_or_none(self) -> "MonitorSettings":
+    def _all_or_none(self) -> MonitorSettings:
         given = [self.width_cm is not None, self.distance_cm is not None, self.resolution_px is not None]
         if any(given) and not all(given):
             missing = [n for n, g in zip(("width_cm", "distance_cm", "resolution_px"), given) if not g]

@@ -18,9 +18,10 @@ import csv
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .outcomes import where_in_run
 from .runs import RunState

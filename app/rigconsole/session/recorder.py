@@ -8,7 +8,8 @@ those are still written by the experiment's ``saveData``.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .runs import RunRecord, RunState, disconnect_all
 from .session import Session

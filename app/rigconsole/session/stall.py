@@ -68,7 +68,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = ["StallGuard", "WAITING_FUNCTIONS"]
 

@@ -36,11 +36,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import _BlockOtherQtBindings  # noqa: F401  (pins Qt to PySide6 first)
-
 from ..notifications import NotificationManager, notifications, one_line
 from ..session.runs import disconnect_all
 from ..session.surface import PendingSession
+from . import _BlockOtherQtBindings  # noqa: F401  (pins Qt to PySide6 first)
 
 log = logging.getLogger("rigconsole")
 
@@ -310,9 +309,9 @@ def start_console(root: Path | None = None, *, settings=None, data_dir: Path | N
             default the bundled simulated rig) when the rig is built; ``False`` for none.
         log_path: the log file the error dialog names (``None``: "no log file").
     """
+    import qasync
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
-    import qasync
 
     from ..settings import load_settings
     from .bridge import SessionBridge

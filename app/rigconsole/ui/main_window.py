@@ -22,16 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QStyle,
-    QVBoxLayout, QWidget,
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
 )
-
 
 from ..session.runs import RunState
 from ..session.surface import ConsoleSession
@@ -42,8 +48,8 @@ from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
 from .qa_report import DryRunView
 from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
-from .window_actions import FileMenuActions
 from .trial_plot import TrialPlotDock
+from .window_actions import FileMenuActions
 
 __all__ = ["MainWindow"]
 

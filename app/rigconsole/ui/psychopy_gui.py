@@ -127,5 +127,5 @@ def install() -> types.ModuleType:
 
     module = build_module()
     sys.modules[MODULE_NAME] = module
-    setattr(psychopy, "gui", module)
+    psychopy.gui = module
     return module

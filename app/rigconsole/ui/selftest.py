@@ -32,9 +32,11 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
 from ..notifications import one_line
 
 __all__ = ["run_self_test", "SelfTestContext", "CHECKS", "N_TRIALS", "DEMO_KEY", "SelfTestFailure"]
@@ -78,9 +80,10 @@ class SelfTestContext:
 
 # ---------------------------------------------------------------------------- checks
 def check_qt(ctx: SelfTestContext) -> str:
-    import rigconsole.ui  # noqa: F401  (pins PySide6, blocks the other bindings)
     import PySide6
     from PySide6.QtWidgets import QApplication
+
+    import rigconsole.ui  # noqa: F401  (pins PySide6, blocks the other bindings)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     ctx.extras["app"] = app
@@ -95,10 +98,10 @@ def check_display(ctx: SelfTestContext) -> str:
 
 
 def check_console(ctx: SelfTestContext) -> str:
+    from psychopy import logging as pslogging
+
     from rigconsole.settings import Settings, WindowSettings, default_root
     from rigconsole.ui.app import build_console
-
-    from psychopy import logging as pslogging
 
     pslogging.console.setLevel(pslogging.ERROR)  # one line per check on stdout; PsychoPy's go to the log
     root = default_root()
@@ -339,8 +342,9 @@ def run_self_test(work_dir: Path | None = None, *, out=None) -> int:
     # the console saves its settings on close: never over the technician's own
     saved_env = {k: os.environ.get(k) for k in ("RIGCONSOLE_SETTINGS", "QT_QPA_PLATFORM")}
     os.environ["RIGCONSOLE_SETTINGS"] = str(work / "settings.json")
-    import rigconsole.ui  # noqa: F401  (before PySide6: pins the binding, restores Python's import)
     from PySide6.QtWidgets import QApplication
+
+    import rigconsole.ui  # noqa: F401  (before PySide6: pins the binding, restores Python's import)
 
     if QApplication.instance() is None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
