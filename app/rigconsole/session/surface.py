@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..frame_budget import IDLE, FrameBudget
 from .runs import RunRecord, SessionEvents
@@ -161,3 +161,13 @@ class PendingSession:
 
     def __repr__(self) -> str:
         return f"<PendingSession root={str(self._root)!r}: the rig is loading>"
+
+
+if TYPE_CHECKING:  # the type checker holds both to the protocol (mypy in scripts/test)
+    from .session import Session
+
+    def _real(s: Session) -> ConsoleSession:
+        return s
+
+    def _pending(p: PendingSession) -> ConsoleSession:
+        return p
