@@ -140,4 +140,6 @@ def test_a_data_log_write_error_shows_once_in_the_banner(console, qtbot):
     assert [where for where, n in console.presenter.shown if n.source == "data log"] == ["banner"]
     assert console.window.banner.text().startswith("Data log: writing") and "is on disk" in console.window.banner.text()
     assert console.presenter.error_dialog.shown == 0
+    shot = Path(log.path).parent.parent / "notification-banner.png"
+    assert console.window.grab().save(str(shot))  # to look at: the banner above the form
     path.rmdir()
