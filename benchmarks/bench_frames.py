@@ -139,10 +139,11 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
     # before session 5 this benchmark imported QTimer first and measured that console
     import builtins
 
-    from PySide6.QtCore import QTimer  # noqa: I001 (order matters, see above)
-
     from rigconsole.settings import Settings, WindowSettings
     from rigconsole.ui.app import build_console
+
+    # isort: split
+    from PySide6.QtCore import QTimer  # (order matters, see above)
     assert builtins.__import__.__name__ == "__import__", "PySide6's import hook is in place"
 
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))

@@ -27,9 +27,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
 import rigconsole.ui  # noqa: E402,F401  (pins Qt to PySide6)
+
+# isort: split
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 N = 1_000_000
 STEPS = 200

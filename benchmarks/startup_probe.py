@@ -38,11 +38,12 @@ def _write(what: str) -> None:
 
 
 def _install() -> None:
-    from PySide6 import QtWidgets
-    from PySide6.QtCore import QEvent, QObject, QTimer
-
     import rigconsole  # noqa: F401  (before PySide6, as packaging/rigconsole_entry.py does)
     import rigconsole.ui  # noqa: F401  (pins PySide6)
+
+    # isort: split
+    from PySide6 import QtWidgets
+    from PySide6.QtCore import QEvent, QObject, QTimer
 
     state = {"painted": None}
 

@@ -80,10 +80,11 @@ class SelfTestContext:
 
 # ---------------------------------------------------------------------------- checks
 def check_qt(ctx: SelfTestContext) -> str:
+    import rigconsole.ui  # noqa: F401  (pins PySide6, blocks the other bindings)
+
+    # isort: split
     import PySide6
     from PySide6.QtWidgets import QApplication
-
-    import rigconsole.ui  # noqa: F401  (pins PySide6, blocks the other bindings)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     ctx.extras["app"] = app
@@ -98,10 +99,11 @@ def check_display(ctx: SelfTestContext) -> str:
 
 
 def check_console(ctx: SelfTestContext) -> str:
-    from psychopy import logging as pslogging
-
     from rigconsole.settings import Settings, WindowSettings, default_root
     from rigconsole.ui.app import build_console
+
+    # isort: split
+    from psychopy import logging as pslogging
 
     pslogging.console.setLevel(pslogging.ERROR)  # one line per check on stdout; PsychoPy's go to the log
     root = default_root()
