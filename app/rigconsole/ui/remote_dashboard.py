@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFrame, QGr
                                QMainWindow, QProgressBar, QVBoxLayout, QWidget)
 
 from ..remote import RemoteObserver, secrets
+from ..views.palette import ERROR, NEUTRAL, connection_look, run_look
 from .remote_observer import ObserverWindow, RemoteFeed, _keep, load_recent, saved_token
 
 __all__ = ["DashboardWindow", "RigTile", "ChooseRigsDialog", "open_dashboard_dialog"]
@@ -58,7 +59,7 @@ class ChooseRigsDialog(QDialog):
             note.setWordWrap(True)
             lay.addWidget(note)
         self.error = QLabel()
-        self.error.setStyleSheet("color: #b42318")
+        self.error.setStyleSheet(f"color: {ERROR}")
         lay.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Show dashboard")
@@ -77,8 +78,6 @@ class ChooseRigsDialog(QDialog):
             self.error.setText("Tick at least one rig and give its token.")
             return
         self.accept()
-
-COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "finished with errors": "#c2410c"}
 
 
 class RigTile(QFrame):
@@ -114,7 +113,7 @@ class RigTile(QFrame):
         self._seen = True
         self.name.setText(st["rig"])
         self.state.setText(st["state"].capitalize())
-        self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {COLOURS.get(st['state'], '#1d2330')}")
+        self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {run_look(st['state']).colour}")
         who = (run.get("expInfo") or {}).get("participant")
         self.detail.setText(f"{run['key']}" + (f", participant {who}" if who else "") if run else "no run")
         self._trial(run.get("trial") or 0, run.get("of"))
@@ -131,10 +130,10 @@ class RigTile(QFrame):
 
     def _connection(self, what: str) -> None:
         self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
-        self.conn.setStyleSheet("color: #12805c" if what == "live" else "color: #b42318")
+        self.conn.setStyleSheet(f"color: {connection_look(what).colour}")
         if not self._seen and what != "live":
             self.state.setText("Not connected")
-            self.state.setStyleSheet("font-size: 18px; font-weight: 700; color: #667085")
+            self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {NEUTRAL}")
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self.window is None:

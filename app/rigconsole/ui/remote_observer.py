@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver, secrets
 from ..remote.tls import peer_fingerprint
+from ..views.palette import ERROR, NEUTRAL, WARNING, connection_look, run_look
+from ..views.plot_sources import StreamFeed
+from .plots import LivePlot
 
 __all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
            "saved_token", "forget_rig", "open_attach_dialog", "trust_box"]
@@ -158,7 +161,7 @@ class AttachDialog(QDialog):
                           "Tokens are kept in this computer's keyring, never in a settings file.")
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b42318")
+        self.error.setStyleSheet(f"color: {ERROR}")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attach")
         buttons.accepted.connect(self._accept)
@@ -333,16 +336,18 @@ class RemoteFeed(QObject):
         self._thread.join(3.0)
 
 
-STATE_COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "finished with errors": "#c2410c", "stopping": "#b54708"}
 PILL = "border-radius: 9px; padding: 2px 10px; font-weight: 600; color: white; background: {}"
 
 
 class ObserverWindow(QMainWindow):
     """One rig seen from afar: status, progress, live plots; pause/resume/stop for operators.
 
-    Plots are redrawn at most 5 times a second (the latest value in each title), whatever the
-    rig's logging rate. Buttons follow the run's state (Pause while running, Resume while
-    paused) and are disabled while the rig has remote control locked."""
+    Each logged variable is a :class:`~.plots.LivePlot` against clock time, fed by a
+    :class:`~rigconsole.views.plot_sources.StreamFeed` (the rig's history, then its streamed
+    values; the last ``MAX_POINTS`` kept) and polled at most 5 times a second (the latest
+    value in each title), whatever the rig's logging rate. Buttons follow the run's state
+    (Pause while running, Resume while paused) and are disabled while the rig has remote
+    control locked."""
 
     control_failed = Signal(str)
 
@@ -351,8 +356,8 @@ class ObserverWindow(QMainWindow):
         self.observer = observer
         self.setWindowTitle(f"Rig Console: observing {observer.host}:{observer.port}")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observer control")
-        self._plots: dict[str, tuple[pg.PlotWidget, object, list, list]] = {}
-        self._dirty: set[str] = set()
+        self._plots: dict[str, LivePlot] = {}
+        self._feeds: dict[str, StreamFeed] = {}
         self._run_state = "idle"
         self._is_locked = False
         central = QWidget()
@@ -361,7 +366,7 @@ class ObserverWindow(QMainWindow):
         self.rig.setStyleSheet("font-size: 17px; font-weight: 700")
         self.rig.setWordWrap(True)
         self.who = QLabel("")
-        self.who.setStyleSheet("color: #667085")
+        self.who.setStyleSheet(f"color: {NEUTRAL}")
         self.conn = QLabel("connecting...")
         self.conn.setWordWrap(True)
         self.state = QLabel("-")
@@ -374,7 +379,7 @@ class ObserverWindow(QMainWindow):
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(10)
         self.locked = QLabel("Remote control is locked at the rig.")
-        self.locked.setStyleSheet("color: #b54708; font-weight: 600")
+        self.locked.setStyleSheet(f"color: {WARNING}; font-weight: 600")
         self.locked.setWordWrap(True)
         self.locked.hide()
         self.buttons = {name: QPushButton(name.capitalize()) for name in ("pause", "resume", "stop")}
@@ -384,7 +389,7 @@ class ObserverWindow(QMainWindow):
             b.hide()
         self.control_error = QLabel()
         self.control_error.setWordWrap(True)
-        self.control_error.setStyleSheet("color: #b42318")
+        self.control_error.setStyleSheet(f"color: {ERROR}")
         self.control_failed.connect(self.control_error.setText)
         head = QHBoxLayout()
         head.addWidget(self.rig, 1)
@@ -416,7 +421,7 @@ class ObserverWindow(QMainWindow):
         self.plot_grid = QGridLayout()
         self.plot_grid.setSpacing(8)
         self.no_data = QLabel("No logged variables yet: they appear here as the rig logs them.")
-        self.no_data.setStyleSheet("color: #667085")
+        self.no_data.setStyleSheet(f"color: {NEUTRAL}")
         self.plot_grid.addWidget(self.no_data, 0, 0)
         lay = QHBoxLayout(central)
         left = QFrame()
@@ -440,12 +445,13 @@ class ObserverWindow(QMainWindow):
 
     def on_connection(self, what: str) -> None:
         """``"live"``, ``"lost: <why>"`` (retried) or ``"refused: <why>"`` (the rig said no: not retried)."""
+        colour = connection_look(what).colour
         if what == "live":
             self.conn.setText("live")
-            self.conn.setStyleSheet(PILL.format("#12805c"))
+            self.conn.setStyleSheet(PILL.format(colour))
         else:
             self.conn.setText(f"connection {what}; retrying..." if what.startswith("lost") else what)
-            self.conn.setStyleSheet("color: #b42318; font-weight: 600")
+            self.conn.setStyleSheet(f"color: {colour}; font-weight: 600")
 
     def show_status(self, st: dict) -> None:
         run = st.get("run") or {}
@@ -453,7 +459,7 @@ class ObserverWindow(QMainWindow):
         self.who.setText(f"{st['you']['name']} ({st['you']['role']})")
         self._run_state = st["state"]
         self.state.setText(st["state"].capitalize())
-        self.state.setStyleSheet(f"font-size: 22px; font-weight: 700; color: {STATE_COLOURS.get(st['state'], '#1d2330')}")
+        self.state.setStyleSheet(f"font-size: 22px; font-weight: 700; color: {run_look(st['state']).colour}")
         self.experiment.setText(run.get("key", "-"))
         self.participant.setText(str((run.get("expInfo") or {}).get("participant", "-")))
         self.run_no.setText(str(run["index"]) if run.get("index") is not None else "-")
@@ -483,46 +489,44 @@ class ObserverWindow(QMainWindow):
             self.progress.setValue(0)
         self.trial.setText(f"trial {n} of {of}" if of else (f"trial {n}" if n else ""))
 
-    def _plot(self, name: str):
-        if name not in self._plots:
+    def _feed(self, name: str) -> StreamFeed:
+        """The feed of logged variable ``name``, with its plot made on first use."""
+        if name not in self._feeds:
             self.no_data.hide()
-            w = pg.PlotWidget(background="w")
-            w.setTitle(name, color="#1d2330", size="11pt")
-            w.getPlotItem().getAxis("bottom").setLabel("s ago")
-            w.setMinimumHeight(140)
-            item = w.plot(pen=pg.mkPen("#2e5aac", width=2))
+            plot = LivePlot(self, time_axis=True, x_label="time", range_mode="follow")
+            plot.set_x_column("t")
+            plot.setTitle(name, color="#1d2330", size="11pt")
+            plot.setMinimumHeight(140)
             n = len(self._plots)
-            self.plot_grid.addWidget(w, n // 2, n % 2)
-            self._plots[name] = (w, item, [], [])
-        return self._plots[name]
+            self.plot_grid.addWidget(plot, n // 2, n % 2)
+            self._plots[name] = plot
+            self._feeds[name] = StreamFeed(MAX_POINTS)
+        return self._feeds[name]
 
     def _history(self, name: str, t: list, v: list) -> None:
-        _, item, ts, vs = self._plot(name)
-        ts[:0], vs[:0] = t, v
-        self._dirty.add(name)
+        self._feed(name).add_history(t, v)
 
     def _redraw_dirty(self) -> None:
-        dirty, self._dirty = self._dirty, set()
-        for name in dirty:
-            self._redraw(name)
+        for name, feed in self._feeds.items():
+            self._redraw(name, feed)
 
-    def _redraw(self, name: str) -> None:
-        w, item, ts, vs = self._plots[name]
-        del ts[:-MAX_POINTS], vs[:-MAX_POINTS]
-        if ts:
-            last = ts[-1]
-            item.setData([t - last for t in ts], [float("nan") if v is None else v for v in vs])
-            v = vs[-1]
-            w.setTitle(f"{name}   <b>{v:.5g}</b>" if isinstance(v, (int, float)) else name, color="#1d2330",
-                       size="11pt")
+    def _redraw(self, name: str, feed: StreamFeed) -> None:
+        plot = self._plots[name]
+        if not plot.has_time():
+            return
+        got = feed.poll()
+        if got is None:
+            return
+        with plot.timed_update():
+            plot.add_points(name, got, style="line")  # the feed keeps the last MAX_POINTS: it resets when it drops some
+            v = feed.last()
+            plot.setTitle(f"{name}   <b>{v:.5g}</b>" if math.isfinite(v) else name, color="#1d2330", size="11pt")
+            plot.flush()
 
     def on_event(self, ev: dict) -> None:
         if ev["type"] == "values":
             for name, v in ev["values"].items():
-                _, _, ts, vs = self._plot(name)
-                ts.append(ev["t"])
-                vs.append(v)
-                self._dirty.add(name)
+                self._feed(name).add(ev["t"], v)
         elif ev["type"] == "trial":
             self._trial(ev["n"], ev.get("of"))
 
