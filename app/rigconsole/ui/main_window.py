@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..notifications import one_line
 from ..session.runs import RunState
 from ..session.surface import ConsoleSession
 from ..settings import Settings, save_settings
@@ -405,13 +406,13 @@ class MainWindow(FileMenuActions, QMainWindow):
         """One line in the red banner above the form (until dismissed, the form edited or a run
         starts) and in the status bar. GUI thread. Logs nothing: an ``ERROR`` notification
         routed here was logged by its dispatcher; the form's own problems are input, not errors."""
-        line = text.strip().splitlines()[0] if text.strip() else "error"
+        line = one_line(text) or "error"
         self.banner.show_message(line)
         self.statusBar().showMessage(line, 15000)
 
     def show_status(self, text: str) -> None:
         """One line in the status bar for 15 s (``WARNING`` notifications). GUI thread."""
-        self.statusBar().showMessage(text.strip().splitlines()[0] if text.strip() else "", 15000)
+        self.statusBar().showMessage(one_line(text), 15000)
 
     # ================================================================ selection
     def select_experiment(self, key: str) -> None:
