@@ -106,7 +106,7 @@ def main() -> int:
     vb.setXRange(end - 0.1 * span, end, padding=0)
     polls = []
     poll_only = []
-    for k in range(POLLS):
+    for _ in range(POLLS):
         base = log.logged_last_values()["signal"][0]
         for i in range(NEW):
             log.add_entry(signal=float(np.sin(i / 50)))

@@ -38,8 +38,9 @@ import ast
 import inspect
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 
@@ -127,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .ui.psychopy_gui import install_for_run
         install_for_run()
     from .rig import Rig
-    from .session import ExpInfoError, ExperimentLoadError, RunState
+    from .session import ExperimentLoadError, ExpInfoError, RunState
     from .settings import Settings
 
     path = path.absolute()

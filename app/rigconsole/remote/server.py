@@ -87,7 +87,7 @@ class RemoteServer:
         self._ws_transports: dict[web.WebSocketResponse, Any] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, *, config_dir: Path, tokens: TokenStore | None = None) -> "RemoteServer":
+    def from_settings(cls, settings: Any, *, config_dir: Path, tokens: TokenStore | None = None) -> RemoteServer:
         """The server a :class:`rigconsole.remote.settings.RemoteSettings` describes.
 
         ``tls="self-signed"`` makes (once) ``remote-cert.pem``/``remote-key.pem``

@@ -262,8 +262,13 @@ class StimulusWindow:
             self._win.title = WINDOW_TITLE
 
     def _use_monitor_of(self, module) -> None:
-        from .monitor import (describe_monitor, monitor_for_experiment, reconcile_monitor, same_monitor,
-                              script_monitor_name)
+        from .monitor import (
+            describe_monitor,
+            monitor_for_experiment,
+            reconcile_monitor,
+            same_monitor,
+            script_monitor_name,
+        )
 
         name = script_monitor_name(module)
         given = (self._params or {}).get("monitor")

@@ -50,10 +50,10 @@ from PySide6.QtWidgets import (
 
 from ..datalog import DataLog
 from ..datalog.export import export_csv
+from ..notifications import one_line
 from ..views.palette import ERROR, run_look
 from .data_widgets import TrialTableModel, cell_text, fill_kv, kv_table, plain_table, run_in_thread
 from .variable_plots import PlotSource, VariablePlot
-from ..notifications import one_line
 
 __all__ = ["DataBrowser", "TrialTableModel", "open_error_message"]
 

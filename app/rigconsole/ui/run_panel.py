@@ -5,8 +5,8 @@ cheap (label text only) because it may run between two stimulus frames.
 """
 from __future__ import annotations
 
-import html
 import collections
+import html
 import math
 import os
 import time
