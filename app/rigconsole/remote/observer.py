@@ -19,7 +19,7 @@ import hashlib
 import http.client
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -212,7 +212,7 @@ class RemoteObserver:
 
     # ------------------------------------------------------------------ live
     async def updates(self, *, after: int | None = None, max_retries: int = 10,
-                      retry_delay_s: float = 0.5) -> AsyncIterator[dict]:
+                      retry_delay_s: float = 0.5) -> AsyncGenerator[dict, None]:
         """Live events, each a dict with ``type`` (``values``, ``trial``, ``run_state``, ...) and ``seq``.
 
         Reconnects after a lost connection and resumes after the last batch
