@@ -1,4 +1,4 @@
-"""One object, one owner (BRIEF.md): no module under app/rigconsole calls another package's
+"""One object, one owner (docs/architecture.md): no module under app/rigconsole calls another package's
 private names or assigns attributes of another package's objects. Read from the source (ast).
 
 A *package* is a subpackage of rigconsole (``session``, ``datalog``, ``ui``, ``instruments``,
@@ -22,7 +22,6 @@ owners have not yet moved to the ports are listed in :data:`KNOWN` (the list may
 from __future__ import annotations
 
 import ast
-import warnings
 from collections import defaultdict
 from pathlib import Path
 

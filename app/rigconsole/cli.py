@@ -38,8 +38,9 @@ import ast
 import inspect
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 
@@ -122,11 +123,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(to_stderr)
     logging.getLogger().setLevel(logging.INFO)
     log_path = setup_log_file()
+    from .notifications import Notification, notifications, one_line
     if args.simulate_participant is None:  # psychopy.gui's PySide6 dialogs, as in the console (none in a dry run: nobody answers)
         from .ui.psychopy_gui import install_for_run
         install_for_run()
     from .rig import Rig
-    from .session import ExpInfoError, ExperimentLoadError, RunState
+    from .session import ExperimentLoadError, ExpInfoError, RunState
     from .settings import Settings
 
     path = path.absolute()
@@ -154,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         unused = rig.data_log.path
         rig.close()
         unused.unlink(missing_ok=True)
-        raise UsageError(f"the rig file does not load: {str(rig.rig_file_error).strip().splitlines()[0]} "
+        raise UsageError(f"the rig file does not load: {one_line(rig.rig_file_error, with_type=False)} "
                          f"(check it with 'rigconsole rig check {rig_file}')")
     if remote is not None:
         from .remote import RemoteServer
@@ -167,7 +169,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot serve the remote API on {remote[0]}:{remote[1]}: {err.strerror or err}") from None
         print(f"remote attach: http://{remote[0]}:{rig.component('remote').port}/", file=sys.stderr, flush=True)
     write_errors: list[str] = []
-    rig.events.write_error.connect(write_errors.append)
+
+    def _data_log_error(n: Notification) -> None:
+        if n.source == "data log":
+            write_errors.append(n.message)
+
+    notifications.notified.connect(_data_log_error)
     session_file = rig.data_log.path
     record = report = None
     try:
@@ -218,6 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if record.traceback and args.verbose and ended_badly:
         print(record.traceback, file=sys.stderr)
+    notifications.notified.disconnect(_data_log_error)
     if report is not None:
         return code
     if write_errors:  # one line, once: what was kept and what to do

@@ -24,6 +24,7 @@ from typing import Any, Mapping, Protocol
 from psygnal import Signal, SignalGroup
 
 from .frame_budget import FrameBudget
+from .notifications import notifications, one_line
 from .settings import Settings
 
 __all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER"]
@@ -47,14 +48,10 @@ class RigEvents(SignalGroup):
 
     - ``data_log_changed(data_log)``: the session data log was replaced (a new
       data folder); emitted on the thread that applied the settings.
-    - ``write_error(message)``: the data log could not write (disk full...): one
-      line saying what was kept and what to do; once per error, from the data
-      log's writer thread.
     - ``settings_applied(settings)``: :meth:`Rig.apply_settings` finished.
     """
 
     data_log_changed = Signal(object)
-    write_error = Signal(str)
     settings_applied = Signal(object)
 
 
@@ -436,8 +433,8 @@ class Rig:
         if message in self._reported:
             return
         self._reported.add(message)
-        log.error("data log: %s", message)
-        self.events.write_error.emit(message)
+        # one line saying what was kept and what to do; from the data log's writer thread
+        notifications.notify(message, source="data log")
 
     def _start_remote(self) -> None:
         from .remote import RemoteServer
@@ -502,7 +499,7 @@ class Rig:
             config = load_rig_file(path)
         except (RigFileError, OSError) as err:
             self._rig_file_error = err
-            log.error("rig file %s: %s", path, str(err).strip().splitlines()[0] if str(err).strip() else err)
+            log.error("rig file %s: %s", path, one_line(err, with_type=False))
             return
         self.add_component("instruments", InstrumentManager(config))
         log.info("instruments from %s: %s", path, ", ".join(config.instruments) or "none")

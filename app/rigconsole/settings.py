@@ -105,7 +105,7 @@ class Settings(BaseModel):
         """Keep the open plot docks (``{"kind", "name", "axis", "follow"}`` each)."""
         self.plot_layout = list(layout)
 
-    def adopt(self, other: "Settings", fields: tuple[str, ...]) -> None:
+    def adopt(self, other: Settings, fields: tuple[str, ...]) -> None:
         """Take ``fields`` from ``other`` (settings applied from the Settings dialog)."""
         for name in fields:
             setattr(self, name, getattr(other, name))

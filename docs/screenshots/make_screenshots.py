@@ -55,14 +55,12 @@ def main(only: list[str] | None = None) -> int:
     from rigconsole.logfiles import setup_log_file
     from rigconsole.settings import Settings, WindowSettings, default_root
     from rigconsole.ui.app import build_console, setup_logging
-    from rigconsole.ui.error_dialog import install_error_dialog
     from rigconsole.ui.single_instance import set_application_identity
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_application_identity(app)
     setup_logging()
     log_path = setup_log_file()
-    handler = install_error_dialog(log_path)
     from rigconsole.remote import TokenStore
     from rigconsole.remote.settings import EmailSettings, RemoteSettings
 
@@ -79,7 +77,8 @@ def main(only: list[str] | None = None) -> int:
     remote = RemoteSettings(enabled=True, host="127.0.0.1", port=free_port, rig_name="rig-2 (EEG room)", email=email)
     settings = Settings(root=default_root(), data_dir=work / "data", window=WindowSettings(size=(640, 480)),
                         remote=remote)
-    c = build_console(settings=settings, simulated_vsync_hz=60.0, show=True)
+    c = build_console(settings=settings, simulated_vsync_hz=60.0, show=True, log_path=log_path)
+    handler = c.presenter.error_dialog
     w = c.window
     w.resize(1280, 800)
     shots: list[Path] = []
@@ -201,7 +200,7 @@ def main(only: list[str] | None = None) -> int:
         try:
             raise FileNotFoundError("[Errno 2] No such file or directory: 'conditions.xlsx'")
         except FileNotFoundError:
-            c.reporter.sys_hook(*sys.exc_info())
+            c.notifications.sys_hook(*sys.exc_info())
         await wait(lambda: handler.dialog is not None and handler.dialog.isVisible())
         time.sleep(0.1)
         await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rigconsole.settings import Settings, WindowSettings
+
 from support.scripts import STUCK
 
 REPO = Path(__file__).resolve().parents[2]

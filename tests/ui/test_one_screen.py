@@ -12,6 +12,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication
 
 from rigconsole.settings import Settings
+
 from support.csv_h5 import csv_rows
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -187,10 +188,9 @@ def test_screenshot_one_screen_side_by_side(tmp_path, request):
     import os
     import subprocess
     import sys
+    import tempfile
 
     from support.datalog_fill import SCREENSHOTS
-
-    import tempfile
 
     # a short root path, as a user's is (~/experiments): the console's path labels do not elide,
     # and pytest's long tmp_path would widen it

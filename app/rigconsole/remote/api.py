@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .keys import SERVER_KEY, WHO_KEY
 from .stream import dumps, jsonable
+from ..notifications import one_line
 
 __all__ = ["add_routes", "error", "run_summary", "parse_hello", "parse_json", "column_unit"]
 
@@ -358,7 +359,7 @@ async def start_run(request: web.Request) -> web.Response:
     except UnknownExperimentError as err:
         raise web.HTTPNotFound(text=dumps({"error": str(err), "status": 404}), content_type="application/json")
     except (ExpInfoError, ExperimentLoadError, TypeError, ValueError) as err:
-        raise bad(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        raise bad(one_line(err, with_type=False)) from None
     except RunInProgressError as err:
         raise web.HTTPConflict(text=dumps({"error": str(err), "status": 409}), content_type="application/json")
     _server(request).record_control(who, "run", experiment=key, expInfo=jsonable(queued["expInfo"]))

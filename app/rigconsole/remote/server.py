@@ -91,7 +91,7 @@ class RemoteServer:
         self._ws_transports: dict[web.WebSocketResponse, Any] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, *, config_dir: Path, tokens: TokenStore | None = None) -> "RemoteServer":
+    def from_settings(cls, settings: Any, *, config_dir: Path, tokens: TokenStore | None = None) -> RemoteServer:
         """The server a :class:`rigconsole.remote.settings.RemoteSettings` describes.
 
         ``tls="self-signed"`` makes (once) ``remote-cert.pem``/``remote-key.pem``
@@ -222,7 +222,9 @@ class RemoteServer:
         site = web.TCPSite(runner, self.host, self.requested_port, ssl_context=ssl_ctx, backlog=64)
         try:
             await site.start()
-            sock = site._server.sockets[0]  # aiohttp offers no public accessor for the bound port
+            server = site._server  # aiohttp offers no public accessor for the bound port
+            assert isinstance(server, asyncio.Server)  # started just above
+            sock = server.sockets[0]
             self._port = sock.getsockname()[1]
             self._ready.set()
             while not self._stop.is_set():
@@ -251,8 +253,15 @@ class RemoteServer:
                     transport.abort()
 
     # ------------------------------------------------------------------ rig events → stream
+    def _rig_view(self) -> RigView:
+        """The view served (set by the constructor or :meth:`start`, before anything is served)."""
+        if self.view is None:
+            raise RuntimeError("the remote server has no rig to serve: start(rig) first")
+        return self.view
+
     def _connect(self) -> None:
-        ev = self.view.session.events
+        view = self._rig_view()
+        ev = view.session.events
         push = self.stream.push
         self._links = [
             (ev.run_started, lambda rec: push({"type": "run_started", "run": api.run_summary(rec)})),
@@ -262,14 +271,14 @@ class RemoteServer:
                                                     "of": rec.total_trials, "row": dict(row)})),
             (ev.experiments_changed, lambda: push({"type": "experiments_changed"})),
         ]
-        inst = self.view.instruments
+        inst = view.instruments
         if inst is not None and hasattr(getattr(inst, "events", None), "state_changed"):
             self._links.append((inst.events.state_changed, self._on_instrument_state))
-        if self.view.data_log_changed is not None:
-            self._links.append((self.view.data_log_changed, self._hook_data_log))
+        if view.data_log_changed is not None:
+            self._links.append((view.data_log_changed, self._hook_data_log))
         for sig, slot in self._links:
             sig.connect(slot)
-        self._hook_data_log(self.view.data_log)
+        self._hook_data_log(view.data_log)
 
     def _hook_data_log(self, data_log: Any) -> None:
         for sig, slot in self._log_links:
@@ -318,7 +327,7 @@ class RemoteServer:
         t = time.time()
         text = f"{action} by {who.name}"
         row = {"t": t, "source": f"remote:{who.name}", "kind": "control", "text": text, "fields": fields}
-        dl = self.view.data_log
+        dl = self._rig_view().data_log
         add = getattr(dl, "add_annotation", None)
         if callable(add):
             try:
@@ -414,7 +423,7 @@ class RemoteServer:
             client = StreamClient(who.name, max_batches=self.stream.client_max_batches,
                                   max_bytes=self.stream.client_max_bytes)
             welcome = self.stream.attach(client, hello.get("after"), hello.get("stream"))
-            welcome.update(role=who.role, rig=self.view.rig_name, locked=self._locked)
+            welcome.update(role=who.role, rig=self._rig_view().rig_name, locked=self._locked)
             await ws.send_str(dumps(welcome))
             sender = asyncio.ensure_future(self._send_loop(ws, client))
             reader = asyncio.ensure_future(self._read_loop(ws))

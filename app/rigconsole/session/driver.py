@@ -24,13 +24,16 @@ The per-flip work (:meth:`RunDriver.on_frame`) runs from the frame hook.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..notifications import one_line
 from .commands import CommandQueue, is_main_thread
 from .frames import FrameHook, frame_stats
 from .loader import ExperimentFile
@@ -124,7 +127,7 @@ class RunDriver:
         record = RunRecord(index=len(self.records) + 1, key=entry.key, exp_info=exp_info)
         self._run = record
         try:
-            module = entry.module
+            module: Any = entry.module  # a module: broken entries are refused before this
             self.records.append(record)
             self._stop_at = None
             self._last_status = None
@@ -201,8 +204,7 @@ class RunDriver:
                 record.traceback = traceback.format_exc()
             except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt stays a failure too
                 err = exc
-                text = str(exc).strip().splitlines()
-                record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+                record.error = one_line(exc)
                 record.traceback = traceback.format_exc()
                 self._locate(record, exc, files, this_exp)
                 step = export_step(exc.__traceback__)
@@ -260,8 +262,7 @@ class RunDriver:
                 except Exception as exc:
                     log.exception("run %d: saving %s's data failed", record.index, record.key)
                     if record.error is None:
-                        text = str(exc).strip().splitlines()
-                        record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+                        record.error = one_line(exc)
                         record.traceback = traceback.format_exc()
                         self._locate(record, exc, list(files), this_exp)
                         if not record.stop_requested:  # run() returned: every trial ran
@@ -415,7 +416,7 @@ class RunDriver:
                 playback += list(routine.getPlaybackComponents())
             self._pause_loop(this_exp, win, timers, playback)
 
-        pauseExperiment.__wrapped__ = original
+        functools.update_wrapper(pauseExperiment, original, assigned=(), updated=())  # __wrapped__ only
         return pauseExperiment
 
     def _pause_loop(self, this_exp, win, timers=(), playback=()) -> None:

@@ -37,13 +37,14 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
+
+import numpy as np
 
 from ..frame_budget import IDLE
 from .stall import StallGuard
-
-import numpy as np
 
 __all__ = ["FrameHook", "StallGuard", "FrameStats", "frame_stats"]
 
@@ -106,7 +107,7 @@ class FrameHook:
         self.budget_s = budget_s
         self.simulated_vsync_hz = simulated_vsync_hz
         self.win = None
-        self._orig_flip = None
+        self._orig_flip: Callable[..., Any] = _not_hooked
         self.recording = False
         self.intervals: list[float] = []
         self._last_flip: float | None = None
@@ -170,7 +171,7 @@ class FrameHook:
         if self.win is not None:
             self.win.__dict__.pop("flip", None)
         self.win = None
-        self._orig_flip = None
+        self._orig_flip = _not_hooked
 
     #: serve the console after a flip when it was last served longer ago than this many
     #: refresh periods. The next frame may miss its blank (a slow draw or swap), and
@@ -373,7 +374,7 @@ class FrameHook:
             blank = self._next_blank(now)
             # the slack: time left before this frame's blank, less the flip's margin
             slack = blank - now - self._margin if blank is not None else 0.0
-            if slack > 0.001:
+            if blank is not None and slack > 0.001:
                 self.pump_now(min(slack, self.budget_s), room_until=blank - self._margin)
                 if time.perf_counter() > blank:
                     self.overruns += 1
@@ -416,3 +417,8 @@ class FrameHook:
                 budget = self.SLACKLESS_BUDGET_S if unserved > self.SLACKLESS_PERIODS else self.AFTER_FLIP_BUDGET_S
                 self.pump_now(min(self.budget_s, budget))
         return result
+
+
+def _not_hooked(*_args: Any, **_kwargs: Any) -> Any:
+    """The stimulus window's flip while no window is hooked (never called then)."""
+    raise RuntimeError("the frame pump is not hooked to a stimulus window")

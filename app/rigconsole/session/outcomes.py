@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import os
 import traceback as tb_mod
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Iterable
+from typing import Any
 
 from .runs import RunRecord, RunState
 

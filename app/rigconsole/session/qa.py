@@ -18,9 +18,10 @@ import csv
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .outcomes import where_in_run
 from .runs import RunState
@@ -132,7 +133,7 @@ def empty_columns(rows: list[dict[str, Any]], columns: Iterable[str] | None = No
 
 def trials_per_loop(rows: list[dict[str, Any]]) -> dict[str, int]:
     """``{loop: rows with a value in the loop's '<loop>.thisN' column}``, in column order."""
-    loops = {}
+    loops: dict[str, int] = {}
     for r in rows:
         for c in r:
             if c.endswith(".thisN") and c.count(".") == 1:
@@ -241,7 +242,7 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
 
     sp = participant if participant is not None else SimulatedParticipant(seed)
     t_start = time.perf_counter()
-    state = {"last_progress": t_start, "where": "", "stuck": False, "limit": False, "watching": False}
+    state: dict[str, Any] = {"last_progress": t_start, "where": "", "stuck": False, "limit": False, "watching": False}
 
     def on_trial(record, row):
         state["last_progress"] = time.perf_counter()

@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ..notifications import notifications, one_line
 from ..session import RunState, Session
 from ..session.qa import QAReport, dry_run
 
@@ -27,11 +28,13 @@ log = logging.getLogger(__name__)
 class RunController(QObject):
     """Run / Pause / Resume / Stop for the console.
 
+    A refused or failed run is a one-line ``ERROR`` notification (source ``"run"``,
+    :data:`rigconsole.notifications.notifications`): bad expInfo, broken experiment,
+    a run already in progress, the experiment failed (its error and the
+    experiment's file:line). A run *finished with errors* (every trial kept) is
+    no error there: the run panel and the state pill show it.
+
     Signals:
-        error(str): a one-line message for the technician (bad expInfo, broken
-            experiment, a run already in progress, the experiment failed: its
-            error and the experiment's file:line). A run *finished with errors*
-            (every trial kept) is no error here: the run panel and the state pill show it.
         busyChanged(bool): a run is (not) in progress.
         dryRunStarted(str key, str folder): a dry run is about to start; its data go to ``folder``.
         dryRunEnded(QAReport, str folder): a scheduled dry run is over (completed, stuck,
@@ -43,7 +46,6 @@ class RunController(QObject):
             without it a dry run writes where runs write.
     """
 
-    error = Signal(str)
     busyChanged = Signal(bool)
     dryRunStarted = Signal(str, str)
     dryRunEnded = Signal(object, str)
@@ -72,7 +74,7 @@ class RunController(QObject):
             self.rig = rig
 
     def run(self, key: str, exp_info: dict[str, Any] | None = None) -> bool:
-        """Validate and schedule a run; returns ``False`` (and emits ``error``) when refused."""
+        """Validate and schedule a run; returns ``False`` (and notifies why) when refused."""
         return self._schedule(key, exp_info, self._run_now)
 
     def dry_run(self, key: str, exp_info: dict[str, Any] | None = None, *, seed: int | None = 0,
@@ -80,17 +82,17 @@ class RunController(QObject):
         """Validate and schedule a dry run: a simulated participant (``seed``) takes the
         experiment; a run with no new data row (nor routine) for ``stuck_after_s`` seconds is
         stopped as stuck. Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA report.
-        Returns ``False`` (and emits ``error``) when refused."""
+        Returns ``False`` (and notifies why) when refused."""
         return self._schedule(key, exp_info, lambda k, info: self._dry_run_now(k, info, seed, stuck_after_s))
 
     def _schedule(self, key: str, exp_info: dict[str, Any] | None, start) -> bool:
         if self.busy:
-            self.error.emit("A run is already in progress: stop it first.")
+            _error("A run is already in progress: stop it first.")
             return False
         try:
             resolved = self.session.resolveExpInfo(key, exp_info)
         except Exception as err:  # ExpInfoError, broken/unknown experiment
-            self.error.emit(str(err))
+            _error(str(err))
             return False
         self._starting = True
         self.busyChanged.emit(True)
@@ -106,17 +108,15 @@ class RunController(QObject):
             self.dryRunStarted.emit(key, folder)
             report = dry_run(self.session, key, exp_info, seed=seed, stuck_after_s=stuck_after_s)
         except Exception as err:  # it could not start (or the report failed): the report says so
-            text = str(err).strip().splitlines()
-            line = f"{type(err).__name__}: {text[0] if text else ''}"
-            log.error("dry run of %s: %s", key, line)
-            self.error.emit(f"{key}: dry run failed: {line}")
+            line = one_line(err)
+            _error(f"{key}: dry run failed: {line}")
             report = QAReport(experiment=key, outcome="failed", where=line, error=line)
         finally:
             try:
                 if self.rig is not None:
                     self.rig.end_dry_run()
             except Exception as err:
-                self.error.emit(f"after the dry run: {err}")
+                _error(f"after the dry run: {err}")
             self._starting = False
             self.busyChanged.emit(False)
             if report is not None:
@@ -128,7 +128,7 @@ class RunController(QObject):
             ok = self.session.runExperiment(key, exp_info)
             if not ok:
                 rec = self._record(before)
-                self.error.emit(f"{key}: {rec.error if rec else 'the run failed'}")
+                _error(f"{key}: {rec.error if rec else 'the run failed'}")
         except Exception as err:
             rec = self._record(before)
             if rec is not None and rec.state == RunState.FINISHED_WITH_ERRORS:
@@ -136,10 +136,9 @@ class RunController(QObject):
                 log.warning("%s finished with errors: every trial kept (%d trials); %s", key, rec.n_trials, rec.error)
             elif rec is not None and rec.error:
                 at = f" at {os.path.basename(rec.error_at)}" if rec.error_at else ""
-                self.error.emit(f"{key} failed{at}: {rec.error}")
+                _error(f"{key} failed{at}: {rec.error}")
             else:
-                text = str(err).strip().splitlines()
-                self.error.emit(f"{key} failed: {type(err).__name__}: {text[0] if text else ''}")
+                _error(f"{key} failed: {one_line(err)}")
         finally:
             self._starting = False
             self.busyChanged.emit(False)
@@ -157,3 +156,8 @@ class RunController(QObject):
 
     def stop(self) -> bool:
         return bool(self.session.stopExperiment())
+
+
+def _error(message: str) -> None:
+    """A refused or failed run, for the technician: one ``ERROR`` notification."""
+    notifications.notify(message, source="run")

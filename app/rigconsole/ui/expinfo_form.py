@@ -10,12 +10,22 @@ required ones (``|req`` or ``*``) carry a ``*`` and are checked by
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QSpinBox,
-    QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..session.expinfo import ExpInfoError, ExpInfoField
@@ -223,7 +233,7 @@ class ExpInfoForm(QWidget):
         """
         self.clear_error()
         values = self.values()
-        for name, w in self.editors.items():
+        for name in self.editors:
             try:
                 self.fields[name].coerce(values[name])
             except ExpInfoError as err:

@@ -6,6 +6,7 @@ cheap (label text only) because it may run between two stimulus frames.
 from __future__ import annotations
 
 import collections
+import html
 import math
 import os
 import time
@@ -270,7 +271,7 @@ class RunStatusPanel(QWidget):
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text)
 
 
 class Banner(QFrame):

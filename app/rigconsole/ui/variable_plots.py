@@ -44,9 +44,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..frame_budget import FrameBudget
-from .budget import PaintGate
 from ..views.palette import SERIES
 from ..views.plot_sources import FRAMES, TRIAL_PREFIX, PlotSource, PointBuffer, SourceFeed, axis_label
+from .budget import PaintGate
 from .plots import LivePlot
 
 __all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "FRAMES", "AXES"]
