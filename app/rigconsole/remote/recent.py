@@ -49,8 +49,8 @@ def _read_rows(path: Path) -> list[dict]:
     for r in rows:
         if isinstance(r, dict) and isinstance(r.get("host"), str) and r["host"]:
             try:
-                out.append({**r, "port": int(r.get("port"))})
-            except (TypeError, ValueError):
+                out.append({**r, "port": int(r["port"])})
+            except (KeyError, TypeError, ValueError):
                 continue
     return out
 
@@ -73,7 +73,7 @@ def remember_rig(entry: dict, token: str | None = None) -> dict:
     Returns the entry as saved (``token_saved`` says whether the keyring kept the token)."""
     entry = {k: entry[k] for k in ("host", "port", "tls", "fingerprint") if k in entry}
     entry["port"] = int(entry["port"])
-    entry["token_saved"] = bool(token) and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token)
+    entry["token_saved"] = bool(token and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token))
     rows = [r for r in load_recent() if (r["host"], r["port"]) != (entry["host"], entry["port"])]
     _write_rows(recent_rigs_path(), [entry] + rows[:MAX_RECENT - 1])
     return entry

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -28,6 +28,9 @@ from .stream import Stream, StreamClient, dumps
 from .tls import TlsConfig
 from .tokens import TokenInfo, TokenStore
 from .view import RigView
+
+if TYPE_CHECKING:
+    from .discovery import Announcer
 
 __all__ = ["RemoteServer", "DEFAULT_PORT"]
 
@@ -68,7 +71,8 @@ class RemoteServer:
                  stream: Stream | None = None, locked: bool = False, announce: bool = True,
                  replay: bool = False) -> None:
         self.view = rig_view
-        self._announce, self._replay, self._announcer = announce, replay, None
+        self._announce, self._replay = announce, replay
+        self._announcer: Announcer | None = None
         self.host = host
         self.requested_port = port
         self.tokens = tokens if tokens is not None else TokenStore.default()
@@ -174,10 +178,11 @@ class RemoteServer:
             raise OSError(f"remote server cannot listen on {self.host}:{self.requested_port}: {err}") from err
         self._connect()
         log.info("remote server on %s", self.url)
-        if self._announce:
+        if self._announce and self._port is not None:
             from .discovery import announce_rig
 
-            self._announcer = announce_rig(self.view.rig_name, self.host, self._port, fingerprint=self.fingerprint,
+            rig_name = self.view.rig_name if self.view is not None else "rig"
+            self._announcer = announce_rig(rig_name, self.host, self._port, fingerprint=self.fingerprint,
                                            replay=self._replay)
 
     def close(self) -> None:
