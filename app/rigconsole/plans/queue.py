@@ -246,6 +246,10 @@ class RunQueue:
                 "items": [it.summary() for it in self.items],
                 "estimate": est}
 
+    def set_stuck_after(self, seconds: float) -> None:
+        """A dry run with no new data row (nor routine) for ``seconds`` is stopped as stuck."""
+        self._stuck_after_s = float(seconds)
+
     # ---------------------------------------------------------------- control
     @_main_thread
     def add(self, experiment: str | Path, exp_info: dict[str, Any] | None = None, *, mode: str = "run",
