@@ -167,11 +167,13 @@ class RunOutcome:
     @classmethod
     def from_record(cls, record: RunRecord) -> "RunOutcome":
         """The outcome of an ended :class:`.runs.RunRecord`."""
-        duration = (record.ended - record.started) if record.ended and record.started else None
-        return cls(state=record.state, experiment=record.key, n_trials=record.n_trials,
-                   total_trials=record.total_trials, duration_s=duration, error=record.error,
-                   error_at=record.error_at, where=record.where or "", raised_in=record.raised_in or "",
-                   has_traceback=bool(record.traceback), run_index=record.index)
+        get = lambda name, default=None: getattr(record, name, default)  # noqa: E731 (a record-like object too)
+        started, ended = get("started"), get("ended")
+        return cls(state=get("state", RunState.FAILED), experiment=get("key", ""), n_trials=get("n_trials", 0) or 0,
+                   total_trials=get("total_trials"), duration_s=(ended - started) if ended and started else None,
+                   error=get("error"), error_at=get("error_at"), where=get("where", "") or "",
+                   raised_in=get("raised_in", "") or "", has_traceback=bool(get("traceback", "")),
+                   run_index=get("index"))
 
     @classmethod
     def not_run(cls, experiment: str, state: str = SKIPPED, error: str | None = None) -> "RunOutcome":
