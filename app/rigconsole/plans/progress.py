@@ -185,6 +185,10 @@ class PlanRun:
         for sig, slot in self._links:
             sig.connect(slot)
         self._save()
+        self.queue.set_plan({"name": self.plan.name or (self.plan.source.stem if self.plan.source else "plan"),
+                             "file": str(self.plan.source) if self.plan.source else None,
+                             "participant": str(self.fields["participant"]), "order": [i + 1 for i in self.order],
+                             "n_items": len(self.plan.items), "resumed": bool(done)})
         self.queue.start()
         return queued
 

@@ -187,6 +187,7 @@ class RunQueue:
         self._in_poll = False
         self._break: dict[str, Any] | None = None
         self._plan_open = False
+        self._plan: dict[str, Any] | None = None
         self._durations_file = Path(durations_file) if durations_file is not None else None
         self._durations: dict[str, list[float]] = self._read_durations()
 
@@ -241,10 +242,22 @@ class RunQueue:
         """JSON-friendly: items, holding, break, estimate (the remote API's ``GET /queue``)."""
         est = self.estimate()
         brk = self._break
-        return {"holding": self._holding, "running": self._running.id if self._running is not None else None,
+        return {"plan": dict(self._plan) if self._plan else None, "holding": self._holding, "running": self._running.id if self._running is not None else None,
                 "break": None if brk is None else {"after": brk["item"].id, "message": brk["spec"].message},
                 "items": [it.summary() for it in self.items],
                 "estimate": est}
+
+    @_main_thread
+    def set_plan(self, info: dict[str, Any] | None) -> None:
+        """Say which plan the pending items are (``{"name", "file", "participant", "order", "n_items"}``,
+        shown by ``summary()``, the console and the remote API); ``None``: none."""
+        self._plan = dict(info) if info else None
+        self.events.changed.emit()
+
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        """What :meth:`set_plan` said (a copy), or ``None``."""
+        return dict(self._plan) if self._plan else None
 
     def set_stuck_after(self, seconds: float) -> None:
         """A dry run with no new data row (nor routine) for ``seconds`` is stopped as stuck."""
