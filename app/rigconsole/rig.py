@@ -152,7 +152,8 @@ class Rig:
         """
         from .plans import PlanRun
 
-        return PlanRun(plan, values, self._queue, Path(self._settings.data_dir).absolute(),
+        data_dir = Path(self._settings.data_dir).absolute()  # a dry run's progress stays apart too
+        return PlanRun(plan, values, self._queue, data_dir / DRY_RUNS_FOLDER if dry_run else data_dir,
                        data_log=lambda: self._data_log,
                        run_group=lambda rec: self._recorder.group_for(rec) if self._recorder is not None else None,
                        dry_run=dry_run, seed=seed)

@@ -191,6 +191,17 @@ def test_a_plan_runs_for_one_participant_and_is_recorded_in_the_h5_and_the_state
     assert meta["plan_file"] == str(plan_file) and meta["order"] == [1, 2, 0] and meta["participant"] == "s02"
     assert [n["fields"]["item"] for n in notes] == [2, 3, 1]
     assert [n["fields"]["run"] for n in notes] == runs  # each run linked to its item
+    # rigconsole data FILE shows the plan's progress
+    from rigconsole.datalog.cli import main as data_main
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert data_main([str(h5)]) == 0
+    text = buf.getvalue()
+    assert "Plan 'battery': participant s02, 3 of 3 items done (order 2, 3, 1)" in text, text
+    assert f"  item 2  json/named_like_a_package.py  finished  {runs[0]}  run finished: 1 trial" in text, text
 
 
 def _calls(name: str):

@@ -289,6 +289,7 @@ class RunQueue:
                          plan_index=plan_index, seed=seed)
         self._pending.insert(len(self._pending) if position is None else max(0, int(position)), item)
         self.events.changed.emit()
+        self._kick()
         return item
 
     @_main_thread
@@ -309,6 +310,7 @@ class RunQueue:
         item = self.add(experiment, exp_info, mode=mode, position=0, hold_after=True, seed=seed)
         self._holding = False
         self.events.changed.emit()
+        self._kick()
         return item
 
     @_main_thread
@@ -365,6 +367,7 @@ class RunQueue:
                          retry_of=old.id, seed=old.seed)
         self._pending.insert(0, item)
         self.events.changed.emit()
+        self._kick()
         return item
 
     @_main_thread
@@ -373,6 +376,7 @@ class RunQueue:
         the first pending item. Returns ``False`` when nothing is pending."""
         self._holding = False
         self.events.changed.emit()
+        self._kick()
         return bool(self._pending)
 
     @_main_thread
@@ -411,6 +415,13 @@ class RunQueue:
         self.events.changed.emit()
 
     # ------------------------------------------------------------------ loop
+    def _kick(self) -> None:
+        """The next item's turn, on the main loop's next drain of the command queue (a plain callback
+        there), when something is pending and the queue does not hold; the main loop's own
+        :meth:`poll` calls (the console's timer) do the same."""
+        if self._pending and not self._holding and self._break is None:
+            self._session.commands.submit(self.poll)
+
     def poll(self) -> None:
         """Main thread, from a plain callback of the main loop, about every 50 ms: show or end a
         break, or start the next pending item (blocking until its run ends). Re-entrant calls
@@ -432,6 +443,8 @@ class RunQueue:
             self._plan_open = True
             item = self._pending.pop(0)
             self._run(item)
+        except Exception:  # a view's slot or the data log failed: logged; the queue itself goes on
+            log.exception("the run queue's turn failed")
         finally:
             self._in_poll = False
 
@@ -555,6 +568,8 @@ class RunQueue:
             self._holding = True
         if item.after is not None and self._pending and not self._holding:
             self._begin_break(item, item.after)
+        else:
+            self._kick()
         self.events.changed.emit()
 
     def _start_run(self, key: str, exp_info: dict) -> Any:
@@ -646,6 +661,7 @@ class RunQueue:
             pass
         self.events.break_ended.emit(brk["item"])
         self.events.changed.emit()
+        self._kick()
 
     # -------------------------------------------------------------- durations
     def _duration_key(self, key: str) -> str:

@@ -312,8 +312,7 @@ def _queue_run(queue: Any, key: str, exp_info: dict) -> dict:
     """Main thread: hand the run to the rig's run queue (the one owner of runs), which starts it at
     its next turn; returns what will run. Raises RunInProgressError, or bad input's error."""
     session = queue.session
-    item = queue.run_now(key, exp_info)
-    session.commands.submit(queue.poll)  # its turn comes right after this call
+    item = queue.run_now(key, exp_info)  # its turn comes right after this call (the command queue)
     return {"index": len(session.run_records) + 1, "item": item.id, "experiment": item.key, "expInfo": item.exp_info}
 
 
@@ -434,13 +433,14 @@ def _item_action(name: str):
             if name == "move":
                 queue.move(item_id, position)
             elif name == "remove":
+                gone = next((it for it in queue.pending if it.id == item_id), None)
                 queue.remove(item_id)
+                return gone
             elif name == "skip":
-                if queue.skip(item_id) is not None:
-                    queue.session.commands.submit(queue.poll)
+                queue.skip(item_id)
             else:
                 return queue.retry(item_id)
-            return queue.item(item_id) if name != "remove" else None
+            return queue.item(item_id)
 
         try:
             item = await _on_main(request, act)
@@ -449,8 +449,7 @@ def _item_action(name: str):
         except ValueError as err:
             raise _conflict(str(err)) from None
         _server(request).record_control(who, f"queue {name}", item=item_id)
-        return ok({"done": True, "action": name, "item": jsonable(item.summary()) if item is not None else None},
-                  status=201 if name == "retry" else 200)
+        return ok({"done": True, "action": name, "item": jsonable(item.summary())}, status=201 if name == "retry" else 200)
 
     return handler
 
@@ -463,8 +462,6 @@ def _queue_action(name: str):
 
         def act():
             {"start": queue.start, "pause": queue.pause, "stop": queue.stop}[name]()
-            if name == "start":
-                queue.session.commands.submit(queue.poll)
             return queue.summary()
 
         state = await _on_main(request, act)
