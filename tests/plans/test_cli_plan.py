@@ -215,6 +215,7 @@ items:
     out = subprocess.run(_cmd(plan, "--exp-info", "participant=sim", "--data-dir", data, "--simulate-participant"),
                          capture_output=True, text=True, timeout=300, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.count("QA report: simple/simple.py: completed") == 2
+    reports = [line for line in out.stdout.splitlines() if line.startswith("QA report: ")]
+    assert len(reports) == 2 and all(line.endswith("simple.py: completed") for line in reports), reports
     files = [f for f in out.stdout.split() if f.endswith((".csv", ".h5"))]
     assert files and all(Path(f).is_relative_to(data / "dry-runs") for f in files), files

@@ -263,6 +263,8 @@ class Console:
         window.attach_session(rig.session)
         window.use_data_log(rig.data_log)
         self.data_tools = attach_data_tools(window, rig.data_log, self.settings)
+        from .plan_panel import attach_plan_panel  # the rig's run queue: plans, reorder, skip, retry
+        self.plan_panel = attach_plan_panel(window, rig)
         # views subscribe, the rig announces: a new data folder's log, a write error (from the
         # writer thread; show_banner marshals it to the GUI thread)
         links = [(rig.events.data_log_changed, window.use_data_log), (rig.events.write_error, window.show_banner)]
