@@ -118,3 +118,16 @@ def test_participants_1_to_n_get_the_latin_square_rows(tmp_path):
         plan.order_for("anna")
     fixed = load_plan(_plan(tmp_path, "items:\n  - experiment: a.py\n  - experiment: b.py\n", "f.yaml"))
     assert fixed.order_for("anna") == [0, 1]
+
+
+def test_the_export_command_writes_a_psyrun_that_imports_back(tmp_path):
+    from rigconsole.plans.psyrun import main
+
+    demo = REPO / "resources" / "experiments" / "demo-battery.yaml"
+    out = tmp_path / "demo.psyrun"
+    assert main([str(demo), str(out)]) == 0
+    tasks = json.loads(out.read_text())
+    assert [(t["file"], t["runMode"]) for t in tasks] == [("gonogo.py", "run"), ("detection.psyexp", "run")]
+    assert [load_plan(out).experiment_path(i) for i in load_plan(out).items] == \
+        [load_plan(demo).experiment_path(i) for i in load_plan(demo).items]
+    assert main([str(tmp_path / "nope.yaml"), str(out)]) == 2
