@@ -563,9 +563,9 @@ class RunQueue:
             if rec.state == RunState.FINISHED and item.mode == "run" and outcome.duration_s:
                 self._remember_duration(item.key, outcome.duration_s)
         self._running = None
-        self._end(item, outcome)
-        if item.hold_after:
+        if item.hold_after:  # before announcing the end: views see that nothing comes next
             self._holding = True
+        self._end(item, outcome)
         if item.after is not None and self._pending and not self._holding:
             self._begin_break(item, item.after)
         else:

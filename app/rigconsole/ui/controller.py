@@ -71,7 +71,10 @@ class RunController(QObject):
     def busy(self) -> bool:
         """A run is in progress or starting (or a plan's break shows)."""
         q = self.queue
-        return (q is not None and (q.busy or (q.pending and not q.holding))) or self.session.current_run is not None
+        if q is None:
+            return self.session.current_run is not None
+        return (q.running is not None or q.in_break is not None or bool(q.pending and not q.holding)
+                or self.session.current_run is not None)
 
     def use_session(self, session: Session, *, rig=None) -> None:
         """Steer ``session``'s runs from now on through ``rig``'s queue (the console's start-up:
@@ -163,6 +166,9 @@ class RunController(QObject):
             log.warning("%s: %s", item.key, outcome.sentence(traceback_hint=False))
         elif outcome.state == RunState.FAILED:
             self.error.emit(f"{item.key}: {outcome.sentence(traceback_hint=False)}")
+        if self._announced_busy and not self.busy:  # nothing comes next: the console is free again
+            self._announced_busy = False
+            self.busyChanged.emit(False)
 
     def pause(self) -> bool:
         return bool(self.session.pauseExperiment())
