@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .outcomes import RunOutcome, where_in_run
+from .outcomes import where_in_run
 from .runs import RunState
 
 __all__ = ["QAReport", "qa_report", "dry_run", "empty_columns", "trials_per_loop", "where_in_run"]
@@ -193,9 +193,12 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
         # the run's own state says whether every trial ran (the driver's rule, .outcomes)
         state = getattr(record, "state", RunState.FINISHED)
         outcome = _OUTCOME_OF_STATE.get(state, state)
-    if outcome in ("failed", "completed with errors") and not where and record is not None and \
-            getattr(record, "state", None) in (RunState.FAILED, RunState.FINISHED_WITH_ERRORS):
-        where = RunOutcome.from_record(record).sentence(traceback_hint=False)  # the one sentence (.outcomes)
+    at = getattr(record, "error_at", None)
+    if outcome == "failed" and not where and error:
+        where = ", ".join(p for p in (getattr(record, "where", ""), error + (f" at {at}" if at else "")) if p)
+    elif outcome == "completed with errors" and not where:
+        step = getattr(record, "raised_in", "")
+        where = " ".join(p for p in (f"in {step}" if step else "", f"at {at}" if at else "") if p)
     duration = math.nan
     if record is not None and record.ended and record.started:
         duration = float(record.ended - record.started)
