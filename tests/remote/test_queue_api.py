@@ -70,6 +70,7 @@ def test_an_operator_steers_the_queue(rig):
         assert st == 201 and body["item"]["retry_of"] == ids[0]
         seen["retried"] = wait_for(lambda q: len(q["items"]) == 3 and q["items"][-1]["state"] == "finished")
         assert rig.request("POST", "/api/v1/queue/items/999/skip", **op)[0] == 404
+        assert rig.request("DELETE", "/api/v1/queue/items/%C2%B23", **op)[0] == 404  # "²3": a digit, not a number
         st, body = rig.request("POST", f"/api/v1/queue/items/{ids[0]}/move", body={"position": 0}, **op)
         assert st == 404  # ended: not pending
 

@@ -409,7 +409,7 @@ def _conflict(message: str) -> web.HTTPConflict:
 
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["item"]
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise _not_found(f"no queue item {raw[:40]!r}")
     return int(raw)
 

@@ -24,13 +24,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDo
                                QWidget)
 
 from ..plans import ItemState, PlanError, load_plan
+from ..views.palette import run_look
 
 log = logging.getLogger(__name__)
-
-#: text colour of each item state
-STATE_COLOURS = {ItemState.PENDING: "#555555", ItemState.RUNNING: "#1565c0", ItemState.FINISHED: "#2e7d32",
-                 ItemState.FINISHED_WITH_ERRORS: "#e65100", ItemState.FAILED: "#c62828",
-                 ItemState.STOPPED: "#9a6700", ItemState.SKIPPED: "#777777", ItemState.NOT_STARTED: "#c62828"}
 
 
 def _clock(seconds: float) -> str:
@@ -278,7 +274,7 @@ class PlanPanel(QDockWidget):
                     text += "\n    break: the message is on the subject screen (a key or Skip ends it)"
                 w = self.list.item(row)
                 w.setText(text)
-                w.setForeground(QColor(STATE_COLOURS.get(it.state, "#000000")))
+                w.setForeground(QColor(run_look(it.state).colour))  # the app's one palette
                 flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                 if it.state == ItemState.PENDING:
                     flags |= Qt.ItemFlag.ItemIsDragEnabled
