@@ -119,6 +119,7 @@ class Rig:
         self._notifier_password: str | None = None
         self._rig_file_error: Exception | None = None
         self._before_dry_run: Path | None = None  # the session file to go back to after a dry run
+        self._queue = self._make_queue()
         try:
             self._open_data_log(data)
             if scan:
@@ -137,6 +138,34 @@ class Rig:
     def session(self):
         """The :class:`~rigconsole.session.Session`."""
         return self._session
+
+    @property
+    def queue(self):
+        """The :class:`~rigconsole.plans.RunQueue`: the one owner of runs (the console's Run, ``rigconsole
+        run`` and the remote API hand it work; nothing else starts a run)."""
+        return self._queue
+
+    def plan_run(self, plan, values, *, dry_run: bool = False, seed: int | None = 0):
+        """A :class:`~rigconsole.plans.PlanRun` of ``plan`` for the participant ``values`` on this rig's
+        queue, recording into this rig's data log and data folder (call its ``start()``).
+
+        Raises:
+            ValueError: no participant, or no number for a counterbalanced order.
+        """
+        from .plans import PlanRun
+
+        data_dir = Path(self._settings.data_dir).absolute()  # a dry run's progress stays apart too
+        return PlanRun(plan, values, self._queue, data_dir / DRY_RUNS_FOLDER if dry_run else data_dir,
+                       data_log=lambda: self._data_log,
+                       run_group=lambda rec: self._recorder.group_for(rec) if self._recorder is not None else None,
+                       dry_run=dry_run, seed=seed)
+
+    def _make_queue(self):
+        from .plans import RunQueue
+        from .settings import settings_path
+
+        return RunQueue(self._session, prepare_dry_run=self.prepare_dry_run, end_dry_run=self.end_dry_run,
+                        durations_file=settings_path().parent / "run-durations.json")
 
     @property
     def data_log(self):

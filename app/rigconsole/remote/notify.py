@@ -203,7 +203,10 @@ class Notifier:
         if state != "failed" and not s.on_run_finished:
             return
         what = "FAILED" if state == "failed" else state
-        lines = [f"Run {record.index} of {record.key} {what} on rig {self.rig_name}.",
+        from ..session.outcomes import RunOutcome
+
+        lines = [f"Run {record.index} of {record.key} on rig {self.rig_name}: "
+                 f"{RunOutcome.from_record(record).sentence(traceback_hint=False)}.",
                  f"Trials: {record.n_trials}" + (f" of {record.total_trials}" if record.total_trials else ""),
                  f"Started: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.started))}"]
         if record.ended:

@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 
 from . import api
 from .keys import SERVER_KEY, WHO_KEY
-from .stream import Stream, StreamClient, dumps
+from .stream import Stream, StreamClient, dumps, jsonable
 from .tls import TlsConfig
 from .tokens import TokenInfo, TokenStore
 from .view import RigView
@@ -276,6 +276,15 @@ class RemoteServer:
                                                     "of": rec.total_trials, "row": dict(row)})),
             (ev.experiments_changed, lambda: push({"type": "experiments_changed"})),
         ]
+        queue = view.queue
+        if queue is not None:  # the plan's events: the queue as it is now, each ended item, breaks
+            qe = queue.events
+            self._links += [
+                (qe.changed, lambda: push({"type": "queue", "queue": jsonable(queue.summary())})),
+                (qe.item_ended, lambda item: push({"type": "queue_item_ended", "item": jsonable(item.summary())})),
+                (qe.break_started, lambda item, msg: push({"type": "plan_break", "after": item.id, "message": msg})),
+                (qe.break_ended, lambda item: push({"type": "plan_break_ended", "after": item.id})),
+            ]
         inst = view.instruments
         if inst is not None and hasattr(getattr(inst, "events", None), "state_changed"):
             self._links.append((inst.events.state_changed, self._on_instrument_state))

@@ -30,6 +30,8 @@ class RigSurface(Protocol):
     def settings(self) -> Any: ...
     @property
     def events(self) -> Any: ...
+    @property
+    def queue(self) -> Any: ...
     def component(self, name: str) -> Any | None: ...
 
 
@@ -47,12 +49,16 @@ class RigView:
             ``.events.state_changed(name, state, message)``), or ``None``.
         data_log_changed: a psygnal signal emitting the new data log (a Rig's
             ``events.data_log_changed``), or ``None``.
+        queue: the rig's run queue (:class:`rigconsole.plans.RunQueue`, the one owner of
+            runs: ``POST /runs`` and the queue endpoints hand it work), or ``None`` (then
+            they answer 503).
     """
 
     def __init__(self, session: Any, data_log: Any = None, *, rig_name: str | None = None,
                  budget: FrameBudget | None = None, instruments: Any = None,
-                 data_log_changed: Any = None) -> None:
+                 data_log_changed: Any = None, queue: Any = None) -> None:
         self.session = session
+        self.queue = queue
         self._data_log: Callable[[], Any] = data_log if callable(data_log) and not hasattr(data_log, "add_entry") \
             else (lambda: data_log)
         self.rig_name = rig_name or socket.gethostname()
@@ -66,7 +72,7 @@ class RigView:
         instruments, and ``settings.remote.rig_name`` unless ``rig_name`` is given)."""
         name = rig_name or rig.settings.remote.rig_name or None
         return cls(rig.session, lambda: rig.data_log, rig_name=name, budget=rig.frame_budget,
-                   instruments=rig.component("instruments"), data_log_changed=rig.events.data_log_changed)
+                   instruments=rig.component("instruments"), data_log_changed=rig.events.data_log_changed, queue=rig.queue)
 
     @property
     def data_log(self) -> Any:

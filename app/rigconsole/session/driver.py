@@ -25,6 +25,7 @@ The per-flip work (:meth:`RunDriver.on_frame`) runs from the frame hook.
 from __future__ import annotations
 
 import functools
+import dataclasses
 import inspect
 import logging
 import os
@@ -37,7 +38,7 @@ from ..notifications import one_line
 from .commands import CommandQueue, is_main_thread
 from .frames import FrameHook, frame_stats
 from .loader import ExperimentFile
-from .outcomes import SAVE_DATA, error_location, export_step, trials_complete, where_in_run
+from .outcomes import SAVE_DATA, RunOutcome, error_location, export_step, trials_complete, where_in_run
 from .runs import RunRecord, RunState, RunStopped, SessionEvents
 from .window import StimulusWindow, tidy_heap
 
@@ -281,9 +282,9 @@ class RunDriver:
             record.ended = time.time()
             if record.error is not None and record.raised_in:
                 state = RunState.FINISHED_WITH_ERRORS
-                log.warning("run %d: %s finished with errors: every trial kept (%d trials); %s in %s at %s\n%s",
-                            record.index, record.key, record.n_trials, record.error, record.raised_in,
-                            record.error_at or "?", record.traceback)
+                said = dataclasses.replace(RunOutcome.from_record(record), state=state)  # the one sentence
+                log.warning("run %d: %s: %s\n%s", record.index, record.key, said.sentence(traceback_hint=False),
+                            record.traceback)
             elif record.error is not None:
                 state = RunState.FAILED
                 log.error("run %d: %s failed: %s\n%s", record.index, record.key, record.error, record.traceback)

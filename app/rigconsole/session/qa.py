@@ -215,7 +215,8 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
 
 
 def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None = 0,
-            stuck_after_s: float = 30.0, max_duration_s: float | None = None, participant=None) -> QAReport:
+            stuck_after_s: float = 30.0, max_duration_s: float | None = None, participant=None,
+            run=None) -> QAReport:
     """Run ``key`` in ``session`` with a simulated participant and return its QA report.
 
     Uses only the session's public API: the participant attaches to
@@ -233,6 +234,8 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
         stuck_after_s: seconds without a new data row (or routine) that count as stuck.
         max_duration_s: stop the run after this long (outcome ``"time limit"``); ``None``: no limit.
         participant: a :class:`.simulate.SimulatedParticipant` to use.
+        run: the call that starts the run, ``run(key, expInfo)``: the rig's run owner passes its
+            own (:class:`rigconsole.plans.RunQueue`); default ``session.runExperiment``.
 
     Raises:
         whatever ``runExperiment`` raises for bad input (nothing ran); an
@@ -280,7 +283,7 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
     session.win.callOnFlip(watchdog)
     error = None
     try:
-        session.runExperiment(key, expInfo)
+        (run or session.runExperiment)(key, expInfo)
     except Exception as err:  # the run is recorded as failed; the report says so
         error = err
     finally:

@@ -206,6 +206,9 @@ class Console:
         window.use_data_log(rig.data_log)
         self.data_tools = attach_data_tools(window, rig.data_log, self.settings, file_menu=window.file_menu,
                                             view_menu=window.view_menu, budget=rig.frame_budget)
+        from .plan_panel import attach_plan_panel  # the rig's run queue: plans, reorder, skip, retry
+
+        self.plan_panel = attach_plan_panel(window, rig)
         # views subscribe, the rig announces: a new data folder's log (write errors reach the
         # window through the notifications and the presenter)
         links = [(rig.events.data_log_changed, window.use_data_log),

@@ -17,6 +17,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from ..session.frames import frame_stats
+from ..session.outcomes import RunOutcome
 from ..session.runs import RunState
 from ..views.palette import WARNING, run_look
 
@@ -234,20 +235,18 @@ class RunStatusPanel(QWidget):
         name = Path(rec.key).stem
         trials = f"{rec.n_trials} trial{'s' if rec.n_trials != 1 else ''}"
         took = format_duration((rec.ended or time.time()) - rec.started)
-        at = f" at {_esc(os.path.basename(rec.error_at))}" if rec.error_at else ""
+        # the outcome's one sentence (rigconsole.session.outcomes.RunOutcome) under the headline
+        said = _esc(RunOutcome.from_record(rec).sentence(traceback_hint=False))
         if rec.state == RunState.FAILED:
-            where = f" ({_esc(rec.where)})" if rec.where else ""
             red = run_look(RunState.FAILED).colour
             self.outcome_label.setText(f"<span style='color:{red}'><b>failed</b></span> — {name}, {trials}, {took}"
-                                       f"<br><span style='color:{red}'>{_esc(rec.error or '')}{at}{where}</span>")
+                                       f"<br><span style='color:{red}'>{said}</span>")
         elif rec.state == RunState.FINISHED_WITH_ERRORS:
             amber = run_look(RunState.FINISHED_WITH_ERRORS).colour
-            step = f" in PsychoPy's {_esc(rec.raised_in)}" if rec.raised_in and rec.raised_in != "saveData" \
-                else " in the experiment's saveData" if rec.raised_in else ""
             self.outcome_label.setText(
                 f"<span style='color:{amber}'><b>finished with errors</b></span> — {name}, "
                 f"{trials} (every trial kept), {took}"
-                f"<br><span style='color:{amber}'>{_esc(rec.error or '')}{step}{at}</span>")
+                f"<br><span style='color:{amber}'>{said}</span>")
         else:
             colour = run_look(rec.state).colour
             self.outcome_label.setText(f"<span style='color:{colour}'><b>{rec.state}</b></span> — {name}, {trials}, {took}")
