@@ -92,6 +92,8 @@ def _local_objects(fn: ast.AST) -> set[str]:
     for node in ast.walk(fn):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             out.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call) and isinstance(node.target, ast.Name):
+            out.add(node.target.id)  # ``x: T = Thing()`` constructs it as much as ``x = Thing()``
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
             out.add(node.name)
     return out

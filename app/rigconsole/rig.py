@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 from psygnal import Signal, SignalGroup
 
 from .frame_budget import FrameBudget
 from .notifications import notifications, one_line
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .datalog import DataLog
+    from .session.recorder import SessionRecorder
 
 __all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER"]
 
@@ -111,8 +115,8 @@ class Rig:
         self._session = Session(self._settings.root, dataDir=data, win=params,
                                 simulated_vsync_hz=simulated_vsync_hz, copy_outside_root=False,
                                 stimulus_area=stimulus_area)
-        self._data_log = None
-        self._recorder = None
+        self._data_log: DataLog | None = None
+        self._recorder: SessionRecorder | None = None
         self._reported: set[str] = set()
         self._instruments_enabled = instruments
         self._remote_enabled = remote
@@ -333,9 +337,12 @@ class Rig:
         self._switch_data_log(folder)
         if self._before_dry_run is None:
             self._before_dry_run = previous
-        info = {"simulated_participant": True, "seed": seed}
-        self._data_log.save_metadata("dry_run", info)
-        self._data_log.add_annotation(f"dry run: a simulated participant (seed {seed})", kind="dry-run", **info)
+        info: dict[str, Any] = {"simulated_participant": True, "seed": seed}
+        dry_log = self._data_log
+        if dry_log is None:  # _switch_data_log raises when no data log opens
+            raise OSError(f"no session data log could be opened in {folder}")
+        dry_log.save_metadata("dry_run", info)
+        dry_log.add_annotation(f"dry run: a simulated participant (seed {seed})", kind="dry-run", **info)
         log.info("dry run: data go to %s (seed %s)", folder, seed)
         return folder
 
@@ -359,6 +366,9 @@ class Rig:
         self._note(f"dry run ended: its data are in {dry_log}", dry_run_file=str(dry_log))
 
     def _note(self, text: str, **fields: Any) -> None:
+        if self._data_log is None:
+            log.error("data log: none open, cannot note %r", text)
+            return
         try:
             self._data_log.add_annotation(text, kind="dry-run", **fields)
         except Exception as err:  # a note must not stop the dry run
@@ -382,13 +392,13 @@ class Rig:
                 log.error("cannot open the session data log in %s: %s", where, err)
                 error = error or err
                 continue
-            if i == len(choices) - 1:  # back where it was: the switch failed
+            if i == len(choices) - 1 and error is not None:  # back where it was: the switch failed
                 self.events.data_log_changed.emit(self._data_log)
                 raise error
             break
         else:  # nothing opens: runs go on without a session data log (the error says why)
             self.events.data_log_changed.emit(self._data_log)
-            raise error
+            raise error or OSError(f"no session data log could be opened in {folder}")
         self.events.data_log_changed.emit(self._data_log)
     def set_remote_locked(self, locked: bool) -> bool:
         """Lock (or unlock) remote control at once, during a run too: remote pause, resume,

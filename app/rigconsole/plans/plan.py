@@ -107,7 +107,7 @@ class Plan(_Model):
         """The plan file it was read from (``None``: built in code)."""
         return self._source
 
-    def with_source(self, path: Path | None) -> "Plan":
+    def with_source(self, path: Path | None) -> Plan:
         self._source = Path(path).absolute() if path is not None else None
         return self
 

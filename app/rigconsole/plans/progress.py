@@ -21,51 +21,23 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ..atomic import write_json_atomically
 from .plan import Plan, PlanItem
 from .queue import BreakSpec, ItemState, QueueItem, RunQueue, worst_outcome
 
-__all__ = ["PlanRun", "write_json_atomically", "read_state", "state_path", "PLAN_STATE_VERSION"]
+__all__ = ["PlanRun", "read_state", "state_path", "PLAN_STATE_VERSION"]
 
 log = logging.getLogger("rigconsole.plans")
 
 PLAN_STATE_VERSION = 1
 #: item states that count as done for a resume (a failed or stopped item is run again)
 DONE = (ItemState.FINISHED, ItemState.FINISHED_WITH_ERRORS, ItemState.SKIPPED)
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` so that a reader sees the old or the new file, never half.
-
-    Raises:
-        OSError: the folder cannot be written (the old file, if any, is left as it was).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # the rename itself durable too (POSIX)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
 
 
 def state_path(data_dir: Path, plan: Plan, participant: Any) -> Path:

@@ -29,9 +29,10 @@ import itertools
 import logging
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from psygnal import Signal, SignalGroup
 
@@ -586,13 +587,13 @@ class RunQueue:
         old = getattr(module, "PILOTING", None)
         piloting.setPilotMode(True)
         if had:
-            setattr(module, "PILOTING", True)
+            module.PILOTING = True
         try:
             self._start_run(key, exp_info)
         finally:
             piloting.setPilotMode(before)
             if had:
-                setattr(module, "PILOTING", old)
+                module.PILOTING = old
 
     def _dry_run(self, item: QueueItem, exp_info: dict):
         from ..session.qa import dry_run
@@ -635,6 +636,8 @@ class RunQueue:
 
     def _tick_break(self) -> None:
         brk = self._break
+        if brk is None:
+            return
         spec: BreakSpec = brk["spec"]
         done = spec.seconds is not None and time.time() - brk["t0"] >= spec.seconds
         try:
@@ -683,7 +686,8 @@ class RunQueue:
         self._durations.setdefault(self._duration_key(key), []).append(float(seconds))
         self._durations[self._duration_key(key)] = self._durations[self._duration_key(key)][-20:]
         if self._durations_file is not None:
-            from .progress import write_json_atomically
+            from ..atomic import write_json_atomically
+
             try:
                 write_json_atomically(self._durations_file, self._durations)
             except OSError as err:

@@ -286,7 +286,7 @@ async def instruments(request: web.Request) -> web.Response:
     return ok({"instruments": out})
 
 
-async def annotations(request: web.Request) -> web.Response:
+async def annotations_list(request: web.Request) -> web.Response:
     srv = _server(request)
     after = _float_arg(request, "after", -math.inf)
     dl = srv.view.data_log
@@ -513,7 +513,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v1/last_values", last_values)
     r.add_get("/api/v1/parameters", parameters)
     r.add_get("/api/v1/instruments", instruments)
-    r.add_get("/api/v1/annotations", annotations)
+    r.add_get("/api/v1/annotations", annotations_list)
     for name in ("pause", "resume", "stop"):
         r.add_post(f"/api/v1/session/{name}", _session_action(name))
     r.add_post("/api/v1/session/annotate", annotate)

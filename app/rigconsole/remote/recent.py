@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import write_json_atomically
 from . import secrets
 
 __all__ = ["MAX_RECENT", "recent_rigs_path", "load_recent", "remember_rig", "forget_rig", "saved_token",
@@ -56,10 +57,7 @@ def _read_rows(path: Path) -> list[dict]:
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomically(path, rows, indent=2)
 
 
 def load_recent() -> list[dict]:

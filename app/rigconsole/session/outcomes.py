@@ -168,7 +168,9 @@ class RunOutcome:
     @classmethod
     def from_record(cls, record: RunRecord) -> "RunOutcome":
         """The outcome of an ended :class:`.runs.RunRecord`."""
-        get = lambda name, default=None: getattr(record, name, default)  # noqa: E731 (a record-like object too)
+        def get(name: str, default: Any = None) -> Any:  # a record-like object too
+            return getattr(record, name, default)
+
         started, ended = get("started"), get("ended")
         return cls(state=get("state", RunState.FAILED), experiment=get("key", ""), n_trials=get("n_trials", 0) or 0,
                    total_trials=get("total_trials"), duration_s=(ended - started) if ended and started else None,
