@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabe
 
 from ..session.frames import frame_stats
 from ..session.runs import RunState
-from ..views.palette import WARNING, run_look
+from ..views.palette import ERROR, WARNING, run_look
 
 __all__ = ["StatePill", "RunStatusPanel", "format_duration"]
 
@@ -274,6 +274,12 @@ def _esc(text: str) -> str:
     return html.escape(text)
 
 
+def _tint(colour: str, alpha: float) -> str:
+    """A palette colour (``#rrggbb``) as a light background: ``rgba(r, g, b, alpha)`` for a style sheet."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
 class Banner(QFrame):
     """A red inline message line with a dismiss button (for run errors)."""
 
@@ -282,8 +288,8 @@ class Banner(QFrame):
         super().__init__(parent)
         self.setObjectName("errorBanner")
         self.setStyleSheet(
-            "#errorBanner { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; }"
-            " #errorBanner QLabel { color: #b71c1c; }"
+            f"#errorBanner {{ background: {_tint(ERROR, 0.08)}; border: 1px solid {ERROR}; border-radius: 4px; }}"
+            f" #errorBanner QLabel {{ color: {ERROR}; }}"
         )
         self.label = QLabel(self)
         self.label.setWordWrap(True)
