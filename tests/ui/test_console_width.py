@@ -53,6 +53,7 @@ def test_long_paths_do_not_widen_the_console(qtbot, tmp_path):
         assert rec.data_files and all(str(data) in f for f in rec.data_files)
         qtbot.wait(200)
         after = _widths(w)
+        print("minimum widths at start-up", start, "after the run", after)
         assert after["window"] <= MAX_MIN_WIDTH, f"{after}"
         # the whole text is still there: in the label and in its tooltip
         assert str(data) in w.session_label.text() and str(data) in w.session_label.toolTip()
