@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QBoxLayout, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFormLayout, QFrame, QGroupBox, QLabel, QProgressBar, QWidget
 
 from ..session.frames import frame_stats
 from ..session.runs import RunState
