@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..session.expinfo import ExpInfoError, ExpInfoField
+from ..views.palette import ERROR
 
 __all__ = ["ExpInfoForm"]
 
-_INVALID_STYLE = "border: 2px solid #c62828; border-radius: 3px;"
+_INVALID_STYLE = f"border: 2px solid {ERROR}; border-radius: 3px;"
 
 
 class ExpInfoForm(QWidget):
@@ -79,7 +80,7 @@ class ExpInfoForm(QWidget):
         self._outer.addWidget(self.advanced)
 
         self.message = QLabel(self)
-        self.message.setStyleSheet("color: #c62828;")
+        self.message.setStyleSheet(f"color: {ERROR};")
         self.message.setWordWrap(True)
         self.message.hide()
         self._outer.addWidget(self.message)

@@ -44,6 +44,7 @@ from ..session.runs import RunState
 from ..session.surface import ConsoleSession
 from ..settings import Settings, save_settings
 from .budget import PaintGate
+from .elided_label import ElidedLabel
 from .experiment_list import ExperimentListPanel
 from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
@@ -116,9 +117,9 @@ class MainWindow(FileMenuActions, QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self.statusBar().showMessage("Ready", 3000)
-        self._session_label = QLabel()
-        self._session_label.setStyleSheet("color: palette(mid); padding-right: 6px;")
-        self.statusBar().addPermanentWidget(self._session_label)
+        self.session_label = ElidedLabel()  # root and data paths: elided, the whole in its tooltip
+        self.session_label.setStyleSheet("color: palette(mid); padding-right: 6px;")
+        self.statusBar().addPermanentWidget(self.session_label)
         self.update_session_label()
         self.dry_run_view = DryRunView(controller, self)
 
@@ -194,14 +195,14 @@ class MainWindow(FileMenuActions, QMainWindow):
     def _make_central(self) -> None:
         central = QWidget(self)
         lay = QVBoxLayout(central)
-        lay.setContentsMargins(10, 8, 10, 8)
+        lay.setContentsMargins(6, 8, 6, 8)
         lay.setSpacing(8)
         self.banner = Banner(central)
         lay.addWidget(self.banner)
 
-        self.title_label = QLabel(central)
+        self.title_label = ElidedLabel("", central, mode=Qt.TextElideMode.ElideRight)
         self.title_label.setStyleSheet("font-size: 15pt; font-weight: 600;")
-        self.subtitle_label = QLabel(central)
+        self.subtitle_label = ElidedLabel("", central)  # the experiment's path: elided, the whole in its tooltip
         self.subtitle_label.setStyleSheet("color: palette(mid);")
         lay.addWidget(self.title_label)
         lay.addWidget(self.subtitle_label)
@@ -233,13 +234,13 @@ class MainWindow(FileMenuActions, QMainWindow):
         self.experiments_dock = QDockWidget("Experiments", self)
         self.experiments_dock.setObjectName("dock_experiments")
         self.experiments_dock.setWidget(self.experiments)
-        self.experiments_dock.setMinimumWidth(260)
+        self.experiments_dock.setMinimumWidth(200)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.experiments_dock)
 
         self.trial_plot = TrialPlotDock(self, data_log=self.session.data_log)
         # redraw only when it fits before the next stimulus frame
         self.trial_plot.use_budget(self.session.frame_budget)
-        self.trial_plot.setMinimumWidth(360)
+        self.trial_plot.setMinimumWidth(240)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trial_plot)
 
         self.log_panel = LogPanel(self)
@@ -281,7 +282,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         spacer = QWidget(tb)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
-        self.run_summary = QLabel(tb)
+        self.run_summary = ElidedLabel("", tb, mode=Qt.TextElideMode.ElideRight)
         self.run_summary.setStyleSheet("padding-right: 10px;")
         self.run_summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         fix_size(self.run_summary, "an experiment name · run 000 · trial 00000 of 00000")
@@ -325,7 +326,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         return f"trial {rec.n_trials} of {rec.total_trials}" if rec.total_trials else f"trial {rec.n_trials}"
 
     def update_session_label(self) -> None:
-        self._session_label.setText(f"root: {self.session.root}   ·   data: {self.session.dataDir}")
+        self.session_label.setText(f"root: {self.session.root}   ·   data: {self.session.dataDir}")
 
     # ================================================================ slots: bridge
     def _experiments_changed(self) -> None:

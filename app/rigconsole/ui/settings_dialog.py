@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..notifications import one_line
 from ..settings import Settings, save_settings
+from ..views.palette import ERROR
 from .settings_remote import EmailTab, RemoteTab
 from .settings_widgets import path_row
 
@@ -119,7 +120,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.fullscr_check)
 
         self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.setStyleSheet(f"color: {ERROR};")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
 

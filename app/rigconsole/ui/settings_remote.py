@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from ..remote import DEFAULT_PORT, ROLES, TokenError, TokenStore, secrets
 from ..remote.settings import EmailSettings, RemoteSettings
 from ..remote.tls import cert_fingerprint
+from ..views.palette import ERROR, NEUTRAL, OK, WARNING
 from .settings_widgets import host_port_row, path_row
 
 __all__ = ["RemoteTab", "EmailTab"]
@@ -109,7 +110,7 @@ class RemoteTab(QWidget):
         server.addRow("", self.enabled_check)
         server.addRow("Listen on:", host_port_row(self.host_edit, self.port_spin))
         hint = QLabel("127.0.0.1 = this computer only; 0.0.0.0 = every network interface")
-        hint.setStyleSheet("color: #667085")
+        hint.setStyleSheet(f"color: {NEUTRAL}")
         server.addRow("", hint)
         server.addRow("Rig name:", self.rig_name_edit)
         server.addRow("TLS (HTTPS):", self.tls_combo)
@@ -233,7 +234,7 @@ class RemoteTab(QWidget):
         self.revoke_button.setEnabled(bool(infos))
 
     def _message(self, text: str, *, error: bool = False) -> None:
-        self.token_message.setStyleSheet("color: #b42318" if error else "color: #12805c")
+        self.token_message.setStyleSheet(f"color: {ERROR if error else OK}")
         self.token_message.setText(text)
 
     def add_token(self) -> str | None:
@@ -310,7 +311,7 @@ class EmailTab(QWidget):
         self.keyring_note = QLabel(f"The password cannot be kept: {reason}." if reason else
                                    "The password goes to this computer's keyring, never to the settings file.")
         self.keyring_note.setWordWrap(True)
-        self.keyring_note.setStyleSheet("color: #b54708" if reason else "color: #667085")
+        self.keyring_note.setStyleSheet(f"color: {WARNING if reason else NEUTRAL}")
         self.from_edit = QLineEdit(settings.from_addr)
         self.from_edit.setPlaceholderText("rig-2@university.edu (empty: the login)")
         self.to_edit = QLineEdit(", ".join(settings.to_addrs))

@@ -480,7 +480,7 @@ class VariablePlotDock(QDockWidget):
         self.close_button.clicked.connect(self.close)
         self.view.controls.addWidget(self.close_button)
         self.setWidget(self.view)
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(240)  # its controls ask for more; not more: the console stays narrow on one screen
         self.view.changed.connect(self._view_changed)
         self._retitle()
         self._done = False
