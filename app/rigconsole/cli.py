@@ -133,6 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from time import strftime
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
     simulate = args.simulate_participant is not None
+    if args.speed is not None and not simulate:
+        raise UsageError("--speed is for dry runs: add --simulate-participant (a real run keeps real time)")
     # the same rig core as the console, with no views: the run lands in a session .h5 too
     remote = None
     if args.remote:
@@ -184,10 +186,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
         if simulate:  # simulated data never mix with a participant's: <data folder>/dry-runs, marked
             from .session.qa import dry_run
-            rig.prepare_dry_run(args.simulate_participant)
+            rig.prepare_dry_run(args.simulate_participant, speed=args.speed or 1.0)
             session_file.unlink(missing_ok=True)  # the data folder's session file: nothing went into it
             session_file = rig.data_log.path
-            report = dry_run(session, key, resolved, seed=args.simulate_participant)
+            report = dry_run(session, key, resolved, seed=args.simulate_participant, speed=args.speed or 1.0)
         else:
             try:
                 session.runExperiment(key, resolved)
@@ -221,6 +223,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"rigconsole: session data log: {write_errors[0]}", file=sys.stderr)
         code = EXIT_FAILED
     return code
+
+
+def _speed(text: str):
+    """``--speed``: a number > 0 or ``max`` (:func:`rigconsole.session.warp.parse_speed`)."""
+    from .session.warp import parse_speed
+
+    try:
+        return parse_speed(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -270,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--simulate-participant", nargs="?", const=0, type=int, metavar="SEED",
                      help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
                           "default 0); data go to <data folder>/dry-runs; ends with a QA report")
+    run.add_argument("--speed", type=_speed, metavar="N|max",
+                     help="with --simulate-participant: run the experiment's clocks N times faster than the wall "
+                          "clock (default 1; 'max': as fast as frames can be drawn)")
     run.add_argument("--remote", metavar="[HOST:]PORT",
                      help="serve the remote attach API during the run (default host 127.0.0.1; tokens: rigconsole remote token add)")
     run.add_argument("--rig-file", metavar="RIGFILE",

@@ -264,7 +264,7 @@ class Rig:
         """The folder a dry run's data go to while one is prepared (see :meth:`prepare_dry_run`), else ``None``."""
         return Path(self._session.dataDir) if self._before_dry_run is not None else None
 
-    def prepare_dry_run(self, seed: int | None = 0) -> Path:
+    def prepare_dry_run(self, seed: int | None = 0, *, speed: float | str = 1.0) -> Path:
         """Send the next run's data to ``<data folder>/dry-runs`` and mark them as simulated.
 
         A dry run (a :class:`~rigconsole.session.simulate.SimulatedParticipant`
@@ -272,7 +272,7 @@ class Rig:
         ``<data folder>/dry-runs`` (the settings' data folder, :data:`DRY_RUNS_FOLDER`),
         never beside a participant's data. That data log (a new ``session_*.h5``)
         is marked: metadata section ``"dry_run"`` (``{"simulated_participant":
-        true, "seed": seed}``) and an annotation of kind ``"dry-run"``. Emits
+        true, "seed": seed, "time_warp": speed}``) and an annotation of kind ``"dry-run"``. Emits
         ``data_log_changed``. ``rigconsole run --simulate-participant`` and the
         console's Dry run both call this; :meth:`end_dry_run` goes back to the
         data folder and the session data log that was open before. That log
@@ -281,6 +281,8 @@ class Rig:
 
         Args:
             seed: the simulated participant's seed (recorded).
+            speed: the dry run's time warp (recorded as ``time_warp``: 1 is real
+                time, ``"max"`` as fast as frames can be drawn; :mod:`rigconsole.session.warp`).
 
         Returns:
             the dry-runs folder (absolute).
@@ -302,7 +304,7 @@ class Rig:
         self._switch_data_log(folder)
         if self._before_dry_run is None:
             self._before_dry_run = previous
-        info = {"simulated_participant": True, "seed": seed}
+        info = {"simulated_participant": True, "seed": seed, "time_warp": speed}
         self._data_log.save_metadata("dry_run", info)
         self._data_log.add_annotation(f"dry run: a simulated participant (seed {seed})", kind="dry-run", **info)
         log.info("dry run: data go to %s (seed %s)", folder, seed)

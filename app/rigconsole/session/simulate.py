@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +92,7 @@ class SimulatedParticipant:
         default_key: pressed when a keyboard accepts any key.
 
     Attributes:
-        actions: what it did, in order: dicts with ``t`` (``time.perf_counter``
+        actions: what it did, in order: dicts with ``t`` (experiment time, ``psychopy.clock.getTime()``
             s), ``kind`` (``key_press``, ``key_release``, ``mouse_press``,
             ``mouse_release``, ``withheld``), and ``key``/``rt``/``pos``/``target``.
     """
@@ -197,7 +196,7 @@ class SimulatedParticipant:
         keys = tuple(keyList) if keyList else None
         if keys is not None and all(k in NEVER_PRESS for k in keys):
             return
-        now = time.perf_counter()
+        now = _now()
         w = self._waits.get(keys)
         fresh = w is None or now - w.last > self.GAP_S
         again = w is not None and w.done_at is not None and now - w.done_at > self.REPEAT_AFTER_S
@@ -231,7 +230,7 @@ class SimulatedParticipant:
                 caller = sys._getframe(1).f_globals.get("__name__", "")
                 if not caller.startswith(("psychopy.hardware", "rigconsole.")):
                     me._on_key_poll(None, keyList, None, False)
-                    now = time.perf_counter()
+                    now = _now()
                     if now - me._last_poll_step >= me.POLL_STEP_S:
                         me._last_poll_step = now
                         try:
@@ -296,7 +295,7 @@ class SimulatedParticipant:
             self._clickables.append(stim)
 
     def _on_mouse_poll(self) -> None:
-        now = time.perf_counter()
+        now = _now()
         w = self._mouse_wait
         if w is None or now - w["last"] > self.GAP_S or (w["done_at"] and now - w["done_at"] > 0.6):
             self._mouse_wait = w = {"first": now, "last": now, "at": now + self._rt(self.mouse_rng), "done_at": None}
@@ -335,7 +334,7 @@ class SimulatedParticipant:
         if not self._attached:
             return
         try:
-            self._step(time.perf_counter())
+            self._step(_now())
         except Exception:  # the participant must never break the experiment
             log.exception("the simulated participant failed; it stops")
             self.detach()
@@ -389,11 +388,11 @@ class SimulatedParticipant:
         self._log(p.kind, pos=tuple(float(v) for v in pos), **p.info)
 
     def _log(self, kind: str, **info) -> None:
-        self.actions.append({"t": time.perf_counter(), "kind": kind, **info})
+        self.actions.append({"t": _now(), "kind": kind, **info})
 
     def waiting_for(self) -> str:
         """The key lists the experiment is polling now, e.g. ``"['space'], any key"``; ``""`` when none."""
-        now = time.perf_counter()
+        now = _now()
         live = [w.keys for w in self._waits.values() if now - w.last < self.GAP_S]
         return ", ".join("any key" if k is None else str(list(k)) for k in live)
 
@@ -403,6 +402,15 @@ class SimulatedParticipant:
         for a in self.actions:
             out[a["kind"]] = out.get(a["kind"], 0) + 1
         return out
+
+
+def _now() -> float:
+    """The experiment's time, s: PsychoPy's time base (``psychopy.clock.getTime``), so the
+    participant's response times and waits are in the experiment's own time under a
+    dry run's time warp (:mod:`.warp`)."""
+    import psychopy.clock
+
+    return psychopy.clock.getTime()
 
 
 def _symbol(name: str) -> int | None:
