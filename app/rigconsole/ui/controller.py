@@ -76,12 +76,13 @@ class RunController(QObject):
         return self._schedule(key, exp_info, self._run_now)
 
     def dry_run(self, key: str, exp_info: dict[str, Any] | None = None, *, seed: int | None = 0,
-                stuck_after_s: float = 30.0) -> bool:
+                stuck_after_s: float = 30.0, speed: float | str = 1.0) -> bool:
         """Validate and schedule a dry run: a simulated participant (``seed``) takes the
-        experiment; a run with no new data row (nor routine) for ``stuck_after_s`` seconds is
-        stopped as stuck. Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA report.
-        Returns ``False`` (and emits ``error``) when refused."""
-        return self._schedule(key, exp_info, lambda k, info: self._dry_run_now(k, info, seed, stuck_after_s))
+        experiment; a run with no new data row (nor routine) for ``stuck_after_s`` seconds of
+        experiment time is stopped as stuck; ``speed``: its time warp (a number > 0 or ``"max"``,
+        :mod:`rigconsole.session.warp`). Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA
+        report. Returns ``False`` (and emits ``error``) when refused."""
+        return self._schedule(key, exp_info, lambda k, info: self._dry_run_now(k, info, seed, stuck_after_s, speed))
 
     def _schedule(self, key: str, exp_info: dict[str, Any] | None, start) -> bool:
         if self.busy:
@@ -97,14 +98,15 @@ class RunController(QObject):
         QTimer.singleShot(0, lambda: start(key, resolved))
         return True
 
-    def _dry_run_now(self, key: str, exp_info: dict[str, Any], seed: int | None, stuck_after_s: float) -> None:
+    def _dry_run_now(self, key: str, exp_info: dict[str, Any], seed: int | None, stuck_after_s: float,
+                     speed: float | str = 1.0) -> None:
         report: QAReport | None = None
         folder = str(self.session.dataDir)
         try:
             if self.rig is not None:
-                folder = str(self.rig.prepare_dry_run(seed))
+                folder = str(self.rig.prepare_dry_run(seed, speed=speed))
             self.dryRunStarted.emit(key, folder)
-            report = dry_run(self.session, key, exp_info, seed=seed, stuck_after_s=stuck_after_s)
+            report = dry_run(self.session, key, exp_info, seed=seed, stuck_after_s=stuck_after_s, speed=speed)
         except Exception as err:  # it could not start (or the report failed): the report says so
             text = str(err).strip().splitlines()
             line = f"{type(err).__name__}: {text[0] if text else ''}"
