@@ -41,6 +41,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WINDOW = {"size": [800, 600], "fullscr": False, "units": "height"}
+#: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s)
+SPEED, SECONDS, STUCK = "max", 600.0, 30.0
+#: wall seconds after which a demo's process is killed (start-up included)
+WALL_LIMIT_S = 150.0
 
 #: demos outside Hardware/ that need a device this matrix cannot give them
 NEEDS_HARDWARE = {
@@ -74,9 +78,19 @@ def list_demos() -> tuple[list[Path], dict[str, str]]:
     return run, skipped
 
 
+def _cache_dir() -> Path:
+    """Where compiled Builder scripts go: the console's default (platformdirs' user cache),
+    which the matrix points at its own folder for its processes (``XDG_CACHE_HOME``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rigconsole")) / "compiled"
+
+
 def _copy_demo(rel: Path, tmp: Path) -> tuple[Path, str]:
     src = demos_root() / rel
     root = tmp / "root"
+    if (root / src.parent.name / src.name).is_file():  # copied (and compiled) once by run_matrix
+        return root, f"{src.parent.name}/{src.name}"
     shutil.copytree(src.parent, root / src.parent.name, ignore=shutil.ignore_patterns("*.py", "data", "__pycache__"))
     return root, f"{src.parent.name}/{src.name}"
 
@@ -91,26 +105,31 @@ def _rows_result(this_exp) -> dict:
             "empty_columns": rep.empty_columns}
 
 
-def run_console(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
-    from rigconsole import Session
-    from rigconsole.session.monitor import MonitorSettings, make_monitor, window_params_with_monitor
+def run_console(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -> dict:
+    """The console's path with its DEFAULT settings, as a new user has them (no monitor
+    configured, no rig file): the rig core as ``rigconsole run --simulate-participant 1
+    --speed SPEED --window size=800,600`` builds it (the dry-runs folder, the session file)."""
+    from rigconsole.rig import Rig
     from rigconsole.session.qa import dry_run
+    from rigconsole.settings import Settings, WindowSettings
 
     root, key = _copy_demo(rel, tmp)
-    settings = MonitorSettings(name="rig-matrix", width_cm=40.0, distance_cm=57.0, resolution_px=(800, 600))
-    params = window_params_with_monitor(WINDOW, settings, monitor=make_monitor(settings, save=False))
-    s = Session(root, dataDir=tmp / "data", cache_dir=tmp / "cache", win=params, simulated_vsync_hz=60)
+    settings = Settings(root=root, data_dir=tmp / "data", window=WindowSettings(size=tuple(WINDOW["size"])))
+    rig = Rig(settings, simulated_vsync_hz=60, scan=False, instruments=False)
     try:
+        s = rig.session
         if not s.addExperiment(key):
             return {"outcome": "broken", "error": s.experiment_files[key].error}
-        t0 = time.perf_counter()
-        rep = dry_run(s, key, {"participant": "matrix"}, seed=1, stuck_after_s=stuck, max_duration_s=seconds)
+        rig.prepare_dry_run(1, speed=speed)
+        rep = dry_run(s, key, {"participant": "matrix"}, seed=1, stuck_after_s=stuck, max_duration_s=seconds,
+                      speed=speed)
         rec = s.run_records[-1] if s.run_records else None
-        out = {"outcome": rep.outcome, "where": rep.where, "error": rep.error, "seconds": time.perf_counter() - t0}
+        out = {"outcome": rep.outcome, "where": rep.where, "error": rep.error, "wall_s": rep.wall_s,
+               "experiment_s": rep.experiment_s, "speed_reached": rep.speed_reached}
         out.update(_rows_result(rec.this_exp if rec else None))
         return out
     finally:
-        s.close()
+        rig.close()
 
 
 class _DryRunStop(BaseException):
@@ -132,33 +151,49 @@ def _plain_source(script: Path) -> str:
     return src
 
 
-def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
+def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -> dict:
     from psychopy.hardware.keyboard import KeyboardDevice
 
     from rigconsole.session.keyboard import install_event_backend_fix
     from rigconsole.session.loader import ExperimentLoadError, compile_psyexp
     from rigconsole.session.qa import where_in_run
     from rigconsole.session.simulate import SimulatedParticipant
+    from rigconsole.session.warp import TimeWarp
 
     root, key = _copy_demo(rel, tmp)
     path = root / key
     try:
-        script = compile_psyexp(path, tmp / "cache")
+        script = compile_psyexp(path, _cache_dir())
     except ExperimentLoadError as err:
         return {"outcome": "broken", "error": str(err)}
     KeyboardDevice._backend = "event"  # window-focused keys (what a participant presses in the window)
     install_event_backend_fix()
     sp = SimulatedParticipant(1)
-    state = {"ran": False, "why": None, "where": "", "exp": None, "t0": time.perf_counter()}
+    warp = TimeWarp(speed, frame_hz=60)
+    state = {"ran": False, "why": None, "where": "", "exp": None, "t0": 0.0, "wall0": time.perf_counter()}
 
     def attach(win, this_exp):
+        import psychopy.clock
+
+        # the same time warp as the console's, with a simulated vertical blank after each flip
+        win._monitorFrameRate = 60.0
+        warp.install()
+        orig_flip = win.flip
+
+        def flip(*a, **kw):
+            result = orig_flip(*a, **kw)
+            warp.wait_blank()
+            return result
+
+        win.flip = flip
         state["exp"] = this_exp
-        state["t0"] = time.perf_counter()  # the limit counts from the window, as the console's does
+        state["wall0"] = time.perf_counter()
+        state["t0"] = psychopy.clock.getTime()  # the limit counts from the window, as the console's does
         sp.attach(win)
-        progress = {"n": -1, "routine": None, "t": time.perf_counter()}
+        progress = {"n": -1, "routine": None, "t": state["t0"]}
 
         def watchdog():
-            now = time.perf_counter()
+            now = psychopy.clock.getTime()  # the experiment's own time: limits do not depend on the machine
             n, routine = len(this_exp.entries), this_exp.currentRoutine
             if n != progress["n"] or routine is not progress["routine"]:
                 progress.update(n=n, routine=routine, t=now)
@@ -175,7 +210,6 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
     code = compile(_plain_source(script), str(script), "exec")
     os.chdir(path.parent)
     sys.argv = [str(path.with_suffix(".py"))]
-    t0 = time.perf_counter()
     out: dict = {}
     try:
         exec(code, ns)
@@ -194,29 +228,49 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
                "error": f"{error} (line {frame.lineno}: {frame.line})"}
     finally:
         sp.detach()
-    out["seconds"] = time.perf_counter() - t0
+        warp.uninstall()
+    out.update(wall_s=time.perf_counter() - state["wall0"], experiment_s=warp.experiment_s,
+               speed_reached=warp.speed_reached)
     out.update(_rows_result(state["exp"]))
     return out
 
 
-def _one(mode: str, rel: str, out: Path, seconds: float, stuck: float) -> None:
+def _one(mode: str, rel: str, out: Path, seconds: float, stuck: float, speed, shared: Path | None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"matrix-{mode}-"))
+    if shared is not None:  # the demo copied and compiled once for both paths (run_matrix)
+        (tmp / "root").symlink_to(shared / "root", target_is_directory=True)
+    t0 = time.perf_counter()
     try:
         fn = run_console if mode == "console" else run_plain
-        result = fn(Path(rel), tmp, seconds, stuck)
+        result = fn(Path(rel), tmp, seconds, stuck, speed)
     except BaseException as exc:  # noqa: BLE001
         result = {"outcome": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    result["process_s"] = time.perf_counter() - t0  # the demo's wall time in its process, start-up excluded
     out.write_text(json.dumps(result, default=str))
     os._exit(0)  # PsychoPy's atexit handlers (and its windows) need not run
 
 
-def _launch(mode: str, rel: Path, out: Path, seconds: float, stuck: float):
+def _launch(mode: str, rel: Path, out: Path, seconds: float, stuck: float, speed, shared: Path, cache: Path):
     cmd = [sys.executable, __file__, "--one", mode, str(rel), "--result", str(out),
-           "--seconds", str(seconds), "--stuck", str(stuck)]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(REPO))
+           "--seconds", str(seconds), "--stuck", str(stuck), "--speed", str(speed), "--shared", str(shared)]
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(REPO), env=env)
+
+
+def _prepare(rel: Path, shared: Path, cache: Path) -> None:
+    """Copy the demo and compile it once, for both paths (compiling imports all of PsychoPy's
+    components: about 10 s a process here, which both processes would pay)."""
+    from rigconsole.session.loader import ExperimentLoadError, compile_psyexp
+
+    root, key = _copy_demo(rel, shared)
+    try:
+        compile_psyexp(root / key, cache / "rigconsole" / "compiled")
+    except ExperimentLoadError:
+        pass  # each path reports it as broken
 
 
 def _collect(proc, out: Path, timeout: float) -> dict:
+    t0 = time.perf_counter()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -225,7 +279,9 @@ def _collect(proc, out: Path, timeout: float) -> dict:
         return {"outcome": "failed", "error": f"the process did not end within {timeout:.0f} s (killed)"}
     if not out.is_file():
         return {"outcome": "failed", "error": f"the process died (exit code {proc.returncode}) without a result"}
-    return json.loads(out.read_text())
+    result = json.loads(out.read_text())
+    result["total_s"] = time.perf_counter() - t0  # with the process's start-up (importing PsychoPy)
+    return result
 
 
 def merge(data: dict, other: dict) -> dict:
@@ -233,21 +289,29 @@ def merge(data: dict, other: dict) -> dict:
     return dict(data, results={**data["results"], **other["results"]})
 
 
-def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> dict:
+def run_matrix(seconds: float, stuck: float, only: list[str] | None = None, speed="max",
+               wall_limit: float = WALL_LIMIT_S) -> dict:
+    """Run the demos (those whose path contains one of ``only``), both paths at once for each;
+    ``seconds``/``stuck`` in the experiment's own time, ``speed`` the time warp of both paths,
+    ``wall_limit`` the wall seconds after which a demo's process is killed."""
     demos, skipped = list_demos()
     if only:
         demos = [d for d in demos if any(o in str(d) for o in only)]
     results = {}
     t_start = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="matrix-"))
+    cache = work / "cache"
     for i, rel in enumerate(demos):
         outs = {m: work / f"{i}-{m}.json" for m in ("console", "plain")}
-        procs = {m: _launch(m, rel, outs[m], seconds, stuck) for m in outs}  # both at once: 2 cores
-        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], seconds + stuck + 90), m) for m in procs}
-        print(f"{rel}: console {results[str(rel)]['console']['outcome']}, plain {results[str(rel)]['plain']['outcome']}",
-              flush=True)
+        shared = work / f"{i}-demo"
+        _prepare(rel, shared, cache)
+        procs = {m: _launch(m, rel, outs[m], seconds, stuck, speed, shared, cache) for m in outs}  # 2 cores
+        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], wall_limit), m) for m in procs}
+        r = results[str(rel)]
+        print(f"{rel}: console {r['console']['outcome']} ({r['console'].get('total_s', 0):.0f} s), "
+              f"plain {r['plain']['outcome']} ({r['plain'].get('total_s', 0):.0f} s)", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck,
+    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck, "speed": str(speed),
             "elapsed_s": time.perf_counter() - t_start}
 
 
@@ -327,25 +391,33 @@ def _psychopy_version() -> str:
     return version("psychopy")
 
 
+def _speed(text):
+    from rigconsole.session.warp import parse_speed
+
+    return parse_speed(text)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=20.0, help="time limit per run, s")
-    ap.add_argument("--stuck", type=float, default=12.0, help="no progress for this long is stuck, s")
+    ap.add_argument("--seconds", type=float, default=SECONDS, help="time limit per run, s of experiment time")
+    ap.add_argument("--stuck", type=float, default=STUCK, help="no progress for this long is stuck, s of experiment time")
+    ap.add_argument("--speed", default=SPEED, help="time warp of both paths: a number (1: real time) or 'max'")
     ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     ap.add_argument("--from-json", type=Path, default=None, help="only rewrite the markdown from a saved JSON")
     ap.add_argument("--one", nargs=2, metavar=("MODE", "DEMO"), help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--shared", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        _one(args.one[0], args.one[1], args.result, args.seconds, args.stuck)
+        _one(args.one[0], args.one[1], args.result, args.seconds, args.stuck, _speed(args.speed), args.shared)
         return 0
     if args.from_json:
         data = json.loads(args.from_json.read_text())
         data["results"] = {k: {m: normalise(v, m) for m, v in r.items()} for k, r in data["results"].items()}
     else:
-        data = run_matrix(args.seconds, args.stuck, args.only)
+        data = run_matrix(args.seconds, args.stuck, args.only, speed=_speed(args.speed))
     write_markdown(data, args.out)
     if args.json:
         args.json.write_text(json.dumps(data, indent=1, default=str))

@@ -16,7 +16,8 @@ the cost of drawing a frame is the real limit.
 ``speed="max"`` runs as fast as frames can be drawn: the simulated blank does
 not wait, and after every flip (:meth:`on_flip`) the warp sets its rate so that
 one flip takes one refresh period of experiment time (the rate follows a moving
-average of the wall time per flip, within 1..:attr:`MAX_RATE`).
+average of the wall time per flip, within 1..:attr:`MAX_RATE`); a stretch with no
+flips runs in real time after two periods (:attr:`TimeWarp.KNEE_FRAMES`).
 
 Times an experiment records (RTs, onsets, ``globalClock``) are in its own time,
 so a simulated participant's RTs look like a participant's. The warp is
@@ -110,11 +111,16 @@ class TimeWarp:
     MAX_RATE = 1000.0
     #: weight of the newest flip in a ``"max"`` warp's moving average of the wall time per flip
     EMA_WEIGHT = 0.2
+    #: a ``"max"`` warp runs fast for this many refresh periods after a flip, then in real time
+    #: until the next flip: a stretch with no flips (loading stimuli, ``core.wait``) is not
+    #: sped up by a rate that was measured on frames
+    KNEE_FRAMES = 2.0
 
     def __init__(self, speed: float | str = 1.0, *, frame_hz: float = 60.0):
         self.speed = parse_speed(speed)
         self.frame_hz = float(frame_hz) if frame_hz and frame_hz > 0 else 60.0
         self._rate = 1.0 if self.speed == MAX else float(self.speed)
+        self._knee = math.inf  # wall seconds after the current piece's start that run at ``_rate``
         self._wall: Callable[[], float] | None = None
         self._orig = None
         self._wall0 = self._exp0 = 0.0  # the current linear piece: exp = _exp0 + (wall - _wall0) * _rate
@@ -123,6 +129,7 @@ class TimeWarp:
         self._ema: float | None = None
         self.wall_s = self.experiment_s = 0.0
         self.installed = False
+        self._last_blank: float | None = None
 
     # ------------------------------------------------------------------ state
     @property
@@ -155,7 +162,10 @@ class TimeWarp:
 
     # ------------------------------------------------------------------ clock
     def _exp_at(self, wall: float) -> float:
-        return self._exp0 + (wall - self._wall0) * self._rate
+        d = wall - self._wall0
+        if d <= self._knee:
+            return self._exp0 + d * self._rate
+        return self._exp0 + self._knee * self._rate + (d - self._knee)  # no flips for a while: real time
 
     def getTime(self) -> float:
         """Experiment time in PsychoPy's time base, s (what ``psychopy.clock.getTime`` returns while installed)."""
@@ -172,6 +182,8 @@ class TimeWarp:
     def _set_rate(self, rate: float) -> None:
         wall = self._wall()
         self._exp0, self._wall0, self._rate = self._exp_at(wall), wall, rate
+        if self.is_max:  # two frames' worth at this rate, then real time until the next flip
+            self._knee = self.KNEE_FRAMES / (self.frame_hz * rate)
 
     def on_flip(self, wall: float | None = None) -> None:
         """A flip happened (the frame pump calls this). A ``"max"`` warp sets its rate so that a
@@ -185,6 +197,23 @@ class TimeWarp:
         dt = max(wall - last, 1e-5)
         self._ema = dt if self._ema is None else self._ema + self.EMA_WEIGHT * (dt - self._ema)
         self._set_rate(min(max((1.0 / self.frame_hz) / self._ema, 1.0), self.MAX_RATE))
+
+    def wait_blank(self) -> None:
+        """After a flip of a window with no frame pump (plain PsychoPy, the compatibility
+        matrix): wait for the simulated vertical blank, the next tick of a grid at
+        :meth:`wall_hz` per wall second (a frame drawn late goes out at the tick after),
+        then :meth:`on_flip`. A ``"max"`` warp does not wait."""
+        import time
+
+        hz = self.wall_hz()
+        if hz is not None and self.installed:
+            period, now = 1.0 / hz, time.perf_counter()
+            last = self._last_blank
+            blank = now if last is None else last + period * max(1, math.ceil((now - last) / period))
+            if blank > now:
+                time.sleep(blank - now)
+            self._last_blank = blank
+        self.on_flip()
 
     # ----------------------------------------------------------- install / remove
     def install(self) -> None:
