@@ -265,7 +265,7 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
     """
     import psychopy.clock
 
-    from .simulate import SimulatedParticipant
+    from .simulate import SimulatedParticipant, waiting_inputs
     from .warp import TimeWarp, format_speed, parse_speed
 
     speed = parse_speed(speed)
@@ -301,6 +301,9 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
             state["last_progress"] = t
         if not state["stuck"] and t - state["last_progress"] > stuck_after_s:
             where = where_in_run(this_exp) if this_exp is not None else ""
+            inputs = waiting_inputs(routine)
+            if inputs:  # what the participant could not do: the components waiting for an input
+                where += (", " if where else "") + "waiting for " + "; ".join(inputs)
             waiting = sp.waiting_for()
             if waiting:
                 where += (", " if where else "") + "waiting for keys " + waiting
