@@ -6,8 +6,9 @@ hardware runs twice, each in its own process, with the same simulated
 participant (``rigconsole.session.simulate``, seed 1; inputs through the
 stimulus window's pyglet handlers) and the same limits:
 
-- **console**: through ``rigconsole.Session`` (``rigconsole.session.qa.dry_run``),
-  in an 800x600 window with the rig's monitor (40 cm wide at 57 cm);
+- **console**: through the rig core with the console's default settings (no
+  monitor configured), as ``rigconsole run --simulate-participant 1 --speed
+  SPEED`` builds it (``rigconsole.session.qa.dry_run``), in an 800x600 window;
 - **plain**: the compiled script run as its ``__main__`` would, without the
   expInfo dialog, in an 800x600 window (its own ``setupWindow``, its own
   monitor). Two changes only, both needed to give it keys without X tools:
@@ -15,6 +16,8 @@ stimulus window's pyglet handlers) and the same limits:
   :mod:`rigconsole.session.keyboard`'s fix (in PsychoPy 2026.2.5 that backend
   drops key names and never sees releases).
 
+Both paths run at the same time warp (``--speed``, default ``max``:
+:mod:`rigconsole.session.warp`), and the limits are in the experiment's own time.
 Outcomes: ``completed``, ``completed with errors``, ``stuck`` (no new row or
 routine for ``--stuck`` s), ``time limit`` (still progressing at ``--seconds``
 s), ``failed`` (an error), ``broken`` (did not load). It writes
@@ -23,12 +26,13 @@ s), ``failed`` (an error), ``broken`` (did not load). It writes
 Usage::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
-        [--seconds 20] [--stuck 12] [--only NAME ...] [--out docs/compatibility.md]
+        [--speed max] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -333,6 +337,20 @@ def _cell(r: dict) -> str:
     return text
 
 
+def _num(v, fmt: str) -> str:
+    return format(v, fmt) if isinstance(v, (int, float)) and math.isfinite(v) else "-"
+
+
+def _speed_cell(r: dict) -> str:
+    return " / ".join(_num(r[m].get("speed_reached"), ".1f") + ("x" if r[m].get("speed_reached") else "")
+                      for m in ("console", "plain"))
+
+
+def _wall_cell(r: dict) -> str:
+    return " / ".join(f"{_num(r[m].get('wall_s'), '.0f')} ({_num(r[m].get('process_s'), '.0f')})"
+                      for m in ("console", "plain"))
+
+
 def _why(c: dict, p: dict) -> str:
     if c["outcome"] == p["outcome"] and c.get("trials_per_loop") == p.get("trials_per_loop"):
         if c["outcome"].startswith("completed"):
@@ -359,27 +377,36 @@ def write_markdown(data: dict, path: Path) -> None:
         "`tests/compat/test_matrix.py` runs it. Each Builder demo shipped inside the psychopy",
         "package that needs no special hardware is dry-run with the same simulated participant",
         "(seed 1, inputs through the stimulus window's own event handlers) through the console",
-        "(`rigconsole.Session`, the rig's monitor) and through plain PsychoPy (the compiled",
-        "script run as its `__main__`, no dialog, window-focused `event` keys with",
-        f"Rig Console's fix). Limits: {data['stuck']:g} s without a new row or routine is",
-        f"*stuck*; a run still progressing at {data['seconds']:g} s is stopped (*time limit*).",
+        "with its default settings, as a new user has them (no monitor configured; the rig core",
+        "as `rigconsole run --simulate-participant 1 --speed SPEED` builds it) and through plain",
+        "PsychoPy (the compiled script run as its `__main__`, no dialog, window-focused `event`",
+        "keys with Rig Console's fix), both in an 800x600 window at the same time warp",
+        f"(speed **{data.get('speed', '1')}**: `rigconsole.session.warp`; *max* runs as fast as frames",
+        "can be drawn, one refresh period of experiment time per frame). Limits, in the",
+        f"experiment's own time (a slower machine gives the same outcomes): {data['stuck']:g} s",
+        f"without a new row or routine is *stuck*; a run still progressing at {data['seconds']:g} s is",
+        "stopped (*time limit*). *speed* is the speed each path reached (experiment s per wall s),",
+        "*wall* the wall time of the run and, in brackets, of the demo's process (importing",
+        "PsychoPy and opening the window included).",
         "",
         f"psychopy {_psychopy_version()}, {time.strftime('%Y-%m-%d')}: {n} demos; completed in the console "
         f"{done['console']}, in plain PsychoPy {done['plain']}"
         + (f"; the matrix took {data['elapsed_s'] / 60:.0f} min" if data.get("elapsed_s") else "") + ".",
         "",
         "*stuck* and *time limit* are the dry run's limits, not failures: where both paths",
-        "stop there, the participant cannot do what the routine asks (type into a form, drag",
-        "a stimulus, wait out a routine longer than the stuck limit) or the demo needs longer",
-        "than the limit (`--seconds 120 --stuck 30` runs them further). *failed* on both paths",
-        "with a PortAudio error: this machine has no sound device (a rig has one).",
+        "stop there, the console's report names the routine and what its components waited for",
+        "(*waiting for ...*): an input the simulated participant cannot give, or an open-ended",
+        "helper tool that runs until Escape (the participant never presses Escape). *failed* on",
+        "both paths with a PortAudio error: this machine has no sound device (a rig has one).",
+        "A *failed* outcome \"did not end within N s (killed)\" is the matrix's wall-clock guard",
+        "on a process, not the experiment's doing.",
         "",
-        "| demo | console | plain PsychoPy | why they differ |",
-        "|---|---|---|---|",
+        "| demo | console | plain PsychoPy | speed: console / plain | wall s: console / plain | why they differ |",
+        "|---|---|---|---|---|---|",
     ]
     for rel, r in res.items():
         why = _why(r["console"], r["plain"]).replace("|", "\\|")
-        lines.append(f"| {rel} | {_cell(r['console'])} | {_cell(r['plain'])} | {why} |")
+        lines.append(f"| {rel} | {_cell(r['console'])} | {_cell(r['plain'])} | {_speed_cell(r)} | {_wall_cell(r)} | {why} |")
     lines += ["", "Not run (need hardware this machine has not):", ""]
     lines += [f"- {rel}: {why}" for rel, why in data["skipped"].items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
