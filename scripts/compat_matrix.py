@@ -16,7 +16,7 @@ stimulus window's pyglet handlers) and the same limits:
   :mod:`rigconsole.session.keyboard`'s fix (in PsychoPy 2026.2.5 that backend
   drops key names and never sees releases).
 
-Both paths run at the same time warp (``--speed``, default ``max``:
+Both paths run at the same time warp (``--speed``, default 10:
 :mod:`rigconsole.session.warp`), and the limits are in the experiment's own time.
 Outcomes: ``completed``, ``completed with errors``, ``stuck`` (no new row or
 routine for ``--stuck`` s), ``time limit`` (still progressing at ``--seconds``
@@ -26,7 +26,7 @@ s), ``failed`` (an error), ``broken`` (did not load). It writes
 Usage::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
-        [--speed max] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
+        [--speed 10] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WINDOW = {"size": [800, 600], "fullscr": False, "units": "height"}
 #: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s)
-SPEED, SECONDS, STUCK = "max", 600.0, 30.0
+SPEED, SECONDS, STUCK = 10.0, 600.0, 30.0  # 10x: the console's Dry run offers it first
 #: wall seconds after which a demo's process is killed (start-up included)
 WALL_LIMIT_S = 150.0
 
@@ -315,7 +315,9 @@ def run_matrix(seconds: float, stuck: float, only: list[str] | None = None, spee
         print(f"{rel}: console {r['console']['outcome']} ({r['console'].get('total_s', 0):.0f} s), "
               f"plain {r['plain']['outcome']} ({r['plain'].get('total_s', 0):.0f} s)", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck, "speed": str(speed),
+    from rigconsole.session.warp import format_speed
+
+    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck, "speed": format_speed(speed),
             "elapsed_s": time.perf_counter() - t_start}
 
 
@@ -381,8 +383,9 @@ def write_markdown(data: dict, path: Path) -> None:
         "as `rigconsole run --simulate-participant 1 --speed SPEED` builds it) and through plain",
         "PsychoPy (the compiled script run as its `__main__`, no dialog, window-focused `event`",
         "keys with Rig Console's fix), both in an 800x600 window at the same time warp",
-        f"(speed **{data.get('speed', '1')}**: `rigconsole.session.warp`; *max* runs as fast as frames",
-        "can be drawn, one refresh period of experiment time per frame). Limits, in the",
+        f"(speed **{data.get('speed', '1x')}**: `rigconsole.session.warp`; the simulated vertical blank",
+        "comes that many times as often, and a frame drawn later than that is a dropped frame in the",
+        "experiment's time). Limits, in the",
         f"experiment's own time (a slower machine gives the same outcomes): {data['stuck']:g} s",
         f"without a new row or routine is *stuck*; a run still progressing at {data['seconds']:g} s is",
         "stopped (*time limit*). *speed* is the speed each path reached (experiment s per wall s),",
@@ -428,11 +431,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=SECONDS, help="time limit per run, s of experiment time")
     ap.add_argument("--stuck", type=float, default=STUCK, help="no progress for this long is stuck, s of experiment time")
-    ap.add_argument("--speed", default=SPEED, help="time warp of both paths: a number (1: real time) or 'max'")
+    ap.add_argument("--speed", default=str(SPEED), help="time warp of both paths: a number (1: real time) or 'max'")
     ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     ap.add_argument("--from-json", type=Path, default=None, help="only rewrite the markdown from a saved JSON")
+    ap.add_argument("--merge-into", type=Path, default=None,
+                    help="a saved JSON whose results the demos run now (--only) replace (a partial re-run)")
     ap.add_argument("--one", nargs=2, metavar=("MODE", "DEMO"), help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--shared", type=Path, help=argparse.SUPPRESS)
@@ -445,6 +450,9 @@ def main(argv=None) -> int:
         data["results"] = {k: {m: normalise(v, m) for m, v in r.items()} for k, r in data["results"].items()}
     else:
         data = run_matrix(args.seconds, args.stuck, args.only, speed=_speed(args.speed))
+        if args.merge_into:
+            old = json.loads(args.merge_into.read_text())
+            data = merge(old, data)  # the full run's elapsed time stays
     write_markdown(data, args.out)
     if args.json:
         args.json.write_text(json.dumps(data, indent=1, default=str))
