@@ -110,7 +110,7 @@ def test_dry_run_of_the_bundled_gonogo_from_the_console(qtbot, console, tmp_path
     dlg = _report_dialog(qtbot, w, 90_000)
 
     # while it ran, the console said it is a dry run, and another run could not start
-    assert during and all(visible and "DRY RUN" in text and not enabled for visible, text, enabled in during)
+    assert during and all(visible and "DRY RUN · 10x" in text and not enabled for visible, text, enabled in during)
     assert not w.dry_run_view.indicator.isVisible()
     # the report: completed, 6 of 6 trials, frame timing, duration, the dry-runs folder
     assert "completed" in dlg.outcome_label.text()

@@ -49,6 +49,7 @@ class DryRunDialog(QDialog):
         self.setObjectName("dryRunDialog")
         self.setWindowTitle(f"Dry run of {Path(key).stem}")
         self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumWidth(440)
         lay = QVBoxLayout(self)
         intro = QLabel(f"A simulated participant takes <b>{Path(key).stem}</b>; its data go to the data folder's "
                        "<i>dry-runs</i> folder, marked as simulated, and a QA report opens at the end.", self)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..session.qa import QAReport
+from ..session.warp import format_speed
 from .dry_run_dialog import DEFAULT_SPEED, DryRunDialog
 from .run_panel import format_duration
 
@@ -68,9 +69,11 @@ def _frames(report: QAReport) -> str:
         return "no frames recorded"
     dropped = int(fs.get("dropped_frames", 0))
     hz = fs.get("refresh_hz", math.nan)
+    warped = math.isfinite(report.experiment_s) and not report.speed.startswith("1x")
     return (f"{fs['n_frames']} frames, {dropped} dropped; median {fs.get('p50_ms', math.nan):.1f} ms, "
             f"p99 {fs.get('p99_ms', math.nan):.1f} ms, longest {fs.get('max_ms', math.nan):.1f} ms"
-            + (f" at {hz:g} Hz" if isinstance(hz, (int, float)) and math.isfinite(hz) else ""))
+            + (f" at {hz:.0f} Hz" if isinstance(hz, (int, float)) and math.isfinite(hz) else "")
+            + (f" of wall time (time-warped {report.speed}: check frame timing at 1x)" if warped else ""))
 
 
 def _duration(report: QAReport) -> str:
@@ -201,6 +204,7 @@ class DryRunView(QObject):
         self.speed: float | str = DEFAULT_SPEED
         self.seed = 0
         self.ask_dialog: DryRunDialog | None = None
+        self._starting_speed: float | str | None = None  # the speed of the dry run this view started
         self.indicator = QLabel(window)
         self.indicator.setObjectName("dryRunIndicator")
         self.indicator.setStyleSheet("background: #fff3c4; color: #6b4e00; border: 1px solid #d8b94a;"
@@ -224,7 +228,9 @@ class DryRunView(QObject):
 
         def start() -> None:
             self.speed, self.seed = dlg.speed(), dlg.seed()
-            self._controller.dry_run(key, exp_info, seed=self.seed, speed=self.speed)
+            self._starting_speed = self.speed
+            if not self._controller.dry_run(key, exp_info, seed=self.seed, speed=self.speed):
+                self._starting_speed = None
 
         dlg.accepted.connect(start)
         dlg.destroyed.connect(lambda *_: self._forget_ask(dlg))
@@ -237,7 +243,9 @@ class DryRunView(QObject):
             self.ask_dialog = None
 
     def _started(self, key: str, folder: str) -> None:
-        self.indicator.setText(f"DRY RUN · simulated participant · data → {folder}")
+        speed, self._starting_speed = self._starting_speed, None
+        warp = f" · {format_speed(speed)}" if speed is not None else ""
+        self.indicator.setText(f"DRY RUN{warp} · simulated participant · data → {folder}")
         self.indicator.setToolTip("A simulated participant is taking the experiment; its data are marked as "
                                   f"simulated and go to {folder}")
         self.indicator.show()
