@@ -168,7 +168,7 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
     trials = []
     console.bridge.trialAdded.connect(lambda rec, row: trials.append(row))
     # the live trial plot's redraws while the run is in progress (it must keep up, not wait for the end)
-    plot = console.window.trial_plot
+    plot = console.window.trial_plot.plot  # the LivePlot: its timer calls its flush
     redraws: list[float] = []
     plot_flush = plot.flush
 

@@ -54,6 +54,7 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))  # the log file (rigconsole run writes it)
+    monkeypatch.setenv("RIGCONSOLE_MDNS", "off")  # no multicast onto the real network; discovery tests turn it on on their own veth
     cwd = os.getcwd()
     yield
     os.chdir(cwd)

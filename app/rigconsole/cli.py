@@ -21,7 +21,7 @@
 - ``rigconsole remote token add NAME --role observer|operator`` / ``list`` / ``revoke NAME``:
   remote attach tokens (see docs/remote.md).
 - ``rigconsole observe HOST[:PORT] --token T``: the observer window on a rig
-  (``--text``: one line per event in the terminal).
+  (``--text``, and with no display: one line per trial and run event in the terminal).
 - ``rigconsole data FILE [--csv DIR]`` / ``rigconsole data recover FILE``: the data log tools.
 - ``rigconsole rig check [RIGFILE]``: validate a rig file, connect its instruments,
   print ``*IDN?`` and one reading per channel (see docs/instruments.md).
@@ -122,6 +122,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(to_stderr)
     logging.getLogger().setLevel(logging.INFO)
     log_path = setup_log_file()
+    if args.simulate_participant is None:  # psychopy.gui's PySide6 dialogs, as in the console (none in a dry run: nobody answers)
+        from .ui.psychopy_gui import install_for_run
+        install_for_run()
     from .rig import Rig
     from .session import ExpInfoError, ExperimentLoadError, RunState
     from .settings import Settings
@@ -294,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("remote", help="remote attach tokens and certificate (rigconsole remote --help)", add_help=False)
     sub.add_parser("observe", help="watch a rig from this computer: rigconsole observe HOST[:PORT] --token T",
                    add_help=False)
+    sub.add_parser("dashboard", help="the lab dashboard of the rigs it showed last (tokens from the keyring)")
+    sub.add_parser("replay", help="serve a recorded session as a live rig: rigconsole replay SESSION.h5 --remote PORT",
+                   add_help=False)
     return parser
 
 
@@ -302,11 +308,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "data":
         from .datalog.cli import main as data_main
         return data_main(argv[1:])
-    if argv and argv[0] == "observe" and "--text" not in argv and "-h" not in argv and "--help" not in argv:
-        return _observe_window(argv[1:])
+    if argv and argv[0] == "observe" and not {"--text", "--json", "-h", "--help"} & set(argv):
+        from .remote.cli import display_available
+        if display_available():
+            return _observe_window(argv[1:])
+        print("rigconsole observe: no display here: following the rig in this terminal (--text)", file=sys.stderr)
+    if argv[:1] == ["dashboard"] and len(argv) == 1:  # the lab dashboard of the rigs it showed last
+        from .ui.remote_dashboard import run_dashboard
+        return run_dashboard()
+    if argv and argv[0] == "replay":  # a recorded session served as a live rig (remote/cli.py)
+        from .remote.cli import main as remote_main
+        return remote_main(argv)
     if argv and argv[0] in ("remote", "observe"):
         from .remote.cli import main as remote_main
-        return remote_main([a for a in argv if a != "--text"])
+        return remote_main(argv)
     if argv and argv[0] == "rig":
         from .instruments.cli import main as rig_main
         from .settings import load_settings

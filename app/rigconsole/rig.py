@@ -78,6 +78,9 @@ class Rig:
         remote: serve remote attach as the ``"remote"`` component
             (:class:`rigconsole.remote.RemoteServer`) when ``settings.remote.enabled``,
             and mail notifications as ``"notify"`` when ``settings.remote.email.enabled``.
+        stimulus_area: where a stimulus window that is not full screen goes
+            (``Session(stimulus_area=...)``): the console passes the room beside its
+            window on a one-screen computer (``rigconsole.ui.placement``).
 
     Raises:
         NotADirectoryError: the root folder does not exist.
@@ -86,7 +89,8 @@ class Rig:
 
     def __init__(self, settings: Settings, *, root=None, data_dir=None,
                  simulated_vsync_hz: float | None = None, window_params: Mapping[str, Any] | None = None,
-                 scan: bool = True, instruments: bool = False, remote: bool = False):
+                 scan: bool = True, instruments: bool = False, remote: bool = False,
+                 stimulus_area: tuple[int, int, int, int] | None = None):
         from .session import Session
 
         update: dict[str, Any] = {}
@@ -108,7 +112,8 @@ class Rig:
         # experiments from outside the root (the settings' extra ones, "Add…", `rigconsole run
         # file`) are registered where they are, never copied into the root as PsychoPy does
         self._session = Session(self._settings.root, dataDir=data, win=params,
-                                simulated_vsync_hz=simulated_vsync_hz, copy_outside_root=False)
+                                simulated_vsync_hz=simulated_vsync_hz, copy_outside_root=False,
+                                stimulus_area=stimulus_area)
         self._data_log = None
         self._recorder = None
         self._reported: set[str] = set()
@@ -248,7 +253,7 @@ class Rig:
             if settings.monitor != old.monitor:
                 self._record_monitor(self._data_log, settings)
                 log.info("stimulus window made with the monitor %s", settings.monitor.name if settings.monitor
-                         else "of no profile (deg and cm units will not work)")
+                         else "each experiment names (no rig profile; PsychoPy's testMonitor when it names none)")
         reload_instruments = self._instruments_enabled and settings.rig_file != old.rig_file
         self._settings = settings
         if reload_instruments:

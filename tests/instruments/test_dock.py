@@ -33,17 +33,17 @@ def dock(qtbot):
 def test_states_values_commands_and_history(dock, qtbot, rig_dir, make_manager):
     from PySide6.QtCore import Qt
 
-    from rigconsole.ui.instruments_dock import STATE_COLOURS
+    from rigconsole.views.palette import INSTRUMENT_STATES
 
     m = make_manager(load_rig_file(rig_dir / "simulated.yaml"))
     dock.set_manager(m)
     m.start()
     qtbot.waitUntil(lambda: all(dock.shown_state(n) == "connected" for n in m.instruments), timeout=5000)
     item = dock._items["photometer"]
-    assert item.foreground(1).color().name() == STATE_COLOURS["connected"]
+    assert item.foreground(1).color().name() == INSTRUMENT_STATES["connected"].colour
     qtbot.waitUntil(lambda: dock.value_text("photometer", "luminance") != "-", timeout=5000)
     assert 98.0 <= float(dock.value_text("photometer", "luminance")) <= 102.0
-    assert dock._channel_items[("photometer", "luminance")].text(2) == "cd/m^2"
+    assert dock.reading_text("photometer", "luminance") == dock.value_text("photometer", "luminance") + " cd/m^2"
     # a query from the command line, to the selected instrument
     dock.tree.setCurrentItem(dock._items["psu"])
     qtbot.keyClicks(dock.command_line, "VOLT?")
@@ -64,7 +64,7 @@ def test_states_values_commands_and_history(dock, qtbot, rig_dir, make_manager):
     assert dock.disconnect_button.isEnabled() and not dock.connect_button.isEnabled()
     qtbot.mouseClick(dock.disconnect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dock.shown_state("thermometer") == "disconnected", timeout=5000)
-    assert dock._items["thermometer"].foreground(1).color().name() == STATE_COLOURS["disconnected"]
+    assert dock._items["thermometer"].foreground(1).color().name() == INSTRUMENT_STATES["disconnected"].colour
     assert dock.connect_button.isEnabled()
     dock.tree.setCurrentItem(dock._items["photometer"])
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -77,7 +77,7 @@ def test_states_values_commands_and_history(dock, qtbot, rig_dir, make_manager):
 
 @pytest.mark.slow
 def test_a_hung_instrument_shows_down_in_red_and_comes_back(dock, qtbot, sim, make_manager):
-    from rigconsole.ui.instruments_dock import STATE_COLOURS
+    from rigconsole.views.palette import INSTRUMENT_STATES
 
     m = make_manager(socket_rig(sim.resource, timeout_s=0.3))
     dock.set_manager(m)
@@ -88,7 +88,7 @@ def test_a_hung_instrument_shows_down_in_red_and_comes_back(dock, qtbot, sim, ma
     assert "no reply within 0.3 s" in dock.state_message("sensor")
     dock.tree.setCurrentItem(dock._items["sensor"])
     assert "reconnecting" in dock.detail_label.text() and "no reply within 0.3 s" in dock.detail_label.text()
-    assert dock._items["sensor"].foreground(1).color().name() == STATE_COLOURS["reconnecting"]
+    assert dock._items["sensor"].foreground(1).color().name() == INSTRUMENT_STATES["reconnecting"].colour
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert dock.grab().save(str(SHOTS / "instruments-dock-down.png"))
     sim.set_mode("normal")

@@ -45,7 +45,7 @@ def test_cli_observe_prints_status_and_events(rig, capsys):
     rig.data_log.add_entry(x=1.0)
     import threading
     threading.Timer(1.0, lambda: rig.data_log.add_entry(x=2.0)).start()
-    assert main(["observe", f"127.0.0.1:{rig.port}", "--token", rig.observer_token, "--seconds", "3"]) == 0
+    assert main(["observe", f"127.0.0.1:{rig.port}", "--token", rig.observer_token, "--seconds", "3", "--json"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "rig rig-test: idle"
     events = [json.loads(line) for line in out[1:]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("PySide6", reason="the Qt suite (the core suite blocks Qt)")
@@ -49,6 +50,16 @@ def test_observer_window_mirrors_a_rig(qtbot, rig, tmp_path):
         except Exception:
             raise AssertionError(f"connection line: {win.conn.text()!r}, state {win.state.text()!r}")
         qtbot.waitUntil(lambda: {"pupil_mm", "luminance"} <= set(win._plots), timeout=20000)
+        # the plots are the console's one live-plot class, fed by the stream, against clock time
+        from rigconsole.ui.plots import LivePlot
+
+        plots = [win._plots[n] for n in ("pupil_mm", "luminance")]
+        assert all(isinstance(p, LivePlot) for p in plots)
+        qtbot.waitUntil(lambda: all(len(p.series(n)[0]) >= 3 for n, p in zip(("pupil_mm", "luminance"), plots)),
+                        timeout=20000)
+        t, v = plots[0].series("pupil_mm")
+        assert np.all(np.diff(t) >= 0) and abs(t[-1] - time.time()) < 30 and 3.0 <= v[-1] <= 3.5
+        assert "<b>" in plots[0].getPlotItem().titleLabel.text  # the latest value in the title
         assert win.state.text() == "Idle" and win.buttons["pause"].isVisible()
         assert not any(b.isEnabled() for b in win.buttons.values())  # nothing to pause, resume or stop
         win._control("pause")  # sent anyway (a stale window): the rig answers 409, shown under the buttons

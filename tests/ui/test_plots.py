@@ -151,7 +151,7 @@ def test_series_item_breaks_the_line_at_missing_values(qtbot):
 
 
 def test_key_names_each_drawn_series_in_its_colour(make_dock, data_log, qtbot):
-    from rigconsole.ui.plots import PALETTE
+    from rigconsole.views.palette import SERIES as PALETTE
 
     dock = make_dock()
     assert dock.key.entries == []
@@ -192,3 +192,37 @@ def test_axes_are_drawn_in_the_update_after_a_range_change(make_dock, data_log, 
     picture = bottom.picture
     dock.plot.repaint()
     assert bottom.picture is picture  # the repaint played it, did not redraw it
+
+
+def test_one_plot_widget_class_under_ui():
+    """Every live plot is a LivePlot: no other class under ui/ is a pyqtgraph PlotWidget, none is made raw."""
+    import re
+
+    ui = Path(__file__).resolve().parents[2] / "app" / "rigconsole" / "ui"
+    classes, raw = [], []
+    for path in sorted(ui.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        classes += [(path.name, c) for c in re.findall(r"^class (\w+)\((?:pg\.)?PlotWidget\b", text, re.M)]
+        raw += [path.name for _ in re.findall(r"\bPlotWidget\(", text) if path.name != "plots.py"]
+        assert "pg.plot(" not in text and "PlotDataItem(" not in text or path.name == "plots.py", path.name
+    assert classes == [("plots.py", "LivePlot")] and raw == []
+
+
+def test_trial_plot_and_variable_plot_number_trials_alike(make_dock, data_log, qtbot):
+    """One numbering: the first trial is trial 1 (PsychoPy's thisN + 1) in the console's trial plot,
+    in a "New plot…" dock on a trial column, and in the trial plot's label."""
+    from rigconsole.ui.variable_plots import VariablePlot
+
+    dock = make_dock()
+    run = data_log.start_run("x", {"participant": "p"})
+    for n in range(3):
+        data_log.add_trial(run, {"trials.thisN": n, "rt": 0.3 + n / 10})
+    qtbot.waitUntil(lambda: len(dock.rows) == 3, timeout=3000)
+    dock.flush()
+    view = VariablePlot(data_log, "trial: rt", axis="trial", live=False)
+    qtbot.addWidget(view)
+    thisn = data_log.trials(run)["trials.thisN"]
+    np.testing.assert_array_equal(dock.series("rt")[0], thisn + 1)
+    np.testing.assert_array_equal(view.data()[0], thisn + 1)
+    assert dock.info.text() == "trial 3"
+    assert view.plot.getPlotItem().getAxis("bottom").labelText == "trial"

@@ -30,7 +30,7 @@ def _run(qtbot, window, key, values):
 
 
 def test_a_run_finished_with_errors_is_shown_as_such(fwe_window, qtbot, tmp_path):
-    from rigconsole.ui.run_panel import PILL_COLOURS, WITH_ERRORS_COLOUR
+    from rigconsole.views.palette import run_look
 
     window = fwe_window
     errors: list[str] = []
@@ -39,11 +39,13 @@ def test_a_run_finished_with_errors_is_shown_as_such(fwe_window, qtbot, tmp_path
     assert rec.state == RunState.FINISHED_WITH_ERRORS
     # the state pill: its own text and colour, not Failed's red nor the grey idle of a finished run
     assert window.pill.state == RunState.FINISHED_WITH_ERRORS and window.pill.text() == "Finished with errors"
-    assert PILL_COLOURS[RunState.FINISHED_WITH_ERRORS] not in (PILL_COLOURS[RunState.FAILED],
-                                                             PILL_COLOURS[RunState.FINISHED])
+    assert run_look(RunState.FINISHED_WITH_ERRORS).colour not in (run_look(RunState.FAILED).colour,
+                                                                  run_look("idle").colour)
+    assert run_look(RunState.FINISHED_WITH_ERRORS).colour in window.pill.styleSheet()
     # the last run's outcome: the state, every trial kept, the error, PsychoPy's export and where
     outcome = window.status_panel.outcome_label.text()
-    assert "<b>finished with errors</b>" in outcome and WITH_ERRORS_COLOUR in outcome and "#c62828" not in outcome
+    assert "<b>finished with errors</b>" in outcome and run_look(RunState.FINISHED_WITH_ERRORS).colour in outcome
+    assert run_look(RunState.FAILED).colour not in outcome
     assert "6 trials (every trial kept)" in outcome
     assert "IndexError: list index out of range" in outcome and "TrialHandler2.saveAsExcel" in outcome
     assert f"export_fails.py:{rec.error_line}" in outcome

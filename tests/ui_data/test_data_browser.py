@@ -171,7 +171,7 @@ def test_a_big_file_opens_without_reading_its_series(open_browser, tmp_path, mon
 
 def test_a_run_finished_with_errors_has_its_own_outcome_colour(open_browser, tmp_path):
     from rigconsole.datalog import DataLog
-    from rigconsole.ui.run_panel import OUTCOME_COLOURS
+    from rigconsole.views.palette import run_look
 
     p = tmp_path / "session_2026-12-02_010000.h5"
     with DataLog(p) as log:
@@ -183,5 +183,5 @@ def test_a_run_finished_with_errors_has_its_own_outcome_colour(open_browser, tmp
     items = [b.runs_tree.topLevelItem(i) for i in range(3)]
     assert [it.text(2) for it in items] == ["finished with errors", "failed", "finished"]
     colours = [it.foreground(2).color().name().lower() for it in items]
-    assert colours == [OUTCOME_COLOURS[o].lower() for o in ("finished with errors", "failed", "finished")]
+    assert colours == [run_look(o).colour for o in ("finished with errors", "failed", "finished")]
     assert len(set(colours)) == 3

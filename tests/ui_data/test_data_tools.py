@@ -129,3 +129,26 @@ def test_open_browser_from_tools(main_window, make_log, tmp_path, qtbot):
     assert b.runs() == ["runs/0001_gonogo"] and tools.browsers == [b]
     tools.close()
     assert tools.browsers == []
+
+
+def test_a_frame_interval_plot_comes_back_too(main_window, make_log, tmp_path, qtbot):
+    """Every kind of source a plot offers is restored from the saved layout (frame intervals were skipped)."""
+    from rigconsole.settings import Settings
+    from rigconsole.ui.data_tools import attach_data_tools
+
+    log = make_log()
+    run = log.start_run("x", {})
+    log.add_frame_intervals(run, [1 / 60, 1 / 60])
+    settings = Settings(data_dir=tmp_path)
+    tools = attach_data_tools(main_window, log, settings, save=False)
+    tools.new_plot("frame intervals", axis="trial")
+    saved = list(settings.plot_layout)
+    assert saved == [{"kind": "frames", "name": "frame intervals", "axis": "trial", "follow": True}]
+    tools.close()
+    w2 = QMainWindow()
+    qtbot.addWidget(w2)
+    tools2 = attach_data_tools(w2, log, Settings(data_dir=tmp_path, plot_layout=saved), save=False)
+    assert [d.state() for d in tools2.plots] == saved
+    qtbot.waitUntil(lambda: tools2.plots[0].view.point_count() == 2, timeout=2000)
+    assert list(tools2.plots[0].view.data()[0]) == [1, 2]  # frame 1 is the first
+    tools2.close()

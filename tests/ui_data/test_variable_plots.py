@@ -82,7 +82,7 @@ def test_trial_column_live_polled_never_inside_add_trial(make_log, make_dock, qt
     assert d.view.point_count() == 0
     qtbot.waitUntil(lambda: d.view.point_count() == 25, timeout=2000)
     x, y = d.view.data()
-    np.testing.assert_array_equal(x, np.arange(25))
+    np.testing.assert_array_equal(x, np.arange(1, 26))  # trial 1 is the first (PsychoPy's thisN + 1)
     np.testing.assert_allclose(y, 0.3 + np.arange(25) / 100)
     # a new run: the plot follows it, starting empty
     log.end_run(run, "finished")
@@ -104,14 +104,14 @@ def test_axis_toggle(make_log, make_dock):
     np.testing.assert_array_equal(d.view.data()[0], t)
     d.view.axis_button.click()
     assert d.view.axis == "trial" and not isinstance(axis(), pg.DateAxisItem)
-    np.testing.assert_array_equal(d.view.data()[0], np.arange(len(t)))
+    np.testing.assert_array_equal(d.view.data()[0], np.arange(1, len(t) + 1))  # entry 1 is the first
     # a trial column on the time axis: run start + thisRow.t
     d.view.set_source("trial: key_resp.corr")
     d.view.set_axis("time")
     started = log.run_info(runs[0])["started"]
     np.testing.assert_allclose(d.view.data()[0], started + 2.0 + 1.5 * np.arange(12))
     d.view.set_axis("trial")
-    np.testing.assert_array_equal(d.view.data()[0], np.arange(12))
+    np.testing.assert_array_equal(d.view.data()[0], np.arange(1, 13))  # trial 1 is the first
 
 
 def test_trial_time_axis_without_thisrow_t_falls_back(make_log, make_dock):
@@ -120,7 +120,7 @@ def test_trial_time_axis_without_thisrow_t_falls_back(make_log, make_dock):
     for k in range(5):
         log.add_trial(run, {"rt": 0.1 * k})
     d = make_dock(log, "trial: rt", axis="time")
-    np.testing.assert_array_equal(d.view.data()[0], np.arange(5))
+    np.testing.assert_array_equal(d.view.data()[0], np.arange(1, 6))
     assert "thisRow.t" in d.view.status.text()
 
 
@@ -137,9 +137,10 @@ def test_follow_scrolls_to_newest_and_panning_stops_it(make_log, make_dock, qtbo
     d.view.poll()
     (x0, x1), _ = vb.viewRange()
     assert x0 <= 799 <= x1 and x1 - x0 == pytest.approx(100, rel=0.05)
-    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])  # as a drag would
+    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])  # a drag that keeps the newest point in view
+    assert d.view.follow
     vb.setXRange(0, 50, padding=0)
-    d.view._user_moved()
+    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])  # as a drag away from it would
     assert not d.view.follow and not d.view.follow_button.isChecked()
 
 
@@ -238,4 +239,4 @@ def test_units_in_the_axis_label_and_frame_intervals_as_a_source(make_log, make_
     log.add_frame_intervals(run, [1 / 60])
     qtbot.waitUntil(lambda: d.view.point_count() == 4, timeout=2000)
     d.view.set_axis("trial")
-    np.testing.assert_array_equal(d.view.data()[0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(d.view.data()[0], [1, 2, 3, 4])  # frame 1 is the first

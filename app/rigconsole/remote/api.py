@@ -18,11 +18,14 @@ from aiohttp import web
 from .keys import SERVER_KEY, WHO_KEY
 from .stream import dumps, jsonable
 
-__all__ = ["add_routes", "error", "run_summary", "parse_hello", "column_unit"]
+__all__ = ["add_routes", "error", "run_summary", "parse_hello", "parse_json", "column_unit"]
 
 MAX_POINTS = 100_000
 MAX_ROWS = 10_000
 CONTROL_TIMEOUT_S = 10.0
+#: the deepest nesting of arrays and objects a request body (or the stream's hello) may have;
+#: the API's bodies are two levels deep, expInfo values a few more
+MAX_JSON_DEPTH = 64
 
 
 def error(status: int, message: str, *, headers: dict | None = None) -> web.Response:
@@ -60,14 +63,40 @@ def column_unit(name: str) -> str:
     return "s" if tail in ("rt", "started", "stopped", "duration", "time") and "." in name else ""
 
 
+def parse_json(raw: bytes | str) -> Any:
+    """Parse a request body or a stream message: the ONE place the remote API reads JSON it is sent.
+
+    Returns the parsed value. Raises ValueError with a one-line message for the
+    client (answered as 400, or as the stream's close reason): malformed JSON,
+    bytes that are not UTF-8, or arrays/objects nested deeper than
+    :data:`MAX_JSON_DEPTH` (Python's parser raises RecursionError, not
+    ValueError, past about 1,000 levels).
+    """
+    too_deep = f"the JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels of arrays and objects)"
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"malformed JSON: {err}") from None
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH):  # breadth-first, one level per pass: no recursion
+        level = [v for c in level if isinstance(c, (dict, list)) for v in (c.values() if isinstance(c, dict) else c)]
+        if not level:
+            return value
+    if any(isinstance(c, (dict, list)) for c in level):
+        raise ValueError(too_deep)
+    return value
+
+
 def parse_hello(text: str | None) -> dict | str:
     """The stream's first message, ``{"type": "hello", "token"?, "after"?, "stream"?}``, or an error string."""
     if text is None or len(text) > 4096:
         return "the first message must be a JSON text: {\"type\": \"hello\", \"token\": ..., \"after\": <seq>}"
     try:
-        msg = json.loads(text)
-    except ValueError:
-        return "the first message is not JSON"
+        msg = parse_json(text)
+    except ValueError as err:
+        return f"first message: {err}"
     if not isinstance(msg, dict) or msg.get("type") != "hello":
         return "the first message must be {\"type\": \"hello\", ...}"
     after = msg.get("after")
@@ -120,9 +149,9 @@ async def _json_body(request: web.Request, *, required: bool) -> dict:
             raise bad("send a JSON object as the request body")
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise bad(f"malformed JSON: {err}") from None
+        body = parse_json(raw)
+    except ValueError as err:
+        raise bad(str(err)) from None
     if not isinstance(body, dict):
         raise bad("the request body must be a JSON object")
     return body

@@ -19,7 +19,7 @@ import hashlib
 import http.client
 import json
 import ssl
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import quote, urlencode
 
 from .server import DEFAULT_PORT
@@ -208,15 +208,65 @@ class RemoteObserver:
         return float(self._post("session/annotate", {"text": text})["t"])
 
     # ------------------------------------------------------------------ live
+    def _aiohttp_ssl(self) -> Any:
+        import aiohttp
+
+        if not self.tls:
+            return True
+        if self.fingerprint:
+            return aiohttp.Fingerprint(bytes.fromhex(self.fingerprint))  # the pin, checked by aiohttp
+        return self._ssl_context()
+
+    async def fetch(self, http: Any, path: str, **query: Any) -> Any:
+        """``GET /api/v1/<path>`` on the asyncio loop with the aiohttp ``ClientSession`` ``http``
+        (the connection manager's shared one): the JSON answer. Raises RemoteError as the
+        blocking calls do (``status`` 0 when the rig cannot be reached or the pin does not match)."""
+        import aiohttp
+
+        q = {k: v for k, v in query.items() if v is not None}
+        scheme = "https" if self.tls else "http"
+        url = f"{scheme}://{self.host}:{self.port}/api/v1/{path}" + (f"?{urlencode(q)}" if q else "")
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            async with http.get(url, headers=headers, ssl=self._aiohttp_ssl(),
+                                timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+                raw = await resp.read()
+                code = resp.status
+        except aiohttp.ServerFingerprintMismatch:
+            raise RemoteError(0, "the rig's certificate does not match the pinned fingerprint; "
+                                 "refusing to send the token") from None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+            raise RemoteError(0, f"cannot reach the rig at {self.host}:{self.port}: "
+                                 f"{err or type(err).__name__}") from None
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            payload = None
+        if code >= 400:
+            msg = payload.get("error") if isinstance(payload, dict) else raw[:200].decode("utf-8", "replace")
+            raise RemoteError(code, str(msg))
+        return payload
+
     async def updates(self, *, after: int | None = None, max_retries: int = 10,
-                      retry_delay_s: float = 0.5) -> AsyncIterator[dict]:
-        """Live events, each a dict with ``type`` (``values``, ``trial``, ``run_state``, ...) and ``seq``.
+                      retry_delay_s: float = 0.5, heartbeat_s: float = 20.0, http: Any = None,
+                      on_connection: Callable[[str], None] | None = None) -> AsyncIterator[dict]:
+        """Live events, each a dict with ``type`` (``values``, ``trial``, ``run_state``, ...), ``seq``
+        (its batch's number) and ``sent`` (epoch s on the rig's clock when its batch was made).
 
         Reconnects after a lost connection and resumes after the last batch
         received: nothing is lost or repeated while the rig still holds the
         missed batches (otherwise a ``{"type": "gap"}`` event says to re-read
         the REST state). Gives up with RemoteError after ``max_retries``
         failed connections in a row; a bad token raises at once.
+
+        ``heartbeat_s``: a WebSocket ping every ``heartbeat_s / 2`` seconds; a
+        rig that does not answer within ``heartbeat_s / 4`` more counts as lost
+        (so a silent rig is noticed within ``heartbeat_s``). ``http``: an aiohttp
+        ``ClientSession`` to use (default: one of its own). ``on_connection``
+        is called with ``"live"`` at each welcome and ``"lost: <why>"`` at each
+        lost connection (on the loop, before retrying).
         """
         import aiohttp
 
@@ -224,10 +274,15 @@ class RemoteObserver:
         url = f"{scheme}://{self.host}:{self.port}/api/v1/stream"
         ssl_arg: Any = self._ssl_context() if self.tls else True
         stream_id, failures = None, 0
-        async with aiohttp.ClientSession() as http:
+        say = on_connection or (lambda what: None)
+        own = http is None
+        if own:
+            http = aiohttp.ClientSession()
+        try:
             while True:
+                why = "the rig closed the stream"
                 try:
-                    async with http.ws_connect(url, ssl=ssl_arg, heartbeat=20.0,
+                    async with http.ws_connect(url, ssl=ssl_arg, heartbeat=heartbeat_s / 2,
                                                timeout=aiohttp.ClientWSTimeout(ws_close=2.0)) as ws:
                         if self.tls and self.fingerprint:
                             sslobj = ws.get_extra_info("ssl_object")
@@ -236,10 +291,13 @@ class RemoteObserver:
                                                       "stream": stream_id}))
                         async for msg in ws:
                             if msg.type != aiohttp.WSMsgType.TEXT:
+                                if msg.type == aiohttp.WSMsgType.ERROR:
+                                    why = f"no answer from the rig ({ws.exception() or 'heartbeat'})"
                                 break
                             data = json.loads(msg.data)
                             if data.get("type") == "welcome":
                                 failures = 0
+                                say("live")
                                 if data.get("gap"):
                                     yield {"type": "gap", "seq": data["seq"]}
                                 if stream_id is not None and data["stream"] != stream_id:
@@ -252,17 +310,23 @@ class RemoteObserver:
                                 continue
                             after = data["seq"]
                             for ev in data["events"]:
-                                yield {**ev, "seq": data["seq"]}
+                                yield {**ev, "seq": data["seq"], "sent": data.get("t")}
                         if ws.close_code == 4401:
                             raise RemoteError(401, "the rig refused the token")
                 except aiohttp.WSServerHandshakeError as err:
                     if err.status == 401:
                         raise RemoteError(401, "the rig refused the token") from None
                     failures += 1
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                    why = f"the rig answered {err.status}"
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
                     failures += 1
+                    why = f"cannot reach the rig at {self.host}:{self.port}: {err or type(err).__name__}"
                 else:
                     failures += 1
+                say(f"lost: {why}")
                 if failures > max_retries:
                     raise RemoteError(0, f"lost the rig at {self.host}:{self.port} after {max_retries} retries")
                 await asyncio.sleep(min(retry_delay_s * failures, 5.0))
+        finally:
+            if own:
+                await http.close()

@@ -56,6 +56,8 @@ class RemoteServer:
         tls: a :class:`rigconsole.remote.tls.TlsConfig` for HTTPS/WSS, or ``None`` (plain HTTP).
         stream: a :class:`Stream` to use (its bounds: history and per-client queue).
         locked: start with remote control locked (423) until :meth:`set_locked` (False).
+        announce: announce the rig by DNS-SD on the network (:mod:`.discovery`; never on loopback).
+        replay: say "replay" in the announcement (``rigconsole replay``).
 
     Thread use: ``start``/``close``/``set_locked`` from any thread; the
     server's own thread runs every request.
@@ -63,8 +65,10 @@ class RemoteServer:
 
     def __init__(self, rig_view: RigView | None = None, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  tokens: TokenStore | None = None, tls: TlsConfig | None = None,
-                 stream: Stream | None = None, locked: bool = False) -> None:
+                 stream: Stream | None = None, locked: bool = False, announce: bool = True,
+                 replay: bool = False) -> None:
         self.view = rig_view
+        self._announce, self._replay, self._announcer = announce, replay, None
         self.host = host
         self.requested_port = port
         self.tokens = tokens if tokens is not None else TokenStore.default()
@@ -170,9 +174,17 @@ class RemoteServer:
             raise OSError(f"remote server cannot listen on {self.host}:{self.requested_port}: {err}") from err
         self._connect()
         log.info("remote server on %s", self.url)
+        if self._announce:
+            from .discovery import announce_rig
+
+            self._announcer = announce_rig(self.view.rig_name, self.host, self._port, fingerprint=self.fingerprint,
+                                           replay=self._replay)
 
     def close(self) -> None:
         """Stop serving: close every client, unbind, join the thread (a Rig component's ``close()``)."""
+        announcer, self._announcer = self._announcer, None
+        if announcer is not None:
+            announcer.close()
         self._disconnect()
         loop, thread = self._loop, self._thread
         if loop is not None and self._stop is not None:

@@ -14,6 +14,13 @@ wins over the monitor an experiment names (:func:`reconcile_monitor`), with one
 log line when they differ: a rig's screen is what it is, whatever the
 experiment was written on.
 
+A rig with no monitor profile (the default settings, a new user's) does as
+plain PsychoPy does: each run uses the monitor its experiment names (a Builder
+experiment's "Monitor" setting, ``testMonitor`` by default; a script's own
+``monitor='...'``), and PsychoPy's default profile ``testMonitor`` when the
+experiment names none or names one this computer has no measurements for
+(:func:`monitor_for_experiment`). ``deg`` and ``cm`` then work, approximately.
+
 Qt-free; needs no display.
 """
 from __future__ import annotations
@@ -26,7 +33,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["MonitorSettings", "MonitorProfileError", "make_monitor", "window_params_with_monitor",
-           "reconcile_monitor", "experiment_monitor_name", "describe_monitor", "monitor_metadata", "same_monitor"]
+           "reconcile_monitor", "experiment_monitor_name", "describe_monitor", "monitor_metadata", "same_monitor",
+           "DEFAULT_MONITOR", "psychopy_default_monitor", "monitor_for_experiment", "script_monitor_name"]
 
 log = logging.getLogger("rigconsole.monitor")
 
@@ -75,6 +83,13 @@ class MonitorSettings(BaseModel):
         return self.width_cm is not None
 
 
+#: PsychoPy's default monitor profile (Builder's default "Monitor" setting)
+DEFAULT_MONITOR = "testMonitor"
+#: what ``psychopy.monitors`` saves as ``testMonitor`` at its first import when there is none
+#: (``psychopy/monitors/__init__.py``): width and distance in cm, size in pixels
+_PSYCHOPY_TEST_MONITOR = {"width": 30, "distance": 57, "gamma": 1.0, "sizePix": (1024, 768)}
+
+
 def _profile_exists(name: str) -> bool:
     from psychopy import monitors
 
@@ -113,6 +128,59 @@ def make_monitor(settings: MonitorSettings, *, save: bool = True):
         raise MonitorProfileError(f"Monitor Center profile {settings.name!r} has no {' and no '.join(missing)}; "
                                   "measure the screen and give width_cm, distance_cm and resolution_px")
     return mon
+
+
+def _complete(mon) -> bool:
+    """True when ``mon`` has what ``deg`` and ``cm`` need: a width, a distance and a size in pixels."""
+    return bool(mon.getWidth()) and bool(mon.getDistance()) and bool(mon.getSizePix())
+
+
+def psychopy_default_monitor():
+    """PsychoPy's default monitor profile, ``testMonitor``, as a ``psychopy.monitors.Monitor``.
+
+    The saved profile when it holds a width, a distance and a size in pixels
+    (``psychopy.monitors`` saves one at its first import); else one made in
+    memory as PsychoPy makes it (30 cm wide at 57 cm, 1024x768 px, gamma 1),
+    not saved.
+    """
+    from psychopy import monitors
+
+    mon = monitors.Monitor(DEFAULT_MONITOR, verbose=False, autoLog=False)
+    if not _complete(mon):
+        mon.setWidth(_PSYCHOPY_TEST_MONITOR["width"])
+        mon.setDistance(_PSYCHOPY_TEST_MONITOR["distance"])
+        mon.setGamma(_PSYCHOPY_TEST_MONITOR["gamma"])
+        mon.setSizePix(list(_PSYCHOPY_TEST_MONITOR["sizePix"]))
+    return mon
+
+
+def monitor_for_experiment(name: str | None) -> tuple[Any, str]:
+    """The monitor a run uses when the rig has no monitor profile, as plain PsychoPy chooses it.
+
+    Args:
+        name: the monitor the experiment names (:func:`script_monitor_name`), or ``None``.
+
+    Returns:
+        ``(monitor, why)``: the ``psychopy.monitors.Monitor`` of the profile ``name`` when this
+        computer's Monitor Center has it with a width, a distance and a size in pixels,
+        else :func:`psychopy_default_monitor`; ``why`` says which, for the log
+        ("named by the experiment", "PsychoPy's default: the experiment names no monitor", ...).
+    """
+    from psychopy import monitors
+
+    name = (name or "").strip()
+    if not name or name in ("None", "__blank__"):
+        return psychopy_default_monitor(), "PsychoPy's default: the experiment names no monitor"
+    if name == DEFAULT_MONITOR:
+        mon = psychopy_default_monitor()
+        return mon, "named by the experiment" + ("" if _profile_exists(name) else
+                                                  ", with PsychoPy's default measurements")
+    if not _profile_exists(name):
+        return psychopy_default_monitor(), f"PsychoPy's default: this computer has no monitor profile {name!r}"
+    mon = monitors.Monitor(name, verbose=False, autoLog=False)
+    if not _complete(mon):
+        return psychopy_default_monitor(), f"PsychoPy's default: the monitor profile {name!r} lacks measurements"
+    return mon, "named by the experiment"
 
 
 def window_params_with_monitor(params: dict[str, Any] | None, settings: MonitorSettings | None,
@@ -201,6 +269,18 @@ def reconcile_monitor(experiment_monitor_name: str | None, rig_monitor):
         log.info("the experiment names monitor %r; using the rig's calibration %s",
                  name, describe_monitor(rig_monitor))
     return rig_monitor
+
+
+def script_monitor_name(module) -> str | None:
+    """The monitor a loaded experiment module names: the first ``monitor='...'`` literal of the
+    script it runs (a compiled Builder script's ``setupWindow`` names the "Monitor" setting);
+    ``None`` when it names none or its source cannot be read."""
+    fn = getattr(module, "run", None) or getattr(module, "setupWindow", None)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    path = Path(code.co_filename)
+    return experiment_monitor_name(path) if path.suffix == ".py" else None
 
 
 _MONITOR_ARG = re.compile(r"""\bmonitor\s*=\s*(['"])([^'"\n]+)\1""")

@@ -88,6 +88,9 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             ``root`` by default: copy its folder into root, as PsychoPy does
             (``True``), or register it where it is (``False``: the console's
             rig, whose settings keep experiments from elsewhere).
+        stimulus_area: ``(x, y, width, height)``, pixels on the stimulus window's
+            screen, that a window which is not full screen keeps to (e.g. beside the
+            console on a one-screen computer; see :meth:`set_stimulus_area`).
 
     Raises:
         NotADirectoryError: ``root`` does not exist.
@@ -112,6 +115,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         stop_grace_s: float = 1.0,
         scan: bool = False,
         copy_outside_root: bool = True,
+        stimulus_area: tuple[int, int, int, int] | None = None,
     ):
         from psychopy import constants, core, data, logging as pslogging
         from psychopy.tools.arraytools import AliasDict
@@ -150,6 +154,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         self._registry = ExperimentRegistry(root, self.cache_dir, self.events.experiments_changed.emit)
         self._modules = ExperimentModules(self._registry)
         self._window = StimulusWindow(self.frame_hook, restMsg, simulated_vsync_hz)
+        self._window.set_free_area(stimulus_area)
         self._driver = RunDriver(self._window, self.frame_hook, self.commands, self.events,
                                  stop_grace_s=stop_grace_s, prepare_inputs=self._force_keyboard_backend)
         self._data_log = None
@@ -265,6 +270,20 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             if info is not False:
                 info["frameRate"] = rate
         return True
+
+    def set_stimulus_area(self, area: tuple[int, int, int, int] | None) -> None:
+        """Keep a stimulus window that is not full screen inside ``area`` (or anywhere: ``None``);
+        see :meth:`.window.StimulusWindow.set_free_area`. During a run the window is at most
+        moved; one that must change size gets it when it is next made. From any thread
+        (done on the main thread).
+
+        Raises:
+            ValueError: an area with no width or height.
+        """
+        if not is_main_thread():
+            self.commands.call(self.set_stimulus_area, area)
+            return
+        self._window.set_free_area(area, remake=self.current_run is None)
 
     def setupWindowFromExperiment(self, key, expInfo=None, blocking=True):
         """Set the window up with an experiment's ``setupWindow`` (PsychoPy API)."""

@@ -163,6 +163,7 @@ class Console:
         self._step = 0
         self._closed = False
         self._watcher = None
+        self._placement = None
 
     @property
     def ready(self) -> bool:
@@ -245,9 +246,11 @@ class Console:
 
     def _build_rig(self) -> None:
         from ..rig import Rig
+        from .placement import make_room_for_stimulus
 
+        area = make_room_for_stimulus(self.window, self.settings.window.window_params())  # one screen: side by side
         self.rig = Rig(self.settings, simulated_vsync_hz=self._simulated_vsync_hz,
-                       instruments=self._instruments, remote=True)
+                       instruments=self._instruments, remote=True, stimulus_area=area)
 
     def _warm_up(self) -> None:
         warm = self.rig.session.warm_up()
@@ -255,7 +258,8 @@ class Console:
 
     def _attach(self) -> None:
         from .data_tools import attach_data_tools
-        from .plot_sources import PlotSource
+        from ..views.plot_sources import PlotSource
+        from .placement import StimulusPlacement
 
         rig, window = self.rig, self.window
         self.controller.use_session(rig.session, rig=rig)  # the rig: dry runs' data folder
@@ -274,9 +278,13 @@ class Console:
                 for inst in list((rig.instruments.instruments if rig.instruments else {}).values())[:2]:
                     if inst.channels:
                         self.data_tools.new_plot(PlotSource("variable", inst.variable(next(iter(inst.channels)))))
+        # one screen: the stimulus window beside the console as it now is (it widens with what it shows)
+        self._placement = StimulusPlacement(window, rig.session, lambda: rig.settings.window.window_params())
+        links.append((rig.events.settings_applied, lambda _s: self._placement.place()))
         for sig, slot in links:
             sig.connect(slot)
         self._links = links
+        self._placement.place()
         log.info("Rig Console ready: %d experiments in %s", len(rig.session.experiment_files), rig.session.root)
 
     def apply_settings(self, settings) -> None:
@@ -315,6 +323,8 @@ class Console:
             self._watcher.close()
             self._watcher = None
         disconnect_all(self._links)
+        if self._placement is not None:
+            self._placement.close()
         if self.data_tools is not None:
             self.data_tools.close()
         self.window.close()

@@ -49,8 +49,8 @@ from PySide6.QtWidgets import (
 
 from ..datalog import DataLog
 from ..datalog.export import export_csv
+from ..views.palette import ERROR, run_look
 from .data_widgets import TrialTableModel, cell_text, fill_kv, kv_table, plain_table, run_in_thread
-from .run_panel import OUTCOME_COLOURS
 from .variable_plots import PlotSource, VariablePlot
 
 __all__ = ["DataBrowser", "TrialTableModel", "open_error_message"]
@@ -298,7 +298,7 @@ class DataBrowser(QMainWindow):
 
     def _show_message(self, text: str, *, error: bool) -> None:
         if error:
-            self.message.setText(f"<b style='color:#B00020'>Cannot open this data file.</b><br><br>{_html(text)}")
+            self.message.setText(f"<b style='color:{ERROR}'>Cannot open this data file.</b><br><br>{_html(text)}")
         else:
             self.message.setText(_html(text))
         self.stack.setCurrentWidget(self.message)
@@ -322,9 +322,8 @@ class DataBrowser(QMainWindow):
                                   str(info["n_trials"]), _when(info["started"])])
             it.setData(0, Qt.ItemDataRole.UserRole, r)
             it.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            colour = OUTCOME_COLOURS.get(info["outcome"] or "")
-            if colour:
-                it.setForeground(2, _brush(colour))
+            if info["outcome"]:
+                it.setForeground(2, _brush(run_look(info["outcome"]).colour))
             self.runs_tree.addTopLevelItem(it)
         for i in range(5):
             self.runs_tree.resizeColumnToContents(i)
@@ -424,7 +423,7 @@ class DataBrowser(QMainWindow):
         if a.get("error"):
             err = QLabel(_html(str(a["error"]).strip().splitlines()[-1]), self)
             err.setToolTip(str(a["error"]))
-            err.setStyleSheet("color: #B00020;")
+            err.setStyleSheet(f"color: {ERROR};")
             err.setWordWrap(True)
             self.run_form.addRow("error:", err)
         fill_kv(self.expinfo_table, list(info["expInfo"].items()))

@@ -10,7 +10,7 @@ returns the :class:`DataTools` that owns what they open:
   stall the frame loop, which pumps Qt events between flips).
 
 The plot docks are restored from ``Settings.plot_layout`` (a list of
-``{"kind": "variable"|"trial", "name", "axis": "time"|"trial", "follow"}``)
+``{"kind": "variable"|"trial"|"frames", "name", "axis": "time"|"trial", "follow"}``)
 when attached and written back (and saved with ``save_settings``) whenever a
 plot is added, changed or closed by the user. Closing the DataTools itself
 (app shutdown) keeps the layout.
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from ..settings import Settings, save_settings
 from .data_browser import DataBrowser
+from ..views.plot_sources import KINDS
 from .variable_plots import AXES, PlotSource, VariablePlotDock
 
 __all__ = ["DataTools", "attach_data_tools", "find_menu"]
@@ -134,7 +135,7 @@ class DataTools(QObject):
                     kind = entry.get("kind", "variable")
                     name = entry.get("name")
                     axis = entry.get("axis", "time")
-                    if kind not in ("variable", "trial") or not isinstance(name, str) or axis not in AXES:
+                    if kind not in KINDS or not isinstance(name, str) or axis not in AXES:
                         raise ValueError(entry)
                     src = PlotSource(kind, name) if name else None
                     self.new_plot(src, axis=axis, follow=bool(entry.get("follow", True)))

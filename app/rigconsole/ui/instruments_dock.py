@@ -8,6 +8,12 @@ them as Qt signals delivered queued on the GUI thread. Readings are coalesced an
 shown at most every 250 ms (a 10 Hz channel does not repaint the dock 10 times a
 second during a run). The dock never does VISA I/O: commands go to the
 instrument's worker and their replies come back as futures.
+
+Readings show whole, with their unit (``100.855 cd/m^2``): the dock asks for the
+width its rows need (:meth:`InstrumentsDock.fit_width`, at most
+:data:`MAX_FIT_WIDTH`) as its minimum, so the console's first layout gives it
+room, and a reading longer than its column elides in the middle
+(``1.2345…cd/m^2``), keeping both its leading digits and its unit.
 """
 from __future__ import annotations
 
@@ -18,20 +24,24 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..instruments import InstrumentManager, RigFileError, SetpointError
+from ..views.palette import ERROR, INSTRUMENT_STATES, instrument_look
 
-__all__ = ["InstrumentsDock", "STATE_COLOURS"]
+__all__ = ["InstrumentsDock"]
 
 log = logging.getLogger(__name__)
 
-#: state -> colour of its dot and words
-STATE_COLOURS = {
-    "connected": "#2e7d32", "degraded": "#b58900", "down": "#c62828",
-    "reconnecting": "#e65100", "connecting": "#1565c0", "disconnected": "#757575",
-}
 HISTORY_MAX = 200
+#: columns of the instrument list
+COL_NAME, COL_READING, COL_AGE = 0, 1, 2
+#: the widest the dock asks to be to show its rows whole, px (longer readings elide in the middle)
+MAX_FIT_WIDTH = 480
+#: the most rows the dock asks room for (more scroll)
+MAX_FIT_ROWS = 12
+#: a reading as wide as most (six significant digits and a sign), to size the reading column by
+_TYPICAL_NUMBER = "-000.000"
 
 
 def _dot(colour: str) -> QIcon:
@@ -80,6 +90,17 @@ class _CommandLine(QLineEdit):
             super().keyPressEvent(ev)
 
 
+def _age_text(age_s: float) -> str:
+    """How old a reading is, in few characters: ``now``, ``12 s``, ``5 min``, ``3 h``."""
+    if age_s < 2:
+        return "now"
+    if age_s < 120:
+        return f"{age_s:.0f} s"
+    if age_s < 7200:
+        return f"{age_s / 60:.0f} min"
+    return f"{age_s / 3600:.0f} h"
+
+
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -87,8 +108,8 @@ def _html(text: str) -> str:
 class InstrumentsDock(QDockWidget):
     """``InstrumentsDock(manager=None, parent=None)``; :meth:`set_manager`, :meth:`show_rig_error`.
 
-    Columns: instrument or channel, state or last value, unit, age of the
-    reading. Select an instrument (or one of its channels) to connect,
+    Columns: instrument or channel, state or last reading with its unit, age
+    of the reading. Select an instrument (or one of its channels) to connect,
     disconnect or send it a command: a text with '?' is a SCPI query (the
     reply is shown), anything else a write. Setpoint limits hold for typed
     commands too.
@@ -115,13 +136,17 @@ class InstrumentsDock(QDockWidget):
         self.error_label = QLabel(body)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("color: #c62828; background: #fdecea; padding: 4px;")
+        self.error_label.setStyleSheet(f"color: {ERROR}; background: #fdecea; padding: 4px;")
         self.error_label.hide()
         self.tree = QTreeWidget(body)
-        self.tree.setColumnCount(4)
-        self.tree.setHeaderLabels(["Instrument", "State / value", "Unit", "Age"])
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Instrument", "State / reading", "Age"])
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_READING, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_AGE, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the leading digits and the unit
         self.tree.setRootIsDecorated(True)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.detail_label = QLabel(body)
@@ -185,13 +210,14 @@ class InstrumentsDock(QDockWidget):
         ev.reading.connect(self._relay.reading.emit)
         ev.task_failed.connect(self._relay.taskFailed.emit)
         for name, inst in manager.instruments.items():
-            item = QTreeWidgetItem(self.tree, [name, "", "", ""])
+            item = QTreeWidgetItem(self.tree, [name, "", ""])
             item.setData(0, Qt.ItemDataRole.UserRole, name)
             item.setToolTip(0, f"{inst.config.resource}\n{inst.config.description}".strip())
             self._items[name] = item
             for ch_name, ch in inst.channels.items():
-                child = QTreeWidgetItem(item, [ch_name, "-", ch.unit, ""])
+                child = QTreeWidgetItem(item, [ch_name, "-", ""])
                 child.setData(0, Qt.ItemDataRole.UserRole, name)
+                child.setData(COL_READING, Qt.ItemDataRole.UserRole + 2, ch.unit)
                 child.setToolTip(0, ch.description or (ch.query or ch.property or ""))
                 self._channel_items[(name, ch_name)] = child
                 r = inst.last(ch_name)
@@ -202,6 +228,8 @@ class InstrumentsDock(QDockWidget):
         if self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         self._refresh()
+        self.tree.setMinimumWidth(self.fit_width())
+        self.tree.setMinimumHeight(self.fit_height())
 
     def show_rig_error(self, error: RigFileError | str) -> None:
         """Show the rig file's problems (one line each) in the dock, above the instruments."""
@@ -222,7 +250,47 @@ class InstrumentsDock(QDockWidget):
         return self._items[name].data(1, Qt.ItemDataRole.UserRole) or ""
 
     def value_text(self, name: str, channel: str) -> str:
-        return self._channel_items[(name, channel)].text(1)
+        """The channel's last reading, the number alone (``"100.855"``; ``"-"`` before the first)."""
+        item = self._channel_items[(name, channel)]
+        return item.data(COL_READING, Qt.ItemDataRole.UserRole + 3) or "-"
+
+    def reading_text(self, name: str, channel: str) -> str:
+        """The channel's reading as the dock shows it, with its unit (``"100.855 cd/m^2"``)."""
+        return self._channel_items[(name, channel)].text(COL_READING)
+
+    def fit_height(self) -> int:
+        """The list's height, px, that shows every instrument and channel row (at most
+        :data:`MAX_FIT_ROWS` of them) under its header. Set as its minimum height by :meth:`set_manager`."""
+        tree = self.tree
+        rows = min(MAX_FIT_ROWS, len(self._items) + len(self._channel_items))
+        row_h = max(tree.sizeHintForRow(0), tree.fontMetrics().height() + 2) if rows else 0
+        frame = 2 * tree.frameWidth()
+        return tree.header().sizeHint().height() + rows * row_h + frame + 2
+
+    def fit_width(self) -> int:
+        """The list's width, px, that shows every row whole: instrument and channel names, the
+        state words, a reading of :data:`_TYPICAL_NUMBER`'s width with its unit, and its age;
+        at most :data:`MAX_FIT_WIDTH`. Set as the list's minimum width by :meth:`set_manager`."""
+        tree, fm = self.tree, self.tree.fontMetrics()
+        style = tree.style()
+        margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, tree) + 1) + 6
+        icon = tree.iconSize().width() if tree.iconSize().isValid() else 16
+        header = tree.header()
+        widths = [header.sectionSizeHint(c) for c in range(tree.columnCount())]
+        step = tree.indentation()
+        for item in [*self._items.values(), *self._channel_items.values()]:
+            depth = 1 if item.parent() is None else 2  # the root is decorated: top-level rows are indented too
+            widths[COL_NAME] = max(widths[COL_NAME], depth * step + fm.horizontalAdvance(item.text(COL_NAME)) + margin)
+            if item.parent() is None:
+                words = max((look.word for look in INSTRUMENT_STATES.values()), key=fm.horizontalAdvance)  # the widest state
+                need = icon + 4 + fm.horizontalAdvance(words)
+            else:
+                unit = item.data(COL_READING, Qt.ItemDataRole.UserRole + 2) or ""
+                need = fm.horizontalAdvance(max(item.text(COL_READING), f"{_TYPICAL_NUMBER} {unit}".strip(), key=len))
+            widths[COL_READING] = max(widths[COL_READING], need + margin)
+        widths[COL_AGE] = max(widths[COL_AGE], fm.horizontalAdvance("119 min") + margin)
+        frame = 2 * tree.frameWidth() + style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, tree)
+        return min(MAX_FIT_WIDTH, sum(widths) + frame)
 
     def close(self) -> bool:  # noqa: D102 - disconnects from the manager first
         self._timer.stop()
@@ -246,11 +314,12 @@ class InstrumentsDock(QDockWidget):
         item = self._items.get(name)
         if item is None:
             return
-        colour = STATE_COLOURS.get(state, "#757575")
+        look = instrument_look(state)
+        colour = look.colour
         item.setData(1, Qt.ItemDataRole.UserRole, state)
         item.setData(1, Qt.ItemDataRole.UserRole + 1, message)
         item.setIcon(1, _dot(colour))
-        item.setText(1, state)
+        item.setText(1, look.word)
         item.setForeground(1, QBrush(QColor(colour)))
         item.setToolTip(1, f"*IDN? {message}" if state == "connected" and message else message)
         live = state in ("connected", "degraded")
@@ -271,12 +340,17 @@ class InstrumentsDock(QDockWidget):
         for key, (t, value, unit) in pending.items():
             item = self._channel_items.get(key)
             if item is not None:
-                item.setText(1, f"{value:.6g}")
+                number = f"{value:.6g}"
+                unit = unit or item.data(COL_READING, Qt.ItemDataRole.UserRole + 2) or ""
+                text = f"{number} {unit}".strip()
+                item.setData(COL_READING, Qt.ItemDataRole.UserRole + 3, number)
+                item.setText(COL_READING, text)
+                item.setToolTip(COL_READING, f"{text} at {time.strftime('%H:%M:%S', time.localtime(t))}")
                 self._shown_t[key] = t
         now = time.time()
         for key, t in self._shown_t.items():
             age = now - t
-            self._channel_items[key].setText(3, f"{age:.0f} s" if age >= 2 else "now")
+            self._channel_items[key].setText(COL_AGE, _age_text(age))
 
     def _selected(self) -> str | None:
         item = self.tree.currentItem()
@@ -293,7 +367,7 @@ class InstrumentsDock(QDockWidget):
             msg = item.data(1, Qt.ItemDataRole.UserRole + 1) or ""
             shown = item.data(1, Qt.ItemDataRole.UserRole) or state
             idn = f"<br>*IDN? {inst.idn}" if inst.idn else ""
-            colour = STATE_COLOURS.get(shown, "#757575")
+            colour = instrument_look(shown).colour
             self.detail_label.setText(f"<b>{name}</b> {inst.config.resource}{idn}<br>"
                                       f"<span style='color:{colour}'>\u25cf {shown}</span>"
                                       + (f": {_html(msg)}" if msg and shown != "connected" else ""))

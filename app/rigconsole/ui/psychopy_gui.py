@@ -19,19 +19,23 @@ sets ``.OK``). Qt's API is the same in PySide6 and PyQt6 (but for the name of
 code runs as PsychoPy wrote it. Dialogs are modal Qt dialogs of the console's
 ``QApplication``, centred on the primary (operator) screen.
 
-Only the console's composition root calls :func:`install`, once, before any
+The console's composition root calls :func:`install`, once, before any
 experiment is loaded (a Builder script binds ``from psychopy import gui`` when
-it loads).
+it loads); ``rigconsole run`` calls :func:`install_for_run` at the same point.
+With no ``QApplication`` yet (``rigconsole run`` has no console window),
+PsychoPy's own ``ensureQtApp()`` makes one when the first dialog opens, as in
+plain PsychoPy.
 """
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import sys
 import types
 from pathlib import Path
 
-__all__ = ["install", "installed", "build_module", "PsychoPyGuiPortError"]
+__all__ = ["install", "install_for_run", "installed", "build_module", "PsychoPyGuiPortError"]
 
 MODULE_NAME = "psychopy.gui"
 
@@ -129,3 +133,19 @@ def install() -> types.ModuleType:
     sys.modules[MODULE_NAME] = module
     setattr(psychopy, "gui", module)
     return module
+
+
+def install_for_run() -> bool:
+    """``rigconsole run``'s hook: :func:`install`, or log why not and carry on (never raises).
+
+    Without it an experiment that opens a dialog fails at that line, as it
+    would anyway; everything else runs. Returns True when installed.
+    """
+    try:
+        install()
+    except Exception as err:  # noqa: BLE001 - the run goes on; a dialog would fail with PsychoPy's message
+        logging.getLogger(__name__).error(
+            "psychopy.gui is not available (%s: %s); experiments that open PsychoPy dialogs will fail",
+            type(err).__name__, err)
+        return False
+    return True

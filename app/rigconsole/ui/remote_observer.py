@@ -2,84 +2,62 @@
 
 The window mirrors the rig's status (experiment, participant, trial n of N,
 state), plots its logged variables live and, for an operator token, offers
-pause/resume/stop. It reads the rig through :class:`rigconsole.remote.RemoteObserver`
-on a worker thread with its own asyncio loop (the stream resumes after a lost
-connection); events reach the window as queued Qt signals.
+pause/resume/stop. It reads the rig through the process's one shared
+:class:`rigconsole.remote.connections.ConnectionManager` (one thread, one asyncio
+loop for every window and dashboard tile; the stream resumes after a lost
+connection); events reach the window as queued Qt signals (:class:`RemoteFeed`).
+The recent rigs and the certificate pinning rule live in :mod:`rigconsole.remote.recent`.
 """
 from __future__ import annotations
 
-import asyncio
-import json
+import math
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Callable
 
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from ..remote import DEFAULT_PORT, RemoteError, RemoteObserver, secrets
+from ..remote import DEFAULT_PORT, RemoteObserver, secrets
+from ..remote.connections import ConnectionManager
+from ..remote.recent import (fingerprint_lines, forget_rig, load_recent, pin_verdict, pinned_fingerprint,
+                             recent_rigs_path, remember_rig, saved_token)
 from ..remote.tls import peer_fingerprint
+from ..views.palette import ERROR, NEUTRAL, WARNING, connection_look, run_look
+from ..views.plot_sources import StreamFeed
+from .plots import LivePlot
 
 __all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
-           "saved_token", "forget_rig", "open_attach_dialog", "trust_box"]
+           "saved_token", "forget_rig", "open_attach_dialog", "trust_box", "fingerprint_lines", "shared_connections", "FeedHub"]
 
 MAX_POINTS = 2000
 
-
-def recent_rigs_path() -> Path:
-    """``remote-recent.json`` next to the settings: host, port, TLS, pinned fingerprint (never the token)."""
-    from ..settings import settings_path
-
-    return settings_path().with_name("remote-recent.json")
+_shared: ConnectionManager | None = None
 
 
-def load_recent() -> list[dict]:
-    """The recently attached rigs, newest first: ``{"host", "port", "tls", "fingerprint", "token_saved"}``."""
-    try:
-        rows = json.loads(recent_rigs_path().read_text(encoding="utf-8"))
-        return [r for r in rows if isinstance(r, dict) and "host" in r and "port" in r][:10]
-    except (OSError, ValueError):
-        return []
+def shared_connections() -> ConnectionManager:
+    """The process's one :class:`ConnectionManager` (made at first use; its thread is a daemon and
+    is closed when the QApplication quits)."""
+    global _shared
+    if _shared is None:
+        _shared = ConnectionManager()
+        from PySide6.QtCore import QCoreApplication
+
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(_close_shared)
+    return _shared
 
 
-def remember_rig(entry: dict, token: str | None = None) -> dict:
-    """Put ``entry`` first in the recent rigs; its token goes to the OS keyring (never to the file).
-
-    Returns the entry as saved (``token_saved`` says whether the keyring kept the token)."""
-    entry = {k: entry[k] for k in ("host", "port", "tls", "fingerprint") if k in entry}
-    entry["token_saved"] = bool(token) and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token)
-    rows = [r for r in load_recent() if (r["host"], r.get("port")) != (entry["host"], entry["port"])]
-    path = recent_rigs_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([entry] + rows[:9], indent=2), encoding="utf-8")
-    return entry
-
-
-def forget_rig(host: str, port: int) -> None:
-    """Drop the rig at ``host:port`` from the recent rigs, with its pinned fingerprint and kept token."""
-    rows = [r for r in load_recent() if (r["host"], int(r["port"])) != (host, int(port))]
-    secrets.delete(secrets.rig_token_key(host, port))
-    recent_rigs_path().write_text(json.dumps(rows, indent=2), encoding="utf-8")
-
-
-def saved_token(host: str, port: int) -> str | None:
-    """The token kept in the OS keyring for the rig at ``host:port``, or ``None``."""
-    return secrets.get(secrets.rig_token_key(host, port))
-
-
-def _norm_fp(fp: str) -> str:
-    return fp.replace(":", "").replace(" ", "").strip().upper()
-
-
-def fingerprint_lines(fp: str) -> str:
-    """A SHA-256 fingerprint (``AB:CD:...``, 32 bytes) as two lines of 16 bytes, easier to compare."""
-    parts = fp.split(":")
-    return ":".join(parts[:16]) + ("\n" + ":".join(parts[16:]) if len(parts) > 16 else "")
+def _close_shared() -> None:
+    global _shared
+    manager, _shared = _shared, None
+    if manager is not None:
+        manager.close()
 
 
 def trust_box(parent, host: str, port: int, fingerprint: str) -> QMessageBox:
@@ -110,10 +88,17 @@ class AttachDialog(QDialog):
     ``(host, port, fingerprint) -> bool`` question, default a message box), then pinned
     with the recent rig: a rig that presents another certificate is refused.
 
-    Attributes: recent, host, port, token, tls, fingerprint, note, error (widgets).
+    Rigs announced on the network (DNS-SD, :mod:`rigconsole.remote.discovery`) are listed in
+    ``found`` beside the recent ones (``browse=False``: not looked for); a found rig still needs
+    its token, and its certificate is still asked about and pinned on first use.
+
+    Attributes: recent, found, host, port, token, tls, fingerprint, note, error (widgets);
+    browser (the :class:`rigconsole.remote.discovery.RigBrowser`, ``None`` once closed).
     """
 
-    def __init__(self, parent=None, *, trust: Callable[[str, int, str], bool] | None = None):
+    found_rig = Signal(dict)
+
+    def __init__(self, parent=None, *, trust: Callable[[str, int, str], bool] | None = None, browse: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Attach to rig")
         self.setMinimumWidth(520)
@@ -145,6 +130,11 @@ class AttachDialog(QDialog):
         recent_row.addWidget(self.recent, 1)
         recent_row.addWidget(self.forget_button)
         form.addRow("Recent rigs:", recent_row)
+        self.found = QComboBox()
+        self.found.addItem("(looking on the network…)")
+        self.found.setEnabled(False)
+        self.found.activated.connect(self._pick_found)
+        form.addRow("Found on the network:", self.found)
         form.addRow("Host:", self.host)
         form.addRow("Port:", self.port)
         form.addRow("Token:", self.token)
@@ -158,7 +148,7 @@ class AttachDialog(QDialog):
                           "Tokens are kept in this computer's keyring, never in a settings file.")
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b42318")
+        self.error.setStyleSheet(f"color: {ERROR}")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attach")
         buttons.accepted.connect(self._accept)
@@ -170,6 +160,55 @@ class AttachDialog(QDialog):
         lay.addWidget(buttons)
         if self.recent.count() > 1:
             self.recent.setCurrentIndex(1)
+        self.browser = None
+        self.found_rig.connect(self._found)
+        if browse:
+            from ..remote.discovery import RigBrowser
+
+            self.browser = RigBrowser()
+            self.browser.events.found.connect(self._relay_found)
+            if self.browser.error:
+                self.found.setItemText(0, "(not looking: see the tooltip)")
+                self.found.setToolTip(self.browser.error)
+            for r in self.browser.rigs():
+                self._found(r)
+        self.finished.connect(self._stop_browsing)
+
+    def _relay_found(self, rig: dict) -> None:  # zeroconf's thread: queued to the dialog's
+        self.found_rig.emit(rig)
+
+    def _found(self, rig: dict) -> None:
+        """A rig announced on the network (DNS-SD): listed beside the recent ones."""
+        for i in range(1, self.found.count()):
+            r = self.found.itemData(i)
+            if (r["host"], r["port"]) == (rig["host"], rig["port"]):
+                return
+        if self.found.count() == 1 and not self.found.isEnabled():
+            self.found.setItemText(0, "(pick a rig found on the network)")
+            self.found.setEnabled(True)
+        self.found.addItem(f"{rig['rig']}{'  (replay)' if rig.get('replay') else ''}  at {rig['host']}:{rig['port']}"
+                           + ("  (HTTPS)" if rig.get("tls") else ""), rig)
+
+    def _pick_found(self, i: int) -> None:
+        r = self.found.itemData(i)
+        if not r:
+            return
+        self.recent.setCurrentIndex(0)
+        self.host.setText(r["host"])
+        self.port.setValue(int(r["port"]))
+        self.tls.setChecked(bool(r.get("tls")))
+        self._pinned = pinned_fingerprint(r["host"], int(r["port"]))
+        self.fingerprint.setText(self._pinned)
+        token = saved_token(r["host"], int(r["port"]))
+        self.token.setText(token or "")
+        self.note.setText(f"Found {r['rig']} on the network: give its token (from its Settings → Remote attach)."
+                          + (" Its certificate is shown to you on Attach and pinned on first use."
+                             if r.get("tls") and not self._pinned else ""))
+
+    def _stop_browsing(self, *_) -> None:
+        browser, self.browser = self.browser, None
+        if browser is not None:
+            browser.close()
 
     def _pick(self, i: int) -> None:
         r = self.recent.itemData(i)
@@ -218,22 +257,18 @@ class AttachDialog(QDialog):
         if not host or not self.token.text().strip():
             self.error.setText("Give the rig's host and a token.")
             return
-        pinned = next((r.get("fingerprint") or "" for r in load_recent()
-                       if (r["host"], int(r["port"])) == (host, port)), "")
+        pinned = pinned_fingerprint(host, port)
         if self.tls.isChecked():
             try:
                 seen = peer_fingerprint(host, port, timeout=3.0)
             except OSError as err:
                 self.error.setText(str(err))
                 return
-            if pinned and _norm_fp(seen) != _norm_fp(pinned):
-                self.error.setText(
-                    f"Refused: {host}:{port} presents another certificate than the one pinned "
-                    f"({seen[:23]}… instead of {pinned[:23]}…). Someone may be in between, or the rig made "
-                    "a new certificate: check the fingerprint its Settings show, then forget this rig "
-                    "(pick it, then Forget) and attach again.")
+            verdict = pin_verdict(host, port, seen, pinned)
+            if verdict.action == "refuse":
+                self.error.setText(verdict.message)
                 return
-            if not pinned and not self._trust(host, port, seen):
+            if verdict.action == "ask" and not self._trust(host, port, seen):
                 self.error.setText("Not attached: the certificate was not trusted.")
                 return
             self.fingerprint.setText(seen)
@@ -266,83 +301,131 @@ def open_attach_dialog(parent, windows: list) -> "AttachDialog":
     return dlg
 
 
+class FeedHub(QObject):
+    """Hands many feeds' events to the GUI thread together: the first event after a quiet spell
+    wakes the GUI thread once, ``window_ms`` later everything that arrived meanwhile is delivered
+    in one go. With twenty rigs logging at 20 Hz that is at most 1000 / ``window_ms`` wake-ups a
+    second instead of 400 queued signals, and the tiles' repaints fall into one paint of the
+    window (measured: benchmarks/bench_lab.py). Events keep their order per feed."""
+
+    _wake = Signal()
+
+    def __init__(self, parent=None, *, window_ms: int = 5):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._queue: deque = deque()
+        self._pending = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(window_ms)
+        self._timer.timeout.connect(self._drain)
+        self._wake.connect(self._timer.start)  # emitted on the manager's thread: queued to this one
+
+    def post(self, feed: "RemoteFeed", kind: str, args: tuple) -> None:
+        """Any thread: queue one announcement of ``feed`` for the GUI thread."""
+        with self._lock:
+            self._queue.append((feed, kind, args))
+            first, self._pending = not self._pending, True
+        if first:
+            self._wake.emit()
+
+    def _drain(self) -> None:
+        with self._lock:
+            items = list(self._queue)
+            self._queue.clear()
+            self._pending = False
+        for feed, kind, args in items:
+            feed.deliver(kind, args)
+
+
 class RemoteFeed(QObject):
-    """The rig's live events on a worker thread, relayed as Qt signals (queued to the GUI thread)."""
+    """One rig's live events from the shared :class:`ConnectionManager`, relayed as Qt signals
+    (emitted on the manager's thread, so queued to the GUI thread; or, with a :class:`FeedHub`,
+    delivered by the hub on the GUI thread together with other feeds').
+
+    ``history``: read each variable's recent points first (the observer window's plots);
+    a dashboard tile does without."""
 
     status = Signal(dict)
     event = Signal(dict)
     connection = Signal(str)   # "live", "lost: <why>", "refused: <why>"
     history = Signal(str, list, list)
 
-    def __init__(self, observer: RemoteObserver, parent=None):
+    def __init__(self, observer: RemoteObserver, parent=None, *, history: bool = True,
+                 manager: ConnectionManager | None = None, hub: FeedHub | None = None):
         super().__init__(parent)
         self.observer = observer
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._run, name="rigconsole observer feed", daemon=True)
-        self._stopping = False
+        self._manager = manager
+        self._history = history
+        self._hub = hub
+        self._feed = None
+
+    def deliver(self, kind: str, args: tuple) -> None:
+        """GUI thread (the hub): emit one announcement as this feed's Qt signal."""
+        if self._feed is None:  # closed meanwhile
+            return
+        if kind == "status":
+            self.status.emit(*args)
+        elif kind == "event":
+            self.event.emit(*args)
+        elif kind == "connection":
+            self.connection.emit(*args)
+        elif kind == "history":
+            self.history.emit(*args)
 
     def start(self) -> None:
-        self._thread.start()
+        manager = self._manager or shared_connections()
+        self._feed = manager.add(self.observer, history=self._history, start=False)
+        ev = self._feed.events
+        ev.status.connect(self._relay_status)
+        ev.event.connect(self._relay_event)
+        ev.connection.connect(self._relay_connection)
+        ev.history.connect(self._relay_history)
+        self._feed.start()  # after connecting: no announcement is missed
 
-    def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._main())
-        except asyncio.CancelledError:
-            pass
-        except Exception as err:  # a bug here must not take the window down: say so on the connection line
-            self.connection.emit(f"lost: {type(err).__name__}: {err}")
-        finally:
-            self._loop.close()
+    # psygnal holds bound methods weakly: relay through this object's own methods
+    def _relay(self, kind: str, *args) -> None:
+        if self._hub is not None:
+            self._hub.post(self, kind, args)
+        else:
+            self.deliver(kind, args)  # Qt queues these signals to the GUI thread
 
-    async def _main(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stopping:  # until the rig answers (retried every 2 s), or refuses the token
-            try:
-                st = await loop.run_in_executor(None, self.observer.status)
-                self.status.emit(st)
-                for v in await loop.run_in_executor(None, self.observer.variables):
-                    page = await loop.run_in_executor(None, self.observer.variable_data, v["name"])
-                    self.history.emit(v["name"], page["t"][-MAX_POINTS:], page["values"][-MAX_POINTS:])
-                break
-            except RemoteError as err:
-                self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
-                if err.status:
-                    return
-                await asyncio.sleep(2.0)
-        self.connection.emit("live")
-        while not self._stopping:
-            try:
-                async for ev in self.observer.updates(max_retries=1_000_000, retry_delay_s=1.0):
-                    if self._stopping:
-                        return
-                    self.event.emit(ev)
-                    if ev["type"].startswith("run") or ev["type"] in ("gap", "lock"):
-                        self.status.emit(await loop.run_in_executor(None, self.observer.status))
-            except RemoteError as err:
-                self.connection.emit(f"refused: {err.message}" if err.status else f"lost: {err.message}")
-                if err.status:
-                    return
-                await asyncio.sleep(1.0)
+    def _relay_status(self, st: dict) -> None:
+        self._relay("status", st)
+
+    def _relay_event(self, ev: dict) -> None:
+        self._relay("event", ev)
+
+    def _relay_connection(self, what: str) -> None:
+        self._relay("connection", what)
+
+    def _relay_history(self, name: str, t: list, v: list) -> None:
+        self._relay("history", name, t, v)
+
+    @property
+    def last_heard(self) -> float | None:
+        """``time.monotonic()`` when the rig was last heard from, or ``None``."""
+        return self._feed.last_heard if self._feed is not None else None
 
     def close(self) -> None:
-        self._stopping = True
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
-        self._thread.join(3.0)
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            feed.close()
+            feed.events.disconnect()
 
 
-STATE_COLOURS = {"running": "#12805c", "paused": "#b54708", "failed": "#b42318", "finished with errors": "#c2410c", "stopping": "#b54708"}
 PILL = "border-radius: 9px; padding: 2px 10px; font-weight: 600; color: white; background: {}"
 
 
 class ObserverWindow(QMainWindow):
     """One rig seen from afar: status, progress, live plots; pause/resume/stop for operators.
 
-    Plots are redrawn at most 5 times a second (the latest value in each title), whatever the
-    rig's logging rate. Buttons follow the run's state (Pause while running, Resume while
-    paused) and are disabled while the rig has remote control locked."""
+    Each logged variable is a :class:`~.plots.LivePlot` against clock time, fed by a
+    :class:`~rigconsole.views.plot_sources.StreamFeed` (the rig's history, then its streamed
+    values; the last ``MAX_POINTS`` kept) and polled at most 5 times a second (the latest
+    value in each title), whatever the rig's logging rate. Buttons follow the run's state
+    (Pause while running, Resume while paused) and are disabled while the rig has remote
+    control locked."""
 
     control_failed = Signal(str)
 
@@ -351,8 +434,8 @@ class ObserverWindow(QMainWindow):
         self.observer = observer
         self.setWindowTitle(f"Rig Console: observing {observer.host}:{observer.port}")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observer control")
-        self._plots: dict[str, tuple[pg.PlotWidget, object, list, list]] = {}
-        self._dirty: set[str] = set()
+        self._plots: dict[str, LivePlot] = {}
+        self._feeds: dict[str, StreamFeed] = {}
         self._run_state = "idle"
         self._is_locked = False
         central = QWidget()
@@ -361,7 +444,7 @@ class ObserverWindow(QMainWindow):
         self.rig.setStyleSheet("font-size: 17px; font-weight: 700")
         self.rig.setWordWrap(True)
         self.who = QLabel("")
-        self.who.setStyleSheet("color: #667085")
+        self.who.setStyleSheet(f"color: {NEUTRAL}")
         self.conn = QLabel("connecting...")
         self.conn.setWordWrap(True)
         self.state = QLabel("-")
@@ -374,7 +457,7 @@ class ObserverWindow(QMainWindow):
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(10)
         self.locked = QLabel("Remote control is locked at the rig.")
-        self.locked.setStyleSheet("color: #b54708; font-weight: 600")
+        self.locked.setStyleSheet(f"color: {WARNING}; font-weight: 600")
         self.locked.setWordWrap(True)
         self.locked.hide()
         self.buttons = {name: QPushButton(name.capitalize()) for name in ("pause", "resume", "stop")}
@@ -384,7 +467,7 @@ class ObserverWindow(QMainWindow):
             b.hide()
         self.control_error = QLabel()
         self.control_error.setWordWrap(True)
-        self.control_error.setStyleSheet("color: #b42318")
+        self.control_error.setStyleSheet(f"color: {ERROR}")
         self.control_failed.connect(self.control_error.setText)
         head = QHBoxLayout()
         head.addWidget(self.rig, 1)
@@ -416,7 +499,7 @@ class ObserverWindow(QMainWindow):
         self.plot_grid = QGridLayout()
         self.plot_grid.setSpacing(8)
         self.no_data = QLabel("No logged variables yet: they appear here as the rig logs them.")
-        self.no_data.setStyleSheet("color: #667085")
+        self.no_data.setStyleSheet(f"color: {NEUTRAL}")
         self.plot_grid.addWidget(self.no_data, 0, 0)
         lay = QHBoxLayout(central)
         left = QFrame()
@@ -440,12 +523,13 @@ class ObserverWindow(QMainWindow):
 
     def on_connection(self, what: str) -> None:
         """``"live"``, ``"lost: <why>"`` (retried) or ``"refused: <why>"`` (the rig said no: not retried)."""
+        colour = connection_look(what).colour
         if what == "live":
             self.conn.setText("live")
-            self.conn.setStyleSheet(PILL.format("#12805c"))
+            self.conn.setStyleSheet(PILL.format(colour))
         else:
             self.conn.setText(f"connection {what}; retrying..." if what.startswith("lost") else what)
-            self.conn.setStyleSheet("color: #b42318; font-weight: 600")
+            self.conn.setStyleSheet(f"color: {colour}; font-weight: 600")
 
     def show_status(self, st: dict) -> None:
         run = st.get("run") or {}
@@ -453,7 +537,7 @@ class ObserverWindow(QMainWindow):
         self.who.setText(f"{st['you']['name']} ({st['you']['role']})")
         self._run_state = st["state"]
         self.state.setText(st["state"].capitalize())
-        self.state.setStyleSheet(f"font-size: 22px; font-weight: 700; color: {STATE_COLOURS.get(st['state'], '#1d2330')}")
+        self.state.setStyleSheet(f"font-size: 22px; font-weight: 700; color: {run_look(st['state']).colour}")
         self.experiment.setText(run.get("key", "-"))
         self.participant.setText(str((run.get("expInfo") or {}).get("participant", "-")))
         self.run_no.setText(str(run["index"]) if run.get("index") is not None else "-")
@@ -483,46 +567,44 @@ class ObserverWindow(QMainWindow):
             self.progress.setValue(0)
         self.trial.setText(f"trial {n} of {of}" if of else (f"trial {n}" if n else ""))
 
-    def _plot(self, name: str):
-        if name not in self._plots:
+    def _feed(self, name: str) -> StreamFeed:
+        """The feed of logged variable ``name``, with its plot made on first use."""
+        if name not in self._feeds:
             self.no_data.hide()
-            w = pg.PlotWidget(background="w")
-            w.setTitle(name, color="#1d2330", size="11pt")
-            w.getPlotItem().getAxis("bottom").setLabel("s ago")
-            w.setMinimumHeight(140)
-            item = w.plot(pen=pg.mkPen("#2e5aac", width=2))
+            plot = LivePlot(self, time_axis=True, x_label="time", range_mode="follow")
+            plot.set_x_column("t")
+            plot.setTitle(name, color="#1d2330", size="11pt")
+            plot.setMinimumHeight(140)
             n = len(self._plots)
-            self.plot_grid.addWidget(w, n // 2, n % 2)
-            self._plots[name] = (w, item, [], [])
-        return self._plots[name]
+            self.plot_grid.addWidget(plot, n // 2, n % 2)
+            self._plots[name] = plot
+            self._feeds[name] = StreamFeed(MAX_POINTS)
+        return self._feeds[name]
 
     def _history(self, name: str, t: list, v: list) -> None:
-        _, item, ts, vs = self._plot(name)
-        ts[:0], vs[:0] = t, v
-        self._dirty.add(name)
+        self._feed(name).add_history(t, v)
 
     def _redraw_dirty(self) -> None:
-        dirty, self._dirty = self._dirty, set()
-        for name in dirty:
-            self._redraw(name)
+        for name, feed in self._feeds.items():
+            self._redraw(name, feed)
 
-    def _redraw(self, name: str) -> None:
-        w, item, ts, vs = self._plots[name]
-        del ts[:-MAX_POINTS], vs[:-MAX_POINTS]
-        if ts:
-            last = ts[-1]
-            item.setData([t - last for t in ts], [float("nan") if v is None else v for v in vs])
-            v = vs[-1]
-            w.setTitle(f"{name}   <b>{v:.5g}</b>" if isinstance(v, (int, float)) else name, color="#1d2330",
-                       size="11pt")
+    def _redraw(self, name: str, feed: StreamFeed) -> None:
+        plot = self._plots[name]
+        if not plot.has_time():
+            return
+        got = feed.poll()
+        if got is None:
+            return
+        with plot.timed_update():
+            plot.add_points(name, got, style="line")  # the feed keeps the last MAX_POINTS: it resets when it drops some
+            v = feed.last()
+            plot.setTitle(f"{name}   <b>{v:.5g}</b>" if math.isfinite(v) else name, color="#1d2330", size="11pt")
+            plot.flush()
 
     def on_event(self, ev: dict) -> None:
         if ev["type"] == "values":
             for name, v in ev["values"].items():
-                _, _, ts, vs = self._plot(name)
-                ts.append(ev["t"])
-                vs.append(v)
-                self._dirty.add(name)
+                self._feed(name).add(ev["t"], v)
         elif ev["type"] == "trial":
             self._trial(ev["n"], ev.get("of"))
 

@@ -17,30 +17,13 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabe
 
 from ..session.frames import frame_stats
 from ..session.runs import RunState
+from ..views.palette import WARNING, run_look
 
-__all__ = ["StatePill", "RunStatusPanel", "format_duration", "OUTCOME_COLOURS"]
+__all__ = ["StatePill", "RunStatusPanel", "format_duration"]
 
-#: State pill colours: (background, text).
-PILL_COLOURS = {
-    "idle": ("#9e9e9e", "white"),
-    RunState.STARTING: ("#43a047", "white"),
-    RunState.RUNNING: ("#2e7d32", "white"),
-    RunState.PAUSED: ("#f9a825", "#202020"),
-    RunState.FAILED: ("#c62828", "white"),
-    RunState.FINISHED: ("#9e9e9e", "white"),
-    RunState.FINISHED_WITH_ERRORS: ("#e65100", "white"),
-    RunState.STOPPED: ("#9e9e9e", "white"),
-}
-#: the outcome colour of a run finished with errors: amber-orange, neither failed red nor finished green
-WITH_ERRORS_COLOUR = "#c2410c"
-#: text colour of each run outcome (the data log's ``outcome``) in lists of past runs
-OUTCOME_COLOURS = {RunState.FINISHED: "#1B7F3B", RunState.FINISHED_WITH_ERRORS: WITH_ERRORS_COLOUR,
-                   RunState.STOPPED: "#A15C00", RunState.FAILED: "#B00020"}
-PILL_TEXT = {
-    "idle": "Idle", RunState.STARTING: "Starting", RunState.RUNNING: "Running", RunState.PAUSED: "Paused",
-    RunState.FAILED: "Failed", RunState.FINISHED: "Idle", RunState.STOPPED: "Idle",
-    RunState.FINISHED_WITH_ERRORS: "Finished with errors",
-}
+#: what the pill shows for each run state: a finished or stopped run leaves the console idle
+#: (its outcome is on the "Last run" line); colours and words from :mod:`rigconsole.views.palette`
+PILL_STATE = {RunState.FINISHED: "idle", RunState.STOPPED: "idle"}
 
 
 def format_duration(seconds: float) -> str:
@@ -76,10 +59,10 @@ class StatePill(QLabel):
         if state == self.state:
             return
         self.state = state
-        bg, fg = PILL_COLOURS.get(state, PILL_COLOURS["idle"])
-        self.setText(PILL_TEXT.get(state, state.capitalize()))
+        look = run_look(PILL_STATE.get(state, state))
+        self.setText(look.word)
         self.setStyleSheet(
-            f"QLabel {{ background: {bg}; color: {fg}; border-radius: 11px; padding: 3px 14px;"
+            f"QLabel {{ background: {look.colour}; color: white; border-radius: 11px; padding: 3px 14px;"
             f" font-weight: 600; }}"
         )
         self.setToolTip(f"Run state: {self.text()}")
@@ -223,7 +206,7 @@ class RunStatusPanel(QWidget):
 
     def _set_dropped(self, n: int) -> None:
         self.dropped_label.setText(str(n))
-        style = "color: #b26a00; font-weight: 600;" if n else ""
+        style = f"color: {WARNING}; font-weight: 600;" if n else ""
         if self.dropped_label.styleSheet() != style:  # a style change re-polishes the label: only on change
             self.dropped_label.setStyleSheet(style)
 
@@ -253,17 +236,19 @@ class RunStatusPanel(QWidget):
         at = f" at {_esc(os.path.basename(rec.error_at))}" if rec.error_at else ""
         if rec.state == RunState.FAILED:
             where = f" ({_esc(rec.where)})" if rec.where else ""
-            self.outcome_label.setText(f"<span style='color:#c62828'><b>failed</b></span> — {name}, {trials}, {took}"
-                                       f"<br><span style='color:#c62828'>{_esc(rec.error or '')}{at}{where}</span>")
+            red = run_look(RunState.FAILED).colour
+            self.outcome_label.setText(f"<span style='color:{red}'><b>failed</b></span> — {name}, {trials}, {took}"
+                                       f"<br><span style='color:{red}'>{_esc(rec.error or '')}{at}{where}</span>")
         elif rec.state == RunState.FINISHED_WITH_ERRORS:
+            amber = run_look(RunState.FINISHED_WITH_ERRORS).colour
             step = f" in PsychoPy's {_esc(rec.raised_in)}" if rec.raised_in and rec.raised_in != "saveData" \
                 else " in the experiment's saveData" if rec.raised_in else ""
             self.outcome_label.setText(
-                f"<span style='color:{WITH_ERRORS_COLOUR}'><b>finished with errors</b></span> — {name}, "
+                f"<span style='color:{amber}'><b>finished with errors</b></span> — {name}, "
                 f"{trials} (every trial kept), {took}"
-                f"<br><span style='color:{WITH_ERRORS_COLOUR}'>{_esc(rec.error or '')}{step}{at}</span>")
+                f"<br><span style='color:{amber}'>{_esc(rec.error or '')}{step}{at}</span>")
         else:
-            colour = "#2e7d32" if rec.state == RunState.FINISHED else "#9a6700"
+            colour = run_look(rec.state).colour
             self.outcome_label.setText(f"<span style='color:{colour}'><b>{rec.state}</b></span> — {name}, {trials}, {took}")
         self.outcome_label.setToolTip(f"Raised at {rec.error_at}" if rec.error_at else "")
         if rec.data_files:

@@ -1,40 +1,47 @@
 """The main window's trial plot: the running experiment's numeric trial columns against trial number.
 
-Fed by the one data path of the live plots (:mod:`.plot_sources`): a timer
-polls a :class:`~.plot_sources.TrialFeed` on the session's data log from the
-UI thread, so nothing here runs inside the experiment's ``nextEntry()``; the
-redraw then waits for a pump with room before the next stimulus frame
-(:class:`~.plots.PlotDock`).
+A dock around one :class:`~.plots.LivePlot`, fed the way every live plot is:
+its timer polls a :class:`~rigconsole.views.plot_sources.TrialFeed` on the
+session's data log from the UI thread, so nothing here runs inside the
+experiment's ``nextEntry()``; the redraw then waits for a pump with room
+before the next stimulus frame (:meth:`~.plots.LivePlot.has_time`).
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .plot_sources import TrialBatch, TrialFeed
-from .plots import PlotDock, default_columns
+from ..frame_budget import FrameBudget
+from ..views.plot_sources import TrialBatch, TrialFeed, default_columns, trial_number
+from .plots import LivePlot
 
 __all__ = ["TrialPlotDock"]
 
 
-class TrialPlotDock(PlotDock):
-    """Numeric trial data of the newest run in the data log, against trial number (1 = first row).
+class TrialPlotDock(QDockWidget):
+    """Numeric trial data of the newest run in the data log, against trial number (1 = first trial).
 
     Every number column the experiment stored with ``addData`` becomes a
     series (expInfo values are not plotted by default). A combo chooses what
-    is drawn: the default columns (see :func:`~.plots.default_columns`), all
-    numeric columns, or one column. A new run in the log clears the plot.
+    is drawn: the default columns (see
+    :func:`~rigconsole.views.plot_sources.default_columns`), all numeric
+    columns, or one column. A new run in the log clears the plot.
 
     Args:
+        parent: the main window.
         data_log: the session :class:`~rigconsole.datalog.DataLog` (or None; see :meth:`use_data_log`).
         poll_hz: how often the log is asked for new rows.
+        max_fps: redraws per second at most.
 
     Attributes:
+        plot: the :class:`~.plots.LivePlot` (``"grow"`` range mode, x = trial number).
+        key: the plot's :class:`~.plots.SeriesKey` above it.
+        controls: a ``QHBoxLayout`` above the plot.
         column_combo: the ``QComboBox`` (item data: ``"auto"``, ``"all"`` or a column name).
+        info: the "trial n" label.
         rows: the trial rows of this run seen so far (number cells only).
         run: the data-log group of the run shown (None before the first).
     """
@@ -42,8 +49,21 @@ class TrialPlotDock(PlotDock):
     AUTO = "auto"
     ALL = "all"
 
-    def __init__(self, parent: QWidget | None = None, *, data_log: Any = None, poll_hz: float = 10.0, **kwargs: Any):
-        super().__init__("Trial data", parent, x_label="trial", **kwargs)
+    def __init__(self, parent: QWidget | None = None, *, data_log: Any = None, poll_hz: float = 10.0,
+                 max_fps: float = 10.0):
+        super().__init__("Trial data", parent)
+        self.setObjectName("dock_trial_data")
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.controls = QHBoxLayout()
+        lay.addLayout(self.controls)
+        self.plot = LivePlot(body, x_label="trial", max_fps=max_fps, range_mode="grow")
+        # a painted one-line key above the plot, not pyqtgraph's LegendItem (see SeriesKey)
+        self.key = self.plot.make_key(body)
+        lay.addWidget(self.key)
+        lay.addWidget(self.plot, 1)
+        self.setWidget(body)
         self.rows: list[dict[str, float]] = []
         self.run: str | None = None
         self._feed = TrialFeed(data_log)
@@ -68,10 +88,42 @@ class TrialPlotDock(PlotDock):
         self.controls.addWidget(self.column_combo)
         self.controls.addStretch(1)
         self.controls.addWidget(self.info)
+        self.plot.flushing.connect(self._before_redraw)
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(max(20, int(1000 / poll_hz)))
         self.poll_timer.timeout.connect(self.poll)
         self.poll_timer.start()
+
+    # ------------------------------------------------------------ the plot's surface, for the window and tests
+    @property
+    def items(self) -> dict[str, Any]:
+        """``{series name: item}`` drawn now."""
+        return self.plot.series_items
+
+    @property
+    def deferred_redraws(self) -> int:
+        return self.plot.deferred_redraws
+
+    def use_budget(self, budget: FrameBudget | None) -> None:
+        """Redraw only when it fits ``budget.time_left()`` (None: whenever due); see :meth:`LivePlot.has_time`."""
+        self.plot.use_budget(budget)
+
+    def redraw_cost(self) -> float:
+        return self.plot.redraw_cost()
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A column's ``(trial numbers, values)`` as arrays."""
+        return self.plot.series(name)
+
+    def series_names(self) -> list[str]:
+        return self.plot.series_names()
+
+    def visible_series(self) -> list[str]:
+        return self.plot.visible_series()
+
+    def flush(self) -> None:
+        """Bring the combo, the label and the plot up to date with the rows received (redraws now)."""
+        self.plot.flush()
 
     # ------------------------------------------------------------ data in
     def use_data_log(self, data_log: Any) -> None:
@@ -102,7 +154,7 @@ class TrialPlotDock(PlotDock):
         self._columns.clear()
         self._new_columns.clear()
         self._exclude = set(batch.exp_info)
-        self.clear()
+        self.plot.clear_series()
         blocker = self.column_combo.blockSignals(True)
         while self.column_combo.count() > 2:
             self.column_combo.removeItem(2)
@@ -113,36 +165,32 @@ class TrialPlotDock(PlotDock):
     def _add_rows(self, batch: TrialBatch) -> None:
         numeric = {k: v for k, v in batch.columns.items() if v.dtype.kind == "f"}
         k_rows = batch.n_trials - batch.first_row
-        for k, col in numeric.items():
-            if k not in self._data and np.isfinite(col).any():
+        ok = {k: np.isfinite(col) for k, col in numeric.items()}
+        for k in numeric:
+            if not ok[k].any():
+                continue  # no number in this column yet: not a series
+            # only the finite cells: a trial without this value is no point, the line joins its neighbours
+            self.plot.add_points(k, batch.points(k), finite_only=True)
+            if k not in self._columns:
                 self._columns.append(k)
                 self._new_columns.append(k)
         for i in range(k_rows):
-            n = batch.first_row + i + 1  # trial number, 1-based
-            row = {}
-            for k, col in numeric.items():
-                fv = float(col[i])
-                if not math.isfinite(fv):
-                    continue
-                row[k] = fv
-                self.append(k, n, fv)
-            self.rows.append(row)
+            self.rows.append({k: float(col[i]) for k, col in numeric.items() if ok[k][i]})
         if k_rows:
-            self._info_text = f"trial {batch.n_trials}"
+            self._info_text = f"trial {trial_number(batch.n_trials - 1)}"
 
-    def flush(self) -> None:
-        """Bring the combo, the label and the plot up to date with the rows received."""
+    def _before_redraw(self) -> None:
+        """The plot is about to redraw: new columns into the combo, the label's new text."""
         if self._new_columns:
             new, self._new_columns = self._new_columns, []
             blocker = self.column_combo.blockSignals(True)
             for k in new:
                 self.column_combo.addItem(k, k)
             self.column_combo.blockSignals(blocker)
-            self._choose_visible(self.chosen_columns())
+            self.plot.choose_visible(self.chosen_columns())
         if self._info_text is not None:
             self.info.setText(self._info_text)
             self._info_text = None
-        super().flush()
 
     def chosen_columns(self) -> list[str]:
         """The columns the combo's choice selects, given the columns seen so far."""
@@ -151,7 +199,7 @@ class TrialPlotDock(PlotDock):
             return default_columns(self._columns, self._exclude)
         if choice == self.ALL:
             return list(self._columns)
-        return [choice] if choice in self._data else []
+        return [choice] if choice in self.plot.series_names() else []
 
     def _apply_choice(self, *_: Any) -> None:
-        self.set_visible_series(self.chosen_columns())
+        self.plot.set_visible_series(self.chosen_columns())

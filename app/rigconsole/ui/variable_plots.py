@@ -1,6 +1,6 @@
 """Live plots of one source each: :class:`VariablePlot` and :class:`VariablePlotDock`.
 
-A plot shows one :class:`~rigconsole.ui.plot_sources.PlotSource` of a
+A plot shows one :class:`~rigconsole.views.plot_sources.PlotSource` of a
 :class:`~rigconsole.datalog.DataLog`: a logged variable (with its unit from
 ``variable_info`` on the y axis), a numeric trial column of a run
 (``"trial: key_resp.rt"``; live plots follow the newest run, the data browser
@@ -10,29 +10,27 @@ pins one run) or the run's frame intervals, against one of two x axes:
   For trial columns the time of a row is ``run started + thisRow.t`` (the run's
   start is the experiment clock's zero); a run without ``thisRow.t`` falls
   back to the trial number.
-- ``"trial"``: the trial number for trial columns (0 = first row), the entry
-  number for logged variables (0 = first ``add_entry``), the frame number.
+- ``"trial"``: the trial number for trial columns (1 = the first trial,
+  :func:`~rigconsole.views.plot_sources.trial_number`), the entry number for
+  logged variables (1 = the first ``add_entry``), the frame number (from 1).
 
-The data path is the one of every live plot (:mod:`.plot_sources`): a
-:class:`QTimer` (5 Hz by default) polls a :class:`~.plot_sources.SourceFeed`
-on the UI thread for what is new and appends it into preallocated numpy
-buffers that grow by doubling; nothing is connected to the log's events, so no
-plot code runs inside the experiment's calls. A poll waits for a pump whose
-``time_left()`` fits its measured cost. ``setData`` gets views of the buffers;
-``setDownsampling(auto=True, mode='peak')`` and ``setClipToView(True)`` keep a
-1,000,000-point series smooth to pan (figures in docs/performance.md ("Live
-plots")). The raster ``PlotWidget`` is used: pyqtgraph's OpenGL mode breaks
-PsychoPy's drawing in the same process.
+The plot is the console's one :class:`~.plots.LivePlot` (``"follow"`` range
+mode), fed the way every live plot is: a :class:`QTimer` (5 Hz by default)
+polls a :class:`~rigconsole.views.plot_sources.SourceFeed` on the UI thread
+for what is new and appends it into preallocated numpy buffers that grow by
+doubling; nothing is connected to the log's events, so no plot code runs
+inside the experiment's calls. A poll waits for a pump with room for its
+measured cost (:meth:`~.plots.LivePlot.has_time`). The plot gets views of the
+buffers; a logged variable or frame intervals are a ``"line"`` series (peak
+downsampling, clip to view: a 1,000,000-point series stays smooth to pan,
+figures in docs/performance.md ("Live plots")), a trial column ``"points"``.
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -45,19 +43,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..frame_budget import IDLE, FrameBudget
+from ..frame_budget import FrameBudget
 from .budget import PaintGate
-from .plot_sources import FRAMES, TRIAL_PREFIX, PlotSource, PointBuffer, SourceFeed, axis_label
-from .plots import TimedPlotWidget
+from ..views.palette import SERIES
+from ..views.plot_sources import FRAMES, TRIAL_PREFIX, PlotSource, PointBuffer, SourceFeed, axis_label
+from .plots import LivePlot
 
 __all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "FRAMES", "AXES"]
 
 #: The two x axes.
 AXES = ("time", "trial")
-#: Line colour (Okabe-Ito blue, colour-blind safe), as the trial plot.
-LINE_COLOUR = "#0072B2"
-#: Grid opacity. Grid lines are drawn by the axes; translucent lines cost ~10 ms
-#: per axis per repaint under software rendering, so the grid is faint but cheap.
+#: Line colour: the first series colour, as the trial plot's first series.
+LINE_COLOUR = SERIES[0]
 
 
 class VariablePlot(QWidget):
@@ -78,8 +75,8 @@ class VariablePlot(QWidget):
     Signals:
         changed(): source, axis or follow changed (layouts are saved on it).
 
-    Attributes tests and benchmarks use: ``plot`` (PlotWidget), ``item``
-    (PlotDataItem), ``source_combo``, ``axis_button``, ``follow_button``,
+    Attributes tests and benchmarks use: ``plot`` (:class:`~.plots.LivePlot`), ``item``
+    (the series' plot item), ``source_combo``, ``axis_button``, ``follow_button``,
     ``status`` (QLabel), ``timer``.
     """
 
@@ -96,8 +93,6 @@ class VariablePlot(QWidget):
         self._run: str | None = run
         self._axis = axis
         self._follow = follow
-        self._buf = PointBuffer()
-        self._dirty = False  # buffers changed since the last setData
         self._known_vars: frozenset[str] = frozenset()
         self._known_cols: tuple[str, ...] = ()
         self._numeric_cols: list[str] = []
@@ -118,7 +113,6 @@ class VariablePlot(QWidget):
         self._sync_combo()
         self._apply_axis_item()
 
-        self._budget: FrameBudget = IDLE
         #: polls skipped for lack of time (a count)
         self.deferred_polls = 0
         self.timer = QTimer(self)
@@ -159,25 +153,9 @@ class VariablePlot(QWidget):
         bar.addWidget(self.follow_button)
         lay.addLayout(bar)
 
-        self.plot = TimedPlotWidget(parent=self, background="w")  # raster: never useOpenGL (breaks PsychoPy)
-        # no grid: pyqtgraph grid lines cost ~13 ms per repaint on a software-rendered
-        # screen (measured), which would cost frames while the console serves a run
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setClipToView(True)
+        self.plot = LivePlot(self, range_mode="follow", follow=self._follow)
         self.plot.setMenuEnabled(True)
-        pi = self.plot.getPlotItem()
-        for side in ("left", "bottom"):
-            ax = pi.getAxis(side)
-            ax.setTextPen("#333333")
-            ax.setPen("#888888")
-            ax.enableAutoSIPrefix(False)  # "key_resp.rt (x0.001)" misleads: show plain numbers
-        self.item = self.plot.plot(pen=pg.mkPen(LINE_COLOUR, width=1.5), connect="finite")
-        self.item.setDownsampling(auto=True, method="peak")
-        self.item.setClipToView(True)
-        self.item.setSkipFiniteCheck(False)
-        self._marker = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(LINE_COLOUR), pen=None)
-        self.plot.addItem(self._marker)
-        self.plot.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+        self.plot.followChanged.connect(self.set_follow)
         lay.addWidget(self.plot, 1)
 
         self.status = QLabel(self)
@@ -189,19 +167,12 @@ class VariablePlot(QWidget):
         self.axis_button.setText("x: time" if self._axis == "time" else "x: trial #")
 
     def _apply_axis_item(self) -> None:
-        pi = self.plot.getPlotItem()
         if self._axis == "time" and self._time_available():
-            pi.setAxisItems({"bottom": pg.DateAxisItem(orientation="bottom")})
-            pi.setLabel("bottom", "time")
+            self.plot.set_time_axis(True, "time")
         else:
-            pi.setAxisItems({"bottom": pg.AxisItem(orientation="bottom")})
             kind = self._source.kind if self._source is not None else "variable"
-            pi.setLabel("bottom", {"trial": "trial", "frames": "frame #"}.get(kind, "entry #"))
-        ax = pi.getAxis("bottom")
-        ax.enableAutoSIPrefix(False)
-        ax.setTextPen("#333333")
-        ax.setPen("#888888")
-        pi.setLabel("left", axis_label(self.log, self._source))
+            self.plot.set_time_axis(False, {"trial": "trial", "frames": "frame #"}.get(kind, "entry #"))
+        self.plot.setLabel("left", axis_label(self.log, self._source))
         self._update_axis_button()
 
     def _time_available(self) -> bool:
@@ -226,12 +197,16 @@ class VariablePlot(QWidget):
         return self._run
 
     def use_budget(self, budget: FrameBudget | None) -> None:
-        """Poll and redraw only when it fits ``budget.time_left()`` (None: whenever due)."""
-        self._budget = IDLE if budget is None else budget
+        """Poll and redraw only when it fits ``budget.time_left()`` (None: whenever due); see :meth:`LivePlot.has_time`."""
+        self.plot.use_budget(budget)
 
-    def time_left(self) -> float:
-        """Seconds left before the next stimulus frame (``inf`` outside runs)."""
-        return self._budget.time_left()
+    @property
+    def item(self) -> Any:
+        """The plot item of the source's series (a ``PlotDataItem``, or a ``SeriesItem`` for a trial column), or None."""
+        return self.plot.series_items.get(self._series_name())
+
+    def _series_name(self) -> str:
+        return self._source.label if self._source is not None else ""
 
     def use_data_log(self, data_log) -> None:
         """Plot from another data log (a new data folder): the same source, read from its start."""
@@ -257,6 +232,7 @@ class VariablePlot(QWidget):
         self._source = source
         self._sync_combo()
         self._feed.set_source(source)
+        self.plot.clear_series()
         self.poll()
         self._apply_axis_item()
         self.changed.emit()
@@ -279,7 +255,6 @@ class VariablePlot(QWidget):
             return
         self._axis = axis
         self._apply_axis_item()
-        self._dirty = True
         self._draw(rescale=True)
         self.changed.emit()
 
@@ -292,8 +267,7 @@ class VariablePlot(QWidget):
         if on == self._follow:
             return
         self._follow = on
-        if on:
-            self._scroll_to_newest()
+        self.plot.set_follow(on)
         self.changed.emit()
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
@@ -303,7 +277,7 @@ class VariablePlot(QWidget):
 
     def point_count(self) -> int:
         """Points held for the current source."""
-        return self._buf.n
+        return self._buffer().n
 
     def refresh_sources(self) -> bool:
         """Update the source combo if variables or trial columns appeared; True if it changed.
@@ -392,21 +366,17 @@ class VariablePlot(QWidget):
     def poll(self) -> None:
         """Fetch what is new since the last poll and redraw if anything arrived (the timer calls this).
 
-        While a run is served (see ``time_left``), a poll whose measured cost
-        does not fit before the next stimulus frame is skipped until a tick
-        that has the time.
+        While a run is served, a poll whose measured cost does not fit before the
+        next stimulus frame is skipped until a tick that has the time
+        (:meth:`LivePlot.has_time`, the cost rule of every live plot).
         """
         if self._closed:
             return
-        if self.time_left() < self.poll_cost():
+        if not self.plot.has_time():
             self.deferred_polls += 1
-            self.plot.defer()  # a slow poll is forgotten after a while of waiting
             return
-        t0 = time.perf_counter()
-        try:
+        with self.plot.timed_update():
             self._poll()
-        finally:
-            self.plot.update_done(time.perf_counter() - t0)
 
     def _poll(self) -> None:
         self.refresh_sources()
@@ -416,86 +386,36 @@ class VariablePlot(QWidget):
             return
         had_time = self._feed.trial_time_ok
         got = self._feed.poll()
-        if got is not None:
-            reset, t, _idx, y = got
-            if reset:
-                self._buf.clear()
-            self._buf.extend(t, y)
-            self._dirty = True
-            if had_time != self._feed.trial_time_ok and self._axis == "time":
-                self._apply_axis_item()
-            if reset:
-                self._draw(rescale=True)
-                return
-        if self._dirty:
-            self._draw()
+        if got is None:
+            return
+        style = "points" if src.kind == "trial" else "line"
+        self.plot.add_points(self._series_name(), got, style=style, colour=LINE_COLOUR)
+        if had_time != self._feed.trial_time_ok and self._axis == "time":
+            self._apply_axis_item()
+        self._draw(rescale=got[0])
 
     # ------------------------------------------------------------------ drawing
+    def _buffer(self) -> PointBuffer:
+        return self.plot.points(self._series_name()) or PointBuffer(0)
+
     def _xy(self) -> tuple[np.ndarray, np.ndarray]:
-        b = self._buf
+        b = self._buffer()
         n = b.n
         if self._axis == "time" and self._time_available():
             return b.t[:n], b.y[:n]
         return b.idx[:n], b.y[:n]
 
     def _draw(self, rescale: bool = False) -> None:
-        """Push the buffers into the existing PlotDataItem (views, no copy on our side)."""
-        self._dirty = False
-        x, y = self._xy()
-        n = len(x)
-        # trial columns: few points, NaN for missing cells: draw each trial as a dot too
-        if self._source is not None and self._source.kind == "trial":
-            self.item.setSymbol("o")
-            self.item.setSymbolSize(5)
-            self.item.setSymbolBrush(LINE_COLOUR)
-            self.item.setSymbolPen(None)
-        else:
-            self.item.setSymbol(None)
-        self.item.setData(x, y)
-        if n and math.isfinite(x[-1]) and math.isfinite(y[-1]):
-            self._marker.setData([x[-1]], [y[-1]])
-        else:
-            self._marker.setData([], [])
+        """Redraw the plot now (inside the measured poll), x per the axis; ``rescale``: fit the whole series."""
+        self.plot.set_x_column("t" if self._axis == "time" and self._time_available() else "index")
         self._update_status()
-        if rescale or n == 0:
-            self._fit_all()
-        if self._follow:
-            self._scroll_to_newest()
-
-    def _fit_all(self) -> None:
-        vb = self.plot.getViewBox()
-        vb.enableAutoRange(x=True, y=True)
-        vb.setAutoVisible(y=True)
-
-    def _scroll_to_newest(self) -> None:
-        x, _ = self._xy()
-        if not len(x):
-            return
-        newest = float(x[-1])
-        if not math.isfinite(newest):
-            return
-        vb = self.plot.getViewBox()
-        if vb.autoRangeEnabled()[0]:
-            return  # the whole series is in view and stays so
-        (x0, x1), _ = vb.viewRange()
-        width = x1 - x0
-        if x0 <= newest <= x1 and newest >= x1 - 0.02 * width:
-            return
-        vb.setXRange(newest - 0.98 * width, newest + 0.02 * width, padding=0)
-        vb.enableAutoRange(y=True)
-        vb.setAutoVisible(y=True)
-
-    def _user_moved(self, *_: Any) -> None:
-        # Panning or zooming by hand means the user wants to look somewhere: stop following.
-        if self._follow:
-            x, _ = self._xy()
-            if len(x):
-                (x0, x1), _ = self.plot.getViewBox().viewRange()
-                if not (x0 <= float(x[-1]) <= x1):
-                    self.set_follow(False)
+        if rescale or self._buffer().n == 0:
+            self.plot.rescale()
+        self.plot.flush()
 
     def _update_status(self) -> None:
-        n = self._buf.n
+        buf = self._buffer()
+        n = buf.n
         src = self._source
         if src is None:
             return
@@ -503,7 +423,7 @@ class VariablePlot(QWidget):
             where = f" in {self._run.split('/', 1)[1]}" if src.kind == "trial" and self._run else ""
             self.status.setText(f"{src.label}: no values yet{where}")
             return
-        ys = self._buf.y[:n]
+        ys = buf.y[:n]
         fin = np.flatnonzero(np.isfinite(ys[-1000:]))
         last = f"last {ys[-1000:][fin[-1]]:.6g}" if len(fin) else "no numbers yet"
         what = {"trial": "trials", "frames": "frames"}.get(src.kind, "values")

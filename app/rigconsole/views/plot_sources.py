@@ -8,12 +8,21 @@ no plot code ever runs inside the experiment's calls (``thisExp.nextEntry()``,
 what is new at its next tick, and draws only when the frame budget has room
 (:meth:`rigconsole.frame_budget.FrameBudget.time_left`).
 
+Plots number what they show from 1, as a person counts: the first trial of a
+run is trial 1 (PsychoPy's ``thisN`` + 1 for a run's single loop: row ``i`` of
+the run's trial table is trial ``i + 1``, :func:`trial_number`), the first
+entry of a logged variable is entry 1, the first frame interval frame 1.
+
 Sources (:class:`PlotSource`):
 
 - ``variable``: a logged variable (``add_entry``; instrument readings arrive
   as logged variables with a unit from ``DataLog.variable_info``);
 - ``trial``: a numeric trial column of a run (the newest run, or a pinned one);
 - ``frames``: the run's frame intervals (ms), the frame timing.
+
+Feeds: :class:`SourceFeed` (one source of a data log), :class:`TrialFeed`
+(every column of the newest run's new trial rows) and :class:`StreamFeed`
+(one variable's values as a remote rig streams them). Each has ``poll()``.
 
 A feed's :meth:`~SourceFeed.poll` costs a few microseconds when nothing is new
 (an O(log N) search, or a row count), and copies only the new points.
@@ -26,12 +35,53 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PointBuffer", "PlotSource", "TRIAL_PREFIX", "FRAMES", "TrialBatch", "TrialFeed", "SourceFeed", "axis_label", "as_float"]
+__all__ = ["PointBuffer", "PlotSource", "TRIAL_PREFIX", "FRAMES", "KINDS", "TrialBatch", "TrialFeed", "SourceFeed", "StreamFeed",
+           "axis_label", "as_float", "trial_number", "default_columns", "is_timestamp"]
 
 #: Combo text prefix of trial columns (``"trial: key_resp.rt"``).
 TRIAL_PREFIX = "trial: "
 #: Combo text of the frame-interval source.
 FRAMES = "frame intervals"
+#: The kinds of :class:`PlotSource`.
+KINDS = ("variable", "trial", "frames")
+
+
+# Column-name endings that are timestamps or loop counters, not trial measures.
+_TIMESTAMP_SUFFIXES = (".started", ".stopped", ".t", "thisRow.t", "_time", ".time", "onset", "offset")
+_COUNTER_SUFFIXES = (".thisN", ".thisTrialN", ".thisRepN", ".thisIndex", "thisN", "thisTrialN", "thisRepN", "thisIndex")
+_PREFERRED_NAMES = ("rt", "correct", "accuracy", "corr", "acc")
+_PREFERRED_SUFFIXES = (".rt", ".corr")
+
+
+def trial_number(row: int | np.ndarray) -> int | np.ndarray:
+    """The trial number plots show for row ``row`` (0-based) of a run's trial table: ``row + 1``.
+
+    PsychoPy counts a loop's trials from 0 (``trials.thisN``); people count from 1, and
+    the console says "trial 1" for the first (the run panel's "trial n of N", the remote
+    API's ``trial``). A run with one loop has one row per trial, so the number is
+    ``thisN + 1``.
+    """
+    return row + 1
+
+
+def is_timestamp(name: str) -> bool:
+    """``True`` for columns that hold times of events (``x.started``, ``thisRow.t``, ...)."""
+    return name.endswith(_TIMESTAMP_SUFFIXES)
+
+
+def default_columns(columns: Any, exclude: Any = ()) -> list[str]:
+    """The trial columns plotted by default, from ``columns`` (names, in the run's order).
+
+    Response measures when present (``rt``, ``correct``, ``accuracy`` and
+    columns ending in ``.rt`` / ``.corr``); otherwise every column that is not
+    a timestamp, a loop counter or an expInfo value (``exclude``).
+    """
+    exclude = set(exclude)
+    cols = [c for c in columns if c not in exclude]
+    preferred = [c for c in cols if c.lower() in _PREFERRED_NAMES or c.endswith(_PREFERRED_SUFFIXES)]
+    if preferred:
+        return preferred
+    return [c for c in cols if not is_timestamp(c) and not c.endswith(_COUNTER_SUFFIXES)]
 
 
 @dataclass(frozen=True)
@@ -110,6 +160,32 @@ class TrialBatch:
     started: float | None
     exp_info: dict[str, Any] = field(default_factory=dict)
 
+    def points(self, column: str) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
+        """One column of the batch as a plot takes it: ``(reset, t, index, y)`` (see :class:`SourceFeed`).
+
+        ``t``: ``started + thisRow.t`` (epoch s; NaN without ``thisRow.t``), ``index``: the
+        trial numbers (:func:`trial_number`: 1 for the run's first row), ``y``: the cells as
+        numbers (text parsed, anything else NaN; a column missing from the batch: all NaN).
+        """
+        k = self.n_trials - self.first_row
+        col = self.columns.get(column)
+        if col is None:
+            y = np.full(k, np.nan)
+        else:
+            y = col.astype(float) if col.dtype.kind == "f" else np.array([as_float(v) for v in col], dtype=float)
+        rt = self.columns.get("thisRow.t")
+        if rt is not None and rt.dtype.kind == "f" and self.started is not None:
+            t = float(self.started) + rt
+        else:
+            t = np.full(len(y), np.nan)
+        return self.reset, t, trial_number(np.arange(self.first_row, self.first_row + len(y), dtype=float)), y
+
+    @property
+    def has_time(self) -> bool:
+        """The rows have clock times (a ``thisRow.t`` column and the run's start)."""
+        rt = self.columns.get("thisRow.t")
+        return rt is not None and rt.dtype.kind == "f" and self.started is not None
+
 
 class TrialFeed:
     """New trial rows of the newest run (or of ``run``), read from ``data_log`` on the UI thread.
@@ -179,8 +255,8 @@ class SourceFeed:
     """New points of one :class:`PlotSource`: ``poll() -> (reset, t, index, y)`` or None.
 
     ``t`` is epoch seconds (NaN when unknown: a trial run without
-    ``thisRow.t``), ``index`` the point's number (trial number from 0, entry
-    number, frame number), ``y`` the value (frame intervals in ms). ``reset``
+    ``thisRow.t``), ``index`` the point's number counted from 1 (the trial number
+    of :func:`trial_number`, the entry number, the frame number), ``y`` the value (frame intervals in ms). ``reset``
     means: forget what earlier polls gave (new source, new run, new log).
     """
 
@@ -237,21 +313,12 @@ class SourceFeed:
             return self._flush_reset()
         if batch.reset:
             self._reset, self._n = True, 0
-        col = batch.columns.get(src.name)
-        if col is None:
-            k = len(next(iter(batch.columns.values()), []))
-            y = np.full(k, np.nan)
-        else:
-            y = col.astype(float) if col.dtype.kind == "f" else np.array([as_float(v) for v in col], dtype=float)
-        rt = batch.columns.get("thisRow.t")
-        if rt is not None and rt.dtype.kind == "f" and batch.started is not None:
-            t = float(batch.started) + rt
+        _reset, t, _idx, y = batch.points(src.name)
+        if batch.has_time:
             if batch.reset or batch.first_row == 0:
                 self.trial_time_ok = True
-        else:
-            t = np.full(len(y), np.nan)
-            if batch.reset:
-                self.trial_time_ok = False
+        elif batch.reset:
+            self.trial_time_ok = False
         return self._out(t, y, keep_last=False)
 
     def _poll_frames(self) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -281,7 +348,7 @@ class SourceFeed:
         self._reset = False
         if reset:
             self._n = 0
-        idx = np.arange(self._n, self._n + len(t), dtype=float)
+        idx = trial_number(np.arange(self._n, self._n + len(t), dtype=float))
         self._n += len(t)
         if keep_last and len(t):
             self._last_t = float(t[-1])
@@ -289,15 +356,16 @@ class SourceFeed:
 
 
 class PointBuffer:
-    """What a plot holds: preallocated float64 columns ``t`` (epoch s), ``y`` and ``idx`` (0, 1, ...),
-    the first ``n`` rows in use; amortised doubling growth."""
+    """What a plot holds of one series: preallocated float64 columns ``t`` (epoch s), ``idx`` (the
+    point's number, counted from 1: see :func:`trial_number`) and ``y``, the first ``n`` rows in
+    use; amortised doubling growth. Views of the columns (``t[:n]``) are what a plot draws."""
 
     __slots__ = ("t", "y", "idx", "n")
 
     def __init__(self, cap: int = 1024) -> None:
         self.t = np.empty(cap)
         self.y = np.empty(cap)
-        self.idx = np.arange(cap, dtype=float)
+        self.idx = np.empty(cap)
         self.n = 0
 
     def clear(self) -> None:
@@ -308,23 +376,84 @@ class PointBuffer:
         if need <= cap:
             return
         cap = max(need, 2 * cap)
-        for name in ("t", "y"):
+        for name in ("t", "y", "idx"):
             new = np.empty(cap)
             new[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, new)
-        self.idx = np.arange(cap, dtype=float)
 
-    def extend(self, t: np.ndarray, y: np.ndarray) -> None:
+    def extend(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray | None = None) -> None:
+        """Add points: times ``t``, values ``y`` and their numbers ``idx`` (default: next in line, from 1)."""
         k = len(t)
         if not k:
             return
         self._reserve(self.n + k)
         self.t[self.n : self.n + k] = t
         self.y[self.n : self.n + k] = y
+        self.idx[self.n : self.n + k] = trial_number(np.arange(self.n, self.n + k)) if idx is None else idx
         self.n += k
 
     def append(self, t: float, y: float) -> None:
-        self._reserve(self.n + 1)
-        self.t[self.n] = t
-        self.y[self.n] = y
-        self.n += 1
+        self.extend(np.array([t], dtype=float), np.array([y], dtype=float))
+
+
+class StreamFeed:
+    """One logged variable's values as a remote rig streams them, for a plot: ``poll() -> (reset, t, index, y)``.
+
+    The observer's worker thread hands values to the GUI thread (queued signals);
+    the window puts them here with :meth:`add_history` (the rig's history when the
+    stream starts, older than anything added before) and :meth:`add` (one new
+    value), and the plot polls as it does a :class:`SourceFeed`: the same tuple,
+    ``index`` counted from 1. At most ``max_points`` are kept (older points
+    are dropped, a quarter at a time, with a reset: the plot redraws what is kept).
+
+    Values that are not numbers (None: the rig had no reading) become NaN.
+    """
+
+    def __init__(self, max_points: int = 2000) -> None:
+        self.max_points = int(max_points)
+        self._t: list[float] = []
+        self._y: list[float] = []
+        self._sent = 0
+        self._reset = True
+        self._first = 0  # number of points dropped from the front (index of the first kept point - 1)
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def add_history(self, t: list[float], values: list[Any]) -> None:
+        """Put the rig's history (oldest first, older than anything added so far) before the kept points."""
+        self._t[:0] = [float(x) for x in t]
+        self._y[:0] = [as_float(v) for v in values]
+        self._trim()
+        self._reset = True
+
+    def add(self, t: float, value: Any) -> None:
+        """One new value at ``t`` (epoch s)."""
+        self._t.append(float(t))
+        self._y.append(as_float(value))
+        if len(self._t) > self.max_points + self.max_points // 4:  # trimmed in steps: a reset every 500 points, not each
+            self._trim()
+            self._reset = True
+
+    def _trim(self) -> None:
+        drop = len(self._t) - self.max_points
+        if drop > 0:
+            del self._t[:drop], self._y[:drop]
+            self._first += drop
+
+    def last(self) -> float:
+        """The newest value (NaN when there is none)."""
+        return self._y[-1] if self._y else math.nan
+
+    def poll(self) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray] | None:
+        """What is new since the last poll (everything kept after a reset), or None."""
+        reset = self._reset
+        start = 0 if reset else self._sent
+        if start >= len(self._t) and not reset:
+            return None
+        self._reset = False
+        self._sent = len(self._t)
+        t = np.asarray(self._t[start:], dtype=float)
+        y = np.asarray(self._y[start:], dtype=float)
+        idx = trial_number(np.arange(self._first + start, self._first + self._sent, dtype=float))
+        return reset, t, idx, y
