@@ -96,6 +96,8 @@ class TimeWarp:
         speed: experiment seconds per wall second (> 0), or ``"max"``.
         frame_hz: the display's refresh rate in experiment time, Hz (the
             simulated blank comes at ``frame_hz * speed`` per wall second).
+        wall_clock: the wall time base, s (default: PsychoPy's own ``psychopy.clock.getTime``
+            as it was when installed; a test may give its own).
 
     Raises:
         ValueError: a speed that is neither a number > 0 nor ``"max"``.
@@ -116,12 +118,14 @@ class TimeWarp:
     #: sped up by a rate that was measured on frames
     KNEE_FRAMES = 2.0
 
-    def __init__(self, speed: float | str = 1.0, *, frame_hz: float = 60.0):
+    def __init__(self, speed: float | str = 1.0, *, frame_hz: float = 60.0,
+                 wall_clock: Callable[[], float] | None = None):
         self.speed = parse_speed(speed)
         self.frame_hz = float(frame_hz) if frame_hz and frame_hz > 0 else 60.0
         self._rate = 1.0 if self.speed == MAX else float(self.speed)
         self._knee = math.inf  # wall seconds after the current piece's start that run at ``_rate``
         self._wall: Callable[[], float] | None = None
+        self._wall_clock = wall_clock
         self._orig = None
         self._wall0 = self._exp0 = 0.0  # the current linear piece: exp = _exp0 + (wall - _wall0) * _rate
         self._start_wall = self._start_exp = 0.0
@@ -231,7 +235,7 @@ class TimeWarp:
             if _active is not None:
                 raise RuntimeError("another time warp is installed (one dry run at a time)")
             self._orig = psychopy.clock.getTime
-            self._wall = self._orig
+            self._wall = self._wall_clock or self._orig
             now = self._wall()
             self._wall0 = self._exp0 = self._start_wall = self._start_exp = now
             self._last_flip_wall, self._ema = None, None
