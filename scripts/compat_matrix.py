@@ -199,7 +199,7 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
         def watchdog():
             now = psychopy.clock.getTime()  # the experiment's own time: limits do not depend on the machine
             n, routine = len(this_exp.entries), this_exp.currentRoutine
-            if n != progress["n"] or routine is not progress["routine"]:
+            if n != progress["n"] or routine is not progress["routine"] or (routine is None and n == 0):
                 progress.update(n=n, routine=routine, t=now)
             why = "stuck" if now - progress["t"] > stuck else "time limit" if now - state["t0"] > seconds else None
             if why:

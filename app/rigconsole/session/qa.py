@@ -299,6 +299,8 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
         if routine is not state.get("routine"):  # a new routine is progress too (routines outside loops)
             state["routine"] = routine
             state["last_progress"] = t
+        elif routine is None and not getattr(this_exp, "entries", None):
+            state["last_progress"] = t  # still setting up (loading stimuli): not stuck, whatever the warp
         if not state["stuck"] and t - state["last_progress"] > stuck_after_s:
             where = where_in_run(this_exp) if this_exp is not None else ""
             inputs = waiting_inputs(routine)
