@@ -446,7 +446,7 @@ class SimulatedParticipant:
                 else:  # a tab moves the window's focus to its next editable (PsychoPy's text handler)
                     self.win.winHandle.dispatch_event("on_text", "\t")
                     self._typed_focus_tries += 1
-                    if self._typed_focus_tries > 2 * len(live) + 2:  # cannot focus it: leave it
+                    if self._typed_focus_tries > 2 * len(live) + 20:  # cannot focus it: leave it
                         self._typed.add(id(box))
                         self._typed_focus_tries = 0
                     return
