@@ -16,7 +16,7 @@ stimulus window's pyglet handlers) and the same limits:
   :mod:`rigconsole.session.keyboard`'s fix (in PsychoPy 2026.2.5 that backend
   drops key names and never sees releases).
 
-Both paths run at the same time warp (``--speed``, default 10:
+Both paths run at the same time warp (``--speed``, default ``max``:
 :mod:`rigconsole.session.warp`), and the limits are in the experiment's own time.
 Outcomes: ``completed``, ``completed with errors``, ``stuck`` (no new row or
 routine for ``--stuck`` s), ``time limit`` (still progressing at ``--seconds``
@@ -26,7 +26,7 @@ s), ``failed`` (an error), ``broken`` (did not load). It writes
 Usage::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
-        [--speed 10] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
+        [--speed max] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WINDOW = {"size": [800, 600], "fullscr": False, "units": "height"}
 #: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s)
-SPEED, SECONDS, STUCK = 10.0, 600.0, 30.0  # 10x: the console's Dry run offers it first
+SPEED, SECONDS, STUCK = "max", 600.0, 30.0  # max: one refresh period of experiment time per frame
 #: wall seconds after which a demo's process is killed (start-up included)
 WALL_LIMIT_S = 150.0
 
@@ -383,9 +383,9 @@ def write_markdown(data: dict, path: Path) -> None:
         "as `rigconsole run --simulate-participant 1 --speed SPEED` builds it) and through plain",
         "PsychoPy (the compiled script run as its `__main__`, no dialog, window-focused `event`",
         "keys with Rig Console's fix), both in an 800x600 window at the same time warp",
-        f"(speed **{data.get('speed', '1x')}**: `rigconsole.session.warp`; the simulated vertical blank",
-        "comes that many times as often, and a frame drawn later than that is a dropped frame in the",
-        "experiment's time). Limits, in the",
+        f"(speed **{data.get('speed', '1x')}**: `rigconsole.session.warp`; *max* runs as fast as frames",
+        "are drawn, one refresh period of experiment time per frame; at a fixed speed a frame drawn",
+        "late is a dropped frame in the experiment's time). Limits, in the",
         f"experiment's own time (a slower machine gives the same outcomes): {data['stuck']:g} s",
         f"without a new row or routine is *stuck*; a run still progressing at {data['seconds']:g} s is",
         "stopped (*time limit*). *speed* is the speed each path reached (experiment s per wall s),",
