@@ -145,8 +145,9 @@ def test_routines_in_frames_and_in_seconds_end_n_times_sooner_then_a_real_run_ke
     rows = {r["kind"]: r for r in _csv_rows(s.run_records[-1])}
     for kind in ("frames", "seconds", "wait"):
         exp_s, wall_s = float(rows[kind]["experiment_s"]), float(rows[kind]["wall_s"])
-        assert exp_s == pytest.approx(2.0, abs=0.25), (kind, exp_s)  # the experiment's own time
-        assert wall_s < 0.6, (kind, wall_s)  # about 0.2 s of wall time at 10x (loaded machine: room)
+        # 2 s of the experiment's own time, never less; more on a loaded machine (a frame drawn late
+        # is dropped at 600 Hz, a 10 ms sleep of core.wait that wakes late is 10x late)
+        assert exp_s > 1.95 and exp_s == pytest.approx(10 * wall_s, rel=0.15), (kind, exp_s, wall_s)
         assert rows[kind]["time_warp"] == "10x"  # the data say they were time-warped
     assert report.speed == "10x" and report.speed_reached > 4
     assert report.experiment_s > 5.5 and report.wall_s < report.experiment_s / 3
