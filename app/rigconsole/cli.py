@@ -161,6 +161,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from time import strftime
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
     simulate = args.simulate_participant is not None
+    if args.speed is not None and not simulate:
+        raise UsageError("--speed is for dry runs: add --simulate-participant (a real run keeps real time)")
     # the same rig core as the console, with no views: the run lands in a session .h5 too
     remote = None
     if args.remote:
@@ -215,7 +217,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise UsageError(f"the plan asks for {', '.join(plan.fields)}; it has no field {unknown[0]!r} "
                                  "(give the experiments' own values in the plan's items)")
             try:
-                run = rig.plan_run(plan, exp_info, dry_run=simulate, seed=args.simulate_participant)
+                run = rig.plan_run(plan, exp_info, dry_run=simulate, seed=args.simulate_participant,
+                                   speed=args.speed or 1.0)
                 items = run.start(resume=args.resume)
             except ValueError as err:
                 raise UsageError(str(err).splitlines()[0]) from None
@@ -235,7 +238,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise UsageError(f"expInfo has no field {unknown[0]!r} (fields: {', '.join(sorted(fields))})")
             try:
                 items = [queue.run_now(key, exp_info, mode="dry run" if simulate else "run",
-                                       seed=args.simulate_participant)]
+                                       seed=args.simulate_participant, speed=args.speed or 1.0)]
             except (ExpInfoError, ExperimentLoadError) as err:
                 raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
         queue.run_until_idle()
@@ -273,6 +276,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"rigconsole: session data log: {write_errors[0]}", file=sys.stderr)
         code = EXIT_FAILED
     return code
+
+
+def _speed(text: str):
+    """``--speed``: a number > 0 or ``max`` (:func:`rigconsole.session.warp.parse_speed`)."""
+    from .session.warp import parse_speed
+
+    try:
+        return parse_speed(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -325,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--simulate-participant", nargs="?", const=0, type=int, metavar="SEED",
                      help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
                           "default 0); data go to <data folder>/dry-runs; ends with a QA report")
+    run.add_argument("--speed", type=_speed, metavar="N|max",
+                     help="with --simulate-participant: run the experiment's clocks N times faster than the wall "
+                          "clock (default 1; 'max': as fast as frames can be drawn)")
     run.add_argument("--remote", metavar="[HOST:]PORT",
                      help="serve the remote attach API during the run (default host 127.0.0.1; tokens: rigconsole remote token add)")
     run.add_argument("--rig-file", metavar="RIGFILE",

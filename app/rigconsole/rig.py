@@ -149,7 +149,7 @@ class Rig:
         run`` and the remote API hand it work; nothing else starts a run)."""
         return self._queue
 
-    def plan_run(self, plan, values, *, dry_run: bool = False, seed: int | None = 0):
+    def plan_run(self, plan, values, *, dry_run: bool = False, seed: int | None = 0, speed: float | str = 1.0):
         """A :class:`~rigconsole.plans.PlanRun` of ``plan`` for the participant ``values`` on this rig's
         queue, recording into this rig's data log and data folder (call its ``start()``).
 
@@ -162,7 +162,7 @@ class Rig:
         return PlanRun(plan, values, self._queue, data_dir / DRY_RUNS_FOLDER if dry_run else data_dir,
                        data_log=lambda: self._data_log,
                        run_group=lambda rec: self._recorder.group_for(rec) if self._recorder is not None else None,
-                       dry_run=dry_run, seed=seed)
+                       dry_run=dry_run, seed=seed, speed=speed)
 
     def _make_queue(self):
         from .plans import RunQueue
@@ -299,7 +299,7 @@ class Rig:
         """The folder a dry run's data go to while one is prepared (see :meth:`prepare_dry_run`), else ``None``."""
         return Path(self._session.dataDir) if self._before_dry_run is not None else None
 
-    def prepare_dry_run(self, seed: int | None = 0) -> Path:
+    def prepare_dry_run(self, seed: int | None = 0, *, speed: float | str = 1.0) -> Path:
         """Send the next run's data to ``<data folder>/dry-runs`` and mark them as simulated.
 
         A dry run (a :class:`~rigconsole.session.simulate.SimulatedParticipant`
@@ -307,7 +307,7 @@ class Rig:
         ``<data folder>/dry-runs`` (the settings' data folder, :data:`DRY_RUNS_FOLDER`),
         never beside a participant's data. That data log (a new ``session_*.h5``)
         is marked: metadata section ``"dry_run"`` (``{"simulated_participant":
-        true, "seed": seed}``) and an annotation of kind ``"dry-run"``. Emits
+        true, "seed": seed, "time_warp": speed}``) and an annotation of kind ``"dry-run"``. Emits
         ``data_log_changed``. ``rigconsole run --simulate-participant`` and the
         console's Dry run both call this; :meth:`end_dry_run` goes back to the
         data folder and the session data log that was open before. That log
@@ -316,6 +316,8 @@ class Rig:
 
         Args:
             seed: the simulated participant's seed (recorded).
+            speed: the dry run's time warp (recorded as ``time_warp``: 1 is real
+                time, ``"max"`` as fast as frames can be drawn; :mod:`rigconsole.session.warp`).
 
         Returns:
             the dry-runs folder (absolute).
@@ -337,7 +339,7 @@ class Rig:
         self._switch_data_log(folder)
         if self._before_dry_run is None:
             self._before_dry_run = previous
-        info: dict[str, Any] = {"simulated_participant": True, "seed": seed}
+        info: dict[str, Any] = {"simulated_participant": True, "seed": seed, "time_warp": speed}
         dry_log = self._data_log
         if dry_log is None:  # _switch_data_log raises when no data log opens
             raise OSError(f"no session data log could be opened in {folder}")

@@ -11,8 +11,9 @@ demo through the toolbar and grabs the window at each step a technician meets:
     finished.png       after the run: the data files it wrote
     data-browser.png   the session data file opened in the data browser
     error-dialog.png   what an uncaught error looks like (the message and the log file)
-    dry-run.png        Run → Dry run of the go/no-go demo in progress (DRY RUN in the status bar)
-    dry-run-report.png its QA report
+    dry-run-dialog.png Run → Dry run: the Dry run dialog (speed, seed)
+    dry-run.png        the dry run of the go/no-go demo in progress at 10x (DRY RUN in the status bar)
+    dry-run-report.png its QA report (with the speed reached, experiment and wall time)
     settings-remote.png, settings-email.png   Settings: remote attach (tokens, fingerprint) and email
     remote-attach.png, remote-pin.png   File → Attach to rig… during a real run, and the first-use
                        question about the rig's certificate
@@ -179,6 +180,10 @@ def main(only: list[str] | None = None) -> int:
         dry_timer.timeout.connect(dry_tick)
         dry_timer.start()
         w.dry_run_action.trigger()
+        await wait(lambda: w.dry_run_view.ask_dialog is not None and w.dry_run_view.ask_dialog.isVisible())
+        await asyncio.sleep(0.05)
+        grab(w.dry_run_view.ask_dialog, "dry-run-dialog.png")
+        w.dry_run_view.ask_dialog.buttons.accepted.emit()  # Start, at the offered 10x
         await wait(lambda: w.dry_run_view.dialog is not None and w.dry_run_view.dialog.isVisible(), 120)
         dry_timer.stop()
         report = w.dry_run_view.dialog

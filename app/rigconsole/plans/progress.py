@@ -78,6 +78,7 @@ class PlanRun:
         run_group: returns a run record's group in the data log (``SessionRecorder.group_for``).
         dry_run: every item as a dry run (``rigconsole run PLAN --simulate-participant``).
         seed: the simulated participant's seed for dry runs.
+        speed: the dry runs' time warp (a number > 0 or ``"max"``: :mod:`rigconsole.session.warp`).
 
     Raises:
         ValueError: no participant, or a counterbalanced plan and a participant with no number.
@@ -85,7 +86,7 @@ class PlanRun:
 
     def __init__(self, plan: Plan, values: dict[str, Any], queue: RunQueue, data_dir: Path, *,
                  data_log: Callable[[], Any] = lambda: None, run_group: Callable[[Any], str | None] = lambda r: None,
-                 dry_run: bool = False, seed: int | None = 0):
+                 dry_run: bool = False, seed: int | None = 0, speed: float | str = 1.0):
         fields = {**plan.fields, **{k: v for k, v in values.items() if v is not None}}
         if str(fields.get("participant", "")).strip() == "":
             raise ValueError("give the participant (e.g. --exp-info participant=s01): a plan asks for it once")
@@ -98,6 +99,7 @@ class PlanRun:
         self._run_group = run_group
         self._dry_run = dry_run
         self._seed = seed
+        self._speed = speed
         self._items: dict[int, dict[str, Any]] = {}  # plan index → its record
         self._queued: dict[int, int] = {}  # queue item id → plan index
         self._resumed_from: list[str] = []
@@ -139,7 +141,7 @@ class PlanRun:
                 spec = BreakSpec(brk.message, tuple(brk.keys), 0.5 if self._dry_run else brk.seconds) if brk else None
                 mode = "dry run" if self._dry_run else item.mode
                 q = self.queue.add(key, info, mode=mode, label=item.label or Path(item.experiment).stem, after=spec,
-                                   plan_index=i, seed=self._seed)
+                                   plan_index=i, seed=self._seed, speed=self._speed)
                 self._queued[q.id] = i
                 queued.append(q)
         except Exception as err:

@@ -106,6 +106,7 @@ class QueueItem:
     started: float | None = None
     ended: float | None = None
     seed: int | None = 0
+    speed: float | str = 1.0
     record: Any = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -172,7 +173,7 @@ class RunQueue:
         stuck_after_s: a dry run with no new data row for this long is stopped as stuck.
     """
 
-    def __init__(self, session, *, prepare_dry_run: Callable[[int | None], Any] | None = None,
+    def __init__(self, session, *, prepare_dry_run: Callable[..., Any] | None = None,
                  end_dry_run: Callable[[], Any] | None = None, durations_file: Path | None = None,
                  stuck_after_s: float = 30.0):
         self._session = session
@@ -268,7 +269,8 @@ class RunQueue:
     @_main_thread
     def add(self, experiment: str | Path, exp_info: dict[str, Any] | None = None, *, mode: str = "run",
             label: str = "", after: BreakSpec | None = None, position: int | None = None,
-            hold_after: bool = False, plan_index: int | None = None, seed: int | None = 0) -> QueueItem:
+            hold_after: bool = False, plan_index: int | None = None, seed: int | None = 0,
+            speed: float | str = 1.0) -> QueueItem:
         """Queue an experiment (a key, or a file: registered where it is).
 
         ``exp_info`` is checked and completed now (the experiment's defaults, typed values),
@@ -276,6 +278,8 @@ class RunQueue:
 
         Args:
             position: index among the pending items (``None``: at the end).
+            seed, speed: a dry run's simulated participant and time warp (experiment seconds
+                per wall second, or ``"max"``: :mod:`rigconsole.session.warp`).
 
         Raises:
             UnknownExperimentError, ExperimentLoadError, ExpInfoError: bad input (nothing queued).
@@ -287,7 +291,7 @@ class RunQueue:
         resolved = self._session.resolveExpInfo(key, exp_info or {})
         item = QueueItem(id=next(self._ids), key=key, exp_info=resolved, mode=mode,
                          label=label or Path(key).stem, after=after, hold_after=hold_after,
-                         plan_index=plan_index, seed=seed)
+                         plan_index=plan_index, seed=seed, speed=speed)
         self._pending.insert(len(self._pending) if position is None else max(0, int(position)), item)
         self.events.changed.emit()
         self._kick()
@@ -295,7 +299,7 @@ class RunQueue:
 
     @_main_thread
     def run_now(self, experiment: str | Path, exp_info: dict[str, Any] | None = None, *, mode: str = "run",
-                seed: int | None = 0) -> QueueItem:
+                seed: int | None = 0, speed: float | str = 1.0) -> QueueItem:
         """A one-off run (the console's Run / Dry run, ``POST /runs``): queued first, the queue
         started, and held again after it (a paused plan stays paused).
 
@@ -308,7 +312,7 @@ class RunQueue:
         if self.busy or self._session.current_run is not None:
             what = self._running.key if self._running is not None else "a break"
             raise RunInProgressError(f"cannot start {str(experiment)!r}: {what!r} is still running")
-        item = self.add(experiment, exp_info, mode=mode, position=0, hold_after=True, seed=seed)
+        item = self.add(experiment, exp_info, mode=mode, position=0, hold_after=True, seed=seed, speed=speed)
         self._holding = False
         self.events.changed.emit()
         self._kick()
@@ -365,7 +369,7 @@ class RunQueue:
             raise ValueError(f"item {item_id} has not ended ({old.state}): only an ended item can be retried")
         item = QueueItem(id=next(self._ids), key=old.key, exp_info=dict(old.exp_info), mode=old.mode,
                          label=old.label, after=old.after, hold_after=old.hold_after, plan_index=old.plan_index,
-                         retry_of=old.id, seed=old.seed)
+                         retry_of=old.id, seed=old.seed, speed=old.speed)
         self._pending.insert(0, item)
         self.events.changed.emit()
         self._kick()
@@ -599,10 +603,10 @@ class RunQueue:
         from ..session.qa import dry_run
 
         if self._prepare_dry_run is not None:
-            self._prepare_dry_run(item.seed)
+            self._prepare_dry_run(item.seed, speed=item.speed)
         try:
             return dry_run(self._session, item.key, exp_info, seed=item.seed, stuck_after_s=self._stuck_after_s,
-                           run=self._start_run)
+                           run=self._start_run, speed=item.speed)
         finally:
             if self._end_dry_run is not None:
                 try:

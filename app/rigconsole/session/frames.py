@@ -132,6 +132,7 @@ class FrameHook:
         self.deadline = math.inf
         self.guard = StallGuard(self.pump_now)
         self._last_served = time.perf_counter()  # when a pump last handed back
+        self._warp = None  # a dry run's time warp (.warp.TimeWarp), or None
 
     # -- the frame-budget port (rigconsole.frame_budget.FrameBudget) -----------
     @property
@@ -166,6 +167,26 @@ class FrameHook:
         win.flip = self._flip
         if self.simulated_vsync_hz:
             win._monitorFrameRate = float(self.simulated_vsync_hz)
+
+    def set_time_warp(self, warp) -> None:
+        """Pace flips for a dry run's time warp (:class:`.warp.TimeWarp`; ``None``: real time again).
+
+        While it is set the vertical blank is simulated, ``warp.wall_hz()`` times per wall
+        second (a ``"max"`` warp's blank does not wait), :attr:`refresh_hz` is that wall
+        rate (frame statistics are in wall time), and the warp hears of every flip. On a
+        real display the window's own vsync is switched off meanwhile and back on after.
+        """
+        if warp is self._warp:
+            return
+        self._warp = warp
+        self._last_vsync = None  # a new grid
+        self._flip_s.clear()
+        self._margin = self.margin_s
+        if not self.simulated_vsync_hz and self.win is not None:
+            try:
+                self.win.winHandle.set_vsync(warp is None)
+            except Exception:  # a backend without it: flips then wait for the real blank
+                log.debug("could not switch the window's vsync", exc_info=True)
 
     def detach(self) -> None:
         if self.win is not None:
@@ -222,6 +243,10 @@ class FrameHook:
 
     @property
     def refresh_hz(self) -> float:
+        """The vertical blank's rate, Hz of wall time (under a time warp: the warped rate)."""
+        warp = self._warp
+        if warp is not None:
+            return warp.wall_hz() or warp.frame_hz * warp.rate
         if self.simulated_vsync_hz:
             return float(self.simulated_vsync_hz)
         rate = getattr(self.win, "_monitorFrameRate", None) if self.win is not None else None
@@ -355,7 +380,7 @@ class FrameHook:
         following blank, so the time until then is the console's to use too.
         """
         last = self._last_vsync
-        if last is None:
+        if last is None or (self._warp is not None and self._warp.is_max):
             return None
         period = 1.0 / self.refresh_hz
         blank = last + period
@@ -379,7 +404,7 @@ class FrameHook:
                 if time.perf_counter() > blank:
                     self.overruns += 1
         try:
-            if self.simulated_vsync_hz:
+            if self.simulated_vsync_hz or self._warp is not None:
                 t_flip = time.perf_counter()
                 result = self._orig_flip(*args, **kwargs)
                 now = time.perf_counter()
@@ -408,6 +433,8 @@ class FrameHook:
             if self._last_flip is not None:
                 self.intervals.append(now - self._last_flip)
             self._last_flip = now
+        if self._warp is not None:
+            self._warp.on_flip()
         self.on_frame(now)
         if self.pump_phase == "after_flip":
             self.pump_now()

@@ -106,15 +106,16 @@ class RunController(QObject):
         return self._hand(key, exp_info, "run")
 
     def dry_run(self, key: str, exp_info: dict[str, Any] | None = None, *, seed: int | None = 0,
-                stuck_after_s: float = 30.0) -> bool:
+                stuck_after_s: float = 30.0, speed: float | str = 1.0) -> bool:
         """Hand a dry run to the queue: a simulated participant (``seed``) takes the experiment; a
-        run with no new data row (nor routine) for ``stuck_after_s`` seconds is stopped as stuck.
-        Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA report. Returns ``False`` (and
-        notifies why) when refused."""
-        return self._hand(key, exp_info, "dry run", seed=seed, stuck_after_s=stuck_after_s)
+        run with no new data row (nor routine) for ``stuck_after_s`` seconds of experiment time is
+        stopped as stuck; ``speed``: its time warp (a number > 0 or ``"max"``,
+        :mod:`rigconsole.session.warp`). Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA
+        report. Returns ``False`` (and notifies why) when refused."""
+        return self._hand(key, exp_info, "dry run", seed=seed, stuck_after_s=stuck_after_s, speed=speed)
 
     def _hand(self, key: str, exp_info: dict[str, Any] | None, mode: str, *, seed: int | None = 0,
-              stuck_after_s: float | None = None) -> bool:
+              stuck_after_s: float | None = None, speed: float | str = 1.0) -> bool:
         if self.queue is None:
             _error("The rig is still loading: run once the console is ready.")
             return False
@@ -124,7 +125,7 @@ class RunController(QObject):
         try:
             if stuck_after_s is not None:
                 self.queue.set_stuck_after(stuck_after_s)
-            self.queue.run_now(key, exp_info, mode=mode, seed=seed)
+            self.queue.run_now(key, exp_info, mode=mode, seed=seed, speed=speed)
         except Exception as err:  # ExpInfoError, broken/unknown experiment, a run in progress
             _error(one_line(err, with_type=False))
             return False

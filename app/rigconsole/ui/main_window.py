@@ -459,10 +459,11 @@ class MainWindow(FileMenuActions, QMainWindow):
         return values is not None and self.controller.run(self._key, values)
 
     def dry_run_selected(self) -> bool:
-        """Dry run (Ctrl+F5): as Run, with a simulated participant (seed 0) answering; data in
-        the data folder's ``dry-runs``; its QA report opens when it ends (:attr:`dry_run_view`)."""
+        """Dry run (Ctrl+F5): the Dry run dialog (speed, seed), then as Run, with a simulated
+        participant answering; data in the data folder's ``dry-runs``; its QA report opens when
+        it ends (:attr:`dry_run_view`)."""
         values = self._values_to_run()
-        return values is not None and self.controller.dry_run(self._key, values)
+        return values is not None and self.dry_run_view.ask(self._key, values) is not None
 
     def _values_to_run(self) -> dict | None:
         """The form's values when a run may start (remembered and saved), else ``None`` (error shown)."""
