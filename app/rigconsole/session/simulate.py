@@ -135,7 +135,7 @@ class SimulatedParticipant:
         self.max_wait_s = float(max_wait_s)
         self.default_key = default_key
         self.actions: list[dict[str, Any]] = []
-        self.win = None
+        self.win: Any = None  # a psychopy.visual.Window while attached
         self._waits: dict[tuple[str, ...] | None, _Wait] = {}
         self._pending: list[_Pending] = []
         self._mouse_wait: dict[str, Any] | None = None
@@ -218,9 +218,8 @@ class SimulatedParticipant:
             return
         now = _now()
         w = self._waits.get(keys)
-        fresh = w is None or now - w.last > self.GAP_S
         again = w is not None and w.done_at is not None and now - w.done_at > self.REPEAT_AFTER_S
-        if fresh or again:
+        if w is None or now - w.last > self.GAP_S or again:  # a fresh wait, or one asked again
             key = self._choose_key(keyList, ignoreKeys)
             respond = bool(self.rng.random() < self.p_respond)
             rt = self._rt()

@@ -89,6 +89,10 @@ def active_warp() -> TimeWarp | None:
     return _active
 
 
+def _not_installed() -> float:
+    raise RuntimeError("the time warp is not installed")
+
+
 class TimeWarp:
     """Experiment time running ``speed`` times faster than the wall clock (see the module doc).
 
@@ -124,7 +128,7 @@ class TimeWarp:
         self.frame_hz = float(frame_hz) if frame_hz and frame_hz > 0 else 60.0
         self._rate = 1.0 if self.speed == MAX else float(self.speed)
         self._knee = math.inf  # wall seconds after the current piece's start that run at ``_rate``
-        self._wall: Callable[[], float] | None = None
+        self._wall: Callable[[], float] = _not_installed  # the wall clock, once installed
         self._wall_clock = wall_clock
         self._orig = None
         self._wall0 = self._exp0 = 0.0  # the current linear piece: exp = _exp0 + (wall - _wall0) * _rate
@@ -177,7 +181,7 @@ class TimeWarp:
 
     def wall_time(self) -> float:
         """PsychoPy's own (wall) time base, s, installed or not."""
-        if self._wall is not None:
+        if self._wall is not _not_installed:
             return self._wall()
         import psychopy.clock
 
@@ -234,8 +238,9 @@ class TimeWarp:
                 return
             if _active is not None:
                 raise RuntimeError("another time warp is installed (one dry run at a time)")
-            self._orig = psychopy.clock.getTime
-            self._wall = self._wall_clock or self._orig
+            orig = psychopy.clock.getTime
+            self._orig = orig
+            self._wall = self._wall_clock or orig
             now = self._wall()
             self._wall0 = self._exp0 = self._start_wall = self._start_exp = now
             self._last_flip_wall, self._ema = None, None
