@@ -203,6 +203,7 @@ class Replay:
                  port: int = 0, tokens: Any = None, rig_name: str | None = None, tls: Any = None,
                  announce: bool = True) -> None:
         from .server import RemoteServer
+        from ..frame_budget import IDLE
         from .view import RigView
 
         if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
@@ -217,7 +218,7 @@ class Replay:
         self.session = ReplaySession(self._tmp)
         self.instruments = ReplayInstruments()
         self.server = RemoteServer(RigView(self.session, self.data_log, rig_name=self.rig_name,
-                                           instruments=self.instruments),
+                                           instruments=self.instruments, budget=IDLE),  # no frames to spare
                                    host=host, port=port, tokens=tokens, tls=tls, announce=announce, replay=True)
         self._wake = threading.Event()
         self._stop = threading.Event()
