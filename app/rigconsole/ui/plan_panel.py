@@ -101,6 +101,34 @@ def unfinished_plans(data_dir: Path) -> list[tuple[Path, dict]]:
     return found
 
 
+class ItemFormDialog(QDialog):
+    """A queue item's expInfo form, as its run gets it (a view: nothing is edited here).
+
+    Attributes:
+        form: the :class:`~rigconsole.ui.expinfo_form.ExpInfoForm`; the plan's values are in
+            ``form.filled`` (read-only, labelled "— from the plan"); the other fields are disabled.
+    """
+
+    def __init__(self, item, fields, plan_values: dict, parent: QWidget | None = None):
+        from .expinfo_form import ExpInfoForm
+
+        super().__init__(parent)
+        self.setWindowTitle(f"expInfo of {item.label}"
+                            + (f" (plan item {item.plan_index + 1})" if item.plan_index is not None else ""))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        lay = QVBoxLayout(self)
+        self.form = ExpInfoForm(self)
+        self.form.set_fields(fields, item.exp_info)
+        self.form.mark_filled(plan_values)
+        for name, editor in self.form.editors.items():
+            if name not in self.form.filled:
+                editor.setEnabled(False)
+        lay.addWidget(self.form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        lay.addWidget(buttons)
+
+
 class _QueueRelay(QObject):
     """The queue's psygnal announcements as a queued Qt signal (handled between frames)."""
 
@@ -147,6 +175,8 @@ class PlanPanel(QDockWidget):
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.list.model().rowsMoved.connect(self._rows_moved)
+        self.list.setToolTip("Double-click an item for its expInfo form (the plan's values marked)")
+        self.list.itemDoubleClicked.connect(lambda w: self.show_item_form(self.list.row(w)))
         lay.addWidget(self.list, 1)
         self.estimate_label = QLabel("")
         lay.addWidget(self.estimate_label)
@@ -163,6 +193,7 @@ class PlanPanel(QDockWidget):
         self._tick.start()
         self._refreshing = False
         self.resume_box: QMessageBox | None = None
+        self.item_form: QDialog | None = None  # the last item's expInfo form shown (show_item_form)
         self.refresh()
 
     def _action(self, text: str, slot, shortcut: str, tip: str) -> QAction:
@@ -315,6 +346,33 @@ class PlanPanel(QDockWidget):
             self.queue.move(item_id, position)
         except KeyError as err:
             _error(str(err).strip("'\""))
+
+    def plan_values(self, item) -> dict:
+        """The values the plan fills in for a queue ``item`` of the open plan: its item's expInfo
+        and the participant fields (asked once), as the run gets them (``{}``: not a plan item)."""
+        run = self.plan_run
+        if run is None or item.plan_index is None or not 0 <= item.plan_index < len(run.plan.items):
+            return {}
+        names = [*run.plan.items[item.plan_index].expInfo, *run.fields]
+        return {k: item.exp_info[k] for k in names if k in item.exp_info}
+
+    def show_item_form(self, row: int) -> ItemFormDialog | None:
+        """The expInfo form of the queue's item at ``row`` (a non-modal view): every field of its
+        experiment as the run gets it, the values the plan fills in read-only and marked "from the
+        plan" (:meth:`plan_values`). ``None`` when there is no such item or its experiment is gone."""
+        items = self.queue.items
+        if not 0 <= row < len(items):
+            return None
+        item = items[row]
+        try:
+            fields = self.queue.session.expInfoFields(item.key)
+        except (KeyError, ValueError) as err:
+            _error(f"{item.label}: cannot show its expInfo ({one_line(err, with_type=False)})")
+            return None
+        dialog = ItemFormDialog(item, fields, self.plan_values(item), self)
+        self.item_form = dialog
+        dialog.show()
+        return dialog
 
     # ---------------------------------------------------------------- view
     def _selected(self):
