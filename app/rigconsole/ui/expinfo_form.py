@@ -96,6 +96,7 @@ class ExpInfoForm(QWidget):
         self.fields = {f.name: f for f in fields}
         self.editors = {}
         self._labels = {}
+        self.filled: dict[str, str] = {}  # field name → who fills it in (mark_filled)
         n_adv = 0
         for f in fields:
             if f.hidden:
@@ -224,6 +225,30 @@ class ExpInfoForm(QWidget):
                     w.setText("" if value is None else str(value))
             except (ExpInfoError, TypeError, ValueError):
                 continue
+
+    def mark_filled(self, values: Mapping[str, Any], hint: str = "from the plan") -> list[str]:
+        """Show ``values`` as filled in by someone else (e.g. a session plan): each shown field among
+        them (not fixed by the experiment) gets the value, becomes read-only, and its label ends with ``— hint`` (its tooltip says
+        so too). Names the form does not show are skipped. Returns the names marked (``self.filled``)."""
+        marked = []
+        for name, value in values.items():
+            w, f = self.editors.get(name), self.fields.get(name)
+            if w is None or f is None or f.fixed:  # not shown, or fixed by the experiment (shown as it is)
+                continue
+            self.set_values({name: value})
+            if isinstance(w, (QLineEdit, QSpinBox, QDoubleSpinBox)):
+                w.setReadOnly(True)
+                if not isinstance(w, QLineEdit):
+                    w.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)
+            else:
+                w.setEnabled(False)
+            label = self._labels[name]
+            label.setText(f"{label.text()} — {hint}")
+            for widget in (label, w):
+                widget.setToolTip(f"{widget.toolTip()} — {hint}: {value!r}")
+            self.filled[name] = hint
+            marked.append(name)
+        return marked
 
     # ------------------------------------------------------------ validation
     def validate(self) -> str | None:

@@ -8,6 +8,12 @@ of PyMeasure's estimator). Pending items reorder by drag. Its toolbar: Open plan
 Start, Pause after this item, Skip, Retry, Stop (shortcuts in the tooltips). A
 plan's participant fields are asked once (:class:`ParticipantDialog`).
 
+Resume: a plan that a crash, kill -9 or power loss interrupted left its state file
+(``<data folder>/plans/<participant>_<plan>.json``, :mod:`rigconsole.plans.progress`).
+Once the rig has loaded, and when that plan is opened for that participant again,
+the panel offers (a non-modal question) to go on at the first unfinished item; the
+finished items' runs stay as they are in their session file.
+
 The panel only calls the queue's control methods and subscribes to its events
 (queued, so it redraws between frames); the queue starts the runs.
 """
@@ -20,11 +26,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
-                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QToolBar, QVBoxLayout,
-                               QWidget)
+                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QToolBar,
+                               QVBoxLayout, QWidget)
 
 from ..notifications import notifications, one_line
-from ..plans import ItemState, PlanError, load_plan
+from ..plans import ItemState, PlanError, load_plan, read_state, state_path
+from ..plans.progress import DONE
 from ..views.palette import run_look
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,64 @@ class ParticipantDialog(QDialog):
 
     def values(self) -> dict[str, str]:
         return {k: e.text().strip() for k, e in self.edits.items()}
+
+
+def unfinished_item(state: dict) -> int | None:
+    """The 0-based plan index of the first item of a plan state (``read_state``) not done
+    (finished, finished with errors or skipped), in the order used; ``None`` when all are done."""
+    records = {int(r["item"]) - 1: r for r in state.get("items", []) if isinstance(r, dict) and "item" in r}
+    for i in state.get("order", sorted(records)):
+        rec = records.get(int(i))
+        if rec is None or rec.get("state") not in DONE:
+            return int(i)
+    return None
+
+
+def unfinished_plans(data_dir: Path) -> list[tuple[Path, dict]]:
+    """The interrupted plans under ``<data_dir>/plans/``: ``(state file, state)`` with an unfinished
+    item and a plan file to go on from, the most recently changed first. Dry runs' and unreadable
+    state files are left out (an unreadable one is logged)."""
+    found = []
+    for path in sorted(Path(data_dir, "plans").glob("*.json")):
+        try:
+            state = read_state(path)
+        except ValueError as err:
+            log.warning("%s", err)
+            continue
+        if state is None or state.get("dry_run") or not state.get("plan_file"):
+            continue
+        if unfinished_item(state) is not None:
+            found.append((path, state))
+    found.sort(key=lambda ps: -float(ps[1].get("updated") or 0))
+    return found
+
+
+class ItemFormDialog(QDialog):
+    """A queue item's expInfo form, as its run gets it (a view: nothing is edited here).
+
+    Attributes:
+        form: the :class:`~rigconsole.ui.expinfo_form.ExpInfoForm`; the plan's values are in
+            ``form.filled`` (read-only, labelled "— from the plan"); the other fields are disabled.
+    """
+
+    def __init__(self, item, fields, plan_values: dict, parent: QWidget | None = None):
+        from .expinfo_form import ExpInfoForm
+
+        super().__init__(parent)
+        self.setWindowTitle(f"expInfo of {item.label}"
+                            + (f" (plan item {item.plan_index + 1})" if item.plan_index is not None else ""))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        lay = QVBoxLayout(self)
+        self.form = ExpInfoForm(self)
+        self.form.set_fields(fields, item.exp_info)
+        self.form.mark_filled(plan_values)
+        for name, editor in self.form.editors.items():
+            if name not in self.form.filled:
+                editor.setEnabled(False)
+        lay.addWidget(self.form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        lay.addWidget(buttons)
 
 
 class _QueueRelay(QObject):
@@ -110,6 +175,8 @@ class PlanPanel(QDockWidget):
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.list.model().rowsMoved.connect(self._rows_moved)
+        self.list.setToolTip("Double-click an item for its expInfo form (the plan's values marked)")
+        self.list.itemDoubleClicked.connect(lambda w: self.show_item_form(self.list.row(w)))
         lay.addWidget(self.list, 1)
         self.estimate_label = QLabel("")
         lay.addWidget(self.estimate_label)
@@ -125,6 +192,8 @@ class PlanPanel(QDockWidget):
         self._tick.timeout.connect(self.refresh)
         self._tick.start()
         self._refreshing = False
+        self.resume_box: QMessageBox | None = None
+        self.item_form: QDialog | None = None  # the last item's expInfo form shown (show_item_form)
         self.refresh()
 
     def _action(self, text: str, slot, shortcut: str, tip: str) -> QAction:
@@ -150,8 +219,69 @@ class PlanPanel(QDockWidget):
             _error(one_line(err, with_type=False))
             return
         dialog = ParticipantDialog(plan, self)
-        dialog.accepted.connect(lambda: self.open_plan(plan, dialog.values()))
+        dialog.accepted.connect(lambda: self.open_or_offer(plan, dialog.values()))
         dialog.open()
+
+    def open_or_offer(self, plan, values: dict) -> QMessageBox | None:
+        """Open ``plan`` for ``values``; when this participant's run of it was interrupted, ask first
+        (returns the question box; ``None`` when it opened the plan or refused)."""
+        path = state_path(self.rig.settings.data_dir, plan, values.get("participant", ""))
+        try:
+            state = read_state(path)
+        except ValueError as err:
+            _error(one_line(err, with_type=False))
+            return None
+        if state is not None and not state.get("dry_run") and unfinished_item(state) is not None:
+            return self.offer_resume(path, state, plan=plan, values=values)
+        self.open_plan(plan, values)
+        return None
+
+    # ---------------------------------------------------------------- resume
+    def offer_resume_at_start(self) -> QMessageBox | None:
+        """Once the rig has loaded: offer the most recently interrupted plan in the data folder
+        (``None``: there is none)."""
+        found = unfinished_plans(Path(self.rig.settings.data_dir).absolute())
+        if not found:
+            return None
+        path, state = found[0]
+        return self.offer_resume(path, state)
+
+    def offer_resume(self, path: Path, state: dict, *, plan=None, values: dict | None = None) -> QMessageBox:
+        """Ask (a non-modal box, no nested event loop) whether to go on with the interrupted plan of the
+        state file ``path`` at its first unfinished item. "Resume" opens it with ``resume=True``;
+        "Start over" (only when the plan was being opened anew, ``plan`` given) opens it from item 1;
+        "Not now" leaves the state file as it is. Returns the box (``self.resume_box``)."""
+        if self.resume_box is not None:
+            self.resume_box.close()
+        order = [int(i) for i in state.get("order", [])]
+        first = unfinished_item(state)
+        n = len(order) or len(state.get("items", []))
+        k = order.index(first) + 1 if first in order else (first or 0) + 1
+        name = state.get("plan_name") or Path(str(state.get("plan_file"))).stem
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(state.get("updated") or 0)))
+        exp = next((r.get("experiment") for r in state.get("items", []) if r.get("item") == (first or 0) + 1), None)
+        box = QMessageBox(QMessageBox.Icon.Question, "Resume the plan?",
+                          f"Participant {state.get('participant')}'s plan \"{name}\" did not finish "
+                          f"(last saved {when}): {k - 1} of {n} item(s) done.", parent=self)
+        box.setInformativeText(f"Resume at item {k} of {n}" + (f" ({Path(str(exp)).name})" if exp else "")
+                               + "? The finished items' data stay as they are.")
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole)
+        over = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole) if plan is not None else None
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(resume)
+        fields = dict(values or state.get("fields") or {"participant": state.get("participant")})
+
+        def answered(button) -> None:
+            self.resume_box = None
+            if button is resume:
+                self.open_plan(plan if plan is not None else state["plan_file"], fields, resume=True)
+            elif over is not None and button is over:
+                self.open_plan(plan, fields)
+        box.buttonClicked.connect(answered)
+        self.resume_box = box
+        box.show()  # non-modal: the console stays usable while it asks (open() would block the window)
+        return box
 
     def open_plan(self, plan, values: dict, *, resume: bool = False, start: bool = True) -> bool:
         """Put ``plan`` on the queue for the participant ``values`` (asked once) and start it.
@@ -216,6 +346,33 @@ class PlanPanel(QDockWidget):
             self.queue.move(item_id, position)
         except KeyError as err:
             _error(str(err).strip("'\""))
+
+    def plan_values(self, item) -> dict:
+        """The values the plan fills in for a queue ``item`` of the open plan: its item's expInfo
+        and the participant fields (asked once), as the run gets them (``{}``: not a plan item)."""
+        run = self.plan_run
+        if run is None or item.plan_index is None or not 0 <= item.plan_index < len(run.plan.items):
+            return {}
+        names = [*run.plan.items[item.plan_index].expInfo, *run.fields]
+        return {k: item.exp_info[k] for k in names if k in item.exp_info}
+
+    def show_item_form(self, row: int) -> ItemFormDialog | None:
+        """The expInfo form of the queue's item at ``row`` (a non-modal view): every field of its
+        experiment as the run gets it, the values the plan fills in read-only and marked "from the
+        plan" (:meth:`plan_values`). ``None`` when there is no such item or its experiment is gone."""
+        items = self.queue.items
+        if not 0 <= row < len(items):
+            return None
+        item = items[row]
+        try:
+            fields = self.queue.session.expInfoFields(item.key)
+        except (KeyError, ValueError) as err:
+            _error(f"{item.label}: cannot show its expInfo ({one_line(err, with_type=False)})")
+            return None
+        dialog = ItemFormDialog(item, fields, self.plan_values(item), self)
+        self.item_form = dialog
+        dialog.show()
+        return dialog
 
     # ---------------------------------------------------------------- view
     def _selected(self):
@@ -320,6 +477,7 @@ def attach_plan_panel(window: QMainWindow, rig) -> PlanPanel:
     the notifications."""
     panel = PlanPanel(rig, window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+    QTimer.singleShot(0, panel.offer_resume_at_start)  # the rig has loaded: an interrupted plan?
     return panel
 
 

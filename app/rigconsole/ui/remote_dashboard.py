@@ -223,6 +223,9 @@ class RigTile(QFrame):
         self.state.setStyleSheet("font-size: 18px; font-weight: 700")
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
+        self.plan = QLabel("")  # "item k of n, participant, estimated finish" (the stream's queue events)
+        self.plan.setWordWrap(True)
+        self.plan.setStyleSheet("color: #475467")
         self.progress = QProgressBar()
         self.progress.setFixedSize(TILE_WIDTH - 24, 14)
         self.progress.setTextVisible(False)
@@ -249,8 +252,9 @@ class RigTile(QFrame):
         self.detail.setMinimumHeight(2 * line)
         self.why.setMinimumHeight(3 * line)
         self.conn.setMinimumHeight(line)
+        self.plan.setMinimumHeight(2 * line)
         lay = QVBoxLayout(self)
-        for w in (self.name, self.state, self.detail, self.progress, self.why, self.latest, self.conn):
+        for w in (self.name, self.state, self.detail, self.plan, self.progress, self.why, self.latest, self.conn):
             lay.addWidget(w)
         self.window: ObserverWindow | None = None
         self._paint()
@@ -308,6 +312,10 @@ class RigTile(QFrame):
                 self._latest = f"{name} {v:.4g}" if isinstance(v, (int, float)) else f"{name} {v}"
         elif kind == "trial":
             self._trial(ev["n"], ev.get("of"))
+        elif kind == "queue":
+            from .plan_line import plan_line
+
+            self.plan.setText(plan_line(ev.get("queue")))
         elif kind in ("run_started", "run_state", "run_ended") and ev.get("run"):
             self._run_state(ev["run"]["state"], ev["run"])
             if kind == "run_started":

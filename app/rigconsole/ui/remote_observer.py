@@ -453,6 +453,10 @@ class ObserverWindow(QMainWindow):
         self.experiment.setWordWrap(True)
         self.trial = QLabel("")
         self.trial.setStyleSheet("color: #475467")
+        self.plan = QLabel("")  # "item k of n, participant, estimated finish" (the stream's queue events)
+        self.plan.setWordWrap(True)
+        self.plan.setMinimumHeight(2 * self.plan.fontMetrics().lineSpacing())  # a wrapped line gets its height
+        self.plan.hide()
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(10)
@@ -481,6 +485,7 @@ class ObserverWindow(QMainWindow):
         side.addWidget(self.state)
         side.addWidget(self.progress)
         side.addWidget(self.trial)
+        side.addWidget(self.plan)
         side.addSpacing(6)
         form = QFormLayout()
         form.addRow("Experiment", self.experiment)
@@ -607,6 +612,16 @@ class ObserverWindow(QMainWindow):
                 self._feed(name).add(ev["t"], v)
         elif ev["type"] == "trial":
             self._trial(ev["n"], ev.get("of"))
+        elif ev["type"] == "queue":
+            self.show_plan(ev.get("queue"))
+
+    def show_plan(self, queue: dict | None) -> None:
+        """The plan line from a queue summary (``GET /api/v1/queue``, the stream's ``queue`` events)."""
+        from .plan_line import plan_line
+
+        text = plan_line(queue)
+        self.plan.setText(f"Plan: {text}" if text else "")
+        self.plan.setVisible(bool(text))
 
     def _control(self, name: str) -> None:
         """Send pause/resume/stop off the GUI thread; a refusal (409, 423...) shows under the buttons."""
