@@ -313,7 +313,7 @@ class RigTile(QFrame):
         elif kind == "trial":
             self._trial(ev["n"], ev.get("of"))
         elif kind == "queue":
-            from .plan_line import plan_line
+            from ..plans.plan_line import plan_line
 
             self.plan.setText(plan_line(ev.get("queue")))
         elif kind in ("run_started", "run_state", "run_ended") and ev.get("run"):

@@ -617,7 +617,7 @@ class ObserverWindow(QMainWindow):
 
     def show_plan(self, queue: dict | None) -> None:
         """The plan line from a queue summary (``GET /api/v1/queue``, the stream's ``queue`` events)."""
-        from .plan_line import plan_line
+        from ..plans.plan_line import plan_line
 
         text = plan_line(queue)
         self.plan.setText(f"Plan: {text}" if text else "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..plans import ItemState
+from .queue import ItemState
 
 __all__ = ["plan_line"]
 
