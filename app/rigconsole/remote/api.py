@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .keys import SERVER_KEY, WHO_KEY
 from .stream import dumps, jsonable
+from ..views.trial_measures import TrialMeasures
 
 __all__ = ["add_routes", "error", "run_summary", "parse_hello", "parse_json", "column_unit"]
 
@@ -225,7 +226,7 @@ async def trials(request: web.Request) -> web.Response:
     n = len(next(iter(table.values()))) if table else 0
     rows = {k: jsonable(v[start:start + limit]) for k, v in table.items()}
     return ok({"run": run_id, "n_trials": n, "start": start, "columns": cols, "trials": rows,
-               "more": start + limit < n})
+               "more": start + limit < n, "measures": TrialMeasures.of_table(table, dl.run_info(path)["expInfo"]).summary()})
 
 
 def _var_info(dl: Any, name: str) -> dict:
@@ -390,8 +391,11 @@ async def annotate(request: web.Request) -> web.Response:
     text = body.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > 2000:
         raise bad("'text' must be a note of 1-2000 characters")
-    t = _server(request).record_control(who, "note", note=text.strip())
-    return ok({"t": t}, status=201)
+    try:  # a notebook note at the running trial (views.notebook), marker code 1-9 optional
+        row = _server(request).add_note(who, text, body.get("marker"))
+    except ValueError as err:
+        raise bad(str(err)) from None
+    return ok({"t": row["t"], "note": row}, status=201)
 
 
 def add_routes(app: web.Application) -> None:

@@ -204,8 +204,12 @@ class RemoteObserver:
     def stop(self) -> dict:
         return self._post("session/stop")
 
-    def annotate(self, text: str) -> float:
-        return float(self._post("session/annotate", {"text": text})["t"])
+    def annotate(self, text: str, marker: int | None = None) -> float:
+        """Add a notebook note at the rig's running trial (operator token); ``marker`` a code 1-9. Returns its time (epoch s)."""
+        body: dict[str, Any] = {"text": text}
+        if marker is not None:
+            body["marker"] = marker
+        return float(self._post("session/annotate", body)["t"])
 
     # ------------------------------------------------------------------ live
     def _aiohttp_ssl(self) -> Any:
