@@ -153,6 +153,7 @@ class Console:
         self.controller = controller
         self.window = window
         self.data_tools = None
+        self.notebook = None  # the lab notebook (notes_panel.Notebook), once the rig is attached
         self.instruments_dock = instruments_dock
         self.settings = settings
         self.reporter = reporter
@@ -267,6 +268,10 @@ class Console:
         window.attach_session(rig.session)
         window.use_data_log(rig.data_log)
         self.data_tools = attach_data_tools(window, rig.data_log, self.settings)
+        from .notes_panel import attach_notebook  # the lab notebook: Ctrl+N, the Notes dock
+
+        self.notebook = attach_notebook(window, rig.data_log, toolbar=window.toolbar, after=window.stop_action,
+                                        budget=rig.session.frame_budget, data_log_changed=window.dataLogChanged)
         # views subscribe, the rig announces: a new data folder's log, a write error (from the
         # writer thread; show_banner marshals it to the GUI thread)
         links = [(rig.events.data_log_changed, window.use_data_log), (rig.events.write_error, window.show_banner)]

@@ -69,19 +69,22 @@ def running_trial(data_log: Any) -> tuple[str | None, int | None]:
     return runs[-1], int(info.get("n_trials") or 0)
 
 
-def add_note(data_log: Any, text: str, *, marker: int | None = None, source: str = "console") -> dict[str, Any]:
+def add_note(data_log: Any, text: str, *, marker: int | None = None, source: str = "console",
+             place: tuple[str | None, int | None] | None = None) -> dict[str, Any]:
     """Record a note in ``data_log`` at the running trial (or for the session when idle); returns its row.
 
     The row is ``{'t', 'source', 'kind': 'note', 'text', 'fields'}`` with ``fields``
     holding ``run``, ``trial`` (see the module docstring) and ``marker`` when given.
-    ``source`` says who: ``"console"`` or ``"remote:<token name>"``. Raises
+    ``source`` says who: ``"console"`` or ``"remote:<token name>"``. ``place``: the
+    ``(run, trial)`` taken earlier with :func:`running_trial` (the console takes it when
+    Ctrl+N is pressed, so a note typed slowly still belongs to that trial). Raises
     ValueError (bad text or marker: nothing recorded) and what ``add_annotation``
     raises (``ReadOnlyError``, ``DataLogWriteError``).
     """
     text, marker = check_note(text, marker)
     if data_log is None:
         raise ValueError("no session data log is open: choose a data folder in Settings to keep notes")
-    run, trial = running_trial(data_log)
+    run, trial = running_trial(data_log) if place is None else place
     fields: dict[str, Any] = {}
     if run is not None:
         fields.update(run=run, trial=trial)
@@ -136,6 +139,11 @@ class NoteFeed:
         self._log = data_log
         self._after = None
         self.notes = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Take a note that arrived another way (a remote rig's ``annotation`` event); others kinds are ignored."""
+        if is_note(row):
+            self.notes.append(dict(row))
 
     def poll(self) -> bool:
         """Read the annotations newer than the last seen; True when a note arrived (or the log changed)."""
