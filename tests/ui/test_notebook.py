@@ -19,7 +19,7 @@ import pytest
 from rigconsole.settings import Settings, WindowSettings
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parent / "artifacts"  # not committed: looked at, then thrown away
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is installed by scripts/setup")
 
 
