@@ -30,6 +30,7 @@ from ..remote.tls import peer_fingerprint
 from ..views.palette import ERROR, NEUTRAL, WARNING, connection_look, run_look
 from ..views.plot_sources import StreamFeed
 from .plots import LivePlot
+from .remote_trial_view import RemoteTrialView
 
 __all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
            "saved_token", "forget_rig", "open_attach_dialog", "trust_box", "fingerprint_lines", "shared_connections", "FeedHub"]
@@ -508,7 +509,11 @@ class ObserverWindow(QMainWindow):
         left.setFixedWidth(320)
         lay.addWidget(left)
         right = QWidget()
-        right.setLayout(self.plot_grid)
+        right_lay = QVBoxLayout(right)
+        right_lay.setContentsMargins(0, 0, 0, 0)
+        self.trial_view = RemoteTrialView(right)  # the run's response measures, as the console plots them
+        right_lay.addWidget(self.trial_view, 1)
+        right_lay.addLayout(self.plot_grid, 1)
         lay.addWidget(right, 1)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setInterval(200)
@@ -585,6 +590,7 @@ class ObserverWindow(QMainWindow):
         self._feed(name).add_history(t, v)
 
     def _redraw_dirty(self) -> None:
+        self.trial_view.redraw()
         for name, feed in self._feeds.items():
             self._redraw(name, feed)
 
@@ -607,6 +613,12 @@ class ObserverWindow(QMainWindow):
                 self._feed(name).add(ev["t"], v)
         elif ev["type"] == "trial":
             self._trial(ev["n"], ev.get("of"))
+            self.trial_view.on_trial(ev)
+        elif ev["type"] == "annotation":  # notebook notes: markers on the trial plot and at their time
+            self.trial_view.on_note(ev["annotation"])
+            for plot in self._plots.values():
+                plot.add_note(ev["annotation"])
+                plot.poll_notes("time")
 
     def _control(self, name: str) -> None:
         """Send pause/resume/stop off the GUI thread; a refusal (409, 423...) shows under the buttons."""

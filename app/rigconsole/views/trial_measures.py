@@ -112,16 +112,19 @@ class TrialMeasures:
         return statistics.median(self._rts) if self._rts else math.nan
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready: ``{'n', 'columns', 'accuracy', 'median_rt', 'n_rt', 'spark'}`` (NaN as None).
+        """JSON-ready: ``{'n', 'columns', 'accuracy', 'median_rt', 'n_rt', 'spark', 'text'}`` (NaN as None;
+        ``text`` the line every view prints, :func:`format_summary`).
 
         ``spark`` is the running accuracy of the last :attr:`SPARK_POINTS` trials (None before scoring).
         """
         def num(x: float) -> float | None:
             return None if math.isnan(x) else round(x, 6)
 
-        return {"n": self.n, "columns": self.columns(), "accuracy": num(self.accuracy()),
-                "median_rt": num(self.median_rt()), "n_rt": len(self._rts),
-                "spark": [num(a) for a in self.accuracy_by_trial[-self.SPARK_POINTS:]]}
+        out = {"n": self.n, "columns": self.columns(), "accuracy": num(self.accuracy()),
+               "median_rt": num(self.median_rt()), "n_rt": len(self._rts),
+               "spark": [num(a) for a in self.accuracy_by_trial[-self.SPARK_POINTS:]]}
+        out["text"] = format_summary(out)
+        return out
 
     @classmethod
     def of_table(cls, table: dict[str, Any], exclude: Any = ()) -> "TrialMeasures":
