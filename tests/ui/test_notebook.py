@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
 import shutil
 import subprocess
 import threading
@@ -19,7 +20,8 @@ import pytest
 from rigconsole.settings import Settings, WindowSettings
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(__file__).parent / "artifacts"  # not committed: looked at, then thrown away
+# RIGCONSOLE_UPDATE_SCREENSHOTS=1: the screenshot goes to the docs (docs/screenshots/notebook.png)
+SHOTS = REPO / "docs" / "screenshots" if os.environ.get("RIGCONSOLE_UPDATE_SCREENSHOTS") == "1" else None
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is installed by scripts/setup")
 
 
@@ -115,8 +117,7 @@ def test_ctrl_n_note_during_gonogo_reaches_file_plot_panel_observer_and_csv(qtbo
             _xdotool("key", "Return")
 
         def shoot():
-            path = ARTIFACTS / "notebook-console.png"
-            ARTIFACTS.mkdir(exist_ok=True)
+            path = (SHOTS or tmp_path) / "notebook.png"
             w.trial_plot.flush()
             w.grab().save(str(path))
             seen["shot"] = path

@@ -86,9 +86,12 @@ class RemoteTrialView(QWidget):
             return
         self._dirty = False
         with self.plot.timed_update():
-            for col, (xs, ys) in self._points.items():
-                self.plot.set_series(col, np.asarray(xs), np.asarray(ys), style="line")
-            self.plot.set_visible_series((self.measures or {}).get("columns") or None)
+            cols = (self.measures or {}).get("columns") or []
+            self.plot.set_visible_series(cols or None)  # first: colours in the columns' order, as the page draws them
+            for col in cols:
+                if col in self._points:
+                    xs, ys = self._points[col]
+                    self.plot.set_series(col, np.asarray(xs), np.asarray(ys), style="line")
             self.plot.poll_notes("trial", self._run_group)
             self.summary.setText(format_summary(self.measures) or "No trials yet")
             self.plot.flush()
