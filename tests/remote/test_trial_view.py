@@ -81,13 +81,12 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
     def page():  # a worker thread: the main thread is busy running the experiment (and serving the server)
         try:
             base = f"http://127.0.0.1:{server.port}/"
-            for _ in range(4):  # a loaded machine may snapshot before the stream's first trial: look again
-                dom = _chromium(base + f"#token={observer_token}", tmp_path, "--dump-dom")
-                if re.search(r'id="trialsummary">accuracy \d+% · median RT', dom):
+            shot = (SHOTS or tmp_path) / "remote-trial-page.png"
+            for _ in range(4):  # a loaded machine may snapshot before the stream is live: look again
+                dom = _chromium(base + f"#token={observer_token}", tmp_path, "--dump-dom", f"--screenshot={shot}")
+                if re.search(r'id="trialsummary">accuracy \d+% · median RT', dom) and 'id="conn" class="live"' in dom:
                     break
             seen["dom"] = dom
-            shot = (SHOTS or tmp_path) / "remote-trial-page.png"
-            _chromium(base + f"#token={observer_token}", tmp_path, f"--screenshot={shot}")
             seen["page_shot"] = shot
         except BaseException as err:  # noqa: BLE001 - reported by the test
             seen["page_error"] = err

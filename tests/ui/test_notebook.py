@@ -149,6 +149,7 @@ def test_ctrl_n_note_during_gonogo_reaches_file_plot_panel_observer_and_csv(qtbo
         assert w.trial_plot.plot.note_marks() == [(float(trial + 1), "3")]
         # listed in the Notes panel
         qtbot.waitUntil(lambda: c.notebook.dock.texts() == ["participant sneezed"], timeout=5000)
+        assert c.notebook.dock.isVisible()
         # a remote observer got it from the stream
         qtbot.waitUntil(lambda: bool(listener.notes()), timeout=10_000)
         got = listener.notes()[0]

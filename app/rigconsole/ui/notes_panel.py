@@ -156,9 +156,10 @@ class NotesDock(QDockWidget):
         self.table.setRowCount(0)
         self.poll()
 
-    def poll(self) -> bool:
-        """Add the notes new in the log to the table; True if any."""
-        if self._budget.time_left() < 0.004:
+    def poll(self, force: bool = False) -> bool:
+        """Add the notes new in the log to the table; True if any. Waits for a pump with 4 ms before the
+        next stimulus frame unless ``force`` (the technician just saved a note: show it now)."""
+        if not force and self._budget.time_left() < 0.004:
             return False
         seen = len(self.feed.notes)
         if not self.feed.poll():
@@ -196,6 +197,7 @@ class Notebook:
         self.dock = NotesDock(window, data_log=data_log)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock, Qt.Orientation.Horizontal)
         window.restoreDockWidget(self.dock)
+        self.dock.show()  # the window may be showing already: a dock added now needs its own show()
         self.action = QAction("&Note…", window)
         self.action.setIcon(window.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView))
         self.action.setShortcut(QKeySequence("Ctrl+N"))
@@ -219,7 +221,7 @@ class Notebook:
 
     def _closed(self, _result: int) -> None:
         self.dialog = None
-        self.dock.poll()
+        self.dock.poll(force=True)
 
     def use_data_log(self, data_log: Any) -> None:
         """Notes go to (and are read from) another data log (a new data folder)."""

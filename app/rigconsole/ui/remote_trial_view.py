@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ..views.palette import NEUTRAL
+from ..views.palette import NEUTRAL, SERIES
 from ..views.plot_sources import as_float
 from ..views.trial_measures import format_summary
 from .plots import LivePlot
@@ -87,11 +87,12 @@ class RemoteTrialView(QWidget):
         self._dirty = False
         with self.plot.timed_update():
             cols = (self.measures or {}).get("columns") or []
-            self.plot.set_visible_series(cols or None)  # first: colours in the columns' order, as the page draws them
-            for col in cols:
+            self.plot.set_visible_series(cols or None)
+            for i, col in enumerate(cols):  # colour by place in the columns, as the page draws them
                 if col in self._points:
                     xs, ys = self._points[col]
-                    self.plot.set_series(col, np.asarray(xs), np.asarray(ys), style="line")
+                    self.plot.set_series(col, np.asarray(xs), np.asarray(ys), style="line",
+                                         colour=SERIES[i % len(SERIES)])
             self.plot.poll_notes("trial", self._run_group)
             self.summary.setText(format_summary(self.measures) or "No trials yet")
             self.plot.flush()
