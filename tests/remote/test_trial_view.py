@@ -106,6 +106,21 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
             k: win.trial_view.plot.series(k) for k in win.trial_view.plot.visible_series()}}
         seen["tile"] = tile.spark.text()
         dash.grab().save(str(tmp_path / "dashboard.png"))
+        # a PI attaching now, mid-run: the trials so far come first (GET runs/{id}/trials), then live ones
+        late = ObserverWindow(RemoteObserver("127.0.0.1", server.port, token=observer_token))
+        qtbot.addWidget(late)
+        late.show()
+        seen["late"] = late
+
+    def late_has_history():
+        late = seen["late"]
+        x, _ = late.trial_view.plot.series("correct")
+        return len(x) >= 8 and x[0] == 1.0
+
+    def late_done():
+        late = seen["late"]
+        seen["late_x"] = list(late.trial_view.plot.series("correct")[0])
+        seen["late_summary"] = late.trial_view.summary.text()
 
     # a participant: SPACE into the stimulus window now and then (go trials get a response time)
     pyglet_window = c.session.win.winHandle._window
@@ -120,6 +135,7 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
     script = during_run(interval_ms=50)
     script.when(lambda: running(3), lambda: threading.Thread(target=page, daemon=True).start(), "page")
     script.when(lambda: running(8) and "median RT" in win.trial_view.summary.text(), shoot_observer, "observer")
+    script.when(late_has_history, late_done, "late")
     script.when(page_done.is_set, w.stop_action.trigger, "stop")
     script.start()
     w.run_action.trigger()
@@ -129,7 +145,7 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
     finally:
         stop_keys.set()
         keys.join(5)
-    script.check(["page", "observer", "stop"])
+    script.check(["page", "observer", "late", "stop"])
     assert "page_error" not in seen, seen.get("page_error")
     rec = c.session.run_records[-1]
 
@@ -148,6 +164,11 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
     assert list(x) == [float(i + 1) for i in range(n_then)] and list(y) == list(first["correct"])
     # the tile: the accuracy sparkline ends at the rig's running accuracy
     assert seen["tile"].startswith("accuracy ") and seen["tile"].endswith("%")
+
+    # the late observer: every trial from the first, numbered as the console numbers them
+    assert seen["late_x"][:8] == [float(i + 1) for i in range(8)]
+    assert seen["late_summary"].startswith("accuracy ")
+    seen["late"].close()
 
     # the page: the trial card, with the rig's summary line and a drawn plot
     dom = seen["dom"]

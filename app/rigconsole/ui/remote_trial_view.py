@@ -72,6 +72,37 @@ class RemoteTrialView(QWidget):
                 ys.append(y)
         self._dirty = True
 
+    def load_run(self, run_index: int, group: str, page: dict[str, Any], notes: list[dict[str, Any]]) -> None:
+        """Start from a run's trials so far (attaching mid-run): ``page`` from ``GET runs/{id}/trials``
+        (with the rig's ``measures``), ``notes`` its annotations. Trials that already arrived live and are
+        newer than the page are kept, with their (newer) measures."""
+        live = self._points if self._run_index == run_index else {}
+        live_measures = self.measures if live else None
+        self._run_index, self._run_group = run_index, group
+        self._points = {}
+        self.plot.clear_series()
+        self.measures = page.get("measures")
+        start = int(page.get("start") or 0)
+        n_page = int(page.get("n_trials") or 0)
+        for col in (self.measures or {}).get("columns") or []:
+            for i, v in enumerate((page.get("trials") or {}).get(col) or []):
+                y = as_float(v)
+                if math.isfinite(y):
+                    xs, ys = self._points.setdefault(col, ([], []))
+                    xs.append(float(start + i + 1))
+                    ys.append(y)
+        for col, (xs_live, ys_live) in live.items():
+            for x, y in zip(xs_live, ys_live):
+                if x > n_page:
+                    xs, ys = self._points.setdefault(col, ([], []))
+                    xs.append(x)
+                    ys.append(y)
+        if live_measures and int(live_measures.get("n") or 0) > int((self.measures or {}).get("n") or 0):
+            self.measures = live_measures
+        for row in notes:
+            self.plot.add_note(row)
+        self._dirty = True
+
     def on_note(self, row: dict[str, Any]) -> None:
         """An ``annotation`` event's row: notes of the run running now become markers at their trial."""
         run = (row.get("fields") or {}).get("run")

@@ -141,8 +141,9 @@ class NoteFeed:
         self.notes = []
 
     def add(self, row: dict[str, Any]) -> None:
-        """Take a note that arrived another way (a remote rig's ``annotation`` event); others kinds are ignored."""
-        if is_note(row):
+        """Take a note that arrived another way (a remote rig's ``annotation`` event, or its history); other
+        kinds, and a note already held (same ``t``), are ignored."""
+        if is_note(row) and all(n["t"] != row.get("t") for n in self.notes):
             self.notes.append(dict(row))
 
     def poll(self) -> bool:
