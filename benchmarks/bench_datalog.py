@@ -110,6 +110,7 @@ def bench_open(d: Path, sizes_mb: list[float], rounds: int = 7) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from rigconsole.datalog import SessionFile
     from rigconsole.datalog.export import summary
+
     from support.big_session import make_big_session
 
     files = {}

@@ -137,10 +137,13 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
     # PySide6.QtCore first leaves shiboken's import hook in place (every ``import``
     # statement ~15x slower, PsychoPy's drawing 25-45 % slower: see rigconsole.ui);
     # before session 5 this benchmark imported QTimer first and measured that console
+    import builtins
+
     from rigconsole.settings import Settings, WindowSettings
     from rigconsole.ui.app import build_console
-    from PySide6.QtCore import QTimer  # noqa: I001 (order matters, see above)
-    import builtins
+
+    # isort: split
+    from PySide6.QtCore import QTimer  # (order matters, see above)
     assert builtins.__import__.__name__ == "__import__", "PySide6's import hook is in place"
 
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
@@ -564,7 +567,7 @@ def run_mode(mode: str, frames: int, extra: list[str] | tuple[str, ...] = ()) ->
     steal0, total0 = cpu_steal()
     out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(frames), *extra],
                          capture_output=True, text=True)
-    line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
     if not line:
         print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
         raise SystemExit(f"the {mode} run failed")

@@ -82,7 +82,7 @@ def main() -> int:
         for mode in MODES:
             out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(args.frames)],
                                  capture_output=True, text=True)
-            line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+            line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
             if not line:
                 print(out.stderr[-3000:], file=sys.stderr)
                 raise SystemExit(f"the {mode} run failed")

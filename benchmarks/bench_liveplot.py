@@ -28,6 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 import rigconsole.ui  # noqa: E402,F401  (pins Qt to PySide6)
+
+# isort: split
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 N = 1_000_000
@@ -104,7 +106,7 @@ def main() -> int:
     vb.setXRange(end - 0.1 * span, end, padding=0)
     polls = []
     poll_only = []
-    for k in range(POLLS):
+    for _ in range(POLLS):
         base = log.logged_last_values()["signal"][0]
         for i in range(NEW):
             log.add_entry(signal=float(np.sin(i / 50)))

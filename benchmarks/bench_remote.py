@@ -116,7 +116,7 @@ def main_thread_cost(data_log_with, data_log_without, calls: int = 20000) -> dic
     import numpy as np
 
     with_s, without_s = [], []
-    for block in range(20):
+    for _block in range(20):
         for dl, acc in ((data_log_with, with_s), (data_log_without, without_s)):
             t0 = time.perf_counter()
             for i in range(calls // 20):

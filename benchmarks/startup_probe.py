@@ -40,6 +40,8 @@ def _write(what: str) -> None:
 def _install() -> None:
     import rigconsole  # noqa: F401  (before PySide6, as packaging/rigconsole_entry.py does)
     import rigconsole.ui  # noqa: F401  (pins PySide6)
+
+    # isort: split
     from PySide6 import QtWidgets
     from PySide6.QtCore import QEvent, QObject, QTimer
 

@@ -6,8 +6,9 @@ hardware runs twice, each in its own process, with the same simulated
 participant (``rigconsole.session.simulate``, seed 1; inputs through the
 stimulus window's pyglet handlers) and the same limits:
 
-- **console**: through ``rigconsole.Session`` (``rigconsole.session.qa.dry_run``),
-  in an 800x600 window with the rig's monitor (40 cm wide at 57 cm);
+- **console**: through the rig core with the console's default settings (no
+  monitor configured), as ``rigconsole run --simulate-participant 1 --speed
+  SPEED`` builds it (``rigconsole.session.qa.dry_run``), in an 800x600 window;
 - **plain**: the compiled script run as its ``__main__`` would, without the
   expInfo dialog, in an 800x600 window (its own ``setupWindow``, its own
   monitor). Two changes only, both needed to give it keys without X tools:
@@ -15,6 +16,8 @@ stimulus window's pyglet handlers) and the same limits:
   :mod:`rigconsole.session.keyboard`'s fix (in PsychoPy 2026.2.5 that backend
   drops key names and never sees releases).
 
+Both paths run at the same time warp (``--speed``, default ``max``:
+:mod:`rigconsole.session.warp`), and the limits are in the experiment's own time.
 Outcomes: ``completed``, ``completed with errors``, ``stuck`` (no new row or
 routine for ``--stuck`` s), ``time limit`` (still progressing at ``--seconds``
 s), ``failed`` (an error), ``broken`` (did not load). It writes
@@ -23,12 +26,13 @@ s), ``failed`` (an error), ``broken`` (did not load). It writes
 Usage::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
-        [--seconds 20] [--stuck 12] [--only NAME ...] [--out docs/compatibility.md]
+        [--speed max] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -41,6 +45,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WINDOW = {"size": [800, 600], "fullscr": False, "units": "height"}
+#: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s)
+SPEED, SECONDS, STUCK = "max", 600.0, 30.0  # max: one refresh period of experiment time per frame
+#: wall seconds after which a demo's process is killed (start-up included)
+WALL_LIMIT_S = 150.0
 
 #: demos outside Hardware/ that need a device this matrix cannot give them
 NEEDS_HARDWARE = {
@@ -74,9 +82,19 @@ def list_demos() -> tuple[list[Path], dict[str, str]]:
     return run, skipped
 
 
+def _cache_dir() -> Path:
+    """Where compiled Builder scripts go: the console's default (platformdirs' user cache),
+    which the matrix points at its own folder for its processes (``XDG_CACHE_HOME``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rigconsole")) / "compiled"
+
+
 def _copy_demo(rel: Path, tmp: Path) -> tuple[Path, str]:
     src = demos_root() / rel
     root = tmp / "root"
+    if (root / src.parent.name / src.name).is_file():  # copied (and compiled) once by run_matrix
+        return root, f"{src.parent.name}/{src.name}"
     shutil.copytree(src.parent, root / src.parent.name, ignore=shutil.ignore_patterns("*.py", "data", "__pycache__"))
     return root, f"{src.parent.name}/{src.name}"
 
@@ -91,26 +109,31 @@ def _rows_result(this_exp) -> dict:
             "empty_columns": rep.empty_columns}
 
 
-def run_console(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
-    from rigconsole import Session
-    from rigconsole.session.monitor import MonitorSettings, make_monitor, window_params_with_monitor
+def run_console(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -> dict:
+    """The console's path with its DEFAULT settings, as a new user has them (no monitor
+    configured, no rig file): the rig core as ``rigconsole run --simulate-participant 1
+    --speed SPEED --window size=800,600`` builds it (the dry-runs folder, the session file)."""
+    from rigconsole.rig import Rig
     from rigconsole.session.qa import dry_run
+    from rigconsole.settings import Settings, WindowSettings
 
     root, key = _copy_demo(rel, tmp)
-    settings = MonitorSettings(name="rig-matrix", width_cm=40.0, distance_cm=57.0, resolution_px=(800, 600))
-    params = window_params_with_monitor(WINDOW, settings, monitor=make_monitor(settings, save=False))
-    s = Session(root, dataDir=tmp / "data", cache_dir=tmp / "cache", win=params, simulated_vsync_hz=60)
+    settings = Settings(root=root, data_dir=tmp / "data", window=WindowSettings(size=tuple(WINDOW["size"])))
+    rig = Rig(settings, simulated_vsync_hz=60, scan=False, instruments=False)
     try:
+        s = rig.session
         if not s.addExperiment(key):
             return {"outcome": "broken", "error": s.experiment_files[key].error}
-        t0 = time.perf_counter()
-        rep = dry_run(s, key, {"participant": "matrix"}, seed=1, stuck_after_s=stuck, max_duration_s=seconds)
+        rig.prepare_dry_run(1, speed=speed)
+        rep = dry_run(s, key, {"participant": "matrix"}, seed=1, stuck_after_s=stuck, max_duration_s=seconds,
+                      speed=speed)
         rec = s.run_records[-1] if s.run_records else None
-        out = {"outcome": rep.outcome, "where": rep.where, "error": rep.error, "seconds": time.perf_counter() - t0}
+        out = {"outcome": rep.outcome, "where": rep.where, "error": rep.error, "wall_s": rep.wall_s,
+               "experiment_s": rep.experiment_s, "speed_reached": rep.speed_reached}
         out.update(_rows_result(rec.this_exp if rec else None))
         return out
     finally:
-        s.close()
+        rig.close()
 
 
 class _DryRunStop(BaseException):
@@ -132,35 +155,51 @@ def _plain_source(script: Path) -> str:
     return src
 
 
-def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
+def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -> dict:
     from psychopy.hardware.keyboard import KeyboardDevice
 
     from rigconsole.session.keyboard import install_event_backend_fix
     from rigconsole.session.loader import ExperimentLoadError, compile_psyexp
     from rigconsole.session.qa import where_in_run
     from rigconsole.session.simulate import SimulatedParticipant
+    from rigconsole.session.warp import TimeWarp
 
     root, key = _copy_demo(rel, tmp)
     path = root / key
     try:
-        script = compile_psyexp(path, tmp / "cache")
+        script = compile_psyexp(path, _cache_dir())
     except ExperimentLoadError as err:
         return {"outcome": "broken", "error": str(err)}
     KeyboardDevice._backend = "event"  # window-focused keys (what a participant presses in the window)
     install_event_backend_fix()
     sp = SimulatedParticipant(1)
-    state = {"ran": False, "why": None, "where": "", "exp": None, "t0": time.perf_counter()}
+    warp = TimeWarp(speed, frame_hz=60)
+    state = {"ran": False, "why": None, "where": "", "exp": None, "t0": 0.0, "wall0": time.perf_counter()}
 
     def attach(win, this_exp):
+        import psychopy.clock
+
+        # the same time warp as the console's, with a simulated vertical blank after each flip
+        win._monitorFrameRate = 60.0
+        warp.install()
+        orig_flip = win.flip
+
+        def flip(*a, **kw):
+            result = orig_flip(*a, **kw)
+            warp.wait_blank()
+            return result
+
+        win.flip = flip
         state["exp"] = this_exp
-        state["t0"] = time.perf_counter()  # the limit counts from the window, as the console's does
+        state["wall0"] = time.perf_counter()
+        state["t0"] = psychopy.clock.getTime()  # the limit counts from the window, as the console's does
         sp.attach(win)
-        progress = {"n": -1, "routine": None, "t": time.perf_counter()}
+        progress = {"n": -1, "routine": None, "t": state["t0"]}
 
         def watchdog():
-            now = time.perf_counter()
+            now = psychopy.clock.getTime()  # the experiment's own time: limits do not depend on the machine
             n, routine = len(this_exp.entries), this_exp.currentRoutine
-            if n != progress["n"] or routine is not progress["routine"]:
+            if n != progress["n"] or routine is not progress["routine"] or (routine is None and n == 0):
                 progress.update(n=n, routine=routine, t=now)
             why = "stuck" if now - progress["t"] > stuck else "time limit" if now - state["t0"] > seconds else None
             if why:
@@ -175,7 +214,6 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
     code = compile(_plain_source(script), str(script), "exec")
     os.chdir(path.parent)
     sys.argv = [str(path.with_suffix(".py"))]
-    t0 = time.perf_counter()
     out: dict = {}
     try:
         exec(code, ns)
@@ -194,29 +232,49 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float) -> dict:
                "error": f"{error} (line {frame.lineno}: {frame.line})"}
     finally:
         sp.detach()
-    out["seconds"] = time.perf_counter() - t0
+        warp.uninstall()
+    out.update(wall_s=time.perf_counter() - state["wall0"], experiment_s=warp.experiment_s,
+               speed_reached=warp.speed_reached)
     out.update(_rows_result(state["exp"]))
     return out
 
 
-def _one(mode: str, rel: str, out: Path, seconds: float, stuck: float) -> None:
+def _one(mode: str, rel: str, out: Path, seconds: float, stuck: float, speed, shared: Path | None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"matrix-{mode}-"))
+    if shared is not None:  # the demo copied and compiled once for both paths (run_matrix)
+        (tmp / "root").symlink_to(shared / "root", target_is_directory=True)
+    t0 = time.perf_counter()
     try:
         fn = run_console if mode == "console" else run_plain
-        result = fn(Path(rel), tmp, seconds, stuck)
+        result = fn(Path(rel), tmp, seconds, stuck, speed)
     except BaseException as exc:  # noqa: BLE001
         result = {"outcome": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    result["process_s"] = time.perf_counter() - t0  # the demo's wall time in its process, start-up excluded
     out.write_text(json.dumps(result, default=str))
     os._exit(0)  # PsychoPy's atexit handlers (and its windows) need not run
 
 
-def _launch(mode: str, rel: Path, out: Path, seconds: float, stuck: float):
+def _launch(mode: str, rel: Path, out: Path, seconds: float, stuck: float, speed, shared: Path, cache: Path):
     cmd = [sys.executable, __file__, "--one", mode, str(rel), "--result", str(out),
-           "--seconds", str(seconds), "--stuck", str(stuck)]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(REPO))
+           "--seconds", str(seconds), "--stuck", str(stuck), "--speed", str(speed), "--shared", str(shared)]
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(REPO), env=env)
+
+
+def _prepare(rel: Path, shared: Path, cache: Path) -> None:
+    """Copy the demo and compile it once, for both paths (compiling imports all of PsychoPy's
+    components: about 10 s a process here, which both processes would pay)."""
+    from rigconsole.session.loader import ExperimentLoadError, compile_psyexp
+
+    root, key = _copy_demo(rel, shared)
+    try:
+        compile_psyexp(root / key, cache / "rigconsole" / "compiled")
+    except ExperimentLoadError:
+        pass  # each path reports it as broken
 
 
 def _collect(proc, out: Path, timeout: float) -> dict:
+    t0 = time.perf_counter()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -225,7 +283,9 @@ def _collect(proc, out: Path, timeout: float) -> dict:
         return {"outcome": "failed", "error": f"the process did not end within {timeout:.0f} s (killed)"}
     if not out.is_file():
         return {"outcome": "failed", "error": f"the process died (exit code {proc.returncode}) without a result"}
-    return json.loads(out.read_text())
+    result = json.loads(out.read_text())
+    result["total_s"] = time.perf_counter() - t0  # with the process's start-up (importing PsychoPy)
+    return result
 
 
 def merge(data: dict, other: dict) -> dict:
@@ -233,21 +293,31 @@ def merge(data: dict, other: dict) -> dict:
     return dict(data, results={**data["results"], **other["results"]})
 
 
-def run_matrix(seconds: float, stuck: float, only: list[str] | None = None) -> dict:
+def run_matrix(seconds: float, stuck: float, only: list[str] | None = None, speed="max",
+               wall_limit: float = WALL_LIMIT_S) -> dict:
+    """Run the demos (those whose path contains one of ``only``), both paths at once for each;
+    ``seconds``/``stuck`` in the experiment's own time, ``speed`` the time warp of both paths,
+    ``wall_limit`` the wall seconds after which a demo's process is killed."""
     demos, skipped = list_demos()
     if only:
         demos = [d for d in demos if any(o in str(d) for o in only)]
     results = {}
     t_start = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="matrix-"))
+    cache = work / "cache"
     for i, rel in enumerate(demos):
         outs = {m: work / f"{i}-{m}.json" for m in ("console", "plain")}
-        procs = {m: _launch(m, rel, outs[m], seconds, stuck) for m in outs}  # both at once: 2 cores
-        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], seconds + stuck + 90), m) for m in procs}
-        print(f"{rel}: console {results[str(rel)]['console']['outcome']}, plain {results[str(rel)]['plain']['outcome']}",
-              flush=True)
+        shared = work / f"{i}-demo"
+        _prepare(rel, shared, cache)
+        procs = {m: _launch(m, rel, outs[m], seconds, stuck, speed, shared, cache) for m in outs}  # 2 cores
+        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], wall_limit), m) for m in procs}
+        r = results[str(rel)]
+        print(f"{rel}: console {r['console']['outcome']} ({r['console'].get('total_s', 0):.0f} s), "
+              f"plain {r['plain']['outcome']} ({r['plain'].get('total_s', 0):.0f} s)", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck,
+    from rigconsole.session.warp import format_speed
+
+    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck, "speed": format_speed(speed),
             "elapsed_s": time.perf_counter() - t_start}
 
 
@@ -267,6 +337,20 @@ def _cell(r: dict) -> str:
         loops = ", ".join(f"{k} {v}" for k, v in (r.get("trials_per_loop") or {}).items())
         text += f" ({r.get('rows', 0)} rows" + (f"; {loops}" if loops else "") + ")"
     return text
+
+
+def _num(v, fmt: str) -> str:
+    return format(v, fmt) if isinstance(v, (int, float)) and math.isfinite(v) else "-"
+
+
+def _speed_cell(r: dict) -> str:
+    return " / ".join(_num(r[m].get("speed_reached"), ".1f") + ("x" if r[m].get("speed_reached") else "")
+                      for m in ("console", "plain"))
+
+
+def _wall_cell(r: dict) -> str:
+    return " / ".join(f"{_num(r[m].get('wall_s'), '.0f')} ({_num(r[m].get('process_s'), '.0f')})"
+                      for m in ("console", "plain"))
 
 
 def _why(c: dict, p: dict) -> str:
@@ -295,27 +379,37 @@ def write_markdown(data: dict, path: Path) -> None:
         "`tests/compat/test_matrix.py` runs it. Each Builder demo shipped inside the psychopy",
         "package that needs no special hardware is dry-run with the same simulated participant",
         "(seed 1, inputs through the stimulus window's own event handlers) through the console",
-        "(`rigconsole.Session`, the rig's monitor) and through plain PsychoPy (the compiled",
-        "script run as its `__main__`, no dialog, window-focused `event` keys with",
-        f"Rig Console's fix). Limits: {data['stuck']:g} s without a new row or routine is",
-        f"*stuck*; a run still progressing at {data['seconds']:g} s is stopped (*time limit*).",
+        "with its default settings, as a new user has them (no monitor configured; the rig core",
+        "as `rigconsole run --simulate-participant 1 --speed SPEED` builds it) and through plain",
+        "PsychoPy (the compiled script run as its `__main__`, no dialog, window-focused `event`",
+        "keys with Rig Console's fix), both in an 800x600 window at the same time warp",
+        f"(speed **{data.get('speed', '1x')}**: `rigconsole.session.warp`; *max* runs as fast as frames",
+        "are drawn, one refresh period of experiment time per frame; at a fixed speed a frame drawn",
+        "late is a dropped frame in the experiment's time). Limits, in the",
+        f"experiment's own time (a slower machine gives the same outcomes): {data['stuck']:g} s",
+        f"without a new row or routine is *stuck*; a run still progressing at {data['seconds']:g} s is",
+        "stopped (*time limit*). *speed* is the speed each path reached (experiment s per wall s),",
+        "*wall* the wall time of the run and, in brackets, of the demo's process (importing",
+        "PsychoPy and opening the window included).",
         "",
         f"psychopy {_psychopy_version()}, {time.strftime('%Y-%m-%d')}: {n} demos; completed in the console "
         f"{done['console']}, in plain PsychoPy {done['plain']}"
         + (f"; the matrix took {data['elapsed_s'] / 60:.0f} min" if data.get("elapsed_s") else "") + ".",
         "",
         "*stuck* and *time limit* are the dry run's limits, not failures: where both paths",
-        "stop there, the participant cannot do what the routine asks (type into a form, drag",
-        "a stimulus, wait out a routine longer than the stuck limit) or the demo needs longer",
-        "than the limit (`--seconds 120 --stuck 30` runs them further). *failed* on both paths",
-        "with a PortAudio error: this machine has no sound device (a rig has one).",
+        "stop there, the console's report names the routine and what its components waited for",
+        "(*waiting for ...*): an input the simulated participant cannot give, or an open-ended",
+        "helper tool that runs until Escape (the participant never presses Escape). *failed* on",
+        "both paths with a PortAudio error: this machine has no sound device (a rig has one).",
+        "A *failed* outcome \"did not end within N s (killed)\" is the matrix's wall-clock guard",
+        "on a process, not the experiment's doing.",
         "",
-        "| demo | console | plain PsychoPy | why they differ |",
-        "|---|---|---|---|",
+        "| demo | console | plain PsychoPy | speed: console / plain | wall s: console / plain | why they differ |",
+        "|---|---|---|---|---|---|",
     ]
     for rel, r in res.items():
         why = _why(r["console"], r["plain"]).replace("|", "\\|")
-        lines.append(f"| {rel} | {_cell(r['console'])} | {_cell(r['plain'])} | {why} |")
+        lines.append(f"| {rel} | {_cell(r['console'])} | {_cell(r['plain'])} | {_speed_cell(r)} | {_wall_cell(r)} | {why} |")
     lines += ["", "Not run (need hardware this machine has not):", ""]
     lines += [f"- {rel}: {why}" for rel, why in data["skipped"].items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -327,25 +421,38 @@ def _psychopy_version() -> str:
     return version("psychopy")
 
 
+def _speed(text):
+    from rigconsole.session.warp import parse_speed
+
+    return parse_speed(text)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=20.0, help="time limit per run, s")
-    ap.add_argument("--stuck", type=float, default=12.0, help="no progress for this long is stuck, s")
+    ap.add_argument("--seconds", type=float, default=SECONDS, help="time limit per run, s of experiment time")
+    ap.add_argument("--stuck", type=float, default=STUCK, help="no progress for this long is stuck, s of experiment time")
+    ap.add_argument("--speed", default=str(SPEED), help="time warp of both paths: a number (1: real time) or 'max'")
     ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     ap.add_argument("--from-json", type=Path, default=None, help="only rewrite the markdown from a saved JSON")
+    ap.add_argument("--merge-into", type=Path, default=None,
+                    help="a saved JSON whose results the demos run now (--only) replace (a partial re-run)")
     ap.add_argument("--one", nargs=2, metavar=("MODE", "DEMO"), help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--shared", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        _one(args.one[0], args.one[1], args.result, args.seconds, args.stuck)
+        _one(args.one[0], args.one[1], args.result, args.seconds, args.stuck, _speed(args.speed), args.shared)
         return 0
     if args.from_json:
         data = json.loads(args.from_json.read_text())
         data["results"] = {k: {m: normalise(v, m) for m, v in r.items()} for k, r in data["results"].items()}
     else:
-        data = run_matrix(args.seconds, args.stuck, args.only)
+        data = run_matrix(args.seconds, args.stuck, args.only, speed=_speed(args.speed))
+        if args.merge_into:
+            old = json.loads(args.merge_into.read_text())
+            data = merge(old, data)  # the full run's elapsed time stays
     write_markdown(data, args.out)
     if args.json:
         args.json.write_text(json.dumps(data, indent=1, default=str))

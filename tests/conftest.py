@@ -131,7 +131,7 @@ class DuringRun:
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self._tick)
 
-    def when(self, condition, action, name: str) -> "DuringRun":
+    def when(self, condition, action, name: str) -> DuringRun:
         self.steps.append((condition, action, name))
         return self
 

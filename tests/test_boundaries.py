@@ -1,4 +1,4 @@
-"""One object, one owner (BRIEF.md): no module under app/rigconsole calls another package's
+"""One object, one owner (docs/architecture.md): no module under app/rigconsole calls another package's
 private names or assigns attributes of another package's objects. Read from the source (ast).
 
 A *package* is a subpackage of rigconsole (``session``, ``datalog``, ``ui``, ``instruments``,
@@ -22,7 +22,6 @@ owners have not yet moved to the ports are listed in :data:`KNOWN` (the list may
 from __future__ import annotations
 
 import ast
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -93,6 +92,8 @@ def _local_objects(fn: ast.AST) -> set[str]:
     for node in ast.walk(fn):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             out.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call) and isinstance(node.target, ast.Name):
+            out.add(node.target.id)  # ``x: T = Thing()`` constructs it as much as ``x = Thing()``
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
             out.add(node.name)
     return out

@@ -7,6 +7,7 @@ from pathlib import Path
 import h5py
 import pytest
 
+from rigconsole.datalog import DataLogClosedError
 from rigconsole.frame_budget import FrameBudget
 from rigconsole.rig import Rig
 from rigconsole.session import RunInProgressError
@@ -89,7 +90,7 @@ def test_a_new_data_folder_opens_a_new_data_log(exp_root, tmp_path, make_rig):
     assert changed == [rig.data_log] and rig.data_log is not first
     assert rig.data_log.path.parent == tmp_path / "two" and rig.session.dataDir == tmp_path / "two"
     assert rig.session.data_log is rig.data_log
-    with pytest.raises(Exception):
+    with pytest.raises(DataLogClosedError):
         first.add_entry(x=1.0)  # closed
     assert rig.session.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 2})
     rig.data_log.flush()
@@ -139,7 +140,8 @@ from rigconsole.settings import Settings
 root, data = Path(sys.argv[1]), Path(sys.argv[2])
 rig = Rig(Settings(root=root, data_dir=data), window_params={"size": [200, 150], "units": "height"})
 errors = []
-rig.events.write_error.connect(errors.append)
+from rigconsole.notifications import notifications
+notifications.notified.connect(lambda n: errors.append(n.message) if n.source == "data log" else None)
 log = rig.data_log
 log.add_entry(a=-1)
 log.flush()
@@ -186,6 +188,7 @@ def test_the_rigs_monitor_makes_the_window_and_is_recorded(exp_root, tmp_path, m
     """Settings.monitor (width, distance, resolution): the stimulus window uses it, so deg
     units convert, and the session file records it as provenance."""
     from psychopy.tools.monitorunittools import deg2pix
+
     from rigconsole.session.monitor import MonitorSettings
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # PsychoPy's Monitor Center profiles go here
@@ -205,6 +208,7 @@ def test_a_new_monitor_in_the_settings_remakes_the_window(exp_root, tmp_path, mo
     with it (units convert through the new calibration, the data log records it); during a
     run it is refused in one line and nothing changes; a bad profile changes nothing."""
     from psychopy.tools.monitorunittools import deg2pix
+
     from rigconsole.session.monitor import MonitorProfileError, MonitorSettings
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

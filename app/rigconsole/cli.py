@@ -38,8 +38,9 @@ import ast
 import inspect
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 
@@ -98,12 +99,35 @@ def _window_params(pairs: dict[str, str]) -> dict[str, Any]:
     return params
 
 
+PLAN_SUFFIXES = (".yaml", ".yml", ".psyrun")
+
+
+def _exit_code(outcome) -> int:
+    """The exit status of a run's (or a plan's worst) :class:`~rigconsole.session.outcomes.RunOutcome`."""
+    if outcome is None:
+        return EXIT_OK
+    return {0: EXIT_OK, 1: EXIT_WITH_ERRORS}.get(outcome.badness, EXIT_FAILED)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """``rigconsole run PATH``: one experiment, or a session plan (YAML or ``.psyrun``), through the
+    rig's run queue (:class:`rigconsole.plans.RunQueue`, the one owner of runs)."""
     path = Path(args.path).expanduser()
+    is_plan = path.suffix in PLAN_SUFFIXES
     if not path.is_file():
-        raise UsageError(f"no such experiment file: {path}")
-    if path.suffix not in (".py", ".psyexp"):
-        raise UsageError(f"{path.name} is not an experiment: give a .py script or a Builder .psyexp file")
+        raise UsageError(f"no such {'plan' if is_plan else 'experiment'} file: {path}")
+    if path.suffix not in (".py", ".psyexp") and not is_plan:
+        raise UsageError(f"{path.name} is not an experiment: give a .py script, a Builder .psyexp file, "
+                         "or a session plan (.yaml, .psyrun)")
+    if args.resume and not is_plan:
+        raise UsageError("--resume goes on with a session plan: give the plan file (.yaml or .psyrun)")
+    plan = None
+    if is_plan:
+        from .plans import PlanError, load_plan
+        try:
+            plan = load_plan(path)
+        except PlanError as err:
+            raise UsageError(str(err).splitlines()[0]) from None
     exp_info = _pairs(args.exp_info, "--exp-info")
     win_pairs = _pairs(args.window, "--window")
     if not os.environ.get("DISPLAY") and sys.platform.startswith("linux") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -122,11 +146,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(to_stderr)
     logging.getLogger().setLevel(logging.INFO)
     log_path = setup_log_file()
+    from .notifications import Notification, notifications, one_line
     if args.simulate_participant is None:  # psychopy.gui's PySide6 dialogs, as in the console (none in a dry run: nobody answers)
         from .ui.psychopy_gui import install_for_run
         install_for_run()
     from .rig import Rig
-    from .session import ExpInfoError, ExperimentLoadError, RunState
+    from .session import ExpInfoError, ExperimentLoadError
     from .settings import Settings
 
     path = path.absolute()
@@ -136,6 +161,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from time import strftime
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
     simulate = args.simulate_participant is not None
+    if args.speed is not None and not simulate:
+        raise UsageError("--speed is for dry runs: add --simulate-participant (a real run keeps real time)")
     # the same rig core as the console, with no views: the run lands in a session .h5 too
     remote = None
     if args.remote:
@@ -154,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         unused = rig.data_log.path
         rig.close()
         unused.unlink(missing_ok=True)
-        raise UsageError(f"the rig file does not load: {str(rig.rig_file_error).strip().splitlines()[0]} "
+        raise UsageError(f"the rig file does not load: {one_line(rig.rig_file_error, with_type=False)} "
                          f"(check it with 'rigconsole rig check {rig_file}')")
     if remote is not None:
         from .remote import RemoteServer
@@ -167,63 +194,98 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot serve the remote API on {remote[0]}:{remote[1]}: {err.strerror or err}") from None
         print(f"remote attach: http://{remote[0]}:{rig.component('remote').port}/", file=sys.stderr, flush=True)
     write_errors: list[str] = []
-    rig.events.write_error.connect(write_errors.append)
+
+    def _data_log_error(n: Notification) -> None:
+        if n.source == "data log":
+            write_errors.append(n.message)
+
+    notifications.notified.connect(_data_log_error)
     session_file = rig.data_log.path
-    record = report = None
+    dry_logs: list[Path] = []  # a dry run's own session files (<data folder>/dry-runs)
+    if simulate:
+        from .rig import DRY_RUNS_FOLDER
+
+        dry_folder = data_dir / DRY_RUNS_FOLDER
+        rig.events.data_log_changed.connect(
+            lambda dl: dl is not None and Path(dl.path).parent == dry_folder and dry_logs.append(Path(dl.path)))
+    queue = rig.queue
+    items = []
     try:
-        session = rig.session
-        session.addExperiment(path)
-        key = session.key_for(path)
-        entry = session.experiment_files[key]
-        if entry.broken:
-            raise UsageError(f"{path.name} does not load: {entry.error}")
-        fields = {f.name for f in session.expInfoFields(key)}
-        unknown = [k for k in exp_info if k.split("|")[0] not in fields]
-        if unknown:
-            raise UsageError(f"expInfo has no field {unknown[0]!r} (fields: {', '.join(sorted(fields))})")
-        try:
-            resolved = session.resolveExpInfo(key, exp_info)
-        except (ExpInfoError, ExperimentLoadError) as err:
-            raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
-        if simulate:  # simulated data never mix with a participant's: <data folder>/dry-runs, marked
-            from .session.qa import dry_run
-            rig.prepare_dry_run(args.simulate_participant)
-            session_file.unlink(missing_ok=True)  # the data folder's session file: nothing went into it
-            session_file = rig.data_log.path
-            report = dry_run(session, key, resolved, seed=args.simulate_participant)
-        else:
+        if plan is not None:
+            unknown = [k for k in exp_info if k not in plan.fields]
+            if unknown:
+                raise UsageError(f"the plan asks for {', '.join(plan.fields)}; it has no field {unknown[0]!r} "
+                                 "(give the experiments' own values in the plan's items)")
             try:
-                session.runExperiment(key, resolved)
-            except Exception:
-                pass  # recorded in the run record, printed below
-        record = session.run_records[-1]
+                run = rig.plan_run(plan, exp_info, dry_run=simulate, seed=args.simulate_participant,
+                                   speed=args.speed or 1.0)
+                items = run.start(resume=args.resume)
+            except ValueError as err:
+                raise UsageError(str(err).splitlines()[0]) from None
+            if not items:
+                print(f"rigconsole: every item of {path.name} for participant {run.fields['participant']} "
+                      "has run already (nothing to resume)", file=sys.stderr)
+        else:
+            session = rig.session
+            session.addExperiment(path)
+            key = session.key_for(path)
+            entry = session.experiment_files[key]
+            if entry.broken:
+                raise UsageError(f"{path.name} does not load: {entry.error}")
+            fields = {f.name for f in session.expInfoFields(key)}
+            unknown = [k for k in exp_info if k.split("|")[0] not in fields]
+            if unknown:
+                raise UsageError(f"expInfo has no field {unknown[0]!r} (fields: {', '.join(sorted(fields))})")
+            try:
+                items = [queue.run_now(key, exp_info, mode="dry run" if simulate else "run",
+                                       seed=args.simulate_participant, speed=args.speed or 1.0)]
+            except (ExpInfoError, ExperimentLoadError) as err:
+                raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
+        queue.run_until_idle()
     finally:
         rig.close()  # writes the rest of the session file
-        if record is None:  # bad input, nothing ran: no empty session file left behind
-            session_file.unlink(missing_ok=True)
-    for f in record.data_files:
-        print(f)
-    if session_file.exists():
-        print(session_file)
-    from .session.outcomes import outcome_line
+        if not any(it.run_index is not None for it in items) or (simulate and dry_logs):
+            session_file.unlink(missing_ok=True)  # nothing (or only dry-run notes) went into it
+    ended = [it for it in items if it.outcome is not None]
+    for it in ended:
+        for f in getattr(it.record, "data_files", []) or []:
+            print(f)
+    for f in dict.fromkeys(dry_logs + [session_file]):
+        if f.exists():
+            print(f)
+    from .plans import worst_outcome
 
-    ended_badly = record.state in (RunState.FAILED, RunState.FINISHED_WITH_ERRORS)
-    if report is not None:  # a dry run: the QA report, and its outcome as the exit status
-        print(report.to_text())
-        code = {"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(report.outcome, EXIT_FAILED)
-    else:
-        code = {RunState.FAILED: EXIT_FAILED, RunState.FINISHED_WITH_ERRORS: EXIT_WITH_ERRORS}.get(record.state, EXIT_OK)
-    line = outcome_line(record, log_path)
-    if line and (report is None or ended_badly):  # a dry run's stop is in its report
-        print(line, file=sys.stderr)
-    if record.traceback and args.verbose and ended_badly:
-        print(record.traceback, file=sys.stderr)
-    if report is not None:
-        return code
+    for n, it in enumerate(ended, 1):
+        line = it.outcome.sentence(log_path)
+        if plan is not None:
+            print(f"plan item {it.plan_index + 1} of {len(plan.items)} ({it.label}): {line}", file=sys.stderr)
+        elif not it.outcome.ok and not (it.report is not None and it.outcome.state == "stopped"):
+            print(line, file=sys.stderr)  # a dry run's stop is in its report
+        if it.record is not None and it.record.traceback and args.verbose and not it.outcome.ok:
+            print(it.record.traceback, file=sys.stderr)
+    notifications.notified.disconnect(_data_log_error)
+    code = _exit_code(worst_outcome(it.outcome for it in ended))
+    reports = [it.report for it in ended if it.report is not None]
+    if reports:  # a dry run: the QA reports, and their outcome as the exit status
+        for report in reports:
+            print(report.to_text())
+        codes = [{"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(r.outcome, EXIT_FAILED)
+                 for r in reports]
+        return EXIT_FAILED if EXIT_FAILED in codes else max(codes)
     if write_errors:  # one line, once: what was kept and what to do
         print(f"rigconsole: session data log: {write_errors[0]}", file=sys.stderr)
         code = EXIT_FAILED
     return code
+
+
+def _speed(text: str):
+    """``--speed``: a number > 0 or ``max`` (:func:`rigconsole.session.warp.parse_speed`)."""
+    from .session.warp import parse_speed
+
+    try:
+        return parse_speed(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -261,8 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check this installation (console, demos, instruments, a run, the data file); "
                              "one line per check, exit 0 when all pass")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    run = sub.add_parser("run", help="run one experiment with no console window")
-    run.add_argument("path", help="experiment file (.py script or Builder .psyexp)")
+    run = sub.add_parser("run", help="run one experiment, or a participant's session plan, with no console window")
+    run.add_argument("path", help="experiment file (.py script or Builder .psyexp), or a session plan "
+                                  "(.yaml, or PsychoPy Runner's .psyrun)")
+    run.add_argument("--resume", action="store_true",
+                     help="a plan: go on at the participant's first unfinished item (after a crash or a stop)")
     run.add_argument("--exp-info", action="append", metavar="KEY=VALUE", help="an expInfo value (repeatable)")
     run.add_argument("--data-dir", help="data folder (default: <experiment folder>/data/<timestamp>)")
     run.add_argument("--window", action="append", metavar="KEY=VALUE",
@@ -273,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--simulate-participant", nargs="?", const=0, type=int, metavar="SEED",
                      help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
                           "default 0); data go to <data folder>/dry-runs; ends with a QA report")
+    run.add_argument("--speed", type=_speed, metavar="N|max",
+                     help="with --simulate-participant: run the experiment's clocks N times faster than the wall "
+                          "clock (default 1; 'max': as fast as frames can be drawn)")
     run.add_argument("--remote", metavar="[HOST:]PORT",
                      help="serve the remote attach API during the run (default host 127.0.0.1; tokens: rigconsole remote token add)")
     run.add_argument("--rig-file", metavar="RIGFILE",

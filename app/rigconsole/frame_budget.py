@@ -26,8 +26,9 @@ never short, waits return at once, submitted calls run at once.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["FrameBudget", "IdleBudget", "IDLE"]
 

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 from psygnal import Signal, SignalGroup
 
 from .frame_budget import FrameBudget
+from .notifications import notifications, one_line
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .datalog import DataLog
+    from .session.recorder import SessionRecorder
 
 __all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER"]
 
@@ -47,14 +52,10 @@ class RigEvents(SignalGroup):
 
     - ``data_log_changed(data_log)``: the session data log was replaced (a new
       data folder); emitted on the thread that applied the settings.
-    - ``write_error(message)``: the data log could not write (disk full...): one
-      line saying what was kept and what to do; once per error, from the data
-      log's writer thread.
     - ``settings_applied(settings)``: :meth:`Rig.apply_settings` finished.
     """
 
     data_log_changed = Signal(object)
-    write_error = Signal(str)
     settings_applied = Signal(object)
 
 
@@ -114,14 +115,15 @@ class Rig:
         self._session = Session(self._settings.root, dataDir=data, win=params,
                                 simulated_vsync_hz=simulated_vsync_hz, copy_outside_root=False,
                                 stimulus_area=stimulus_area)
-        self._data_log = None
-        self._recorder = None
+        self._data_log: DataLog | None = None
+        self._recorder: SessionRecorder | None = None
         self._reported: set[str] = set()
         self._instruments_enabled = instruments
         self._remote_enabled = remote
         self._notifier_password: str | None = None
         self._rig_file_error: Exception | None = None
         self._before_dry_run: Path | None = None  # the session file to go back to after a dry run
+        self._queue = self._make_queue()
         try:
             self._open_data_log(data)
             if scan:
@@ -140,6 +142,34 @@ class Rig:
     def session(self):
         """The :class:`~rigconsole.session.Session`."""
         return self._session
+
+    @property
+    def queue(self):
+        """The :class:`~rigconsole.plans.RunQueue`: the one owner of runs (the console's Run, ``rigconsole
+        run`` and the remote API hand it work; nothing else starts a run)."""
+        return self._queue
+
+    def plan_run(self, plan, values, *, dry_run: bool = False, seed: int | None = 0, speed: float | str = 1.0):
+        """A :class:`~rigconsole.plans.PlanRun` of ``plan`` for the participant ``values`` on this rig's
+        queue, recording into this rig's data log and data folder (call its ``start()``).
+
+        Raises:
+            ValueError: no participant, or no number for a counterbalanced order.
+        """
+        from .plans import PlanRun
+
+        data_dir = Path(self._settings.data_dir).absolute()  # a dry run's progress stays apart too
+        return PlanRun(plan, values, self._queue, data_dir / DRY_RUNS_FOLDER if dry_run else data_dir,
+                       data_log=lambda: self._data_log,
+                       run_group=lambda rec: self._recorder.group_for(rec) if self._recorder is not None else None,
+                       dry_run=dry_run, seed=seed, speed=speed)
+
+    def _make_queue(self):
+        from .plans import RunQueue
+        from .settings import settings_path
+
+        return RunQueue(self._session, prepare_dry_run=self.prepare_dry_run, end_dry_run=self.end_dry_run,
+                        durations_file=settings_path().parent / "run-durations.json")
 
     @property
     def data_log(self):
@@ -269,7 +299,7 @@ class Rig:
         """The folder a dry run's data go to while one is prepared (see :meth:`prepare_dry_run`), else ``None``."""
         return Path(self._session.dataDir) if self._before_dry_run is not None else None
 
-    def prepare_dry_run(self, seed: int | None = 0) -> Path:
+    def prepare_dry_run(self, seed: int | None = 0, *, speed: float | str = 1.0) -> Path:
         """Send the next run's data to ``<data folder>/dry-runs`` and mark them as simulated.
 
         A dry run (a :class:`~rigconsole.session.simulate.SimulatedParticipant`
@@ -277,7 +307,7 @@ class Rig:
         ``<data folder>/dry-runs`` (the settings' data folder, :data:`DRY_RUNS_FOLDER`),
         never beside a participant's data. That data log (a new ``session_*.h5``)
         is marked: metadata section ``"dry_run"`` (``{"simulated_participant":
-        true, "seed": seed}``) and an annotation of kind ``"dry-run"``. Emits
+        true, "seed": seed, "time_warp": speed}``) and an annotation of kind ``"dry-run"``. Emits
         ``data_log_changed``. ``rigconsole run --simulate-participant`` and the
         console's Dry run both call this; :meth:`end_dry_run` goes back to the
         data folder and the session data log that was open before. That log
@@ -286,6 +316,8 @@ class Rig:
 
         Args:
             seed: the simulated participant's seed (recorded).
+            speed: the dry run's time warp (recorded as ``time_warp``: 1 is real
+                time, ``"max"`` as fast as frames can be drawn; :mod:`rigconsole.session.warp`).
 
         Returns:
             the dry-runs folder (absolute).
@@ -307,9 +339,12 @@ class Rig:
         self._switch_data_log(folder)
         if self._before_dry_run is None:
             self._before_dry_run = previous
-        info = {"simulated_participant": True, "seed": seed}
-        self._data_log.save_metadata("dry_run", info)
-        self._data_log.add_annotation(f"dry run: a simulated participant (seed {seed})", kind="dry-run", **info)
+        info: dict[str, Any] = {"simulated_participant": True, "seed": seed, "time_warp": speed}
+        dry_log = self._data_log
+        if dry_log is None:  # _switch_data_log raises when no data log opens
+            raise OSError(f"no session data log could be opened in {folder}")
+        dry_log.save_metadata("dry_run", info)
+        dry_log.add_annotation(f"dry run: a simulated participant (seed {seed})", kind="dry-run", **info)
         log.info("dry run: data go to %s (seed %s)", folder, seed)
         return folder
 
@@ -333,6 +368,9 @@ class Rig:
         self._note(f"dry run ended: its data are in {dry_log}", dry_run_file=str(dry_log))
 
     def _note(self, text: str, **fields: Any) -> None:
+        if self._data_log is None:
+            log.error("data log: none open, cannot note %r", text)
+            return
         try:
             self._data_log.add_annotation(text, kind="dry-run", **fields)
         except Exception as err:  # a note must not stop the dry run
@@ -356,13 +394,13 @@ class Rig:
                 log.error("cannot open the session data log in %s: %s", where, err)
                 error = error or err
                 continue
-            if i == len(choices) - 1:  # back where it was: the switch failed
+            if i == len(choices) - 1 and error is not None:  # back where it was: the switch failed
                 self.events.data_log_changed.emit(self._data_log)
                 raise error
             break
         else:  # nothing opens: runs go on without a session data log (the error says why)
             self.events.data_log_changed.emit(self._data_log)
-            raise error
+            raise error or OSError(f"no session data log could be opened in {folder}")
         self.events.data_log_changed.emit(self._data_log)
     def set_remote_locked(self, locked: bool) -> bool:
         """Lock (or unlock) remote control at once, during a run too: remote pause, resume,
@@ -436,8 +474,8 @@ class Rig:
         if message in self._reported:
             return
         self._reported.add(message)
-        log.error("data log: %s", message)
-        self.events.write_error.emit(message)
+        # one line saying what was kept and what to do; from the data log's writer thread
+        notifications.notify(message, source="data log")
 
     def _start_remote(self) -> None:
         from .remote import RemoteServer
@@ -502,7 +540,7 @@ class Rig:
             config = load_rig_file(path)
         except (RigFileError, OSError) as err:
             self._rig_file_error = err
-            log.error("rig file %s: %s", path, str(err).strip().splitlines()[0] if str(err).strip() else err)
+            log.error("rig file %s: %s", path, one_line(err, with_type=False))
             return
         self.add_component("instruments", InstrumentManager(config))
         log.info("instruments from %s: %s", path, ", ".join(config.instruments) or "none")

@@ -105,7 +105,7 @@ class Settings(BaseModel):
         """Keep the open plot docks (``{"kind", "name", "axis", "follow"}`` each)."""
         self.plot_layout = list(layout)
 
-    def adopt(self, other: "Settings", fields: tuple[str, ...]) -> None:
+    def adopt(self, other: Settings, fields: tuple[str, ...]) -> None:
         """Take ``fields`` from ``other`` (settings applied from the Settings dialog)."""
         for name in fields:
             setattr(self, name, getattr(other, name))
@@ -138,10 +138,7 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write settings atomically (temp file + rename). Returns the path."""
-    path = path or settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write settings atomically (:func:`rigconsole.atomic.write_text_atomically`). Returns the path."""
+    from .atomic import write_text_atomically
+
+    return write_text_atomically(path or settings_path(), settings.model_dump_json(indent=2))

@@ -11,8 +11,9 @@ demo through the toolbar and grabs the window at each step a technician meets:
     finished.png       after the run: the data files it wrote
     data-browser.png   the session data file opened in the data browser
     error-dialog.png   what an uncaught error looks like (the message and the log file)
-    dry-run.png        Run → Dry run of the go/no-go demo in progress (DRY RUN in the status bar)
-    dry-run-report.png its QA report
+    dry-run-dialog.png Run → Dry run: the Dry run dialog (speed, seed)
+    dry-run.png        the dry run of the go/no-go demo in progress at 10x (DRY RUN in the status bar)
+    dry-run-report.png its QA report (with the speed reached, experiment and wall time)
     settings-remote.png, settings-email.png   Settings: remote attach (tokens, fingerprint) and email
     remote-attach.png, remote-pin.png   File → Attach to rig… during a real run, and the first-use
                        question about the rig's certificate
@@ -55,14 +56,12 @@ def main(only: list[str] | None = None) -> int:
     from rigconsole.logfiles import setup_log_file
     from rigconsole.settings import Settings, WindowSettings, default_root
     from rigconsole.ui.app import build_console, setup_logging
-    from rigconsole.ui.error_dialog import install_error_dialog
     from rigconsole.ui.single_instance import set_application_identity
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_application_identity(app)
     setup_logging()
     log_path = setup_log_file()
-    handler = install_error_dialog(log_path)
     from rigconsole.remote import TokenStore
     from rigconsole.remote.settings import EmailSettings, RemoteSettings
 
@@ -79,7 +78,8 @@ def main(only: list[str] | None = None) -> int:
     remote = RemoteSettings(enabled=True, host="127.0.0.1", port=free_port, rig_name="rig-2 (EEG room)", email=email)
     settings = Settings(root=default_root(), data_dir=work / "data", window=WindowSettings(size=(640, 480)),
                         remote=remote)
-    c = build_console(settings=settings, simulated_vsync_hz=60.0, show=True)
+    c = build_console(settings=settings, simulated_vsync_hz=60.0, show=True, log_path=log_path)
+    handler = c.presenter.error_dialog
     w = c.window
     w.resize(1280, 800)
     shots: list[Path] = []
@@ -180,6 +180,10 @@ def main(only: list[str] | None = None) -> int:
         dry_timer.timeout.connect(dry_tick)
         dry_timer.start()
         w.dry_run_action.trigger()
+        await wait(lambda: w.dry_run_view.ask_dialog is not None and w.dry_run_view.ask_dialog.isVisible())
+        await asyncio.sleep(0.05)
+        grab(w.dry_run_view.ask_dialog, "dry-run-dialog.png")
+        w.dry_run_view.ask_dialog.buttons.accepted.emit()  # Start, at the offered 10x
         await wait(lambda: w.dry_run_view.dialog is not None and w.dry_run_view.dialog.isVisible(), 120)
         dry_timer.stop()
         report = w.dry_run_view.dialog
@@ -201,7 +205,7 @@ def main(only: list[str] | None = None) -> int:
         try:
             raise FileNotFoundError("[Errno 2] No such file or directory: 'conditions.xlsx'")
         except FileNotFoundError:
-            c.reporter.sys_hook(*sys.exc_info())
+            c.notifications.sys_hook(*sys.exc_info())
         await wait(lambda: handler.dialog is not None and handler.dialog.isVisible())
         time.sleep(0.1)
         await asyncio.sleep(0.05)  # Qt events through the loop (never processEvents inside a task)

@@ -126,3 +126,64 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
         thisExp.addData('key', keys[0] if keys else '')
         thisExp.nextEntry()
 '''
+
+
+TEXT_ANSWER = '''
+from psychopy import visual, data, core
+from psychopy.hardware import keyboard
+from psychopy.constants import STARTED
+
+expName = 'answer'
+expInfo = {'participant': 'p', 'date|hid': '', 'expName|hid': expName}
+
+def setupData(expInfo, dataDir=None):
+    return data.ExperimentHandler(name=expName, extraInfo=expInfo, dataFileName=f"{dataDir}/{expName}")
+
+def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
+    for i in range(2):
+        box = visual.TextBox2(win, text='', editable=True, name='answerBox', pos=(0, 0), size=(0.6, 0.1),
+                              letterHeight=0.04, color='white', fillColor='black')
+        kb = keyboard.Keyboard()
+        kb.name = 'submit'
+        routine = data.Routine(name='answer', components=[box, kb])
+        thisExp.currentRoutine = routine
+        box.status = kb.status = STARTED
+        box.setAutoDraw(True)
+        done = False
+        while not done:
+            win.flip()
+            done = bool(kb.getKeys(keyList=['return'], waitRelease=False))
+        box.setAutoDraw(False)
+        thisExp.addData('answer', box.text)
+        thisExp.nextEntry()
+    # a routine that waits for a key nobody presses (escape): the report names it
+    kb = keyboard.Keyboard()
+    kb.name = 'quitKey'
+    thisExp.currentRoutine = data.Routine(name='endless', components=[kb])
+    kb.status = STARTED
+    while not kb.getKeys(keyList=['escape']):
+        win.flip()
+'''
+
+
+def test_typing_into_a_text_box_and_naming_what_it_could_not_do(tmp_path, make_session):
+    """An editable TextBox2 gets an answer typed through the window's text handler, then the
+    keyboard's 'return' submits it; a routine waiting for escape is named in the report:
+    the routine, the component and the input it waited for."""
+    from rigconsole.session.qa import dry_run
+
+    root = tmp_path / "root"
+    (root / "answer").mkdir(parents=True)
+    (root / "answer" / "answer.py").write_text(TEXT_ANSWER)
+    s = make_session(root, simulated_vsync_hz=60)
+    assert s.addExperiment("answer/answer.py"), s.experiment_files["answer/answer.py"].error
+    report = dry_run(s, "answer/answer.py", {"participant": "t"}, seed=4, stuck_after_s=8, speed=10)
+    assert report.outcome == "stuck", report.to_text()
+    assert "routine 'endless'" in report.where and "a keypress (Keyboard 'quitKey')" in report.where, report.where
+    rows = _csv_rows(s.run_records[-1])
+    answers = [r["answer"] for r in rows if r.get("answer") not in (None, "")]
+    assert len(answers) == 2, rows
+    from rigconsole.session.simulate import SimulatedParticipant
+
+    assert all(a in SimulatedParticipant.ANSWERS for a in answers), answers
+    assert report.simulated.get("typed") == 2

@@ -1,8 +1,10 @@
-"""The compatibility matrix (slow, ~20 min; scripts/test and CI run it): every hardware-free Builder demo shipped with
-psychopy, dry-run through the console and through plain PsychoPy (scripts/compat_matrix.py).
+"""The compatibility matrix (scripts/compat_matrix.py): every hardware-free Builder demo shipped
+with psychopy, dry-run through the console (its default settings) and through plain PsychoPy,
+both at the same time warp, with limits in the experiment's own time.
 
-Run: ``uv run --frozen python -m pytest tests/compat/test_matrix.py -m slow``. Set
-``RIGCONSOLE_WRITE_COMPAT_DOC=1`` to also rewrite docs/compatibility.md from this run.
+The whole matrix is a slow test (CI runs it; its budget is 10 min): ``uv run --frozen python -m
+pytest tests/compat/test_matrix.py -m slow``. Set ``RIGCONSOLE_WRITE_COMPAT_DOC=1`` to also
+rewrite docs/compatibility.md from this run. One short demo runs in the ordinary suite.
 """
 from __future__ import annotations
 
@@ -22,13 +24,44 @@ def _matrix():
     return mod
 
 
+def _regressions(res: dict) -> list[str]:
+    """Demos plain PsychoPy completes (or completes with errors: every trial ran) that the console
+    does not complete, or completes with other trial counts."""
+    out = []
+    for demo, r in res.items():
+        c, p = r["console"], r["plain"]
+        if p["outcome"].startswith("completed"):
+            if not c["outcome"].startswith("completed"):
+                out.append(f"{demo}: console {c['outcome']} ({c.get('error') or c.get('where')})")
+            elif c.get("trials_per_loop") != p.get("trials_per_loop"):
+                out.append(f"{demo}: trials {c.get('trials_per_loop')} != plain {p.get('trials_per_loop')}")
+    return out
+
+
+def test_one_demo_both_paths_at_the_same_warp(tmp_path):
+    """The counterbalance demo through both paths at the matrix's speed (max): the same outcome and trials, each with
+    its speed reached and wall time, and the table gives them."""
+    m = _matrix()
+    data = m.run_matrix(seconds=m.SECONDS, stuck=m.STUCK, only=["counterbalance"], speed=m.SPEED)
+    (demo, r), = data["results"].items()
+    assert not _regressions(data["results"]), r
+    assert r["console"]["outcome"] == r["plain"]["outcome"] == "completed", r
+    for path in ("console", "plain"):
+        assert r[path]["speed_reached"] >= 1.0 and r[path]["wall_s"] > 0 and r[path]["experiment_s"] > 0, r[path]
+    out = tmp_path / "compatibility.md"
+    m.write_markdown(data, out)
+    text = out.read_text()
+    assert "speed **max**" in text and "| speed: console / plain | wall s: console / plain |" in text
+    assert demo in text
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_compatibility_matrix(tmp_path):
     m = _matrix()
     demos, skipped = m.list_demos()
     assert len(demos) >= 18 and all(not str(d).startswith("Hardware") for d in demos)
-    data = m.run_matrix(seconds=20, stuck=12)  # stuck > the demos' 10 s input-free routines
+    data = m.run_matrix(seconds=m.SECONDS, stuck=m.STUCK, speed=m.SPEED)
     out = tmp_path / "compatibility.md"
     m.write_markdown(data, out)
     text = out.read_text()
@@ -36,26 +69,13 @@ def test_compatibility_matrix(tmp_path):
     if os.environ.get("RIGCONSOLE_WRITE_COMPAT_DOC") == "1":
         (REPO / "docs" / "compatibility.md").write_text(text)
     res = data["results"]
-    # a demo one path completes and the other stops at a dry-run limit (stuck or time limit) is
-    # run again, both paths, with room: on a loaded machine a slow window is not incompatibility
-    slow = [d for d, r in res.items()
-            if {r["console"]["outcome"], r["plain"]["outcome"]} & {"stuck", "time limit"}
-            and (r["console"]["outcome"].startswith("completed") or r["plain"]["outcome"].startswith("completed"))]
-    if slow:
-        print(f"again with longer limits: {slow}")
-        res = m.merge(data, m.run_matrix(seconds=120, stuck=30, only=slow))["results"]
-    # every demo that completes in plain PsychoPy completes in the console, with the same trials;
-    # one that plain PsychoPy fails after its last trial ("completed with errors": every trial ran)
-    # the console completes too, with every trial kept
-    regressions = []
-    for demo, r in res.items():
-        c, p = r["console"], r["plain"]
-        if p["outcome"].startswith("completed"):
-            if not c["outcome"].startswith("completed"):
-                regressions.append(f"{demo}: console {c['outcome']} ({c.get('error') or c.get('where')})")
-            elif c.get("trials_per_loop") != p.get("trials_per_loop"):
-                regressions.append(f"{demo}: trials {c.get('trials_per_loop')} != plain {p.get('trials_per_loop')}")
+    # every demo that completes in plain PsychoPy completes in the console, with the same trials
+    regressions = _regressions(res)
     assert not regressions, "\n".join(regressions)
     n_console = sum(1 for r in res.values() if r["console"]["outcome"].startswith("completed"))
     n_plain = sum(1 for r in res.values() if r["plain"]["outcome"].startswith("completed"))
     assert n_console >= n_plain
+    # a stop names where: the routine and what it waited for
+    for demo, r in res.items():
+        if r["console"]["outcome"] == "stuck":
+            assert r["console"].get("where"), demo

@@ -11,7 +11,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 if str(APP) not in sys.path:  # tests also run without an installed package
     sys.path.insert(0, str(APP))
 
-from rigconsole.datalog import DataLog  # noqa: E402
+from rigconsole.datalog import DataLog  # noqa: E402,F401  (the package imports from app/)
 
 
 @pytest.fixture

@@ -108,8 +108,8 @@ def test_datalog_imports_no_qt():
         "bad = [m for m, v in sys.modules.items() if v is not None and m.startswith(('rigconsole.ui', 'PySide6'))]\n"
         "assert not bad, bad\n"
     )
-    from pathlib import Path
     import os
+    from pathlib import Path
 
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "app"))
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

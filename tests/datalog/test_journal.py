@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from rigconsole.datalog import DataLog, recover
-from rigconsole.datalog.journal import JournaledFile, JournalBusyError, journal_path, rollback
+from rigconsole.datalog.journal import JournalBusyError, JournaledFile, journal_path, rollback
 
 APP = str(Path(__file__).resolve().parents[2] / "app")
 

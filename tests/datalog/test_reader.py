@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import io
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (for supp
 
 from rigconsole.datalog import DataLog, ReadOnlyDataLog, SessionFile  # noqa: E402
 from rigconsole.datalog.export import summary  # noqa: E402
+
 from support.big_session import make_big_session  # noqa: E402
 
 

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 import rigconsole.ui  # noqa: F401  (pins Qt to PySide6 before pytest-qt imports it)
+from rigconsole.instruments import RigFileError, load_rig_file, parse_rig_text
 
 from instrument_helpers import socket_rig
-
-from rigconsole.instruments import RigFileError, load_rig_file, parse_rig_text
 
 SHOTS = Path(os.environ.get("RIGCONSOLE_SCREENSHOT_DIR", Path(tempfile.gettempdir()) / "rigconsole-screenshots"))
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from instrument_helpers import wait_for
 
 from rigconsole.datalog import DataLog
-from rigconsole.instruments import (ConnectionState, InstrumentDownError, SetpointError, load_rig_file,
-                                    parse_rig_text)
+from rigconsole.instruments import ConnectionState, InstrumentDownError, SetpointError, load_rig_file, parse_rig_text
 from rigconsole.instruments.links import driver_channels
 from rigconsole.instruments.sim_drivers import SimulatedPowerSupply
+
+from instrument_helpers import wait_for
 
 
 @pytest.fixture

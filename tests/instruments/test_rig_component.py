@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from instrument_helpers import wait_for
 
-from rigconsole.datalog import DataLog
 from rigconsole.instruments import ConnectionState, InstrumentManager, parse_rig_text
 from rigconsole.rig import Rig
 from rigconsole.settings import Settings
+
+from instrument_helpers import wait_for
 
 HERE = Path(__file__).parent
 WINDOW = {"size": [320, 240], "fullscr": False, "units": "height"}

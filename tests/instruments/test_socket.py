@@ -6,11 +6,11 @@ import threading
 import time
 
 import pytest
-from instrument_helpers import socket_rig, wait_for
 
-from rigconsole.datalog import DataLog
 from rigconsole.instruments import ConnectionState, InstrumentDownError, InstrumentTimeoutError
 from rigconsole.instruments.simulator import SimulatedInstrument
+
+from instrument_helpers import socket_rig, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -154,13 +154,17 @@ def test_the_simulator_is_told_over_its_own_socket():
     with SimulatedInstrument() as sim:
         with socket.create_connection(("127.0.0.1", sim.port), timeout=2) as c:
             f = c.makefile("rw", newline="\n")
-            f.write("SIM:MODE HANG\n"); f.flush()
+            f.write("SIM:MODE HANG\n")
+            f.flush()
             assert f.readline().strip() == "OK" and sim.mode == "hang"
-            f.write("SIM:MODE?\n"); f.flush()
+            f.write("SIM:MODE?\n")
+            f.flush()
             assert f.readline().strip() == "HANG"
-            f.write("SIM:MODE LATE 0.1\n"); f.flush()
+            f.write("SIM:MODE LATE 0.1\n")
+            f.flush()
             assert f.readline().strip() == "OK"
-            f.write("*IDN?\n"); f.flush()
+            f.write("*IDN?\n")
+            f.flush()
             assert f.readline().strip().startswith("Rig Console,SIM-TEMP-1")
 
 

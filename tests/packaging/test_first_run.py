@@ -52,23 +52,32 @@ def test_log_file_in_an_unwritable_place_is_one_warning_not_a_crash(tmp_path, mo
 
 # ------------------------------------------------------------------ error dialog
 @pytest.fixture
-def error_dialog(qtbot, tmp_path):
-    from rigconsole.ui.error_dialog import install_error_dialog, uninstall_error_dialog
+def manager():
+    from rigconsole.notifications import NotificationManager
 
-    handler = install_error_dialog(tmp_path / "log" / "rigconsole.log")
-    yield handler
-    uninstall_error_dialog()
+    return NotificationManager()
 
 
-def test_an_uncaught_error_opens_a_dialog_with_the_message_and_the_log_path(qtbot, error_dialog, tmp_path):
+@pytest.fixture
+def presenter(qtbot, tmp_path, manager):
+    from rigconsole.ui.error_dialog import NotificationPresenter
+
+    banners, statuses = [], []
+    p = NotificationPresenter(manager, log_path=tmp_path / "log" / "rigconsole.log",
+                              show_banner=banners.append, show_status=statuses.append)
+    p.banners, p.statuses = banners, statuses
+    yield p
+    p.close()
+
+
+def test_an_uncaught_error_opens_a_dialog_with_the_message_and_the_log_path(qtbot, presenter, manager, tmp_path):
     from PySide6.QtWidgets import QApplication
-    from rigconsole.ui.app import ErrorReporter
 
-    reporter = ErrorReporter()
+    error_dialog = presenter.error_dialog
     try:
         raise ValueError("the photometer said something odd")
     except ValueError:
-        reporter.sys_hook(*sys.exc_info())
+        manager.sys_hook(*sys.exc_info())
     qtbot.waitUntil(lambda: error_dialog.dialog is not None and error_dialog.dialog.isVisible())
     box = error_dialog.dialog
     assert "the photometer said something odd" in box.text()
@@ -82,30 +91,40 @@ def test_an_uncaught_error_opens_a_dialog_with_the_message_and_the_log_path(qtbo
         raise RuntimeError("the VISA worker fell over")
     t = threading.Thread(target=worker, name="visa-worker")
     orig = threading.excepthook
-    threading.excepthook = reporter.thread_hook
+    threading.excepthook = manager.thread_hook
     try:
         t.start()
         t.join()
     finally:
         threading.excepthook = orig
     qtbot.waitUntil(lambda: "1 more error" in box.informativeText())
-    assert "the VISA worker fell over" in box.informativeText()
+    assert "the VISA worker fell over" in box.informativeText() and "visa-worker" in box.informativeText()
     assert error_dialog.shown == 2
     # the event loop still runs, and closing the dialog lets the next error open a new one
     from PySide6.QtWidgets import QMessageBox
 
     box.button(QMessageBox.StandardButton.Ok).click()  # the technician reads it and clicks OK
     qtbot.waitUntil(lambda: error_dialog.dialog is None)
-    logging.getLogger("rigconsole").error("uncaught error: %s: %s", "KeyError", "'x'")
+    try:
+        {}["x"]
+    except KeyError:
+        manager.sys_hook(*sys.exc_info())
     qtbot.waitUntil(lambda: error_dialog.dialog is not None)
     assert "KeyError" in error_dialog.dialog.text()
     assert QApplication.instance() is not None
+    assert presenter.banners == [] and presenter.statuses == []  # each shown once: in the dialog only
 
 
-def test_ordinary_error_records_do_not_open_the_dialog(qtbot, error_dialog):
+def test_other_notifications_and_error_records_do_not_open_the_dialog(qtbot, presenter, manager):
+    from rigconsole.notifications import Severity
+
     logging.getLogger("rigconsole.ui").error("experiment gonogo failed: participant is required")
+    manager.notify("gonogo failed: participant is required", source="run")
+    manager.notify("instrument psu: down (connection refused)", Severity.WARNING, source="instrument")
     qtbot.wait(100)
-    assert error_dialog.dialog is None and error_dialog.shown == 0
+    assert presenter.error_dialog.dialog is None and presenter.error_dialog.shown == 0
+    assert presenter.banners == ["gonogo failed: participant is required"]
+    assert presenter.statuses == ["instrument psu: down (connection refused)"]
 
 
 # ------------------------------------------------------------------ single instance
@@ -122,6 +141,7 @@ SECOND_LAUNCH = textwrap.dedent("""
 
 def test_a_second_launch_brings_the_running_console_forward_and_exits(qtbot, app_env):
     from PySide6.QtWidgets import QMainWindow
+
     from rigconsole.ui.single_instance import SingleInstance
 
     key = f"rigconsole-test-{os.getpid()}"

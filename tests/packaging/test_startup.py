@@ -9,8 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 
 # the composition root's two phases, as rigconsole.ui.app.main() runs them
@@ -75,22 +73,15 @@ def test_the_window_shows_before_psychopy_loads_then_the_rig_fills_it(app_env, t
     assert ready["status"] == "Ready"
 
 
-@pytest.fixture
-def error_dialog(qtbot, tmp_path):
-    from rigconsole.ui.error_dialog import install_error_dialog, uninstall_error_dialog
-
-    handler = install_error_dialog(tmp_path / "log" / "rigconsole.log")
-    yield handler
-    uninstall_error_dialog()
-
-
-def test_a_rig_that_does_not_load_leaves_the_console_up_with_the_error_dialog(qtbot, error_dialog, tmp_path, exp_root):
+def test_a_rig_that_does_not_load_leaves_the_console_up_with_the_error_dialog(qtbot, tmp_path, exp_root):
     from rigconsole.settings import Settings, WindowSettings
     from rigconsole.ui.app import start_console
 
     missing = tmp_path / "usb-stick" / "experiments"  # the last root, on a drive that is not plugged in
     settings = Settings(root=missing, data_dir=tmp_path / "data", window=WindowSettings(size=(320, 240)))
-    c = start_console(settings=settings, simulated_vsync_hz=60, instruments=False)
+    c = start_console(settings=settings, simulated_vsync_hz=60, instruments=False,
+                      log_path=tmp_path / "log" / "rigconsole.log")
+    error_dialog = c.presenter.error_dialog
     try:
         qtbot.waitExposed(c.window)
         c.load_rig_later()

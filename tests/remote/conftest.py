@@ -6,8 +6,9 @@ import http.client
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -118,7 +119,10 @@ def rig(exp_root, make_session, data_log, tmp_path):
     tokens = TokenStore(tmp_path / "tokens.json")
     obs = tokens.add("PI office", "observer")
     op = tokens.add("second tech", "operator")
-    server = RemoteServer(RigView(session, data_log, rig_name="rig-test"), port=0, tokens=tokens)
+    from rigconsole.plans import RunQueue
+
+    queue = RunQueue(session)  # the one owner of runs (a Rig makes its own)
+    server = RemoteServer(RigView(session, data_log, rig_name="rig-test", queue=queue), port=0, tokens=tokens)
     server.start()
     yield Rig(session, data_log, server, tokens, obs, op)
     server.close()

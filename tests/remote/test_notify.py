@@ -13,13 +13,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from psygnal import Signal, SignalGroup
 
 from rigconsole.remote.notify import Notifier
-from support.smtp import Inbox, email_settings, free_port
 from rigconsole.remote.tls import make_self_signed
 
-
-
-
-
+from support.smtp import Inbox, email_settings, free_port
 
 
 def _auth(server, session, envelope, mechanism, auth_data):

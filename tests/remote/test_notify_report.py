@@ -15,12 +15,8 @@ from pydantic import ValidationError
 
 from rigconsole.remote.notify import Notifier
 from rigconsole.remote.settings import EmailSettings
+
 from support.smtp import Inbox, email_settings, free_port
-
-
-
-
-
 
 
 @pytest.fixture

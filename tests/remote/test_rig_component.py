@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
+from remote.conftest import serve_main_while
 from rigconsole.remote import RemoteObserver, RemoteServer, TokenStore
 from rigconsole.rig import Rig
 from rigconsole.settings import Settings
-
-from remote.conftest import serve_main_while
 
 
 def test_server_as_a_rig_component(exp_root, tmp_path):

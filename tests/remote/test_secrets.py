@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from rigconsole.remote import secrets
-
 from remote.keyring_backends import MemoryKeyring, PlaintextKeyring, no_keyring, using
+from rigconsole.remote import secrets
 
 
 def test_store_get_delete_in_a_keyring():

@@ -6,7 +6,6 @@ import csv
 import shutil
 import subprocess
 import threading
-import time
 
 import pytest
 

@@ -32,7 +32,7 @@ def test_a_dry_run_goes_to_dry_runs_marked_and_the_rig_comes_back(rig, tmp_path)
     folder = rig.prepare_dry_run(5)
     assert folder == data / DRY_RUNS_FOLDER and rig.dry_run_folder == folder
     assert rig.session.dataDir == folder and rig.data_log.path.parent == folder
-    assert rig.data_log.metadata("dry_run") == {"simulated_participant": True, "seed": 5}
+    assert rig.data_log.metadata("dry_run") == {"simulated_participant": True, "seed": 5, "time_warp": 1.0}
     assert seen == [rig.data_log] and rig.session.data_log is rig.data_log
     assert rig.session.runExperiment("simple/simple.py", {"participant": "sim", "nTrials": 2})
     dry = rig.session.run_records[-1]

@@ -11,13 +11,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support.csv_h5 import csv_rows
 
 from rigconsole.datalog import DataLog, new_session_path
 from rigconsole.session import RunState
 from rigconsole.session.outcomes import outcome_line
 from rigconsole.session.qa import qa_report
 from rigconsole.session.recorder import SessionRecorder
+
+from support.csv_h5 import csv_rows
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 

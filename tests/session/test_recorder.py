@@ -5,10 +5,11 @@ import shutil
 from pathlib import Path
 
 import h5py
-from support.csv_h5 import csv_rows, same_value
 
 from rigconsole.datalog import DataLog, new_session_path
 from rigconsole.session.recorder import SessionRecorder
+
+from support.csv_h5 import csv_rows, same_value
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
 import os
 import tempfile
+from pathlib import Path
 
 # docs/screenshots is rewritten only on request (RIGCONSOLE_UPDATE_SCREENSHOTS=1),
 # so a test run leaves the work tree clean

@@ -68,16 +68,23 @@ def controller(rig, session, bridge):
 
 @pytest.fixture
 def make_window(qtbot, rig, session, bridge, controller, ui_settings):
-    """Factory for MainWindows on the shared session (several in a row for persistence tests)."""
+    """Factory for MainWindows on the shared session (several in a row for persistence tests),
+    each showing the notifications as the composition root wires it (``w.presenter``)."""
+    from rigconsole.notifications import notifications
+    from rigconsole.ui.error_dialog import NotificationPresenter
     from rigconsole.ui.main_window import MainWindow
 
     made = []
+    presenters = []
 
     def make(settings=None, scan=True):
         w = MainWindow(session, bridge, controller, settings if settings is not None else ui_settings,
                        apply_settings=rig.apply_settings)
         qtbot.addWidget(w)
         made.append(w)
+        w.presenter = NotificationPresenter(notifications, log_path=None, show_banner=w.show_notice,
+                                            show_status=w.show_status)
+        presenters.append(w.presenter)
         if scan:
             session.scanRoot()
             w.experiments.refresh()
@@ -89,6 +96,8 @@ def make_window(qtbot, rig, session, bridge, controller, ui_settings):
     if session.current_run is not None:
         session.stopExperiment()
         qtbot.waitUntil(lambda: session.current_run is None and not controller.busy, timeout=15000)
+    for p in presenters:
+        p.close()
     for w in made:
         try:
             w.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rigconsole.settings import Settings, WindowSettings
+
 from support.scripts import STUCK
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,6 +75,17 @@ def _select(qtbot, w, key, values):
     w.form.set_values(values)
 
 
+def _start(qtbot, w, speed=None):
+    """Dry run (the action), then *Start* in the Dry run dialog (at ``speed`` when given)."""
+    w.dry_run_action.trigger()
+    qtbot.waitUntil(lambda: w.dry_run_view.ask_dialog is not None and w.dry_run_view.ask_dialog.isVisible())
+    ask = w.dry_run_view.ask_dialog
+    if speed is not None:
+        ask.speed_box.setCurrentIndex(ask.speed_box.findData(speed))
+    ask.buttons.accepted.emit()
+    return ask
+
+
 def _report_dialog(qtbot, w, timeout):
     qtbot.waitUntil(lambda: w.dry_run_view.dialog is not None and w.dry_run_view.dialog.isVisible(), timeout=timeout)
     return w.dry_run_view.dialog
@@ -95,11 +107,11 @@ def test_dry_run_of_the_bundled_gonogo_from_the_console(qtbot, console, tmp_path
     c.bridge.trialAdded.connect(lambda rec, row: during.append(
         (w.dry_run_view.indicator.isVisible(), w.dry_run_view.indicator.text(), w.dry_run_action.isEnabled())))
 
-    w.dry_run_action.trigger()
+    _start(qtbot, w)
     dlg = _report_dialog(qtbot, w, 90_000)
 
     # while it ran, the console said it is a dry run, and another run could not start
-    assert during and all(visible and "DRY RUN" in text and not enabled for visible, text, enabled in during)
+    assert during and all(visible and "DRY RUN · 10x" in text and not enabled for visible, text, enabled in during)
     assert not w.dry_run_view.indicator.isVisible()
     # the report: completed, 6 of 6 trials, frame timing, duration, the dry-runs folder
     assert "completed" in dlg.outcome_label.text()
@@ -118,7 +130,8 @@ def test_dry_run_of_the_bundled_gonogo_from_the_console(qtbot, console, tmp_path
     dry_logs = sorted((data / "dry-runs").glob("session_*.h5"))
     assert len(dry_logs) == 1
     with h5py.File(dry_logs[0], "r") as f:
-        assert json.loads(f["metadata"].attrs["dry_run"]) == {"simulated_participant": True, "seed": 0}
+        assert json.loads(f["metadata"].attrs["dry_run"]) == {"simulated_participant": True, "seed": 0,
+                                                               "time_warp": 10.0}
         assert len(f["runs"]) == 1
     # afterwards the console is back on the data folder and its session file: a real run lands there
     assert c.rig.data_log.path == session_file and c.session.dataDir == data
@@ -140,7 +153,7 @@ def test_dry_run_of_psychopy_gonogo_demo_from_the_console(qtbot, console, tmp_pa
     """PsychoPy's own GoNoGo Builder demo (a key to start, 12 trials): nobody here wrote it."""
     c, w = console, console.window
     _select(qtbot, w, "GoNoGo/gng.psyexp", {"participant": "sim02"})
-    w.dry_run_action.trigger()
+    _start(qtbot, w)
     dlg = _report_dialog(qtbot, w, 240_000)
     assert "completed" in dlg.outcome_label.text(), dlg.text()
     assert dlg.fields["Trials"].text().startswith("trials 12 of 12"), dlg.fields["Trials"].text()
@@ -164,7 +177,7 @@ def test_a_stuck_or_failing_dry_run_is_reported_and_the_console_keeps_working(qt
     qtbot.waitUntil(lambda: w.dry_run_view.dialog is None)
     # failing: raises after two trials; the report says what went wrong
     _select(qtbot, w, "failing/raises.py", {"participant": "y"})
-    w.dry_run_action.trigger()
+    _start(qtbot, w)
     dlg = _report_dialog(qtbot, w, 60_000)
     assert "failed" in dlg.outcome_label.text()
     assert "stimulus file missing" in dlg.fields["Where"].text()
@@ -178,3 +191,68 @@ def test_a_stuck_or_failing_dry_run_is_reported_and_the_console_keeps_working(qt
     # the console still works: not busy, the actions back, the data folder back
     assert w.isVisible() and not c.controller.busy and w.run_action.isEnabled() and w.dry_run_action.isEnabled()
     assert c.rig.dry_run_folder is None and c.session.dataDir == Path(c.rig.settings.data_dir)
+
+
+def test_the_dry_run_dialog_offers_the_speed_and_the_report_shows_it(qtbot, console, tmp_path):
+    """Run → Dry run asks the speed (10x first, 1x to max) and the seed; a dry run of PsychoPy's
+    GoNoGo at max ends with a report giving the speed reached and the experiment's and the wall
+    time; the next dry run offers the speed chosen last; a real run after it keeps real time."""
+    import time as _time
+
+    import psychopy.clock
+    from psychopy import core
+
+    c, w = console, console.window
+    orig = psychopy.clock.getTime
+    _select(qtbot, w, "GoNoGo/gng.psyexp", {"participant": "sim05"})
+    w.dry_run_action.trigger()
+    qtbot.waitUntil(lambda: w.dry_run_view.ask_dialog is not None and w.dry_run_view.ask_dialog.isVisible())
+    ask = w.dry_run_view.ask_dialog
+    offered = [ask.speed_box.itemText(i) for i in range(ask.speed_box.count())]
+    assert offered[0] == "1x (real time)" and "10x" in offered and offered[-1].startswith("max")
+    assert ask.speed() == 10.0 and ask.seed() == 0
+    ask.reject()  # Cancel: nothing starts
+    qtbot.waitUntil(lambda: w.dry_run_view.ask_dialog is None)
+    assert not c.controller.busy and w.run_action.isEnabled()
+
+    t0 = _time.perf_counter()
+    _start(qtbot, w, speed="max")
+    dlg = _report_dialog(qtbot, w, 120_000)
+    assert "completed" in dlg.outcome_label.text(), dlg.text()
+    assert dlg.fields["Trials"].text().startswith("trials 12 of 12")
+    speed = dlg.fields["Speed"].text()
+    assert speed.startswith("max, reached ") and float(speed.split("reached ")[1].rstrip("x")) > 2, speed
+    rep = dlg.report
+    assert "of experiment time in" in dlg.fields["Duration"].text()
+    assert rep.experiment_s > 2 * rep.wall_s and rep.wall_s < _time.perf_counter() - t0
+    assert "speed max" in dlg.text()
+    rows = _csv(c.session.run_records[-1])
+    assert all(r["time_warp"] == "max" for r in rows)
+    dlg.close()
+    qtbot.waitUntil(lambda: w.dry_run_view.dialog is None)
+    # nothing of the warp is left: PsychoPy's own clock, the 60 Hz blank
+    assert psychopy.clock.getTime is orig and c.session.frame_budget.refresh_hz == 60
+    t_core, t_wall = core.getTime(), _time.perf_counter()
+    _time.sleep(0.3)
+    assert core.getTime() - t_core == pytest.approx(_time.perf_counter() - t_wall, abs=0.02)
+    # the dialog offers the last speed again
+    w.dry_run_action.trigger()
+    qtbot.waitUntil(lambda: w.dry_run_view.ask_dialog is not None and w.dry_run_view.ask_dialog.isVisible())
+    assert w.dry_run_view.ask_dialog.speed() == "max"
+    w.dry_run_view.ask_dialog.reject()
+    # a real run after it: its frames come at 60 Hz of wall time
+    _select(qtbot, w, "gonogo/gonogo.py", {"participant": "real02", "nTrials": 2})
+    n = len(c.session.run_records)
+    w.run_action.trigger()
+    qtbot.waitUntil(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
+                    timeout=60_000)
+    real = c.session.run_records[-1]
+    assert real.frame_stats["refresh_hz"] == 60 and 14 < real.frame_stats["p50_ms"] < 19, real.frame_stats
+    assert all("time_warp" not in r for r in _csv(real))
+
+
+def _csv(rec):
+    import csv
+
+    with open(next(f for f in rec.data_files if f.endswith(".csv")), newline="") as f:
+        return list(csv.DictReader(f))

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import rigconsole.ui  # noqa: F401  (pins Qt to PySide6 before pytest-qt imports it)
-
 from rigconsole.instruments import load_rig_file
 
 REPO = Path(__file__).resolve().parents[2]

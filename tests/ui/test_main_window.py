@@ -267,8 +267,10 @@ def test_second_run_clears_the_plot(window, qtbot):
     assert sorted(window.trial_plot.visible_series()) == ["i", "sq"]
 
 
-def test_controller_error_shows_banner_status_and_log(window, qtbot):
-    window.controller.error.emit("trials/trials.py failed: ValueError: bad thing")
+def test_a_run_error_notification_shows_banner_status_and_log(window, qtbot):
+    from rigconsole.notifications import notifications
+
+    notifications.notify("trials/trials.py failed: ValueError: bad thing", source="run")
     assert "bad thing" in window.banner.text()
     assert "bad thing" in window.statusBar().currentMessage()
     assert any("bad thing" in line for line in window.log_panel.lines())
@@ -304,10 +306,10 @@ def test_settings_persist_across_windows(make_window, ui_settings, qtbot):
 
 
 def test_file_menu_has_attach_and_dashboard(window, qtbot):
+    from PySide6.QtWidgets import QMenu
+
     from rigconsole.ui.remote_dashboard import ChooseRigsDialog
     from rigconsole.ui.remote_observer import AttachDialog
-
-    from PySide6.QtWidgets import QMenu
 
     file_menu = next(m for m in window.findChildren(QMenu) if m.title() == "&File")
     texts = [a.text() for a in file_menu.actions()]
@@ -438,14 +440,16 @@ def test_screenshot_while_running(window, qtbot, tmp_path, during_run):
 def test_a_real_write_error_shows_one_dismissable_banner_saying_what_was_kept(window, qtbot, tmp_path):
     """The data file's path stops working mid-session (moved away, a folder in its place): the
     writer's next structural cycle cannot reopen it. Its write_error (from the writer thread)
-    reaches show_banner, which shows it once, with what is on disk, until dismissed."""
+    becomes one notification (as the Rig dispatches it) that the banner shows once, with what is
+    on disk, until dismissed."""
     from PySide6.QtWidgets import QToolButton
 
     from rigconsole.datalog import DataLog, DataLogWriteError
+    from rigconsole.notifications import notifications
 
     path = tmp_path / "failing.h5"
     log = DataLog(path)
-    log.events.write_error.connect(window.show_banner)  # as the lead wires rig.events.write_error
+    log.events.write_error.connect(lambda m: notifications.notify(m, source="data log"))  # as Rig does
     log.add_entry(a=1.0)
     log.flush()
     kept = tmp_path / "kept.h5"
@@ -454,22 +458,19 @@ def test_a_real_write_error_shows_one_dismissable_banner_saying_what_was_kept(wi
     log.add_entry(b=2.0)  # a new variable: the writer must reopen the file by its path
     with pytest.raises(DataLogWriteError):
         log.flush()
-    qtbot.waitUntil(lambda: window.write_banner.isVisible(), timeout=5000)
-    text = window.write_banner.text()
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5000)
+    text = window.banner.text()
     assert text.startswith("Data log: writing") and str(path) in text and "is on disk" in text
-    assert window.banner.text() == ""  # the run-error banner is another one
-    window.show_banner(str(log.last_error))
-    assert window.write_banner.text() == text
-    # dismiss it: it stays dismissed for this error
-    close = window.write_banner.findChild(QToolButton)
+    qtbot.wait(100)
+    assert [where for where, n in window.presenter.shown if n.source == "data log"] == ["banner"]
+    # dismiss it
+    close = window.banner.findChild(QToolButton)
     close.click()
-    assert not window.write_banner.isVisible()
-    window.show_banner(str(log.last_error))
-    qtbot.wait(50)
-    assert not window.write_banner.isVisible()
+    assert not window.banner.isVisible()
     # another error is shown
-    window.show_banner("writing x.h5 failed (I/O error); data up to 10:00:00 is on disk; check the disk")
-    assert window.write_banner.isVisible() and "I/O error" in window.write_banner.text()
+    notifications.notify("writing x.h5 failed (I/O error); data up to 10:00:00 is on disk; check the disk",
+                         source="data log")
+    assert window.banner.isVisible() and "I/O error" in window.banner.text()
     try:
         log.close()
     except DataLogWriteError:

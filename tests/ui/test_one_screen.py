@@ -12,6 +12,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication
 
 from rigconsole.settings import Settings
+
 from support.csv_h5 import csv_rows
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -96,7 +97,7 @@ def test_a_new_user_runs_builder_deg_and_cm_from_the_console(qtbot, new_user_con
         rows = [r for r in csv_rows(next(f for f in rec.data_files if f.endswith(".csv"))) if r.get("pix_per_unit")]
         assert len(rows) == 3 and {r["units"] for r in rows} == {units}
         assert {r["monitor"] for r in rows} == {"testMonitor"}
-        # the console widened to show the run (its path labels do not elide): the placement follows after it
+        # the placement follows the console after a run (its labels elide: it does not widen, see test_console_width)
         qtbot.waitUntil(lambda: not _console_rect(c.window).intersects(_stimulus_rect(c.session.win)), timeout=5000)
     said = [line for line in c.window.log_panel.lines() if "no rig monitor profile" in line]
     assert len(said) == 1 and "'testMonitor'" in said[0] and "WARNING" in said[0]
@@ -187,13 +188,11 @@ def test_screenshot_one_screen_side_by_side(tmp_path, request):
     import os
     import subprocess
     import sys
+    import tempfile
 
     from support.datalog_fill import SCREENSHOTS
 
-    import tempfile
-
-    # a short root path, as a user's is (~/experiments): the console's path labels do not elide,
-    # and pytest's long tmp_path would widen it
+    # a short root path, as a user's is (~/experiments), so the picture shows it whole (long ones elide)
     short = Path(tempfile.mkdtemp(prefix="rc-", dir="/tmp"))
     request.addfinalizer(lambda: shutil.rmtree(short, ignore_errors=True))
     root = short / "experiments"
@@ -218,4 +217,6 @@ def test_screenshot_one_screen_side_by_side(tmp_path, request):
     stimulus = QRect(*got["stimulus"])
     assert not console.intersects(stimulus), got
     assert QRect(0, 0, 1600, 900).contains(stimulus)
+    # the console keeps to its minimum (<= 900 px): the 1024x768 stimulus window keeps a usable size
+    assert console.width() <= 900 and stimulus.width() >= 640, got
     assert any("no rig monitor profile" in line for line in got["log"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rigconsole.notifications import notifications
 from rigconsole.session.runs import RunState
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -34,7 +35,11 @@ def test_a_run_finished_with_errors_is_shown_as_such(fwe_window, qtbot, tmp_path
 
     window = fwe_window
     errors: list[str] = []
-    window.controller.error.connect(errors.append)
+
+    def run_error(n):
+        if n.source == "run":
+            errors.append(n.message)
+    notifications.notified.connect(run_error)
     rec = _run(qtbot, window, "exporterr/export_fails.py", {"participant": "ui"})
     assert rec.state == RunState.FINISHED_WITH_ERRORS
     # the state pill: its own text and colour, not Failed's red nor the grey idle of a finished run
@@ -51,6 +56,7 @@ def test_a_run_finished_with_errors_is_shown_as_such(fwe_window, qtbot, tmp_path
     assert f"export_fails.py:{rec.error_line}" in outcome
     assert window.status_panel.outcome_label.toolTip() == f"Raised at {rec.error_at}"
     # not an error banner: every trial ran and is kept
+    notifications.notified.disconnect(run_error)
     assert errors == [] and window.banner.text() == ""
     assert "finished with errors" in window.statusBar().currentMessage()
     # the traceback is in the log panel

@@ -149,6 +149,7 @@ def test_a_big_file_opens_without_reading_its_series(open_browser, tmp_path, mon
     from pathlib import Path
 
     from rigconsole.ui.data_browser import DataBrowser
+
     from support.big_session import make_big_session
 
     p = make_big_session(tmp_path / "big.h5", mb=64)

@@ -14,10 +14,17 @@ APP = Path(__file__).resolve().parents[2] / "app" / "rigconsole"
 #: the views that colour run, instrument or connection states
 STATE_VIEWS = ["ui/run_panel.py", "ui/instruments_dock.py", "ui/remote_observer.py", "ui/remote_dashboard.py",
                "ui/data_browser.py", "ui/trial_plot.py", "ui/variable_plots.py", "ui/plots.py",
-               "remote/static/index.html"]
+               "remote/static/index.html",
+               # errors and warnings outside the run states: the log, the settings tabs, the expInfo form,
+               # the error banner (in run_panel.py) and the error dialog
+               "ui/log_panel.py", "ui/settings_dialog.py", "ui/settings_remote.py", "ui/settings_widgets.py",
+               "ui/expinfo_form.py", "ui/error_dialog.py"]
 #: state colours of the old tables, gone everywhere under app/
 OLD_STATE_COLOURS = {"#c62828", "#b00020", "#2e7d32", "#1b7f3b", "#a15c00", "#f9a825", "#e65100", "#43a047",
-                     "#9a6700", "#b58900", "#1565c0", "#b26a00"}
+                     "#9a6700", "#b58900", "#1565c0", "#b26a00", "#b71c1c", "#e57373"}
+#: views whose only colours are errors, warnings and hints: they spell no colour at all
+NO_COLOUR_VIEWS = ["ui/log_panel.py", "ui/settings_dialog.py", "ui/settings_remote.py", "ui/settings_widgets.py",
+                   "ui/expinfo_form.py", "ui/error_dialog.py"]
 
 
 def _table_colours() -> set[str]:
@@ -49,6 +56,14 @@ def test_no_view_spells_a_state_colour_of_its_own():
             found[rel] = sorted(bad)
         assert not re.search(r"^\s*[A-Z_]*COLOURS\s*=", text, re.M), f"{rel} keeps its own colour table"
     assert not found, f"state colours spelled outside rigconsole/views/palette.py: {found}"
+
+
+def test_error_and_warning_views_take_their_colours_from_the_palette():
+    found = {rel: re.findall(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b(?!\w)", (APP / rel).read_text(encoding="utf-8"))
+             for rel in NO_COLOUR_VIEWS}
+    assert not {rel: hexes for rel, hexes in found.items() if hexes}, found
+    banner = (APP / "ui" / "run_panel.py").read_text(encoding="utf-8")
+    assert "{ERROR}" in banner.split("class Banner", 1)[1].split("def show_message", 1)[0]
 
 
 def test_old_state_tables_are_gone_from_the_whole_app():

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..notifications import one_line
+
 
 def child(path: str, flush_interval: float, swmr: bool, seed: int) -> None:
     from rigconsole.datalog import DataLog
@@ -41,7 +43,7 @@ def child(path: str, flush_interval: float, swmr: bool, seed: int) -> None:
         t = log.add_entry(seq=i, noise=rnd.random())
         out.write(f"e {i} {t!r}\n")
         if i % 7 == 0:  # a trial row, sometimes with a long text value (column rewritten wider)
-            r = {"trials.thisN": row, "key_resp.rt": rnd.random()}
+            r: dict[str, object] = {"trials.thisN": row, "key_resp.rt": rnd.random()}
             if row >= 5:
                 r["late.col"] = f"s{row}" * (1 + (row % 13 == 0) * row)
             if row % 4 == 3:
@@ -119,7 +121,7 @@ def kill_once(tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool =
             notes = [r["fields"]["n"] for r in log.annotations()]
             units = {log.variable_info(v)["unit"] for v in log.logged_variables() if v.startswith("v")}
     except Exception as exc:  # noqa: BLE001
-        return KillResult(seed, False, f"{type(exc).__name__}: {exc}")
+        return KillResult(seed, False, one_line(exc))
     must_e = [i for i, t in entries if t < t_kill - window]
     must_r = [i for i, t in rows if t < t_kill - window]
     n = len(seq)

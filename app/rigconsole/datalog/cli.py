@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..notifications import one_line
 from .errors import DataLogError
 from .export import export_csv, summary
 from .reader import SessionFile
@@ -58,8 +59,7 @@ def main(argv: list[str]) -> int:
         return 2
     except (DataLogError, OSError) as exc:
         text = exc.strerror if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, DataLogError) else str(exc)
-        msg = str(text).strip().splitlines()
-        print(f"rigconsole data: {msg[0] if msg else type(exc).__name__}", file=sys.stderr)
+        print(f"rigconsole data: {one_line(text, with_type=False) or type(exc).__name__}", file=sys.stderr)
         return 2
 
 

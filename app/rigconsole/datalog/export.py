@@ -23,6 +23,27 @@ def _when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
+def _plan_summary(log: Any, w) -> None:
+    """The session plan's progress, when the file records one (metadata section ``"plan"``)."""
+    if "plan" not in log.metadata_sections():
+        return
+    plan = log.metadata("plan")
+    items = plan.get("items") or []
+    done = sum(1 for i in items if i.get("state") in ("finished", "finished with errors", "skipped"))
+    name = plan.get("plan_name") or Path(plan.get("plan_file") or "plan").stem
+    order = ", ".join(str(int(i) + 1) for i in plan.get("order") or [])
+    w(f"\nPlan {name!r}: participant {plan.get('participant', '?')}, {done} of {len(items)} items done"
+      f"{f' (order {order})' if order else ''}\n")
+    if plan.get("plan_file"):
+        w(f"  file {plan['plan_file']}\n")
+    for i in items:
+        run = f"  {i['run']}" if i.get("run") else ""
+        said = f"  {i['outcome']}" if i.get("outcome") else ""
+        where = i.get("data_log")
+        elsewhere = f"  (in {Path(where).name})" if where and str(where) != str(log.path) else ""
+        w(f"  item {i.get('item')}  {i.get('experiment')}  {i.get('state')}{run}{said}{elsewhere}\n")
+
+
 def summary(log: Any, out: TextIO) -> None:
     """Write a human-readable summary of ``log`` to ``out``."""
     w = out.write
@@ -35,6 +56,7 @@ def summary(log: Any, out: TextIO) -> None:
         who = info["expInfo"].get("participant", "")
         who = f"  participant {who}" if who != "" else ""
         w(f"  {r}  {info['n_trials']} trials  {outcome}  started {_when(info['started'])}{who}\n")
+    _plan_summary(log, w)
     last = log.logged_last_values()
     names = sorted(log.logged_variables())
     w(f"\nLogged variables ({len(names)})\n")

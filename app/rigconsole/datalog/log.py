@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 
 from ..frame_budget import FrameBudget
+from ..notifications import one_line
 from . import _values as V
 from . import schema
 from .errors import (
@@ -43,10 +44,10 @@ from .errors import (
 from .events import DataLogEvents
 from .journal import rollback
 from .mirror import Dataset, Mirror, Series
-from .reader import SessionFile
 from .notes import NotesMixin
+from .reader import SessionFile
 from .runs import RunsMixin
-from .schema import FORMAT_NAME, FORMAT_VERSION, first_line
+from .schema import FORMAT_NAME, FORMAT_VERSION
 from .writer import Writer
 
 __all__ = ["DataLog", "ReadOnlyDataLog", "DataLogEvents", "new_session_path", "FORMAT_NAME", "FORMAT_VERSION"]
@@ -176,7 +177,7 @@ class DataLog(RunsMixin, NotesMixin):
             try:
                 schema.create_file(self.path, self._m.created)
             except OSError as exc:
-                raise DataLogWriteError(f"cannot create {self.path} ({first_line(exc)}); check the data folder") from None
+                raise DataLogWriteError(f"cannot create {self.path} ({one_line(exc, with_type=False)}); check the data folder") from None
             f = h5py.File(self.path, "r+", libver="latest")
             state = schema.FileState()
         if self.swmr:
@@ -549,6 +550,9 @@ class ReadOnlyDataLog(SessionFile, DataLog):
     writing mode"). Another process reads the live file itself, through SWMR.
     ``path`` is the live file's either way.
     """
+
+    def __enter__(self) -> ReadOnlyDataLog:
+        return self
 
     def __init__(self, path: str | os.PathLike[str], **kw: Any) -> None:
         self._snapshot_dir: Path | None = None

@@ -13,10 +13,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..notifications import one_line
 from . import _values as V
 from .errors import InvalidNameError, InvalidValueError
 from .mirror import copy_note
-from .schema import VARIABLE_INFO_KEYS, first_line
+from .schema import VARIABLE_INFO_KEYS
 
 __all__ = ["NotesMixin"]
 
@@ -75,7 +76,7 @@ class NotesMixin:
         try:
             fields_json = json.dumps(fields, allow_nan=True)
         except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"add_annotation: fields must be JSON-serialisable ({first_line(exc)})") from None
+            raise InvalidValueError(f"add_annotation: fields must be JSON-serialisable ({one_line(exc, with_type=False)})") from None
         if timestamp is not None and not (isinstance(timestamp, (int, float)) and math.isfinite(timestamp)):
             raise InvalidValueError(f"add_annotation: timestamp must be epoch seconds (a finite number), got {timestamp!r}")
         self._check_writable()
@@ -112,7 +113,7 @@ class NotesMixin:
         try:
             text = json.dumps(dict(info), allow_nan=True)
         except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"save_metadata({section!r}): info must be JSON-serialisable ({first_line(exc)})") from None
+            raise InvalidValueError(f"save_metadata({section!r}): info must be JSON-serialisable ({one_line(exc, with_type=False)})") from None
         self._check_writable()
         with self._m.lock:
             self._m.meta[section] = json.loads(text)

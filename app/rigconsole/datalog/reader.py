@@ -16,6 +16,7 @@ reader with the DataLog type (its write methods raise ReadOnlyError).
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +25,11 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..notifications import one_line
 from . import _values as V
 from . import schema
-from .events import DataLogEvents
 from .errors import DataLogClosedError, DataLogCorruptError, ReadOnlyError, UnknownNameError
+from .events import DataLogEvents
 from .mirror import Run, copy_note, table_arrays
 from .runs import run_info_of
 
@@ -45,7 +47,7 @@ class SessionFile:
     readonly = True
     last_error = None
 
-    def __init__(self, path: str | Path, **_ignored: Any) -> None:
+    def __init__(self, path: str | os.PathLike[str], **_ignored: Any) -> None:
         self.path = Path(path)
         self.events = DataLogEvents()  # a reader emits nothing; here so views can connect either
         self._rlock = threading.RLock()
@@ -56,7 +58,7 @@ class SessionFile:
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             self._file.close()
             raise DataLogCorruptError(
-                f"{self.path} is damaged ({schema.first_line(exc)}); run `rigconsole data recover {self.path}`"
+                f"{self.path} is damaged ({one_line(exc, with_type=False)}); run `rigconsole data recover {self.path}`"
             ) from None
 
     def _index(self, f: h5py.File) -> None:

@@ -28,6 +28,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..notifications import one_line
 from .errors import DataLogCorruptError, NotADataLogError
 from .journal import journal_path, rollback
 
@@ -154,11 +155,11 @@ def recover(path: str | os.PathLike[str]) -> RecoveryReport:
             if osz not in (2, 4, 8, 16):
                 raise DataLogCorruptError(f"{p}: superblock says offsets are {osz} bytes; the file is damaged")
             fh.seek(base)
-            body = fh.read(12 + 4 * osz)
+            raw = fh.read(12 + 4 * osz)
             stored = struct.unpack("<I", fh.read(4))[0]
-            if lookup3(body) != stored:
+            if lookup3(raw) != stored:
                 raise DataLogCorruptError(f"{p}: superblock checksum mismatch; the file is damaged beyond recover()")
-            body = bytearray(body)
+            body = bytearray(raw)
             if body[11] != 0:
                 body[11] = 0
                 fh.seek(base)
@@ -197,5 +198,5 @@ def _verify(p: Path, report: RecoveryReport) -> None:
                                 break
             report.objects = len(names)
     except (OSError, RuntimeError) as exc:  # h5py reports a damaged object header as RuntimeError
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = one_line(exc, with_type=False)
         raise DataLogCorruptError(f"{p}: still unreadable after clearing flags ({msg})") from exc

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _values as V
 from .errors import InvalidNameError, InvalidValueError, UnknownNameError
+from .events import DataLogEvents
 from .mirror import Column, Run, table_arrays
 
 __all__ = ["RunsMixin", "OUTCOMES"]
@@ -31,6 +32,7 @@ class RunsMixin:
 
     _m: Any
     path: Any
+    events: DataLogEvents
 
     def _check_writable(self) -> None:  # pragma: no cover - DataLog's
         raise NotImplementedError

@@ -18,6 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..notifications import one_line
 from . import _values as V
 from .errors import DataLogCorruptError, NotADataLogError
 from .mirror import Column, Floats, Mirror, Run, Series
@@ -33,7 +34,6 @@ __all__ = [
     "check_signature",
     "check_format",
     "open_error",
-    "first_line",
     "load",
     "learn",
     "read_run",
@@ -64,10 +64,6 @@ class FileState:
     note_widths: dict[str, int] = field(default_factory=dict)  # text column -> fixed width, bytes
 
 
-def first_line(exc: BaseException) -> str:
-    s = str(exc).strip()
-    return s.splitlines()[0] if s else type(exc).__name__
-
 
 def loads(v: Any) -> Any:
     try:
@@ -95,7 +91,7 @@ def open_error(path: Path, exc: OSError) -> OSError:
         return DataLogCorruptError(f"{path} is truncated (crash or incomplete copy); run `rigconsole data recover {path}`")
     if "unable to lock" in msg or "file locking" in msg:
         return DataLogCorruptError(f"{path} is locked by another process writing it; close that process or open it readonly")
-    return DataLogCorruptError(f"{path} cannot be opened as HDF5 ({first_line(exc)}); run `rigconsole data recover {path}`")
+    return DataLogCorruptError(f"{path} cannot be opened as HDF5 ({one_line(exc, with_type=False)}); run `rigconsole data recover {path}`")
 
 
 def check_signature(path: Path) -> None:

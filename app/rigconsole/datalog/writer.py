@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from ..frame_budget import FrameBudget
+from ..notifications import one_line
 from . import schema
 from .errors import DataLogClosedError, DataLogWriteError
 from .journal import JournaledFile
@@ -156,7 +157,7 @@ class Writer:
             self._wake.clear()
 
     def _fail(self, exc: BaseException) -> None:
-        msg = schema.first_line(exc)
+        msg = one_line(exc, with_type=False)
         m = re.search(r"errno = (\d+)", msg)
         code = getattr(exc, "errno", None) or (int(m.group(1)) if m else None)
         if code in (errno_mod.ENOSPC, errno_mod.EFBIG, errno_mod.EDQUOT):

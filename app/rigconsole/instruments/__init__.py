@@ -9,10 +9,28 @@ polled channels into logged variables, connection states, monitoring tasks.
 
 See docs/instruments.md.
 """
-from .config import (ChannelConfig, InstrumentConfig, MonitoringConfig, RigConfig, RigFileError, SetpointConfig,
-                     default_rig_file, load_rig_file, parse_rig_text, rig_file_schema)
-from .instrument import (BadReplyError, ConnectionState, Instrument, InstrumentDownError, InstrumentError,
-                         InstrumentTimeoutError, Reading, SetpointError)
+from .config import (
+                     ChannelConfig,
+                     InstrumentConfig,
+                     MonitoringConfig,
+                     RigConfig,
+                     RigFileError,
+                     SetpointConfig,
+                     default_rig_file,
+                     load_rig_file,
+                     parse_rig_text,
+                     rig_file_schema,
+)
+from .instrument import (
+                     BadReplyError,
+                     ConnectionState,
+                     Instrument,
+                     InstrumentDownError,
+                     InstrumentError,
+                     InstrumentTimeoutError,
+                     Reading,
+                     SetpointError,
+)
 from .manager import InstrumentEvents, InstrumentManager
 
 __all__ = [

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import TextIO
 
 from .config import RigFileError, default_rig_file, load_rig_file
 from .instrument import ConnectionState, InstrumentError

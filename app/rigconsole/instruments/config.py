@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from ..notifications import one_line
 
 __all__ = [
     "RigConfig", "InstrumentConfig", "ChannelConfig", "SetpointConfig", "MonitoringConfig",
@@ -221,7 +223,7 @@ def parse_rig_text(text: str, *, source: str = "<rig file>", base_dir: Path | No
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        what = getattr(err, "problem", None) or one_line(err, with_type=False)
         raise RigFileError([f"{source}:{line}: not valid YAML: {what}"]) from None
     if data is None:
         data = {}
@@ -258,7 +260,7 @@ def load_rig_file(path: str | Path) -> RigConfig:
     missing = []
     for name, inst in cfg.instruments.items():
         if inst.profile and not cfg.resolve(inst.profile).is_file():
-            loc = ("instruments", name, "profile")
+            loc: tuple[str, ...] = ("instruments", name, "profile")
             missing.append(f"{p}:{_line_for(lines, loc)}: {'.'.join(loc)}: no such file {str(cfg.resolve(inst.profile))!r}")
     if cfg.monitoring is not None and not cfg.resolve(cfg.monitoring.file).is_file():
         loc = ("monitoring", "file")

@@ -25,20 +25,22 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
+from psygnal import Signal, SignalGroup
+
+from ..frame_budget import IDLE, FrameBudget
+from ..notifications import one_line
 from .config import ChannelConfig, InstrumentConfig, RigConfig
 from .links import BadReplyError, driver_channels, driver_class, open_link, parse_reading, prepare_backend
 
-if TYPE_CHECKING:
-    from .manager import InstrumentManager
-
-__all__ = ["Instrument", "ConnectionState", "Reading", "InstrumentError", "InstrumentDownError",
-           "InstrumentTimeoutError", "SetpointError", "BadReplyError"]
+__all__ = ["Instrument", "InstrumentSignals", "ConnectionState", "Reading", "InstrumentError",
+           "InstrumentDownError", "InstrumentTimeoutError", "SetpointError", "BadReplyError"]
 
 log = logging.getLogger("rigconsole.instruments")
 
@@ -91,18 +93,40 @@ def _is_timeout(err: BaseException) -> bool:
     return isinstance(err, pyvisa.errors.VisaIOError) and err.error_code == constants.StatusCode.error_timeout
 
 
+class InstrumentSignals(SignalGroup):
+    """What one :class:`Instrument` announces (psygnal, no Qt), from its worker thread.
+
+    The :class:`~rigconsole.instruments.InstrumentManager` connects to these
+    (data log, views); the instrument knows nothing of who listens. A slot
+    that raises is logged and never stops the worker.
+    """
+
+    #: (idn: the ``*IDN?`` reply, "" without one) when the resource opened, before ``state_changed``
+    connected = Signal(str)
+    #: (state: ConnectionState, one-line message) on each change of state
+    state_changed = Signal(object, str)
+    #: (Reading) for each polled or requested reading
+    reading = Signal(object)
+
+
 class Instrument:
     """A configured instrument. Made by :class:`~rigconsole.instruments.InstrumentManager`.
 
     Thread-safe: any thread may read values and submit requests. Values are
-    floats in the channel's unit; times are epoch seconds.
+    floats in the channel's unit; times are epoch seconds. It announces
+    through :attr:`events` (:class:`InstrumentSignals`).
+
+    Args:
+        budget: the frame-budget port the worker asks before decoding and
+            logging (:meth:`use_budget` replaces it).
     """
 
-    def __init__(self, name: str, config: InstrumentConfig, rig: RigConfig, manager: "InstrumentManager"):
+    def __init__(self, name: str, config: InstrumentConfig, rig: RigConfig, *, budget: FrameBudget = IDLE):
         self.name = name
         self.config = config
+        self.events = InstrumentSignals()
         self._rig = rig
-        self._manager = manager
+        self._budget = budget
         self._problem: str | None = None
         channels = dict(config.channels)
         if config.driver and not channels:
@@ -129,6 +153,17 @@ class Instrument:
         self._due: dict[str, float] = {}
         self._cycle_cpu: list[float] = []
         self._cpu_s = 0.0
+
+    def use_budget(self, budget: FrameBudget | None) -> None:
+        """The frame budget the worker asks before decoding and logging (``IDLE`` when ``None``)."""
+        self._budget = budget or IDLE
+
+    def _announce(self, signal: Any, *args: Any) -> None:
+        """Emit one of :attr:`events`; a failing subscriber is logged, never stops the worker."""
+        try:
+            signal.emit(*args)
+        except Exception:  # noqa: BLE001 - a subscriber's bug must not take an instrument down
+            log.exception("instrument %s: a subscriber to %s failed", self.name, signal.name)
 
     # ------------------------------------------------------------------ reading without I/O
 
@@ -231,7 +266,7 @@ class Instrument:
         text = text.strip()
         if not text:
             raise SetpointError("empty command")
-        for sp_name, sp, pat in self._raw_setpoints:
+        for sp_name, _sp, pat in self._raw_setpoints:
             m = pat.match(text)
             if m is not None:
                 self.set_async(sp_name, float(m.group(1)))  # raises when out of limits
@@ -325,7 +360,7 @@ class Instrument:
             self._message = message or self._message
             return
         self._state, self._message = state, message
-        self._manager._state_changed(self, state, message)
+        self._announce(self.events.state_changed, state, message)
 
     def _run(self) -> None:
         try:
@@ -406,7 +441,7 @@ class Instrument:
         self._backoff = self.config.retry.backoff_first_s
         now = time.monotonic()
         self._due = {k: now for k in self.channels}
-        self._manager._connected(self, idn)
+        self._announce(self.events.connected, idn)
         self._set_state(ConnectionState.CONNECTED, idn or self.config.resource)
 
     def _schedule_retry(self, why: str) -> None:
@@ -439,7 +474,7 @@ class Instrument:
                 self._reopen()
                 raise InstrumentTimeoutError(f"{self.name}: {why}") from None
             if isinstance(err, (ValueError, UnicodeDecodeError)) and not isinstance(err, OSError):
-                raise BadReplyError(f"{type(err).__name__}: {err}") from None
+                raise BadReplyError(one_line(err)) from None
             why = _why(err, self.config)
             self._lost(why)
             raise InstrumentDownError(f"{self.name}: {why}") from None
@@ -490,7 +525,7 @@ class Instrument:
         reading = Reading(channel, t, value, ch.unit)
         with self._lock:
             self._last[channel] = reading
-        self._manager._reading(self, reading)
+        self._announce(self.events.reading, reading)
         return value
 
     def _poll_due(self) -> None:
@@ -501,7 +536,7 @@ class Instrument:
         need = sorted(self._cycle_cpu)[len(self._cycle_cpu) // 2] if self._cycle_cpu else 0.0
         period = min(self.channels[k].period_s for k in due)
         try:  # hold the GIL for decoding and logging when the stimulus loop is waiting for its blank
-            self._manager.budget.wait_for_quiet(min(period / 2, 0.05), need)
+            self._budget.wait_for_quiet(min(period / 2, 0.05), need)
         except Exception:  # noqa: BLE001 - a broken budget must not stop polling
             pass
         for k in due:

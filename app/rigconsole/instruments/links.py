@@ -27,6 +27,7 @@ class BadReplyError(ValueError):
 def visa_library(cfg: InstrumentConfig, rig: RigConfig) -> str:
     """The pyvisa ``ResourceManager`` argument for an instrument's backend."""
     if cfg.backend == "@sim":
+        assert cfg.profile is not None, "the rig file's validation gives every @sim instrument a profile"
         return f"{rig.resolve(cfg.profile)}@sim"
     return cfg.backend
 
@@ -161,6 +162,7 @@ class ScpiLink:
         self.resource.write(text)
 
     def read_channel(self, ch: ChannelConfig) -> Any:
+        assert ch.query is not None, "the rig file's validation gives a channel without a driver a query"
         return self.query(ch.query)
 
     def close(self) -> None:
@@ -180,6 +182,7 @@ class DriverLink(ScpiLink):
         self.driver: Any = None
 
     def open(self) -> None:
+        assert self.cfg.driver is not None, "a DriverLink is made for instruments with a driver"
         cls = driver_class(self.cfg.driver)
         self.driver = cls(self.cfg.resource, visa_library=visa_library(self.cfg, self.rig), **self._open_kwargs())
         self.resource = self.driver.adapter.connection
@@ -193,6 +196,7 @@ class DriverLink(ScpiLink):
     def read_channel(self, ch: ChannelConfig) -> Any:
         if ch.property is not None:
             return getattr(self.driver, ch.property)
+        assert ch.query is not None, "the rig file's validation gives a channel a query or a property"
         return self.query(ch.query)
 
     def close(self) -> None:

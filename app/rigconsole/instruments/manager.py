@@ -1,7 +1,7 @@
 """The rig's instruments: one worker thread each, readings into the data log, signals for views.
 
 :class:`InstrumentManager` is a Rig component (``start(rig)``, ``close()``).
-It writes into the session data log (the DataLog API of INTERFACES.md):
+It writes into the session data log (the :class:`~rigconsole.datalog.DataLog` API):
 
 - each reading as the logged variable ``"<instrument>.<channel>"``
   (``add_entry``, timestamped when the reply arrived: the entry is added
@@ -22,12 +22,14 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 from psygnal import Signal, SignalGroup
 
 from ..frame_budget import IDLE, FrameBudget
+from ..notifications import Severity, notifications, one_line
 from .config import RigConfig
 from .instrument import ConnectionState, Instrument, Reading
 
@@ -47,7 +49,8 @@ class InstrumentEvents(SignalGroup):
     state_changed = Signal(str, str, str)
     #: (instrument, channel, t epoch s, value, unit) for each reading
     reading = Signal(str, str, float, float, str)
-    #: (task name, one-line message) when a monitoring task raised (it is restarted)
+    #: (task name, one-line message) when a monitoring task raised (it is restarted): for the
+    #: instruments' history view; the technician is told through :mod:`rigconsole.notifications`
     task_failed = Signal(str, str)
 
 
@@ -56,8 +59,10 @@ class InstrumentManager:
 
     ``InstrumentManager(config, data_log=None, budget=IDLE)``; :meth:`start`
     connects every enabled instrument; :meth:`close` stops them. Experiments
-    reach it as ``thisSession.instruments`` (the lead passes
-    :attr:`instruments` to ``Session.use_instruments``).
+    reach it as ``thisSession.instruments`` (:meth:`start` hands
+    :attr:`instruments` to ``Session.use_instruments``). It subscribes to each
+    instrument's :class:`~rigconsole.instruments.instrument.InstrumentSignals`
+    and is the monitoring tasks' :class:`~rigconsole.instruments.tasks.MonitorPort`.
     """
 
     def __init__(self, config: RigConfig, *, data_log: Any = None, budget: FrameBudget = IDLE):
@@ -71,7 +76,12 @@ class InstrumentManager:
         self._rig: Any = None
         self._monitor: Any = None
         self._started = False
-        self._instruments = {name: Instrument(name, cfg, config, self) for name, cfg in config.instruments.items()}
+        self._instruments = {name: Instrument(name, cfg, config, budget=budget)
+                             for name, cfg in config.instruments.items()}
+        for inst in self._instruments.values():
+            inst.events.connected.connect(partial(self._connected, inst))
+            inst.events.state_changed.connect(partial(self._state_changed, inst))
+            inst.events.reading.connect(partial(self._reading, inst))
 
     # ------------------------------------------------------------------ public
 
@@ -97,6 +107,8 @@ class InstrumentManager:
     def use_budget(self, budget: FrameBudget | None) -> None:
         """The frame budget workers ask before decoding and logging (``IDLE`` when ``None``)."""
         self._budget = budget or IDLE
+        for inst in self._instruments.values():
+            inst.use_budget(self._budget)
 
     def use_data_log(self, data_log: Any) -> None:
         """Log into this DataLog from now on (``None``: stop logging). Re-describes the
@@ -181,8 +193,8 @@ class InstrumentManager:
                 try:
                     tasks = load_tasks(self.config.resolve(self.config.monitoring.file), self.config.monitoring.tasks)
                 except Exception as err:  # noqa: BLE001 - one line to the UI, never a crash
-                    msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-                    log.error("monitoring tasks: %s", msg)
+                    msg = one_line(err, with_type=False)
+                    notifications.notify(f"monitoring tasks: {msg}", source="monitoring")
                     self._emit(self.events.task_failed, self.config.monitoring.file, msg)
         self._monitor = Monitor(self, loop, tasks)
         self._monitor.start()
@@ -198,6 +210,19 @@ class InstrumentManager:
     def add_entry(self, *args: Mapping[str, Any], **values: Any) -> float | None:
         """Log values in the current data log (for monitoring tasks); ``None`` when there is none."""
         return self._call_log("entries", "add_entry", *args, **values)
+
+    def describe_variable(self, name: str, *, unit: str = "", description: str = "",
+                          source: str = "monitoring") -> None:
+        """Describe a variable a monitoring task logs (its unit, in the data log); nothing without a log."""
+        self._call_log("monitoring", "describe_variable", name, unit=unit, description=description, source=source)
+
+    def report_task_failure(self, task: str, message: str) -> None:
+        """A monitoring task raised ``message`` (one line; it is restarted): ``task_failed``
+        and an annotation (``kind="error"``) in the data log."""
+        notifications.notify(f"monitoring task {task} raised {message} (restarting it)", source="monitoring")
+        self._emit(self.events.task_failed, task, message)
+        self._call_log(f"task {task}", "add_annotation", f"monitoring task {task} raised {message}",
+                       source=f"monitoring:{task}", kind="error")
 
     def _call_log(self, who: str, method: str, *args: Any, **kwargs: Any) -> Any:
         dl = self._log
@@ -236,8 +261,11 @@ class InstrumentManager:
 
     def _state_changed(self, inst: Instrument, state: ConnectionState, message: str) -> None:
         text = f"{inst.name}: {state.value}" + (f" ({message})" if message else "")
-        level = logging.WARNING if state in (ConnectionState.DOWN, ConnectionState.DEGRADED) else logging.INFO
-        log.log(level, "instrument %s", text)
+        if state == ConnectionState.DOWN:  # the technician hears of it (status bar and log), once per fall
+            notifications.notify(f"instrument {text}", Severity.WARNING, source="instrument")
+        else:
+            level = logging.WARNING if state == ConnectionState.DEGRADED else logging.INFO
+            log.log(level, "instrument %s", text)
         self._call_log(inst.name, "add_annotation", text, source=f"instrument:{inst.name}", kind="state",
                        state=state.value, message=message)
         self._emit(self.events.state_changed, inst.name, state.value, message)

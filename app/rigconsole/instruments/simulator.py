@@ -92,7 +92,7 @@ class SimulatedInstrument:
         for c in conns:
             _close(c)
 
-    def start(self) -> "SimulatedInstrument":
+    def start(self) -> SimulatedInstrument:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((self.host, self.port))
@@ -117,7 +117,7 @@ class SimulatedInstrument:
             t.join(timeout=2.0)
         self._threads.clear()
 
-    def __enter__(self) -> "SimulatedInstrument":
+    def __enter__(self) -> SimulatedInstrument:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -132,7 +132,7 @@ class SimulatedInstrument:
                 return
             try:
                 conn, _ = lst.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -150,7 +150,7 @@ class SimulatedInstrument:
             while not self._stop.is_set():
                 try:
                     chunk = conn.recv(4096)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 if not chunk:
                     return

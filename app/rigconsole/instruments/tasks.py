@@ -9,8 +9,9 @@ task body reads, logs and ``await rig.sleep(s)``; it does not loop itself::
         rig.add_entry(room_temperature=t)
         await rig.sleep(10)                                  # returns early when monitoring stops
 
-A task that raises is logged (and reported through the manager's
-``task_failed`` signal and as a data-log annotation, ``kind="error"``) and
+A task that raises is reported through its port
+(:meth:`MonitorPort.report_task_failure`: a notification for the technician and
+a data-log annotation, ``kind="error"``) and
 restarted after a delay that doubles up to 30 s; it never takes the console
 down. Tasks must not block: instrument queries are awaited
 (:meth:`~rigconsole.instruments.Instrument.aquery`, ``aread``, ``aset``).
@@ -25,13 +26,14 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..notifications import one_line
 
 if TYPE_CHECKING:
     from .instrument import Instrument
-    from .manager import InstrumentManager
 
-__all__ = ["Monitor", "MonitorRig", "load_tasks"]
+__all__ = ["Monitor", "MonitorPort", "MonitorRig", "load_tasks"]
 
 log = logging.getLogger("rigconsole.instruments.tasks")
 
@@ -54,7 +56,7 @@ def load_tasks(path: str | Path, names: list[str] | None = None) -> list[Callabl
     try:
         spec.loader.exec_module(mod)
     except Exception as err:  # noqa: BLE001 - one line for the user
-        raise ImportError(f"{p.name}: cannot load the monitoring tasks: {type(err).__name__}: {err}") from None
+        raise ImportError(f"{p.name}: cannot load the monitoring tasks: {one_line(err)}") from None
     if names is None:
         return [fn for n, fn in vars(mod).items()
                 if not n.startswith("_") and inspect.iscoroutinefunction(fn) and fn.__module__ == mod_name]
@@ -69,19 +71,36 @@ def load_tasks(path: str | Path, names: list[str] | None = None) -> list[Callabl
     return out
 
 
+class MonitorPort(Protocol):
+    """What the monitor and its tasks use of the rig's instruments (the
+    :class:`~rigconsole.instruments.InstrumentManager` implements it)."""
+
+    @property
+    def instruments(self) -> Mapping[str, Instrument]: ...
+
+    def __getitem__(self, name: str) -> Instrument: ...
+
+    def add_entry(self, *args: Mapping[str, Any], **values: Any) -> float | None: ...
+
+    def describe_variable(self, name: str, *, unit: str = "", description: str = "",
+                          source: str = "monitoring") -> None: ...
+
+    def report_task_failure(self, task: str, message: str) -> None: ...
+
+
 class MonitorRig:
     """What a monitoring task gets as ``rig``: instruments, ``add_entry``, ``sleep``, ``running``."""
 
-    def __init__(self, manager: "InstrumentManager", stop: asyncio.Event):
-        self._manager = manager
+    def __init__(self, port: MonitorPort, stop: asyncio.Event):
+        self._port = port
         self._stop = stop
 
     @property
-    def instruments(self) -> Mapping[str, "Instrument"]:
-        return self._manager.instruments
+    def instruments(self) -> Mapping[str, Instrument]:
+        return self._port.instruments
 
-    def __getitem__(self, name: str) -> "Instrument":
-        return self._manager[name]
+    def __getitem__(self, name: str) -> Instrument:
+        return self._port[name]
 
     @property
     def running(self) -> bool:
@@ -90,12 +109,11 @@ class MonitorRig:
 
     def add_entry(self, *args: Mapping[str, Any], **values: Any) -> float | None:
         """Log values in the session data log (pymanip ``add_entry``); epoch s, ``None`` with no log."""
-        return self._manager.add_entry(*args, **values)
+        return self._port.add_entry(*args, **values)
 
     def describe_variable(self, name: str, *, unit: str = "", description: str = "") -> None:
         """Give a variable the task logs its unit (stored in the session file; ``source`` the task file)."""
-        self._manager._call_log("monitoring", "describe_variable", name, unit=unit, description=description,
-                                source="monitoring")
+        self._port.describe_variable(name, unit=unit, description=description, source="monitoring")
 
     async def sleep(self, seconds: float) -> bool:
         """Wait ``seconds``; returns early (``False``) when monitoring stops, else ``True``."""
@@ -107,14 +125,14 @@ class MonitorRig:
 
     async def query(self, instrument: str, text: str) -> str:
         """Awaitable SCPI query of a named instrument (runs in its worker)."""
-        return await self._manager[instrument].aquery(text)
+        return await self._port[instrument].aquery(text)
 
 
 class Monitor:
     """Runs monitoring tasks on an asyncio loop (thread-safe :meth:`start` / :meth:`stop`)."""
 
-    def __init__(self, manager: "InstrumentManager", loop: asyncio.AbstractEventLoop, tasks: list[Callable]):
-        self._manager = manager
+    def __init__(self, port: MonitorPort, loop: asyncio.AbstractEventLoop, tasks: list[Callable]):
+        self._port = port
         self._loop = loop
         self._fns = list(tasks)
         self._tasks: list[asyncio.Task] = []
@@ -130,7 +148,7 @@ class Monitor:
     def start(self) -> None:
         def go() -> None:
             self._stop = asyncio.Event()
-            rig = MonitorRig(self._manager, self._stop)
+            rig = MonitorRig(self._port, self._stop)
             self._tasks = [self._loop.create_task(self._runner(fn, rig), name=f"monitor:{fn.__name__}") for fn in self._fns]
             self._started.set()
         if _on_loop(self._loop):
@@ -166,11 +184,9 @@ class Monitor:
                 raise
             except Exception as err:  # noqa: BLE001 - logged and restarted, never taking the console down
                 self.failures[name] = self.failures.get(name, 0) + 1
-                msg = f"{type(err).__name__}: {err}"
-                log.error("monitoring task %s raised %s; restarting in %.0f s", name, msg, delay, exc_info=True)
-                self._manager._emit(self._manager.events.task_failed, name, msg)
-                self._manager._call_log(f"task {name}", "add_annotation", f"monitoring task {name} raised {msg}",
-                                        source=f"monitoring:{name}", kind="error")
+                msg = one_line(err)
+                log.debug("monitoring task %s raised; restarting in %.0f s", name, delay, exc_info=True)
+                self._port.report_task_failure(name, msg)
                 if not await rig.sleep(delay):
                     return
                 delay = min(delay * 2, RESTART_MAX_S)

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .keys import SERVER_KEY, WHO_KEY
 from .stream import dumps, jsonable
+from ..notifications import one_line
 from ..views.trial_measures import TrialMeasures
 
 __all__ = ["add_routes", "error", "run_summary", "parse_hello", "parse_json", "column_unit"]
@@ -286,7 +287,7 @@ async def instruments(request: web.Request) -> web.Response:
     return ok({"instruments": out})
 
 
-async def annotations(request: web.Request) -> web.Response:
+async def annotations_list(request: web.Request) -> web.Response:
     srv = _server(request)
     after = _float_arg(request, "after", -math.inf)
     dl = srv.view.data_log
@@ -330,16 +331,20 @@ async def _on_main(request: web.Request, fn, *args):
                         "status": 503}), content_type="application/json") from None
 
 
-def _queue_run(session: Any, key: str, exp_info: dict) -> dict:
-    """Main thread: check the request, then queue the run behind this call; returns what will run."""
-    from ..session import RunInProgressError
+def _queue_of(request: web.Request):
+    queue = _server(request).view.queue
+    if queue is None:
+        raise web.HTTPServiceUnavailable(text=dumps({"error": "this rig serves no run queue", "status": 503}),
+                                         content_type="application/json")
+    return queue
 
-    if session.current_run is not None:
-        raise RunInProgressError(f"cannot start {key!r}: {session.current_run.key!r} is still running")
-    resolved = session.resolveExpInfo(key, exp_info)
-    index = len(session.run_records) + 1
-    session.commands.submit(session.runExperiment, key, exp_info)
-    return {"index": index, "experiment": key, "expInfo": resolved}
+
+def _queue_run(queue: Any, key: str, exp_info: dict) -> dict:
+    """Main thread: hand the run to the rig's run queue (the one owner of runs), which starts it at
+    its next turn; returns what will run. Raises RunInProgressError, or bad input's error."""
+    session = queue.session
+    item = queue.run_now(key, exp_info)  # its turn comes right after this call (the command queue)
+    return {"index": len(session.run_records) + 1, "item": item.id, "experiment": item.key, "expInfo": item.exp_info}
 
 
 async def start_run(request: web.Request) -> web.Response:
@@ -355,11 +360,11 @@ async def start_run(request: web.Request) -> web.Response:
     from ..session import ExperimentLoadError, ExpInfoError, RunInProgressError, UnknownExperimentError
 
     try:
-        queued = await _on_main(request, _queue_run, _server(request).view.session, key, exp_info)
+        queued = await _on_main(request, _queue_run, _queue_of(request), key, exp_info)
     except UnknownExperimentError as err:
         raise web.HTTPNotFound(text=dumps({"error": str(err), "status": 404}), content_type="application/json")
     except (ExpInfoError, ExperimentLoadError, TypeError, ValueError) as err:
-        raise bad(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        raise bad(one_line(err, with_type=False)) from None
     except RunInProgressError as err:
         raise web.HTTPConflict(text=dumps({"error": str(err), "status": 409}), content_type="application/json")
     _server(request).record_control(who, "run", experiment=key, expInfo=jsonable(queued["expInfo"]))
@@ -398,6 +403,108 @@ async def annotate(request: web.Request) -> web.Response:
     return ok({"t": row["t"], "note": row}, status=201)
 
 
+# ---------------------------------------------------------------------------- the run queue
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=dumps({"error": message, "status": 404}), content_type="application/json")
+
+
+def _conflict(message: str) -> web.HTTPConflict:
+    return web.HTTPConflict(text=dumps({"error": message, "status": 409}), content_type="application/json")
+
+
+def _item_id(request: web.Request) -> int:
+    raw = request.match_info["item"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        raise _not_found(f"no queue item {raw[:40]!r}")
+    return int(raw)
+
+
+async def queue_state(request: web.Request) -> web.Response:
+    """``GET /api/v1/queue``: the plan, its items with their states and outcomes, the estimate."""
+    queue = _queue_of(request)
+    return ok(jsonable(await _on_main(request, queue.summary)))
+
+
+async def queue_add(request: web.Request) -> web.Response:
+    who = _may_control(request)
+    body = await _json_body(request, required=True)
+    key, exp_info = body.get("experiment"), body.get("expInfo") or {}
+    mode, position = body.get("mode", "run"), body.get("position")
+    if not isinstance(key, str) or not key:
+        raise bad("'experiment' must be an experiment key (see GET /api/v1/experiments)")
+    if not isinstance(exp_info, dict):
+        raise bad("'expInfo' must be an object of field name to value")
+    if mode not in ("run", "pilot", "dry run"):
+        raise bad("'mode' must be 'run', 'pilot' or 'dry run'")
+    if position is not None and (isinstance(position, bool) or not isinstance(position, int) or
+                                 not 0 <= position <= 10_000):
+        raise bad("'position' must be an index among the pending items (integer >= 0) or null (at the end)")
+    from ..session import ExperimentLoadError, ExpInfoError, UnknownExperimentError
+
+    queue = _queue_of(request)
+    try:
+        item = await _on_main(request, lambda: queue.add(key, exp_info, mode=mode, position=position))
+    except UnknownExperimentError as err:
+        raise _not_found(str(err)) from None
+    except (ExpInfoError, ExperimentLoadError, TypeError, ValueError) as err:
+        raise bad(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+    _server(request).record_control(who, "queue add", experiment=item.key, item=item.id)
+    return ok({"item": jsonable(item.summary())}, status=201)
+
+
+def _item_action(name: str):
+    async def handler(request: web.Request) -> web.Response:
+        who = _may_control(request)
+        item_id = _item_id(request)
+        body = await _json_body(request, required=name == "move")
+        queue = _queue_of(request)
+        position = body.get("position")
+        if name == "move" and (isinstance(position, bool) or not isinstance(position, int) or
+                               not 0 <= position <= 10_000):
+            raise bad("'position' must be an index among the pending items (integer >= 0)")
+
+        def act():
+            if name == "move":
+                queue.move(item_id, position)
+            elif name == "remove":
+                gone = next((it for it in queue.pending if it.id == item_id), None)
+                queue.remove(item_id)
+                return gone
+            elif name == "skip":
+                queue.skip(item_id)
+            else:
+                return queue.retry(item_id)
+            return queue.item(item_id)
+
+        try:
+            item = await _on_main(request, act)
+        except KeyError:
+            raise _not_found(f"no {'pending ' if name in ('move', 'remove') else ''}queue item {item_id}") from None
+        except ValueError as err:
+            raise _conflict(str(err)) from None
+        _server(request).record_control(who, f"queue {name}", item=item_id)
+        return ok({"done": True, "action": name, "item": jsonable(item.summary())}, status=201 if name == "retry" else 200)
+
+    return handler
+
+
+def _queue_action(name: str):
+    async def handler(request: web.Request) -> web.Response:
+        who = _may_control(request)
+        await _json_body(request, required=False)
+        queue = _queue_of(request)
+
+        def act():
+            {"start": queue.start, "pause": queue.pause, "stop": queue.stop}[name]()
+            return queue.summary()
+
+        state = await _on_main(request, act)
+        _server(request).record_control(who, f"queue {name}")
+        return ok({"done": True, "action": name, "queue": jsonable(state)})
+
+    return handler
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/status", status)
@@ -410,7 +517,14 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v1/last_values", last_values)
     r.add_get("/api/v1/parameters", parameters)
     r.add_get("/api/v1/instruments", instruments)
-    r.add_get("/api/v1/annotations", annotations)
+    r.add_get("/api/v1/annotations", annotations_list)
     for name in ("pause", "resume", "stop"):
         r.add_post(f"/api/v1/session/{name}", _session_action(name))
     r.add_post("/api/v1/session/annotate", annotate)
+    r.add_get("/api/v1/queue", queue_state)
+    r.add_post("/api/v1/queue/items", queue_add)
+    for name in ("move", "skip", "retry"):
+        r.add_post(f"/api/v1/queue/items/{{item}}/{name}", _item_action(name))
+    r.add_delete("/api/v1/queue/items/{item}", _item_action("remove"))
+    for name in ("start", "pause", "stop"):
+        r.add_post(f"/api/v1/queue/{name}", _queue_action(name))

@@ -1,4 +1,4 @@
-"""``rigconsole remote ...`` and ``rigconsole observe ...`` (the lead's cli.py hands ``argv`` here).
+"""``rigconsole remote ...`` and ``rigconsole observe ...`` (:mod:`rigconsole.cli` hands ``argv`` here).
 
 - ``rigconsole remote token add NAME --role observer|operator``: prints the new
   token as the last word of its last line (shown once; only its hash is kept).

@@ -35,9 +35,10 @@ import statistics
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..frame_budget import IDLE, FrameBudget
 from .settings import EmailSettings
@@ -104,7 +105,8 @@ class Notifier:
         self._data_log: Any = None
         self._session: Any = None
         self._instruments: Any = None
-        self._budget: FrameBudget | Callable[[], FrameBudget | None] | None = budget
+        self._budget_set = budget is not None  # given, or the rig's (start) or the session's (attach)
+        self._budget: Callable[[], FrameBudget | None] = lambda: budget
         self._disk_warned = False
         self._step_s: dict[str, deque[float]] = {}
         self._plotting_ready = False
@@ -119,8 +121,9 @@ class Notifier:
             name = getattr(getattr(settings, "remote", None), "rig_name", "")
             if name and self.rig_name == socket.gethostname():
                 self.rig_name = name
-            if self._budget is None:
+            if not self._budget_set:  # the rig's current port
                 self._budget = lambda: getattr(rig, "frame_budget", None)
+                self._budget_set = True
             self.attach(session=rig.session, instruments=comp("instruments") if callable(comp) else None,
                         data_dir=lambda: getattr(rig.settings, "data_dir", None), data_log=lambda: rig.data_log)
         if self._thread is None:
@@ -144,11 +147,13 @@ class Notifier:
         """
         links: list[tuple[Any, Any]] = []
         if budget is not None:
-            self._budget = budget
+            self._budget = lambda: budget
+            self._budget_set = True
         if session is not None:
             self._session = session
-            if self._budget is None:
-                self._budget = getattr(session, "frame_budget", None)
+            if not self._budget_set:
+                self._budget = lambda: getattr(session, "frame_budget", None)
+                self._budget_set = True
             links.append((session.events.run_ended, self._on_run_ended))
         ev = getattr(instruments, "events", None)
         if ev is not None and hasattr(ev, "state_changed"):
@@ -198,7 +203,10 @@ class Notifier:
         if state != "failed" and not s.on_run_finished:
             return
         what = "FAILED" if state == "failed" else state
-        lines = [f"Run {record.index} of {record.key} {what} on rig {self.rig_name}.",
+        from ..session.outcomes import RunOutcome
+
+        lines = [f"Run {record.index} of {record.key} on rig {self.rig_name}: "
+                 f"{RunOutcome.from_record(record).sentence(traceback_hint=False)}.",
                  f"Trials: {record.n_trials}" + (f" of {record.total_trials}" if record.total_trials else ""),
                  f"Started: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.started))}"]
         if record.ended:
@@ -305,10 +313,7 @@ class Notifier:
             return False
 
     def _port(self) -> FrameBudget:
-        b = self._budget
-        if b is not None and not hasattr(b, "running"):  # a callable giving the rig's current port
-            b = b()
-        return b if b is not None else IDLE
+        return self._budget() or IDLE
 
     def _warm_up(self) -> None:
         self._plotting_ready = True

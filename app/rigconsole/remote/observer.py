@@ -19,7 +19,8 @@ import hashlib
 import http.client
 import json
 import ssl
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from .server import DEFAULT_PORT
@@ -85,7 +86,9 @@ class RemoteObserver:
             try:
                 conn.connect()
                 if self.tls:
-                    self._check_pin(conn.sock.getpeercert(binary_form=True))
+                    sock = conn.sock
+                    assert isinstance(sock, ssl.SSLSocket)  # an HTTPSConnection's, connected
+                    self._check_pin(sock.getpeercert(binary_form=True))
                 headers = {"Accept": "application/json"}
                 if self.token:
                     headers["Authorization"] = f"Bearer {self.token}"
@@ -264,7 +267,7 @@ class RemoteObserver:
 
     async def updates(self, *, after: int | None = None, max_retries: int = 10,
                       retry_delay_s: float = 0.5, heartbeat_s: float = 20.0, http: Any = None,
-                      on_connection: Callable[[str], None] | None = None) -> AsyncIterator[dict]:
+                      on_connection: Callable[[str], None] | None = None) -> AsyncGenerator[dict, None]:
         """Live events, each a dict with ``type`` (``values``, ``trial``, ``run_state``, ...), ``seq``
         (its batch's number) and ``sent`` (epoch s on the rig's clock when its batch was made).
 

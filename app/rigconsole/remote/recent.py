@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import write_json_atomically
 from . import secrets
 
 __all__ = ["MAX_RECENT", "recent_rigs_path", "load_recent", "remember_rig", "forget_rig", "saved_token",
@@ -49,17 +50,14 @@ def _read_rows(path: Path) -> list[dict]:
     for r in rows:
         if isinstance(r, dict) and isinstance(r.get("host"), str) and r["host"]:
             try:
-                out.append({**r, "port": int(r.get("port"))})
-            except (TypeError, ValueError):
+                out.append({**r, "port": int(r["port"])})
+            except (KeyError, TypeError, ValueError):
                 continue
     return out
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomically(path, rows, indent=2)
 
 
 def load_recent() -> list[dict]:
@@ -73,7 +71,7 @@ def remember_rig(entry: dict, token: str | None = None) -> dict:
     Returns the entry as saved (``token_saved`` says whether the keyring kept the token)."""
     entry = {k: entry[k] for k in ("host", "port", "tls", "fingerprint") if k in entry}
     entry["port"] = int(entry["port"])
-    entry["token_saved"] = bool(token) and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token)
+    entry["token_saved"] = bool(token and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token))
     rows = [r for r in load_recent() if (r["host"], r["port"]) != (entry["host"], entry["port"])]
     _write_rows(recent_rigs_path(), [entry] + rows[:MAX_RECENT - 1])
     return entry

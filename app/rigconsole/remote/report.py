@@ -14,9 +14,10 @@ from __future__ import annotations
 import html
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -256,7 +257,8 @@ def build_message(d: ReportData, pngs: list[tuple[str, bytes]], *, subject: str,
     body = "".join(f'<h3>{html.escape(name)}</h3><img src="cid:{cid}" alt="{html.escape(name)}">'
                    for (name, _), cid in zip(pngs, cids))
     msg.add_alternative(f"<html><body><pre>{html.escape(text)}</pre>{body}</body></html>", subtype="html")
-    html_part = msg.get_payload()[1]
+    html_part = msg.get_body(preferencelist=("html",))
+    assert html_part is not None  # added just above
     for (name, png), cid in zip(pngs, cids):
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
         html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename=f"{safe}.png")

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from ..notifications import one_line
+
 __all__ = ["SERVICE", "available", "unavailable_reason", "store", "get", "delete",
            "rig_token_key", "smtp_password_key"]
 
@@ -45,11 +47,11 @@ def _backend():
         import keyring
         from keyring.backends import fail
     except Exception as err:  # noqa: BLE001 - a broken install is "no keyring", not a crash
-        return None, f"the keyring package cannot be loaded ({type(err).__name__}: {err})"
+        return None, f"the keyring package cannot be loaded ({one_line(err)})"
     try:
         kr = keyring.get_keyring()
     except Exception as err:  # noqa: BLE001
-        return None, f"no OS keyring ({type(err).__name__}: {err})"
+        return None, f"no OS keyring ({one_line(err)})"
     name = type(kr).__name__
     if isinstance(kr, fail.Keyring) or getattr(kr, "priority", 0) <= 0:
         return None, "no OS keyring on this computer (no Secret Service, Keychain or Credential Locker found)"
@@ -78,7 +80,7 @@ def store(key: str, secret: str) -> bool:
         kr.set_password(SERVICE, key, secret)
         return True
     except Exception as err:  # noqa: BLE001 - keyring.errors.PasswordSetError, a locked keyring, D-Bus gone
-        _say_once(f"the OS keyring refused to store a secret ({type(err).__name__}: {err})")
+        _say_once(f"the OS keyring refused to store a secret ({one_line(err)})")
         return False
 
 
@@ -91,7 +93,7 @@ def get(key: str) -> str | None:
     try:
         return kr.get_password(SERVICE, key)
     except Exception as err:  # noqa: BLE001
-        _say_once(f"the OS keyring could not be read ({type(err).__name__}: {err})")
+        _say_once(f"the OS keyring could not be read ({one_line(err)})")
         return None
 
 

@@ -18,18 +18,21 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
 from . import api
 from .keys import SERVER_KEY, WHO_KEY
-from .stream import Stream, StreamClient, dumps
+from .stream import Stream, StreamClient, dumps, jsonable
 from .tls import TlsConfig
 from .tokens import TokenInfo, TokenStore
 from ..views.notebook import add_note
 from ..views.trial_measures import TrialMeasures
 from .view import RigView
+
+if TYPE_CHECKING:
+    from .discovery import Announcer
 
 __all__ = ["RemoteServer", "DEFAULT_PORT"]
 
@@ -70,7 +73,8 @@ class RemoteServer:
                  stream: Stream | None = None, locked: bool = False, announce: bool = True,
                  replay: bool = False) -> None:
         self.view = rig_view
-        self._announce, self._replay, self._announcer = announce, replay, None
+        self._announce, self._replay = announce, replay
+        self._announcer: Announcer | None = None
         self.host = host
         self.requested_port = port
         self.tokens = tokens if tokens is not None else TokenStore.default()
@@ -94,7 +98,7 @@ class RemoteServer:
         self._ws_transports: dict[web.WebSocketResponse, Any] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, *, config_dir: Path, tokens: TokenStore | None = None) -> "RemoteServer":
+    def from_settings(cls, settings: Any, *, config_dir: Path, tokens: TokenStore | None = None) -> RemoteServer:
         """The server a :class:`rigconsole.remote.settings.RemoteSettings` describes.
 
         ``tls="self-signed"`` makes (once) ``remote-cert.pem``/``remote-key.pem``
@@ -177,10 +181,11 @@ class RemoteServer:
             raise OSError(f"remote server cannot listen on {self.host}:{self.requested_port}: {err}") from err
         self._connect()
         log.info("remote server on %s", self.url)
-        if self._announce:
+        if self._announce and self._port is not None:
             from .discovery import announce_rig
 
-            self._announcer = announce_rig(self.view.rig_name, self.host, self._port, fingerprint=self.fingerprint,
+            rig_name = self.view.rig_name if self.view is not None else "rig"
+            self._announcer = announce_rig(rig_name, self.host, self._port, fingerprint=self.fingerprint,
                                            replay=self._replay)
 
     def close(self) -> None:
@@ -225,7 +230,9 @@ class RemoteServer:
         site = web.TCPSite(runner, self.host, self.requested_port, ssl_context=ssl_ctx, backlog=64)
         try:
             await site.start()
-            sock = site._server.sockets[0]  # aiohttp offers no public accessor for the bound port
+            server = site._server  # aiohttp offers no public accessor for the bound port
+            assert isinstance(server, asyncio.Server)  # started just above
+            sock = server.sockets[0]
             self._port = sock.getsockname()[1]
             self._ready.set()
             while not self._stop.is_set():
@@ -254,8 +261,15 @@ class RemoteServer:
                     transport.abort()
 
     # ------------------------------------------------------------------ rig events → stream
+    def _rig_view(self) -> RigView:
+        """The view served (set by the constructor or :meth:`start`, before anything is served)."""
+        if self.view is None:
+            raise RuntimeError("the remote server has no rig to serve: start(rig) first")
+        return self.view
+
     def _connect(self) -> None:
-        ev = self.view.session.events
+        view = self._rig_view()
+        ev = view.session.events
         push = self.stream.push
         self._links = [
             (ev.run_started, lambda rec: push({"type": "run_started", "run": api.run_summary(rec)})),
@@ -264,14 +278,23 @@ class RemoteServer:
             (ev.trial_added, self._on_trial),
             (ev.experiments_changed, lambda: push({"type": "experiments_changed"})),
         ]
-        inst = self.view.instruments
+        queue = view.queue
+        if queue is not None:  # the plan's events: the queue as it is now, each ended item, breaks
+            qe = queue.events
+            self._links += [
+                (qe.changed, lambda: push({"type": "queue", "queue": jsonable(queue.summary())})),
+                (qe.item_ended, lambda item: push({"type": "queue_item_ended", "item": jsonable(item.summary())})),
+                (qe.break_started, lambda item, msg: push({"type": "plan_break", "after": item.id, "message": msg})),
+                (qe.break_ended, lambda item: push({"type": "plan_break_ended", "after": item.id})),
+            ]
+        inst = view.instruments
         if inst is not None and hasattr(getattr(inst, "events", None), "state_changed"):
             self._links.append((inst.events.state_changed, self._on_instrument_state))
-        if self.view.data_log_changed is not None:
-            self._links.append((self.view.data_log_changed, self._hook_data_log))
+        if view.data_log_changed is not None:
+            self._links.append((view.data_log_changed, self._hook_data_log))
         for sig, slot in self._links:
             sig.connect(slot)
-        self._hook_data_log(self.view.data_log)
+        self._hook_data_log(view.data_log)
 
     def _on_trial(self, rec: Any, row: dict) -> None:
         """A trial event, with the run's response measures so far (computed once, here; see views.trial_measures)."""
@@ -337,7 +360,7 @@ class RemoteServer:
         t = time.time()
         text = f"{action} by {who.name}"
         row = {"t": t, "source": f"remote:{who.name}", "kind": "control", "text": text, "fields": fields}
-        dl = self.view.data_log
+        dl = self._rig_view().data_log
         add = getattr(dl, "add_annotation", None)
         if callable(add):
             try:
@@ -433,7 +456,7 @@ class RemoteServer:
             client = StreamClient(who.name, max_batches=self.stream.client_max_batches,
                                   max_bytes=self.stream.client_max_bytes)
             welcome = self.stream.attach(client, hello.get("after"), hello.get("stream"))
-            welcome.update(role=who.role, rig=self.view.rig_name, locked=self._locked)
+            welcome.update(role=who.role, rig=self._rig_view().rig_name, locked=self._locked)
             await ws.send_str(dumps(welcome))
             sender = asyncio.ensure_future(self._send_loop(ws, client))
             reader = asyncio.ensure_future(self._read_loop(ws))

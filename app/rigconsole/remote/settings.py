@@ -1,8 +1,7 @@
-"""The remote settings the console keeps (a pydantic model the lead adds to ``Settings`` as ``remote``)."""
+"""The remote settings the console keeps (a pydantic model, ``Settings.remote``)."""
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator

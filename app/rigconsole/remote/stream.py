@@ -25,7 +25,8 @@ import statistics
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["Stream", "StreamClient", "jsonable", "dumps"]
 

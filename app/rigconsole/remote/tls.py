@@ -64,7 +64,7 @@ class TlsConfig:
     key: Path
 
     @classmethod
-    def self_signed(cls, folder: Path, *, hostname: str = "localhost") -> "TlsConfig":
+    def self_signed(cls, folder: Path, *, hostname: str = "localhost") -> TlsConfig:
         """The rig's self-signed pair in ``folder`` (``remote-cert.pem``, ``remote-key.pem``), made once."""
         folder = Path(folder)
         cert, key = folder / "remote-cert.pem", folder / "remote-key.pem"

@@ -78,7 +78,7 @@ class TokenStore:
         self._reload()
 
     @classmethod
-    def default(cls) -> "TokenStore":
+    def default(cls) -> TokenStore:
         return cls(default_tokens_path())
 
     # ------------------------------------------------------------------ file

@@ -8,11 +8,31 @@ control through the session's main-thread command queue.
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..frame_budget import IDLE, FrameBudget
 
-__all__ = ["RigView"]
+__all__ = ["RigView", "RigSurface"]
+
+
+class RigSurface(Protocol):
+    """What :meth:`RigView.from_rig` reads of a :class:`rigconsole.rig.Rig` (which implements
+    it; ``remote`` sits below ``rig`` and does not import it)."""
+
+    @property
+    def session(self) -> Any: ...
+    @property
+    def data_log(self) -> Any: ...
+    @property
+    def frame_budget(self) -> FrameBudget: ...
+    @property
+    def settings(self) -> Any: ...
+    @property
+    def events(self) -> Any: ...
+    @property
+    def queue(self) -> Any: ...
+    def component(self, name: str) -> Any | None: ...
 
 
 class RigView:
@@ -24,38 +44,35 @@ class RigView:
             current one (a Rig replaces its data log when the data folder
             changes), or ``None``.
         rig_name: shown to observers (default: the host name).
-        budget: the frame-budget port (default: ``session.frame_budget`` when
-            the session has one, else :data:`rigconsole.frame_budget.IDLE`).
+        budget: the frame-budget port (default: ``session.frame_budget``).
         instruments: an instrument manager (``.instruments`` mapping and
             ``.events.state_changed(name, state, message)``), or ``None``.
         data_log_changed: a psygnal signal emitting the new data log (a Rig's
             ``events.data_log_changed``), or ``None``.
+        queue: the rig's run queue (:class:`rigconsole.plans.RunQueue`, the one owner of
+            runs: ``POST /runs`` and the queue endpoints hand it work), or ``None`` (then
+            they answer 503).
     """
 
     def __init__(self, session: Any, data_log: Any = None, *, rig_name: str | None = None,
                  budget: FrameBudget | None = None, instruments: Any = None,
-                 data_log_changed: Any = None) -> None:
+                 data_log_changed: Any = None, queue: Any = None) -> None:
         self.session = session
+        self.queue = queue
         self._data_log: Callable[[], Any] = data_log if callable(data_log) and not hasattr(data_log, "add_entry") \
             else (lambda: data_log)
         self.rig_name = rig_name or socket.gethostname()
-        if budget is None:
-            budget = getattr(session, "frame_budget", None) or IDLE
-        self.budget: FrameBudget = budget
+        self.budget: FrameBudget = budget if budget is not None else session.frame_budget or IDLE
         self.instruments = instruments
         self.data_log_changed = data_log_changed
 
     @classmethod
-    def from_rig(cls, rig: Any, *, rig_name: str | None = None) -> "RigView":
-        """The view of a :class:`rigconsole.rig.Rig` (its session, current data log, budget, instruments)."""
-        settings = getattr(rig, "settings", None)
-        name = rig_name or getattr(getattr(settings, "remote", None), "rig_name", "") or None
-        events = getattr(rig, "events", None)
-        comp = getattr(rig, "component", None)
-        return cls(rig.session, lambda: rig.data_log, rig_name=name,
-                   budget=getattr(rig, "frame_budget", None),
-                   instruments=comp("instruments") if callable(comp) else None,
-                   data_log_changed=getattr(events, "data_log_changed", None))
+    def from_rig(cls, rig: RigSurface, *, rig_name: str | None = None) -> RigView:
+        """The view of a :class:`rigconsole.rig.Rig` (its session, current data log, budget,
+        instruments, and ``settings.remote.rig_name`` unless ``rig_name`` is given)."""
+        name = rig_name or rig.settings.remote.rig_name or None
+        return cls(rig.session, lambda: rig.data_log, rig_name=name, budget=rig.frame_budget,
+                   instruments=rig.component("instruments"), data_log_changed=rig.events.data_log_changed, queue=rig.queue)
 
     @property
     def data_log(self) -> Any:

@@ -29,7 +29,10 @@ class DevicesAPI:
 
     keyboard_backend: str | None
     currentExperiment: Any
-    experimentObjects: dict
+
+    @property
+    def experimentObjects(self) -> dict:  # the Session's (its registry's parsed experiments)
+        raise NotImplementedError
 
     def _force_keyboard_backend(self) -> None:
         """Make every PsychoPy keyboard use :attr:`keyboard_backend` and keep a ``defaultKeyboard``."""

@@ -24,17 +24,21 @@ The per-flip work (:meth:`RunDriver.on_frame`) runs from the frame hook.
 """
 from __future__ import annotations
 
+import functools
+import dataclasses
 import inspect
 import logging
 import os
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..notifications import one_line
 from .commands import CommandQueue, is_main_thread
 from .frames import FrameHook, frame_stats
 from .loader import ExperimentFile
-from .outcomes import SAVE_DATA, error_location, export_step, trials_complete, where_in_run
+from .outcomes import SAVE_DATA, RunOutcome, error_location, export_step, trials_complete, where_in_run
 from .runs import RunRecord, RunState, RunStopped, SessionEvents
 from .window import StimulusWindow, tidy_heap
 
@@ -124,7 +128,7 @@ class RunDriver:
         record = RunRecord(index=len(self.records) + 1, key=entry.key, exp_info=exp_info)
         self._run = record
         try:
-            module = entry.module
+            module: Any = entry.module  # a module: broken entries are refused before this
             self.records.append(record)
             self._stop_at = None
             self._last_status = None
@@ -201,8 +205,7 @@ class RunDriver:
                 record.traceback = traceback.format_exc()
             except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt stays a failure too
                 err = exc
-                text = str(exc).strip().splitlines()
-                record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+                record.error = one_line(exc)
                 record.traceback = traceback.format_exc()
                 self._locate(record, exc, files, this_exp)
                 step = export_step(exc.__traceback__)
@@ -260,8 +263,7 @@ class RunDriver:
                 except Exception as exc:
                     log.exception("run %d: saving %s's data failed", record.index, record.key)
                     if record.error is None:
-                        text = str(exc).strip().splitlines()
-                        record.error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+                        record.error = one_line(exc)
                         record.traceback = traceback.format_exc()
                         self._locate(record, exc, list(files), this_exp)
                         if not record.stop_requested:  # run() returned: every trial ran
@@ -280,9 +282,9 @@ class RunDriver:
             record.ended = time.time()
             if record.error is not None and record.raised_in:
                 state = RunState.FINISHED_WITH_ERRORS
-                log.warning("run %d: %s finished with errors: every trial kept (%d trials); %s in %s at %s\n%s",
-                            record.index, record.key, record.n_trials, record.error, record.raised_in,
-                            record.error_at or "?", record.traceback)
+                said = dataclasses.replace(RunOutcome.from_record(record), state=state)  # the one sentence
+                log.warning("run %d: %s: %s\n%s", record.index, record.key, said.sentence(traceback_hint=False),
+                            record.traceback)
             elif record.error is not None:
                 state = RunState.FAILED
                 log.error("run %d: %s failed: %s\n%s", record.index, record.key, record.error, record.traceback)
@@ -415,7 +417,7 @@ class RunDriver:
                 playback += list(routine.getPlaybackComponents())
             self._pause_loop(this_exp, win, timers, playback)
 
-        pauseExperiment.__wrapped__ = original
+        functools.update_wrapper(pauseExperiment, original, assigned=(), updated=())  # __wrapped__ only
         return pauseExperiment
 
     def _pause_loop(self, this_exp, win, timers=(), playback=()) -> None:

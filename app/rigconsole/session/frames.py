@@ -37,13 +37,14 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
+
+import numpy as np
 
 from ..frame_budget import IDLE
 from .stall import StallGuard
-
-import numpy as np
 
 __all__ = ["FrameHook", "StallGuard", "FrameStats", "frame_stats"]
 
@@ -106,7 +107,7 @@ class FrameHook:
         self.budget_s = budget_s
         self.simulated_vsync_hz = simulated_vsync_hz
         self.win = None
-        self._orig_flip = None
+        self._orig_flip: Callable[..., Any] = _not_hooked
         self.recording = False
         self.intervals: list[float] = []
         self._last_flip: float | None = None
@@ -131,6 +132,7 @@ class FrameHook:
         self.deadline = math.inf
         self.guard = StallGuard(self.pump_now)
         self._last_served = time.perf_counter()  # when a pump last handed back
+        self._warp = None  # a dry run's time warp (.warp.TimeWarp), or None
 
     # -- the frame-budget port (rigconsole.frame_budget.FrameBudget) -----------
     @property
@@ -166,11 +168,31 @@ class FrameHook:
         if self.simulated_vsync_hz:
             win._monitorFrameRate = float(self.simulated_vsync_hz)
 
+    def set_time_warp(self, warp) -> None:
+        """Pace flips for a dry run's time warp (:class:`.warp.TimeWarp`; ``None``: real time again).
+
+        While it is set the vertical blank is simulated, ``warp.wall_hz()`` times per wall
+        second (a ``"max"`` warp's blank does not wait), :attr:`refresh_hz` is that wall
+        rate (frame statistics are in wall time), and the warp hears of every flip. On a
+        real display the window's own vsync is switched off meanwhile and back on after.
+        """
+        if warp is self._warp:
+            return
+        self._warp = warp
+        self._last_vsync = None  # a new grid
+        self._flip_s.clear()
+        self._margin = self.margin_s
+        if not self.simulated_vsync_hz and self.win is not None:
+            try:
+                self.win.winHandle.set_vsync(warp is None)
+            except Exception:  # a backend without it: flips then wait for the real blank
+                log.debug("could not switch the window's vsync", exc_info=True)
+
     def detach(self) -> None:
         if self.win is not None:
             self.win.__dict__.pop("flip", None)
         self.win = None
-        self._orig_flip = None
+        self._orig_flip = _not_hooked
 
     #: serve the console after a flip when it was last served longer ago than this many
     #: refresh periods. The next frame may miss its blank (a slow draw or swap), and
@@ -221,6 +243,10 @@ class FrameHook:
 
     @property
     def refresh_hz(self) -> float:
+        """The vertical blank's rate, Hz of wall time (under a time warp: the warped rate)."""
+        warp = self._warp
+        if warp is not None:
+            return warp.wall_hz() or warp.frame_hz * warp.rate
         if self.simulated_vsync_hz:
             return float(self.simulated_vsync_hz)
         rate = getattr(self.win, "_monitorFrameRate", None) if self.win is not None else None
@@ -354,7 +380,7 @@ class FrameHook:
         following blank, so the time until then is the console's to use too.
         """
         last = self._last_vsync
-        if last is None:
+        if last is None or (self._warp is not None and self._warp.is_max):
             return None
         period = 1.0 / self.refresh_hz
         blank = last + period
@@ -373,12 +399,12 @@ class FrameHook:
             blank = self._next_blank(now)
             # the slack: time left before this frame's blank, less the flip's margin
             slack = blank - now - self._margin if blank is not None else 0.0
-            if slack > 0.001:
+            if blank is not None and slack > 0.001:
                 self.pump_now(min(slack, self.budget_s), room_until=blank - self._margin)
                 if time.perf_counter() > blank:
                     self.overruns += 1
         try:
-            if self.simulated_vsync_hz:
+            if self.simulated_vsync_hz or self._warp is not None:
                 t_flip = time.perf_counter()
                 result = self._orig_flip(*args, **kwargs)
                 now = time.perf_counter()
@@ -407,6 +433,8 @@ class FrameHook:
             if self._last_flip is not None:
                 self.intervals.append(now - self._last_flip)
             self._last_flip = now
+        if self._warp is not None:
+            self._warp.on_flip()
         self.on_frame(now)
         if self.pump_phase == "after_flip":
             self.pump_now()
@@ -416,3 +444,8 @@ class FrameHook:
                 budget = self.SLACKLESS_BUDGET_S if unserved > self.SLACKLESS_PERIODS else self.AFTER_FLIP_BUDGET_S
                 self.pump_now(min(self.budget_s, budget))
         return result
+
+
+def _not_hooked(*_args: Any, **_kwargs: Any) -> Any:
+    """The stimulus window's flip while no window is hooked (never called then)."""
+    raise RuntimeError("the frame pump is not hooked to a stimulus window")

@@ -35,9 +35,11 @@ into the console (a Qt window) never reach an experiment.
 """
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["install_event_backend_fix", "watch_window", "key_name", "add_poll_observer",
            "remove_poll_observer", "keys_down"]
@@ -46,7 +48,7 @@ __all__ = ["install_event_backend_fix", "watch_window", "key_name", "add_poll_ob
 _releases: deque = deque(maxlen=10000)
 #: names of keys currently held down on a watched window (for ``getState``)
 _down: set[str] = set()
-_watched: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_watched: weakref.WeakSet[Any] = weakref.WeakSet()
 _observers: list[Callable[..., None]] = []
 _installed = False
 
@@ -218,7 +220,7 @@ def install_event_backend_fix() -> None:
     for name, fn, orig in (("dispatchMessages", dispatchMessages, orig_dispatch),
                            ("clearEvents", clearEvents, orig_clear),
                            ("getKeys", getKeys, orig_get_keys), ("getState", getState, orig_get_state)):
-        fn.__wrapped__ = orig
+        functools.update_wrapper(fn, orig, assigned=(), updated=())  # __wrapped__ only
         fn.__name__ = name
         setattr(cls, name, fn)
     _watch_new_windows()
@@ -240,5 +242,5 @@ def _watch_new_windows() -> None:
         orig_init(self, *args, **kwargs)
         watch_window(getattr(self, "winHandle", None))
 
-    __init__.__wrapped__ = orig_init
+    functools.update_wrapper(__init__, orig_init, assigned=(), updated=())  # __wrapped__ only
     backend.__init__ = __init__

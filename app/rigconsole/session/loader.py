@@ -26,11 +26,13 @@ import os
 import sys
 import traceback
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
+from ..notifications import one_line
 from .expinfo import ExpInfoField, parse_exp_info
 
 __all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir",
@@ -65,8 +67,7 @@ def _one_line(err: BaseException) -> str:
         return f"syntax error ({where}): {err.msg}"
     if isinstance(err, SystemExit):
         return f"the file called sys.exit({err.code}) while loading"
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return one_line(err)
 
 
 _plugins_active = False
@@ -276,7 +277,7 @@ def load_experiment(path: Path, key: str, cache_dir: Path) -> ExperimentFile:
         source = script.read_text(encoding="utf-8")
         code = compile(source, str(script), "exec")
         name = _module_name(path)
-        module = types.ModuleType(name)
+        module: Any = types.ModuleType(name)
         module.__file__ = str(path.with_suffix(".py"))
         module.__dict__["__builtins__"] = __builtins__
         sys.modules.setdefault("rigconsole_experiments", types.ModuleType("rigconsole_experiments"))

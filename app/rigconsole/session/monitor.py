@@ -67,7 +67,7 @@ class MonitorSettings(BaseModel):
     gamma: float | tuple[float, float, float] | None = None
 
     @model_validator(mode="after")
-    def _all_or_none(self) -> "MonitorSettings":
+    def _all_or_none(self) -> MonitorSettings:
         given = [self.width_cm is not None, self.distance_cm is not None, self.resolution_px is not None]
         if any(given) and not all(given):
             missing = [n for n, g in zip(("width_cm", "distance_cm", "resolution_px"), given) if not g]
@@ -114,7 +114,9 @@ def make_monitor(settings: MonitorSettings, *, save: bool = True):
         raise MonitorProfileError(f"no Monitor Center profile named {settings.name!r} (profiles: {known}); "
                                   "give the screen's width_cm, distance_cm and resolution_px instead")
     mon = monitors.Monitor(settings.name, verbose=False, autoLog=False)
-    if settings.measured:
+    if settings.measured:  # width, distance and resolution all given
+        assert settings.width_cm is not None and settings.distance_cm is not None
+        assert settings.resolution_px is not None
         mon.setWidth(float(settings.width_cm))
         mon.setDistance(float(settings.distance_cm))
         mon.setSizePix(list(settings.resolution_px))

@@ -36,12 +36,15 @@ from __future__ import annotations
 
 import os
 import traceback as tb_mod
+from collections.abc import Iterable
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Iterable
+from typing import Any
 
 from .runs import RunRecord, RunState
 
-__all__ = ["export_step", "trials_complete", "error_location", "where_in_run", "outcome_line", "SAVE_DATA"]
+__all__ = ["export_step", "trials_complete", "error_location", "where_in_run", "outcome_line", "SAVE_DATA",
+           "RunOutcome", "SKIPPED", "NOT_STARTED"]
 
 #: ``RunRecord.raised_in`` of a run whose ``saveData`` raised after ``run()`` returned
 SAVE_DATA = "saveData"
@@ -117,33 +120,133 @@ def where_in_run(this_exp: Any) -> str:
     return ", ".join(parts)
 
 
-def outcome_line(record: RunRecord, log_path: Any = None) -> str | None:
-    """The one line that says how a run ended, when it did not simply finish (``None`` then).
+#: the state of a plan item the technician skipped (never started)
+SKIPPED = "skipped"
+#: the state of an item that could not start (bad expInfo, broken experiment): nothing ran
+NOT_STARTED = "not started"
 
-    - finished with errors: ``run finished with errors: every trial kept (30 trials);
-      IndexError: list index out of range in PsychoPy's TrialHandler2.saveAsExcel at
-      /…/stroop.py:833; full traceback in <log> (or -v)``
-    - failed: ``run failed at /…/gng.py:123 (routine 'trial', loop 'trials' trial 3 of 10):
-      ZeroDivisionError: division by zero; full traceback in <log> (or -v)``
-    - stopped: ``run stopped after 4 trials``
 
-    Args:
-        record: the ended run.
-        log_path: the log file that holds the traceback, or ``None`` (then: ``-v``).
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one run (or one plan item) ended: THE place its one-line sentence is written.
+
+    The run owner (:class:`rigconsole.plans.RunQueue`) makes one for each ended item;
+    the console's run panel and Plan panel, ``rigconsole run``, the QA report, the
+    remote API (``outcome`` of ``GET /api/v1/queue``) and the email notifier show
+    :meth:`sentence` (or its parts), never their own wording.
+
+    Attributes:
+        state: a :class:`.runs.RunState` end value, :data:`SKIPPED` or :data:`NOT_STARTED`.
+        experiment: the experiment's key.
+        n_trials: data rows stored (``thisExp.nextEntry()`` calls).
+        total_trials: expected trials when known, else ``None``.
+        duration_s: seconds from the run's start to its end, ``None`` when it never ran.
+        error: ``"ErrorType: message"`` of a failed run (or one finished with errors), else ``None``.
+        error_at: ``"<experiment file>:<line>"`` where it raised, else ``None``.
+        where: routine, loop and trial when it raised (``""`` when unknown).
+        raised_in: the end-of-run step that raised (``"TrialHandler2.saveAsExcel"``, :data:`SAVE_DATA`).
+        has_traceback: a traceback was logged (the sentence then says where to read it).
+        run_index: the session's run number (``RunRecord.index``), ``None`` when it never ran.
     """
-    hint = f"; full traceback in {log_path} (or -v)" if log_path else "; full traceback with -v"
-    if record.state == RunState.FINISHED_WITH_ERRORS:
-        n = record.n_trials
-        step = ("in the experiment's saveData" if record.raised_in == SAVE_DATA
-                else f"in PsychoPy's {record.raised_in}" if record.raised_in else "")
-        parts = [f"{record.error}", step, f"at {record.error_at}" if record.error_at else ""]
-        return (f"run finished with errors: every trial kept ({n} trial{'s' if n != 1 else ''}); "
-                + " ".join(p for p in parts if p) + (hint if record.traceback else ""))
-    if record.state == RunState.FAILED:
-        head = "run failed" + (f" at {record.error_at}" if record.error_at else "")
-        if record.where:
-            head += f" ({record.where})"
-        return f"{head}: {record.error}" + (hint if record.traceback else "")
-    if record.state == RunState.STOPPED:
-        return f"run stopped after {record.n_trials} trials"
-    return None
+
+    state: str
+    experiment: str
+    n_trials: int = 0
+    total_trials: int | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    error_at: str | None = None
+    where: str = ""
+    raised_in: str = ""
+    has_traceback: bool = False
+    run_index: int | None = None
+
+    @classmethod
+    def from_record(cls, record: RunRecord) -> "RunOutcome":
+        """The outcome of an ended :class:`.runs.RunRecord`."""
+        def get(name: str, default: Any = None) -> Any:  # a record-like object too
+            return getattr(record, name, default)
+
+        started, ended = get("started"), get("ended")
+        return cls(state=get("state", RunState.FAILED), experiment=get("key", ""), n_trials=get("n_trials", 0) or 0,
+                   total_trials=get("total_trials"), duration_s=(ended - started) if ended and started else None,
+                   error=get("error"), error_at=get("error_at"), where=get("where", "") or "",
+                   raised_in=get("raised_in", "") or "", has_traceback=bool(get("traceback", "")),
+                   run_index=get("index"))
+
+    @classmethod
+    def not_run(cls, experiment: str, state: str = SKIPPED, error: str | None = None) -> "RunOutcome":
+        """An item that never ran: skipped by the technician, or refused before it started (``error``)."""
+        return cls(state=state, experiment=experiment, error=error)
+
+    @property
+    def ok(self) -> bool:
+        """Finished, stopped on request or skipped: nothing went wrong."""
+        return self.state in (RunState.FINISHED, RunState.STOPPED, SKIPPED)
+
+    @property
+    def badness(self) -> int:
+        """How bad, for "the worst outcome of a plan": 0 ok, 1 finished with errors, 2 failed or not started."""
+        if self.state == RunState.FINISHED_WITH_ERRORS:
+            return 1
+        return 2 if self.state in (RunState.FAILED, NOT_STARTED) else 0
+
+    @property
+    def step(self) -> str:
+        """The end-of-run step that raised, as words (``"in PsychoPy's TrialHandler2.saveAsExcel"``), or ``""``."""
+        if not self.raised_in:
+            return ""
+        return "in the experiment's saveData" if self.raised_in == SAVE_DATA else f"in PsychoPy's {self.raised_in}"
+
+    def sentence(self, log_path: Any = None, *, traceback_hint: bool = True) -> str:
+        """The one line that says how it ended.
+
+        - finished: ``run finished: 30 trials``
+        - finished with errors: ``run finished with errors: every trial kept (30 trials);
+          IndexError: list index out of range in PsychoPy's TrialHandler2.saveAsExcel at
+          /…/stroop.py:833; full traceback in <log> (or -v)``
+        - failed: ``run failed at /…/gng.py:123 (routine 'trial', loop 'trials' trial 3 of 10):
+          ZeroDivisionError: division by zero; full traceback in <log> (or -v)``
+        - stopped: ``run stopped after 4 trials``; skipped: ``skipped``;
+          not started: ``not started: <why>``
+
+        Args:
+            log_path: the log file that holds the traceback, or ``None`` (then: ``-v``).
+            traceback_hint: add where the traceback is (the CLI); ``False`` for views.
+        """
+        hint = ""
+        if traceback_hint and self.has_traceback:
+            hint = f"; full traceback in {log_path} (or -v)" if log_path else "; full traceback with -v"
+        if self.state == RunState.FINISHED_WITH_ERRORS:
+            parts = [f"{self.error}", self.step, f"at {self.error_at}" if self.error_at else ""]
+            return (f"run finished with errors: every trial kept ({_plural(self.n_trials, 'trial')}); "
+                    + " ".join(p for p in parts if p) + hint)
+        if self.state == RunState.FAILED:
+            head = "run failed" + (f" at {self.error_at}" if self.error_at else "")
+            if self.where:
+                head += f" ({self.where})"
+            return f"{head}: {self.error}" + hint
+        if self.state == RunState.STOPPED:
+            return f"run stopped after {self.n_trials} trials"
+        if self.state == RunState.FINISHED:
+            return f"run finished: {_plural(self.n_trials, 'trial')}"
+        if self.state == NOT_STARTED:
+            return f"not started: {self.error}" if self.error else "not started"
+        return self.state
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: every attribute plus ``sentence`` (without the traceback hint)."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["sentence"] = self.sentence(traceback_hint=False)
+        return out
+
+
+def outcome_line(record: RunRecord, log_path: Any = None) -> str | None:
+    """:meth:`RunOutcome.sentence` of ``record`` when it did not simply finish (``None`` then)."""
+    if record.state == RunState.FINISHED:
+        return None
+    return RunOutcome.from_record(record).sentence(log_path)

@@ -18,9 +18,10 @@ import csv
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .outcomes import where_in_run
 from .runs import RunState
@@ -65,6 +66,11 @@ class QAReport:
         error: the run's one-line error, if any.
         expected_rows: the trials the run expected (``RunRecord.total_trials``: a trial
             loop's ``nTotal`` or expInfo ``nTrials``), ``None`` when unknown.
+        speed: the dry run's time warp as asked (:func:`.warp.format_speed`: ``"1x (real
+            time)"``, ``"10x"``, ``"max"``).
+        speed_reached: experiment seconds per wall second over the run (NaN when unknown).
+        experiment_s: the run's duration in its own (warped) time, s.
+        wall_s: the wall time the dry run took, s.
     """
 
     experiment: str
@@ -80,6 +86,10 @@ class QAReport:
     data_files: list[str] = field(default_factory=list)
     error: str | None = None
     expected_rows: int | None = None
+    speed: str = "1x (real time)"
+    speed_reached: float = math.nan
+    experiment_s: float = math.nan
+    wall_s: float = math.nan
 
     @property
     def completed(self) -> bool:
@@ -102,7 +112,11 @@ class QAReport:
             lines.append(f"  frames: {fs['n_frames']}, dropped {fs.get('dropped_frames', 0)}, "
                          f"median {fs.get('p50_ms', math.nan):.1f} ms, p99 {fs.get('p99_ms', math.nan):.1f} ms, "
                          f"max {fs.get('max_ms', math.nan):.1f} ms at {fs.get('refresh_hz', math.nan):g} Hz")
-        lines.append(f"  duration: {self.duration_s:.1f} s")
+        if math.isfinite(self.experiment_s):
+            lines.append(f"  duration: {self.experiment_s:.1f} s of experiment time in {self.wall_s:.1f} s of wall "
+                         f"time; speed {self.speed}, reached {self.speed_reached:.1f}x")
+        else:
+            lines.append(f"  duration: {self.duration_s:.1f} s")
         if self.simulated:
             lines.append("  simulated participant: " + ", ".join(f"{k} {v}" for k, v in sorted(self.simulated.items())))
         if self.error:
@@ -132,7 +146,7 @@ def empty_columns(rows: list[dict[str, Any]], columns: Iterable[str] | None = No
 
 def trials_per_loop(rows: list[dict[str, Any]]) -> dict[str, int]:
     """``{loop: rows with a value in the loop's '<loop>.thisN' column}``, in column order."""
-    loops = {}
+    loops: dict[str, int] = {}
     for r in rows:
         for c in r:
             if c.endswith(".thisN") and c.count(".") == 1:
@@ -214,7 +228,8 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
 
 
 def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None = 0,
-            stuck_after_s: float = 30.0, max_duration_s: float | None = None, participant=None) -> QAReport:
+            stuck_after_s: float = 30.0, max_duration_s: float | None = None, participant=None,
+            speed: float | str = 1.0, run=None) -> QAReport:
     """Run ``key`` in ``session`` with a simulated participant and return its QA report.
 
     Uses only the session's public API: the participant attaches to
@@ -225,38 +240,75 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
     new routine counts as progress too.
     The caller chooses the data folder (dry-run data belong apart from real data).
 
+    With ``speed`` other than 1 the run is time-warped (:class:`.warp.TimeWarp`):
+    PsychoPy's clocks and the session's simulated vertical blank run ``speed`` times
+    faster than the wall clock (``"max"``: as fast as frames are drawn), the data
+    have a ``time_warp`` column (the speed) and times in the experiment's own time,
+    and the warp is removed when the run ends, whatever happens. The limits
+    (``stuck_after_s``, ``max_duration_s``) are in the experiment's own time, so a
+    slower machine gives the same outcome.
+
     Args:
         session: a ``rigconsole.Session``.
         key, expInfo: as for ``Session.runExperiment``.
         seed: the participant's seed (ignored when ``participant`` is given).
-        stuck_after_s: seconds without a new data row (or routine) that count as stuck.
-        max_duration_s: stop the run after this long (outcome ``"time limit"``); ``None``: no limit.
+        stuck_after_s: experiment seconds without a new data row (or routine) that count as stuck.
+        max_duration_s: stop the run after this many experiment seconds (outcome ``"time
+            limit"``); ``None``: no limit.
         participant: a :class:`.simulate.SimulatedParticipant` to use.
+        speed: experiment seconds per wall second (> 0), or ``"max"`` (see :mod:`.warp`).
+        run: the call that starts the run, ``run(key, expInfo)``: the rig's run owner passes its
+            own (:class:`rigconsole.plans.RunQueue`); default ``session.runExperiment``.
 
     Raises:
+        ValueError: a speed that is neither a number > 0 nor ``"max"`` (nothing ran).
+        RuntimeError: another time warp is installed (nothing ran).
         whatever ``runExperiment`` raises for bad input (nothing ran); an
         exception the experiment raised is reported as ``"failed"``, not raised.
     """
-    from .simulate import SimulatedParticipant
+    import psychopy.clock
 
+    from .simulate import SimulatedParticipant, waiting_inputs
+    from .warp import TimeWarp, format_speed, parse_speed
+
+    speed = parse_speed(speed)
     sp = participant if participant is not None else SimulatedParticipant(seed)
-    t_start = time.perf_counter()
-    state = {"last_progress": t_start, "where": "", "stuck": False, "limit": False, "watching": False}
+    if session.win is None:
+        session.setupWindowFromParams({"size": [800, 600], "fullscr": False, "units": "height"})
+    warp = None
+    if speed != 1.0:
+        hz = getattr(session.win, "_monitorFrameRate", None) or session.frame_budget.refresh_hz
+        warp = TimeWarp(speed, frame_hz=hz)
+
+    def now() -> float:
+        return psychopy.clock.getTime()  # experiment time (warped while the warp is installed)
+
+    state: dict[str, Any] = {"where": "", "stuck": False, "limit": False, "watching": False, "marked": False}
 
     def on_trial(record, row):
-        state["last_progress"] = time.perf_counter()
+        state["last_progress"] = now()
 
     def watchdog():
         if not state["watching"]:
             return
-        now = time.perf_counter()
-        routine = getattr(session.currentExperiment, "currentRoutine", None)
+        t = now()
+        this_exp = session.currentExperiment
+        if warp is not None and not state["marked"] and this_exp is not None:
+            state["marked"] = True
+            extra = getattr(this_exp, "extraInfo", None)
+            if isinstance(extra, dict):  # a column in every row: these data were time-warped
+                extra["time_warp"] = format_speed(speed)
+        routine = getattr(this_exp, "currentRoutine", None)
         if routine is not state.get("routine"):  # a new routine is progress too (routines outside loops)
             state["routine"] = routine
-            state["last_progress"] = now
-        if not state["stuck"] and now - state["last_progress"] > stuck_after_s:
-            this_exp = session.currentExperiment
+            state["last_progress"] = t
+        elif routine is None and not getattr(this_exp, "entries", None):
+            state["last_progress"] = t  # still setting up (loading stimuli): not stuck, whatever the warp
+        if not state["stuck"] and t - state["last_progress"] > stuck_after_s:
             where = where_in_run(this_exp) if this_exp is not None else ""
+            inputs = waiting_inputs(routine)
+            if inputs:  # what the participant could not do: the components waiting for an input
+                where += (", " if where else "") + "waiting for " + "; ".join(inputs)
             waiting = sp.waiting_for()
             if waiting:
                 where += (", " if where else "") + "waiting for keys " + waiting
@@ -264,31 +316,45 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
             state.update(stuck=True, where=where or f"after data row {rows}: no new row for {stuck_after_s:g} s")
             log.warning("dry run of %s stuck (%s); stopping it", key, state["where"])
             session.stopExperiment()
-        elif not state["stuck"] and not state["limit"] and max_duration_s is not None and now - t_start > max_duration_s:
-            this_exp = session.currentExperiment
+        elif (not state["stuck"] and not state["limit"] and max_duration_s is not None
+              and t - state["t_start"] > max_duration_s):
             state.update(limit=True, where=(where_in_run(this_exp) if this_exp is not None else ""))
-            log.info("dry run of %s reached its time limit (%g s); stopping it", key, max_duration_s)
+            log.info("dry run of %s reached its time limit (%g s of experiment time); stopping it", key, max_duration_s)
             session.stopExperiment()
         session.win.callOnFlip(watchdog)
 
-    session.events.trial_added.connect(on_trial)
-    if session.win is None:
-        session.setupWindowFromParams({"size": [800, 600], "fullscr": False, "units": "height"})
-    sp.attach(session.win)
-    state["watching"] = True
-    session.win.callOnFlip(watchdog)
+    if warp is not None:
+        warp.install()
+        session.frame_hook.set_time_warp(warp)
+    wall0 = time.perf_counter()
     error = None
     try:
-        session.runExperiment(key, expInfo)
-    except Exception as err:  # the run is recorded as failed; the report says so
-        error = err
+        session.events.trial_added.connect(on_trial)
+        state["t_start"] = state["last_progress"] = t0 = now()
+        sp.attach(session.win)
+        state["watching"] = True
+        session.win.callOnFlip(watchdog)
+        try:
+            (run or session.runExperiment)(key, expInfo)
+        except Exception as err:  # the run is recorded as failed; the report says so
+            error = err
+        finally:
+            state["watching"] = False
+            sp.detach()
+            session.events.trial_added.disconnect(on_trial)
+            experiment_s = now() - t0
     finally:
-        state["watching"] = False
-        sp.detach()
-        session.events.trial_added.disconnect(on_trial)
+        if warp is not None:
+            session.frame_hook.set_time_warp(None)
+            warp.uninstall()
+    wall_s = time.perf_counter() - wall0
     record = session.run_records[-1] if session.run_records else None
     outcome = "stuck" if state["stuck"] else "time limit" if state["limit"] else None
     report = qa_report(key, record=record, outcome=outcome, where=state["where"], participant=sp)
+    report.speed = format_speed(speed)
+    report.experiment_s = float(experiment_s)
+    report.wall_s = float(wall_s)
+    report.speed_reached = experiment_s / wall_s if wall_s > 0 else math.nan
     if error is not None and report.error is None:
         report.error = f"{type(error).__name__}: {error}"
     return report

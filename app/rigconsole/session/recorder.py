@@ -8,6 +8,7 @@ those are still written by the experiment's ``saveData``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from .runs import RunRecord, RunState, disconnect_all
@@ -16,20 +17,6 @@ from .session import Session
 __all__ = ["SessionRecorder"]
 
 log = logging.getLogger("rigconsole.recorder")
-
-
-def _use_budget(data_log: Any, budget: Any) -> bool:
-    """Gate the data log's writer thread on ``budget`` (``None``: ungate); ``True`` if done.
-
-    Through ``DataLog.use_budget`` (INTERFACES.md, the datalog branch). A DataLog
-    without it (before that branch is merged) keeps writing whenever a cycle is due.
-    """
-    use = getattr(data_log, "use_budget", None)
-    if use is None:
-        log.info("this data log has no use_budget(); its writer is not gated on the frames")
-        return False
-    use(budget)
-    return True
 
 
 class SessionRecorder:
@@ -54,9 +41,10 @@ class SessionRecorder:
         session.use_data_log(data_log)
         # the log's writer thread holds the GIL while it writes: let it write
         # while the experiment waits for the vertical blank, not while it draws
-        self._gated = _use_budget(data_log, session.frame_budget)
+        data_log.use_budget(session.frame_budget)
+        self._gated = True
         ev = session.events
-        self._links = [
+        self._links: list[tuple[Any, Callable[..., Any]]] = [
             (ev.run_state_changed, self._on_state),
             (ev.trial_added, self._on_trial),
             (ev.frame_intervals, self._on_frames),
@@ -125,7 +113,7 @@ class SessionRecorder:
     def close(self) -> None:
         disconnect_all(self._links)
         if self._gated:
-            _use_budget(self.data_log, None)
+            self.data_log.use_budget(None)
             self._gated = False
         if self.session.data_log is self.data_log:
             self.session.use_data_log(None)

@@ -16,9 +16,9 @@ import gc
 import logging
 import os
 import shutil
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .loader import EXPERIMENT_SUFFIXES, ExperimentFile, ExperimentLoadError, file_signature, load_experiment
 

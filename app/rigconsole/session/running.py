@@ -24,7 +24,11 @@ class RunningExperimentAPI:
     """PsychoPy API methods over ``self.currentExperiment`` (see the module docstring)."""
 
     currentExperiment: Any
-    runs: list
+
+    @property
+    def runs(self) -> list:  # the Session's (the ExperimentHandler of every ended run)
+        raise NotImplementedError
+
     liaison: Any
     priorityThreshold: Any
 

@@ -5,8 +5,9 @@ A run moves ``starting → running ⇄ paused → finished | finished with error
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from psygnal import Signal
 

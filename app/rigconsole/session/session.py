@@ -33,15 +33,16 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..frame_budget import FrameBudget
 from .commands import CommandQueue, is_main_thread
 from .devices import DevicesAPI
-from .expinfo import ExpInfoAPI
 from .driver import RunDriver
+from .expinfo import ExpInfoAPI
 from .frames import FrameHook
 from .loader import ExperimentFile
 from .registry import ExperimentModules, ExperimentRegistry, UnknownExperimentError
@@ -117,7 +118,8 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         copy_outside_root: bool = True,
         stimulus_area: tuple[int, int, int, int] | None = None,
     ):
-        from psychopy import constants, core, data, logging as pslogging
+        from psychopy import constants, core, data
+        from psychopy import logging as pslogging
         from psychopy.tools.arraytools import AliasDict
 
         root = Path(root).absolute()

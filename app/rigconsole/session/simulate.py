@@ -23,6 +23,21 @@ handlers, so no X key tool is needed and it works on every platform:
   experiment tests clicks against (``obj.contains(mouse)``,
   ``mouse.isPressedIn(obj)``, Builder's buttons), else on the window's centre.
 
+- **text**: an editable ``TextBox2`` that is drawn and still empty gets a short
+  answer typed into it, one character at a time, through the window's ``on_text``
+  handler (PsychoPy passes it to the window's current editable; a tab typed
+  there moves to the next editable); a keyboard that then waits for ``return`` submits it.
+- **forms**: a ``visual.Form`` that is drawn and not complete is answered item by
+  item: its visible sliders are rated by clicking (as any slider) and its text
+  items typed into; when those are done it scrolls down with the mouse wheel
+  (``on_mouse_scroll``), as a participant would, until the form is complete and
+  the routine's button can be clicked.
+
+What it could not do is named by :func:`waiting_inputs`: the started
+components of the current routine that wait for an input, e.g.
+``"typing into the text box (TextBox2 'answer')"``, ``"a microphone recording
+(Microphone 'mic')"``.
+
 Times are drawn from seeded generators (``numpy.random.SeedSequence(seed)``: one stream for keys, one for the mouse),
 so a dry run repeats. The participant acts after every flip of the window
 it is attached to (``win.callOnFlip``, re-registered each flip), so it needs
@@ -42,7 +57,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +64,7 @@ import numpy as np
 
 from . import keyboard as _keyboard
 
-__all__ = ["SimulatedParticipant"]
+__all__ = ["SimulatedParticipant", "waiting_inputs"]
 
 log = logging.getLogger("rigconsole.simulate")
 
@@ -93,7 +107,7 @@ class SimulatedParticipant:
         default_key: pressed when a keyboard accepts any key.
 
     Attributes:
-        actions: what it did, in order: dicts with ``t`` (``time.perf_counter``
+        actions: what it did, in order: dicts with ``t`` (experiment time, ``psychopy.clock.getTime()``
             s), ``kind`` (``key_press``, ``key_release``, ``mouse_press``,
             ``mouse_release``, ``withheld``), and ``key``/``rt``/``pos``/``target``.
     """
@@ -132,6 +146,11 @@ class SimulatedParticipant:
         self._mouse_off = False
         self._slider_tries: dict[int, int] = {}
         self._last_poll_step = 0.0
+        self._texts: list[Any] = []  # editable text boxes drawn and still to type into
+        self._typing: dict[str, Any] | None = None
+        self._forms: list[Any] = []
+        self._typed: set[int] = set()
+        self._typed_focus_tries = 0
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, win, thisExp=None) -> None:
@@ -197,7 +216,7 @@ class SimulatedParticipant:
         keys = tuple(keyList) if keyList else None
         if keys is not None and all(k in NEVER_PRESS for k in keys):
             return
-        now = time.perf_counter()
+        now = _now()
         w = self._waits.get(keys)
         fresh = w is None or now - w.last > self.GAP_S
         again = w is not None and w.done_at is not None and now - w.done_at > self.REPEAT_AFTER_S
@@ -231,7 +250,7 @@ class SimulatedParticipant:
                 caller = sys._getframe(1).f_globals.get("__name__", "")
                 if not caller.startswith(("psychopy.hardware", "rigconsole.")):
                     me._on_key_poll(None, keyList, None, False)
-                    now = time.perf_counter()
+                    now = _now()
                     if now - me._last_poll_step >= me.POLL_STEP_S:
                         me._last_poll_step = now
                         try:
@@ -285,6 +304,26 @@ class SimulatedParticipant:
                 return orig(slider, *a, **kw)
             return draw
 
+        def text_draw(orig):
+            def draw(box, *a, **kw):
+                if me._attached and getattr(box, "editable", False) and id(box) not in me._typed \
+                        and not any(x is box for x in me._texts):
+                    me._texts.append(box)
+                return orig(box, *a, **kw)
+            return draw
+
+        def form_draw(orig):
+            def draw(form, *a, **kw):
+                if me._attached:
+                    if not any(x is form for x in me._forms):
+                        me._forms.append(form)
+                    if not getattr(form, "complete", True):
+                        me._on_mouse_poll()  # an incomplete form waits for the mouse (its sliders, its wheel)
+                return orig(form, *a, **kw)
+            return draw
+
+        patch(visual.TextBox2, "draw", text_draw)
+        patch(visual.Form, "draw", form_draw)
         patch(event.Mouse, "getPressed", getPressed)
         patch(event.Mouse, "isPressedIn", isPressedIn)
         patch(basevisual.ContainerMixin, "contains", contains)  # shapes, images
@@ -296,7 +335,7 @@ class SimulatedParticipant:
             self._clickables.append(stim)
 
     def _on_mouse_poll(self) -> None:
-        now = time.perf_counter()
+        now = _now()
         w = self._mouse_wait
         if w is None or now - w["last"] > self.GAP_S or (w["done_at"] and now - w["done_at"] > 0.6):
             self._mouse_wait = w = {"first": now, "last": now, "at": now + self._rt(self.mouse_rng), "done_at": None}
@@ -310,9 +349,12 @@ class SimulatedParticipant:
         for slider in list(self._sliders):
             try:
                 tries = self._slider_tries.get(id(slider), 0)
-                if getattr(slider, "status", None) == -1 or tries >= 2 or slider.getRating() is not None:
+                if (getattr(slider, "status", None) == -1 or tries >= 2 or slider.getRating() is not None
+                        or any(slider is getattr(f, "scrollbar", None) for f in self._forms)):
                     self._sliders.remove(slider)  # rated, over, or not rateable by clicking: move on
                     continue
+                if not self._slider_in_view(slider):
+                    continue  # a form's item scrolled out of view: it waits for the form to scroll
                 self._slider_tries[id(slider)] = tries + 1
                 size = layout.Size(slider.size, units=slider.units, win=win).pix
                 pos = layout.Position(slider.pos, units=slider.units, win=win).pix
@@ -335,7 +377,7 @@ class SimulatedParticipant:
         if not self._attached:
             return
         try:
-            self._step(time.perf_counter())
+            self._step(_now())
         except Exception:  # the participant must never break the experiment
             log.exception("the simulated participant failed; it stops")
             self.detach()
@@ -349,6 +391,8 @@ class SimulatedParticipant:
         for w in self._waits.values():
             if w.done_at is not None or now < w.press_at:
                 continue
+            if self._typing is not None:  # typing first, then the key that submits it
+                continue
             still_waiting = now - w.last < self.GAP_S
             if not still_waiting:
                 if not w.respond:
@@ -360,11 +404,16 @@ class SimulatedParticipant:
                 continue
             self._do(_Pending(now, "key_press", (w.key,), {"rt": now - w.first, "rt_drawn": w.rt}))
             self._pending.append(_Pending(now + w.hold, "key_release", (w.key,)))
+        self._type_step(now)
         m = self._mouse_wait
         if m is not None and m["done_at"] is None and now >= m["at"] and not self._mouse_off:
             m["done_at"] = now
             if now - m["last"] < self.GAP_S:
                 try:
+                    if not self._open_sliders() and self._form_scroll():
+                        m["done_at"] = None
+                        m["at"] = now + 0.05
+                        return
                     pos, target = self._mouse_target()
                     self._do(_Pending(now, "mouse_press", (pos,), {"rt": now - m["first"], "target": target}))
                 except Exception:  # the keys may still carry the run: stop clicking only
@@ -372,6 +421,91 @@ class SimulatedParticipant:
                     self._mouse_off = True
                     return
                 self._pending.append(_Pending(now + self._hold(self.mouse_rng), "mouse_release", (pos,)))
+
+    # ----------------------------------------------------------------- typing
+    #: what the participant types into a text box (one of these, drawn)
+    ANSWERS = ("yes", "blue", "twelve", "no idea", "ok")
+    #: mouse-wheel notches per scroll of a form
+    SCROLL_NOTCHES = 3
+    #: seconds between typed characters (experiment time)
+    TYPE_INTERVAL_S = 0.12
+
+    def _type_step(self, now: float) -> None:
+        """Type into the editable text box the window edits now (one character per step)."""
+        t = self._typing
+        if t is None:
+            live = [b for b in self._texts if id(b) not in self._typed and _is_live(b)]
+            self._texts = live
+            if not live:
+                return
+            box = live[0]
+            if not self._is_current_editable(box):
+                if t is None and self.win.currentEditable is not None and any(
+                        x is self.win.currentEditable for x in live[1:]):
+                    box = self.win.currentEditable
+                else:  # a tab moves the window's focus to its next editable (PsychoPy's text handler)
+                    self.win.winHandle.dispatch_event("on_text", "\t")
+                    self._typed_focus_tries += 1
+                    if self._typed_focus_tries > 2 * len(live) + 20:  # cannot focus it: leave it
+                        self._typed.add(id(box))
+                        self._typed_focus_tries = 0
+                    return
+            self._typed_focus_tries = 0
+            answer = self.ANSWERS[int(self.rng.integers(len(self.ANSWERS)))]
+            self._typing = t = {"box": box, "left": list(answer), "at": now + self._rt(), "answer": answer}
+        if now < t["at"]:
+            return
+        box = t["box"]
+        if not _is_live(box) or not t["left"]:
+            self._typed.add(id(box))
+            if not t["left"]:
+                self._log("typed", text=t["answer"], target=f"text box {getattr(box, 'name', '')}".strip())
+            self._typing = None
+            return
+        self.win.winHandle.dispatch_event("on_text", t["left"].pop(0))
+        t["at"] = now + self.TYPE_INTERVAL_S
+
+    def _open_sliders(self) -> list:
+        """Sliders drawn, in view, not rated, not a form's scrollbar, not given up on."""
+        out = []
+        for s in self._sliders:
+            try:
+                if (self._slider_tries.get(id(s), 0) < 2 and getattr(s, "status", None) != -1
+                        and s.getRating() is None and self._slider_in_view(s)
+                        and not any(s is getattr(f, "scrollbar", None) for f in self._forms)):
+                    out.append(s)
+            except Exception:
+                pass
+        return out
+
+    def _slider_in_view(self, slider) -> bool:
+        """Not one of a form's items scrolled out of the form's box."""
+        for form in self._forms:
+            if _in_form(form, slider):
+                try:
+                    return abs(float(slider.pos[1]) - float(form.pos[1])) < float(form.size[1]) / 2
+                except Exception:
+                    return True
+        return True
+
+    def _is_current_editable(self, box) -> bool:
+        return getattr(self.win, "currentEditable", None) is box
+
+    def _form_scroll(self) -> bool:
+        """Scroll a drawn, incomplete form down one notch when its visible items are answered;
+        ``True`` if it scrolled."""
+        for form in list(self._forms):
+            if not _is_live(form) or getattr(form, "complete", True):
+                self._forms.remove(form)
+                continue
+            if any(_in_form(form, s) for s in self._open_sliders()) or self._typing is not None:
+                continue  # answer what is in view first
+            handle = self.win.winHandle
+            x, y = _win_to_pyglet(_pix_to_win(_centre_pix(form, self.win), self.win), self.win)
+            handle.dispatch_event("on_mouse_scroll", x, y, 0, -self.SCROLL_NOTCHES)
+            self._log("scroll", target=f"form {getattr(form, 'name', '')}".strip())
+            return True
+        return False
 
     def _do(self, p: _Pending) -> None:
         handle = self.win.winHandle
@@ -389,11 +523,11 @@ class SimulatedParticipant:
         self._log(p.kind, pos=tuple(float(v) for v in pos), **p.info)
 
     def _log(self, kind: str, **info) -> None:
-        self.actions.append({"t": time.perf_counter(), "kind": kind, **info})
+        self.actions.append({"t": _now(), "kind": kind, **info})
 
     def waiting_for(self) -> str:
         """The key lists the experiment is polling now, e.g. ``"['space'], any key"``; ``""`` when none."""
-        now = time.perf_counter()
+        now = _now()
         live = [w.keys for w in self._waits.values() if now - w.last < self.GAP_S]
         return ", ".join("any key" if k is None else str(list(k)) for k in live)
 
@@ -403,6 +537,68 @@ class SimulatedParticipant:
         for a in self.actions:
             out[a["kind"]] = out.get(a["kind"], 0) + 1
         return out
+
+
+def _is_live(stim) -> bool:
+    """Drawn now: auto-drawn, or a component whose status is STARTED (1)."""
+    return bool(getattr(stim, "autoDraw", False)) or getattr(stim, "status", None) == 1
+
+
+def _in_form(form, slider) -> bool:
+    """``slider`` is one of ``form``'s response controls."""
+    for item in getattr(form, "items", []) or []:
+        if isinstance(item, dict) and item.get("responseCtrl") is slider:
+            return True
+    return False
+
+
+#: (class name in the component's type's MRO, what the routine waits for), first match wins
+_INPUTS = (
+    ("Form", "completing the form"),
+    ("Slider", "a rating on the slider"),
+    ("ButtonStim", "a click on the button"),
+    ("Keyboard", "a keypress"),
+    ("KeyboardDevice", "a keypress"),
+    ("Mouse", "a mouse click"),
+    ("Microphone", "a microphone recording"),
+    ("MicrophoneDevice", "a microphone recording"),
+    ("Camera", "a camera recording"),
+    ("MovieStim", "the movie playing to its end"),
+    ("Sound", "the sound playing to its end"),
+    ("ButtonBox", "a press on the button box"),
+    ("BaseButtonGroup", "a press on the button box"),
+)
+
+
+def waiting_inputs(routine) -> list[str]:
+    """What a routine waits for: its started components that take an input (or play out).
+
+    E.g. ``["typing into the text box (TextBox2 'answer')", "a keypress (Keyboard 'key_resp')"]``;
+    ``[]`` when there is no routine or none of its components takes an input.
+    Read from PsychoPy's public ``Routine.components`` and each component's ``status``.
+    """
+    out: list[str] = []
+    for comp in list(getattr(routine, "components", None) or []):
+        if getattr(comp, "status", None) != 1:  # psychopy.constants.STARTED
+            continue
+        names = [c.__name__ for c in type(comp).__mro__]
+        what = None
+        if "TextBox2" in names:
+            what = "typing into the text box" if getattr(comp, "editable", False) else None
+        else:
+            what = next((text for cls, text in _INPUTS if cls in names), None)
+        if what:
+            out.append(f"{what} ({type(comp).__name__} {getattr(comp, 'name', '')!r})")
+    return out
+
+
+def _now() -> float:
+    """The experiment's time, s: PsychoPy's time base (``psychopy.clock.getTime``), so the
+    participant's response times and waits are in the experiment's own time under a
+    dry run's time warp (:mod:`.warp`)."""
+    import psychopy.clock
+
+    return psychopy.clock.getTime()
 
 
 def _symbol(name: str) -> int | None:

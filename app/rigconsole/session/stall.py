@@ -68,7 +68,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = ["StallGuard", "WAITING_FUNCTIONS"]
 
@@ -155,7 +156,7 @@ class StallGuard:
         self._count = 0
         self._enabled = False
         self._mode: str | None = None
-        self._previous_handler = None
+        self._previous_handler: Any = None
         self._boundary: frozenset = frozenset()
         self._folders: tuple[str, ...] = ()
         self._files: frozenset[str] = frozenset()
@@ -182,7 +183,7 @@ class StallGuard:
         verdict = self._allowed.get(code)
         if verdict is None:
             name = code.co_filename
-            verdict = (name in self._files or name.startswith(self._folders) or code in self._waiting
+            verdict = (name in self._files or name.startswith(self._folders) or code in (self._waiting or ())
                        or (self._data_dir is not None and name.startswith(self._data_dir))
                        or name in self._writers)
             self._allowed[code] = verdict
@@ -305,7 +306,8 @@ class StallGuard:
         self._enabled = False
         if self._mode == "timer":
             self._arm(0.0)  # disarm
-            signal.signal(self.SIGNAL, self._previous_handler or signal.SIG_DFL)
+            if self.SIGNAL is not None:
+                signal.signal(self.SIGNAL, self._previous_handler or signal.SIG_DFL)
             if sys.getprofile() == self._deferred:
                 sys.setprofile(None)
         elif self._mode == "profile":

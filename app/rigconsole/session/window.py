@@ -74,7 +74,7 @@ class StimulusWindow:
         self._hook = frame_hook
         self.rest_msg = rest_msg
         self.simulated_vsync_hz = simulated_vsync_hz
-        self._win = None
+        self._win: Any = None  # a psychopy.visual.Window (PsychoPy has no type information)
         self._params: dict[str, Any] | None = None
         self._free_area: tuple[int, int, int, int] | None = None
         self._experiment_monitor = None  # the monitor the last run's experiment named (no rig profile)
@@ -132,9 +132,10 @@ class StimulusWindow:
             placed = ("size", "pos") if self._placed(wanted) else ()
             for param in ("fullscr", "size", "pos", "screen"):
                 if param in params or param in placed:
-                    current = getattr(self._win, param, None)
+                    current: Any = getattr(self._win, param, None)
+                    want: Any = wanted.get(param)  # None, or a sequence: list(None) falls back below
                     try:
-                        same = list(current) == list(wanted.get(param))
+                        same = list(current) == list(want)
                     except TypeError:
                         same = current == wanted.get(param)
                     if not same:
@@ -217,9 +218,10 @@ class StimulusWindow:
             ValueError: a width or height that is not positive.
         """
         if area is not None:
-            area = tuple(int(v) for v in area)
-            if len(area) != 4 or area[2] <= 0 or area[3] <= 0:
-                raise ValueError(f"free area {area!r}: give (x, y, width, height) with a positive width and height")
+            box = tuple(int(v) for v in area)
+            if len(box) != 4 or box[2] <= 0 or box[3] <= 0:
+                raise ValueError(f"free area {box!r}: give (x, y, width, height) with a positive width and height")
+            area = (box[0], box[1], box[2], box[3])
         if area == self._free_area:
             return
         self._free_area = area
@@ -262,8 +264,13 @@ class StimulusWindow:
             self._win.title = WINDOW_TITLE
 
     def _use_monitor_of(self, module) -> None:
-        from .monitor import (describe_monitor, monitor_for_experiment, reconcile_monitor, same_monitor,
-                              script_monitor_name)
+        from .monitor import (
+            describe_monitor,
+            monitor_for_experiment,
+            reconcile_monitor,
+            same_monitor,
+            script_monitor_name,
+        )
 
         name = script_monitor_name(module)
         given = (self._params or {}).get("monitor")

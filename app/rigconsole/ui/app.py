@@ -3,11 +3,14 @@
 Start-up comes in two phases, so the console window is on the screen before
 PsychoPy is loaded (a technician who double-clicks sees it at once):
 
-1. :func:`start_console`: exception hooks → QApplication → qasync loop →
-   settings → the bridge and run controller on a :class:`PendingSession` (no
-   experiments yet) → the main window with its menus, docks and the
-   Instruments dock, shown with "Loading PsychoPy…" in its status bar and
-   every run action disabled. Nothing here imports PsychoPy.
+1. :func:`start_console`: exception hooks (into the one notification path,
+   :mod:`rigconsole.notifications`) → QApplication → qasync loop → settings →
+   the bridge and run controller on a
+   :class:`~rigconsole.session.surface.PendingSession` (no experiments yet) →
+   the main window with its menus, docks and the Instruments dock, shown with
+   "Loading PsychoPy…" in its status bar and every run action disabled → the
+   notification presenter (error dialog, banner, status bar). Nothing here
+   imports PsychoPy.
 2. :meth:`Console.load_rig` (or :meth:`Console.load_rig_later`, which runs it
    as the event loop's next steps once the window has painted): psychopy.gui on
    PySide6 → the rig core (:class:`rigconsole.rig.Rig`: the Session and its
@@ -18,110 +21,41 @@ PsychoPy is loaded (a technician who double-clicks sees it at once):
 
 :func:`build_console` does both at once (tests, the self-test, benchmarks);
 :func:`main` shows the window first. Nothing else creates these.
+
+Wiring: every view is built here and connected here, through the signals and
+methods it declares (``rig.events.data_log_changed`` → ``window.use_data_log``
+and ``data_tools.use_data_log``; the notifications → the presenter → the
+window's ``show_notice``/``show_status``; the window's ``file_menu`` and
+``view_menu`` → the data tools). No view looks another up.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
-import threading
 import time
 from pathlib import Path
-from types import MappingProxyType
 
+from ..notifications import NotificationManager, notifications, one_line
+from ..session.runs import disconnect_all
+from ..session.surface import PendingSession
 from . import _BlockOtherQtBindings  # noqa: F401  (pins Qt to PySide6 first)
-
-from ..frame_budget import IDLE
-from ..session.runs import SessionEvents, disconnect_all
 
 log = logging.getLogger("rigconsole")
 
 
-class ErrorReporter:
-    """One place where uncaught errors become a log record; the app keeps running.
-
-    Installed as ``sys.excepthook``, ``threading.excepthook`` and the asyncio
-    loop's exception handler. The main window shows the records (log panel
-    and status bar).
-    """
-
-    def __init__(self) -> None:
-        self._orig_sys = sys.excepthook
-        self._orig_threading = threading.excepthook
-
-    def install(self) -> None:
-        sys.excepthook = self.sys_hook
-        threading.excepthook = self.thread_hook
-
-    def uninstall(self) -> None:
-        sys.excepthook = self._orig_sys
-        threading.excepthook = self._orig_threading
-
-    def sys_hook(self, etype, value, tb) -> None:
-        if issubclass(etype, KeyboardInterrupt):
-            from PySide6.QtWidgets import QApplication
-            app = QApplication.instance()
-            if app is not None:
-                app.quit()
-            return
-        log.error("uncaught error: %s: %s", etype.__name__, value, exc_info=(etype, value, tb))
-
-    def thread_hook(self, args) -> None:
-        if args.exc_type is SystemExit:
-            return
-        log.error("uncaught error in thread %s: %s: %s", getattr(args.thread, "name", "?"),
-                  args.exc_type.__name__, args.exc_value,
-                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
-
-    def asyncio_handler(self, loop, context) -> None:
-        exc = context.get("exception")
-        msg = context.get("message", "asyncio error")
-        if exc is not None:
-            log.error("uncaught error in a task: %s: %s", type(exc).__name__, exc, exc_info=exc)
-        else:
-            log.error("asyncio: %s", msg)
+class _ConsoleStreamHandler(logging.StreamHandler):
+    """The console's stderr handler (one, however often :func:`setup_logging` runs)."""
 
 
 def setup_logging(level: int = logging.INFO) -> None:
+    """Log records of ``level`` and above to stderr, once."""
     root = logging.getLogger()
-    if not any(getattr(h, "_rigconsole", False) for h in root.handlers):
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, _ConsoleStreamHandler) for h in root.handlers):
+        handler = _ConsoleStreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler._rigconsole = True
         root.addHandler(handler)
     root.setLevel(level)
-
-
-class PendingSession:
-    """The session the console window shows while the rig is being built (start-up). Qt-free.
-
-    It has what the window, the experiment list, the bridge and the run
-    controller read before :meth:`Console.load_rig` replaces it with the rig's
-    :class:`~rigconsole.session.Session`: the root and data folders of the
-    settings, no experiments, no runs, the idle frame budget
-    (:data:`rigconsole.frame_budget.IDLE`) and no data log. It never announces
-    anything and starts nothing (the window disables its actions meanwhile).
-    """
-
-    def __init__(self, root: Path, data_dir: Path):
-        self.root = Path(root)
-        self.dataDir = Path(data_dir)
-        self.events = SessionEvents()
-        self.frame_budget = IDLE
-        self.data_log = None
-        self.current_run = None
-        self.run_records: list = []
-        self.experiment_files = MappingProxyType({})
-        self.instruments = MappingProxyType({})
-
-    def connect_console(self, pump, wake) -> None:
-        """Nothing flips before the rig exists: the hooks are not needed."""
-
-    def disconnect_console(self) -> None:
-        """See :meth:`connect_console`."""
-
-    def __repr__(self) -> str:
-        return f"<PendingSession root={str(self.root)!r}: the rig is loading>"
 
 
 class Console:
@@ -136,7 +70,9 @@ class Console:
         data_tools: the :class:`~rigconsole.ui.data_tools.DataTools`; ``None`` until the rig is loaded.
         instruments_dock: the Instruments dock, or ``None`` (``instruments=False``).
         settings: the settings the console started with (the window's and the rig's).
-        reporter: the :class:`ErrorReporter` installed.
+        notifications: the :class:`~rigconsole.notifications.NotificationManager` whose
+            exception hooks are installed (the process's, :data:`rigconsole.notifications.notifications`).
+        presenter: the :class:`~rigconsole.ui.error_dialog.NotificationPresenter` showing them.
         load_error: the exception that stopped :meth:`load_rig_later`, or ``None``.
     """
 
@@ -144,8 +80,9 @@ class Console:
     LOADING_STEPS = ("Loading PsychoPy…", "Opening the stimulus window…", "Loading PsychoPy's drawing code…",
                      "Connecting the console…")
 
-    def __init__(self, app, loop, bridge, controller, window, settings, reporter, *, instruments_dock=None,
-                 simulated_vsync_hz: float | None = None, instruments: bool = True):
+    def __init__(self, app, loop, bridge, controller, window, settings, notifications: NotificationManager,
+                 presenter, *, instruments_dock=None, simulated_vsync_hz: float | None = None,
+                 instruments: bool = True):
         self.app = app
         self.loop = loop
         self.rig = None
@@ -156,7 +93,8 @@ class Console:
         self.notebook = None  # the lab notebook (notes_panel.Notebook), once the rig is attached
         self.instruments_dock = instruments_dock
         self.settings = settings
-        self.reporter = reporter
+        self.notifications = notifications
+        self.presenter = presenter
         self.load_error: BaseException | None = None
         self._simulated_vsync_hz = simulated_vsync_hz
         self._instruments = instruments
@@ -217,10 +155,10 @@ class Console:
             self._next_step()
         except Exception as err:
             self.load_error = err
-            first = (str(err).strip().splitlines() or [""])[0]
-            self.window.set_loading(f"Rig Console could not start the rig: {type(err).__name__}: {first}",
+            self.window.set_loading(f"Rig Console could not start the rig: {one_line(err)}",
                                     settings=True)  # e.g. pick another root folder (apply_settings retries)
-            self.reporter.sys_hook(type(err), err, err.__traceback__)  # → the error dialog, with the log path
+            # → the error dialog, with the log path
+            self.notifications.receive_error(type(err), err, err.__traceback__, where="starting the rig")
             return
         if not self.ready:
             QTimer.singleShot(0, self._step_later)
@@ -241,8 +179,8 @@ class Console:
         try:  # psychopy.gui's dialogs on PySide6, for experiments that open them
             install_psychopy_gui()
         except Exception as err:  # the console still runs; experiments that open a dialog will fail
-            log.error("psychopy.gui is not available (%s: %s); experiments that open PsychoPy dialogs will fail",
-                      type(err).__name__, err)
+            log.error("psychopy.gui is not available (%s); experiments that open PsychoPy dialogs will fail",
+                      one_line(err))
         import psychopy.visual  # noqa: F401  (the stimulus window's code: the bulk of PsychoPy's import)
 
     def _build_rig(self) -> None:
@@ -258,8 +196,8 @@ class Console:
         log.info("stimulus window ready (%.2f s to load PsychoPy's drawing code)", warm)
 
     def _attach(self) -> None:
-        from .data_tools import attach_data_tools
         from ..views.plot_sources import PlotSource
+        from .data_tools import attach_data_tools
         from .placement import StimulusPlacement
 
         rig, window = self.rig, self.window
@@ -267,14 +205,20 @@ class Console:
         self.bridge.use_session(rig.session)
         window.attach_session(rig.session)
         window.use_data_log(rig.data_log)
-        self.data_tools = attach_data_tools(window, rig.data_log, self.settings)
+        self.data_tools = attach_data_tools(window, rig.data_log, self.settings, file_menu=window.file_menu,
+                                            view_menu=window.view_menu, budget=rig.frame_budget)
+        from .plan_panel import attach_plan_panel  # the rig's run queue: plans, reorder, skip, retry
+
+        self.plan_panel = attach_plan_panel(window, rig)
         from .notes_panel import attach_notebook  # the lab notebook: Ctrl+N, the Notes dock
 
         self.notebook = attach_notebook(window, rig.data_log, toolbar=window.toolbar, after=window.stop_action,
-                                        budget=rig.session.frame_budget, data_log_changed=window.dataLogChanged)
-        # views subscribe, the rig announces: a new data folder's log, a write error (from the
-        # writer thread; show_banner marshals it to the GUI thread)
-        links = [(rig.events.data_log_changed, window.use_data_log), (rig.events.write_error, window.show_banner)]
+                                        run_menu=window.run_menu, view_menu=window.view_menu,
+                                        budget=rig.frame_budget, data_log_changed=rig.events.data_log_changed)
+        # views subscribe, the rig announces: a new data folder's log (write errors reach the
+        # window through the notifications and the presenter)
+        links = [(rig.events.data_log_changed, window.use_data_log),
+                 (rig.events.data_log_changed, self.data_tools.use_data_log)]
         dock = self.instruments_dock
         if dock is not None:
             show_instruments(rig, dock, self.loop)
@@ -336,7 +280,8 @@ class Console:
         self.bridge.close()
         if self.rig is not None:
             self.rig.close()
-        self.reporter.uninstall()
+        self.presenter.close()
+        self.notifications.uninstall_hooks()
 
 
 class _FirstPaint:
@@ -368,7 +313,8 @@ class _FirstPaint:
 
 
 def start_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
-                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True) -> Console:
+                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True,
+                  log_path: Path | None = None) -> Console:
     """Phase 1 of start-up (see the module docstring): the console window, before PsychoPy.
 
     Order: exception hooks → QApplication → qasync loop → settings (``root`` and
@@ -380,24 +326,26 @@ def start_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     Args:
         instruments: connect the rig file's instruments (``settings.rig_file``,
             default the bundled simulated rig) when the rig is built; ``False`` for none.
+        log_path: the log file the error dialog names (``None``: "no log file").
     """
+    import qasync
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
-    import qasync
 
     from ..settings import load_settings
     from .bridge import SessionBridge
     from .controller import RunController
+    from .error_dialog import NotificationPresenter
     from .main_window import MainWindow
     from .single_instance import set_application_identity
 
-    reporter = ErrorReporter()
-    reporter.install()
+    # uncaught errors on every thread and in every task: one notification each
+    notifications.install_hooks(on_interrupt=_quit_application)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_application_identity(app)  # name, icon, desktop file
     loop = qasync.QEventLoop(app, already_running=False)
     asyncio.set_event_loop(loop)
-    loop.set_exception_handler(reporter.asyncio_handler)
+    loop.set_exception_handler(notifications.asyncio_handler)
 
     settings = settings or load_settings()
     update = {}
@@ -421,8 +369,11 @@ def start_console(root: Path | None = None, *, settings=None, data_dir: Path | N
         dock = InstrumentsDock(parent=window)
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         window.restoreDockWidget(dock)
-    console = Console(app, loop, bridge, controller, window, settings, reporter, instruments_dock=dock,
-                      simulated_vsync_hz=simulated_vsync_hz, instruments=instruments)
+    # each notification shown once: a dialog, the window's banner or its status bar, by severity
+    presenter = NotificationPresenter(notifications, log_path=log_path, show_banner=window.show_notice,
+                                      show_status=window.show_status)
+    console = Console(app, loop, bridge, controller, window, settings, notifications, presenter,
+                      instruments_dock=dock, simulated_vsync_hz=simulated_vsync_hz, instruments=instruments)
     holder.append(console)
     if show:
         window.show()
@@ -430,7 +381,8 @@ def start_console(root: Path | None = None, *, settings=None, data_dir: Path | N
 
 
 def build_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
-                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True) -> Console:
+                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True,
+                  log_path: Path | None = None) -> Console:
     """Wire the whole console at once (no event loop started). Tests call this; :func:`main`
     shows the window first (:func:`start_console`, then :meth:`Console.load_rig_later`).
 
@@ -443,13 +395,22 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
         OSError: the data folder or the session file cannot be created.
     """
     console = start_console(root, settings=settings, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz,
-                            show=show, instruments=instruments)
+                            show=show, instruments=instruments, log_path=log_path)
     try:
         console.load_rig()
     except BaseException:
         console.close()
         raise
     return console
+
+
+def _quit_application() -> None:
+    """Ctrl+C in the terminal (``KeyboardInterrupt`` on the main thread): quit the console."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.quit()
 
 
 def show_instruments(rig, dock, loop) -> None:
@@ -468,13 +429,12 @@ def main(root: Path | None = None) -> int:
 
     In order: logging (and the rotating log file in the platform's log folder),
     the single-instance guard (a second launch brings the running console
-    forward and returns 0 at once, before PsychoPy loads), the error dialog
-    (an uncaught error shows its message and the log file's path; the console
-    keeps running), then the console window (:func:`start_console`), and, as
+    forward and returns 0 at once, before PsychoPy loads), then the console
+    window (:func:`start_console`: an uncaught error shows its message and
+    the log file's path in a dialog; the console keeps running), and, as
     the event loop's next steps, PsychoPy and the rig (:meth:`Console.load_rig_later`).
     """
     from ..logfiles import setup_log_file
-    from .error_dialog import install_error_dialog
     from .single_instance import claim_single_instance
 
     setup_logging()
@@ -484,9 +444,8 @@ def main(root: Path | None = None) -> int:
         print("Rig Console is already running: brought it forward", flush=True)
         return 0
     try:
-        install_error_dialog(log_path)
         log.info("Rig Console starting (log file %s)", log_path)
-        console = start_console(root)
+        console = start_console(root, log_path=log_path)
         console.load_rig_later()
         with console.loop:
             console.loop.run_until_complete(console.window.closed_future())

@@ -1,49 +1,56 @@
-"""Starts and steers runs from the UI, on the main thread, from plain Qt callbacks.
+"""The console's door to the rig's run queue: Run, Dry run, Pause, Resume, Stop, and the queue's loop.
 
-A run is a blocking PsychoPy loop. It must start from a plain Qt callback (a
-zero-delay timer), never from inside an asyncio task or ``asyncSlot``: qasync
-then refuses to enter other tasks while it runs. The frame hook serves the Qt
-loop on each flip meanwhile.
+The console never starts a run itself: Run and Dry run hand the experiment to
+the rig's :class:`~rigconsole.plans.RunQueue` (the one owner of runs), and a
+Qt timer calls :meth:`RunQueue.poll` from a plain Qt callback (a run is a
+blocking PsychoPy loop: started from inside an asyncio task or ``asyncSlot``,
+qasync would refuse to enter other tasks while it runs). The frame hook serves
+the Qt loop on each flip meanwhile.
 
-A dry run (:meth:`RunController.dry_run`) is a run like any other, started the
-same way, with a simulated participant answering inside PsychoPy's input path
-(:func:`rigconsole.session.qa.dry_run`) and its data in the rig's dry-runs folder
-(:meth:`rigconsole.rig.Rig.prepare_dry_run`); it ends with a QA report.
+A dry run is a queue item in mode ``"dry run"``: a simulated participant answers
+inside PsychoPy's input path (:func:`rigconsole.session.qa.dry_run`) and its data
+go to the rig's dry-runs folder (:meth:`rigconsole.rig.Rig.prepare_dry_run`);
+it ends with a QA report.
 """
 from __future__ import annotations
 
 import logging
-import os
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ..notifications import notifications, one_line
 from ..session import RunState, Session
-from ..session.qa import QAReport, dry_run
+from ..session.qa import QAReport
 
 log = logging.getLogger(__name__)
 
+#: how often the queue is polled (ms): starts the next item, keeps a break screen up
+POLL_MS = 50
+
 
 class RunController(QObject):
-    """Run / Pause / Resume / Stop for the console.
+    """Run / Pause / Resume / Stop for the console, through the rig's run queue.
+
+    A refused or failed run is a one-line ``ERROR`` notification (source ``"run"``,
+    :data:`rigconsole.notifications.notifications`): bad expInfo, broken experiment,
+    a run already in progress, the experiment failed (the outcome's sentence, with
+    the experiment's file:line). A run *finished with errors* (every trial kept) is
+    no error there: the run panel and the state pill show it.
 
     Signals:
-        error(str): a one-line message for the technician (bad expInfo, broken
-            experiment, a run already in progress, the experiment failed: its
-            error and the experiment's file:line). A run *finished with errors*
-            (every trial kept) is no error here: the run panel and the state pill show it.
         busyChanged(bool): a run is (not) in progress.
         dryRunStarted(str key, str folder): a dry run is about to start; its data go to ``folder``.
-        dryRunEnded(QAReport, str folder): a scheduled dry run is over (completed, stuck,
+        dryRunEnded(QAReport, str folder): a dry run is over (completed, stuck,
             stopped or failed), also when it could not start (outcome ``"failed"``, where: why).
 
     Args:
-        session: the rig's Session.
-        rig: the :class:`rigconsole.rig.Rig` (its data folders, for dry runs);
-            without it a dry run writes where runs write.
+        session: the rig's Session (or the console's start-up stand-in).
+        rig: the :class:`rigconsole.rig.Rig` whose queue runs go to; without it
+            (start-up) Run and Dry run are refused with an error.
     """
 
-    error = Signal(str)
     busyChanged = Signal(bool)
     dryRunStarted = Signal(str, str)
     dryRunEnded = Signal(object, str)
@@ -51,16 +58,28 @@ class RunController(QObject):
     def __init__(self, session: Session, parent: QObject | None = None, *, rig=None):
         super().__init__(parent)
         self.session = session
-        self.rig = rig
-        self._starting = False
+        self.rig = None
+        self.queue = None
+        self._links: list = []
+        self._announced_busy = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._poll)
+        if rig is not None:
+            self._follow(rig)
 
     @property
     def busy(self) -> bool:
-        return self._starting or self.session.current_run is not None
+        """A run is in progress or starting (or a plan's break shows)."""
+        q = self.queue
+        if q is None:
+            return self.session.current_run is not None
+        return (q.running is not None or q.in_break is not None or bool(q.pending and not q.holding)
+                or self.session.current_run is not None)
 
     def use_session(self, session: Session, *, rig=None) -> None:
-        """Steer ``session``'s runs from now on (the console's start-up: the controller
-        exists before the rig's session does); ``rig``: the Rig whose data folder dry runs use.
+        """Steer ``session``'s runs from now on through ``rig``'s queue (the console's start-up:
+        the controller exists before the rig does).
 
         Raises:
             RuntimeError: a run is in progress or starting.
@@ -69,85 +88,89 @@ class RunController(QObject):
             raise RuntimeError("cannot change the session during a run")
         self.session = session
         if rig is not None:
-            self.rig = rig
+            self._follow(rig)
+
+    def _follow(self, rig) -> None:
+        for sig, slot in self._links:
+            sig.disconnect(slot)
+        self.rig, self.queue = rig, rig.queue
+        ev = self.queue.events
+        self._links = [(ev.item_started, self._item_started), (ev.item_ended, self._item_ended),
+                       (ev.refused, _error)]
+        for sig, slot in self._links:
+            sig.connect(slot)
+        self._timer.start()
 
     def run(self, key: str, exp_info: dict[str, Any] | None = None) -> bool:
-        """Validate and schedule a run; returns ``False`` (and emits ``error``) when refused."""
-        return self._schedule(key, exp_info, self._run_now)
+        """Hand a run to the queue; returns ``False`` (and notifies why) when refused."""
+        return self._hand(key, exp_info, "run")
 
     def dry_run(self, key: str, exp_info: dict[str, Any] | None = None, *, seed: int | None = 0,
-                stuck_after_s: float = 30.0) -> bool:
-        """Validate and schedule a dry run: a simulated participant (``seed``) takes the
-        experiment; a run with no new data row (nor routine) for ``stuck_after_s`` seconds is
-        stopped as stuck. Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA report.
-        Returns ``False`` (and emits ``error``) when refused."""
-        return self._schedule(key, exp_info, lambda k, info: self._dry_run_now(k, info, seed, stuck_after_s))
+                stuck_after_s: float = 30.0, speed: float | str = 1.0) -> bool:
+        """Hand a dry run to the queue: a simulated participant (``seed``) takes the experiment; a
+        run with no new data row (nor routine) for ``stuck_after_s`` seconds of experiment time is
+        stopped as stuck; ``speed``: its time warp (a number > 0 or ``"max"``,
+        :mod:`rigconsole.session.warp`). Emits ``dryRunStarted`` then ``dryRunEnded`` with the QA
+        report. Returns ``False`` (and notifies why) when refused."""
+        return self._hand(key, exp_info, "dry run", seed=seed, stuck_after_s=stuck_after_s, speed=speed)
 
-    def _schedule(self, key: str, exp_info: dict[str, Any] | None, start) -> bool:
+    def _hand(self, key: str, exp_info: dict[str, Any] | None, mode: str, *, seed: int | None = 0,
+              stuck_after_s: float | None = None, speed: float | str = 1.0) -> bool:
+        if self.queue is None:
+            _error("The rig is still loading: run once the console is ready.")
+            return False
         if self.busy:
-            self.error.emit("A run is already in progress: stop it first.")
+            _error("A run is already in progress: stop it first.")
             return False
         try:
-            resolved = self.session.resolveExpInfo(key, exp_info)
-        except Exception as err:  # ExpInfoError, broken/unknown experiment
-            self.error.emit(str(err))
+            if stuck_after_s is not None:
+                self.queue.set_stuck_after(stuck_after_s)
+            self.queue.run_now(key, exp_info, mode=mode, seed=seed, speed=speed)
+        except Exception as err:  # ExpInfoError, broken/unknown experiment, a run in progress
+            _error(one_line(err, with_type=False))
             return False
-        self._starting = True
+        self._announced_busy = True
         self.busyChanged.emit(True)
-        QTimer.singleShot(0, lambda: start(key, resolved))
+        QTimer.singleShot(0, self._poll)
         return True
 
-    def _dry_run_now(self, key: str, exp_info: dict[str, Any], seed: int | None, stuck_after_s: float) -> None:
-        report: QAReport | None = None
-        folder = str(self.session.dataDir)
+    def _poll(self) -> None:
+        """The queue's loop turn, from a plain Qt callback (never inside an asyncio task)."""
         try:
-            if self.rig is not None:
-                folder = str(self.rig.prepare_dry_run(seed))
-            self.dryRunStarted.emit(key, folder)
-            report = dry_run(self.session, key, exp_info, seed=seed, stuck_after_s=stuck_after_s)
-        except Exception as err:  # it could not start (or the report failed): the report says so
-            text = str(err).strip().splitlines()
-            line = f"{type(err).__name__}: {text[0] if text else ''}"
-            log.error("dry run of %s: %s", key, line)
-            self.error.emit(f"{key}: dry run failed: {line}")
-            report = QAReport(experiment=key, outcome="failed", where=line, error=line)
-        finally:
-            try:
-                if self.rig is not None:
-                    self.rig.end_dry_run()
-            except Exception as err:
-                self.error.emit(f"after the dry run: {err}")
-            self._starting = False
-            self.busyChanged.emit(False)
-            if report is not None:
-                self.dryRunEnded.emit(report, folder)
-
-    def _run_now(self, key: str, exp_info: dict[str, Any]) -> None:
-        before = len(self.session.run_records)
-        try:
-            ok = self.session.runExperiment(key, exp_info)
-            if not ok:
-                rec = self._record(before)
-                self.error.emit(f"{key}: {rec.error if rec else 'the run failed'}")
-        except Exception as err:
-            rec = self._record(before)
-            if rec is not None and rec.state == RunState.FINISHED_WITH_ERRORS:
-                # every trial ran and is kept: the run panel and the state pill say so (not an error banner)
-                log.warning("%s finished with errors: every trial kept (%d trials); %s", key, rec.n_trials, rec.error)
-            elif rec is not None and rec.error:
-                at = f" at {os.path.basename(rec.error_at)}" if rec.error_at else ""
-                self.error.emit(f"{key} failed{at}: {rec.error}")
-            else:
-                text = str(err).strip().splitlines()
-                self.error.emit(f"{key} failed: {type(err).__name__}: {text[0] if text else ''}")
-        finally:
-            self._starting = False
+            self.queue.poll()
+        except Exception:
+            log.exception("the run queue failed to go on")
+        if self._announced_busy and not self.busy:
+            self._announced_busy = False
             self.busyChanged.emit(False)
 
-    def _record(self, before: int):
-        """The run record this run made (``None`` when it was refused before it started)."""
-        records = self.session.run_records
-        return records[-1] if len(records) > before else None
+    def _dry_folder(self) -> str:
+        from ..rig import DRY_RUNS_FOLDER
+
+        return str(Path(self.rig.settings.data_dir).absolute() / DRY_RUNS_FOLDER)
+
+    def _item_started(self, item) -> None:
+        self._announced_busy = True
+        self.busyChanged.emit(True)
+        if item.mode == "dry run":
+            self.dryRunStarted.emit(item.key, self._dry_folder())
+
+    def _item_ended(self, item) -> None:
+        outcome = item.outcome
+        if item.mode == "dry run":
+            report = item.report
+            if report is None:  # it could not start: the report says why
+                report = QAReport(experiment=item.key, outcome="failed", where=outcome.sentence(),
+                                  error=outcome.error)
+            self.dryRunEnded.emit(report, self._dry_folder())
+        elif outcome.state == RunState.FINISHED_WITH_ERRORS:
+            # every trial ran and is kept: the run panel and the state pill say so (not an error banner)
+            log.warning("%s: %s", item.key, outcome.sentence(traceback_hint=False))
+        elif outcome.state == RunState.FAILED:
+            _error(f"{item.key}: {outcome.sentence(traceback_hint=False)}")
+        if self._announced_busy and not self.busy:  # nothing comes next: the console is free again
+            self._announced_busy = False
+            self.busyChanged.emit(False)
 
     def pause(self) -> bool:
         return bool(self.session.pauseExperiment())
@@ -157,3 +180,15 @@ class RunController(QObject):
 
     def stop(self) -> bool:
         return bool(self.session.stopExperiment())
+
+    def close(self) -> None:
+        """Stop polling and let go of the queue's announcements."""
+        self._timer.stop()
+        for sig, slot in self._links:
+            sig.disconnect(slot)
+        self._links = []
+
+
+def _error(message: str) -> None:
+    """A refused or failed run, for the technician: one ``ERROR`` notification."""
+    notifications.notify(message, source="run")

@@ -19,6 +19,7 @@ open by a crash gives a one-line message in the window saying what to do
 """
 from __future__ import annotations
 
+import html
 import math
 import time
 from pathlib import Path
@@ -49,6 +50,7 @@ from PySide6.QtWidgets import (
 
 from ..datalog import DataLog
 from ..datalog.export import export_csv
+from ..notifications import one_line
 from ..views.palette import ERROR, run_look
 from .data_widgets import TrialTableModel, cell_text, fill_kv, kv_table, plain_table, run_in_thread
 from .variable_plots import PlotSource, VariablePlot
@@ -80,7 +82,7 @@ def open_error_message(path: str | Path, exc: BaseException) -> str:
     """
     from ..datalog.errors import DataLogError
 
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = one_line(exc, with_type=False)
     if isinstance(exc, (DataLogError, FileNotFoundError)):
         if isinstance(exc, FileNotFoundError) and exc.strerror:
             text = exc.strerror
@@ -466,7 +468,7 @@ class DataBrowser(QMainWindow):
         def done(paths: list[Path] | None, err: BaseException | None) -> None:
             self.export_action.setEnabled(self.log is not None)
             if err is not None:
-                self.statusBar().showMessage(f"Export failed: {str(err).splitlines()[0]}; choose another folder", 0)
+                self.statusBar().showMessage(f"Export failed: {one_line(err, with_type=False)}; choose another folder", 0)
                 return
             self.statusBar().showMessage(f"Exported {len(paths or [])} CSV files to {out}", 0)
             self.exported.emit(list(paths or []))
@@ -488,7 +490,7 @@ class DataBrowser(QMainWindow):
 
 
 def _html(s: str) -> str:
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(str(s))
 
 
 def _brush(colour: str):

@@ -1,7 +1,8 @@
 """Data tools of the main window: live plot docks and the past-session data browser.
 
-:func:`attach_data_tools` adds two menu entries to an existing main window and
-returns the :class:`DataTools` that owns what they open:
+:func:`attach_data_tools` adds two entries to menus its caller hands it (the
+main window declares its ``file_menu`` and ``view_menu`` where it builds them)
+and returns the :class:`DataTools` that owns what they open:
 
 - "View → New plot…": a :class:`~rigconsole.ui.variable_plots.VariablePlotDock`
   on the session's data log, docked on the right; several at once;
@@ -25,25 +26,15 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
+from ..frame_budget import IDLE, FrameBudget
 from ..settings import Settings, save_settings
-from .data_browser import DataBrowser
 from ..views.plot_sources import KINDS
+from .data_browser import DataBrowser
 from .variable_plots import AXES, PlotSource, VariablePlotDock
 
-__all__ = ["DataTools", "attach_data_tools", "find_menu"]
+__all__ = ["DataTools", "attach_data_tools"]
 
 log = logging.getLogger(__name__)
-
-
-def find_menu(window: QMainWindow, title: str) -> QMenu:
-    """The menu-bar menu titled ``title`` (mnemonic ``&`` ignored, case-insensitive); created if missing."""
-    mb = window.menuBar()
-    want = title.replace("&", "").lower()
-    # QAction.menu() wrappers die early in PySide6 6.10; look the menus up as children instead.
-    for menu in mb.findChildren(QMenu):
-        if menu.title().replace("&", "").lower() == want and menu.menuAction() in mb.actions():
-            return menu
-    return mb.addMenu("&" + title)
 
 
 class DataTools(QObject):
@@ -53,12 +44,25 @@ class DataTools(QObject):
         plots: the open :class:`VariablePlotDock` s, oldest first.
         browsers: the open :class:`DataBrowser` windows.
         new_plot_action, open_data_action: the menu QActions.
+
+    Args:
+        main_window: where the plot docks dock (right dock area).
+        data_log: the console session's :class:`~rigconsole.datalog.DataLog`;
+            :meth:`use_data_log` replaces it.
+        settings: ``plot_layout`` is read now and written back (``save_settings``)
+            on every plot change unless ``save=False``.
+        file_menu, view_menu: the menus "Open data file…" and "New plot…" go
+            first in (the main window's ``file_menu`` and ``view_menu``).
+        budget: the frame-budget port the plot docks ask before polling and
+            repainting (:data:`~rigconsole.frame_budget.IDLE` without a stimulus window).
     """
 
-    def __init__(self, main_window: QMainWindow, data_log, settings: Settings, *, save: bool = True) -> None:
+    def __init__(self, main_window: QMainWindow, data_log, settings: Settings, *, file_menu: QMenu,
+                 view_menu: QMenu, budget: FrameBudget = IDLE, save: bool = True) -> None:
         super().__init__(main_window)
         self.window = main_window
         self.log = data_log
+        self._budget = budget
         self.settings = settings
         self._save = save
         self.plots: list[VariablePlotDock] = []
@@ -77,21 +81,17 @@ class DataTools(QObject):
         self.open_data_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.open_data_action.triggered.connect(self.ask_open_browser)
 
-        view = find_menu(main_window, "View")
+        view = view_menu
         first = view.actions()[0] if view.actions() else None
         view.insertAction(first, self.new_plot_action)
         if first is not None:
             view.insertSeparator(first)
-        file_menu = find_menu(main_window, "File")
         first = file_menu.actions()[0] if file_menu.actions() else None
         file_menu.insertAction(first, self.open_data_action)
         if first is not None:
             file_menu.insertSeparator(first)
 
         self.restore_layout(settings.plot_layout)
-        changed = getattr(main_window, "dataLogChanged", None)  # MainWindow.use_data_log: follow a new log
-        if changed is not None:
-            changed.connect(self.use_data_log)
 
     def use_data_log(self, data_log) -> None:
         """Plot from another data log (a new data folder): every open dock keeps its source."""
@@ -112,9 +112,8 @@ class DataTools(QObject):
                                 object_name=f"dock_plot_{self._serial}")
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Vertical)
         self.window.restoreDockWidget(dock)  # its place from the window's saved state, if any
-        budget = getattr(getattr(self.window, "session", None), "frame_budget", None)
-        if budget is not None:  # poll and repaint (when floating) only when it fits before the next stimulus frame
-            dock.use_budget(budget)
+        # poll and repaint (when floating) only when it fits before the next stimulus frame
+        dock.use_budget(self._budget)
         dock.changed.connect(self._layout_changed)
         dock.closed.connect(self._dock_closed)
         self.plots.append(dock)
@@ -203,19 +202,14 @@ class DataTools(QObject):
                     w.removeAction(act)
 
 
-def attach_data_tools(main_window: QMainWindow, data_log, settings: Settings, *, save: bool = True) -> DataTools:
-    """Add "View → New plot…" and "File → Open data file…" to ``main_window`` and restore saved plot docks.
+def attach_data_tools(main_window: QMainWindow, data_log, settings: Settings, *, file_menu: QMenu,
+                      view_menu: QMenu, budget: FrameBudget = IDLE, save: bool = True) -> DataTools:
+    """Add "View → New plot…" and "File → Open data file…" to the menus given and restore saved plot docks.
 
-    Args:
-        main_window: any QMainWindow (menus "File"/"View" are found by title, created if missing).
-        data_log: the console session's :class:`~rigconsole.datalog.DataLog`.
-        settings: :class:`~rigconsole.settings.Settings`; ``plot_layout`` is read now and
-            written back (``save_settings``) on every plot change unless ``save=False``.
+    Arguments as :class:`DataTools`. The caller (the composition root) follows a new data
+    log itself: ``data_log_changed`` → :meth:`DataTools.use_data_log`.
 
     Returns the :class:`DataTools` (``.plots``, ``.open_browser(path)``, ``.close()``).
     """
-    tools = DataTools(main_window, data_log, settings, save=save)
-    use = getattr(main_window, "use_data_log", None)
-    if use is not None:  # the main window's own plot docks read the same log
-        use(data_log)
-    return tools
+    return DataTools(main_window, data_log, settings, file_menu=file_menu, view_menu=view_menu,
+                     budget=budget, save=save)

@@ -1,90 +1,72 @@
-"""Uncaught errors open a dialog with the message and the log file's path; the console keeps running.
+"""The Qt side of the one notification path: each notification shown once, by severity.
 
-The composition root's ``ErrorReporter`` turns every uncaught error (main
-thread, other threads, asyncio tasks) into one ``ERROR`` record on the
-``rigconsole`` logger whose message starts with ``uncaught error``. This
-module adds a logging handler that shows those records in one non-modal
-dialog (``show()``, never ``exec()`` or ``open()``: the event loop, the
-stimulus window, any run and the console's own buttons go on). Records from other threads reach the
-dialog through a queued Qt signal. Further errors while the dialog is open
-update it ("3 more errors since") instead of stacking dialogs.
+:class:`NotificationPresenter` subscribes to a Qt-free
+:class:`~rigconsole.notifications.NotificationManager` (any thread; a queued Qt
+signal carries each notification to the GUI thread) and shows it once:
 
-Usage::
+- an uncaught exception (main thread, worker threads, asyncio tasks, async
+  slots): :class:`ErrorDialog`, one non-modal dialog with the message and the
+  log file's path (``show()``, never ``exec()`` or ``open()``: the event loop,
+  the stimulus window, any run and the console's own buttons go on). Further
+  errors while it is open update it ("3 more errors since") instead of
+  stacking dialogs;
+- any other ``ERROR`` (data-log write error, failed run, monitoring task):
+  the window's banner (``show_banner``);
+- ``WARNING`` (an instrument went down): the status bar (``show_status``);
+- ``INFO``: nothing more (the dispatcher's log record is in the log panel
+  and the log file, as every notification's is).
 
-    install_error_dialog(log_path)   # after the QApplication exists
+The composition root (:mod:`rigconsole.ui.app`) makes one and hands it the
+window's methods.
 """
 from __future__ import annotations
 
-import logging
-import traceback
+import html
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-__all__ = ["ErrorDialogHandler", "install_error_dialog", "uninstall_error_dialog"]
+from ..notifications import Notification, NotificationManager, Severity
 
-#: the logger and message prefix ``ErrorReporter`` uses for uncaught errors
-LOGGER = "rigconsole"
-PREFIX = "uncaught error"
+__all__ = ["ErrorDialog", "NotificationPresenter"]
 
-
-class _Relay(QObject):
-    """Carries a record from any thread to the GUI thread (queued connection)."""
-
-    record = Signal(str, str)  # summary, details
+#: what the banner puts before a notification's message, by source (where the message alone does not say)
+_PREFIX = {"data log": "Data log: "}
 
 
-class ErrorDialogHandler(logging.Handler):
-    """Shows uncaught-error log records in a dialog.
+class ErrorDialog:
+    """The dialog for uncaught errors.
 
     Args:
         log_path: the log file the dialog names (``None``: "no log file").
 
     Attributes:
         dialog: the open :class:`QMessageBox`, or ``None``.
-        shown: how many errors the handler has shown (the first and the ones since).
+        shown: how many errors it has shown (the first and the ones since).
     """
 
     def __init__(self, log_path: Path | str | None):
-        super().__init__(logging.ERROR)
         self.log_path = Path(log_path) if log_path else None
         self.dialog: QMessageBox | None = None
         self.shown = 0
         self._more = 0
         self._first = ""
-        self._relay = _Relay()
-        app = QApplication.instance()
-        if app is not None:
-            self._relay.moveToThread(app.thread())
-        self._relay.record.connect(self._show, Qt.ConnectionType.QueuedConnection)
 
-    # ------------------------------------------------------------ logging side (any thread)
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            msg = record.getMessage()
-            if not msg.startswith(PREFIX):
-                return
-            summary = msg.split(": ", 1)[1] if ": " in msg else msg
-            details = ""
-            if record.exc_info:
-                details = "".join(traceback.format_exception(*record.exc_info))
-            self._relay.record.emit(summary, details)
-        except Exception:  # never raise from a log handler
-            self.handleError(record)
-
-    # ------------------------------------------------------------ GUI side
     def _where(self) -> str:
         return str(self.log_path) if self.log_path else "(no log file: it could not be opened)"
 
     def _text(self, summary: str) -> str:
         return (f"<b>Something went wrong, but Rig Console is still running.</b><br><br>"
-                f"{_escape(summary)}<br><br>"
+                f"{html.escape(summary)}<br><br>"
                 f"If it happens again, send this log file to whoever looks after the rig:<br>"
-                f"<code>{_escape(self._where())}</code>")
+                f"<code>{html.escape(self._where())}</code>")
 
-    def _show(self, summary: str, details: str) -> None:
+    def show_notification(self, notification: Notification) -> None:
+        """Show an uncaught error (GUI thread): a new dialog, or a line in the open one."""
+        summary, details = notification.message, notification.details
         self.shown += 1
         if self.dialog is not None and self.dialog.isVisible():
             self._more += 1
@@ -128,28 +110,61 @@ class ErrorDialogHandler(logging.Handler):
             except RuntimeError:  # already deleted by Qt (WA_DeleteOnClose, app shutdown)
                 pass
             self.dialog = None
-        super().close()
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+class NotificationPresenter(QObject):
+    """Shows each notification of ``manager`` once, by severity (see the module docstring).
 
+    Args:
+        manager: the :class:`~rigconsole.notifications.NotificationManager` to follow.
+        log_path: the log file the error dialog names.
+        show_banner: shows one line in the window's banner (``ERROR``).
+        show_status: shows one line in the status bar (``WARNING``).
 
-def install_error_dialog(log_path: Path | str | None) -> ErrorDialogHandler:
-    """Attach an :class:`ErrorDialogHandler` to the ``rigconsole`` logger (idempotent) and return it."""
-    logger = logging.getLogger(LOGGER)
-    for h in logger.handlers:
-        if isinstance(h, ErrorDialogHandler):
-            return h
-    handler = ErrorDialogHandler(log_path)
-    logger.addHandler(handler)
-    return handler
+    Attributes:
+        error_dialog: the :class:`ErrorDialog`.
+        shown: ``(where, notification)`` for each one shown, ``where`` one of
+            ``"dialog"``, ``"banner"``, ``"status"``, ``"log"``, oldest first (the
+            last 200).
+    """
 
+    _relay = Signal(object)
 
-def uninstall_error_dialog() -> None:
-    """Remove (and close) the handler :func:`install_error_dialog` attached."""
-    logger = logging.getLogger(LOGGER)
-    for h in list(logger.handlers):
-        if isinstance(h, ErrorDialogHandler):
-            logger.removeHandler(h)
-            h.close()
+    def __init__(self, manager: NotificationManager, *, log_path: Path | str | None,
+                 show_banner: Callable[[str], None], show_status: Callable[[str], None],
+                 parent: QObject | None = None):
+        super().__init__(parent)  # made on the GUI thread: the queued relay delivers there
+        self.error_dialog = ErrorDialog(log_path)
+        self.shown: list[tuple[str, Notification]] = []
+        self._manager = manager
+        self._show_banner, self._show_status = show_banner, show_status
+        self._relay.connect(self._present, Qt.ConnectionType.QueuedConnection)
+        manager.notified.connect(self._from_any_thread)
+
+    def _from_any_thread(self, n: Notification) -> None:
+        if QThread.currentThread() is self.thread():
+            self._present(n)  # the GUI thread: at once, as a direct call would
+        else:
+            self._relay.emit(n)  # a worker thread: queued to the GUI thread
+
+    def _present(self, n: Notification) -> None:
+        if n.uncaught:
+            where = "dialog"
+            self.error_dialog.show_notification(n)
+        elif n.severity >= Severity.ERROR:
+            where = "banner"
+            self._show_banner(_PREFIX.get(n.source, "") + n.message)
+        elif n.severity >= Severity.WARNING:
+            where = "status"
+            self._show_status(n.message)
+        else:
+            where = "log"
+        self.shown = (self.shown + [(where, n)])[-200:]
+
+    def close(self) -> None:
+        """Stop following the manager and close the dialog (idempotent)."""
+        try:
+            self._manager.notified.disconnect(self._from_any_thread)
+        except (ValueError, RuntimeError):
+            pass
+        self.error_dialog.close()

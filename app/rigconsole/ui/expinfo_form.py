@@ -10,19 +10,30 @@ required ones (``|req`` or ``*``) carry a ``*`` and are checked by
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QSpinBox,
-    QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..session.expinfo import ExpInfoError, ExpInfoField
+from ..views.palette import ERROR
 
 __all__ = ["ExpInfoForm"]
 
-_INVALID_STYLE = "border: 2px solid #c62828; border-radius: 3px;"
+_INVALID_STYLE = f"border: 2px solid {ERROR}; border-radius: 3px;"
 
 
 class ExpInfoForm(QWidget):
@@ -69,7 +80,7 @@ class ExpInfoForm(QWidget):
         self._outer.addWidget(self.advanced)
 
         self.message = QLabel(self)
-        self.message.setStyleSheet("color: #c62828;")
+        self.message.setStyleSheet(f"color: {ERROR};")
         self.message.setWordWrap(True)
         self.message.hide()
         self._outer.addWidget(self.message)
@@ -223,7 +234,7 @@ class ExpInfoForm(QWidget):
         """
         self.clear_error()
         values = self.values()
-        for name, w in self.editors.items():
+        for name in self.editors:
             try:
                 self.fields[name].coerce(values[name])
             except ExpInfoError as err:

@@ -14,11 +14,14 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from ..views.palette import ERROR, WARNING
+
 __all__ = ["QtLogHandler", "LogPanel"]
 
-_COLOURS = {
-    logging.WARNING: QColor("#9a6700"),
-    logging.ERROR: QColor("#c62828"),
+#: warnings amber, errors red: the palette's (rigconsole.views.palette)
+_LEVEL_LOOK = {
+    logging.WARNING: QColor(WARNING),
+    logging.ERROR: QColor(ERROR),
 }
 
 
@@ -102,8 +105,8 @@ class LogPanel(QWidget):
     def append_record(self, levelno: int, text: str) -> None:
         """Append one record's text (possibly several lines, e.g. a traceback)."""
         fmt = QTextCharFormat()
-        colour = (_COLOURS[logging.ERROR] if levelno >= logging.ERROR
-                  else _COLOURS[logging.WARNING] if levelno >= logging.WARNING else None)
+        colour = (_LEVEL_LOOK[logging.ERROR] if levelno >= logging.ERROR
+                  else _LEVEL_LOOK[logging.WARNING] if levelno >= logging.WARNING else None)
         if colour is not None:
             fmt.setForeground(colour)
         if levelno >= logging.ERROR:

@@ -6,9 +6,10 @@ Layout (a technician's view of one rig):
   QA report, see :mod:`.qa_report`), Pause (F6), Resume (F7 / Shift+F6), Stop
   (Shift+F5) and the run-state pill;
 - left dock "Experiments": the experiment list with Add…/Remove/Refresh;
-- centre: the write-error banner (:meth:`MainWindow.show_banner`), the
-  selected experiment's expInfo form, a red banner for errors, and the run
-  status (trial n of N, elapsed, frame timing, last run, data files);
+- centre: the red banner for errors (:meth:`MainWindow.show_notice`: the
+  form's own problems, and the ``ERROR`` notifications the composition root
+  routes here), the selected experiment's expInfo form and the run status
+  (trial n of N, elapsed, frame timing, last run, data files);
 - right dock "Trial data": live plot of the running experiment's numeric trial
   data, read from the session's data log (:meth:`MainWindow.use_data_log`);
 - bottom dock "Log": the Python log.
@@ -21,28 +22,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from PySide6.QtCore import QByteArray, Qt, QThread, Signal
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QStyle,
-    QVBoxLayout, QWidget,
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
 )
 
-
+from ..notifications import one_line
 from ..session.runs import RunState
+from ..session.surface import ConsoleSession
 from ..settings import Settings, save_settings
 from .budget import PaintGate
+from .elided_label import ElidedLabel
 from .experiment_list import ExperimentListPanel
 from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
 from .qa_report import DryRunView
 from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
-from .settings_dialog import SettingsDialog
-from .window_actions import FileMenuActions
 from .trial_plot import TrialPlotDock
+from .window_actions import FileMenuActions
 
 __all__ = ["MainWindow"]
 
@@ -57,7 +66,9 @@ class MainWindow(FileMenuActions, QMainWindow):
     """Rig Console's main window.
 
     Args:
-        session: :class:`rigconsole.session.Session`.
+        session: the :class:`~rigconsole.session.surface.ConsoleSession` to show: the rig's
+            :class:`rigconsole.session.Session`, or a
+            :class:`~rigconsole.session.surface.PendingSession` until :meth:`attach_session`.
         bridge: :class:`rigconsole.ui.bridge.SessionBridge` of that session.
         controller: :class:`rigconsole.ui.controller.RunController`.
         settings: :class:`rigconsole.settings.Settings` (geometry, dock layout,
@@ -72,25 +83,20 @@ class MainWindow(FileMenuActions, QMainWindow):
         add_action, remove_action, refresh_action, settings_action, quit_action, about_action.
         pill: :class:`StatePill` (``.state``).
         status_panel: :class:`RunStatusPanel`.
-        banner: the red inline error :class:`Banner` (``.text()``).
-        write_banner: the data-log write-error :class:`Banner` (see :meth:`show_banner`).
+        banner: the red inline error :class:`Banner` (``.text()``, see :meth:`show_notice`).
         trial_plot: :class:`~rigconsole.ui.trial_plot.TrialPlotDock` (``.series(name)``,
             ``.visible_series()``, ``.rows``), fed from the data log (:meth:`use_data_log`).
         log_panel: :class:`LogPanel`; log_dock, experiments_dock: the docks.
+        file_menu, run_menu, view_menu, help_menu: the menu-bar menus (the composition root
+            hands ``file_menu`` and ``view_menu`` to the data tools).
         paint_gates: the :class:`~rigconsole.ui.budget.PaintGate` of the window (first) and of each dock.
     """
 
-    #: (data log) after :meth:`use_data_log`: the plot docks follow it
-    dataLogChanged = Signal(object)
-    _banner_requested = Signal(str)
-
-    def __init__(self, session, bridge, controller, settings: Settings, parent: QWidget | None = None, *,
+    def __init__(self, session: ConsoleSession, bridge, controller, settings: Settings, parent: QWidget | None = None, *,
                  apply_settings: Callable[[Settings], None],
                  set_remote_locked: Callable[[bool], object] | None = None):
         super().__init__(parent)
-        self._apply_settings, self._set_remote_locked = apply_settings, set_remote_locked
-        self._banners_shown: set[str] = set()
-        self._banner_requested.connect(self._show_banner, Qt.ConnectionType.QueuedConnection)
+        self.init_file_actions(apply_settings, set_remote_locked)
         self.session = session
         self.bridge = bridge
         self.controller = controller
@@ -100,8 +106,6 @@ class MainWindow(FileMenuActions, QMainWindow):
         self._key = ""
         self._busy = False
         self._loading: str | None = None  # start-up: the rig is not ready yet (see set_loading)
-        self._settings_dialog: SettingsDialog | None = None
-        self._remote_windows: list = []  # observer and dashboard windows opened from the File menu
         self.setWindowTitle("Rig Console")
         self.setObjectName("rigconsole_main")
         self.resize(1280, 800)
@@ -113,10 +117,10 @@ class MainWindow(FileMenuActions, QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self.statusBar().showMessage("Ready", 3000)
-        self._session_label = QLabel()
-        self._session_label.setStyleSheet("color: palette(mid); padding-right: 6px;")
-        self.statusBar().addPermanentWidget(self._session_label)
-        self._update_session_label()
+        self.session_label = ElidedLabel()  # root and data paths: elided, the whole in its tooltip
+        self.session_label.setStyleSheet("color: palette(mid); padding-right: 6px;")
+        self.statusBar().addPermanentWidget(self.session_label)
+        self.update_session_label()
         self.dry_run_view = DryRunView(controller, self)
 
         # views subscribe, models announce
@@ -127,7 +131,6 @@ class MainWindow(FileMenuActions, QMainWindow):
             (bridge.runEnded, self._run_ended),
             (bridge.trialAdded, self._trial_added),
             (bridge.frameIntervals, self.status_panel.frame_intervals),
-            (controller.error, self.show_error),
             (controller.busyChanged, self._busy_changed),
         ]
         for sig, slot in self._links:
@@ -135,7 +138,7 @@ class MainWindow(FileMenuActions, QMainWindow):
 
         self._restore_layout()
         # the rig may have registered its experiments before this window existed
-        self._select(self.experiments.current_key())
+        self.select_experiment(self.experiments.current_key())
         self._update_actions()
         # while a run is served, repaint the window (and a floating dock) only in a
         # pump with time for it before the next stimulus frame
@@ -144,7 +147,7 @@ class MainWindow(FileMenuActions, QMainWindow):
 
     # ================================================================ building
     def _icon(self, name: str):
-        return self.style().standardIcon(getattr(QStyle.StandardPixmap, name))
+        return self.style().standardIcon(QStyle.StandardPixmap[name])
 
     def _action(self, text: str, slot, shortcuts=(), icon: str | None = None, tip: str = "") -> QAction:
         act = QAction(text, self)
@@ -192,17 +195,14 @@ class MainWindow(FileMenuActions, QMainWindow):
     def _make_central(self) -> None:
         central = QWidget(self)
         lay = QVBoxLayout(central)
-        lay.setContentsMargins(10, 8, 10, 8)
+        lay.setContentsMargins(6, 8, 6, 8)
         lay.setSpacing(8)
-        self.write_banner = Banner(central)
-        self.write_banner.setObjectName("writeErrorBanner")
-        lay.addWidget(self.write_banner)
         self.banner = Banner(central)
         lay.addWidget(self.banner)
 
-        self.title_label = QLabel(central)
+        self.title_label = ElidedLabel("", central, mode=Qt.TextElideMode.ElideRight)
         self.title_label.setStyleSheet("font-size: 15pt; font-weight: 600;")
-        self.subtitle_label = QLabel(central)
+        self.subtitle_label = ElidedLabel("", central)  # the experiment's path: elided, the whole in its tooltip
         self.subtitle_label.setStyleSheet("color: palette(mid);")
         lay.addWidget(self.title_label)
         lay.addWidget(self.subtitle_label)
@@ -230,17 +230,17 @@ class MainWindow(FileMenuActions, QMainWindow):
     def _make_docks(self) -> None:
         self.experiments = ExperimentListPanel(
             self.session, (self.add_action, self.remove_action, self.refresh_action), self)
-        self.experiments.currentKeyChanged.connect(self._select)
+        self.experiments.currentKeyChanged.connect(self.select_experiment)
         self.experiments_dock = QDockWidget("Experiments", self)
         self.experiments_dock.setObjectName("dock_experiments")
         self.experiments_dock.setWidget(self.experiments)
-        self.experiments_dock.setMinimumWidth(260)
+        self.experiments_dock.setMinimumWidth(200)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.experiments_dock)
 
-        self.trial_plot = TrialPlotDock(self, data_log=getattr(self.session, "data_log", None))
+        self.trial_plot = TrialPlotDock(self, data_log=self.session.data_log)
         # redraw only when it fits before the next stimulus frame
         self.trial_plot.use_budget(self.session.frame_budget)
-        self.trial_plot.setMinimumWidth(360)
+        self.trial_plot.setMinimumWidth(240)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trial_plot)
 
         self.log_panel = LogPanel(self)
@@ -253,7 +253,7 @@ class MainWindow(FileMenuActions, QMainWindow):
 
     def _make_menus(self) -> None:
         mb = self.menuBar()
-        file_menu = mb.addMenu("&File")
+        self.file_menu = file_menu = mb.addMenu("&File")
         file_menu.addAction(self.add_action)
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
@@ -263,13 +263,13 @@ class MainWindow(FileMenuActions, QMainWindow):
         file_menu.addAction(self.dashboard_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        run_menu = mb.addMenu("&Run")
+        self.run_menu = run_menu = mb.addMenu("&Run")
         for act in (self.run_action, self.dry_run_action, self.pause_action, self.resume_action, self.stop_action):
             run_menu.addAction(act)
         self.view_menu = mb.addMenu("&View")
         for dock in (self.experiments_dock, self.trial_plot, self.log_dock):
             self.view_menu.addAction(dock.toggleViewAction())
-        help_menu = mb.addMenu("&Help")
+        self.help_menu = help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
     def _make_toolbar(self) -> None:
@@ -282,7 +282,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         spacer = QWidget(tb)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
-        self.run_summary = QLabel(tb)
+        self.run_summary = ElidedLabel("", tb, mode=Qt.TextElideMode.ElideRight)
         self.run_summary.setStyleSheet("padding-right: 10px;")
         self.run_summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         fix_size(self.run_summary, "an experiment name · run 000 · trial 00000 of 00000")
@@ -325,8 +325,8 @@ class MainWindow(FileMenuActions, QMainWindow):
     def _trial_text(rec) -> str:
         return f"trial {rec.n_trials} of {rec.total_trials}" if rec.total_trials else f"trial {rec.n_trials}"
 
-    def _update_session_label(self) -> None:
-        self._session_label.setText(f"root: {self.session.root}   ·   data: {self.session.dataDir}")
+    def update_session_label(self) -> None:
+        self.session_label.setText(f"root: {self.session.root}   ·   data: {self.session.dataDir}")
 
     # ================================================================ slots: bridge
     def _experiments_changed(self) -> None:
@@ -382,8 +382,8 @@ class MainWindow(FileMenuActions, QMainWindow):
         self.settings_action.setEnabled(settings)
         self._update_actions()
 
-    def attach_session(self, session) -> None:
-        """Show the rig's ``session`` (the window was built on :class:`rigconsole.ui.app.PendingSession`;
+    def attach_session(self, session: ConsoleSession) -> None:
+        """Show the rig's ``session`` (the window was built on a :class:`~rigconsole.session.surface.PendingSession`;
         its bridge and controller were pointed at ``session`` first) and end the start-up state."""
         self.session = session
         self._loading = None
@@ -392,54 +392,33 @@ class MainWindow(FileMenuActions, QMainWindow):
             gate.close()
         self.paint_gates = [PaintGate(g.window, session.frame_budget.time_left) for g in self.paint_gates]
         self.trial_plot.use_budget(session.frame_budget)
-        self._update_session_label()
-        self.experiments.use_session(session)  # refills the list and selects (→ _select)
+        self.update_session_label()
+        self.experiments.use_session(session)  # refills the list and selects (→ select_experiment)
         self._update_actions()
         self.statusBar().showMessage("Ready", 3000)
 
     # ================================================================ data log
     def use_data_log(self, data_log) -> None:
-        """Feed the plot docks from ``data_log`` (the session's :class:`~rigconsole.datalog.DataLog`).
-
-        Call again when the rig opens a new data log (``rig.events.data_log_changed``);
-        emits :attr:`dataLogChanged` so the "New plot…" docks follow too.
-        """
+        """Feed the trial plot from ``data_log`` (the session's :class:`~rigconsole.datalog.DataLog`);
+        the composition root calls it again when the rig opens a new data log."""
         self.trial_plot.use_data_log(data_log)
-        self.dataLogChanged.emit(data_log)
 
-    def show_banner(self, text: str) -> None:
-        """Show a data-log write error in the banner above the form, once per distinct message.
-
-        ``text`` is the data log's one-line message (what failed, up to when
-        the data is on disk, what to do). It stays until the technician
-        dismisses it (✕); the same message is not shown again. Thread-safe:
-        the data log's ``write_error`` comes from its writer thread, so a call
-        from another thread is queued to the UI thread.
-        """
-        if QThread.currentThread() is self.thread():
-            self._show_banner(text)
-        else:
-            self._banner_requested.emit(text)
-
-    def _show_banner(self, text: str) -> None:
-        line = text.strip().splitlines()[0] if text.strip() else "writing the data log failed"
-        if line in self._banners_shown:
-            return
-        self._banners_shown.add(line)
-        self.write_banner.show_message(f"Data log: {line}")
-        self.statusBar().showMessage(line, 15000)
-        log.error("%s", line)
-
-    def show_error(self, message: str) -> None:
-        """A one-line error: status bar, log panel and the red banner."""
-        line = message.strip().splitlines()[0] if message.strip() else "error"
+    def show_notice(self, text: str) -> None:
+        """One line in the red banner above the form (until dismissed, the form edited or a run
+        starts) and in the status bar. GUI thread. Logs nothing: an ``ERROR`` notification
+        routed here was logged by its dispatcher; the form's own problems are input, not errors."""
+        line = one_line(text) or "error"
         self.banner.show_message(line)
         self.statusBar().showMessage(line, 15000)
-        log.warning("%s", line)
+
+    def show_status(self, text: str) -> None:
+        """One line in the status bar for 15 s (``WARNING`` notifications). GUI thread."""
+        self.statusBar().showMessage(one_line(text), 15000)
 
     # ================================================================ selection
-    def _select(self, key: str) -> None:
-        """Show an experiment: title, details and its expInfo form (last values remembered)."""
+    def select_experiment(self, key: str) -> None:
+        """Show an experiment: title, details and its expInfo form (last values remembered);
+        ``""`` shows none."""
         if self._key and self._key in self.session.experiment_files and self.form.fields:
             self._remember_values(self._key)
         self._key = key
@@ -480,22 +459,23 @@ class MainWindow(FileMenuActions, QMainWindow):
         return values is not None and self.controller.run(self._key, values)
 
     def dry_run_selected(self) -> bool:
-        """Dry run (Ctrl+F5): as Run, with a simulated participant (seed 0) answering; data in
-        the data folder's ``dry-runs``; its QA report opens when it ends (:attr:`dry_run_view`)."""
+        """Dry run (Ctrl+F5): the Dry run dialog (speed, seed), then as Run, with a simulated
+        participant answering; data in the data folder's ``dry-runs``; its QA report opens when
+        it ends (:attr:`dry_run_view`)."""
         values = self._values_to_run()
-        return values is not None and self.controller.dry_run(self._key, values)
+        return values is not None and self.dry_run_view.ask(self._key, values) is not None
 
     def _values_to_run(self) -> dict | None:
         """The form's values when a run may start (remembered and saved), else ``None`` (error shown)."""
         if not self._key:
-            self.show_error("Select an experiment to run.")
+            self.show_notice("Select an experiment to run.")
             return None
         if self.controller.busy:
-            self.show_error("A run is already in progress: stop it first.")
+            self.show_notice("A run is already in progress: stop it first.")
             return None
         problem = self.form.validate()
         if problem:
-            self.show_error(problem)
+            self.show_notice(problem)
             return None
         self._remember_values(self._key)
         try:
@@ -552,7 +532,7 @@ class MainWindow(FileMenuActions, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
         if self.session.current_run is not None or self.controller.busy:
             event.ignore()
-            self.show_error("A run is in progress: stop it (Shift+F5) before closing Rig Console.")
+            self.show_notice("A run is in progress: stop it (Shift+F5) before closing Rig Console.")
             return
         self.save_layout()
         for sig, slot in self._links:
@@ -563,8 +543,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         self._links = []
         self.dry_run_view.close()
         self.log_panel.close_handler()
-        for win in list(self._remote_windows):
-            win.close()
+        self.close_remote_windows()
         super().closeEvent(event)
         self._closed = True
         fut = self._closed_future

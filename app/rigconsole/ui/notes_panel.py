@@ -230,13 +230,12 @@ class Notebook:
 
 
 def attach_notebook(window: QMainWindow, data_log: Any, *, toolbar: Any = None, after: QAction | None = None,
-                    budget: FrameBudget | None = None, data_log_changed: Any = None) -> Notebook:
-    """Give ``window`` the notebook: the Ctrl+N "Note…" action (in ``toolbar`` after ``after``, and the Run
-    menu), the Notes dock (View menu, polling within ``budget``), following ``data_log_changed(data_log)``
-    (a signal, e.g. ``MainWindow.dataLogChanged``) when given.
+                    run_menu: Any = None, view_menu: Any = None, budget: FrameBudget | None = None,
+                    data_log_changed: Any = None) -> Notebook:
+    """Give ``window`` the notebook: the Ctrl+N "Note…" action (in ``toolbar`` after ``after``, and in
+    ``run_menu``), the Notes dock (its toggle in ``view_menu``, polling within ``budget``), following
+    ``data_log_changed(data_log)`` (a signal, e.g. the rig's ``events.data_log_changed``) when given.
     """
-    from .data_tools import find_menu
-
     nb = Notebook(window, data_log)
     nb.dock.use_budget(budget)
     if toolbar is not None:
@@ -246,8 +245,10 @@ def attach_notebook(window: QMainWindow, data_log: Any, *, toolbar: Any = None, 
             toolbar.insertAction(acts[i], nb.action)
         else:
             toolbar.addAction(nb.action)
-    find_menu(window, "Run").addAction(nb.action)
-    find_menu(window, "View").addAction(nb.dock.toggleViewAction())
+    if run_menu is not None:
+        run_menu.addAction(nb.action)
+    if view_menu is not None:
+        view_menu.addAction(nb.dock.toggleViewAction())
     if data_log_changed is not None:
         data_log_changed.connect(nb.use_data_log)
     return nb

@@ -39,7 +39,8 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg

@@ -131,7 +131,7 @@ def install() -> types.ModuleType:
 
     module = build_module()
     sys.modules[MODULE_NAME] = module
-    setattr(psychopy, "gui", module)
+    psychopy.gui = module
     return module
 
 

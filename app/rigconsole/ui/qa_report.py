@@ -20,10 +20,19 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFormLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..session.qa import QAReport
+from ..session.warp import format_speed
+from .dry_run_dialog import DEFAULT_SPEED, DryRunDialog
 from .run_panel import format_duration
 
 __all__ = ["QAReportDialog", "DryRunView", "report_text"]
@@ -67,9 +76,18 @@ def _frames(report: QAReport) -> str:
         return "no frames recorded"
     dropped = int(fs.get("dropped_frames", 0))
     hz = fs.get("refresh_hz", math.nan)
+    warped = math.isfinite(report.experiment_s) and not report.speed.startswith("1x")
     return (f"{fs['n_frames']} frames, {dropped} dropped; median {fs.get('p50_ms', math.nan):.1f} ms, "
             f"p99 {fs.get('p99_ms', math.nan):.1f} ms, longest {fs.get('max_ms', math.nan):.1f} ms"
-            + (f" at {hz:g} Hz" if isinstance(hz, (int, float)) and math.isfinite(hz) else ""))
+            + (f" at {hz:.0f} Hz" if isinstance(hz, (int, float)) and math.isfinite(hz) else "")
+            + (f" of wall time (time-warped {report.speed}: check frame timing at 1x)" if warped else ""))
+
+
+def _duration(report: QAReport) -> str:
+    if math.isfinite(report.experiment_s):  # a dry run: its own time and the wall time it took
+        return (f"{format_duration(report.experiment_s)} of experiment time in "
+                f"{format_duration(report.wall_s)} of wall time")
+    return format_duration(report.duration_s) if math.isfinite(report.duration_s) else "—"
 
 
 class QAReportDialog(QDialog):
@@ -117,8 +135,10 @@ class QAReportDialog(QDialog):
             ("Trials", _trials(report)),
             ("Empty columns", ", ".join(report.empty_columns) if report.empty_columns else "none"),
             ("Frame timing", _frames(report)),
-            ("Duration", format_duration(report.duration_s) if math.isfinite(report.duration_s) else "—"),
+            ("Duration", _duration(report)),
         ]
+        if math.isfinite(report.experiment_s):
+            rows.append(("Speed", f"{report.speed}, reached {report.speed_reached:.1f}x"))
         if report.simulated:
             rows.append(("Simulated participant",
                          ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.simulated.items()))))
@@ -186,6 +206,12 @@ class DryRunView(QObject):
         super().__init__(window)
         self._window = window
         self.dialog: QAReportDialog | None = None
+        self._controller = controller
+        #: the last speed and seed chosen in the Dry run dialog (offered again next time)
+        self.speed: float | str = DEFAULT_SPEED
+        self.seed = 0
+        self.ask_dialog: DryRunDialog | None = None
+        self._starting_speed: float | str | None = None  # the speed of the dry run this view started
         self.indicator = QLabel(window)
         self.indicator.setObjectName("dryRunIndicator")
         self.indicator.setStyleSheet("background: #fff3c4; color: #6b4e00; border: 1px solid #d8b94a;"
@@ -196,8 +222,37 @@ class DryRunView(QObject):
         for sig, slot in self._links:
             sig.connect(slot)
 
+    def ask(self, key: str, exp_info: dict) -> DryRunDialog:
+        """Open the Dry run dialog for ``key``; *Start* schedules the dry run with ``exp_info``
+        and the chosen speed and seed (:meth:`RunController.dry_run`), remembered for next time."""
+        if self.ask_dialog is not None:
+            try:
+                self.ask_dialog.close()
+            except RuntimeError:  # deleted with its window
+                pass
+        dlg = DryRunDialog(key, speed=self.speed, seed=self.seed, parent=self._window)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def start() -> None:
+            self.speed, self.seed = dlg.speed(), dlg.seed()
+            self._starting_speed = self.speed
+            if not self._controller.dry_run(key, exp_info, seed=self.seed, speed=self.speed):
+                self._starting_speed = None
+
+        dlg.accepted.connect(start)
+        dlg.destroyed.connect(lambda *_: self._forget_ask(dlg))
+        self.ask_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _forget_ask(self, dlg) -> None:
+        if self.ask_dialog is dlg:
+            self.ask_dialog = None
+
     def _started(self, key: str, folder: str) -> None:
-        self.indicator.setText(f"DRY RUN · simulated participant · data → {folder}")
+        speed, self._starting_speed = self._starting_speed, None
+        warp = f" · {format_speed(speed)}" if speed is not None else ""
+        self.indicator.setText(f"DRY RUN{warp} · simulated participant · data → {folder}")
         self.indicator.setToolTip("A simulated participant is taking the experiment; its data are marked as "
                                   f"simulated and go to {folder}")
         self.indicator.show()

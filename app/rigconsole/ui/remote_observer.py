@@ -645,7 +645,8 @@ class ObserverWindow(QMainWindow):
     def _control(self, name: str) -> None:
         """Send pause/resume/stop off the GUI thread; a refusal (409, 423...) shows under the buttons."""
         self.control_error.setText("")
-        fut = self._pool.submit(getattr(self.observer, name))
+        obs = self.observer
+        fut = self._pool.submit({"pause": obs.pause, "resume": obs.resume, "stop": obs.stop}[name])
 
         def done(f):
             err = f.exception()

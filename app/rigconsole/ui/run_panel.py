@@ -6,18 +6,21 @@ cheap (label text only) because it may run between two stimulus frames.
 from __future__ import annotations
 
 import collections
+import html
 import math
 import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFormLayout, QFrame, QGroupBox, QLabel, QProgressBar, QWidget
 
 from ..session.frames import frame_stats
+from ..session.outcomes import RunOutcome
 from ..session.runs import RunState
-from ..views.palette import WARNING, run_look
+from ..views.palette import ERROR, WARNING, run_look
+from .elided_label import ElidedLabel
 
 __all__ = ["StatePill", "RunStatusPanel", "format_duration"]
 
@@ -35,9 +38,12 @@ def format_duration(seconds: float) -> str:
 
 
 def fix_size(label: QLabel, template: str) -> None:
-    """Give ``label`` a fixed size that fits ``template`` (so setText never triggers a relayout)."""
+    """Give ``label`` a fixed size that fits ``template`` (so setText never triggers a relayout);
+    a template with ``"\n"`` gives it one line per line of the template."""
     fm = label.fontMetrics()
-    label.setFixedSize(fm.horizontalAdvance(template) + 8, max(label.sizeHint().height(), fm.height() + 4))
+    lines = template.split("\n")
+    label.setFixedSize(max(fm.horizontalAdvance(line) for line in lines) + 8,
+                       max(label.sizeHint().height(), fm.lineSpacing() * len(lines) + 4))
 
 
 class StatePill(QLabel):
@@ -97,8 +103,9 @@ class RunStatusPanel(QWidget):
         run_box = QGroupBox("Current run", self)
         form = QFormLayout(run_box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: each value under its label
         self.experiment_label = QLabel("—")
-        self.participant_label = QLabel("—")
+        self.participant_label = ElidedLabel("—", mode=Qt.TextElideMode.ElideRight)
         self.trial_label = QLabel("—")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -122,9 +129,9 @@ class RunStatusPanel(QWidget):
         # labels that change during a run get a fixed size: a label whose size can
         # change makes every setText re-lay-out the whole main window (8-20 ms on a
         # software-rendered screen, measured), which costs stimulus frames
-        for lbl, template in ((self.trial_label, "waiting for the first trial 0000"),
+        for lbl, template in ((self.trial_label, "waiting for the first trial"),
                               (self.elapsed_label, "00:00:00"),
-                              (self.frames_label, "000.0 ms median, 000.0 ms max (000000 frames)"),
+                              (self.frames_label, "000.0 ms median, 000.0 ms max\n(000000 frames)"),
                               (self.dropped_label, "000000")):
             fix_size(lbl, template)
         self.progress.setFixedSize(self.progress.sizeHint().width(), 18)
@@ -151,15 +158,34 @@ class RunStatusPanel(QWidget):
         last.addRow("Outcome:", self.outcome_label)
         last.addRow("Data files:", self.files_label)
 
-        lay = QHBoxLayout(self)
+        # side by side where the console is wide, one above the other where it is narrow (one screen,
+        # the stimulus window beside it): the panel asks only for the wider box's width
+        self._boxes = (run_box, last_box)
+        self._row = lay = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(run_box, 3)
         lay.addWidget(last_box, 2)
+        self.frames_label.setTextFormat(Qt.TextFormat.RichText)
         last.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self.tick)
+
+    def _side_by_side_width(self) -> int:
+        return sum(box.minimumSizeHint().width() for box in self._boxes) + self._row.spacing()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt)
+        """The wider box's width (stacked), and the height of the two boxes stacked."""
+        boxes = [box.minimumSizeHint() for box in self._boxes]
+        return QSize(max(b.width() for b in boxes), sum(b.height() for b in boxes) + self._row.spacing())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        wide = event.size().width() >= self._side_by_side_width()
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self._row.direction() != direction:
+            self._row.setDirection(direction)
+        super().resizeEvent(event)
 
     # ------------------------------------------------------------ slots
     def run_started(self, rec) -> None:
@@ -167,7 +193,7 @@ class RunStatusPanel(QWidget):
         self.dropped_frames = 0
         self._recent.clear()
         self._recent_sum = 0.0
-        self.experiment_label.setText(f"<b>{Path(rec.key).stem}</b> &nbsp;<span style='color:#666'>run {rec.index}</span>")
+        self.experiment_label.setText(f"<b>{_esc(_shorten(Path(rec.key).stem))}</b> &nbsp;<span style='color:#666'>run {rec.index}</span>")
         participant = rec.exp_info.get("participant")
         self.participant_label.setText(str(participant) if participant not in (None, "") else "—")
         self.frames_label.setText("—")
@@ -201,7 +227,7 @@ class RunStatusPanel(QWidget):
         recent = sorted(self._recent)
         p50 = recent[len(recent) // 2] * 1e3
         mx = recent[-1] * 1e3
-        self.frames_label.setText(f"{p50:.1f} ms median, {mx:.1f} ms max (last second)")
+        self.frames_label.setText(f"{p50:.1f} ms median, {mx:.1f} ms max<br>(last second)")
         self._set_dropped(self.dropped_frames)
 
     def _set_dropped(self, n: int) -> None:
@@ -228,31 +254,29 @@ class RunStatusPanel(QWidget):
         fs = rec.frame_stats or {}
         if fs.get("n_frames"):
             p50, mx = fs.get("p50_ms", math.nan), fs.get("max_ms", math.nan)
-            self.frames_label.setText(f"{p50:.1f} ms median, {mx:.1f} ms max ({fs['n_frames']} frames)")
+            self.frames_label.setText(f"{p50:.1f} ms median, {mx:.1f} ms max<br>({fs['n_frames']} frames)")
             self._set_dropped(int(fs.get("dropped_frames", 0)))
         name = Path(rec.key).stem
         trials = f"{rec.n_trials} trial{'s' if rec.n_trials != 1 else ''}"
         took = format_duration((rec.ended or time.time()) - rec.started)
-        at = f" at {_esc(os.path.basename(rec.error_at))}" if rec.error_at else ""
+        # the outcome's one sentence (rigconsole.session.outcomes.RunOutcome) under the headline
+        said = _esc(RunOutcome.from_record(rec).sentence(traceback_hint=False))
         if rec.state == RunState.FAILED:
-            where = f" ({_esc(rec.where)})" if rec.where else ""
             red = run_look(RunState.FAILED).colour
             self.outcome_label.setText(f"<span style='color:{red}'><b>failed</b></span> — {name}, {trials}, {took}"
-                                       f"<br><span style='color:{red}'>{_esc(rec.error or '')}{at}{where}</span>")
+                                       f"<br><span style='color:{red}'>{said}</span>")
         elif rec.state == RunState.FINISHED_WITH_ERRORS:
             amber = run_look(RunState.FINISHED_WITH_ERRORS).colour
-            step = f" in PsychoPy's {_esc(rec.raised_in)}" if rec.raised_in and rec.raised_in != "saveData" \
-                else " in the experiment's saveData" if rec.raised_in else ""
             self.outcome_label.setText(
                 f"<span style='color:{amber}'><b>finished with errors</b></span> — {name}, "
                 f"{trials} (every trial kept), {took}"
-                f"<br><span style='color:{amber}'>{_esc(rec.error or '')}{step}{at}</span>")
+                f"<br><span style='color:{amber}'>{said}</span>")
         else:
             colour = run_look(rec.state).colour
             self.outcome_label.setText(f"<span style='color:{colour}'><b>{rec.state}</b></span> — {name}, {trials}, {took}")
         self.outcome_label.setToolTip(f"Raised at {rec.error_at}" if rec.error_at else "")
         if rec.data_files:
-            links = [f"<a href='{_esc(QUrl.fromLocalFile(f).toString())}'>{_esc(os.path.basename(f))}</a>"
+            links = [f"<a href='{_esc(QUrl.fromLocalFile(f).toString())}'>{_esc(_shorten(os.path.basename(f)))}</a>"
                      for f in rec.data_files]
             self.files_label.setText("<br>".join(links))
             self.files_label.setToolTip("Click a data file to open its folder\n" + "\n".join(rec.data_files))
@@ -270,7 +294,23 @@ class RunStatusPanel(QWidget):
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text)
+
+
+def _shorten(text: str, most: int = 36) -> str:
+    """``text`` cut in the middle to at most ``most`` characters (``"P01_units…12h05.csv"``): a file
+    name or an experiment's name in a rich-text label, which cannot elide by itself; the whole is
+    in the label's tooltip."""
+    if len(text) <= most:
+        return text
+    tail = (most - 1) // 2
+    return text[:most - 1 - tail] + "…" + text[-tail:]
+
+
+def _tint(colour: str, alpha: float) -> str:
+    """A palette colour (``#rrggbb``) as a light background: ``rgba(r, g, b, alpha)`` for a style sheet."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
 
 
 class Banner(QFrame):
@@ -281,8 +321,8 @@ class Banner(QFrame):
         super().__init__(parent)
         self.setObjectName("errorBanner")
         self.setStyleSheet(
-            "#errorBanner { background: #fdecea; border: 1px solid #e57373; border-radius: 4px; }"
-            " #errorBanner QLabel { color: #b71c1c; }"
+            f"#errorBanner {{ background: {_tint(ERROR, 0.08)}; border: 1px solid {ERROR}; border-radius: 4px; }}"
+            f" #errorBanner QLabel {{ color: {ERROR}; }}"
         )
         self.label = QLabel(self)
         self.label.setWordWrap(True)

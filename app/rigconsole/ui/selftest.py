@@ -32,9 +32,12 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from ..notifications import one_line
 
 __all__ = ["run_self_test", "SelfTestContext", "CHECKS", "N_TRIALS", "DEMO_KEY", "SelfTestFailure"]
 
@@ -61,7 +64,7 @@ class SelfTestContext:
         console: the running :class:`rigconsole.ui.app.Console` (from the ``console`` check).
         record: the demo run's :class:`RunRecord` (from the ``run`` check).
         data_log_path: the session's HDF5 file.
-        extras: free room for checks the lead adds (instruments, remote API).
+        extras: free room for further checks (instruments, remote API).
     """
 
     work: Path
@@ -78,6 +81,8 @@ class SelfTestContext:
 # ---------------------------------------------------------------------------- checks
 def check_qt(ctx: SelfTestContext) -> str:
     import rigconsole.ui  # noqa: F401  (pins PySide6, blocks the other bindings)
+
+    # isort: split
     import PySide6
     from PySide6.QtWidgets import QApplication
 
@@ -97,6 +102,7 @@ def check_console(ctx: SelfTestContext) -> str:
     from rigconsole.settings import Settings, WindowSettings, default_root
     from rigconsole.ui.app import build_console
 
+    # isort: split
     from psychopy import logging as pslogging
 
     pslogging.console.setLevel(pslogging.ERROR)  # one line per check on stdout; PsychoPy's go to the log
@@ -338,8 +344,9 @@ def run_self_test(work_dir: Path | None = None, *, out=None) -> int:
     # the console saves its settings on close: never over the technician's own
     saved_env = {k: os.environ.get(k) for k in ("RIGCONSOLE_SETTINGS", "QT_QPA_PLATFORM")}
     os.environ["RIGCONSOLE_SETTINGS"] = str(work / "settings.json")
-    import rigconsole.ui  # noqa: F401  (before PySide6: pins the binding, restores Python's import)
     from PySide6.QtWidgets import QApplication
+
+    import rigconsole.ui  # noqa: F401  (before PySide6: pins the binding, restores Python's import)
 
     if QApplication.instance() is None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -352,8 +359,7 @@ def run_self_test(work_dir: Path | None = None, *, out=None) -> int:
                 detail = check(ctx)
             except Exception as err:  # SelfTestFailure or anything the check hit
                 failed = name
-                first = (str(err).strip().splitlines() or [""])[0]
-                reason = first if isinstance(err, SelfTestFailure) else f"{type(err).__name__}: {first}"
+                reason = one_line(err, with_type=not isinstance(err, SelfTestFailure))
                 print(f"FAIL  {name}: {reason}", file=out, flush=True)
                 if not isinstance(err, SelfTestFailure):
                     (work / "self-test-error.txt").write_text(traceback.format_exc(), encoding="utf-8")

@@ -10,41 +10,36 @@ saves the settings file.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
+from ..notifications import one_line
 from ..settings import Settings, save_settings
+from ..views.palette import ERROR
+from .settings_remote import EmailTab, RemoteTab
+from .settings_widgets import path_row
 
 __all__ = ["SettingsDialog"]
 
 log = logging.getLogger(__name__)
-
-
-def _folder_row(parent: QWidget, edit: QLineEdit, caption: str, file_filter: str | None = None) -> QHBoxLayout:
-    """An edit with a Browse… button: a folder, or a file when ``file_filter`` is given."""
-    row = QHBoxLayout()
-    row.addWidget(edit, 1)
-    browse = QPushButton("Browse…", parent)
-
-    def pick():
-        if file_filter is None:
-            chosen = QFileDialog.getExistingDirectory(parent, caption, edit.text())
-        else:
-            chosen, _ = QFileDialog.getOpenFileName(parent, caption, edit.text(), file_filter)
-        if chosen:
-            edit.setText(chosen)
-
-    browse.clicked.connect(pick)
-    row.addWidget(browse)
-    return row
 
 
 class SettingsDialog(QDialog):
@@ -111,9 +106,9 @@ class SettingsDialog(QDialog):
         general = QWidget()
         form = QFormLayout(general)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        form.addRow("Experiment root folder:", _folder_row(self, self.root_edit, "Experiment root folder"))
-        form.addRow("Data folder:", _folder_row(self, self.data_edit, "Data folder"))
-        form.addRow("Rig file (instruments):", _folder_row(self, self.rig_file_edit, "Rig file", "Rig files (*.yaml *.yml)"))
+        form.addRow("Experiment root folder:", path_row(self, self.root_edit, "Experiment root folder"))
+        form.addRow("Data folder:", path_row(self, self.data_edit, "Data folder"))
+        form.addRow("Rig file (instruments):", path_row(self, self.rig_file_edit, "Rig file", "Rig files (*.yaml *.yml)"))
         form.addRow(QLabel("<b>Stimulus window</b>"))
         form.addRow("Screen:", self.screen_combo)
         size = QHBoxLayout()
@@ -125,7 +120,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.fullscr_check)
 
         self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.setStyleSheet(f"color: {ERROR};")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
 
@@ -137,7 +132,6 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
 
-        from .settings_remote import EmailTab, RemoteTab
 
         self.remote_tab = RemoteTab(settings.remote, tokens=tokens)
         self._set_remote_locked = set_remote_locked
@@ -205,8 +199,7 @@ class SettingsDialog(QDialog):
         try:
             self._apply_settings(new)
         except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
-            text = str(err).strip().splitlines()
-            return self._refuse(f"{type(err).__name__}: {text[0] if text else ''}")
+            return self._refuse(one_line(err))
         old.adopt(new, ("root", "data_dir", "window", "rig_file", "remote"))
         self.remote_tab.refresh_fingerprint()
         try:

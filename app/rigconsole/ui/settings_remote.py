@@ -19,13 +19,28 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..remote import DEFAULT_PORT, ROLES, TokenError, TokenStore, secrets
 from ..remote.settings import EmailSettings, RemoteSettings
 from ..remote.tls import cert_fingerprint
+from ..views.palette import ERROR, NEUTRAL, OK, WARNING
+from .settings_widgets import host_port_row, path_row
 
 __all__ = ["RemoteTab", "EmailTab"]
 
@@ -35,21 +50,6 @@ TLS_CHOICES = (("self-signed", "Self-signed certificate (made by this console)")
                ("files", "Certificate and key files"),
                ("off", "Off: plain HTTP (this computer or a closed lab network only)"))
 SECURITY_CHOICES = (("starttls", "STARTTLS (port 587)"), ("ssl", "SSL/TLS (port 465)"), ("none", "None (port 25)"))
-
-
-def _file_row(parent: QWidget, edit: QLineEdit, caption: str, file_filter: str) -> QHBoxLayout:
-    from .settings_dialog import _folder_row
-
-    return _folder_row(parent, edit, caption, file_filter)
-
-
-def _host_port_row(host_edit: QLineEdit, port_spin: QSpinBox) -> QHBoxLayout:
-    """The host field, stretching, then "port" and the port box (the server's and the SMTP server's)."""
-    row = QHBoxLayout()
-    row.addWidget(host_edit, 1)
-    row.addWidget(QLabel("port"))
-    row.addWidget(port_spin)
-    return row
 
 
 class RemoteTab(QWidget):
@@ -108,14 +108,14 @@ class RemoteTab(QWidget):
         server = QFormLayout()
         server.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         server.addRow("", self.enabled_check)
-        server.addRow("Listen on:", _host_port_row(self.host_edit, self.port_spin))
+        server.addRow("Listen on:", host_port_row(self.host_edit, self.port_spin))
         hint = QLabel("127.0.0.1 = this computer only; 0.0.0.0 = every network interface")
-        hint.setStyleSheet("color: #667085")
+        hint.setStyleSheet(f"color: {NEUTRAL}")
         server.addRow("", hint)
         server.addRow("Rig name:", self.rig_name_edit)
         server.addRow("TLS (HTTPS):", self.tls_combo)
-        server.addRow("Certificate:", _file_row(self, self.cert_edit, "TLS certificate", "PEM (*.pem *.crt)"))
-        server.addRow("Key:", _file_row(self, self.key_edit, "TLS key", "PEM (*.pem *.key)"))
+        server.addRow("Certificate:", path_row(self, self.cert_edit, "TLS certificate", "PEM (*.pem *.crt)"))
+        server.addRow("Key:", path_row(self, self.key_edit, "TLS key", "PEM (*.pem *.key)"))
         server.addRow("Fingerprint:", self.fingerprint_edit)
         server.addRow("", self.lock_check)
 
@@ -234,7 +234,7 @@ class RemoteTab(QWidget):
         self.revoke_button.setEnabled(bool(infos))
 
     def _message(self, text: str, *, error: bool = False) -> None:
-        self.token_message.setStyleSheet("color: #b42318" if error else "color: #12805c")
+        self.token_message.setStyleSheet(f"color: {ERROR if error else OK}")
         self.token_message.setText(text)
 
     def add_token(self) -> str | None:
@@ -311,7 +311,7 @@ class EmailTab(QWidget):
         self.keyring_note = QLabel(f"The password cannot be kept: {reason}." if reason else
                                    "The password goes to this computer's keyring, never to the settings file.")
         self.keyring_note.setWordWrap(True)
-        self.keyring_note.setStyleSheet("color: #b54708" if reason else "color: #667085")
+        self.keyring_note.setStyleSheet(f"color: {WARNING if reason else NEUTRAL}")
         self.from_edit = QLineEdit(settings.from_addr)
         self.from_edit.setPlaceholderText("rig-2@university.edu (empty: the login)")
         self.to_edit = QLineEdit(", ".join(settings.to_addrs))
@@ -339,7 +339,7 @@ class EmailTab(QWidget):
         form = QFormLayout(self)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("", self.enabled_check)
-        form.addRow("SMTP server:", _host_port_row(self.host_edit, self.port_spin))
+        form.addRow("SMTP server:", host_port_row(self.host_edit, self.port_spin))
         form.addRow("Security:", self.security_combo)
         form.addRow("User:", self.user_edit)
         form.addRow("Password:", self.password_edit)

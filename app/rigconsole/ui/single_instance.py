@@ -73,7 +73,7 @@ def instance_key() -> str:
         user = getpass.getuser()
     except Exception:  # no user name (some containers)
         user = "user"
-    digest = hashlib.sha1(f"{user}\0{settings_path().absolute()}".encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha1(f"{user}\0{settings_path().absolute()}".encode()).hexdigest()[:12]
     return f"rigconsole-{digest}"
 
 

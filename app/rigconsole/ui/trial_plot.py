@@ -74,7 +74,9 @@ class TrialPlotDock(QDockWidget):
         self._info_text: str | None = None
         self.column_combo = QComboBox(self)
         self.column_combo.setToolTip("Which numeric trial columns to plot against trial number")
-        self.column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # a long column name elides in the box, not widen the console (one screen: the stimulus window beside it)
+        self.column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.column_combo.setMinimumContentsLength(8)
         self.column_combo.addItem("Response measures (auto)", self.AUTO)
         self.column_combo.addItem("All numeric columns", self.ALL)
         self.column_combo.currentIndexChanged.connect(self._apply_choice)

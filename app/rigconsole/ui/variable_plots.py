@@ -44,9 +44,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..frame_budget import FrameBudget
-from .budget import PaintGate
 from ..views.palette import SERIES
 from ..views.plot_sources import FRAMES, TRIAL_PREFIX, PlotSource, PointBuffer, SourceFeed, axis_label
+from .budget import PaintGate
 from .plots import LivePlot
 
 __all__ = ["PlotSource", "VariablePlot", "VariablePlotDock", "TRIAL_PREFIX", "FRAMES", "AXES"]
@@ -489,7 +489,7 @@ class VariablePlotDock(QDockWidget):
         self.close_button.clicked.connect(self.close)
         self.view.controls.addWidget(self.close_button)
         self.setWidget(self.view)
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(240)  # its controls ask for more; not more: the console stays narrow on one screen
         self.view.changed.connect(self._view_changed)
         self._retitle()
         self._done = False

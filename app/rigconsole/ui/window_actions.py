@@ -5,7 +5,9 @@ module stays readable)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -21,8 +23,30 @@ log = logging.getLogger("rigconsole.ui")
 
 
 class FileMenuActions:
-    """File-menu slots of the main window; uses the window's ``session``, ``settings``,
-    ``experiments``, ``statusBar()`` and its own helpers (``_select``, ``_update_session_label``)."""
+    """File-menu slots of the main window.
+
+    Uses only the host window's public surface: ``session``, ``settings``,
+    ``experiments``, ``statusBar()``, ``current_key()``, ``select_experiment(key)``
+    and ``update_session_label()``. Its own state is made by :meth:`init_file_actions`,
+    which the host calls first.
+    """
+
+    session: Any
+    settings: Any
+    experiments: Any
+
+    def init_file_actions(self, apply_settings: Callable[[Any], None],
+                          set_remote_locked: Callable[[bool], object] | None = None) -> None:
+        """``apply_settings``: what Settings… Apply calls; ``set_remote_locked``: the lock check box."""
+        self._apply_settings = apply_settings
+        self._set_remote_locked = set_remote_locked
+        self._settings_dialog: SettingsDialog | None = None
+        self._remote_windows: list = []  # observer and dashboard windows opened from the File menu
+
+    def close_remote_windows(self) -> None:
+        """Close the observer and dashboard windows opened from the File menu."""
+        for win in list(self._remote_windows):
+            win.close()
 
     def add_experiment(self, path: str | None = None) -> bool:
         """Add… an experiment file (a file dialog when ``path`` is not given)."""
@@ -46,14 +70,14 @@ class FileMenuActions:
         return ok
 
     def remove_experiment(self) -> bool:
-        key = self._key
+        key = self.current_key()
         if not key:
             return False
+        self.select_experiment("")  # remembers the form's values first: forgotten just below
         entry = self.session.experiment_files.get(key)
         if entry is not None:
             self.settings.remove_extra_experiment(entry.path)
         self.settings.last_exp_info.pop(key, None)
-        self._key = ""
         ok = self.session.removeExperiment(key)
         save_settings(self.settings)
         return ok
@@ -61,7 +85,7 @@ class FileMenuActions:
     def refresh_experiments(self) -> None:
         self.session.scanRoot()
         self.experiments.refresh()
-        self._select(self.experiments.current_key())
+        self.select_experiment(self.experiments.current_key())
         self.statusBar().showMessage(f"{len(self.session.experiment_files)} experiments in {self.session.root}", 5000)
 
     def open_settings(self) -> SettingsDialog:
@@ -90,7 +114,7 @@ class FileMenuActions:
         for extra in self.settings.extra_experiments:
             if Path(extra).exists() and not any(e.path == Path(extra) for e in self.session.experiment_files.values()):
                 self.session.addExperiment(extra)
-        self._update_session_label()
+        self.update_session_label()
         self.experiments.refresh()
         self.statusBar().showMessage("Settings applied", 5000)
 
@@ -101,3 +125,13 @@ class FileMenuActions:
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
+
+    # the host window's (MainWindow)
+    def current_key(self) -> str:
+        raise NotImplementedError
+
+    def select_experiment(self, key: str) -> None:
+        raise NotImplementedError
+
+    def update_session_label(self) -> None:
+        raise NotImplementedError

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -53,6 +53,10 @@ _PREFERRED_NAMES = ("rt", "correct", "accuracy", "corr", "acc")
 _PREFERRED_SUFFIXES = (".rt", ".corr")
 
 
+@overload
+def trial_number(row: int) -> int: ...
+@overload
+def trial_number(row: np.ndarray) -> np.ndarray: ...
 def trial_number(row: int | np.ndarray) -> int | np.ndarray:
     """The trial number plots show for row ``row`` (0-based) of a run's trial table: ``row + 1``.
 

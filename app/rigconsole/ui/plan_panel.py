@@ -1,0 +1,328 @@
+"""The Plan panel: a participant's battery on the rig's run queue, as the technician steers it.
+
+It lists the queue's items (a plan's, and single runs) with their state (pending,
+running, finished, finished with errors, failed, stopped, skipped), trial n of N
+and the elapsed time of the running item, and the plan's estimated finish from
+this rig's past durations of each experiment (:meth:`RunQueue.estimate`, the idea
+of PyMeasure's estimator). Pending items reorder by drag. Its toolbar: Open plan…,
+Start, Pause after this item, Skip, Retry, Stop (shortcuts in the tooltips). A
+plan's participant fields are asked once (:class:`ParticipantDialog`).
+
+The panel only calls the queue's control methods and subscribes to its events
+(queued, so it redraws between frames); the queue starts the runs.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
+                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QToolBar, QVBoxLayout,
+                               QWidget)
+
+from ..notifications import notifications, one_line
+from ..plans import ItemState, PlanError, load_plan
+from ..views.palette import run_look
+
+log = logging.getLogger(__name__)
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ParticipantDialog(QDialog):
+    """Asks a plan's participant fields once (``participant``, ``session``, shared expInfo keys)."""
+
+    def __init__(self, plan, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Participant for {plan.name or 'the plan'}")
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"{len(plan.items)} experiments; these values go into every one that asks for them."))
+        self.edits = {}
+        for name, default in plan.fields.items():
+            edit = QLineEdit("" if default is None else str(default))
+            self.edits[name] = edit
+            form.addRow(f"{name}:", edit)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _accept(self) -> None:
+        if not self.edits["participant"].text().strip():
+            self.edits["participant"].setFocus()
+            self.edits["participant"].setPlaceholderText("required")
+            return
+        self.accept()
+
+    def values(self) -> dict[str, str]:
+        return {k: e.text().strip() for k, e in self.edits.items()}
+
+
+class _QueueRelay(QObject):
+    """The queue's psygnal announcements as a queued Qt signal (handled between frames)."""
+
+    changed = Signal()
+
+
+class PlanPanel(QDockWidget):
+    """The Plan dock (see the module docstring).
+
+    Args:
+        rig: the :class:`rigconsole.rig.Rig` (its ``queue`` and ``plan_run``).
+        window: the main window.
+
+    A bad plan file or a refused action is a one-line ``ERROR`` notification (source
+    ``"plan"``); the queue's own refusals reach the technician through the run controller.
+    """
+
+
+    def __init__(self, rig, window: QMainWindow | None = None):
+        super().__init__("Plan", window)
+        self.setObjectName("planDock")
+        self.rig, self.queue = rig, rig.queue
+        self.plan_run = None
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.toolbar = QToolBar("Plan")
+        self.open_action = self._action("Open plan…", self.choose_plan, "Ctrl+Shift+O",
+                                        "Open a session plan (.yaml) or a PsychoPy Runner list (.psyrun)")
+        self.start_action = self._action("Start", self.start, "Ctrl+Shift+F5", "Start (or go on with) the plan")
+        self.pause_action = self._action("Pause after this item", self.pause, "Ctrl+Shift+F6",
+                                         "Let the running item end, then wait")
+        self.skip_action = self._action("Skip", self.skip, "Ctrl+Shift+K",
+                                        "Skip the selected pending item (or stop the running one and go on)")
+        self.retry_action = self._action("Retry", self.retry, "Ctrl+Shift+T",
+                                         "Run the selected ended item again (a new run; the old one is kept)")
+        self.stop_action = self._action("Stop", self.stop, "Ctrl+Shift+S",
+                                        "Stop the plan: the running item is stopped, its trials kept")
+        lay.addWidget(self.toolbar)
+        self.header = QLabel("No plan: Open plan… (or Run an experiment).")
+        self.header.setWordWrap(True)
+        lay.addWidget(self.header)
+        self.list = QListWidget()
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.list.model().rowsMoved.connect(self._rows_moved)
+        lay.addWidget(self.list, 1)
+        self.estimate_label = QLabel("")
+        lay.addWidget(self.estimate_label)
+        self.setWidget(body)
+        self._relay = _QueueRelay(self)
+        self._relay.changed.connect(self.refresh, Qt.ConnectionType.QueuedConnection)
+        ev = self.queue.events
+        self._links = [(ev.changed, self._relay.changed.emit), ]
+        for sig, slot in self._links:
+            sig.connect(slot)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self.refresh)
+        self._tick.start()
+        self._refreshing = False
+        self.refresh()
+
+    def _action(self, text: str, slot, shortcut: str, tip: str) -> QAction:
+        act = QAction(text, self)
+        act.setShortcut(QKeySequence(shortcut))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+        act.triggered.connect(slot)
+        self.toolbar.addAction(act)
+        if self.parent() is not None:
+            self.parent().addAction(act)  # the shortcut works wherever the focus is in the window
+        return act
+
+    # ---------------------------------------------------------------- actions
+    def choose_plan(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a session plan", str(self.rig.settings.root),
+                                              "Session plans (*.yaml *.yml *.psyrun)")
+        if not path:
+            return
+        try:
+            plan = load_plan(path)
+        except PlanError as err:
+            _error(one_line(err, with_type=False))
+            return
+        dialog = ParticipantDialog(plan, self)
+        dialog.accepted.connect(lambda: self.open_plan(plan, dialog.values()))
+        dialog.open()
+
+    def open_plan(self, plan, values: dict, *, resume: bool = False, start: bool = True) -> bool:
+        """Put ``plan`` on the queue for the participant ``values`` (asked once) and start it.
+        Returns ``False`` (and notifies why) when refused."""
+        if self.queue.busy:
+            _error("A run is in progress: open the plan when it has ended.")
+            return False
+        if isinstance(plan, (str, Path)):
+            try:
+                plan = load_plan(plan)
+            except PlanError as err:
+                _error(one_line(err, with_type=False))
+                return False
+        try:
+            if self.plan_run is not None:
+                self.plan_run.close()
+            self.queue.clear()
+            run = self.rig.plan_run(plan, values)
+            run.start(resume=resume)
+            if not start:
+                self.queue.pause()
+        except (ValueError, OSError) as err:
+            _error(one_line(err, with_type=False))
+            return False
+        self.plan_run = run
+        self.refresh()
+        return True
+
+    def start(self) -> None:
+        if not self.queue.start():
+            _error("Nothing to start: open a plan first.")
+
+    def pause(self) -> None:
+        self.queue.pause()
+
+    def stop(self) -> None:
+        self.queue.stop()
+
+    def skip(self) -> None:
+        item = self._selected()
+        try:
+            self.queue.skip(item.id if item is not None and item.state == ItemState.PENDING else None)
+        except KeyError as err:
+            _error(str(err).strip("'\""))
+
+    def retry(self) -> None:
+        item = self._selected()
+        if item is None:
+            ended = [it for it in self.queue.history if it.state in (ItemState.FAILED, ItemState.STOPPED)]
+            item = ended[-1] if ended else None
+        if item is None:
+            _error("Select the item to retry.")
+            return
+        try:
+            self.queue.retry(item.id)
+        except (KeyError, ValueError) as err:
+            _error(str(err).strip("'\""))
+
+    def move_pending(self, item_id: int, position: int) -> None:
+        """Move a pending item to ``position`` among the pending ones (what a drag does)."""
+        try:
+            self.queue.move(item_id, position)
+        except KeyError as err:
+            _error(str(err).strip("'\""))
+
+    # ---------------------------------------------------------------- view
+    def _selected(self):
+        row = self.list.currentRow()
+        items = self.queue.items
+        return items[row] if 0 <= row < len(items) else None
+
+    def _rows_moved(self, _parent, start, _end, _dest, row) -> None:
+        if self._refreshing:
+            return
+        items = self.queue.items
+        if not 0 <= start < len(items):
+            return
+        moved = items[start]
+        first_pending = len(items) - len(self.queue.pending)
+        target = (row - 1 if row > start else row) - first_pending
+        if moved.state != ItemState.PENDING or target < 0:
+            _error("Only pending items move, and only among the pending ones.")
+        else:
+            self.move_pending(moved.id, target)
+        QTimer.singleShot(0, self.refresh)
+
+    def item_texts(self) -> list[str]:
+        """The list's lines, as shown."""
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def refresh(self) -> None:
+        """Redraw from the queue (its changes arrive queued; a 1 s tick keeps times and trials current)."""
+        q = self.queue
+        items = q.items
+        now = time.time()
+        plan = q.plan
+        running = q.running
+        self._refreshing = True
+        try:
+            if self.list.count() != len(items):
+                self.list.clear()
+                for _ in items:
+                    QListWidgetItem(self.list)
+            for row, it in enumerate(items):
+                text = f"{row + 1}. {it.label}"
+                if it.plan_index is not None and plan:
+                    text += f"  (plan item {it.plan_index + 1})"
+                text += f" — {it.state}"
+                if it.mode != "run":
+                    text += f" [{it.mode}]"
+                rec = it.record
+                if it.state == ItemState.RUNNING and rec is not None:
+                    text += f" — trial {rec.n_trials}" + (f" of {rec.total_trials}" if rec.total_trials else "")
+                    text += f" — {_clock(now - (it.started or now))}"
+                elif it.outcome is not None and it.outcome.duration_s:
+                    text += f" — {_clock(it.outcome.duration_s)}"
+                if it.outcome is not None and it.state not in (ItemState.FINISHED, ItemState.SKIPPED):
+                    text += f"\n    {it.outcome.sentence(traceback_hint=False)}"
+                if q.in_break is it:
+                    text += "\n    break: the message is on the subject screen (a key or Skip ends it)"
+                w = self.list.item(row)
+                w.setText(text)
+                w.setForeground(QColor(run_look(it.state).colour))  # the app's one palette
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                if it.state == ItemState.PENDING:
+                    flags |= Qt.ItemFlag.ItemIsDragEnabled
+                w.setFlags(flags)
+            if plan:
+                done = sum(1 for it in items if it.state in ItemState.ENDED)
+                k = min(done + (1 if running is not None else 0), len(items))
+                self.header.setText(f"<b>{plan.get('name')}</b> — participant <b>{plan.get('participant')}</b> — "
+                                    f"item {k} of {len(items)}" + (" — paused" if q.holding else ""))
+            elif items:
+                self.header.setText("Runs" + (" — paused" if q.holding else ""))
+            est = q.estimate(now)
+            if running is not None or q.pending:
+                finish = time.strftime("%H:%M", time.localtime(est["finish"]))
+                unknown = f" ({est['unknown']} item(s) with no past duration left out)" if est["unknown"] else ""
+                self.estimate_label.setText(f"Estimated finish {finish}, in {_clock(est['remaining_s'])}{unknown}")
+            else:
+                self.estimate_label.setText("")
+            busy = running is not None
+            self.start_action.setEnabled(bool(q.pending) and (q.holding or not busy))
+            self.pause_action.setEnabled(not q.holding and (busy or bool(q.pending)))
+            self.stop_action.setEnabled(busy or q.in_break is not None)
+            self.skip_action.setEnabled(busy or bool(q.pending) or q.in_break is not None)
+            self.retry_action.setEnabled(any(it.state in ItemState.ENDED for it in q.history))
+        finally:
+            self._refreshing = False
+
+    def close_panel(self) -> None:
+        """Stop following the queue."""
+        self._tick.stop()
+        for sig, slot in self._links:
+            try:
+                sig.disconnect(slot)
+            except Exception:
+                pass
+        self._links = []
+        if self.plan_run is not None:
+            self.plan_run.close()
+
+
+def attach_plan_panel(window: QMainWindow, rig) -> PlanPanel:
+    """The composition root's hook: a Plan dock on ``window`` for ``rig``'s queue; its errors go to
+    the notifications."""
+    panel = PlanPanel(rig, window)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+    return panel
+
+
+def _error(message: str) -> None:
+    """A bad plan file or a refused plan action, for the technician: one ``ERROR`` notification."""
+    notifications.notify(message, source="plan")
