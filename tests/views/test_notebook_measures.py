@@ -24,7 +24,7 @@ def test_a_note_belongs_to_the_running_trial_or_to_the_session(log):
     s = add_note(log, "  lights on  ")
     assert s["text"] == "lights on" and s["fields"] == {}  # idle: a session note
     run = log.start_run("gonogo", {"participant": "p1"})
-    for k in range(3):
+    for _ in range(3):
         log.add_trial(run, {"rt": 0.4, "correct": 1})
     assert running_trial(log) == (run, 3)  # trial index 3 (the 4th) runs now
     n = add_note(log, "participant sneezed", marker=3)

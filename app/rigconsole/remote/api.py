@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .keys import SERVER_KEY, WHO_KEY
-from .stream import dumps, jsonable
 from ..notifications import one_line
 from ..views.trial_measures import TrialMeasures
+from .keys import SERVER_KEY, WHO_KEY
+from .stream import dumps, jsonable
 
 __all__ = ["add_routes", "error", "run_summary", "parse_hello", "parse_json", "column_unit"]
 

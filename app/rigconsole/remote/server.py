@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from ..views.notebook import add_note
+from ..views.trial_measures import TrialMeasures
 from . import api
 from .keys import SERVER_KEY, WHO_KEY
 from .stream import Stream, StreamClient, dumps, jsonable
 from .tls import TlsConfig
 from .tokens import TokenInfo, TokenStore
-from ..views.notebook import add_note
-from ..views.trial_measures import TrialMeasures
 from .view import RigView
 
 if TYPE_CHECKING:

@@ -50,8 +50,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..frame_budget import IDLE, FrameBudget
-from ..views.palette import SERIES
 from ..views.notebook import NoteFeed, note_label, note_x
+from ..views.palette import SERIES
 from ..views.plot_sources import PointBuffer
 from .budget import CostEstimate
 

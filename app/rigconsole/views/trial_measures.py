@@ -127,14 +127,14 @@ class TrialMeasures:
         return out
 
     @classmethod
-    def of_table(cls, table: dict[str, Any], exclude: Any = ()) -> "TrialMeasures":
+    def of_table(cls, table: dict[str, Any], exclude: Any = ()) -> TrialMeasures:
         """The measures of a run's trial table (``DataLog.trials(run)``: ``{column: array}``)."""
         cols = list(table)
         n = len(next(iter(table.values()))) if table else 0
         return cls.of_rows([{c: table[c][i] for c in cols} for i in range(n)], exclude)
 
     @classmethod
-    def of_rows(cls, rows: list[dict[str, Any]], exclude: Any = ()) -> "TrialMeasures":
+    def of_rows(cls, rows: list[dict[str, Any]], exclude: Any = ()) -> TrialMeasures:
         """The measures of a run's rows so far (an observer attaching mid-run, the trials endpoint)."""
         m = cls(exclude)
         for r in rows:
