@@ -155,7 +155,8 @@ _NOTE_HEADER = ["t", "time", "run", "trial", "marker", "who", "text"]
 def _note_row(a: dict[str, Any]) -> list[Any]:
     """A notebook note as a ``notes.csv`` row: run without ``runs/``, trial numbered from 1 (empty: a session note)."""
     f = a["fields"] if isinstance(a["fields"], dict) else {}
-    run = f.get("run") if isinstance(f.get("run"), str) else ""
+    run = f.get("run")
+    run = run if isinstance(run, str) else ""
     trial = f.get("trial")
     return [repr(a["t"]), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a["t"])), run.split("/", 1)[-1],
             trial + 1 if isinstance(trial, int) else "", f.get("marker", "") or "", a["source"], a["text"]]

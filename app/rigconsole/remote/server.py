@@ -309,7 +309,7 @@ class RemoteServer:
 
         Raises ValueError (bad text or marker, or no data log: nothing recorded).
         """
-        row = add_note(self.view.data_log, text, marker=marker, source=f"remote:{who.name}")
+        row = add_note(self._rig_view().data_log, text, marker=marker, source=f"remote:{who.name}")
         log.info("remote note by %s: %s", who.name, row["text"])
         return row
 
