@@ -150,7 +150,10 @@ def test_operator_runs_pauses_resumes_and_stops_and_every_action_is_recorded(rig
     # every control action, with the token's name and the time
     st, notes = rig.request("GET", "/api/v1/annotations")
     actions = [(a["source"], a["text"]) for a in notes["annotations"]]
-    assert actions == [("remote:second tech", f"{a} by second tech") for a in ("run", "pause", "resume", "note", "stop")]
+    assert actions == [("remote:second tech", f"{a} by second tech") for a in ("run", "pause", "resume")] + [
+        ("remote:second tech", "looks fine"), ("remote:second tech", "stop by second tech")]
+    note = notes["annotations"][3]
+    assert note["kind"] == "note" and note["fields"]["run"].startswith("runs/") and note["fields"]["trial"] >= 2
     assert all(a["t"] > rec.started - 1 for a in notes["annotations"])
 
 

@@ -116,7 +116,8 @@ def _cell(v: Any) -> Any:
 
 def export_csv(log: Any, out_dir: Path) -> list[Path]:
     """Write ``<run>_trials.csv`` per run, ``var_<name>.csv`` (t,value) per variable, ``parameters.csv``,
-    ``annotations.csv``.
+    ``annotations.csv`` and ``notes.csv`` (the notebook notes: t, local time, run, trial numbered from 1 as
+    the console shows it, marker code, who, text; run and trial empty for a session note).
 
     Returns the paths written. Times are epoch seconds.
     """
@@ -141,4 +142,21 @@ def export_csv(log: Any, out_dir: Path) -> list[Path]:
         written.append(_write_csv(out_dir / "annotations.csv", ["t", "source", "kind", "text", "fields"],
                                   ([repr(a["t"]), a["source"], a["kind"], a["text"], json.dumps(a["fields"])]
                                    for a in notes)))
+    book = [a for a in notes if a["kind"] == "note"]
+    if book:
+        written.append(_write_csv(out_dir / "notes.csv", _NOTE_HEADER, (_note_row(a) for a in book)))
     return written
+
+
+#: columns of ``notes.csv`` (the lab notebook; docs/data-format.md)
+_NOTE_HEADER = ["t", "time", "run", "trial", "marker", "who", "text"]
+
+
+def _note_row(a: dict[str, Any]) -> list[Any]:
+    """A notebook note as a ``notes.csv`` row: run without ``runs/``, trial numbered from 1 (empty: a session note)."""
+    f = a["fields"] if isinstance(a["fields"], dict) else {}
+    run = f.get("run")
+    run = run if isinstance(run, str) else ""
+    trial = f.get("trial")
+    return [repr(a["t"]), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a["t"])), run.split("/", 1)[-1],
+            trial + 1 if isinstance(trial, int) else "", f.get("marker", "") or "", a["source"], a["text"]]

@@ -15,9 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ..notifications import one_line
+from ..views.trial_measures import TrialMeasures
 from .keys import SERVER_KEY, WHO_KEY
 from .stream import dumps, jsonable
-from ..notifications import one_line
 
 __all__ = ["add_routes", "error", "run_summary", "parse_hello", "parse_json", "column_unit"]
 
@@ -226,7 +227,7 @@ async def trials(request: web.Request) -> web.Response:
     n = len(next(iter(table.values()))) if table else 0
     rows = {k: jsonable(v[start:start + limit]) for k, v in table.items()}
     return ok({"run": run_id, "n_trials": n, "start": start, "columns": cols, "trials": rows,
-               "more": start + limit < n})
+               "more": start + limit < n, "measures": TrialMeasures.of_table(table, dl.run_info(path)["expInfo"]).summary()})
 
 
 def _var_info(dl: Any, name: str) -> dict:
@@ -395,8 +396,11 @@ async def annotate(request: web.Request) -> web.Response:
     text = body.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > 2000:
         raise bad("'text' must be a note of 1-2000 characters")
-    t = _server(request).record_control(who, "note", note=text.strip())
-    return ok({"t": t}, status=201)
+    try:  # a notebook note at the running trial (views.notebook), marker code 1-9 optional
+        row = _server(request).add_note(who, text, body.get("marker"))
+    except ValueError as err:
+        raise bad(str(err)) from None
+    return ok({"t": row["t"], "note": row}, status=201)
 
 
 # ---------------------------------------------------------------------------- the run queue

@@ -183,6 +183,15 @@ class RemoteObserver:
     def runs(self) -> dict:
         return self._get("runs")
 
+    def trials(self, run_id: str, start: int = 0) -> dict:
+        """One page of a logged run's trial table (``run_id`` from :meth:`runs` ``logged[i]["id"]``):
+        ``columns``, ``trials`` (``{column: values}``), ``n_trials``, ``more`` and the run's ``measures``."""
+        return self._get(f"runs/{quote(run_id, safe='')}/trials", start=start)
+
+    def annotations(self, after: float | None = None) -> list[dict]:
+        """Annotations (notes, control actions, instrument states) strictly after ``after`` (epoch s)."""
+        return self._get("annotations", after=None if after is None else repr(float(after)))["annotations"]
+
     def variables(self) -> list[dict]:
         """The logged variables: ``name``, ``unit``, ``description``, ``source``, ``last`` (``{t, value}`` or None)."""
         return self._get("variables")["variables"]
@@ -207,8 +216,12 @@ class RemoteObserver:
     def stop(self) -> dict:
         return self._post("session/stop")
 
-    def annotate(self, text: str) -> float:
-        return float(self._post("session/annotate", {"text": text})["t"])
+    def annotate(self, text: str, marker: int | None = None) -> float:
+        """Add a notebook note at the rig's running trial (operator token); ``marker`` a code 1-9. Returns its time (epoch s)."""
+        body: dict[str, Any] = {"text": text}
+        if marker is not None:
+            body["marker"] = marker
+        return float(self._post("session/annotate", body)["t"])
 
     # ------------------------------------------------------------------ live
     def _aiohttp_ssl(self) -> Any:

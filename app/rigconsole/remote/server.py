@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from ..views.notebook import add_note
+from ..views.trial_measures import TrialMeasures
 from . import api
 from .keys import SERVER_KEY, WHO_KEY
 from .stream import Stream, StreamClient, dumps, jsonable
@@ -87,6 +89,7 @@ class RemoteServer:
         self._error: BaseException | None = None
         self._links: list[tuple[Any, Any]] = []
         self._log_links: list[tuple[Any, Any]] = []
+        self._measures: tuple[int | None, TrialMeasures] = (None, TrialMeasures())  # (run index, its measures)
         self._instrument_states: dict[str, dict] = {}
         self._audit: list[dict] = []
         self._ws: set[web.WebSocketResponse] = set()
@@ -272,8 +275,7 @@ class RemoteServer:
             (ev.run_started, lambda rec: push({"type": "run_started", "run": api.run_summary(rec)})),
             (ev.run_state_changed, lambda rec: push({"type": "run_state", "run": api.run_summary(rec)})),
             (ev.run_ended, lambda rec: push({"type": "run_ended", "run": api.run_summary(rec)})),
-            (ev.trial_added, lambda rec, row: push({"type": "trial", "run_index": rec.index, "n": rec.n_trials,
-                                                    "of": rec.total_trials, "row": dict(row)})),
+            (ev.trial_added, self._on_trial),
             (ev.experiments_changed, lambda: push({"type": "experiments_changed"})),
         ]
         queue = view.queue
@@ -293,6 +295,23 @@ class RemoteServer:
         for sig, slot in self._links:
             sig.connect(slot)
         self._hook_data_log(view.data_log)
+
+    def _on_trial(self, rec: Any, row: dict) -> None:
+        """A trial event, with the run's response measures so far (computed once, here; see views.trial_measures)."""
+        if self._measures[0] != rec.index:
+            self._measures = (rec.index, TrialMeasures(exclude=rec.exp_info))
+        measures = self._measures[1].add(dict(row))
+        self.stream.push({"type": "trial", "run_index": rec.index, "n": rec.n_trials, "of": rec.total_trials,
+                          "row": dict(row), "measures": measures})
+
+    def add_note(self, who: TokenInfo, text: str, marker: int | None = None) -> dict:
+        """An operator's notebook note, at the running trial (``source="remote:<token name>"``); its row.
+
+        Raises ValueError (bad text or marker, or no data log: nothing recorded).
+        """
+        row = add_note(self._rig_view().data_log, text, marker=marker, source=f"remote:{who.name}")
+        log.info("remote note by %s: %s", who.name, row["text"])
+        return row
 
     def _hook_data_log(self, data_log: Any) -> None:
         for sig, slot in self._log_links:

@@ -90,6 +90,7 @@ class Console:
         self.controller = controller
         self.window = window
         self.data_tools = None
+        self.notebook = None  # the lab notebook (notes_panel.Notebook), once the rig is attached
         self.instruments_dock = instruments_dock
         self.settings = settings
         self.notifications = notifications
@@ -209,6 +210,11 @@ class Console:
         from .plan_panel import attach_plan_panel  # the rig's run queue: plans, reorder, skip, retry
 
         self.plan_panel = attach_plan_panel(window, rig)
+        from .notes_panel import attach_notebook  # the lab notebook: Ctrl+N, the Notes dock
+
+        self.notebook = attach_notebook(window, rig.data_log, toolbar=window.toolbar, after=window.stop_action,
+                                        run_menu=window.run_menu, view_menu=window.view_menu,
+                                        budget=rig.frame_budget, data_log_changed=rig.events.data_log_changed)
         # views subscribe, the rig announces: a new data folder's log (write errors reach the
         # window through the notifications and the presenter)
         links = [(rig.events.data_log_changed, window.use_data_log),

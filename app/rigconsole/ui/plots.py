@@ -50,6 +50,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..frame_budget import IDLE, FrameBudget
+from ..views.notebook import NoteFeed, note_label, note_x
 from ..views.palette import SERIES
 from ..views.plot_sources import PointBuffer
 from .budget import CostEstimate
@@ -282,6 +283,10 @@ class LivePlot(pg.PlotWidget):
         self._visible: list[str] | None = None  # None: all
         self._newest: str | None = None  # the series that got data last ("follow" mode scrolls to its end)
         self._marker: pg.ScatterPlotItem | None = None
+        self.notes = NoteFeed()
+        self.note_items: list[pg.InfiniteLine] = []
+        self._note_place: tuple[str, str | None] = ("", None)
+        self._note_count = -1
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._interval_ms = max(1, int(1000 / max_fps))
@@ -471,6 +476,50 @@ class LivePlot(pg.PlotWidget):
         self._dirty.clear()
         self._newest = None
         self.seriesChanged.emit()
+
+    # ------------------------------------------------------------ notebook notes
+    #: colour of the note markers (the notebook's orange, unlike every series colour)
+    NOTE_COLOUR = "#d9480f"
+
+    def use_notes(self, data_log: Any) -> None:
+        """Mark the notes of ``data_log`` (None: none, or only notes given to :meth:`add_note`)."""
+        self.notes.use_data_log(data_log)
+        self._note_count = -1
+
+    def add_note(self, row: dict[str, Any]) -> None:
+        """Mark one note that arrived another way (a remote rig's stream), an annotation row."""
+        self.notes.add(row)
+
+    def poll_notes(self, axis: str, run: str | None = None) -> bool:
+        """Read new notes and place the markers for this x ``axis`` (``"time"``, ``"trial"`` of ``run``, other: none).
+
+        Each note is a vertical line at :func:`~rigconsole.views.notebook.note_x`, labelled with its
+        marker code (or N), its text as the tooltip. Cheap when nothing changed. True if the markers changed.
+        """
+        self.notes.poll()
+        notes = self.notes.notes
+        if (axis, run) == self._note_place and len(notes) == self._note_count:
+            return False
+        self._note_place, self._note_count = (axis, run), len(notes)
+        for item in self.note_items:
+            self.removeItem(item)
+        self.note_items = []
+        pen = pg.mkPen(self.NOTE_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)
+        for row in notes:
+            x = note_x(row, axis, run)
+            if x is None:
+                continue
+            line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen, label=note_label(row),
+                                   labelOpts={"position": 0.95, "color": self.NOTE_COLOUR, "fill": "#ffffffcc"})
+            line.setToolTip(f"{row.get('source', '')}: {row.get('text', '')}")
+            line.setZValue(5)
+            self.addItem(line, ignoreBounds=True)
+            self.note_items.append(line)
+        return True
+
+    def note_marks(self) -> list[tuple[float, str]]:
+        """``[(x, label)]`` of the note markers shown, in the order noted."""
+        return [(float(i.value()), i.label.format) for i in self.note_items]
 
     # ------------------------------------------------------------ drawing
     def _colour(self, name: str) -> str:

@@ -24,6 +24,7 @@ from ..remote import RemoteObserver, secrets
 from ..remote.recent import load_dashboard_rigs, load_recent, save_dashboard_rigs, saved_token
 from ..views.palette import ERROR, NEUTRAL, OK, connection_look, run_look
 from .remote_observer import FeedHub, ObserverWindow, RemoteFeed, _keep
+from .remote_trial_view import AccuracySparkline
 
 __all__ = ["DashboardWindow", "RigTile", "ChooseRigsDialog", "open_dashboard_dialog", "saved_dashboard",
            "run_dashboard", "TILE_WIDTH"]
@@ -253,8 +254,10 @@ class RigTile(QFrame):
         self.why.setMinimumHeight(3 * line)
         self.conn.setMinimumHeight(line)
         self.plan.setMinimumHeight(2 * line)
+        self.spark = AccuracySparkline(self, width=TILE_WIDTH - 24)  # the run's running accuracy by trial
         lay = QVBoxLayout(self)
-        for w in (self.name, self.state, self.detail, self.plan, self.progress, self.why, self.latest, self.conn):
+        for w in (self.name, self.state, self.detail, self.plan, self.progress, self.spark, self.why, self.latest,
+                  self.conn):
             lay.addWidget(w)
         self.window: ObserverWindow | None = None
         self._paint()
@@ -312,6 +315,7 @@ class RigTile(QFrame):
                 self._latest = f"{name} {v:.4g}" if isinstance(v, (int, float)) else f"{name} {v}"
         elif kind == "trial":
             self._trial(ev["n"], ev.get("of"))
+            self.spark.set_values((ev.get("measures") or {}).get("spark"))
         elif kind == "queue":
             from ..plans.plan_line import plan_line
 
@@ -320,6 +324,7 @@ class RigTile(QFrame):
             self._run_state(ev["run"]["state"], ev["run"])
             if kind == "run_started":
                 self._trial(0, ev["run"].get("of"))
+                self.spark.set_values([])
         elif kind == "instrument" and ev.get("state") == "down":
             self._latest = f"{ev['name']} down" + (f" ({ev['message']})" if ev.get("message") else "")
             self.refresh_latest()

@@ -10,6 +10,7 @@ The recent rigs and the certificate pinning rule live in :mod:`rigconsole.remote
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -30,11 +31,14 @@ from ..remote.tls import peer_fingerprint
 from ..views.palette import ERROR, NEUTRAL, WARNING, connection_look, run_look
 from ..views.plot_sources import StreamFeed
 from .plots import LivePlot
+from .remote_trial_view import RemoteTrialView
 
 __all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
            "saved_token", "forget_rig", "open_attach_dialog", "trust_box", "fingerprint_lines", "shared_connections", "FeedHub"]
 
 MAX_POINTS = 2000
+
+log = logging.getLogger(__name__)
 
 _shared: ConnectionManager | None = None
 
@@ -428,6 +432,7 @@ class ObserverWindow(QMainWindow):
     control locked."""
 
     control_failed = Signal(str)
+    trials_loaded = Signal(object)  # (run index, run group, trials page, notes), from the control pool
 
     def __init__(self, observer: RemoteObserver, parent=None):
         super().__init__(parent)
@@ -438,6 +443,7 @@ class ObserverWindow(QMainWindow):
         self._feeds: dict[str, StreamFeed] = {}
         self._run_state = "idle"
         self._is_locked = False
+        self._trials_asked = False
         central = QWidget()
         self.setCentralWidget(central)
         self.rig = QLabel(f"{observer.host}:{observer.port}")
@@ -473,6 +479,7 @@ class ObserverWindow(QMainWindow):
         self.control_error.setWordWrap(True)
         self.control_error.setStyleSheet(f"color: {ERROR}")
         self.control_failed.connect(self.control_error.setText)
+        self.trials_loaded.connect(lambda got: self.trial_view.load_run(*got))
         head = QHBoxLayout()
         head.addWidget(self.rig, 1)
         side = QVBoxLayout()
@@ -513,7 +520,11 @@ class ObserverWindow(QMainWindow):
         left.setFixedWidth(320)
         lay.addWidget(left)
         right = QWidget()
-        right.setLayout(self.plot_grid)
+        right_lay = QVBoxLayout(right)
+        right_lay.setContentsMargins(0, 0, 0, 0)
+        self.trial_view = RemoteTrialView(right)  # the run's response measures, as the console plots them
+        right_lay.addWidget(self.trial_view, 1)
+        right_lay.addLayout(self.plot_grid, 1)
         lay.addWidget(right, 1)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setInterval(200)
@@ -550,6 +561,9 @@ class ObserverWindow(QMainWindow):
         self.started.setText(time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) and t > 1e9
                              else "-")
         self._trial(run.get("trial") or 0, run.get("of"))
+        if not self._trials_asked and st["state"] in ("running", "paused") and run.get("trial"):
+            self._trials_asked = True  # attached mid-run: the run's trials so far, off the GUI thread
+            self._pool.submit(self._fetch_trials, run.get("index"))
         self._is_locked = bool(st["locked"])
         operator = st["you"]["role"] == "operator"
         for b in self.buttons.values():
@@ -590,6 +604,7 @@ class ObserverWindow(QMainWindow):
         self._feed(name).add_history(t, v)
 
     def _redraw_dirty(self) -> None:
+        self.trial_view.redraw()
         for name, feed in self._feeds.items():
             self._redraw(name, feed)
 
@@ -612,6 +627,12 @@ class ObserverWindow(QMainWindow):
                 self._feed(name).add(ev["t"], v)
         elif ev["type"] == "trial":
             self._trial(ev["n"], ev.get("of"))
+            self.trial_view.on_trial(ev)
+        elif ev["type"] == "annotation":  # notebook notes: markers on the trial plot and at their time
+            self.trial_view.on_note(ev["annotation"])
+            for plot in self._plots.values():
+                plot.add_note(ev["annotation"])
+                plot.poll_notes("time")
         elif ev["type"] == "queue":
             self.show_plan(ev.get("queue"))
 
@@ -622,6 +643,19 @@ class ObserverWindow(QMainWindow):
         text = plan_line(queue)
         self.plan.setText(f"Plan: {text}" if text else "")
         self.plan.setVisible(bool(text))
+
+    def _fetch_trials(self, run_index: int | None) -> None:
+        """Pool thread: the open logged run's trial page and notes, handed to the trial view (queued)."""
+        try:
+            logged = self.observer.runs().get("logged") or []
+            if not logged or logged[-1].get("ended") is not None:
+                return
+            rid = logged[-1]["id"]
+            group = f"runs/{rid}"
+            notes = [a for a in self.observer.annotations() if (a.get("fields") or {}).get("run") == group]
+            self.trials_loaded.emit((run_index, group, self.observer.trials(rid), notes))
+        except Exception as err:  # noqa: BLE001 - the live trials still come: only the history is missing
+            log.info("observer: cannot read the run's trials so far: %s", err)
 
     def _control(self, name: str) -> None:
         """Send pause/resume/stop off the GUI thread; a refusal (409, 423...) shows under the buttons."""

@@ -67,6 +67,7 @@ class TrialPlotDock(QDockWidget):
         self.rows: list[dict[str, float]] = []
         self.run: str | None = None
         self._feed = TrialFeed(data_log)
+        self.plot.use_notes(data_log)  # notebook notes: markers at their trial
         self._exclude: set[str] = set()
         self._columns: list[str] = []
         self._new_columns: list[str] = []
@@ -131,6 +132,7 @@ class TrialPlotDock(QDockWidget):
     def use_data_log(self, data_log: Any) -> None:
         """Plot the runs of another data log (a new data folder); the plot clears at the next poll."""
         self._feed.use_data_log(data_log)
+        self.plot.use_notes(data_log)
 
     @property
     def data_log(self) -> Any:
@@ -143,10 +145,11 @@ class TrialPlotDock(QDockWidget):
         next redraw that fits before a stimulus frame.
         """
         batch = self._feed.poll()
+        if batch is not None and batch.reset:
+            self._start_run(batch)
+        self.plot.poll_notes("trial", self.run)
         if batch is None:
             return False
-        if batch.reset:
-            self._start_run(batch)
         self._add_rows(batch)
         return True
 

@@ -104,6 +104,7 @@ class VariablePlot(QWidget):
         self._feed = SourceFeed(data_log, source, run)
 
         self._build_ui()
+        self.plot.use_notes(data_log)  # notebook notes: markers at their time or trial
         self.refresh_sources()
         if self._source is None and auto_source:
             first = self._first_source()
@@ -215,6 +216,7 @@ class VariablePlot(QWidget):
         self._known_cols = ()
         self._has_frames = False
         self._feed.use_data_log(data_log)
+        self.plot.use_notes(data_log)
         self.refresh_sources()
         self.poll()
 
@@ -386,6 +388,7 @@ class VariablePlot(QWidget):
             return
         had_time = self._feed.trial_time_ok
         got = self._feed.poll()
+        self._poll_notes()
         if got is None:
             return
         style = "points" if src.kind == "trial" else "line"
@@ -393,6 +396,12 @@ class VariablePlot(QWidget):
         if had_time != self._feed.trial_time_ok and self._axis == "time":
             self._apply_axis_item()
         self._draw(rescale=got[0])
+
+    def _poll_notes(self) -> None:
+        """Notebook notes as markers: at their time on a time axis, at their trial on a trial-number axis."""
+        timed = self._axis == "time" and self._time_available()
+        axis = "time" if timed else ("trial" if self._source is not None and self._source.kind == "trial" else "")
+        self.plot.poll_notes(axis, self._run)
 
     # ------------------------------------------------------------------ drawing
     def _buffer(self) -> PointBuffer:
