@@ -39,6 +39,8 @@ THIRD_PARTY: set[tuple[str, str, str]] = {
     ("session/window.py", "private", "self._win._closed"),
     # psychopy.visual.Window.color (the rest screen's background), not WindowSettings.color
     ("session/window.py", "write", "self._win.color"),
+    # psychopy.visual.Window.title (the stimulus window's caption), not ui.remote_trial_view's label
+    ("session/window.py", "write", "self._win.title"),
     # psychopy.hardware.keyboard.KeyboardDevice._backend: PsychoPy's own way to choose the
     # keyboard backend for every Keyboard (its Session and Builder scripts set it too)
     ("session/keyboard.py", "private", "kb.KeyboardDevice._backend"),
