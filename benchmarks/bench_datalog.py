@@ -135,11 +135,15 @@ def bench_open(d: Path, sizes_mb: list[float], rounds: int = 7) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=200_000, help="DataLog add_entry calls")
-    ap.add_argument("--pymanip-calls", type=int, default=1000, help="pymanip add_entry calls (capped by --pymanip-seconds)")
+    ap.add_argument(
+        "--pymanip-calls", type=int, default=1000, help="pymanip add_entry calls (capped by --pymanip-seconds)"
+    )
     ap.add_argument("--pymanip-seconds", type=float, default=20.0)
     ap.add_argument("--trial-rows", type=int, default=20_000)
     ap.add_argument("--dir", default=None, help="where to write the files (default: a temp dir)")
-    ap.add_argument("--open", default=None, metavar="SIZES", help="comma-separated file sizes in MB: measure the lazy reader")
+    ap.add_argument(
+        "--open", default=None, metavar="SIZES", help="comma-separated file sizes in MB: measure the lazy reader"
+    )
     a = ap.parse_args()
     if a.open:
         with tempfile.TemporaryDirectory(dir=a.dir) as d:
@@ -160,7 +164,9 @@ def main() -> int:
         ("DataLog, flush_interval=0.1", a.calls, t_dl),
         ("DataLog, flush_interval=0.1, fsync", a.calls, t_fs),
     ]
-    print(f"{'add_entry(temperature, pressure, counter)':40s} {'calls':>8s} {'seconds':>8s} {'calls/s':>10s} {'vs pymanip':>10s}")
+    print(
+        f"{'add_entry(temperature, pressure, counter)':40s} {'calls':>8s} {'seconds':>8s} {'calls/s':>10s} {'vs pymanip':>10s}"
+    )
     for name, n, t in rows:
         print(f"{name:40s} {n:8d} {t:8.2f} {n / t:10.0f} {n / t / r_pm:9.0f}x")
     print(f"{'DataLog.add_trial (4 columns)':40s} {a.trial_rows:8d} {t_tr:8.2f} {a.trial_rows / t_tr:10.0f}")

@@ -20,6 +20,7 @@ Run (needs a display; on a server under Xvfb)::
 
 ``--demo PATH`` (repeatable) adds Builder demos, relative to psychopy/demos/builder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,9 @@ def _root(source: str, tmp: Path) -> Path:
 
         spec = importlib.util.find_spec("psychopy")
         src = Path(list(spec.submodule_search_locations)[0]) / "demos" / "builder" / rel
-    shutil.copytree(src, root / src.name, ignore=shutil.ignore_patterns("*.py", "data", "__pycache__")
-                    if kind == "demo" else None)
+    shutil.copytree(
+        src, root / src.name, ignore=shutil.ignore_patterns("*.py", "data", "__pycache__") if kind == "demo" else None
+    )
     return root
 
 
@@ -67,18 +69,28 @@ def one_run(source: str, key: str, exp_info: dict, speed: str) -> dict:
     from rigconsole.session.qa import dry_run
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-dryrun-"))
-    s = Session(_root(source, tmp), dataDir=tmp / "data", cache_dir=tmp / "cache",
-                win={"size": [800, 600], "fullscr": False, "units": "height"}, simulated_vsync_hz=60)
+    s = Session(
+        _root(source, tmp),
+        dataDir=tmp / "data",
+        cache_dir=tmp / "cache",
+        win={"size": [800, 600], "fullscr": False, "units": "height"},
+        simulated_vsync_hz=60,
+    )
     try:
         if not s.addExperiment(key):
             return {"error": s.experiment_files[key].error}
         steal0, total0 = cpu_steal()
         rep = dry_run(s, key, exp_info, seed=1, stuck_after_s=60, speed=speed)
         steal1, total1 = cpu_steal()
-        return {"outcome": rep.outcome, "rows": rep.rows, "experiment_s": rep.experiment_s, "wall_s": rep.wall_s,
-                "speed_reached": rep.speed_reached,
-                "steal_pct": 100 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0,
-                "dropped_frames": rep.frame_stats.get("dropped_frames")}
+        return {
+            "outcome": rep.outcome,
+            "rows": rep.rows,
+            "experiment_s": rep.experiment_s,
+            "wall_s": rep.wall_s,
+            "speed_reached": rep.speed_reached,
+            "steal_pct": 100 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0,
+            "dropped_frames": rep.frame_stats.get("dropped_frames"),
+        }
     finally:
         s.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -97,11 +109,15 @@ def summarise(name: str, pairs: list[tuple[dict, dict]]) -> dict:
     ok = [(b, w) for b, w in pairs if "error" not in b and "error" not in w]
     speeds = [w["speed_reached"] for _, w in ok]
     logs = [math.log(b["wall_s"] / w["wall_s"]) for b, w in ok]
-    out = {"experiment": name, "pairs": len(ok), "speed_median": statistics.median(speeds) if speeds else None,
-           "speed_worst": min(speeds) if speeds else None,
-           "baseline_speed_median": statistics.median([b["speed_reached"] for b, _ in ok]) if ok else None,
-           "steal_pct_max": max([r["steal_pct"] for p in ok for r in p], default=None),
-           "outcomes": sorted({r["outcome"] for p in ok for r in p})}
+    out = {
+        "experiment": name,
+        "pairs": len(ok),
+        "speed_median": statistics.median(speeds) if speeds else None,
+        "speed_worst": min(speeds) if speeds else None,
+        "baseline_speed_median": statistics.median([b["speed_reached"] for b, _ in ok]) if ok else None,
+        "steal_pct_max": max([r["steal_pct"] for p in ok for r in p], default=None),
+        "outcomes": sorted({r["outcome"] for p in ok for r in p}),
+    }
     if len(logs) >= 2:
         mean = statistics.mean(logs)
         se = statistics.stdev(logs) / math.sqrt(len(logs))
@@ -134,21 +150,33 @@ def main(argv=None) -> int:
             base = _in_process(source, key, info, "1")
             warped = _in_process(source, key, info, args.speed)
             pairs.append((base, warped))
-            print(f"{name} #{i + 1}: baseline {base.get('wall_s', float('nan')):.1f} s wall, "
-                  f"warped {warped.get('wall_s', float('nan')):.1f} s wall "
-                  f"({warped.get('speed_reached', float('nan')):.1f}x, steal {warped.get('steal_pct', 0):.1f} %)"
-                  + (f" error: {base.get('error') or warped.get('error')}" if "error" in base or "error" in warped else ""),
-                  flush=True)
+            print(
+                f"{name} #{i + 1}: baseline {base.get('wall_s', float('nan')):.1f} s wall, "
+                f"warped {warped.get('wall_s', float('nan')):.1f} s wall "
+                f"({warped.get('speed_reached', float('nan')):.1f}x, steal {warped.get('steal_pct', 0):.1f} %)"
+                + (
+                    f" error: {base.get('error') or warped.get('error')}"
+                    if "error" in base or "error" in warped
+                    else ""
+                ),
+                flush=True,
+            )
         results.append(summarise(name, pairs))
     print()
-    print(f"| experiment | speed reached ({args.speed}): median | worst | wall-time ratio 1x / {args.speed} "
-          "(95 % CI) | max steal % |")
+    print(
+        f"| experiment | speed reached ({args.speed}): median | worst | wall-time ratio 1x / {args.speed} "
+        "(95 % CI) | max steal % |"
+    )
     print("|---|---|---|---|---|")
     for r in results:
         ci = r.get("wall_ratio_ci95")
         ratio = f"{r['wall_ratio']:.1f}" + (f" ({ci[0]:.1f}-{ci[1]:.1f})" if ci else "") if r.get("wall_ratio") else "-"
-        print(f"| {r['experiment']} | {r['speed_median']:.1f}x | {r['speed_worst']:.1f}x | {ratio} | "
-              f"{r['steal_pct_max']:.1f} |" if r["speed_median"] else f"| {r['experiment']} | - | - | - | - |")
+        print(
+            f"| {r['experiment']} | {r['speed_median']:.1f}x | {r['speed_worst']:.1f}x | {ratio} | "
+            f"{r['steal_pct_max']:.1f} |"
+            if r["speed_median"]
+            else f"| {r['experiment']} | - | - | - | - |"
+        )
     print(json.dumps(results, indent=1))
     return 0
 

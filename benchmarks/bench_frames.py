@@ -63,6 +63,7 @@ competes with it): an observer on another computer costs the rig less::
 
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_frames.py --observers 10 --frames 3600 --repeats 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,6 +106,7 @@ def run_bare(frames: int, data_dir: Path) -> dict:
             tick0[0] = now
         else:
             import math
+
             target = tick0[0] + math.ceil((now - tick0[0]) / period) * period
             if target > now:
                 time.sleep(target - now)
@@ -118,9 +120,14 @@ def run_bare(frames: int, data_dir: Path) -> dict:
     mod.run(expInfo=info, thisExp=this_exp, win=win, globalClock=core.Clock())
     win.close()
     import numpy as np
+
     stats = frame_stats(np.diff(stamps), 60.0)
-    return {"mode": "bare", **stats, "slow_frames": slow_frames(stamps),
-            "slow_frames_without_steal": slow_frames(stamps, steal_at=steal_at)}
+    return {
+        "mode": "bare",
+        **stats,
+        "slow_frames": slow_frames(stamps),
+        "slow_frames_without_steal": slow_frames(stamps, steal_at=steal_at),
+    }
 
 
 def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every: int = 0) -> dict:
@@ -144,6 +151,7 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
 
     # isort: split
     from PySide6.QtCore import QTimer  # (order matters, see above)
+
     assert builtins.__import__.__name__ == "__import__", "PySide6's import hook is in place"
 
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
@@ -227,21 +235,30 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
     beyond = [b - a for a, b in long_stalls if slowest_frame_inside(frame_edges, a, b) < SLOW_FRAME_PERIODS / 60]
     extra = after_run() if after_run is not None else {}
     console.close()
-    return {"mode": "console", **extra, **rec.frame_stats, "max_stall_ms": max(gaps) * 1e3 if gaps else None,
-            "max_stall_at_s": (during[worst] - window["start"]) if worst is not None else None,
-            "run_s": window["end"] - window["start"],
-            "stalls_over_50ms": len(long_stalls),
-            # stalls over 50 ms with no frame inside that missed two blanks: the console's to avoid
-            "stalls_over_50ms_beyond_slow_frames": len(beyond),
-            "max_stall_beyond_slow_frames_ms": max(beyond) * 1e3 if beyond else None,
-            "slow_frames": slow_frames(flips),
-            "slow_frames_without_steal": slow_frames(flips, steal_at=flip_steal),
-            "stalls_over_50ms_without_steal": len(quiet),
-            "max_stall_without_steal_ms": max(no_steal) * 1e3 if no_steal else None,
-            "max_stall_frame_ms": slowest_frame_inside(frame_edges, during[worst], during[worst + 1]) * 1e3
-            if worst is not None else None,
-            "heartbeats": len(during), "trials_plotted": len(trials), "state": rec.state, "log_every": log_every,
-            "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws)}
+    return {
+        "mode": "console",
+        **extra,
+        **rec.frame_stats,
+        "max_stall_ms": max(gaps) * 1e3 if gaps else None,
+        "max_stall_at_s": (during[worst] - window["start"]) if worst is not None else None,
+        "run_s": window["end"] - window["start"],
+        "stalls_over_50ms": len(long_stalls),
+        # stalls over 50 ms with no frame inside that missed two blanks: the console's to avoid
+        "stalls_over_50ms_beyond_slow_frames": len(beyond),
+        "max_stall_beyond_slow_frames_ms": max(beyond) * 1e3 if beyond else None,
+        "slow_frames": slow_frames(flips),
+        "slow_frames_without_steal": slow_frames(flips, steal_at=flip_steal),
+        "stalls_over_50ms_without_steal": len(quiet),
+        "max_stall_without_steal_ms": max(no_steal) * 1e3 if no_steal else None,
+        "max_stall_frame_ms": slowest_frame_inside(frame_edges, during[worst], during[worst + 1]) * 1e3
+        if worst is not None
+        else None,
+        "heartbeats": len(during),
+        "trials_plotted": len(trials),
+        "state": rec.state,
+        "log_every": log_every,
+        "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws),
+    }
 
 
 #: the instruments mode: three instruments polled at 10 Hz, the last one hung (it never replies)
@@ -269,9 +286,14 @@ def run_instruments(frames: int, data_dir: Path) -> dict:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             ports.append(s.getsockname()[1])
-    sims = [subprocess.Popen([sys.executable, "-m", "rigconsole.instruments.simulator", "--port", str(port), "--mode", mode],
-                             stdout=subprocess.PIPE, text=True)
-            for port, (_, mode) in zip(ports, BENCH_INSTRUMENTS)]
+    sims = [
+        subprocess.Popen(
+            [sys.executable, "-m", "rigconsole.instruments.simulator", "--port", str(port), "--mode", mode],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for port, (_, mode) in zip(ports, BENCH_INSTRUMENTS)
+    ]
     try:
         for p in sims:  # each prints one line once it listens
             p.stdout.readline()
@@ -283,7 +305,8 @@ def run_instruments(frames: int, data_dir: Path) -> dict:
             text = "rig: bench\ninstruments:\n" + "".join(
                 f"  {name}:\n    resource: TCPIP0::127.0.0.1::{port}::SOCKET\n    timeout_s: {BENCH_TIMEOUT_S}\n"
                 f"    open_timeout_s: 1.0\n    channels:\n      temperature: {{query: 'MEAS:TEMP?', unit: degC, period_s: 0.1}}\n"
-                for (name, _), port in zip(BENCH_INSTRUMENTS, ports))
+                for (name, _), port in zip(BENCH_INSTRUMENTS, ports)
+            )
             budget = getattr(console.session, "frame_budget", None)
             manager = InstrumentManager(parse_rig_text(text), data_log=console.data_log, budget=budget or IDLE)
             counts = {name: 0 for name, _ in BENCH_INSTRUMENTS}
@@ -305,12 +328,19 @@ def run_instruments(frames: int, data_dir: Path) -> dict:
 
             def after_run():
                 wall = time.perf_counter() - w0
-                result = {"instruments": {name: {"state": manager[name].state.value,
-                                                 "readings": counts[name] - c0[name],
-                                                 "cpu_ms_per_s": 1e3 * (manager[name].cpu_time_s - cpu0[name]) / wall,
-                                                 "down_after_s": down.get(name)} for name, _ in BENCH_INSTRUMENTS},
-                          "instrument_timeout_s": BENCH_TIMEOUT_S,
-                          "instrument_budget": "session" if budget is not None else "IDLE (no frame budget in this Session)"}
+                result = {
+                    "instruments": {
+                        name: {
+                            "state": manager[name].state.value,
+                            "readings": counts[name] - c0[name],
+                            "cpu_ms_per_s": 1e3 * (manager[name].cpu_time_s - cpu0[name]) / wall,
+                            "down_after_s": down.get(name),
+                        }
+                        for name, _ in BENCH_INSTRUMENTS
+                    },
+                    "instrument_timeout_s": BENCH_TIMEOUT_S,
+                    "instrument_budget": "session" if budget is not None else "IDLE (no frame budget in this Session)",
+                }
                 manager.close()
                 return result
 
@@ -362,15 +392,24 @@ def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS,
     # the console reads its token store (and, with TLS, makes its certificate) next to these
     os.environ["RIGCONSOLE_REMOTE_TOKENS"] = str(tokens_path)
     os.environ["RIGCONSOLE_SETTINGS"] = str(data_dir / "settings.json")
-    remote = RemoteSettings(enabled=True, host="127.0.0.1", port=0, tls="self-signed" if tls else "off",
-                            rig_name="bench")
+    remote = RemoteSettings(
+        enabled=True, host="127.0.0.1", port=0, tls="self-signed" if tls else "off", rig_name="bench"
+    )
     children = []
 
     def setup(console):
         server = console.rig.component("remote")
         assert server is not None and server.port, "the console did not start its remote server"
-        cmd = [sys.executable, str(HERE / "stream_observers.py"), "--port", str(server.port), "--token", token,
-               "--observers", str(observers)] + (["--tls"] if tls else [])
+        cmd = [
+            sys.executable,
+            str(HERE / "stream_observers.py"),
+            "--port",
+            str(server.port),
+            "--token",
+            token,
+            "--observers",
+            str(observers),
+        ] + (["--tls"] if tls else [])
         child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         children.append(child)
         line = child.stdout.readline().strip()
@@ -392,16 +431,22 @@ def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS,
             obs1 = json.loads(child.stdout.readline())
             child.wait(10)
             batches = flush1["batches"] - flush0["batches"]
-            return {"observers": observers, "observer_tls": tls, "observer_span_s": wall,
-                    "observer_totals": {k: obs1[k] - obs0[k] for k in ("messages", "batches", "bytes", "gaps")}
-                    | {"events": {k: v - obs0["events"].get(k, 0) for k, v in obs1["events"].items()},
-                       "still_open": obs1["open"]},
-                    "observer_messages_per_s": (obs1["messages"] - obs0["messages"]) / wall,
-                    "observer_cpu_ms_per_s": 1e3 * (obs1["cpu_s"] - obs0["cpu_s"]) / wall,
-                    "server_thread_cpu_ms_per_s": 1e3 * (cpu1 - cpu0) / wall if cpu0 is not None else None,
-                    "server_batches": batches,
-                    # the stream's flush: its wait for the frame's quiet window, encoding, offering to clients
-                    "stream_flush_us_per_batch": 1e6 * (flush1["seconds"] - flush0["seconds"]) / max(batches, 1)}
+            return {
+                "observers": observers,
+                "observer_tls": tls,
+                "observer_span_s": wall,
+                "observer_totals": {k: obs1[k] - obs0[k] for k in ("messages", "batches", "bytes", "gaps")}
+                | {
+                    "events": {k: v - obs0["events"].get(k, 0) for k, v in obs1["events"].items()},
+                    "still_open": obs1["open"],
+                },
+                "observer_messages_per_s": (obs1["messages"] - obs0["messages"]) / wall,
+                "observer_cpu_ms_per_s": 1e3 * (obs1["cpu_s"] - obs0["cpu_s"]) / wall,
+                "server_thread_cpu_ms_per_s": 1e3 * (cpu1 - cpu0) / wall if cpu0 is not None else None,
+                "server_batches": batches,
+                # the stream's flush: its wait for the frame's quiet window, encoding, offering to clients
+                "stream_flush_us_per_batch": 1e6 * (flush1["seconds"] - flush0["seconds"]) / max(batches, 1),
+            }
 
         return after_run
 
@@ -428,9 +473,10 @@ def slow_frames(flips: list[float], period: float = 1 / 60, steal_at: list[int] 
     only the frames during which the counter did not move: less than one tick
     (10 ms of one vCPU) was taken by the hypervisor in them.
     """
-    return sum(b - a >= SLOW_FRAME_PERIODS * period
-               and (steal_at is None or steal_at[i + 1] == steal_at[i])
-               for i, (a, b) in enumerate(zip(flips, flips[1:])))
+    return sum(
+        b - a >= SLOW_FRAME_PERIODS * period and (steal_at is None or steal_at[i + 1] == steal_at[i])
+        for i, (a, b) in enumerate(zip(flips, flips[1:]))
+    )
 
 
 def slowest_frame_inside(flips: list[float], start: float, end: float, period: float = 1 / 60) -> float:
@@ -513,8 +559,13 @@ def sleep_jitter(seconds: float = 10.0, sleep_s: float = 0.002) -> dict:
         time.sleep(sleep_s)
         late.append(time.perf_counter() - t - sleep_s)
     a = np.array(late) * 1e3
-    return {"n": int(a.size), "p50_ms": float(np.median(a)), "p99_ms": float(np.percentile(a, 99)),
-            "p999_ms": float(np.percentile(a, 99.9)), "max_ms": float(a.max())}
+    return {
+        "n": int(a.size),
+        "p50_ms": float(np.median(a)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "p999_ms": float(np.percentile(a, 99.9)),
+        "max_ms": float(a.max()),
+    }
 
 
 def _ci95(estimate: float, standard_error: float, dof: int) -> list[float]:
@@ -559,14 +610,19 @@ def steal_adjusted_difference(results: list[dict], other: str = "console") -> di
     dof = len(y) - 3
     resid = y - x @ coef
     cov = (resid @ resid / dof) * np.linalg.inv(x.T @ x)
-    return {"runs": len(rs), "per_steal_pct": float(coef[1]), "difference": float(coef[2]),
-            "ci95": _ci95(float(coef[2]), float(np.sqrt(cov[2, 2])), dof)}
+    return {
+        "runs": len(rs),
+        "per_steal_pct": float(coef[1]),
+        "difference": float(coef[2]),
+        "ci95": _ci95(float(coef[2]), float(np.sqrt(cov[2, 2])), dof),
+    }
 
 
 def run_mode(mode: str, frames: int, extra: list[str] | tuple[str, ...] = ()) -> dict:
     steal0, total0 = cpu_steal()
-    out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(frames), *extra],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--mode", mode, "--frames", str(frames), *extra], capture_output=True, text=True
+    )
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
     if not line:
         print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
@@ -580,18 +636,34 @@ def run_mode(mode: str, frames: int, extra: list[str] | tuple[str, ...] = ()) ->
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=3600)
-    ap.add_argument("--repeats", type=int, default=3,
-                    help="bare/console pairs, interleaved (this machine's noise moves both; compare totals)")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="bare/console pairs, interleaved (this machine's noise moves both; compare totals)",
+    )
     ap.add_argument("--mode", choices=["bare", "console", "instruments", "observers"])
-    ap.add_argument("--instruments", action="store_true",
-                    help="pairs of console / instruments (three instruments polling at 10 Hz, one hung) "
-                         "instead of bare / console")
-    ap.add_argument("--observers", type=int, nargs="?", const=BENCH_OBSERVERS, default=None, metavar="N",
-                    help=f"pairs of console / observers (the remote server on 127.0.0.1 and N observers, "
-                         f"default {BENCH_OBSERVERS}, streaming from another process; the experiment logs "
-                         f"two variables every frame in both) instead of bare / console")
-    ap.add_argument("--tls", action="store_true", help="with --observers: the server's default self-signed TLS "
-                                                        "(wss://) instead of plain HTTP")
+    ap.add_argument(
+        "--instruments",
+        action="store_true",
+        help="pairs of console / instruments (three instruments polling at 10 Hz, one hung) instead of bare / console",
+    )
+    ap.add_argument(
+        "--observers",
+        type=int,
+        nargs="?",
+        const=BENCH_OBSERVERS,
+        default=None,
+        metavar="N",
+        help=f"pairs of console / observers (the remote server on 127.0.0.1 and N observers, "
+        f"default {BENCH_OBSERVERS}, streaming from another process; the experiment logs "
+        f"two variables every frame in both) instead of bare / console",
+    )
+    ap.add_argument(
+        "--tls",
+        action="store_true",
+        help="with --observers: the server's default self-signed TLS (wss://) instead of plain HTTP",
+    )
     ap.add_argument("--log-every", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.instruments and args.observers is not None:
@@ -610,81 +682,124 @@ def main() -> int:
         return 0
     results = []
     j = sleep_jitter()
-    print(f"machine floor: a 2 ms sleep wakes late by p50 {j['p50_ms']:.2f} / p99 {j['p99_ms']:.2f} / "
-          f"p99.9 {j['p999_ms']:.2f} / max {j['max_ms']:.1f} ms ({j['n']} sleeps, idle process)", flush=True)
-    print(f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'slow frames':>12} {'w/o steal':>10} {'overruns':>9} {'max Qt stall ms':>16} {'w/o steal':>10} {'its frame ms':>13} {'stalls>50ms':>12} "
-          f"{'of them beyond':>15} {'w/o steal':>10} {'steal %':>8} {'plot redraws':>13}", flush=True)
+    print(
+        f"machine floor: a 2 ms sleep wakes late by p50 {j['p50_ms']:.2f} / p99 {j['p99_ms']:.2f} / "
+        f"p99.9 {j['p999_ms']:.2f} / max {j['max_ms']:.1f} ms ({j['n']} sleeps, idle process)",
+        flush=True,
+    )
+    print(
+        f"{'pair':>4} {'mode':8} {'frames':>7} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'slow frames':>12} {'w/o steal':>10} {'overruns':>9} {'max Qt stall ms':>16} {'w/o steal':>10} {'its frame ms':>13} {'stalls>50ms':>12} "
+        f"{'of them beyond':>15} {'w/o steal':>10} {'steal %':>8} {'plot redraws':>13}",
+        flush=True,
+    )
     if args.instruments:
         modes = ("console", "instruments")
     elif args.observers is not None:
         modes = ("console", "observers")
     else:
         modes = ("bare", "console")
-    extra = {"console": ["--log-every", "1"],
-             "observers": ["--observers", str(args.observers)] + (["--tls"] if args.tls else [])} \
-        if args.observers is not None else {}
+    extra = (
+        {
+            "console": ["--log-every", "1"],
+            "observers": ["--observers", str(args.observers)] + (["--tls"] if args.tls else []),
+        }
+        if args.observers is not None
+        else {}
+    )
     for pair in range(1, args.repeats + 1):
         for mode in modes:
             r = run_mode(mode, args.frames, extra.get(mode, ()))
             r["pair"] = pair
             results.append(r)
             stall = f"{r['max_stall_ms']:.1f}" if r.get("max_stall_ms") is not None else "-"
-            quiet_stall = f"{r['max_stall_without_steal_ms']:.1f}" if r.get("max_stall_without_steal_ms") is not None else "-"
+            quiet_stall = (
+                f"{r['max_stall_without_steal_ms']:.1f}" if r.get("max_stall_without_steal_ms") is not None else "-"
+            )
             its_frame = f"{r['max_stall_frame_ms']:.1f}" if r.get("max_stall_frame_ms") is not None else "-"
-            print(f"{pair:>4} {r['mode']:8} {r['n_frames']:>7} {r['dropped_frames']:>8} {r['p50_ms']:>8.2f} "
-                  f"{r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {r.get('slow_frames', '-'):>12} {r.get('slow_frames_without_steal', '-'):>10} "
-                  f"{r.get('console_overruns', '-'):>9} {stall:>16} {quiet_stall:>10} {its_frame:>13} "
-                  f"{r.get('stalls_over_50ms', '-'):>12} {r.get('stalls_over_50ms_beyond_slow_frames', '-'):>15} "
-                  f"{r.get('stalls_over_50ms_without_steal', '-'):>10} {r['steal_pct'] if r['steal_pct'] is None else round(r['steal_pct'], 1):>8} "
-                  f"{r.get('plot_redraws_during_run', '-'):>13}",
-                  flush=True)
+            print(
+                f"{pair:>4} {r['mode']:8} {r['n_frames']:>7} {r['dropped_frames']:>8} {r['p50_ms']:>8.2f} "
+                f"{r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} {r.get('slow_frames', '-'):>12} {r.get('slow_frames_without_steal', '-'):>10} "
+                f"{r.get('console_overruns', '-'):>9} {stall:>16} {quiet_stall:>10} {its_frame:>13} "
+                f"{r.get('stalls_over_50ms', '-'):>12} {r.get('stalls_over_50ms_beyond_slow_frames', '-'):>15} "
+                f"{r.get('stalls_over_50ms_without_steal', '-'):>10} {r['steal_pct'] if r['steal_pct'] is None else round(r['steal_pct'], 1):>8} "
+                f"{r.get('plot_redraws_during_run', '-'):>13}",
+                flush=True,
+            )
             if r.get("instruments"):
-                print("     instruments: " + "; ".join(
-                    f"{n} {i['state']}, {i['readings']} readings, worker CPU {i['cpu_ms_per_s']:.2f} ms/s"
-                    + (f", shown down {i['down_after_s']:.2f} s after it was first opened" if i["down_after_s"] is not None else "")
-                    for n, i in r["instruments"].items())
-                    + f" (I/O timeout {r['instrument_timeout_s']} s, budget {r['instrument_budget']})", flush=True)
+                print(
+                    "     instruments: "
+                    + "; ".join(
+                        f"{n} {i['state']}, {i['readings']} readings, worker CPU {i['cpu_ms_per_s']:.2f} ms/s"
+                        + (
+                            f", shown down {i['down_after_s']:.2f} s after it was first opened"
+                            if i["down_after_s"] is not None
+                            else ""
+                        )
+                        for n, i in r["instruments"].items()
+                    )
+                    + f" (I/O timeout {r['instrument_timeout_s']} s, budget {r['instrument_budget']})",
+                    flush=True,
+                )
             if r.get("observer_totals"):
                 o = r["observer_totals"]
                 ev = ", ".join(f"{k} {v}" for k, v in sorted(o["events"].items()))
                 srv = r["server_thread_cpu_ms_per_s"]
-                print(f"     {r['observers']} observers{' (TLS)' if r['observer_tls'] else ''}: {o['messages']} messages "
-                      f"({r['observer_messages_per_s']:.0f}/s, {o['bytes'] / 1e6:.1f} MB), events: {ev}; gaps {o['gaps']}, "
-                      f"{o['still_open']} still open at the end; observers' process CPU "
-                      f"{r['observer_cpu_ms_per_s']:.0f} ms/s (same machine); server thread CPU "
-                      + (f"{srv:.1f} ms/s" if srv is not None else "-")
-                      + f"; {r['server_batches']} batches, {r['stream_flush_us_per_batch']:.0f} us each from the "
-                        f"stream's wait for the quiet window to offered", flush=True)
+                print(
+                    f"     {r['observers']} observers{' (TLS)' if r['observer_tls'] else ''}: {o['messages']} messages "
+                    f"({r['observer_messages_per_s']:.0f}/s, {o['bytes'] / 1e6:.1f} MB), events: {ev}; gaps {o['gaps']}, "
+                    f"{o['still_open']} still open at the end; observers' process CPU "
+                    f"{r['observer_cpu_ms_per_s']:.0f} ms/s (same machine); server thread CPU "
+                    + (f"{srv:.1f} ms/s" if srv is not None else "-")
+                    + f"; {r['server_batches']} batches, {r['stream_flush_us_per_batch']:.0f} us each from the "
+                    f"stream's wait for the quiet window to offered",
+                    flush=True,
+                )
     for mode in modes:
         rs = [r for r in results if r["mode"] == mode]
-        print(f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames; "
-              f"{sum(r.get('slow_frames', 0) for r in rs)} slow frames (missed two blanks or more), "
-              f"{sum(r.get('slow_frames_without_steal', 0) for r in rs)} of them with no steal")
+        print(
+            f"total {mode:8} dropped {sum(r['dropped_frames'] for r in rs)} in {sum(r['n_frames'] for r in rs)} frames; "
+            f"{sum(r.get('slow_frames', 0) for r in rs)} slow frames (missed two blanks or more), "
+            f"{sum(r.get('slow_frames_without_steal', 0) for r in rs)} of them with no steal"
+        )
     for cmode in [m for m in modes if m != "bare"]:  # the console's stalls, per console mode
         label = "" if cmode == "console" else f" ({cmode})"
         stalls = [r["max_stall_ms"] for r in results if r["mode"] == cmode]
         print(f"longest console stall{label}: {max(stalls):.1f} ms")
-        beyond = [r["max_stall_beyond_slow_frames_ms"] for r in results
-                  if r["mode"] == cmode and r.get("max_stall_beyond_slow_frames_ms") is not None]
-        print(f"stalls over 50 ms with no experiment frame inside that missed two blanks or more{label}: "
-              f"{sum(r['stalls_over_50ms_beyond_slow_frames'] for r in results if r['mode'] == cmode)}"
-              + (f", longest {max(beyond):.1f} ms" if beyond else ""))
-        quiet = [r["max_stall_without_steal_ms"] for r in results
-                 if r["mode"] == cmode and r.get("max_stall_without_steal_ms") is not None]
-        print(f"stalls over 50 ms during which the hypervisor took no CPU time{label}: "
-              f"{sum(r['stalls_over_50ms_without_steal'] for r in results if r['mode'] == cmode)}"
-              + (f"; the longest stall with none: {max(quiet):.1f} ms" if quiet else ""))
+        beyond = [
+            r["max_stall_beyond_slow_frames_ms"]
+            for r in results
+            if r["mode"] == cmode and r.get("max_stall_beyond_slow_frames_ms") is not None
+        ]
+        print(
+            f"stalls over 50 ms with no experiment frame inside that missed two blanks or more{label}: "
+            f"{sum(r['stalls_over_50ms_beyond_slow_frames'] for r in results if r['mode'] == cmode)}"
+            + (f", longest {max(beyond):.1f} ms" if beyond else "")
+        )
+        quiet = [
+            r["max_stall_without_steal_ms"]
+            for r in results
+            if r["mode"] == cmode and r.get("max_stall_without_steal_ms") is not None
+        ]
+        print(
+            f"stalls over 50 ms during which the hypervisor took no CPU time{label}: "
+            f"{sum(r['stalls_over_50ms_without_steal'] for r in results if r['mode'] == cmode)}"
+            + (f"; the longest stall with none: {max(quiet):.1f} ms" if quiet else "")
+        )
     diff = paired_difference(results, *modes)
     if diff["ci95"] is not None:
         lo, hi = diff["ci95"]
-        print(f"{modes[1]} - {modes[0]} dropped frames per pair: mean {diff['mean']:+.1f}, 95 % CI [{lo:+.1f}, {hi:+.1f}] "
-              f"({diff['pairs']} pairs; an interval wholly above 0 means {modes[1]} drops more than {modes[0]})")
+        print(
+            f"{modes[1]} - {modes[0]} dropped frames per pair: mean {diff['mean']:+.1f}, 95 % CI [{lo:+.1f}, {hi:+.1f}] "
+            f"({diff['pairs']} pairs; an interval wholly above 0 means {modes[1]} drops more than {modes[0]})"
+        )
     adj = steal_adjusted_difference(results, modes[1])
     if adj is not None:
         lo, hi = adj["ci95"]
-        print(f"at equal steal: {modes[1]} - {modes[0]} {adj['difference']:+.1f} dropped frames per run, 95 % CI [{lo:+.1f}, {hi:+.1f}]; "
-              f"{adj['per_steal_pct']:+.1f} per 1 % of steal ({adj['runs']} runs)")
+        print(
+            f"at equal steal: {modes[1]} - {modes[0]} {adj['difference']:+.1f} dropped frames per run, 95 % CI [{lo:+.1f}, {hi:+.1f}]; "
+            f"{adj['per_steal_pct']:+.1f} per 1 % of steal ({adj['runs']} runs)"
+        )
     print(json.dumps({"sleep_jitter": j, "paired_difference": diff, "steal_adjusted": adj, "runs": results}))
     return 0
 

@@ -20,6 +20,7 @@ Reports the cost of one ``import os`` statement and the median wall time of
 
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_import_hook.py --frames 1200 --repeats 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,9 +62,15 @@ def measure(mode: str, frames: int) -> dict:
             rows.append((t1 - t0, t2 - t1, t3 - t2, t3 - t0))
     win.close()
     a = np.median(np.array(rows), axis=0) * 1e3
-    return {"mode": mode, "builtin_import": builtins.__import__.__name__, "import_statement_us": import_us,
-            "set_ms": float(a[0]), "grating_draw_ms": float(a[1]), "text_draw_ms": float(a[2]),
-            "frame_code_ms": float(a[3])}
+    return {
+        "mode": mode,
+        "builtin_import": builtins.__import__.__name__,
+        "import_statement_us": import_us,
+        "set_ms": float(a[0]),
+        "grating_draw_ms": float(a[1]),
+        "text_draw_ms": float(a[2]),
+        "frame_code_ms": float(a[3]),
+    }
 
 
 def main() -> int:
@@ -75,21 +82,27 @@ def main() -> int:
     if args.mode:
         print("RESULT " + json.dumps(measure(args.mode, args.frames)))
         return 0
-    print(f"{'mode':11} {'__import__':>20} {'import os us':>13} {'2 sets ms':>10} {'grating ms':>11} "
-          f"{'text ms':>8} {'frame code ms':>14}")
+    print(
+        f"{'mode':11} {'__import__':>20} {'import os us':>13} {'2 sets ms':>10} {'grating ms':>11} "
+        f"{'text ms':>8} {'frame code ms':>14}"
+    )
     results = []
     for _ in range(args.repeats):
         for mode in MODES:
-            out = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(args.frames)],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--mode", mode, "--frames", str(args.frames)], capture_output=True, text=True
+            )
             line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
             if not line:
                 print(out.stderr[-3000:], file=sys.stderr)
                 raise SystemExit(f"the {mode} run failed")
             r = json.loads(line[0][7:])
             results.append(r)
-            print(f"{r['mode']:11} {r['builtin_import']:>20} {r['import_statement_us']:>13.3f} {r['set_ms']:>10.3f} "
-                  f"{r['grating_draw_ms']:>11.3f} {r['text_draw_ms']:>8.3f} {r['frame_code_ms']:>14.3f}", flush=True)
+            print(
+                f"{r['mode']:11} {r['builtin_import']:>20} {r['import_statement_us']:>13.3f} {r['set_ms']:>10.3f} "
+                f"{r['grating_draw_ms']:>11.3f} {r['text_draw_ms']:>8.3f} {r['frame_code_ms']:>14.3f}",
+                flush=True,
+            )
     print(json.dumps(results))
     return 0
 

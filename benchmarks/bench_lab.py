@@ -28,12 +28,12 @@ Run (needs a display for Qt; on a server under Xvfb):
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run --frozen python benchmarks/bench_lab.py
     ... --rigs 1,5,20 --pairs 3 --seconds 20 --rate 20 --json out.json
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -68,6 +68,7 @@ def rigs_child(n: int, out: Path, rate: float) -> int:
     os.environ["RIGCONSOLE_MDNS"] = "off"
     from rigconsole.remote import TokenStore
     from rigconsole.remote.replay import Replay
+
     from support.lab import write_session
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-lab-"))
@@ -75,8 +76,7 @@ def rigs_child(n: int, out: Path, rate: float) -> int:
     token = store.add("dashboard", "observer")
     rigs = []
     for i in range(n):
-        path = write_session(tmp / f"rig{i}.h5", seconds=120.0, runs=2, trials=60, rate_hz=rate,
-                             participant=f"s{i}-")
+        path = write_session(tmp / f"rig{i}.h5", seconds=120.0, runs=2, trials=60, rate_hz=rate, participant=f"s{i}-")
         rp = Replay(path, loop=True, tokens=store, announce=False, rig_name=f"rig-{i + 1:02d}")
         rp.start()
         rigs.append(rp)
@@ -102,8 +102,10 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
 
     with tempfile.TemporaryDirectory() as d:
         info_path = Path(d) / "rigs.json"
-        child = subprocess.Popen([sys.executable, __file__, "--rigs-child", str(n), "--out", str(info_path),
-                                  "--rate", str(rate)], stdin=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--rigs-child", str(n), "--out", str(info_path), "--rate", str(rate)],
+            stdin=subprocess.PIPE,
+        )
         t_end = time.time() + 120
         while not info_path.exists() and time.time() < t_end:
             time.sleep(0.2)
@@ -122,17 +124,31 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
                     arrived: list[float] = []
                     if mode == "live":
                         manager = ConnectionManager()
-                        dash = DashboardWindow([RemoteObserver("127.0.0.1", p, token=info["token"])
-                                                for p in info["ports"]], manager=manager, save=False,
-                                               notify=lambda *a: None)
+                        dash = DashboardWindow(
+                            [RemoteObserver("127.0.0.1", p, token=info["token"]) for p in info["ports"]],
+                            manager=manager,
+                            save=False,
+                            notify=lambda *a: None,
+                        )
                         for t in dash.tiles:  # connected after the tile's own slot: runs after it
-                            t.feed.event.connect(lambda ev: got.append(time.time() - ev["t"])
-                                                 if ev["type"] == "values" else None)
-                            t.feed.event.connect(lambda ev: shown.append(time.time() - ev["sent"])
-                                                 if ev["type"] in SHOWN_AT_ONCE else None)
+                            t.feed.event.connect(
+                                lambda ev, got=got: (
+                                    got.append(time.time() - ev["t"]) if ev["type"] == "values" else None
+                                )
+                            )
+                            t.feed.event.connect(
+                                lambda ev, shown=shown: (
+                                    shown.append(time.time() - ev["sent"]) if ev["type"] in SHOWN_AT_ONCE else None
+                                )
+                            )
                         for f in manager.feeds:  # on the manager's thread: the event has arrived here
-                            f.events.event.connect(lambda ev: arrived.append(time.time() - ev["sent"])
-                                                   if ev["type"] in SHOWN_AT_ONCE or ev["type"] == "values" else None)
+                            f.events.event.connect(
+                                lambda ev, arrived=arrived: (
+                                    arrived.append(time.time() - ev["sent"])
+                                    if ev["type"] in SHOWN_AT_ONCE or ev["type"] == "values"
+                                    else None
+                                )
+                            )
                         dash.resize(5 * (TILE_WIDTH + 10) + 50, 1000)
                         dash.show()
                         spin(3.0)  # connect, first status
@@ -146,9 +162,16 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
                     spin(seconds)
                     wall = time.perf_counter() - t0
                     c1, r1, (s1, tot1) = time.process_time(), proc_cpu_s(child.pid), cpu_steal()
-                    row = {"n": n, "pair": pair, "mode": mode, "wall_s": wall,
-                           "dash_cpu_pct": 100 * (c1 - c0) / wall, "rigs_cpu_pct": 100 * (r1 - r0) / wall,
-                           "steal_pct": 100 * (s1 - s0) / max(tot1 - tot0, 1), "rss_mb": rss0}
+                    row = {
+                        "n": n,
+                        "pair": pair,
+                        "mode": mode,
+                        "wall_s": wall,
+                        "dash_cpu_pct": 100 * (c1 - c0) / wall,
+                        "rigs_cpu_pct": 100 * (r1 - r0) / wall,
+                        "steal_pct": 100 * (s1 - s0) / max(tot1 - tot0, 1),
+                        "rss_mb": rss0,
+                    }
                     if dash is not None:
                         row.update(events=len(got), shown_events=len(shown), tiles_live=live)
                         delays.extend(got)
@@ -166,8 +189,7 @@ def run_n(app, n: int, pairs: int, seconds: float, rate: float) -> dict:
     return summarize(n, phases, delays, shown_delays, arrived_delays)
 
 
-def summarize(n: int, phases: list[dict], delays: list[float], shown: list[float],
-              arrived: list[float] = ()) -> dict:
+def summarize(n: int, phases: list[dict], delays: list[float], shown: list[float], arrived: list[float] = ()) -> dict:
     import numpy as np
 
     idle = {p["pair"]: p for p in phases if p["mode"] == "idle"}
@@ -176,20 +198,26 @@ def summarize(n: int, phases: list[dict], delays: list[float], shown: list[float
     out: dict = {"n": n, "pairs": len(pairs), "events": len(delays)}
     if delays:
         a = np.array(delays) * 1e3
-        out.update(delay_p50_ms=float(np.median(a)), delay_p99_ms=float(np.percentile(a, 99)),
-                   delay_max_ms=float(a.max()))
+        out.update(
+            delay_p50_ms=float(np.median(a)), delay_p99_ms=float(np.percentile(a, 99)), delay_max_ms=float(a.max())
+        )
     if arrived:
         a = np.array(arrived) * 1e3
         out.update(arrived_p50_ms=float(np.median(a)), arrived_p99_ms=float(np.percentile(a, 99)))
     if shown:
         a = np.array(shown) * 1e3
-        out.update(shown_events=len(shown), shown_p50_ms=float(np.median(a)), shown_p99_ms=float(np.percentile(a, 99)),
-                   shown_max_ms=float(a.max()))
+        out.update(
+            shown_events=len(shown),
+            shown_p50_ms=float(np.median(a)),
+            shown_p99_ms=float(np.percentile(a, 99)),
+            shown_max_ms=float(a.max()),
+        )
     for key, name in (("dash_cpu_pct", "dash_cpu_per_rig_pct"), ("rigs_cpu_pct", "rigs_cpu_per_observer_pct")):
         d = np.array([(live[k][key] - idle[k][key]) / n for k in pairs])
         out[name] = float(d.mean())
-        out[name + "_ci95"] = _ci95(float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)), d.size - 1) \
-            if d.size > 1 else None
+        out[name + "_ci95"] = (
+            _ci95(float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)), d.size - 1) if d.size > 1 else None
+        )
         # at equal steal: cpu = a + b * live + c * steal over every phase; b / n
         rows = [p for p in phases if p["pair"] in pairs]
         x = np.array([[1.0, p["mode"] == "live", p["steal_pct"]] for p in rows])
@@ -219,6 +247,8 @@ def main() -> int:
     os.environ["RIGCONSOLE_MDNS"] = "off"
     os.environ.setdefault("RIGCONSOLE_SETTINGS", str(Path(tempfile.mkdtemp()) / "settings.json"))
     import rigconsole.ui  # noqa: F401 - before PySide6 (its import hook)
+
+    # isort: split
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -229,16 +259,20 @@ def main() -> int:
         results.append(s)
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
-    print(f"{'rigs':>4} {'shown p50':>9} {'p99':>6} {'value p50':>9} {'p99':>6} {'dash %/rig':>11} {'CI95':>16} {'at eq. steal':>12} "
-          f"{'MB/rig':>7} {'rigs %/obs':>10}")
+    print(
+        f"{'rigs':>4} {'shown p50':>9} {'p99':>6} {'value p50':>9} {'p99':>6} {'dash %/rig':>11} {'CI95':>16} {'at eq. steal':>12} "
+        f"{'MB/rig':>7} {'rigs %/obs':>10}"
+    )
     for s in results:
         ci = s["dash_cpu_per_rig_pct_ci95"]
-        print(f"{s['n']:>4} {s.get('shown_p50_ms', float('nan')):>9.1f} {s.get('shown_p99_ms', float('nan')):>6.1f} "
-              f"{s.get('delay_p50_ms', float('nan')):>9.1f} {s.get('delay_p99_ms', float('nan')):>6.1f} "
-              f"{s['dash_cpu_per_rig_pct']:>11.2f} "
-              f"{('[%.2f, %.2f]' % tuple(ci)) if ci else '-':>16} "
-              f"{s.get('dash_cpu_per_rig_pct_at_equal_steal', float('nan')):>12.2f} "
-              f"{s['rss_per_rig_mb']:>7.2f} {s['rigs_cpu_per_observer_pct']:>10.2f}")
+        print(
+            f"{s['n']:>4} {s.get('shown_p50_ms', float('nan')):>9.1f} {s.get('shown_p99_ms', float('nan')):>6.1f} "
+            f"{s.get('delay_p50_ms', float('nan')):>9.1f} {s.get('delay_p99_ms', float('nan')):>6.1f} "
+            f"{s['dash_cpu_per_rig_pct']:>11.2f} "
+            f"{f'[{ci[0]:.2f}, {ci[1]:.2f}]' if ci else '-':>16} "
+            f"{s.get('dash_cpu_per_rig_pct_at_equal_steal', float('nan')):>12.2f} "
+            f"{s['rss_per_rig_mb']:>7.2f} {s['rigs_cpu_per_observer_pct']:>10.2f}"
+        )
     return 0
 
 

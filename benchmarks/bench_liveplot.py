@@ -15,6 +15,7 @@ Run (a 24-bit X screen; Xvfb has no GPU, so these are software-rendering figures
 
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_liveplot.py
 """
+
 from __future__ import annotations
 
 import statistics
@@ -122,8 +123,10 @@ def main() -> int:
     results.append(row("poll + setData + repaint, 1,000 new points", polls))
 
     print(f"logged {N:,} entries in {t_log:.1f} s; opened the dock (full read + first paint) in {t_open * 1000:.0f} ms")
-    print(f"Qt {__import__('PySide6').__version__}, pyqtgraph {__import__('pyqtgraph').__version__}, "
-          f"platform {app.platformName()}, plot {dock.view.plot.width()}x{dock.view.plot.height()} px")
+    print(
+        f"Qt {__import__('PySide6').__version__}, pyqtgraph {__import__('pyqtgraph').__version__}, "
+        f"platform {app.platformName()}, plot {dock.view.plot.width()}x{dock.view.plot.height()} px"
+    )
     print()
     print("| step | n | p50 ms | p95 ms | max ms | steps/s |")
     print("|---|---|---|---|---|---|")

@@ -3,6 +3,7 @@
 Run: xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_plot_paint.py
 Prints the median repaint time (ms) of 30 repaints for each variant.
 """
+
 import time
 
 import numpy as np
@@ -18,7 +19,7 @@ app = QApplication([])
 
 def bench(grid=True, legend=True, width=2, symbols=True, aa=False, n=120):
     pg.setConfigOptions(antialias=aa)
-    w = pg.PlotWidget(background='w')
+    w = pg.PlotWidget(background="w")
     w.resize(350, 500)
     w.show()
     if grid:
@@ -26,23 +27,30 @@ def bench(grid=True, legend=True, width=2, symbols=True, aa=False, n=120):
     if legend:
         w.addLegend()
     x = np.arange(n)
-    w.plot(x, 0.3+0.1*np.sin(x/5), pen=pg.mkPen('r', width=width), symbol='o' if symbols else None, symbolSize=5, name='rt')
-    w.plot(x, x%2, pen=None, symbol='o', symbolSize=7, name='correct')
+    w.plot(
+        x,
+        0.3 + 0.1 * np.sin(x / 5),
+        pen=pg.mkPen("r", width=width),
+        symbol="o" if symbols else None,
+        symbolSize=5,
+        name="rt",
+    )
+    w.plot(x, x % 2, pen=None, symbol="o", symbolSize=7, name="correct")
     for _ in range(5):
         app.processEvents()
-    ts=[]
+    ts = []
     for _ in range(30):
         t = time.perf_counter()
         w.viewport().repaint()
         ts.append(time.perf_counter() - t)
     w.close()
-    return np.median(ts)*1e3
+    return np.median(ts) * 1e3
 
 
 print(f"default(aa={pg.getConfigOption('antialias')})", bench())
-print('aa on', bench(aa=True))
-print('no grid', bench(grid=False))
-print('no legend', bench(legend=False))
-print('width1', bench(width=1))
-print('no symbols', bench(symbols=False))
-print('minimal', bench(grid=False, legend=False, width=1, symbols=False))
+print("aa on", bench(aa=True))
+print("no grid", bench(grid=False))
+print("no legend", bench(legend=False))
+print("width1", bench(width=1))
+print("no symbols", bench(symbols=False))
+print("minimal", bench(grid=False, legend=False, width=1, symbols=False))

@@ -30,6 +30,7 @@ Run (needs a display for PsychoPy; on a server under Xvfb):
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run --frozen python benchmarks/bench_remote.py
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run --frozen python benchmarks/bench_remote.py --frames 1800 --pairs 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,11 @@ def _pct(xs: list[float], q: float) -> float:
 def phase(server, data_log, token: str, n_obs: int, samples: int, rate: float) -> dict:
     from bench_frames import cpu_steal
 
-    child = subprocess.Popen([sys.executable, __file__, "--observe", str(server.port), token, str(n_obs), str(samples)],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--observe", str(server.port), token, str(n_obs), str(samples)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout.readline().strip() == "READY"
     s0, tot0 = cpu_steal()
     f0 = dict(server.stream.flush_stats)
@@ -105,9 +109,15 @@ def phase(server, data_log, token: str, n_obs: int, samples: int, rate: float) -
     f1 = server.stream.flush_stats
     lat = json.loads(out.strip().splitlines()[-1])["latencies_ms"]
     batches = f1["batches"] - f0["batches"]
-    return {"observers": n_obs, "samples": len(lat), "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99),
-            "max_ms": max(lat), "steal_pct": 100 * (s1 - s0) / max(tot1 - tot0, 1),
-            "server_us_per_batch": 1e6 * (f1["seconds"] - f0["seconds"]) / max(batches, 1)}
+    return {
+        "observers": n_obs,
+        "samples": len(lat),
+        "p50_ms": _pct(lat, 50),
+        "p99_ms": _pct(lat, 99),
+        "max_ms": max(lat),
+        "steal_pct": 100 * (s1 - s0) / max(tot1 - tot0, 1),
+        "server_us_per_batch": 1e6 * (f1["seconds"] - f0["seconds"]) / max(batches, 1),
+    }
 
 
 def main_thread_cost(data_log_with, data_log_without, calls: int = 20000) -> dict:
@@ -124,9 +134,12 @@ def main_thread_cost(data_log_with, data_log_without, calls: int = 20000) -> dic
             acc.append((time.perf_counter() - t0) / (calls // 20))
     d = np.array(with_s) - np.array(without_s)
     se = d.std(ddof=1) / np.sqrt(len(d))
-    return {"with_server_us": 1e6 * float(np.median(with_s)), "without_us": 1e6 * float(np.median(without_s)),
-            "difference_us": 1e6 * float(d.mean()), "ci95_us": [1e6 * float(d.mean() - 2.09 * se),
-                                                                1e6 * float(d.mean() + 2.09 * se)]}
+    return {
+        "with_server_us": 1e6 * float(np.median(with_s)),
+        "without_us": 1e6 * float(np.median(without_s)),
+        "difference_us": 1e6 * float(d.mean()),
+        "ci95_us": [1e6 * float(d.mean() - 2.09 * se), 1e6 * float(d.mean() + 2.09 * se)],
+    }
 
 
 def frame_run(frames: int, observers_n: int) -> dict:
@@ -140,8 +153,14 @@ def frame_run(frames: int, observers_n: int) -> dict:
     from rigconsole.session.recorder import SessionRecorder
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_remote_frames_"))
-    session = Session(HERE / "experiments", dataDir=tmp / "data", cache_dir=tmp / "cache", scan=True,
-                      win={"size": [1024, 768], "fullscr": False, "units": "height"}, simulated_vsync_hz=60)
+    session = Session(
+        HERE / "experiments",
+        dataDir=tmp / "data",
+        cache_dir=tmp / "cache",
+        scan=True,
+        win={"size": [1024, 768], "fullscr": False, "units": "height"},
+        simulated_vsync_hz=60,
+    )
     dl = DataLog(tmp / "session.h5")
     recorder = SessionRecorder(session, dl)
     server = child = None
@@ -150,8 +169,11 @@ def frame_run(frames: int, observers_n: int) -> dict:
         token = tokens.add("bench", "observer")
         server = RemoteServer(RigView(session, dl), port=0, tokens=tokens)
         server.start()
-        child = subprocess.Popen([sys.executable, __file__, "--observe", str(server.port), token, str(observers_n),
-                                  str(10**9)], stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--observe", str(server.port), token, str(observers_n), str(10**9)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert child.stdout.readline().strip() == "READY"
     stop = threading.Event()
 
@@ -161,6 +183,7 @@ def frame_run(frames: int, observers_n: int) -> dict:
             dl.add_entry(pupil=float(i % 100))
             i += 1
             time.sleep(1 / 60)
+
     th = threading.Thread(target=log_values, daemon=True)
     th.start()
     s0, t0 = cpu_steal()
@@ -177,9 +200,13 @@ def frame_run(frames: int, observers_n: int) -> dict:
     recorder.close()
     dl.close()
     session.close()
-    return {"dropped_frames": int(rec.frame_stats.get("dropped_frames", 0)), "n_frames": rec.frame_stats.get("n_frames"),
-            "p99_ms": rec.frame_stats.get("p99_ms"), "steal_pct": 100 * (s1 - s0) / max(t1 - t0, 1),
-            "observers": observers_n}
+    return {
+        "dropped_frames": int(rec.frame_stats.get("dropped_frames", 0)),
+        "n_frames": rec.frame_stats.get("n_frames"),
+        "p99_ms": rec.frame_stats.get("p99_ms"),
+        "steal_pct": 100 * (s1 - s0) / max(t1 - t0, 1),
+        "observers": observers_n,
+    }
 
 
 def frames_main(frames: int, pairs: int) -> int:
@@ -187,15 +214,22 @@ def frames_main(frames: int, pairs: int) -> int:
 
     results = []
     for pair in range(pairs):
-        for n_obs in ((0, 10) if pair % 2 == 0 else (10, 0)):
-            out = subprocess.run([sys.executable, __file__, "--frame-run", str(frames), str(n_obs)],
-                                 capture_output=True, text=True, timeout=600)
+        for n_obs in (0, 10) if pair % 2 == 0 else (10, 0):
+            out = subprocess.run(
+                [sys.executable, __file__, "--frame-run", str(frames), str(n_obs)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             # bench_frames' helpers compare "console" with "bare": here with 10 observers against none
             r.update(pair=pair, mode="console" if n_obs else "bare")
             results.append(r)
-            print(f"pair {pair} observers {n_obs:>2}: dropped {r['dropped_frames']:>3} of {r['n_frames']}, "
-                  f"p99 {r['p99_ms']:.1f} ms, steal {r['steal_pct']:.2f} %", flush=True)
+            print(
+                f"pair {pair} observers {n_obs:>2}: dropped {r['dropped_frames']:>3} of {r['n_frames']}, "
+                f"p99 {r['p99_ms']:.1f} ms, steal {r['steal_pct']:.2f} %",
+                flush=True,
+            )
     paired = paired_difference(results)
     adjusted = steal_adjusted_difference(results)
     print(f"10 observers minus none, dropped frames per pair: mean {paired['mean']}, 95 % CI {paired['ci95']}")
@@ -239,8 +273,11 @@ def main() -> int:
         for n in (1, 10):
             r = phase(server, dl, token, n, a.samples, a.rate)
             results.append(r)
-        child = subprocess.Popen([sys.executable, __file__, "--observe", str(server.port), token, "10",
-                                  str(10**9)], stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--observe", str(server.port), token, "10", str(10**9)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert child.stdout.readline().strip() == "READY"
         cost = main_thread_cost(dl, bare)
         child.kill()
@@ -250,13 +287,19 @@ def main() -> int:
         dl.close()
         bare.close()
         session.close()
-    print(f"{'observers':>9} {'samples':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'steal %':>8} {'srv us/batch':>12}")
+    print(
+        f"{'observers':>9} {'samples':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'steal %':>8} {'srv us/batch':>12}"
+    )
     for r in results:
-        print(f"{r['observers']:>9} {r['samples']:>8} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['max_ms']:>8.1f} "
-              f"{r['steal_pct']:>8.2f} {r['server_us_per_batch']:>12.0f}")
-    print(f"main thread per add_entry with 10 observers streaming: {cost['with_server_us']:.1f} us, "
-          f"without a server: {cost['without_us']:.1f} us, difference {cost['difference_us']:.1f} us "
-          f"(95 % CI {cost['ci95_us'][0]:.1f} .. {cost['ci95_us'][1]:.1f})")
+        print(
+            f"{r['observers']:>9} {r['samples']:>8} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['max_ms']:>8.1f} "
+            f"{r['steal_pct']:>8.2f} {r['server_us_per_batch']:>12.0f}"
+        )
+    print(
+        f"main thread per add_entry with 10 observers streaming: {cost['with_server_us']:.1f} us, "
+        f"without a server: {cost['without_us']:.1f} us, difference {cost['difference_us']:.1f} us "
+        f"(95 % CI {cost['ci95_us'][0]:.1f} .. {cost['ci95_us'][1]:.1f})"
+    )
     print(json.dumps({"latency": results, "main_thread": cost}))
     return 0
 

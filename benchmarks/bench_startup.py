@@ -48,6 +48,7 @@ Run (needs a display; on a server under Xvfb, which has no window manager):
 
 Prints a table and, on its last line, ``RESULT {json}``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,14 @@ BASELINE = (
     "w.setObjectName('rigconsole_main'); w.resize(1280, 800); w.show(); sys.exit(app.exec())\n"
 )
 #: the per-launch figures: (key, what)
-FIGURES = (("seconds", "mapped s"), ("paint_s", "paint s"), ("ready_s", "ready s"),
-           ("cpu_s", "CPU@mapped"), ("paint_cpu_s", "CPU@paint"), ("ready_cpu_s", "CPU@ready"))
+FIGURES = (
+    ("seconds", "mapped s"),
+    ("paint_s", "paint s"),
+    ("ready_s", "ready s"),
+    ("cpu_s", "CPU@mapped"),
+    ("paint_cpu_s", "CPU@paint"),
+    ("ready_cpu_s", "CPU@ready"),
+)
 
 
 def _cpu() -> tuple[float, float]:
@@ -99,19 +106,23 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 def _visible_window() -> str | None:
-    res = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{TITLE}$"],
-                         capture_output=True, text=True)
+    res = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{TITLE}$"], capture_output=True, text=True)
     ids = res.stdout.split()
     return ids[0] if ids else None
 
 
 def _env(home: Path) -> dict:
     env = dict(os.environ)
-    env.update({
-        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_DATA_HOME": str(home / ".local/share"), "XDG_STATE_HOME": str(home / ".local/state"),
-        "RIGCONSOLE_SETTINGS": str(home / ".config/rigconsole/settings.json"),
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_DATA_HOME": str(home / ".local/share"),
+            "XDG_STATE_HOME": str(home / ".local/state"),
+            "RIGCONSOLE_SETTINGS": str(home / ".config/rigconsole/settings.json"),
+        }
+    )
     env.pop("QT_QPA_PLATFORM", None)
     # from source, read compiled bytecode as an installed package would (pip and uv compile at
     # install time); this machine sets PYTHONDONTWRITEBYTECODE=1, which left the venv with
@@ -147,17 +158,20 @@ def launch(cmd: list[str], extra_env: dict | None = None, probe: bool = False, t
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         t0_epoch = time.time()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         wid = None
         marks: dict = {}
         try:
+
             def alive() -> None:
                 if proc.poll() is not None:
-                    raise SystemExit(f"{cmd[-1]} exited ({proc.returncode}) before its window showed: "
-                                     f"{proc.stderr.read().decode(errors='replace')[-2000:]}")
+                    raise SystemExit(
+                        f"{cmd[-1]} exited ({proc.returncode}) before its window showed: "
+                        f"{proc.stderr.read().decode(errors='replace')[-2000:]}"
+                    )
                 if time.perf_counter() - t0 > timeout_s:
                     raise SystemExit(f"no {TITLE!r} window after {timeout_s:.0f} s from {cmd}")
+
             while wid is None:
                 alive()
                 wid = _visible_window()
@@ -194,7 +208,7 @@ def _ci95(values: list[float]) -> dict:
     mean = statistics.fmean(values)
     if n < 2:
         return {"n": n, "mean": mean, "ci95": None}
-    half = float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(values) / n ** 0.5
+    half = float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(values) / n**0.5
     return {"n": n, "mean": mean, "ci95": [mean - half, mean + half]}
 
 
@@ -224,15 +238,18 @@ def steal_adjusted(results: list[dict], modes: list[str], key: str = "seconds") 
 
 def _export_revision(rev: str) -> Path:
     """The app, packaging and resources folders of git revision ``rev``, under ``build/`` (made once)."""
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", f"{rev}^{{commit}}"],
-                            capture_output=True, text=True)
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", f"{rev}^{{commit}}"], capture_output=True, text=True
+    )
     if commit.returncode != 0:
         raise SystemExit(f"--before {rev}: not a revision of this repository")
     tree = REPO / "build" / f"bench-before-{commit.stdout.strip()[:12]}"
     if not (tree / "app" / "rigconsole").is_dir():
         tree.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.Popen(["git", "-C", str(REPO), "archive", commit.stdout.strip(), "app", "packaging",
-                                    "resources"], stdout=subprocess.PIPE)
+        archive = subprocess.Popen(
+            ["git", "-C", str(REPO), "archive", commit.stdout.strip(), "app", "packaging", "resources"],
+            stdout=subprocess.PIPE,
+        )
         subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
         if archive.wait() != 0:
             raise SystemExit(f"git archive {rev} failed")
@@ -251,9 +268,14 @@ def main() -> int:
         raise SystemExit("no DISPLAY: run under xvfb-run (see the module docstring)")
     if shutil.which("xdotool") is None:
         raise SystemExit("xdotool is missing (scripts/setup installs it)")
-    frozen = args.frozen or next((p for p in ("/opt/rigconsole/rigconsole",
-                                              str(REPO / "build/pyinstaller/dist/rigconsole/rigconsole"))
-                                  if Path(p).is_file()), None)
+    frozen = args.frozen or next(
+        (
+            p
+            for p in ("/opt/rigconsole/rigconsole", str(REPO / "build/pyinstaller/dist/rigconsole/rigconsole"))
+            if Path(p).is_file()
+        ),
+        None,
+    )
     main_tree = _export_revision(args.before) if "before" in args.modes.split(",") else None
     baseline_script = PYCACHE.parent / "bench-startup-baseline.py"
     baseline_script.parent.mkdir(parents=True, exist_ok=True)
@@ -261,8 +283,13 @@ def main() -> int:
     # (command, extra environment, probe)
     cmds = {
         "baseline": ([sys.executable, str(PROBE), str(baseline_script)], {}, True),
-        "before": ([sys.executable, str(PROBE), str(main_tree / "packaging" / "rigconsole_entry.py")],
-                   {"PYTHONPATH": str(main_tree / "app")}, True) if main_tree else None,
+        "before": (
+            [sys.executable, str(PROBE), str(main_tree / "packaging" / "rigconsole_entry.py")],
+            {"PYTHONPATH": str(main_tree / "app")},
+            True,
+        )
+        if main_tree
+        else None,
         "source": ([sys.executable, str(PROBE), str(REPO / "packaging" / "rigconsole_entry.py")], {}, True),
         "frozen": ([frozen], {}, False) if frozen else None,
         "frozen_before": ([args.frozen_before], {}, False) if args.frozen_before else None,
@@ -271,6 +298,7 @@ def main() -> int:
     for m in modes:
         if cmds.get(m) is None:
             raise SystemExit(f"mode {m!r}: no frozen app found (build it: packaging/linux/build.sh, or --frozen PATH)")
+
     def launch_retrying(m: str) -> dict:
         # on this shared machine a launch now and then fails to connect to the X server (that
         # launch only: the display is fine after it); such a launch is made again, once
@@ -290,9 +318,12 @@ def main() -> int:
             res = launch_retrying(m)
             res.update(mode=m, round=r)
             results.append(res)
-            print(f"round {r}  {m:<9} mapped {res['seconds']:6.2f} s  paint {res.get('paint_s', 0):6.2f} s  "
-                  f"ready {res.get('ready_s', 0):6.2f} s   CPU@paint {res.get('paint_cpu_s', res['cpu_s'] or 0):5.2f} s   "
-                  f"steal {res['steal_pct'] or 0:5.1f} %   load {res['load1'] or 0:4.1f}", flush=True)
+            print(
+                f"round {r}  {m:<9} mapped {res['seconds']:6.2f} s  paint {res.get('paint_s', 0):6.2f} s  "
+                f"ready {res.get('ready_s', 0):6.2f} s   CPU@paint {res.get('paint_cpu_s', res['cpu_s'] or 0):5.2f} s   "
+                f"steal {res['steal_pct'] or 0:5.1f} %   load {res['load1'] or 0:4.1f}",
+                flush=True,
+            )
     summary = {}
     for m in modes:
         summary[m] = {"n": sum(x["mode"] == m for x in results)}
@@ -301,12 +332,21 @@ def main() -> int:
             if v:
                 summary[m][key] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
     diffs = {}
-    for a, b in (("source", "before"), ("frozen", "frozen_before"), ("frozen", "source"), ("source", "baseline"), ("before", "baseline")):
+    for a, b in (
+        ("source", "before"),
+        ("frozen", "frozen_before"),
+        ("frozen", "source"),
+        ("source", "baseline"),
+        ("before", "baseline"),
+    ):
         if a in modes and b in modes:
             for key, _ in FIGURES:
                 by = {(x["mode"], x["round"]): x.get(key) for x in results}
-                d = [by[(a, r)] - by[(b, r)] for r in range(args.rounds)
-                     if by.get((a, r)) is not None and by.get((b, r)) is not None]
+                d = [
+                    by[(a, r)] - by[(b, r)]
+                    for r in range(args.rounds)
+                    if by.get((a, r)) is not None and by.get((b, r)) is not None
+                ]
                 if d:
                     diffs[f"{a}_minus_{b}:{key}"] = _ci95(d)
     fits = [f for f in (steal_adjusted(results, modes, key) for key in ("seconds", "paint_s")) if f]
@@ -320,10 +360,23 @@ def main() -> int:
     for fit in fits:
         for k, v in fit.items():
             if isinstance(v, dict):
-                print(f"at equal steal, {fit['figure']}: {k:<22} {v['estimate']:+.2f} s  "
-                      f"95 % CI [{v['ci95'][0]:+.2f}, {v['ci95'][1]:+.2f}]")
-    print("RESULT " + json.dumps({"frozen": frozen, "before": str(main_tree), "summary": summary, "paired": diffs,
-                                  "steal_adjusted": fits, "runs": results}))
+                print(
+                    f"at equal steal, {fit['figure']}: {k:<22} {v['estimate']:+.2f} s  "
+                    f"95 % CI [{v['ci95'][0]:+.2f}, {v['ci95'][1]:+.2f}]"
+                )
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "frozen": frozen,
+                "before": str(main_tree),
+                "summary": summary,
+                "paired": diffs,
+                "steal_adjusted": fits,
+                "runs": results,
+            }
+        )
+    )
     return 0
 
 

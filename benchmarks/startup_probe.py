@@ -22,6 +22,7 @@ installs one application-wide event filter. It appends lines
 Like the console's entry point it imports :mod:`rigconsole` before PySide6
 (Python's own ``import`` must be kept: see ``rigconsole/ui/__init__.py``).
 """
+
 from __future__ import annotations
 
 import os

@@ -18,6 +18,7 @@ Protocol on stdin/stdout, one line each:
 
 Run: ``python benchmarks/stream_observers.py --port P --token T --observers 10 [--tls]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,20 @@ class Totals:
         self.open = 0
 
     def as_dict(self) -> dict:
-        return {"messages": self.messages, "batches": self.batches, "bytes": self.bytes,
-                "events": dict(self.events), "gaps": self.gaps, "open": self.open, "cpu_s": time.process_time()}
+        return {
+            "messages": self.messages,
+            "batches": self.batches,
+            "bytes": self.bytes,
+            "events": dict(self.events),
+            "gaps": self.gaps,
+            "open": self.open,
+            "cpu_s": time.process_time(),
+        }
 
 
-async def observe(http, url: str, token: str, totals: Totals, welcomed: asyncio.Event, n: int,
-                  ssl_ctx: ssl.SSLContext | bool) -> None:
+async def observe(
+    http, url: str, token: str, totals: Totals, welcomed: asyncio.Event, n: int, ssl_ctx: ssl.SSLContext | bool
+) -> None:
     import aiohttp
 
     async with http.ws_connect(url, ssl=ssl_ctx, max_msg_size=0) as ws:

@@ -28,6 +28,7 @@ Usage::
     xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
         [--speed max] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,8 +106,12 @@ def _rows_result(this_exp) -> dict:
     if this_exp is None:
         return {"rows": 0, "trials_per_loop": {}, "empty_columns": []}
     rep = qa_report("x", this_exp=this_exp)
-    return {"rows": rep.rows, "trials_per_loop": rep.trials_per_loop, "expected_trials": rep.expected_trials,
-            "empty_columns": rep.empty_columns}
+    return {
+        "rows": rep.rows,
+        "trials_per_loop": rep.trials_per_loop,
+        "expected_trials": rep.expected_trials,
+        "empty_columns": rep.empty_columns,
+    }
 
 
 def run_console(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -> dict:
@@ -125,11 +130,18 @@ def run_console(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max")
         if not s.addExperiment(key):
             return {"outcome": "broken", "error": s.experiment_files[key].error}
         rig.prepare_dry_run(1, speed=speed)
-        rep = dry_run(s, key, {"participant": "matrix"}, seed=1, stuck_after_s=stuck, max_duration_s=seconds,
-                      speed=speed)
+        rep = dry_run(
+            s, key, {"participant": "matrix"}, seed=1, stuck_after_s=stuck, max_duration_s=seconds, speed=speed
+        )
         rec = s.run_records[-1] if s.run_records else None
-        out = {"outcome": rep.outcome, "where": rep.where, "error": rep.error, "wall_s": rep.wall_s,
-               "experiment_s": rep.experiment_s, "speed_reached": rep.speed_reached}
+        out = {
+            "outcome": rep.outcome,
+            "where": rep.where,
+            "error": rep.error,
+            "wall_s": rep.wall_s,
+            "experiment_s": rep.experiment_s,
+            "speed_reached": rep.speed_reached,
+        }
         out.update(_rows_result(rec.this_exp if rec else None))
         return out
     finally:
@@ -146,9 +158,13 @@ def _plain_source(script: Path) -> str:
     src = re.sub(r"^_winSize = .*$", "_winSize = [800, 600]", src, count=1, flags=re.M)
     # no dialog (a Builder file may have it switched off already)
     src = src.replace("    expInfo = showExpInfoDlg(expInfo=expInfo)\n", "    pass  # no dialog\n", 1)
-    for old, new in (("    win = setupWindow(expInfo=expInfo)\n",
-                      "    win = setupWindow(expInfo=expInfo)\n    __matrix_attach__(win, thisExp)\n"),
-                     ("    saveData(thisExp=thisExp)\n", "    __matrix_ran__()\n    saveData(thisExp=thisExp)\n")):
+    for old, new in (
+        (
+            "    win = setupWindow(expInfo=expInfo)\n",
+            "    win = setupWindow(expInfo=expInfo)\n    __matrix_attach__(win, thisExp)\n",
+        ),
+        ("    saveData(thisExp=thisExp)\n", "    __matrix_ran__()\n    saveData(thisExp=thisExp)\n"),
+    ):
         if old not in src:
             raise RuntimeError(f"the compiled script's __main__ block lacks {old.strip()!r}")
         src = src.replace(old, new, 1)
@@ -209,8 +225,13 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
 
         win.callOnFlip(watchdog)
 
-    ns = {"__name__": "__main__", "__file__": str(path.with_suffix(".py")), "__builtins__": __builtins__,
-          "__matrix_attach__": attach, "__matrix_ran__": lambda: state.update(ran=True)}
+    ns = {
+        "__name__": "__main__",
+        "__file__": str(path.with_suffix(".py")),
+        "__builtins__": __builtins__,
+        "__matrix_attach__": attach,
+        "__matrix_ran__": lambda: state.update(ran=True),
+    }
     code = compile(_plain_source(script), str(script), "exec")
     os.chdir(path.parent)
     sys.argv = [str(path.with_suffix(".py"))]
@@ -219,8 +240,10 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
         exec(code, ns)
         out = {"outcome": "completed"}
     except SystemExit as exc:  # Builder's quit() ends with core.quit()
-        out = {"outcome": "completed" if state["ran"] else "failed",
-               "error": None if state["ran"] else f"the experiment called core.quit()/sys.exit({exc.code})"}
+        out = {
+            "outcome": "completed" if state["ran"] else "failed",
+            "error": None if state["ran"] else f"the experiment called core.quit()/sys.exit({exc.code})",
+        }
     except _DryRunStop:
         out = {"outcome": state["why"], "where": state["where"]}
     except BaseException as exc:  # noqa: BLE001 - report whatever the experiment raised
@@ -228,13 +251,16 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
         frame = next((f for f in reversed(tb) if f.filename == str(script)), tb[-1])
         text = str(exc).strip().splitlines()
         error = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-        out = {"outcome": "completed with errors" if state["ran"] else "failed",
-               "error": f"{error} (line {frame.lineno}: {frame.line})"}
+        out = {
+            "outcome": "completed with errors" if state["ran"] else "failed",
+            "error": f"{error} (line {frame.lineno}: {frame.line})",
+        }
     finally:
         sp.detach()
         warp.uninstall()
-    out.update(wall_s=time.perf_counter() - state["wall0"], experiment_s=warp.experiment_s,
-               speed_reached=warp.speed_reached)
+    out.update(
+        wall_s=time.perf_counter() - state["wall0"], experiment_s=warp.experiment_s, speed_reached=warp.speed_reached
+    )
     out.update(_rows_result(state["exp"]))
     return out
 
@@ -255,8 +281,23 @@ def _one(mode: str, rel: str, out: Path, seconds: float, stuck: float, speed, sh
 
 
 def _launch(mode: str, rel: Path, out: Path, seconds: float, stuck: float, speed, shared: Path, cache: Path):
-    cmd = [sys.executable, __file__, "--one", mode, str(rel), "--result", str(out),
-           "--seconds", str(seconds), "--stuck", str(stuck), "--speed", str(speed), "--shared", str(shared)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--one",
+        mode,
+        str(rel),
+        "--result",
+        str(out),
+        "--seconds",
+        str(seconds),
+        "--stuck",
+        str(stuck),
+        "--speed",
+        str(speed),
+        "--shared",
+        str(shared),
+    ]
     env = dict(os.environ, XDG_CACHE_HOME=str(cache))
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(REPO), env=env)
 
@@ -293,8 +334,9 @@ def merge(data: dict, other: dict) -> dict:
     return dict(data, results={**data["results"], **other["results"]})
 
 
-def run_matrix(seconds: float, stuck: float, only: list[str] | None = None, speed="max",
-               wall_limit: float = WALL_LIMIT_S) -> dict:
+def run_matrix(
+    seconds: float, stuck: float, only: list[str] | None = None, speed="max", wall_limit: float = WALL_LIMIT_S
+) -> dict:
     """Run the demos (those whose path contains one of ``only``), both paths at once for each;
     ``seconds``/``stuck`` in the experiment's own time, ``speed`` the time warp of both paths,
     ``wall_limit`` the wall seconds after which a demo's process is killed."""
@@ -312,13 +354,22 @@ def run_matrix(seconds: float, stuck: float, only: list[str] | None = None, spee
         procs = {m: _launch(m, rel, outs[m], seconds, stuck, speed, shared, cache) for m in outs}  # 2 cores
         results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], wall_limit), m) for m in procs}
         r = results[str(rel)]
-        print(f"{rel}: console {r['console']['outcome']} ({r['console'].get('total_s', 0):.0f} s), "
-              f"plain {r['plain']['outcome']} ({r['plain'].get('total_s', 0):.0f} s)", flush=True)
+        print(
+            f"{rel}: console {r['console']['outcome']} ({r['console'].get('total_s', 0):.0f} s), "
+            f"plain {r['plain']['outcome']} ({r['plain'].get('total_s', 0):.0f} s)",
+            flush=True,
+        )
     shutil.rmtree(work, ignore_errors=True)
     from rigconsole.session.warp import format_speed
 
-    return {"results": results, "skipped": skipped, "seconds": seconds, "stuck": stuck, "speed": format_speed(speed),
-            "elapsed_s": time.perf_counter() - t_start}
+    return {
+        "results": results,
+        "skipped": skipped,
+        "seconds": seconds,
+        "stuck": stuck,
+        "speed": format_speed(speed),
+        "elapsed_s": time.perf_counter() - t_start,
+    }
 
 
 def normalise(r: dict, mode: str = "plain") -> dict:
@@ -326,7 +377,12 @@ def normalise(r: dict, mode: str = "plain") -> dict:
     (PsychoPy raised after the last trial, e.g. in its own saveAsExcel). The console's outcome is
     its run record's own (``finished with errors``: rigconsole.session.outcomes) and is kept."""
     expected, done = r.get("expected_trials") or {}, r.get("trials_per_loop") or {}
-    if mode == "plain" and r.get("outcome") == "failed" and expected and all(done.get(k, 0) >= n for k, n in expected.items()):
+    if (
+        mode == "plain"
+        and r.get("outcome") == "failed"
+        and expected
+        and all(done.get(k, 0) >= n for k, n in expected.items())
+    ):
         r = dict(r, outcome="completed with errors")
     return r
 
@@ -344,13 +400,16 @@ def _num(v, fmt: str) -> str:
 
 
 def _speed_cell(r: dict) -> str:
-    return " / ".join(_num(r[m].get("speed_reached"), ".1f") + ("x" if r[m].get("speed_reached") else "")
-                      for m in ("console", "plain"))
+    return " / ".join(
+        _num(r[m].get("speed_reached"), ".1f") + ("x" if r[m].get("speed_reached") else "")
+        for m in ("console", "plain")
+    )
 
 
 def _wall_cell(r: dict) -> str:
-    return " / ".join(f"{_num(r[m].get('wall_s'), '.0f')} ({_num(r[m].get('process_s'), '.0f')})"
-                      for m in ("console", "plain"))
+    return " / ".join(
+        f"{_num(r[m].get('wall_s'), '.0f')} ({_num(r[m].get('process_s'), '.0f')})" for m in ("console", "plain")
+    )
 
 
 def _why(c: dict, p: dict) -> str:
@@ -394,14 +453,15 @@ def write_markdown(data: dict, path: Path) -> None:
         "",
         f"psychopy {_psychopy_version()}, {time.strftime('%Y-%m-%d')}: {n} demos; completed in the console "
         f"{done['console']}, in plain PsychoPy {done['plain']}"
-        + (f"; the matrix took {data['elapsed_s'] / 60:.0f} min" if data.get("elapsed_s") else "") + ".",
+        + (f"; the matrix took {data['elapsed_s'] / 60:.0f} min" if data.get("elapsed_s") else "")
+        + ".",
         "",
         "*stuck* and *time limit* are the dry run's limits, not failures: where both paths",
         "stop there, the console's report names the routine and what its components waited for",
         "(*waiting for ...*): an input the simulated participant cannot give, or an open-ended",
         "helper tool that runs until Escape (the participant never presses Escape). *failed* on",
         "both paths with a PortAudio error: this machine has no sound device (a rig has one).",
-        "A *failed* outcome \"did not end within N s (killed)\" is the matrix's wall-clock guard",
+        'A *failed* outcome "did not end within N s (killed)" is the matrix\'s wall-clock guard',
         "on a process, not the experiment's doing.",
         "",
         "| demo | console | plain PsychoPy | speed: console / plain | wall s: console / plain | why they differ |",
@@ -409,7 +469,9 @@ def write_markdown(data: dict, path: Path) -> None:
     ]
     for rel, r in res.items():
         why = _why(r["console"], r["plain"]).replace("|", "\\|")
-        lines.append(f"| {rel} | {_cell(r['console'])} | {_cell(r['plain'])} | {_speed_cell(r)} | {_wall_cell(r)} | {why} |")
+        lines.append(
+            f"| {rel} | {_cell(r['console'])} | {_cell(r['plain'])} | {_speed_cell(r)} | {_wall_cell(r)} | {why} |"
+        )
     lines += ["", "Not run (need hardware this machine has not):", ""]
     lines += [f"- {rel}: {why}" for rel, why in data["skipped"].items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -430,14 +492,20 @@ def _speed(text):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=SECONDS, help="time limit per run, s of experiment time")
-    ap.add_argument("--stuck", type=float, default=STUCK, help="no progress for this long is stuck, s of experiment time")
+    ap.add_argument(
+        "--stuck", type=float, default=STUCK, help="no progress for this long is stuck, s of experiment time"
+    )
     ap.add_argument("--speed", default=str(SPEED), help="time warp of both paths: a number (1: real time) or 'max'")
     ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     ap.add_argument("--from-json", type=Path, default=None, help="only rewrite the markdown from a saved JSON")
-    ap.add_argument("--merge-into", type=Path, default=None,
-                    help="a saved JSON whose results the demos run now (--only) replace (a partial re-run)")
+    ap.add_argument(
+        "--merge-into",
+        type=Path,
+        default=None,
+        help="a saved JSON whose results the demos run now (--only) replace (a partial re-run)",
+    )
     ap.add_argument("--one", nargs=2, metavar=("MODE", "DEMO"), help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--shared", type=Path, help=argparse.SUPPRESS)

@@ -4,6 +4,7 @@ folders in tmp_path, and a real Session with a real (small) PsychoPy window.
 With RIGCONSOLE_BLOCK_QT=1 (the core suite in CI), importing PySide6, PyQt,
 pyqtgraph or qasync raises ImportError: the core packages must not need them.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ EXPERIMENTS = HERE / "experiments"
 REPO = HERE.parent
 
 if os.environ.get("RIGCONSOLE_BLOCK_QT") == "1":
+
     class _BlockQt:
         blocked = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "qasync", "shiboken6")
 
@@ -54,7 +56,9 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))  # the log file (rigconsole run writes it)
-    monkeypatch.setenv("RIGCONSOLE_MDNS", "off")  # no multicast onto the real network; discovery tests turn it on on their own veth
+    monkeypatch.setenv(
+        "RIGCONSOLE_MDNS", "off"
+    )  # no multicast onto the real network; discovery tests turn it on on their own veth
     cwd = os.getcwd()
     yield
     os.chdir(cwd)

@@ -19,6 +19,7 @@ third-party APIs and not checked here; a third-party attribute whose name a rigc
 defines too is listed, with whose it is, in :data:`THIRD_PARTY`. Violations in files whose
 owners have not yet moved to the ports are listed in :data:`KNOWN` (the list may only shrink).
 """
+
 from __future__ import annotations
 
 import ast
@@ -67,8 +68,12 @@ def _defined(tree: ast.AST, *, attributes_only: bool = False) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not attributes_only:
             names.add(node.name)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) \
-                and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls")
+        ):
             names.add(node.attr)
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
         for stmt in cls.body:
@@ -135,17 +140,26 @@ def violations() -> set[tuple[str, str, str]]:
             if isinstance(node, ast.Attribute):
                 base = node.value
                 is_self = isinstance(base, ast.Name) and base.id in ("self", "cls")
-                if node.attr.startswith("_") and not node.attr.startswith("__") and not is_self \
-                        and not (isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super") \
-                        and foreign(node.attr, pkg):
+                if (
+                    node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and not is_self
+                    and not (isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super")
+                    and foreign(node.attr, pkg)
+                ):
                     found.add((where, "private", ast.unparse(node)))
                 if isinstance(node.ctx, ast.Store) and not is_self:
                     local = isinstance(base, ast.Name) and base.id in scopes.get(id(node), set())
                     if not local and foreign_attr(node.attr, pkg):
                         found.add((where, "write", ast.unparse(node)))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                    and node.func.id in ("setattr", "getattr") and len(node.args) >= 2 \
-                    and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("setattr", "getattr")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
                 target, name = node.args[0], node.args[1].value
                 if isinstance(target, ast.Name) and target.id in ("self", "cls"):
                     continue
@@ -162,7 +176,7 @@ def test_no_module_reaches_into_another_packages_objects():
     assert not new, "\n".join(f"{w}: {kind}: {expr}" for w, kind, expr in new)
     stale = sorted(KNOWN - found)
     if stale:
-        assert not stale, ("fixed, remove from KNOWN: " + "; ".join(f"{w}: {e}" for w, _, e in stale))
+        assert not stale, "fixed, remove from KNOWN: " + "; ".join(f"{w}: {e}" for w, _, e in stale)
 
 
 def test_the_checker_sees_what_it_forbids(tmp_path, monkeypatch):
@@ -176,16 +190,18 @@ def test_the_checker_sees_what_it_forbids(tmp_path, monkeypatch):
     (app / "alpha" / "core.py").write_text(
         "class Engine:\n"
         "    def __init__(self):\n        self.pump = None\n        self._speed = 1\n"
-        "    def _tune(self):\n        return 1\n")
+        "    def _tune(self):\n        return 1\n"
+    )
     (app / "beta.py").write_text(
         "from rigconsole.alpha.core import Engine, _helper\n"
         "def wire(engine, win):\n"
-        "    engine.pump = print\n"          # write across packages
-        "    engine._tune()\n"               # private across packages
-        "    win.color = 'grey'\n"           # a third-party attribute: fine
+        "    engine.pump = print\n"  # write across packages
+        "    engine._tune()\n"  # private across packages
+        "    win.color = 'grey'\n"  # a third-party attribute: fine
         "    mine = Engine()\n"
-        "    mine.pump = print\n"            # its own constructed object: fine
-        "    setattr(engine, 'pump', None)\n")
+        "    mine.pump = print\n"  # its own constructed object: fine
+        "    setattr(engine, 'pump', None)\n"
+    )
     (app / "alpha" / "core.py").write_text((app / "alpha" / "core.py").read_text() + "def _helper():\n    pass\n")
     monkeypatch.setattr(sys.modules[__name__], "APP", app)
     found = violations()

@@ -1,6 +1,7 @@
 """``psychopy.gui`` in ``rigconsole run``: an experiment that opens a dialog mid-run gets PsychoPy's
 dialog (on PySide6, with a QApplication made when it opens), a person answers it with real X key
 presses (xdotool), and the answers land in the experiment's CSV and the session .h5."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,10 @@ import pytest
 
 from support.csv_h5 import csv_rows
 
-pytestmark = [pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is installed by scripts/setup"),
-              pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is installed by scripts/setup"),
+    pytest.mark.timeout(300),
+]
 
 ASKS = textwrap.dedent('''
     """Asks the participant a question with psychopy.gui after trial 2."""
@@ -75,9 +78,25 @@ def test_a_dialog_opened_mid_run_is_answered_in_rigconsole_run(tmp_path):
     (tmp_path / "asks").mkdir()
     script = tmp_path / "asks" / "asks.py"
     script.write_text(ASKS)
-    proc = subprocess.Popen([sys.executable, "-m", "rigconsole.cli", "run", str(script), "--exp-info",
-                             "participant=d01", "--data-dir", str(tmp_path / "data"), "--window", "size=320,240"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rigconsole.cli",
+            "run",
+            str(script),
+            "--exp-info",
+            "participant=d01",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--window",
+            "size=320,240",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         win = _wait_for_window("A question", proc)
         # as a person would: focus the dialog (no window manager under Xvfb), type into the
@@ -107,8 +126,22 @@ def test_a_dry_run_does_not_wait_for_a_dialog_nobody_answers(tmp_path):
     (tmp_path / "asks").mkdir()
     script = tmp_path / "asks" / "asks.py"
     script.write_text(ASKS)
-    out = subprocess.run([sys.executable, "-m", "rigconsole.cli", "run", str(script), "--simulate-participant",
-                          "--data-dir", str(tmp_path / "data"), "--window", "size=320,240"],
-                         capture_output=True, text=True, timeout=240)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rigconsole.cli",
+            "run",
+            str(script),
+            "--simulate-participant",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--window",
+            "size=320,240",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert out.returncode == 1, out.stderr
     assert "asks.py:23" in out.stdout + out.stderr

@@ -1,4 +1,5 @@
 """``rigconsole run --simulate-participant --speed N``: a time-warped dry run from the command line."""
+
 from __future__ import annotations
 
 import csv
@@ -13,17 +14,37 @@ DEMO = REPO / "resources" / "experiments" / "gonogo" / "gonogo.py"
 
 
 def rigconsole(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "rigconsole.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "rigconsole.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+    )
 
 
 def test_a_warped_dry_run_reports_its_speed_and_marks_its_data(tmp_path):
     import h5py
 
     data = tmp_path / "d"
-    out = rigconsole("run", DEMO, "--simulate-participant", "2", "--speed", "10", "--exp-info", "participant=w",
-                     "--exp-info", "nTrials=6", "--data-dir", data, "--window", "size=320,240",
-                     "--simulate-vsync", "60")
+    out = rigconsole(
+        "run",
+        DEMO,
+        "--simulate-participant",
+        "2",
+        "--speed",
+        "10",
+        "--exp-info",
+        "participant=w",
+        "--exp-info",
+        "nTrials=6",
+        "--data-dir",
+        data,
+        "--window",
+        "size=320,240",
+        "--simulate-vsync",
+        "60",
+    )
     assert out.returncode == 0, out.stderr
     assert "completed" in out.stdout and "speed 10x, reached" in out.stdout, out.stdout
     line = next(x for x in out.stdout.splitlines() if "of experiment time in" in x)

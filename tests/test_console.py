@@ -1,5 +1,6 @@
 """The whole console as a technician uses it: build_console() (the composition root),
 real PsychoPy window under Xvfb, real X key presses, real HDF5 session file."""
+
 from __future__ import annotations
 
 import csv
@@ -43,8 +44,9 @@ def _run_via_ui(qtbot, c, key, values, timeout=90_000):
     w.form.set_values(values)
     n = len(c.session.run_records)
     w.run_action.trigger()
-    qtbot.waitUntil(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
-                    timeout=timeout)
+    qtbot.waitUntil(
+        lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, timeout=timeout
+    )
     return c.session.run_records[-1]
 
 
@@ -60,6 +62,7 @@ def test_bundled_gonogo_end_to_end_through_the_ui(qtbot, console, tmp_path):
             path = tmp_path / "console-running.png"
             w.grab().save(str(path))
             shots.append(path)
+
     c.bridge.trialAdded.connect(snap)
     rec = _run_via_ui(qtbot, c, key, {"participant": "ui01", "nTrials": 6, "feedback": False})
     assert rec.state == "finished", rec.error
@@ -90,6 +93,7 @@ def test_psychopy_gonogo_builder_demo_runs_from_the_console(qtbot, console):
             _xdotool("windowfocus", pyglet_window)
             _xdotool("key", keys[i % 3])
             i += 1
+
     t = threading.Thread(target=press, daemon=True)
     t.start()
     try:
@@ -112,6 +116,7 @@ def test_keys_typed_into_the_console_do_not_reach_the_experiment(qtbot, console)
         while not stop.wait(0.2):
             _xdotool("windowfocus", console_window)
             _xdotool("key", "space")
+
     t = threading.Thread(target=type_into_console, daemon=True)
     t.start()
     try:

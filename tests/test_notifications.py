@@ -1,5 +1,6 @@
 """The Qt-free notification dispatcher: one log record and one announcement per notification,
 the exception hooks of every thread, and an exception's one line."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,8 @@ def test_dispatch_logs_once_and_announces_once(caplog):
     with caplog.at_level(logging.INFO, logger="rigconsole"):
         m.notify("instrument psu: down (refused)\nsecond line", Severity.WARNING, source="instrument")
     assert [(n.message, n.severity, n.source) for n in got] == [
-        ("instrument psu: down (refused)", Severity.WARNING, "instrument")]
+        ("instrument psu: down (refused)", Severity.WARNING, "instrument")
+    ]
     records = [r for r in caplog.records if "psu" in r.getMessage()]
     assert len(records) == 1 and records[0].levelno == logging.WARNING
     assert m.counts[Severity.WARNING] == 1 and m.counts[Severity.ERROR] == 0
@@ -38,6 +40,7 @@ def test_a_subscriber_that_raises_never_reaches_the_caller():
 
     def broken(_n):
         raise RuntimeError("a view's bug")
+
     m.notified.connect(broken)
     n = m.notify("data log: writing failed", source="data log")
     assert n.message == "data log: writing failed"
@@ -57,6 +60,7 @@ def test_the_hooks_of_every_thread_dispatch_uncaught_errors_with_their_traceback
 
         def worker():
             raise RuntimeError("worker thread")
+
         t = threading.Thread(target=worker, name="visa")
         t.start()
         t.join()
@@ -71,13 +75,17 @@ def test_the_hooks_of_every_thread_dispatch_uncaught_errors_with_their_traceback
             task = loop.create_task(broken())
             await asyncio.sleep(0.01)
             loop.call_exception_handler({"message": "boom", "exception": task.exception(), "task": task})
+
         loop.run_until_complete(main())
         loop.close()
     finally:
         m.uninstall_hooks()
     assert sys.excepthook is not m.sys_hook and threading.excepthook is not m.thread_hook
-    assert [n.message for n in got] == ["ValueError: main thread", "RuntimeError: worker thread (in thread visa)",
-                                        "KeyError: 'task' (in an asyncio task)"]
+    assert [n.message for n in got] == [
+        "ValueError: main thread",
+        "RuntimeError: worker thread (in thread visa)",
+        "KeyError: 'task' (in an asyncio task)",
+    ]
     assert all(n.uncaught and n.severity == Severity.ERROR and "Traceback" in n.details for n in got)
 
 

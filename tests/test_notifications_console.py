@@ -5,6 +5,7 @@ a real SCPI instrument on a socket of 127.0.0.1): an exception raised in a worke
 an asyncio task, in an instrument poll and in a data-log write each shows once (counted in what
 the presenter showed: dialog, banner, status bar) and appears once in the log panel.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,9 @@ def console(qtbot, tmp_path, sim):
     shutil.copytree(REPO / "tests" / "ui" / "experiments" / "simple", root / "simple")
     rig_file = tmp_path / "rig.yaml"
     rig_file.write_text(RIG.format(resource=sim.resource))
-    settings = Settings(root=root, data_dir=tmp_path / "data", rig_file=rig_file,
-                        window=WindowSettings(size=(320, 240)))
+    settings = Settings(
+        root=root, data_dir=tmp_path / "data", rig_file=rig_file, window=WindowSettings(size=(320, 240))
+    )
     c = build_console(settings=settings, simulated_vsync_hz=60, show=True, log_path=tmp_path / "rigconsole.log")
     qtbot.waitExposed(c.window)
     yield c

@@ -1,4 +1,5 @@
 """The rig core with a real stimulus window and real HDF5 files (core suite: Qt blocked)."""
+
 from __future__ import annotations
 
 import shutil
@@ -73,8 +74,12 @@ def test_components_start_on_adding_and_close_in_reverse(exp_root, make_rig):
         rig.add_component("remote", Part("again", journal))
     assert rig.component("remote").name == "remote" and rig.component("nothing") is None
     rig.close()
-    assert journal == [("start", "instruments", True), ("start", "remote", True),
-                       ("close", "remote"), ("close", "instruments")]  # a failing close does not stop the rest
+    assert journal == [
+        ("start", "instruments", True),
+        ("start", "remote", True),
+        ("close", "remote"),
+        ("close", "instruments"),
+    ]  # a failing close does not stop the rest
     with pytest.raises(RuntimeError):
         rig.add_component("late", Part("late", journal))
 
@@ -129,7 +134,7 @@ def test_settings_are_refused_during_a_run(exp_root, tmp_path, make_rig):
     assert not (tmp_path / "x").exists()
 
 
-_FILLS_THE_DISK = '''
+_FILLS_THE_DISK = """
 import resource, signal, sys
 from pathlib import Path
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -166,7 +171,7 @@ print("SIGNALS", len(errors))
 print("MESSAGE", errors[0] if errors else "")
 sys.stdout.flush()
 rig.close()
-'''
+"""
 
 
 def test_a_write_error_is_announced_once(exp_root, tmp_path):
@@ -176,8 +181,9 @@ def test_a_write_error_is_announced_once(exp_root, tmp_path):
 
     script = tmp_path / "fill.py"
     script.write_text(_FILLS_THE_DISK)
-    out = subprocess.run([sys.executable, str(script), str(exp_root), str(tmp_path / "d")],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, str(script), str(exp_root), str(tmp_path / "d")], capture_output=True, text=True, timeout=120
+    )
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
     assert int(lines["REFUSED"]) > 50, out.stdout + out.stderr  # every later write refused ...
     assert lines["SIGNALS"] == "1", out.stdout  # ... and the technician told once

@@ -16,6 +16,7 @@ Checks, on every module under ``ui/``:
 
 :data:`KNOWN` lists what other branches are moving out of ``ui/`` right now; it may only shrink.
 """
+
 from __future__ import annotations
 
 import ast
@@ -53,8 +54,10 @@ def _class_defines(cls: ast.ClassDef) -> set[str]:
 
 def wiring_problems(ui_dir: Path) -> list[tuple[str, int, str, str]]:
     """``(file, line, kind, expression)`` for each lookup by name under ``ui_dir``."""
-    modules = {p.relative_to(ui_dir).as_posix(): ast.parse(p.read_text(encoding="utf-8"), filename=str(p))
-               for p in sorted(ui_dir.rglob("*.py"))}
+    modules = {
+        p.relative_to(ui_dir).as_posix(): ast.parse(p.read_text(encoding="utf-8"), filename=str(p))
+        for p in sorted(ui_dir.rglob("*.py"))
+    }
     classes: dict[str, ast.ClassDef] = {}
     for tree in modules.values():
         for node in ast.walk(tree):
@@ -72,26 +75,50 @@ def wiring_problems(ui_dir: Path) -> list[tuple[str, int, str, str]]:
     for rel, tree in modules.items():
         own_privates = set().union(*(_class_defines(c) for c in ast.walk(tree) if isinstance(c, ast.ClassDef)))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                    and node.func.id in ("getattr", "hasattr") and node.args and not _is_self(node.args[0]):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and node.args
+                and not _is_self(node.args[0])
+            ):
                 name = node.args[1] if len(node.args) > 1 else None
-                if isinstance(name, ast.Constant) and isinstance(name.value, str) \
-                        and name.value.startswith("__") and name.value.endswith("__"):
+                if (
+                    isinstance(name, ast.Constant)
+                    and isinstance(name.value, str)
+                    and name.value.startswith("__")
+                    and name.value.endswith("__")
+                ):
                     continue
                 out.append((rel, node.lineno, "getattr", ast.unparse(node)))
-            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
-                    and not node.attr.startswith("__") and not _is_self(node.value) \
-                    and node.attr not in own_privates:
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not _is_self(node.value)
+                and node.attr not in own_privates
+            ):
                 out.append((rel, node.lineno, "private", ast.unparse(node)))
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr in _TREE_SEARCH and node.args \
-                    and isinstance(node.args[0], ast.Name) and node.args[0].id in _MENU_TYPES:
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _TREE_SEARCH
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in _MENU_TYPES
+            ):
                 out.append((rel, node.lineno, "menu lookup", ast.unparse(node)))
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
             own = defined(cls)
             for node in ast.walk(cls):
-                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and _is_self(node.value) \
-                        and node.attr.startswith("_") and not node.attr.startswith("__") and node.attr not in own:
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.ctx, ast.Load)
+                    and _is_self(node.value)
+                    and node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and node.attr not in own
+                ):
                     out.append((rel, node.lineno, "host private", f"{cls.name}: {ast.unparse(node)}"))
     return out
 
@@ -99,7 +126,8 @@ def wiring_problems(ui_dir: Path) -> list[tuple[str, int, str, str]]:
 def test_no_view_looks_another_up_by_name():
     found = [p for p in wiring_problems(UI) if (p[0], p[3]) not in KNOWN]
     assert not found, "lookups by name under ui/ (wire them in ui/app.py instead):\n" + "\n".join(
-        f"  ui/{f}:{line}: {kind}: {expr}" for f, line, kind, expr in found)
+        f"  ui/{f}:{line}: {kind}: {expr}" for f, line, kind, expr in found
+    )
 
 
 def test_known_exceptions_are_still_there():
@@ -119,15 +147,23 @@ def test_the_check_catches_what_it_forbids(tmp_path):
         "        for menu in window.menuBar().findChildren(QMenu):\n"
         "            pass\n"
         "        window._manager._emit()\n"
-        "        name = getattr(builtins.__import__, '__name__', '?')\n")
+        "        name = getattr(builtins.__import__, '__name__', '?')\n"
+    )
     (tmp_path / "actions.py").write_text(
         "class FileMenuActions:\n"
         "    def remove(self):\n"
         "        return self._key\n"
         "    def own(self):\n"
         "        self._mine = 1\n"
-        "        return self._mine\n")
+        "        return self._mine\n"
+    )
     kinds = sorted((f, k) for f, _, k, _ in wiring_problems(tmp_path))
-    assert kinds == [("actions.py", "host private"), ("tools.py", "getattr"), ("tools.py", "getattr"),
-                     ("tools.py", "getattr"), ("tools.py", "menu lookup"), ("tools.py", "private"),
-                     ("tools.py", "private")]
+    assert kinds == [
+        ("actions.py", "host private"),
+        ("tools.py", "getattr"),
+        ("tools.py", "getattr"),
+        ("tools.py", "getattr"),
+        ("tools.py", "menu lookup"),
+        ("tools.py", "private"),
+        ("tools.py", "private"),
+    ]

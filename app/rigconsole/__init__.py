@@ -5,6 +5,7 @@
 RemoteObserver`` pymanip's observer for a rig. They import lazily so
 that ``rigconsole --version`` and the data tools work without a display.
 """
+
 import builtins as _builtins
 
 __version__ = "0.1.0"
@@ -19,11 +20,14 @@ __all__ = ["Session", "DataLog", "RemoteObserver", "__version__"]
 def __getattr__(name):
     if name == "Session":
         from .session import Session
+
         return Session
     if name == "DataLog":
         from .datalog import DataLog
+
         return DataLog
     if name == "RemoteObserver":
         from .remote import RemoteObserver
+
         return RemoteObserver
     raise AttributeError(f"module 'rigconsole' has no attribute {name!r}")

@@ -4,6 +4,7 @@ old file or the new one, never half of one. Qt-free, at the bottom of the layers
 Used for the small state files the console keeps: settings, recent rigs, a plan's progress, past
 run durations.
 """
+
 from __future__ import annotations
 
 import json

@@ -31,6 +31,7 @@
 Nothing here imports PsychoPy's visual module or Qt before it is needed, so
 ``--version`` and ``data`` work without a display.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,13 +118,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise UsageError(f"no such {'plan' if is_plan else 'experiment'} file: {path}")
     if path.suffix not in (".py", ".psyexp") and not is_plan:
-        raise UsageError(f"{path.name} is not an experiment: give a .py script, a Builder .psyexp file, "
-                         "or a session plan (.yaml, .psyrun)")
+        raise UsageError(
+            f"{path.name} is not an experiment: give a .py script, a Builder .psyexp file, "
+            "or a session plan (.yaml, .psyrun)"
+        )
     if args.resume and not is_plan:
         raise UsageError("--resume goes on with a session plan: give the plan file (.yaml or .psyrun)")
     plan = None
     if is_plan:
         from .plans import PlanError, load_plan
+
         try:
             plan = load_plan(path)
         except PlanError as err:
@@ -147,11 +151,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.INFO)
     log_path = setup_log_file()
     from .notifications import Notification, notifications, one_line
-    if args.simulate_participant is None:  # psychopy.gui's PySide6 dialogs, as in the console (none in a dry run: nobody answers)
+
+    if (
+        args.simulate_participant is None
+    ):  # psychopy.gui's PySide6 dialogs, as in the console (none in a dry run: nobody answers)
         from .ui.psychopy_gui import install_for_run
+
         install_for_run()
     from .rig import Rig
-    from .session import ExpInfoError, ExperimentLoadError
+    from .session import ExperimentLoadError, ExpInfoError
     from .settings import Settings
 
     path = path.absolute()
@@ -159,6 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir = Path(args.data_dir).absolute()
     else:  # PsychoPy Session's default: <root>/data/<timestamp>
         from time import strftime
+
         data_dir = path.parent / "data" / strftime("%Y-%m-%d_%H-%M-%S")
     simulate = args.simulate_participant is not None
     if args.speed is not None and not simulate:
@@ -175,16 +184,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         rig_file = Path(args.rig_file).expanduser().absolute()
         if not rig_file.is_file():
             raise UsageError(f"no such rig file: {rig_file}")
-    rig = Rig(Settings(root=path.parent, data_dir=data_dir, rig_file=rig_file), simulated_vsync_hz=args.simulate_vsync,
-              window_params=window, scan=False, instruments=rig_file is not None)
+    rig = Rig(
+        Settings(root=path.parent, data_dir=data_dir, rig_file=rig_file),
+        simulated_vsync_hz=args.simulate_vsync,
+        window_params=window,
+        scan=False,
+        instruments=rig_file is not None,
+    )
     if rig.rig_file_error is not None:  # bad input: nothing runs, no empty session file is left
         unused = rig.data_log.path
         rig.close()
         unused.unlink(missing_ok=True)
-        raise UsageError(f"the rig file does not load: {one_line(rig.rig_file_error, with_type=False)} "
-                         f"(check it with 'rigconsole rig check {rig_file}')")
+        raise UsageError(
+            f"the rig file does not load: {one_line(rig.rig_file_error, with_type=False)} "
+            f"(check it with 'rigconsole rig check {rig_file}')"
+        )
     if remote is not None:
         from .remote import RemoteServer
+
         try:
             rig.add_component("remote", RemoteServer(host=remote[0], port=remote[1]))
         except OSError as err:
@@ -207,24 +224,31 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         dry_folder = data_dir / DRY_RUNS_FOLDER
         rig.events.data_log_changed.connect(
-            lambda dl: dl is not None and Path(dl.path).parent == dry_folder and dry_logs.append(Path(dl.path)))
+            lambda dl: dl is not None and Path(dl.path).parent == dry_folder and dry_logs.append(Path(dl.path))
+        )
     queue = rig.queue
     items = []
     try:
         if plan is not None:
             unknown = [k for k in exp_info if k not in plan.fields]
             if unknown:
-                raise UsageError(f"the plan asks for {', '.join(plan.fields)}; it has no field {unknown[0]!r} "
-                                 "(give the experiments' own values in the plan's items)")
+                raise UsageError(
+                    f"the plan asks for {', '.join(plan.fields)}; it has no field {unknown[0]!r} "
+                    "(give the experiments' own values in the plan's items)"
+                )
             try:
-                run = rig.plan_run(plan, exp_info, dry_run=simulate, seed=args.simulate_participant,
-                                   speed=args.speed or 1.0)
+                run = rig.plan_run(
+                    plan, exp_info, dry_run=simulate, seed=args.simulate_participant, speed=args.speed or 1.0
+                )
                 items = run.start(resume=args.resume)
             except ValueError as err:
                 raise UsageError(str(err).splitlines()[0]) from None
             if not items:
-                print(f"rigconsole: every item of {path.name} for participant {run.fields['participant']} "
-                      "has run already (nothing to resume)", file=sys.stderr)
+                print(
+                    f"rigconsole: every item of {path.name} for participant {run.fields['participant']} "
+                    "has run already (nothing to resume)",
+                    file=sys.stderr,
+                )
         else:
             session = rig.session
             session.addExperiment(path)
@@ -237,8 +261,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             if unknown:
                 raise UsageError(f"expInfo has no field {unknown[0]!r} (fields: {', '.join(sorted(fields))})")
             try:
-                items = [queue.run_now(key, exp_info, mode="dry run" if simulate else "run",
-                                       seed=args.simulate_participant, speed=args.speed or 1.0)]
+                items = [
+                    queue.run_now(
+                        key,
+                        exp_info,
+                        mode="dry run" if simulate else "run",
+                        seed=args.simulate_participant,
+                        speed=args.speed or 1.0,
+                    )
+                ]
             except (ExpInfoError, ExperimentLoadError) as err:
                 raise UsageError(f"{err} (use --exp-info KEY=VALUE)") from None
         queue.run_until_idle()
@@ -255,7 +286,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f)
     from .plans import worst_outcome
 
-    for n, it in enumerate(ended, 1):
+    for it in ended:
         line = it.outcome.sentence(log_path)
         if plan is not None:
             print(f"plan item {it.plan_index + 1} of {len(plan.items)} ({it.label}): {line}", file=sys.stderr)
@@ -269,8 +300,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if reports:  # a dry run: the QA reports, and their outcome as the exit status
         for report in reports:
             print(report.to_text())
-        codes = [{"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(r.outcome, EXIT_FAILED)
-                 for r in reports]
+        codes = [
+            {"completed": EXIT_OK, "completed with errors": EXIT_WITH_ERRORS}.get(r.outcome, EXIT_FAILED)
+            for r in reports
+        ]
         return EXIT_FAILED if EXIT_FAILED in codes else max(codes)
     if write_errors:  # one line, once: what was kept and what to do
         print(f"rigconsole: session data log: {write_errors[0]}", file=sys.stderr)
@@ -293,6 +326,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     if root is not None and not root.is_dir():
         raise UsageError(f"no such folder: {root} (give --root an existing experiment folder)")
     from .ui.app import main as gui_main
+
     return gui_main(root)
 
 
@@ -312,6 +346,7 @@ def _observe_window(argv: Sequence[str]) -> int:
         print(f"rigconsole: {err}", file=sys.stderr)
         return EXIT_USAGE
     from .ui.remote_observer import run_observer_window
+
     return run_observer_window(host, int(port), args.token, tls=args.tls, fingerprint=args.fingerprint)
 
 
@@ -319,40 +354,78 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rigconsole", description="Rig Console: the experimenter console for PsychoPy rigs.")
     parser.add_argument("--version", action="version", version=f"rigconsole {__version__}")
     parser.add_argument("--root", help="experiment root folder (default: last used, else the bundled demos)")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check this installation (console, demos, instruments, a run, the data file); "
-                             "one line per check, exit 0 when all pass")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (console, demos, instruments, a run, the data file); "
+        "one line per check, exit 0 when all pass",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="run one experiment, or a participant's session plan, with no console window")
-    run.add_argument("path", help="experiment file (.py script or Builder .psyexp), or a session plan "
-                                  "(.yaml, or PsychoPy Runner's .psyrun)")
-    run.add_argument("--resume", action="store_true",
-                     help="a plan: go on at the participant's first unfinished item (after a crash or a stop)")
+    run.add_argument(
+        "path",
+        help="experiment file (.py script or Builder .psyexp), or a session plan (.yaml, or PsychoPy Runner's .psyrun)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="a plan: go on at the participant's first unfinished item (after a crash or a stop)",
+    )
     run.add_argument("--exp-info", action="append", metavar="KEY=VALUE", help="an expInfo value (repeatable)")
     run.add_argument("--data-dir", help="data folder (default: <experiment folder>/data/<timestamp>)")
-    run.add_argument("--window", action="append", metavar="KEY=VALUE",
-                     help="a psychopy.visual.Window option, e.g. size=800,600 fullscr=false screen=1 (repeatable)")
+    run.add_argument(
+        "--window",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a psychopy.visual.Window option, e.g. size=800,600 fullscr=false screen=1 (repeatable)",
+    )
     run.add_argument("--simulate-vsync", type=float, metavar="HZ", help=argparse.SUPPRESS)
-    run.add_argument("-v", "--verbose", action="store_true",
-                     help="print the log and the traceback of a failed run (both always go to the log file)")
-    run.add_argument("--simulate-participant", nargs="?", const=0, type=int, metavar="SEED",
-                     help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
-                          "default 0); data go to <data folder>/dry-runs; ends with a QA report")
-    run.add_argument("--speed", type=_speed, metavar="N|max",
-                     help="with --simulate-participant: run the experiment's clocks N times faster than the wall "
-                          "clock (default 1; 'max': as fast as frames can be drawn)")
-    run.add_argument("--remote", metavar="[HOST:]PORT",
-                     help="serve the remote attach API during the run (default host 127.0.0.1; tokens: rigconsole remote token add)")
-    run.add_argument("--rig-file", metavar="RIGFILE",
-                     help="connect this rig file's instruments during the run (their readings land in the session file)")
-    sub.add_parser("data", help="inspect, export or recover a session data file (rigconsole data --help)", add_help=False)
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print the log and the traceback of a failed run (both always go to the log file)",
+    )
+    run.add_argument(
+        "--simulate-participant",
+        nargs="?",
+        const=0,
+        type=int,
+        metavar="SEED",
+        help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
+        "default 0); data go to <data folder>/dry-runs; ends with a QA report",
+    )
+    run.add_argument(
+        "--speed",
+        type=_speed,
+        metavar="N|max",
+        help="with --simulate-participant: run the experiment's clocks N times faster than the wall "
+        "clock (default 1; 'max': as fast as frames can be drawn)",
+    )
+    run.add_argument(
+        "--remote",
+        metavar="[HOST:]PORT",
+        help="serve the remote attach API during the run (default host 127.0.0.1; tokens: rigconsole remote token add)",
+    )
+    run.add_argument(
+        "--rig-file",
+        metavar="RIGFILE",
+        help="connect this rig file's instruments during the run (their readings land in the session file)",
+    )
+    sub.add_parser(
+        "data", help="inspect, export or recover a session data file (rigconsole data --help)", add_help=False
+    )
     sub.add_parser("rig", help="check a rig file and its instruments (rigconsole rig --help)", add_help=False)
     sub.add_parser("remote", help="remote attach tokens and certificate (rigconsole remote --help)", add_help=False)
-    sub.add_parser("observe", help="watch a rig from this computer: rigconsole observe HOST[:PORT] --token T",
-                   add_help=False)
+    sub.add_parser(
+        "observe", help="watch a rig from this computer: rigconsole observe HOST[:PORT] --token T", add_help=False
+    )
     sub.add_parser("dashboard", help="the lab dashboard of the rigs it showed last (tokens from the keyring)")
-    sub.add_parser("replay", help="serve a recorded session as a live rig: rigconsole replay SESSION.h5 --remote PORT",
-                   add_help=False)
+    sub.add_parser(
+        "replay",
+        help="serve a recorded session as a live rig: rigconsole replay SESSION.h5 --remote PORT",
+        add_help=False,
+    )
     return parser
 
 
@@ -360,24 +433,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "data":
         from .datalog.cli import main as data_main
+
         return data_main(argv[1:])
     if argv and argv[0] == "observe" and not {"--text", "--json", "-h", "--help"} & set(argv):
         from .remote.cli import display_available
+
         if display_available():
             return _observe_window(argv[1:])
         print("rigconsole observe: no display here: following the rig in this terminal (--text)", file=sys.stderr)
     if argv[:1] == ["dashboard"] and len(argv) == 1:  # the lab dashboard of the rigs it showed last
         from .ui.remote_dashboard import run_dashboard
+
         return run_dashboard()
     if argv and argv[0] == "replay":  # a recorded session served as a live rig (remote/cli.py)
         from .remote.cli import main as remote_main
+
         return remote_main(argv)
     if argv and argv[0] in ("remote", "observe"):
         from .remote.cli import main as remote_main
+
         return remote_main(argv)
     if argv and argv[0] == "rig":
         from .instruments.cli import main as rig_main
         from .settings import load_settings
+
         return rig_main(argv[1:], rig_file=load_settings().rig_file)
     parser = build_parser()
     try:
@@ -385,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.self_test:
             from .logfiles import setup_log_file
             from .ui.selftest import run_self_test
+
             setup_log_file()
             return run_self_test()
         if args.command == "run":

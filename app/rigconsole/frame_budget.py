@@ -23,6 +23,7 @@ can make a frame late. The port answers three questions:
 :data:`IDLE` is the port with no stimulus window (a test, a tool): time is
 never short, waits return at once, submitted calls run at once.
 """
+
 from __future__ import annotations
 
 import math

@@ -11,6 +11,7 @@ The file rotates at 1 MiB and keeps 5 old files (``rigconsole.log.1`` ...),
 so a technician can always send the last few sessions' worth and the folder
 never grows without bound. Qt-free: the CLI's headless ``run`` may use it too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,15 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["log_dir", "log_file_path", "setup_log_file", "current_log_path", "close_log_file", "MAX_BYTES", "BACKUP_COUNT"]
+__all__ = [
+    "log_dir",
+    "log_file_path",
+    "setup_log_file",
+    "current_log_path",
+    "close_log_file",
+    "MAX_BYTES",
+    "BACKUP_COUNT",
+]
 
 APP = "rigconsole"
 FILE_NAME = "rigconsole.log"
@@ -76,8 +85,9 @@ def setup_log_file(level: int = logging.INFO, path: Path | None = None) -> Path 
     path = Path(path) if path is not None else log_file_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = _RigConsoleFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
-                                         encoding="utf-8", delay=False)
+        handler = _RigConsoleFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=False
+        )
     except OSError as err:
         logging.getLogger(APP).warning("no log file: cannot write %s (%s)", path, err)
         return None

@@ -26,6 +26,7 @@ controller (runs that failed or were refused).
 Qt-free and the lowest layer beside :mod:`rigconsole.frame_budget`: any
 package may import it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -140,8 +141,9 @@ class NotificationManager:
         """Dispatch a one-line message (only its first line is kept: see :func:`one_line`)."""
         return self.dispatch(Notification(one_line(message) or "(no message)", Severity(severity), source))
 
-    def receive_error(self, etype: type[BaseException], value: BaseException,
-                      tb: TracebackType | None, *, where: str = "") -> Notification:
+    def receive_error(
+        self, etype: type[BaseException], value: BaseException, tb: TracebackType | None, *, where: str = ""
+    ) -> Notification:
         """An uncaught exception (``where``: "in thread X", "in an asyncio task"...) as an
         ``ERROR`` with its traceback in ``details`` (napari's ``receive_error``)."""
         details = "".join(traceback.format_exception(etype, value, tb))

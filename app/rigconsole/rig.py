@@ -15,11 +15,13 @@ A component is any object with ``start(rig)`` and ``close()``; the Rig starts
 it when it is added and closes components in reverse order of adding, before
 the data log and the session.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from psygnal import Signal, SignalGroup
 
@@ -42,7 +44,7 @@ log = logging.getLogger("rigconsole.rig")
 class Component(Protocol):
     """What plugs into a :class:`Rig` (instruments, the remote server)."""
 
-    def start(self, rig: "Rig") -> None: ...
+    def start(self, rig: Rig) -> None: ...
 
     def close(self) -> None: ...
 
@@ -88,10 +90,19 @@ class Rig:
         OSError: the data folder or the session file cannot be created.
     """
 
-    def __init__(self, settings: Settings, *, root=None, data_dir=None,
-                 simulated_vsync_hz: float | None = None, window_params: Mapping[str, Any] | None = None,
-                 scan: bool = True, instruments: bool = False, remote: bool = False,
-                 stimulus_area: tuple[int, int, int, int] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        root=None,
+        data_dir=None,
+        simulated_vsync_hz: float | None = None,
+        window_params: Mapping[str, Any] | None = None,
+        scan: bool = True,
+        instruments: bool = False,
+        remote: bool = False,
+        stimulus_area: tuple[int, int, int, int] | None = None,
+    ):
         from .session import Session
 
         update: dict[str, Any] = {}
@@ -109,12 +120,18 @@ class Rig:
         self._window_params = dict(params)  # without the monitor: apply_settings adds the rig's
         if self._settings.monitor is not None:  # the rig's calibration: every PsychoPy unit works
             from .session.monitor import window_params_with_monitor
+
             params = window_params_with_monitor(params, self._settings.monitor)
         # experiments from outside the root (the settings' extra ones, "Add…", `rigconsole run
         # file`) are registered where they are, never copied into the root as PsychoPy does
-        self._session = Session(self._settings.root, dataDir=data, win=params,
-                                simulated_vsync_hz=simulated_vsync_hz, copy_outside_root=False,
-                                stimulus_area=stimulus_area)
+        self._session = Session(
+            self._settings.root,
+            dataDir=data,
+            win=params,
+            simulated_vsync_hz=simulated_vsync_hz,
+            copy_outside_root=False,
+            stimulus_area=stimulus_area,
+        )
         self._data_log: DataLog | None = None
         self._recorder: SessionRecorder | None = None
         self._reported: set[str] = set()
@@ -159,17 +176,28 @@ class Rig:
         from .plans import PlanRun
 
         data_dir = Path(self._settings.data_dir).absolute()  # a dry run's progress stays apart too
-        return PlanRun(plan, values, self._queue, data_dir / DRY_RUNS_FOLDER if dry_run else data_dir,
-                       data_log=lambda: self._data_log,
-                       run_group=lambda rec: self._recorder.group_for(rec) if self._recorder is not None else None,
-                       dry_run=dry_run, seed=seed, speed=speed)
+        return PlanRun(
+            plan,
+            values,
+            self._queue,
+            data_dir / DRY_RUNS_FOLDER if dry_run else data_dir,
+            data_log=lambda: self._data_log,
+            run_group=lambda rec: self._recorder.group_for(rec) if self._recorder is not None else None,
+            dry_run=dry_run,
+            seed=seed,
+            speed=speed,
+        )
 
     def _make_queue(self):
         from .plans import RunQueue
         from .settings import settings_path
 
-        return RunQueue(self._session, prepare_dry_run=self.prepare_dry_run, end_dry_run=self.end_dry_run,
-                        durations_file=settings_path().parent / "run-durations.json")
+        return RunQueue(
+            self._session,
+            prepare_dry_run=self.prepare_dry_run,
+            end_dry_run=self.end_dry_run,
+            durations_file=settings_path().parent / "run-durations.json",
+        )
 
     @property
     def data_log(self):
@@ -253,8 +281,9 @@ class Rig:
         from .session import RunInProgressError
 
         if self._session.current_run is not None:
-            raise RunInProgressError("cannot apply the settings while an experiment runs: "
-                                     "apply them again when the run has ended")
+            raise RunInProgressError(
+                "cannot apply the settings while an experiment runs: apply them again when the run has ended"
+            )
         old = self._settings
         new_root = Path(settings.root).absolute()
         if not new_root.is_dir():
@@ -265,6 +294,7 @@ class Rig:
             window_params = dict(base)
             if settings.monitor is not None:  # made (and checked) before anything changes
                 from .session.monitor import window_params_with_monitor
+
                 window_params = window_params_with_monitor(window_params, settings.monitor)
             elif old.monitor is not None:  # the monitor was removed: back to PsychoPy's blank one
                 window_params["monitor"] = None
@@ -282,8 +312,12 @@ class Rig:
             self._session.setupWindowFromParams(window_params)
             if settings.monitor != old.monitor:
                 self._record_monitor(self._data_log, settings)
-                log.info("stimulus window made with the monitor %s", settings.monitor.name if settings.monitor
-                         else "each experiment names (no rig profile; PsychoPy's testMonitor when it names none)")
+                log.info(
+                    "stimulus window made with the monitor %s",
+                    settings.monitor.name
+                    if settings.monitor
+                    else "each experiment names (no rig profile; PsychoPy's testMonitor when it names none)",
+                )
         reload_instruments = self._instruments_enabled and settings.rig_file != old.rig_file
         self._settings = settings
         if reload_instruments:
@@ -402,12 +436,14 @@ class Rig:
             self.events.data_log_changed.emit(self._data_log)
             raise error or OSError(f"no session data log could be opened in {folder}")
         self.events.data_log_changed.emit(self._data_log)
+
     def set_remote_locked(self, locked: bool) -> bool:
         """Lock (or unlock) remote control at once, during a run too: remote pause, resume,
         stop and runs answer 423 while locked. Kept in :attr:`settings` (``remote.locked``)
         for the next server start. Returns ``True`` when a running server was told."""
         self._settings = self._settings.model_copy(
-            update={"remote": self._settings.remote.model_copy(update={"locked": bool(locked)})})
+            update={"remote": self._settings.remote.model_copy(update={"locked": bool(locked)})}
+        )
         server = self._components.get("remote")
         if server is None:
             return False
@@ -432,7 +468,7 @@ class Rig:
         finally:
             self._session.close()
 
-    def __enter__(self) -> "Rig":
+    def __enter__(self) -> Rig:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -442,9 +478,14 @@ class Rig:
     def _record_monitor(self, data_log, settings: Settings) -> None:
         """Save the stimulus window's monitor in ``data_log`` as provenance (when the rig has one)."""
         win = self._session.win
-        if data_log is not None and win is not None and getattr(win, "monitor", None) is not None \
-                and settings.monitor is not None:
+        if (
+            data_log is not None
+            and win is not None
+            and getattr(win, "monitor", None) is not None
+            and settings.monitor is not None
+        ):
             from .session.monitor import monitor_metadata
+
             data_log.save_metadata("monitor", monitor_metadata(win.monitor))
 
     def _open_data_log(self, data_dir: Path, path: Path | None = None, settings: Settings | None = None) -> None:
@@ -512,8 +553,11 @@ class Rig:
                 log.info("remote attach on %s:%d", new.host, self._components["remote"].port or new.port)
         elif server is not None and new.locked != server.locked:
             server.set_locked(new.locked)
-        if (old.email != new.email or (new.email.enabled and "notify" not in self._components)
-                or (new.email.enabled and self._smtp_password() != self._notifier_password)):
+        if (
+            old.email != new.email
+            or (new.email.enabled and "notify" not in self._components)
+            or (new.email.enabled and self._smtp_password() != self._notifier_password)
+        ):
             self.remove_component("notify")
             if new.email.enabled:
                 self._start_notifier(new.email)

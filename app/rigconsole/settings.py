@@ -5,6 +5,7 @@ the path in the ``RIGCONSOLE_SETTINGS`` environment variable (tests point it at
 a temporary file). Unknown or invalid content never stops the console: it
 falls back to defaults and logs one line saying what was wrong.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,15 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from .remote.settings import RemoteSettings
 from .session.monitor import MonitorSettings
 
-__all__ = ["WindowSettings", "Settings", "settings_path", "load_settings", "save_settings", "default_root", "SCHEMA_VERSION"]
+__all__ = [
+    "WindowSettings",
+    "Settings",
+    "settings_path",
+    "load_settings",
+    "save_settings",
+    "default_root",
+    "SCHEMA_VERSION",
+]
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -32,6 +41,7 @@ def default_root() -> Path:
         if cand.is_dir():
             return cand
     import sys
+
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen) / "resources" / "experiments"
@@ -59,8 +69,14 @@ class WindowSettings(BaseModel):
         return v
 
     def window_params(self) -> dict:
-        return {"screen": self.screen, "size": list(self.size), "fullscr": self.fullscr,
-                "color": self.color, "units": self.units, "allowGUI": not self.fullscr}
+        return {
+            "screen": self.screen,
+            "size": list(self.size),
+            "fullscr": self.fullscr,
+            "color": self.color,
+            "units": self.units,
+            "allowGUI": not self.fullscr,
+        }
 
 
 class Settings(BaseModel):
@@ -71,16 +87,21 @@ class Settings(BaseModel):
     data_dir: Path = Field(default_factory=default_data_dir, description="data folder")
     window: WindowSettings = Field(default_factory=WindowSettings)
     extra_experiments: list[Path] = Field(default_factory=list, description="experiments added from outside the root")
-    monitor: MonitorSettings | None = Field(None, description="the subject screen's monitor (a Monitor Center "
-                                            "profile by name, or width, distance and resolution): needed for deg/cm units")
+    monitor: MonitorSettings | None = Field(
+        None,
+        description="the subject screen's monitor (a Monitor Center "
+        "profile by name, or width, distance and resolution): needed for deg/cm units",
+    )
     remote: RemoteSettings = Field(default_factory=RemoteSettings, description="remote attach (off until enabled)")
-    rig_file: Path | None = Field(None, description="the rig file declaring the instruments (YAML, docs/instruments.md); "
-                                  "None: the bundled simulated rig")
+    rig_file: Path | None = Field(
+        None,
+        description="the rig file declaring the instruments (YAML, docs/instruments.md); "
+        "None: the bundled simulated rig",
+    )
     geometry: str = Field("", description="main window geometry, opaque (UI-owned, base64)")
     window_state: str = Field("", description="dock layout, opaque (UI-owned, base64)")
     plot_layout: list[dict] = Field(default_factory=list, description="plot docks: variable, axis")
     last_exp_info: dict[str, dict] = Field(default_factory=dict, description="last expInfo per experiment key")
-
 
     # -- what the console changes (one owner: the views call these, never assign fields) --
     def add_extra_experiment(self, path: Path) -> bool:

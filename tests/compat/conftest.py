@@ -1,4 +1,5 @@
 """Fixtures for the compatibility suite: copies of PsychoPy's own Builder demos and a per-flip hook."""
+
 from __future__ import annotations
 
 import shutil
@@ -63,4 +64,6 @@ def every_flip():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long runs (the compatibility matrix, ~20 min here); deselect with -m 'not slow'")
+    config.addinivalue_line(
+        "markers", "slow: long runs (the compatibility matrix, ~20 min here); deselect with -m 'not slow'"
+    )

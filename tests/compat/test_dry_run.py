@@ -1,12 +1,11 @@
 """Dry runs with a simulated participant (inputs through the pyglet window's handlers, no X
 tool): the bundled go/no-go, PsychoPy's GoNoGo demo, the sliders demo; and their QA reports."""
+
 from __future__ import annotations
 
 import csv
 import shutil
 from pathlib import Path
-
-import pytest
 
 from support.scripts import STUCK
 
@@ -92,8 +91,6 @@ def test_stuck_run_is_reported_with_where(tmp_path, make_session):
     assert report.rows == 1
 
 
-
-
 def test_event_wait_keys_is_answered(tmp_path, make_session):
     """``event.waitKeys`` never flips: the participant answers it from the experiment's polls."""
     from rigconsole.session.qa import dry_run
@@ -110,7 +107,7 @@ def test_event_wait_keys_is_answered(tmp_path, make_session):
     assert report.simulated.get("key_press", 0) == 3
 
 
-WAIT_KEYS = '''
+WAIT_KEYS = """
 from psychopy import visual, data, event
 
 expName = 'waitkeys'
@@ -125,10 +122,10 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
         keys = event.waitKeys(maxWait=10, keyList=['space'])
         thisExp.addData('key', keys[0] if keys else '')
         thisExp.nextEntry()
-'''
+"""
 
 
-TEXT_ANSWER = '''
+TEXT_ANSWER = """
 from psychopy import visual, data, core
 from psychopy.hardware import keyboard
 from psychopy.constants import STARTED
@@ -163,7 +160,7 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
     kb.status = STARTED
     while not kb.getKeys(keyList=['escape']):
         win.flip()
-'''
+"""
 
 
 def test_typing_into_a_text_box_and_naming_what_it_could_not_do(tmp_path, make_session):

@@ -1,4 +1,5 @@
 """``psychopy.gui`` on PySide6: every dialog opens (auto-answered by a timer), and one opens mid-run."""
+
 from __future__ import annotations
 
 import csv
@@ -173,8 +174,13 @@ def test_dialog_opened_mid_run(gui, qtbot, tmp_path):
     root = tmp_path / "root"
     (root / "asks").mkdir(parents=True)
     (root / "asks" / "asks.py").write_text(MID_RUN)
-    s = Session(root, dataDir=tmp_path / "data", cache_dir=tmp_path / "cache",
-                win={"size": [320, 240], "fullscr": False, "units": "height"}, simulated_vsync_hz=60)
+    s = Session(
+        root,
+        dataDir=tmp_path / "data",
+        cache_dir=tmp_path / "cache",
+        win={"size": [320, 240], "fullscr": False, "units": "height"},
+        simulated_vsync_hz=60,
+    )
     try:
         assert s.addExperiment("asks/asks.py"), s.experiment_files["asks/asks.py"].error
 

@@ -3,12 +3,11 @@
 Keys are injected into the pyglet window's own event handlers (``dispatch_event``,
 queued and dispatched at the next flip or poll as X events are): PsychoPy's input path.
 """
+
 from __future__ import annotations
 
 import csv
 import time
-
-import pytest
 
 
 def _press(win, symbol):
@@ -26,8 +25,9 @@ def _flip_for(win, seconds):
 
 
 def test_press_then_release_gives_a_duration(tmp_path, make_session):
-    from pyglet.window import key
     from psychopy.hardware import DeviceManager
+    from pyglet.window import key
+
     from rigconsole.session.keyboard import keys_down
 
     (tmp_path / "root").mkdir()
@@ -66,8 +66,8 @@ def test_press_then_release_gives_a_duration(tmp_path, make_session):
 
 
 def test_clear_events_forgets_held_keys(tmp_path, make_session):
-    from pyglet.window import key
     from psychopy.hardware import DeviceManager
+    from pyglet.window import key
 
     (tmp_path / "root").mkdir()
     s = make_session(tmp_path / "root")
@@ -112,6 +112,6 @@ def test_release_registered_builder_keyboard(demo_root, make_session, every_flip
     assert all(r["nextBtn.keys"] == "space" and float(r["nextBtn.rt"]) > 0 for r in rows)
     # each press lasted from the flip after its press to the flip after its release: the time
     # held, within about a frame (6 frames at 60 Hz; the machine may make frames longer)
-    held = state["held"][-len(durations):]
+    held = state["held"][-len(durations) :]
     assert all(d > 0.05 for d in durations)
     assert all(abs(d - h) < 0.25 for d, h in zip(durations, held)), (durations, held)

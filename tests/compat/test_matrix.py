@@ -6,6 +6,7 @@ The whole matrix is a slow test (CI runs it; its budget is 10 min): ``uv run --f
 pytest tests/compat/test_matrix.py -m slow``. Set ``RIGCONSOLE_WRITE_COMPAT_DOC=1`` to also
 rewrite docs/compatibility.md from this run. One short demo runs in the ordinary suite.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -43,7 +44,7 @@ def test_one_demo_both_paths_at_the_same_warp(tmp_path):
     its speed reached and wall time, and the table gives them."""
     m = _matrix()
     data = m.run_matrix(seconds=m.SECONDS, stuck=m.STUCK, only=["counterbalance"], speed=m.SPEED)
-    (demo, r), = data["results"].items()
+    ((demo, r),) = data["results"].items()
     assert not _regressions(data["results"]), r
     assert r["console"]["outcome"] == r["plain"]["outcome"] == "completed", r
     for path in ("console", "plain"):

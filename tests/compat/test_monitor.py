@@ -3,6 +3,7 @@
 With no rig profile (the default settings, a new user's), each run uses the monitor its
 experiment names, as plain PsychoPy does, or PsychoPy's default ``testMonitor``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -119,14 +120,15 @@ def _rows(rec) -> list[dict]:
 
 
 def _monitor_warnings(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "rigconsole.monitor" and r.levelno == logging.WARNING]
+    return [r.getMessage() for r in caplog.records if r.name == "rigconsole.monitor" and r.levelno == logging.WARNING]
 
 
-@pytest.mark.parametrize("name, units, px", [("units_deg", "deg", TEST_MONITOR_PX_PER_DEG),
-                                              ("units_cm", "cm", TEST_MONITOR_PX_PER_CM)])
+@pytest.mark.parametrize(
+    "name, units, px", [("units_deg", "deg", TEST_MONITOR_PX_PER_DEG), ("units_cm", "cm", TEST_MONITOR_PX_PER_CM)]
+)
 def test_with_no_rig_monitor_builder_deg_and_cm_run_on_the_experiments_monitor(
-        units_root, monitor_folder, make_session, caplog, name, units, px):
+    units_root, monitor_folder, make_session, caplog, name, units, px
+):
     """A new user: no rig monitor profile, and not even PsychoPy's saved testMonitor (an empty
     Monitor Center folder): the run uses the experiment's testMonitor with PsychoPy's default
     measurements, and says so once in the log."""
@@ -203,9 +205,12 @@ def test_each_run_gets_the_monitor_its_experiment_names(units_root, monitor_fold
         assert s.addExperiment(key)
     with caplog.at_level(logging.INFO):
         seen = []
-        for key, monitor, px in (("lab/lab.py", "labscreen", 8.0), ("lab/lab.py", "labscreen", 8.0),
-                                 ("units_cm/units_cm.psyexp", "testMonitor", TEST_MONITOR_PX_PER_CM),
-                                 ("lab/lab.py", "labscreen", 8.0)):
+        for key, monitor, px in (
+            ("lab/lab.py", "labscreen", 8.0),
+            ("lab/lab.py", "labscreen", 8.0),
+            ("units_cm/units_cm.psyexp", "testMonitor", TEST_MONITOR_PX_PER_CM),
+            ("lab/lab.py", "labscreen", 8.0),
+        ):
             assert s.runExperiment(key, {"participant": "m"}) is True
             rec = s.run_records[-1]
             assert rec.state == "finished", rec.error
@@ -237,8 +242,11 @@ def test_a_rig_profile_still_wins_over_the_experiments_monitor(units_root, monit
     from rigconsole.session.monitor import MonitorSettings
     from rigconsole.settings import Settings
 
-    rig = Rig(Settings(root=units_root, data_dir=tmp_path / "data", monitor=MonitorSettings(**RIG)),
-              window_params={"size": [320, 240], "fullscr": False, "units": "height"}, scan=True)
+    rig = Rig(
+        Settings(root=units_root, data_dir=tmp_path / "data", monitor=MonitorSettings(**RIG)),
+        window_params={"size": [320, 240], "fullscr": False, "units": "height"},
+        scan=True,
+    )
     try:
         with caplog.at_level(logging.INFO):
             for name, px in (("units_cm", 8.0), ("units_deg", 7.96)):
@@ -259,14 +267,31 @@ def test_rigconsole_run_with_default_settings_runs_deg_and_cm(units_root, tmp_pa
     """``rigconsole run`` as a new user types it: no settings, no monitor, PsychoPy's own
     Monitor Center as PsychoPy left it; both Builder experiments run to the end."""
     for name, units in (("units_deg", "deg"), ("units_cm", "cm")):
-        out = subprocess.run([sys.executable, "-m", "rigconsole.cli", "run", units_root / name / f"{name}.psyexp",
-                              "--exp-info", "participant=cli", "--data-dir", tmp_path / name,
-                              "--window", "size=320,240"],
-                             capture_output=True, text=True, timeout=240, env=dict(os.environ))
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rigconsole.cli",
+                "run",
+                units_root / name / f"{name}.psyexp",
+                "--exp-info",
+                "participant=cli",
+                "--data-dir",
+                tmp_path / name,
+                "--window",
+                "size=320,240",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=dict(os.environ),
+        )
         assert out.returncode == 0, out.stdout + out.stderr
         csvs = [f for f in out.stdout.split() if f.endswith(".csv")]
         rows = [r for r in csv_rows(csvs[0]) if r.get("pix_per_unit")]
-        assert len(rows) == 3 and {r["units"] for r in rows} == {units} and {r["monitor"] for r in rows} == {"testMonitor"}
+        assert (
+            len(rows) == 3 and {r["units"] for r in rows} == {units} and {r["monitor"] for r in rows} == {"testMonitor"}
+        )
     logs = "".join(p.read_text() for p in (tmp_path / "xdg-state").rglob("*.log"))
     assert logs.count("no rig monitor profile: deg and cm units use the monitor 'testMonitor'") == 2  # once per run
 
@@ -281,6 +306,7 @@ def test_a_saved_profile_is_found_by_name(monitor_folder):
 
 def test_bad_monitor_settings_say_what_to_fix(monitor_folder):
     from pydantic import ValidationError
+
     from rigconsole.session.monitor import MonitorProfileError, MonitorSettings, make_monitor
 
     with pytest.raises(ValidationError, match="missing distance_cm, resolution_px"):
@@ -292,10 +318,11 @@ def test_bad_monitor_settings_say_what_to_fix(monitor_folder):
 
 
 def test_the_rigs_calibration_wins_with_one_log_line(monitor_folder, caplog):
-    import psychopy
     from pathlib import Path
-    from rigconsole.session.monitor import (MonitorSettings, experiment_monitor_name, make_monitor,
-                                            reconcile_monitor)
+
+    import psychopy
+
+    from rigconsole.session.monitor import MonitorSettings, experiment_monitor_name, make_monitor, reconcile_monitor
 
     gng = Path(psychopy.__file__).parent / "demos/builder/Experiments/GoNoGo/gng.psyexp"
     assert experiment_monitor_name(gng) == "testMonitor"
@@ -305,4 +332,8 @@ def test_the_rigs_calibration_wins_with_one_log_line(monitor_folder, caplog):
         assert reconcile_monitor("rig-test", rig) is rig
         assert reconcile_monitor(None, rig) is rig
     lines = [r.getMessage() for r in caplog.records if r.name == "rigconsole.monitor"]
-    assert len(lines) == 1 and "'testMonitor'" in lines[0] and "'rig-test' (40.0 cm wide at 57.0 cm, 320x240 px)" in lines[0]
+    assert (
+        len(lines) == 1
+        and "'testMonitor'" in lines[0]
+        and "'rig-test' (40.0 cm wide at 57.0 cm, 320x240 px)" in lines[0]
+    )

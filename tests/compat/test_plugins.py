@@ -1,10 +1,9 @@
 """PsychoPy plugins: installed plugins' Builder components compile; a component no installed
 plugin provides makes the experiment broken, naming it and the plugin (never dropped)."""
+
 from __future__ import annotations
 
 import re
-
-import pytest
 
 
 def _entry(make_session, root, key):
@@ -27,7 +26,9 @@ def test_unknown_plugin_component_is_broken_naming_plugin(demo_root, make_sessio
     path = root / "noise" / "noise.psyexp"
     text = path.read_text()
     assert text.count("<NoiseStimComponent") >= 1
-    text = text.replace("<NoiseStimComponent", "<FooNoiseComponent").replace("</NoiseStimComponent>", "</FooNoiseComponent>")
+    text = text.replace("<NoiseStimComponent", "<FooNoiseComponent").replace(
+        "</NoiseStimComponent>", "</FooNoiseComponent>"
+    )
     text = re.sub(r'(<FooNoiseComponent[^>]*plugin=")[^"]*"', r'\1psychopy-foonoise"', text)
     path.write_text(text)
     entry = _entry(make_session, root, "noise/noise.psyexp")
@@ -41,7 +42,9 @@ def test_unknown_component_without_plugin_is_broken(demo_root, make_session):
     root = demo_root("Feature Demos/noise")
     path = root / "noise" / "noise.psyexp"
     text = path.read_text()
-    text = text.replace("<NoiseStimComponent", "<MadeUpComponent").replace("</NoiseStimComponent>", "</MadeUpComponent>")
+    text = text.replace("<NoiseStimComponent", "<MadeUpComponent").replace(
+        "</NoiseStimComponent>", "</MadeUpComponent>"
+    )
     text = re.sub(r'(<MadeUpComponent[^>]*plugin=")[^"]*"', r'\1None"', text)
     path.write_text(text)
     entry = _entry(make_session, root, "noise/noise.psyexp")

@@ -7,6 +7,7 @@ equal are asserted equal; every deliberate difference is asserted on both sides 
 has a row in docs/experiment-interface.md ("Differences from psychopy.session.Session"),
 named in the test's docstring. Core suite: no Qt is imported.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -186,8 +187,12 @@ def pair(roots, tmp_path):
 
     # ours first: it makes PsychoPy's default keyboard with the event backend (PsychoPy's would
     # take Psychtoolbox's, which reads keys globally), and the device registry is per process
-    ours = Session(roots["rig"], dataDir=tmp_path / "data-rig", cache_dir=tmp_path / "cache",
-                   win={"size": SMALL, "pos": [50, 50], "allowGUI": False})
+    ours = Session(
+        roots["rig"],
+        dataDir=tmp_path / "data-rig",
+        cache_dir=tmp_path / "cache",
+        win={"size": SMALL, "pos": [50, 50], "allowGUI": False},
+    )
     win = visual.Window(SMALL, pos=[50, 50], allowGUI=False, autoLog=False)
     theirs = PsychoPySession(str(roots["psychopy"]), dataDir=str(tmp_path / "data-psychopy"), win=win)
     yield theirs, ours
@@ -246,8 +251,22 @@ def test_every_public_method_and_attribute_of_psychopys_session_is_there():
 
 def test_the_same_attributes_after_construction(pair):
     theirs, ours = pair
-    for name in ("dataDir", "logFile", "priorityThreshold", "params", "runs", "liaison", "currentExperiment",
-                 "experimentClock", "sessionClock", "experiments", "experimentObjects", "restMsg", "root", "win"):
+    for name in (
+        "dataDir",
+        "logFile",
+        "priorityThreshold",
+        "params",
+        "runs",
+        "liaison",
+        "currentExperiment",
+        "experimentClock",
+        "sessionClock",
+        "experiments",
+        "experimentObjects",
+        "restMsg",
+        "root",
+        "win",
+    ):
         assert hasattr(theirs, name) and hasattr(ours, name), name
     assert ours.priorityThreshold == theirs.priorityThreshold
     assert Path(ours.root) == Path(theirs.root).parent.parent / "rig" / "root"
@@ -341,8 +360,12 @@ def test_a_run_calls_every_method_alike_and_changes_the_callers_expinfo(pair):
     assert theirs.runExperiment(key, expInfo=infos[0]) is True
     assert ours.runExperiment(key, expInfo=infos[1]) is True
     r_theirs, r_ours = theirs.experiments[key].RESULTS, ours.experiments[key].RESULTS
-    pinned = {"setCurrentExpInfoItem": (None, True), "setCurrentExpInfoItem several": (None, True),
-              "pauseLoop": (None, True), "getCurrentExpInfoItem list": ("TypeError", {"a": 1, "b": 2})}
+    pinned = {
+        "setCurrentExpInfoItem": (None, True),
+        "setCurrentExpInfoItem several": (None, True),
+        "pauseLoop": (None, True),
+        "getCurrentExpInfoItem list": ("TypeError", {"a": 1, "b": 2}),
+    }
     assert {k: (r_theirs[k], r_ours[k]) for k in pinned} == pinned
     same = {k: v for k, v in r_theirs.items() if k not in pinned}
     assert {k: r_ours[k] for k in same} == same
@@ -533,6 +556,7 @@ def test_difference_window_params_dict(roots, tmp_path):
             ours.close()
     finally:
         from psychopy import visual
+
         for w in list(visual.window.openWindows):  # the window PsychoPy's made before raising
             if w() is not None and not w()._closed:
                 w().close()
@@ -548,7 +572,9 @@ def test_difference_new_monitor_for_an_open_window(pair):
     mon = monitors.Monitor("parity", width=30.0, distance=60.0, verbose=False, autoLog=False)
     mon.setSizePix(SMALL)
     before = ours.win
-    assert theirs.setupWindowFromParams({"monitor": mon}) is True and ours.setupWindowFromParams({"monitor": mon}) is True
+    assert (
+        theirs.setupWindowFromParams({"monitor": mon}) is True and ours.setupWindowFromParams({"monitor": mon}) is True
+    )
     assert theirs.win.monitor.name == "__blank__"
     assert ours.win is not before and ours.win.monitor.name == "parity" and ours.win.monitor.getWidth() == 30.0
     assert list(ours.win.size) == SMALL  # the rest as it was
@@ -564,8 +590,12 @@ def test_difference_add_from_outside_the_root(pair, roots):
         external = root.parent / "outside_root" / "externalExp.psyexp"
         assert side.addExperiment(external, key="externalExp") is True
         assert (root / "outside_root" / "externalExp.psyexp").is_file()
-        assert side.runExperiment("externalExp", {"participant": "p", "date": "d", "expName": "externalExp",
-                                                  "session": "001"}) is True
+        assert (
+            side.runExperiment(
+                "externalExp", {"participant": "p", "date": "d", "expName": "externalExp", "session": "001"}
+            )
+            is True
+        )
     assert sorted(p.name for p in (roots["rig"] / "outside_root").iterdir()) == ["externalExp.psyexp"]
     assert {"__init__.py", "externalExp.py"} <= {p.name for p in (roots["psychopy"] / "outside_root").iterdir()}
     assert ours.experiment_files["externalExp"].path == roots["rig"] / "outside_root" / "externalExp.psyexp"
@@ -585,7 +615,7 @@ def test_difference_add_from_outside_the_root(pair, roots):
 def test_difference_broken_file_is_listed_not_raised(pair):
     """Row "a file that does not load"."""
     theirs, ours = pair
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever PsychoPy's import raises (a SyntaxError today)
         theirs.addExperiment("broken/syntax_error.py")
     assert ours.addExperiment("broken/syntax_error.py") is False
     assert ours.experiment_files["broken/syntax_error.py"].error

@@ -1,6 +1,7 @@
 """The dry run's time warp (rigconsole.session.warp): PsychoPy's clocks N times faster than the
 wall clock, routines timed in seconds and in frames N times shorter, the simulated participant's
 RTs in the experiment's own time, and nothing of the warp left for a real run after it."""
+
 from __future__ import annotations
 
 import csv
@@ -92,7 +93,7 @@ def test_max_warp_takes_one_refresh_period_per_flip():
         assert fast.rate == TimeWarp.MAX_RATE
 
 
-FRAMES_AND_SECONDS = '''
+FRAMES_AND_SECONDS = """
 from psychopy import visual, data, core
 
 expName = 'timed'
@@ -118,7 +119,7 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
         thisExp.addData('experiment_s', clock.getTime())
         thisExp.addData('wall_s', time.perf_counter() - wall0)
         thisExp.nextEntry()
-'''
+"""
 
 
 def _timed_session(tmp_path, make_session):
@@ -130,8 +131,7 @@ def _timed_session(tmp_path, make_session):
     return s
 
 
-def test_routines_in_frames_and_in_seconds_end_n_times_sooner_then_a_real_run_keeps_real_time(
-        tmp_path, make_session):
+def test_routines_in_frames_and_in_seconds_end_n_times_sooner_then_a_real_run_keeps_real_time(tmp_path, make_session):
     """A warped dry run (10x), then a real run in the same session: the real run's clocks and
     frames keep the wall clock's pace (nothing of the warp leaks)."""
     import psychopy.clock
@@ -170,8 +170,9 @@ def test_routines_in_frames_and_in_seconds_end_n_times_sooner_then_a_real_run_ke
 def _gonogo_rts(s, speed, participant):
     from rigconsole.session.qa import dry_run
 
-    report = dry_run(s, "gonogo/gonogo.py", {"participant": "rt01", "nTrials": 30}, participant=participant,
-                     speed=speed)
+    report = dry_run(
+        s, "gonogo/gonogo.py", {"participant": "rt01", "nTrials": 30}, participant=participant, speed=speed
+    )
     assert report.outcome == "completed", report.to_text()
     rows = [r for r in _csv_rows(s.run_records[-1]) if r.get("key") == "space"]
     recorded = [float(r["rt"]) for r in rows]

@@ -15,7 +15,11 @@ from rigconsole.frame_budget import IDLE
 def test_units_are_attributes_of_the_variable_and_survive_reopening(make_log, tmp_path):
     log = make_log()
     log.describe_variable("luminance", unit="cd/m^2", description="screen centre", source="instrument:photometer")
-    assert log.variable_info("luminance") == {"unit": "cd/m^2", "description": "screen centre", "source": "instrument:photometer"}
+    assert log.variable_info("luminance") == {
+        "unit": "cd/m^2",
+        "description": "screen centre",
+        "source": "instrument:photometer",
+    }
     assert log.variable_info("never") == {"unit": "", "description": "", "source": ""}
     assert "luminance" not in log.logged_variables()  # described, not yet logged
     log.add_entry(luminance=101.5, temperature=22.0)
@@ -41,7 +45,9 @@ def test_annotations_table_polling_signal_and_reopen(make_log, tmp_path):
     log = make_log()
     seen = []
     log.events.annotation_added.connect(lambda t, row: seen.append((t, row)))
-    t1 = log.add_annotation("photometer connected", source="instrument:photometer", kind="state", state="ready", idn="PR-655")
+    t1 = log.add_annotation(
+        "photometer connected", source="instrument:photometer", kind="state", state="ready", idn="PR-655"
+    )
     t2 = log.add_annotation("lights off")
     long_text = "x" * 300  # wider than the first rows: the text column is rewritten wider
     t3 = log.add_annotation(long_text, source="remote:PI office", kind="control", action="pause")
@@ -66,7 +72,9 @@ def test_annotations_table_polling_signal_and_reopen(make_log, tmp_path):
         again.add_annotation("third session part")
     with DataLog(tmp_path / "session.h5", readonly=True) as ro:
         rows = ro.annotations()
-        assert rows[-1]["text"] == "third session part" and rows[-1]["source"] == "console" and rows[-1]["kind"] == "note"
+        assert (
+            rows[-1]["text"] == "third session part" and rows[-1]["source"] == "console" and rows[-1]["kind"] == "note"
+        )
         with pytest.raises(ReadOnlyError):
             ro.add_annotation("no")
 

@@ -44,9 +44,11 @@ def test_non_numeric_entry_is_rejected_whole(log):
 
 @pytest.mark.parametrize("name", ["a/b", "", ".", 3])
 def test_bad_names(log, name):
-    for call in (lambda: log.add_entry(**{name: 1}) if isinstance(name, str) else log.add_entry({name: 1}),
-                 lambda: log.save_parameter({name: 1}),
-                 lambda: log.add_dataset({name: np.zeros(2)})):
+    for call in (
+        lambda: log.add_entry(**{name: 1}) if isinstance(name, str) else log.add_entry({name: 1}),
+        lambda: log.save_parameter({name: 1}),
+        lambda: log.add_dataset({name: np.zeros(2)}),
+    ):
         with pytest.raises(InvalidNameError) as e:
             call()
         _one_line(e)
@@ -89,8 +91,12 @@ def test_readonly_and_closed(make_log, tmp_path):
     with pytest.raises(DataLogClosedError):
         log.add_entry(a=2)
     ro = make_log("s.h5", readonly=True)
-    for call in (lambda: ro.add_entry(a=1), lambda: ro.save_parameter(a=1), lambda: ro.add_dataset(a=np.zeros(1)),
-                 lambda: ro.start_run("x", {})):
+    for call in (
+        lambda: ro.add_entry(a=1),
+        lambda: ro.save_parameter(a=1),
+        lambda: ro.add_dataset(a=np.zeros(1)),
+        lambda: ro.start_run("x", {}),
+    ):
         with pytest.raises(ReadOnlyError, match="readonly=True") as e:
             call()
         _one_line(e)
@@ -284,8 +290,13 @@ def test_full_disk_in_a_structural_cycle(tmp_path, margin):
     error handling, and recover() gives back everything made durable before.
     """
     p = tmp_path / "full.h5"
-    out = subprocess.run([sys.executable, "-c", _STRUCTURAL_FULL, str(p), str(margin)], capture_output=True,
-                         text=True, env=_env(), timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _STRUCTURAL_FULL, str(p), str(margin)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr  # no segfault, no uncaught error
     for noise in ("SystemError", "Exception ignored", "Traceback", "Segmentation"):
         assert noise not in out.stderr, out.stderr

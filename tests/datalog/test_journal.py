@@ -56,7 +56,9 @@ os.kill(os.getpid(), signal.SIGKILL)  # a clean close would not test anything
 
 def _child(path: Path, k: int, when: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-c", CHILD, str(path), str(k), when], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), str(k), when], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -228,9 +230,24 @@ def test_a_failed_write_is_kept_and_the_rest_stays_in_memory(tmp_path):
     import json
 
     env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    res = subprocess.run([sys.executable, "-c", FAILING_CHILD, str(tmp_path / "f.bin")], capture_output=True,
-                         text=True, env=env, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-c", FAILING_CHILD, str(tmp_path / "f.bin")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out == {"before": True, "n": 5000, "errno": errno.EFBIG, "copy": True, "cut": True, "eof": 201,
-                   "disk_untouched": True, "commit": errno.EFBIG, "restored": 2, "original": True}
+    assert out == {
+        "before": True,
+        "n": 5000,
+        "errno": errno.EFBIG,
+        "copy": True,
+        "cut": True,
+        "eof": 201,
+        "disk_untouched": True,
+        "commit": errno.EFBIG,
+        "restored": 2,
+        "original": True,
+    }

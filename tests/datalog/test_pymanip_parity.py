@@ -32,15 +32,22 @@ def test_return_shapes_match_pymanip(log):
             assert isinstance(t1, np.ndarray) and isinstance(v1, np.ndarray)
             assert t1.shape == t2.shape and np.array_equal(v1, v2.astype(float))
         assert set(log.logged_data()) == set(pm.logged_data())
-        for mine, theirs in ((log.logged_first_values(), pm.logged_first_values()), (log.logged_last_values(), pm.logged_last_values())):
+        for mine, theirs in (
+            (log.logged_first_values(), pm.logged_first_values()),
+            (log.logged_last_values(), pm.logged_last_values()),
+        ):
             assert mine.keys() == theirs.keys()
             for k in mine:
                 assert len(mine[k]) == 2 and mine[k][1] == theirs[k][1]
-        assert log.parameters() == {k: v for k, v in pm.parameters().items() if not k.startswith("_")}  # pymanip adds _database_version...
+        assert log.parameters() == {
+            k: v for k, v in pm.parameters().items() if not k.startswith("_")
+        }  # pymanip adds _database_version...
         assert log.parameter("nope") is None and pm.parameter("nope") is None
         assert log.has_parameter("c") and pm.has_parameter("c")
         assert log.dataset_names() == pm.dataset_names() == {"arr"}
-        assert isinstance(log.datasets("arr"), types.GeneratorType) and isinstance(pm.datasets("arr"), types.GeneratorType)
+        assert isinstance(log.datasets("arr"), types.GeneratorType) and isinstance(
+            pm.datasets("arr"), types.GeneratorType
+        )
         assert [d.tolist() for _, d in log.datasets("arr")] == [d.tolist() for _, d in pm.datasets("arr")]
         assert np.array_equal(log.dataset("arr"), pm.dataset("arr"))
         assert np.array_equal(log.dataset_last_data("arr")[1], pm.dataset_last_data("arr")[1])

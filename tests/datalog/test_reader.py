@@ -1,4 +1,5 @@
 """The lazy reader: opening and summarising a big file reads a fixed amount, not the file."""
+
 from __future__ import annotations
 
 import io

@@ -12,7 +12,16 @@ from rigconsole.datalog import DataLog, InvalidValueError, UnknownNameError
 
 
 def test_run_layout_and_roundtrip(log, tmp_path):
-    exp_info = {"participant": "p01", "order": "ABBA", "json_keys": 3, "session": "001", "date": "2026-11-21_11h30", "frameRate": 60.0, "conds": [1, 2], "x": None}
+    exp_info = {
+        "participant": "p01",
+        "order": "ABBA",
+        "json_keys": 3,
+        "session": "001",
+        "date": "2026-11-21_11h30",
+        "frameRate": 60.0,
+        "conds": [1, 2],
+        "x": None,
+    }
     run = log.start_run("gonogo", exp_info, started=1000.0)
     assert run == "runs/0001_gonogo"
     log.add_trial(run, {"trials.thisN": 0, "key_resp.keys": "space", "key_resp.rt": 0.42, "key_resp.corr": True})
@@ -33,7 +42,12 @@ def test_run_layout_and_roundtrip(log, tmp_path):
         assert list(g.attrs["data_files"]) == ["data/p01.csv", "data/p01.psydat"]
         ei = g["expInfo"].attrs
         assert ei["participant"] == "p01" and ei["frameRate"] == 60.0 and json.loads(ei["conds"]) == [1, 2]
-        assert json.loads(g["trials"].attrs["columns"]) == ["trials.thisN", "key_resp.keys", "key_resp.rt", "key_resp.corr"]
+        assert json.loads(g["trials"].attrs["columns"]) == [
+            "trials.thisN",
+            "key_resp.keys",
+            "key_resp.rt",
+            "key_resp.corr",
+        ]
         assert list(g["trials"]) == ["trials.thisN", "key_resp.keys", "key_resp.rt", "key_resp.corr"]  # creation order
         assert g["trials/key_resp.keys"].asstr()[()].tolist() == ["space", ""]
         assert np.allclose(g["trials/key_resp.rt"][()], [0.42, np.nan], equal_nan=True)
@@ -89,7 +103,10 @@ def test_trial_table_with_pandas(log, tmp_path):
         tg = f[run]["trials"]
         by_name = {tg[k].attrs["name"]: tg[k] for k in tg}
         df = pd.DataFrame(
-            {n: by_name[n].asstr()[()] if by_name[n].dtype.kind == "S" else by_name[n][()] for n in json.loads(tg.attrs["columns"])}
+            {
+                n: by_name[n].asstr()[()] if by_name[n].dtype.kind == "S" else by_name[n][()]
+                for n in json.loads(tg.attrs["columns"])
+            }
         )
     assert df["key_resp.keys"].tolist() == ["right", "left", "right"]
     assert df["trials.thisN"].tolist() == [0.0, 1.0, 2.0]
@@ -116,7 +133,11 @@ def test_run_signals(log):
     run = log.start_run("x", {"participant": "p"})
     log.add_trial(run, {"a": 1, "b": None})
     log.end_run(run, "stopped")
-    assert got == [("start", run, "x", {"participant": "p"}), ("trial", run, {"a": 1.0, "b": None}), ("end", run, "stopped")]
+    assert got == [
+        ("start", run, "x", {"participant": "p"}),
+        ("trial", run, {"a": 1.0, "b": None}),
+        ("end", run, "stopped"),
+    ]
 
 
 def test_reopen_for_append_continues_runs(make_log, tmp_path):

@@ -101,8 +101,7 @@ def test_data_on_disk_within_flush_interval_without_close(make_log, tmp_path):
     assert log.durable_until <= deadline + 0.05
     # another process (SWMR reader) sees it while the writer keeps the file open
     code = (
-        "import h5py,sys; f=h5py.File(sys.argv[1],'r',swmr=True,locking=False);"
-        "print(f['variables/temp']['value'][-1])"
+        "import h5py,sys; f=h5py.File(sys.argv[1],'r',swmr=True,locking=False);print(f['variables/temp']['value'][-1])"
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "live.h5")], capture_output=True, text=True)
     assert out.stdout.strip() == "21.5", out.stderr

@@ -1,5 +1,6 @@
 """Fixtures for the instrument tests: a copy of the bundled simulated rig, the SCPI socket
 simulator on 127.0.0.1, managers and data logs that are closed at teardown."""
+
 from __future__ import annotations
 
 import shutil
@@ -54,5 +55,3 @@ def make_manager():
     yield make
     for m in made:
         m.close()
-
-

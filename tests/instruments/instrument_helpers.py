@@ -1,11 +1,19 @@
 """Helpers shared by the instrument tests."""
+
 from __future__ import annotations
 
 from rigconsole.instruments import parse_rig_text
 
 
-def socket_rig(resource: str, *, timeout_s: float = 0.3, period_s: float = 0.1, down_after: int = 2,
-               backoff: float = 0.2, extra: str = "") -> object:
+def socket_rig(
+    resource: str,
+    *,
+    timeout_s: float = 0.3,
+    period_s: float = 0.1,
+    down_after: int = 2,
+    backoff: float = 0.2,
+    extra: str = "",
+) -> object:
     """A rig file (parsed) with one instrument 'sensor' on the socket simulator."""
     return parse_rig_text(f"""
 rig: socket test rig

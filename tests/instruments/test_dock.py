@@ -1,6 +1,7 @@
 """The Instruments dock (pytest-qt; runs in the non-core suite): states in colour and words,
 last values with units, connect/disconnect, the command line with replies and history, rig-file
 errors; a screenshot to look at."""
+
 from __future__ import annotations
 
 import os
@@ -110,5 +111,7 @@ def test_a_failing_monitoring_task_is_shown_in_the_history(dock, qtbot, rig_dir,
     m = make_manager(load_rig_file(rig_dir / "simulated.yaml"))
     dock.set_manager(m)
     m.events.task_failed.emit("room_temperature", "RuntimeError: sensor said no")
-    qtbot.waitUntil(lambda: "monitoring task room_temperature raised RuntimeError: sensor said no"
-                    in dock.history.toPlainText(), timeout=2000)
+    qtbot.waitUntil(
+        lambda: "monitoring task room_temperature raised RuntimeError: sensor said no" in dock.history.toPlainText(),
+        timeout=2000,
+    )

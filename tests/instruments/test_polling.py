@@ -1,4 +1,5 @@
 """Polling the simulated rig (pyvisa-sim) into a real HDF5 data log; commands and setpoint limits."""
+
 from __future__ import annotations
 
 import threading
@@ -23,7 +24,10 @@ def test_readings_land_in_the_data_log_with_units_idn_and_state_changes(rig, mak
     m = make_manager(rig, data_log=log)
     m.start()
     assert m.wait_connected(5), {n: (i.state, i.message) for n, i in m.instruments.items()}
-    assert wait_for(lambda: all(len(log.logged_variable(v)[0]) >= 3 for v in ("photometer.luminance", "thermometer.temperature")) , 10)
+    assert wait_for(
+        lambda: all(len(log.logged_variable(v)[0]) >= 3 for v in ("photometer.luminance", "thermometer.temperature")),
+        10,
+    )
     threads = {t.name for t in threading.enumerate()}
     assert {"instrument-photometer", "instrument-thermometer", "instrument-psu"} <= threads
     m.close()
@@ -31,21 +35,24 @@ def test_readings_land_in_the_data_log_with_units_idn_and_state_changes(rig, mak
     log.close()
     with DataLog(path, readonly=True) as ro:
         t, v = ro.logged_variable("photometer.luminance")
-        assert len(v) >= 3 and all(98.0 <= x <= 102.0 for x in v)   # the profile's RANDOM(98, 102)
-        assert len(set(v.tolist())) > 1                             # readings change
+        assert len(v) >= 3 and all(98.0 <= x <= 102.0 for x in v)  # the profile's RANDOM(98, 102)
+        assert len(set(v.tolist())) > 1  # readings change
         assert all(b > a for a, b in zip(t, t[1:]))
         assert ro.variable_info("photometer.luminance") == {
-            "unit": "cd/m^2", "description": "photometer luminance", "source": "instrument:photometer"}
+            "unit": "cd/m^2",
+            "description": "photometer luminance",
+            "source": "instrument:photometer",
+        }
         assert ro.variable_info("thermometer.humidity")["unit"] == "%"
         _, hum = ro.logged_variable("thermometer.humidity")
-        assert all(40.0 <= x <= 45.0 for x in hum)                  # parsed by its regex from 'RH 42.1 %'
+        assert all(40.0 <= x <= 45.0 for x in hum)  # parsed by its regex from 'RH 42.1 %'
         meta = ro.metadata("instrument/photometer")
         assert meta["idn"] == "Rig Console,SIM-LM-100,LM0001,1.0"
         assert meta["settings"]["resource"] == "USB0::0x1AB1::0x0100::LM0001::INSTR"
         assert meta["channels"]["luminance"]["unit"] == "cd/m^2"
         states = [(a["source"], a["fields"]["state"]) for a in ro.annotations() if a["kind"] == "state"]
         ph = [s for src, s in states if src == "instrument:photometer"]
-        assert ph == ["connecting", "connected", "disconnected"]     # each change once
+        assert ph == ["connecting", "connected", "disconnected"]  # each change once
 
 
 def test_last_values_need_no_io_and_queries_run_in_the_worker(rig, make_manager):
@@ -70,7 +77,7 @@ def test_last_values_need_no_io_and_queries_run_in_the_worker(rig, make_manager)
     assert seen and set(seen) == {"instrument-photometer"}
     n = len(seen)
     ph.value("luminance"), ph.readings(), ph.last("tristimulus_x")
-    assert len(seen) == n                                           # readers never cause I/O
+    assert len(seen) == n  # readers never cause I/O
     with pytest.raises(KeyError, match="no channel 'nope'"):
         ph.value("nope")
 
@@ -87,10 +94,10 @@ def test_setpoints_are_held_to_their_limits_and_commands_are_named(rig, make_man
         with pytest.raises(SetpointError, match="outside its limits"):
             psu.set("voltage", bad)
     with pytest.raises(SetpointError, match="outside its limits"):
-        psu.send_async("VOLT 500")                                  # a raw command is held to them too
+        psu.send_async("VOLT 500")  # a raw command is held to them too
     with pytest.raises(SetpointError, match="no setpoint 'current'"):
         psu.set("current", 1)
-    assert psu.query("VOLT?") == "3.300"                            # nothing was sent
+    assert psu.query("VOLT?") == "3.300"  # nothing was sent
     assert psu.send_async("VOLT 4.5").result(5) == ""
     assert psu.send_async("VOLT?").result(5) == "4.500"
     psu.command("output_on")
@@ -101,13 +108,15 @@ def test_setpoints_are_held_to_their_limits_and_commands_are_named(rig, make_man
 
 def test_pymeasure_measurements_become_channels():
     chans = driver_channels(SimulatedPowerSupply)
-    assert set(chans) == {"current"}                                # voltage and output are controls
+    assert set(chans) == {"current"}  # voltage and output are controls
     assert chans["current"].property == "current"
     assert "current" in chans["current"].description
     cfg = parse_rig_text(
         "instruments:\n  psu:\n    resource: USB0::0x1AB1::0x0300::PS0003::INSTR\n    backend: '@sim'\n"
-        "    profile: p.yaml\n    driver: rigconsole.instruments.sim_drivers.SimulatedPowerSupply\n")
+        "    profile: p.yaml\n    driver: rigconsole.instruments.sim_drivers.SimulatedPowerSupply\n"
+    )
     from rigconsole.instruments import InstrumentManager
+
     m = InstrumentManager(cfg)
     assert set(m["psu"].channels) == {"current"}
 
@@ -131,7 +140,7 @@ def test_a_new_data_log_gets_the_descriptions_and_provenance_again(rig, make_man
     assert second.variable_info("psu.current")["unit"] == "A"
     assert second.metadata("instrument/psu")["idn"] == "Rig Console,SIM-PSU-30,PS0003,1.0"
     assert wait_for(lambda: "thermometer.temperature" in second.logged_variables(), 5)
-    first.close()                                                  # a closed log never stops polling
+    first.close()  # a closed log never stops polling
     m.use_data_log(first)
     n = m["photometer"].last("luminance").t
     assert wait_for(lambda: m["photometer"].last("luminance").t > n, 5)
@@ -149,5 +158,5 @@ def test_a_failing_subscriber_never_stops_an_instrument(rig, make_manager):
     assert m.wait_connected(5)
     assert wait_for(lambda: m["photometer"].last("luminance") is not None, 5)
     t = m["photometer"].last("luminance").t
-    assert wait_for(lambda: m["photometer"].last("luminance").t > t, 5)           # still polling
+    assert wait_for(lambda: m["photometer"].last("luminance").t > t, 5)  # still polling
     assert m["photometer"].state.value == "connected"

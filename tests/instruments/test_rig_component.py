@@ -1,5 +1,6 @@
 """The InstrumentManager as a Rig component, with a real stimulus window and a real session file:
 experiments read instruments through thisSession.instruments while one instrument hangs."""
+
 from __future__ import annotations
 
 import shutil

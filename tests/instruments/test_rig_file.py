@@ -1,4 +1,5 @@
 """The rig file: the bundled one validates, bad ones get one line per problem with field path and line."""
+
 from __future__ import annotations
 
 import json
@@ -67,15 +68,24 @@ def test_a_bad_file_gets_one_line_per_problem_with_field_path_and_line():
     assert "needs 'profile'" in by_path["instruments.photometer"]
 
 
-@pytest.mark.parametrize("text, expect", [
-    ("instruments:\n  a: [1, 2\n", "not valid YAML"),
-    ("- just a list\n", "must be a mapping"),
-    ("instruments:\n  bad-name:\n    resource: X\n", "plain identifier"),
-    ("instruments:\n  a:\n    resource: X\n    channels:\n      c: {unit: V}\n", "exactly one of 'query'"),
-    ("instruments:\n  a:\n    resource: X\n    setpoints:\n      v: {command: 'VOLT', min: 0, max: 1}\n", "{value}"),
-    ("instruments:\n  a:\n    resource: X\n    setpoints:\n      v: {command: 'VOLT {value}', min: 5, max: 1}\n", "min must not exceed max"),
-    ("instruments:\n  a:\n    resource: X\n    channels:\n      c: {property: voltage}\n", "no PyMeasure 'driver'"),
-])
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("instruments:\n  a: [1, 2\n", "not valid YAML"),
+        ("- just a list\n", "must be a mapping"),
+        ("instruments:\n  bad-name:\n    resource: X\n", "plain identifier"),
+        ("instruments:\n  a:\n    resource: X\n    channels:\n      c: {unit: V}\n", "exactly one of 'query'"),
+        (
+            "instruments:\n  a:\n    resource: X\n    setpoints:\n      v: {command: 'VOLT', min: 0, max: 1}\n",
+            "{value}",
+        ),
+        (
+            "instruments:\n  a:\n    resource: X\n    setpoints:\n      v: {command: 'VOLT {value}', min: 5, max: 1}\n",
+            "min must not exceed max",
+        ),
+        ("instruments:\n  a:\n    resource: X\n    channels:\n      c: {property: voltage}\n", "no PyMeasure 'driver'"),
+    ],
+)
 def test_each_kind_of_mistake_is_named(text, expect):
     with pytest.raises(RigFileError) as ei:
         parse_rig_text(text, source="r.yaml")
@@ -85,8 +95,10 @@ def test_each_kind_of_mistake_is_named(text, expect):
 
 def test_a_missing_profile_or_monitoring_file_is_named_with_its_line(tmp_path):
     p = tmp_path / "rig.yaml"
-    p.write_text("instruments:\n  a:\n    resource: X\n    backend: '@sim'\n    profile: nowhere.yaml\n"
-                 "monitoring:\n  file: gone.py\n")
+    p.write_text(
+        "instruments:\n  a:\n    resource: X\n    backend: '@sim'\n    profile: nowhere.yaml\n"
+        "monitoring:\n  file: gone.py\n"
+    )
     with pytest.raises(RigFileError) as ei:
         load_rig_file(p)
     lines = ei.value.problems
@@ -96,7 +108,9 @@ def test_a_missing_profile_or_monitoring_file_is_named_with_its_line(tmp_path):
 
 def test_the_published_json_schema_is_current():
     published = json.loads((REPO / "docs" / "rig-file.schema.json").read_text())
-    assert published == rig_file_schema(), "regenerate: python -m rigconsole.instruments.schema > docs/rig-file.schema.json"
+    assert published == rig_file_schema(), (
+        "regenerate: python -m rigconsole.instruments.schema > docs/rig-file.schema.json"
+    )
     assert "instruments" in published["properties"]
     assert "base_dir" not in published["properties"]
 
@@ -107,7 +121,7 @@ def test_rig_check_exit_codes(tmp_path, rig_dir, capsys):
     assert "*IDN? Rig Console,SIM-LM-100,LM0001,1.0" in out
     assert "luminance = " in out and "cd/m^2" in out
     assert "temperature = " in out and "degC" in out
-    assert rig_main(["check"], rig_file=rig_dir / "simulated.yaml") == 0      # the Settings' rig file
+    assert rig_main(["check"], rig_file=rig_dir / "simulated.yaml") == 0  # the Settings' rig file
     assert str(rig_dir / "simulated.yaml") in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD)
@@ -116,6 +130,7 @@ def test_rig_check_exit_codes(tmp_path, rig_dir, capsys):
     assert len(err.strip().splitlines()) == 4 and f"{bad}:11:" in err
     # an instrument nobody answers for: a closed port on 127.0.0.1
     import socket
+
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]

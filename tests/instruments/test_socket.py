@@ -1,5 +1,6 @@
 """Against the SCPI socket simulator on 127.0.0.1: a slow reply, a timeout, a hang, a dropped
 connection, garbage, and the recovery; the main thread's frame loop keeps going meanwhile."""
+
 from __future__ import annotations
 
 import threading
@@ -44,11 +45,11 @@ def test_timeouts_degrade_then_down_requests_fail_at_once_and_it_recovers(sim, m
     m.start()
     assert m.wait_connected(3)
     assert wait_for(lambda: m["sensor"].value("temperature") is not None)
-    sim.set_mode("late", 1.0)                                      # every reply comes after the timeout
+    sim.set_mode("late", 1.0)  # every reply comes after the timeout
     assert wait_for(lambda: m["sensor"].state == S.RECONNECTING, 3)
     assert seen[:5] == ["connecting", "connected", "degraded", "down", "reconnecting"]
     fut = m["sensor"].query_async("*IDN?")
-    assert fut.done() and isinstance(fut.exception(), InstrumentDownError)   # no waiting on a down instrument
+    assert fut.done() and isinstance(fut.exception(), InstrumentDownError)  # no waiting on a down instrument
     with pytest.raises(InstrumentDownError, match="sensor is reconnecting"):
         m["sensor"].query("*IDN?")
     t_down = time.time()
@@ -65,7 +66,7 @@ def test_timeouts_degrade_then_down_requests_fail_at_once_and_it_recovers(sim, m
     assert down_t < t_down < up_t <= t_up
     t, _ = log.logged_variable("sensor.temperature")
     assert not any(down_t < x < up_t for x in t)
-    assert [s for _, s in notes].count("down") == 1                 # retries are not logged again
+    assert [s for _, s in notes].count("down") == 1  # retries are not logged again
 
 
 def test_a_hung_instrument_is_down_and_the_frame_loop_keeps_flipping(sim, make_manager):
@@ -81,14 +82,14 @@ def test_a_hung_instrument_is_down_and_the_frame_loop_keeps_flipping(sim, make_m
         t_hang = time.monotonic()
         stamps = []
         down_at = None
-        while time.monotonic() - t_hang < 2.5:                      # the experiment's frame loop
+        while time.monotonic() - t_hang < 2.5:  # the experiment's frame loop
             win.flip()
             stamps.append(time.monotonic())
             if down_at is None and m["sensor"].state in (S.DOWN, S.RECONNECTING):
                 down_at = stamps[-1] - t_hang
-            m["sensor"].value("temperature")                        # an experiment reading the last value
+            m["sensor"].value("temperature")  # an experiment reading the last value
         gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-        assert down_at is not None and down_at < timeout + 0.5, down_at    # one poll period + its timeout
+        assert down_at is not None and down_at < timeout + 0.5, down_at  # one poll period + its timeout
         # the worker was blocked in I/O for whole timeouts (1 s); the main thread never was
         assert len(stamps) > 20 and max(gaps) < timeout / 2, (len(stamps), max(gaps))
         with pytest.raises(InstrumentDownError):
@@ -107,7 +108,7 @@ def test_a_blocking_query_on_a_hang_costs_the_caller_its_timeout_not_more(sim, m
     t0 = time.monotonic()
     with pytest.raises(InstrumentTimeoutError):
         m["sensor"].query("MEAS:TEMP?", timeout=2.0)
-    assert time.monotonic() - t0 < 2.0                              # the worker's I/O timeout ended it
+    assert time.monotonic() - t0 < 2.0  # the worker's I/O timeout ended it
 
 
 def test_a_dropped_connection_and_a_switched_off_instrument_recover(make_manager):
@@ -117,14 +118,14 @@ def test_a_dropped_connection_and_a_switched_off_instrument_recover(make_manager
         seen = states_of(m)
         m.start()
         assert m.wait_connected(3)
-        sim.drop_connections()                                      # the cable is pulled and put back
+        sim.drop_connections()  # the cable is pulled and put back
         assert wait_for(lambda: len(seen) > 2 and m["sensor"].state == S.CONNECTED, 5), seen
         n = m["sensor"].last("temperature").t
         assert wait_for(lambda: m["sensor"].last("temperature").t > n, 3)
     # switched off: the port refuses connections
     assert wait_for(lambda: m["sensor"].state == S.RECONNECTING, 5)
     assert "refused" in m["sensor"].message or "no reply" in m["sensor"].message
-    with SimulatedInstrument(port=port):                            # switched on again
+    with SimulatedInstrument(port=port):  # switched on again
         assert wait_for(lambda: m["sensor"].state == S.CONNECTED, 5)
         n = m["sensor"].last("temperature").t
         assert wait_for(lambda: m["sensor"].last("temperature").t > n, 3)
@@ -141,7 +142,7 @@ def test_drop_mode_closes_on_each_command_and_garbage_degrades_without_logging(s
     sim.set_mode("normal")
     assert wait_for(lambda: m["sensor"].state == S.CONNECTED, 3)
     _, v = log.logged_variable("sensor.temperature")
-    assert all(20.0 < x < 24.0 for x in v)                          # no garbage in the file
+    assert all(20.0 < x < 24.0 for x in v)  # no garbage in the file
     sim.set_mode("drop")
     assert wait_for(lambda: m["sensor"].state in (S.DOWN, S.RECONNECTING), 3)
     sim.set_mode("normal")
@@ -196,4 +197,4 @@ def test_workers_ask_the_frame_budget_before_decoding_and_logging(sim, make_mana
     assert wait_for(lambda: len(budget.calls) >= 5, 3)
     assert {c[0] for c in budget.calls} == {"instrument-sensor"}
     assert all(0 < c[1] <= 0.05 and c[2] >= 0 for c in budget.calls)
-    assert any(c[2] > 0 for c in budget.calls[2:])                  # it learns what a cycle needs
+    assert any(c[2] > 0 for c in budget.calls[2:])  # it learns what a cycle needs

@@ -1,5 +1,6 @@
 """Monitoring tasks (pymanip style) on an asyncio loop: sleep returns early on stop, add_entry,
 awaitable queries, a raising task is logged and restarted."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ def test_the_bundled_rig_tasks_load(rig_dir):
 
 
 def test_tasks_log_query_restart_after_raising_and_stop_early(rig_dir, make_manager, make_log):
-    (rig_dir / "tasks.py").write_text('''
+    (rig_dir / "tasks.py").write_text("""
 calls = {"flaky": 0}
 
 async def luminance_twice(rig):
@@ -39,7 +40,7 @@ async def sleeper(rig):
 
 def not_a_task(rig):
     pass
-''')
+""")
     text = (rig_dir / "simulated.yaml").read_text().replace("file: monitoring.py", "file: tasks.py")
     (rig_dir / "simulated.yaml").write_text(text)
     log = make_log()
@@ -64,7 +65,7 @@ def not_a_task(rig):
     mon, _ = asyncio.run(main())
     assert len(log.logged_variable("luminance_again")[0]) >= 3
     assert log.logged_last_values()["idn_len"][1] == len("Rig Console,SIM-LM-100,LM0001,1.0")
-    assert "flaky_ok" in log.logged_variables()                       # restarted after raising twice
+    assert "flaky_ok" in log.logged_variables()  # restarted after raising twice
     assert mon.failures == {"flaky": 2}
     assert failed == [("flaky", "RuntimeError: sensor said no")] * 2
     errors = [a for a in log.annotations() if a["kind"] == "error"]
@@ -107,4 +108,4 @@ def test_the_bundled_task_logs_the_psu_power_with_its_unit(rig_dir, make_manager
     asyncio.run(main())
     assert log.variable_info("psu.power")["unit"] == "W"
     _, p = log.logged_variable("psu.power")
-    assert len(p) >= 1 and 5.0 * 0.10 <= p[0] <= 5.0 * 0.12     # 5 V x 0.10-0.12 A from the profile
+    assert len(p) >= 1 and 5.0 * 0.10 <= p[0] <= 5.0 * 0.12  # 5 V x 0.10-0.12 A from the profile

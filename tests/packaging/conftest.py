@@ -1,4 +1,5 @@
 """Fixtures for the packaging tests: an isolated home for launched processes."""
+
 from __future__ import annotations
 
 import os
@@ -21,14 +22,16 @@ def app_env(tmp_path) -> dict:
     home = tmp_path / "home"
     home.mkdir()
     env = dict(os.environ)
-    env.update({
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "RIGCONSOLE_SETTINGS": str(home / ".config" / "rigconsole" / "settings.json"),
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "XDG_STATE_HOME": str(home / ".local" / "state"),
+            "RIGCONSOLE_SETTINGS": str(home / ".config" / "rigconsole" / "settings.json"),
+        }
+    )
     env.pop("RIGCONSOLE_LOG_DIR", None)
     env.pop("QT_QPA_PLATFORM", None)
     return env

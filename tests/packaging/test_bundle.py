@@ -6,6 +6,7 @@ repackages an existing bundle instead of running PyInstaller again), installs th
 the way the applications menu does: the ``Exec`` command of
 ``/usr/share/applications/rigconsole.desktop``, under the test's X display.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -114,8 +115,7 @@ def test_the_bundle_holds_pyside6_alone_and_what_the_console_needs(deb):
 
 
 def test_the_menu_entry_command_passes_the_self_test_and_writes_its_data_file(deb, app_env):
-    res = subprocess.run(_exec_command() + ["--self-test"], env=app_env, capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(_exec_command() + ["--self-test"], env=app_env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr[-3000:]
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith(("ok    ", "FAIL  "))]
     names = [ln[6:].split(":")[0] for ln in lines]

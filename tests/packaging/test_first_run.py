@@ -1,5 +1,6 @@
 """First-run pieces as a technician meets them: the log file, the error dialog, one console
 per user, and the self-test from the source tree (real Qt, real processes, real files)."""
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,9 @@ def presenter(qtbot, tmp_path, manager):
     from rigconsole.ui.error_dialog import NotificationPresenter
 
     banners, statuses = [], []
-    p = NotificationPresenter(manager, log_path=tmp_path / "log" / "rigconsole.log",
-                              show_banner=banners.append, show_status=statuses.append)
+    p = NotificationPresenter(
+        manager, log_path=tmp_path / "log" / "rigconsole.log", show_banner=banners.append, show_status=statuses.append
+    )
     p.banners, p.statuses = banners, statuses
     yield p
     p.close()
@@ -89,6 +91,7 @@ def test_an_uncaught_error_opens_a_dialog_with_the_message_and_the_log_path(qtbo
 
     def worker():
         raise RuntimeError("the VISA worker fell over")
+
     t = threading.Thread(target=worker, name="visa-worker")
     orig = threading.excepthook
     threading.excepthook = manager.thread_hook
@@ -156,8 +159,13 @@ def test_a_second_launch_brings_the_running_console_forward_and_exits(qtbot, app
     w.showMinimized()
     qtbot.waitUntil(lambda: w.isMinimized())
     try:
-        proc = subprocess.Popen([sys.executable, "-c", SECOND_LAUNCH, key], env=app_env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SECOND_LAUNCH, key],
+            env=app_env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         qtbot.waitUntil(lambda: proc.poll() is not None, timeout=30_000)  # serve Qt while it asks
         out, err = proc.communicate()
         assert proc.returncode == 0, err
@@ -169,8 +177,9 @@ def test_a_second_launch_brings_the_running_console_forward_and_exits(qtbot, app
     finally:
         first.close()
     # once the first console is gone, the next launch is the primary one
-    proc = subprocess.run([sys.executable, "-c", SECOND_LAUNCH, key], env=app_env, text=True,
-                          capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", SECOND_LAUNCH, key], env=app_env, text=True, capture_output=True, timeout=60
+    )
     assert proc.stdout.startswith("primary"), proc.stdout + proc.stderr
 
 
@@ -204,8 +213,9 @@ def _lines(text: str) -> list[str]:
 
 def test_self_test_from_source_passes_and_writes_its_data_file(app_env):
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, str(ENTRY), "--self-test"], env=app_env, text=True,
-                         capture_output=True, timeout=240, cwd=REPO)
+    res = subprocess.run(
+        [sys.executable, str(ENTRY), "--self-test"], env=app_env, text=True, capture_output=True, timeout=240, cwd=REPO
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     lines = _lines(res.stdout)
     from rigconsole.ui.selftest import CHECKS
@@ -229,8 +239,9 @@ def test_self_test_names_the_check_that_failed(app_env):
     env = dict(app_env)
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    res = subprocess.run([sys.executable, str(ENTRY), "--self-test"], env=env, text=True,
-                         capture_output=True, timeout=120, cwd=REPO)
+    res = subprocess.run(
+        [sys.executable, str(ENTRY), "--self-test"], env=env, text=True, capture_output=True, timeout=120, cwd=REPO
+    )
     assert res.returncode == 1
     lines = _lines(res.stdout)
     assert lines[-1].startswith("FAIL  display: no display for the stimulus window")

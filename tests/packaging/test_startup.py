@@ -1,6 +1,7 @@
 """Start-up as a technician meets it (issue 15): the console window is on the screen, painted,
 before PsychoPy is imported; the rig loads as the event loop's next steps; a rig that does
 not load leaves the console up with the error dialog naming the log file."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,14 @@ TWO_PHASES = textwrap.dedent("""
 
 def test_the_window_shows_before_psychopy_loads_then_the_rig_fills_it(app_env, tmp_path):
     shot = tmp_path / "loading.png"
-    res = subprocess.run([sys.executable, "-c", TWO_PHASES, str(shot)], env=app_env, text=True,
-                         capture_output=True, timeout=240, cwd=REPO)
+    res = subprocess.run(
+        [sys.executable, "-c", TWO_PHASES, str(shot)],
+        env=app_env,
+        text=True,
+        capture_output=True,
+        timeout=240,
+        cwd=REPO,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     out = json.loads(next(ln for ln in res.stdout.splitlines() if ln.startswith("RESULT "))[7:])
     shown, ready = out["shown"], out["ready"]
@@ -79,8 +86,9 @@ def test_a_rig_that_does_not_load_leaves_the_console_up_with_the_error_dialog(qt
 
     missing = tmp_path / "usb-stick" / "experiments"  # the last root, on a drive that is not plugged in
     settings = Settings(root=missing, data_dir=tmp_path / "data", window=WindowSettings(size=(320, 240)))
-    c = start_console(settings=settings, simulated_vsync_hz=60, instruments=False,
-                      log_path=tmp_path / "log" / "rigconsole.log")
+    c = start_console(
+        settings=settings, simulated_vsync_hz=60, instruments=False, log_path=tmp_path / "log" / "rigconsole.log"
+    )
     error_dialog = c.presenter.error_dialog
     try:
         qtbot.waitExposed(c.window)

@@ -1,4 +1,5 @@
 """The installer workflow cannot run here: actionlint checks it (and is shown to catch a broken one)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,5 +1,6 @@
 """``rigconsole run PLAN`` headless, as a technician runs it: a real stimulus window under Xvfb,
 real key presses (xdotool) into it, real data files; kill -9 during item 2 and ``--resume``."""
+
 from __future__ import annotations
 
 import csv
@@ -45,8 +46,17 @@ class KeyPresser:
 
 
 def _cmd(*args):
-    return [sys.executable, "-m", "rigconsole.cli", "run", *map(str, args), "--window", "size=640,480",
-            "--simulate-vsync", "60"]
+    return [
+        sys.executable,
+        "-m",
+        "rigconsole.cli",
+        "run",
+        *map(str, args),
+        "--window",
+        "size=640,480",
+        "--simulate-vsync",
+        "60",
+    ]
 
 
 def _env(tmp_path):
@@ -66,20 +76,28 @@ def test_a_three_item_plan_runs_end_to_end_for_one_participant(tmp_path, gng_roo
     plan.write_text(f"""name: three tasks
 fields: {{participant: "", session: "001"}}
 items:
-  - experiment: {BUNDLED / 'gonogo' / 'gonogo.py'}
+  - experiment: {BUNDLED / "gonogo" / "gonogo.py"}
     expInfo: {{nTrials: 6}}
     after: {{break: "Rest a moment. Press SPACE to go on."}}
-  - experiment: {BUNDLED / 'detection' / 'detection.psyexp'}
-  - experiment: {gng_root / 'GoNoGo' / 'gng.psyexp'}
+  - experiment: {BUNDLED / "detection" / "detection.psyexp"}
+  - experiment: {gng_root / "GoNoGo" / "gng.psyexp"}
 """)
     data = tmp_path / "d"
     with KeyPresser(["s", "space", "space"]):
-        out = subprocess.run(_cmd(plan, "--exp-info", "participant=s07", "--data-dir", data),
-                             capture_output=True, text=True, timeout=600, env=_env(tmp_path))
+        out = subprocess.run(
+            _cmd(plan, "--exp-info", "participant=s07", "--data-dir", data),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=_env(tmp_path),
+        )
     assert out.returncode == 0, out.stderr
     lines = [line for line in out.stderr.splitlines() if line.startswith("plan item ")]
-    assert [line.split(":")[0] for line in lines] == ["plan item 1 of 3 (gonogo)", "plan item 2 of 3 (detection)",
-                                                       "plan item 3 of 3 (gng)"], out.stderr
+    assert [line.split(":")[0] for line in lines] == [
+        "plan item 1 of 3 (gonogo)",
+        "plan item 2 of 3 (detection)",
+        "plan item 3 of 3 (gng)",
+    ], out.stderr
     assert all(": run finished: " in line for line in lines), lines
     files = out.stdout.split()
     csvs = [f for f in files if f.endswith(".csv")]
@@ -110,17 +128,22 @@ def test_kill_9_during_item_2_then_resume_goes_on_at_item_2(tmp_path, exp_root):
     plan = tmp_path / "plan.yaml"
     plan.write_text(f"""fields: {{participant: ""}}
 items:
-  - experiment: {exp_root / 'simple' / 'simple.py'}
+  - experiment: {exp_root / "simple" / "simple.py"}
     expInfo: {{nTrials: 3}}
-  - experiment: {exp_root / 'simple' / 'simple.py'}
+  - experiment: {exp_root / "simple" / "simple.py"}
     expInfo: {{nTrials: 150}}
-  - experiment: {exp_root / 'simple' / 'simple.py'}
+  - experiment: {exp_root / "simple" / "simple.py"}
     expInfo: {{nTrials: 2}}
 """)
     data = tmp_path / "d"
     state_file = data / "plans" / "k9_plan.json"
-    proc = subprocess.Popen(_cmd(plan, "--exp-info", "participant=k9", "--data-dir", data),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path))
+    proc = subprocess.Popen(
+        _cmd(plan, "--exp-info", "participant=k9", "--data-dir", data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -153,8 +176,13 @@ items:
 
     info_before, trials_before = item1(first_h5)
     assert info_before["outcome"] == "finished" and len(trials_before["participant"]) == 3
-    out = subprocess.run(_cmd(plan, "--exp-info", "participant=k9", "--data-dir", data, "--resume"),
-                         capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    out = subprocess.run(
+        _cmd(plan, "--exp-info", "participant=k9", "--data-dir", data, "--resume"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(tmp_path),
+    )
     assert out.returncode == 0, out.stderr
     lines = [line for line in out.stderr.splitlines() if line.startswith("plan item ")]
     assert [line.split(":")[0] for line in lines] == ["plan item 2 of 3 (simple)", "plan item 3 of 3 (simple)"]
@@ -168,34 +196,54 @@ items:
         runs = log.runs()
         assert [log.run_info(r)["n_trials"] for r in runs] == [150, 2]
         assert log.metadata("plan")["data_logs"] == [str(first_h5), str(second_h5)]
-    again = subprocess.run(_cmd(plan, "--exp-info", "participant=k9", "--data-dir", data, "--resume"),
-                           capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    again = subprocess.run(
+        _cmd(plan, "--exp-info", "participant=k9", "--data-dir", data, "--resume"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(tmp_path),
+    )
     assert again.returncode == 0 and "has run already" in again.stderr
 
 
 def test_bad_plan_input_is_one_line_and_exit_2(tmp_path, exp_root):
     plan = tmp_path / "p.yaml"
     plan.write_text(f"items:\n  - experiment: {exp_root / 'simple' / 'simple.py'}\n    mode: fast\n")
-    out = subprocess.run(_cmd(plan, "--exp-info", "participant=x"), capture_output=True, text=True, timeout=60,
-                         env=_env(tmp_path))
-    assert out.returncode == 2 and out.stderr.strip() == \
-        f"rigconsole: {plan}:3: items.0.mode: Input should be 'run', 'pilot' or 'dry run'"
+    out = subprocess.run(
+        _cmd(plan, "--exp-info", "participant=x"), capture_output=True, text=True, timeout=60, env=_env(tmp_path)
+    )
+    assert (
+        out.returncode == 2
+        and out.stderr.strip() == f"rigconsole: {plan}:3: items.0.mode: Input should be 'run', 'pilot' or 'dry run'"
+    )
     plan.write_text(f"items:\n  - experiment: {exp_root / 'simple' / 'simple.py'}\n")
     out = subprocess.run(_cmd(plan), capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert out.returncode == 2 and "give the participant" in out.stderr and len(out.stderr.splitlines()) == 1
-    out = subprocess.run(_cmd(plan, "--exp-info", "participant=x", "--exp-info", "nTrials=3"), capture_output=True,
-                         text=True, timeout=60, env=_env(tmp_path))
+    out = subprocess.run(
+        _cmd(plan, "--exp-info", "participant=x", "--exp-info", "nTrials=3"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(tmp_path),
+    )
     assert out.returncode == 2 and "no field 'nTrials'" in out.stderr
 
 
 def test_the_worst_outcome_is_the_exit_status_and_a_psyrun_runs(tmp_path, exp_root):
-    runner = [{"path": str(exp_root / "simple"), "file": "simple.py", "runMode": "run"},
-              {"path": str(exp_root / "failing"), "file": "raises.py", "runMode": "run"},
-              {"path": str(exp_root / "simple"), "file": "simple.py", "runMode": "pilot"}]
+    runner = [
+        {"path": str(exp_root / "simple"), "file": "simple.py", "runMode": "run"},
+        {"path": str(exp_root / "failing"), "file": "raises.py", "runMode": "run"},
+        {"path": str(exp_root / "simple"), "file": "simple.py", "runMode": "pilot"},
+    ]
     psyrun = tmp_path / "tasks.psyrun"
     psyrun.write_text(json.dumps(runner))
-    out = subprocess.run(_cmd(psyrun, "--exp-info", "participant=w1", "--data-dir", tmp_path / "d"),
-                         capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    out = subprocess.run(
+        _cmd(psyrun, "--exp-info", "participant=w1", "--data-dir", tmp_path / "d"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(tmp_path),
+    )
     assert out.returncode == 1, out.stderr  # one failed item: the plan's worst outcome
     lines = [line for line in out.stderr.splitlines() if line.startswith("plan item ")]
     assert len(lines) == 3 and "run failed at " in lines[1] and ": run finished: " in lines[2]
@@ -205,15 +253,20 @@ def test_simulate_participant_dry_runs_a_whole_plan(tmp_path, exp_root):
     plan = tmp_path / "p.yaml"
     plan.write_text(f"""fields: {{participant: ""}}
 items:
-  - experiment: {exp_root / 'simple' / 'simple.py'}
+  - experiment: {exp_root / "simple" / "simple.py"}
     expInfo: {{nTrials: 2}}
     after: {{break: "Rest"}}
-  - experiment: {exp_root / 'simple' / 'simple.py'}
+  - experiment: {exp_root / "simple" / "simple.py"}
     expInfo: {{nTrials: 1}}
 """)
     data = tmp_path / "d"
-    out = subprocess.run(_cmd(plan, "--exp-info", "participant=sim", "--data-dir", data, "--simulate-participant"),
-                         capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    out = subprocess.run(
+        _cmd(plan, "--exp-info", "participant=sim", "--data-dir", data, "--simulate-participant"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(tmp_path),
+    )
     assert out.returncode == 0, out.stderr
     reports = [line for line in out.stdout.splitlines() if line.startswith("QA report: ")]
     assert len(reports) == 2 and all(line.endswith("simple.py: completed") for line in reports), reports

@@ -1,5 +1,6 @@
 """Session plan files: YAML validated with one-line file:line errors, the published JSON Schema,
 PsychoPy Runner's .psyrun import and export, and the balanced Latin square by participant."""
+
 from __future__ import annotations
 
 import itertools
@@ -34,17 +35,40 @@ def test_the_bundled_demo_plan_loads():
     assert plan.items[0].after.message.startswith("Well done") and plan.items[1].after == "continue"
 
 
-@pytest.mark.parametrize("text, line, says", [
-    ("items:\n  - experiment: a.py\n    mode: fast\n", 3, "items.0.mode: Input should be 'run', 'pilot' or 'dry run'"),
-    ("items:\n  - experiment: a.py\n  - experiment: notes.txt\n", 3, "items.1.experiment: 'notes.txt' is not an experiment"),
-    ("items:\n  - experiment: a.py\n    after: {break: Rest, sekonds: 3}\n", 3, "items.0.after.sekonds: Extra inputs"),
-    ("items:\n  - experiment: a.py\n    after:\n      break: Rest\n      seconds: -1\n", 5, "items.0.after.seconds"),
-    ("name: x\nfields: {session: 1}\nitems:\n  - experiment: a.py\n", 2, "fields: fields must include 'participant'"),
-    ("order: random\nitems:\n  - experiment: a.py\n", 1, "order: Input should be 'fixed' or 'latin square'"),
-    ("items:\n  - experiment: missing.py\n", 2, "items.0.experiment: no such file"),
-    ("items:\n  - experiment: a.py\n  - [\n", 4, "not valid YAML"),
-    ("items: []\n", 1, "items: List should have at least 1 item"),
-])
+@pytest.mark.parametrize(
+    "text, line, says",
+    [
+        (
+            "items:\n  - experiment: a.py\n    mode: fast\n",
+            3,
+            "items.0.mode: Input should be 'run', 'pilot' or 'dry run'",
+        ),
+        (
+            "items:\n  - experiment: a.py\n  - experiment: notes.txt\n",
+            3,
+            "items.1.experiment: 'notes.txt' is not an experiment",
+        ),
+        (
+            "items:\n  - experiment: a.py\n    after: {break: Rest, sekonds: 3}\n",
+            3,
+            "items.0.after.sekonds: Extra inputs",
+        ),
+        (
+            "items:\n  - experiment: a.py\n    after:\n      break: Rest\n      seconds: -1\n",
+            5,
+            "items.0.after.seconds",
+        ),
+        (
+            "name: x\nfields: {session: 1}\nitems:\n  - experiment: a.py\n",
+            2,
+            "fields: fields must include 'participant'",
+        ),
+        ("order: random\nitems:\n  - experiment: a.py\n", 1, "order: Input should be 'fixed' or 'latin square'"),
+        ("items:\n  - experiment: missing.py\n", 2, "items.0.experiment: no such file"),
+        ("items:\n  - experiment: a.py\n  - [\n", 4, "not valid YAML"),
+        ("items: []\n", 1, "items: List should have at least 1 item"),
+    ],
+)
 def test_a_bad_plan_says_file_line_and_what_to_fix_in_one_line(tmp_path, text, line, says):
     p = _plan(tmp_path, text)
     with pytest.raises(PlanError) as err:
@@ -59,23 +83,29 @@ def test_a_psyrun_file_imports_and_the_plan_exports_back_to_runner_format(tmp_pa
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "e.psyexp").write_text("<x/>")
-    runner = [{"path": str(tmp_path), "file": "a.py", "runMode": "run"},
-              {"path": "sub", "file": "e.psyexp", "runMode": "pilot"}]
+    runner = [
+        {"path": str(tmp_path), "file": "a.py", "runMode": "run"},
+        {"path": "sub", "file": "e.psyexp", "runMode": "pilot"},
+    ]
     psyrun = tmp_path / "tasks.psyrun"
     psyrun.write_text(json.dumps(runner))
     plan = load_plan(psyrun)
     assert [(Path(i.experiment).name, i.mode) for i in plan.items] == [("a.py", "run"), ("e.psyexp", "pilot")]
     assert plan.experiment_path(plan.items[1]) == sub / "e.psyexp"  # relative to the .psyrun's folder
     exported = to_psyrun(plan)
-    assert exported == [{"path": str(tmp_path), "file": "a.py", "runMode": "run"},
-                        {"path": str(sub), "file": "e.psyexp", "runMode": "pilot"}]
+    assert exported == [
+        {"path": str(tmp_path), "file": "a.py", "runMode": "run"},
+        {"path": str(sub), "file": "e.psyexp", "runMode": "pilot"},
+    ]
     back = tmp_path / "back.psyrun"
     back.write_text(json.dumps(exported))
-    assert [(plan.experiment_path(i), i.mode) for i in plan.items] == \
-        [(load_plan(back).experiment_path(i), i.mode) for i in load_plan(back).items]
+    assert [(plan.experiment_path(i), i.mode) for i in plan.items] == [
+        (load_plan(back).experiment_path(i), i.mode) for i in load_plan(back).items
+    ]
     # PsychoPy Runner's own reader: a JSON list of {path, file, runMode}
-    assert all(set(t) == {"path", "file", "runMode"} and t["runMode"] in ("run", "pilot")
-               for t in json.loads(back.read_text()))
+    assert all(
+        set(t) == {"path", "file", "runMode"} and t["runMode"] in ("run", "pilot") for t in json.loads(back.read_text())
+    )
 
 
 def test_a_bad_psyrun_says_what_is_wrong(tmp_path):
@@ -106,8 +136,11 @@ def test_the_latin_square_is_balanced(n):
 
 
 def test_participants_1_to_n_get_the_latin_square_rows(tmp_path):
-    p = _plan(tmp_path, "order: latin square\nitems:\n  - experiment: a.py\n  - experiment: b.py\n"
-                        "  - experiment: c.psyexp\n  - experiment: d.py\n")
+    p = _plan(
+        tmp_path,
+        "order: latin square\nitems:\n  - experiment: a.py\n  - experiment: b.py\n"
+        "  - experiment: c.psyexp\n  - experiment: d.py\n",
+    )
     plan = load_plan(p)
     rows = latin_square(4)
     assert rows[0] == [0, 1, 3, 2]
@@ -128,6 +161,7 @@ def test_the_export_command_writes_a_psyrun_that_imports_back(tmp_path):
     assert main([str(demo), str(out)]) == 0
     tasks = json.loads(out.read_text())
     assert [(t["file"], t["runMode"]) for t in tasks] == [("gonogo.py", "run"), ("detection.psyexp", "run")]
-    assert [load_plan(out).experiment_path(i) for i in load_plan(out).items] == \
-        [load_plan(demo).experiment_path(i) for i in load_plan(demo).items]
+    assert [load_plan(out).experiment_path(i) for i in load_plan(out).items] == [
+        load_plan(demo).experiment_path(i) for i in load_plan(demo).items
+    ]
     assert main([str(tmp_path / "nope.yaml"), str(out)]) == 2

@@ -2,6 +2,7 @@
 add, move, remove, skip, retry, pause after the current item, stop, control from another thread,
 a break on the subject screen ended by a key, one outcome sentence; and the grep that only the
 queue calls Session.runExperiment and only session/outcomes.py writes an outcome's sentence."""
+
 from __future__ import annotations
 
 import ast
@@ -22,8 +23,11 @@ def rig(exp_root, tmp_path):
     from rigconsole.rig import Rig
     from rigconsole.settings import Settings
 
-    r = Rig(Settings(root=exp_root, data_dir=tmp_path / "data"), simulated_vsync_hz=60.0,
-            window_params={"size": [320, 240], "fullscr": False, "units": "height"})
+    r = Rig(
+        Settings(root=exp_root, data_dir=tmp_path / "data"),
+        simulated_vsync_hz=60.0,
+        window_params={"size": [320, 240], "fullscr": False, "units": "height"},
+    )
     yield r
     r.close()
 
@@ -118,6 +122,7 @@ def test_bad_input_is_refused_when_queued_and_a_run_in_progress_refuses_run_now(
                 q.run_now("simple/simple.py", _simple())
             except RunInProgressError as err:
                 seen["second"] = str(err)
+
     rig.session.events.trial_added.connect(during)
     q.run_now("simple/simple.py", _simple(2))
     q.run_until_idle()
@@ -149,6 +154,7 @@ def test_a_break_shows_its_message_until_a_key_ends_it(rig, tmp_path):
                 win.winHandle.dispatch_event("on_key_press", key.SPACE, 0)
                 win.winHandle.dispatch_event("on_key_release", key.SPACE, 0)
             assert ticks["n"] < 500, "the break did not end on SPACE"
+
     q.start()
     q.run_until_idle(idle=idle)
     assert shots["msg"] == msg and first.state == second.state == "finished"
@@ -166,10 +172,12 @@ def test_a_plan_runs_for_one_participant_and_is_recorded_in_the_h5_and_the_state
     from rigconsole.plans import load_plan, read_state
 
     plan_file = exp_root / "battery.yaml"
-    plan_file.write_text("name: battery\nfields: {participant: '', session: '001'}\norder: latin square\nitems:\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n"
-                         "  - experiment: json/named_like_a_package.py\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 1}\n")
+    plan_file.write_text(
+        "name: battery\nfields: {participant: '', session: '001'}\norder: latin square\nitems:\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n"
+        "  - experiment: json/named_like_a_package.py\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 1}\n"
+    )
     plan = load_plan(plan_file)
     run = rig.plan_run(plan, {"participant": "s02"})
     assert run.order == [1, 2, 0]  # participant 2: the Latin square's second row
@@ -192,9 +200,10 @@ def test_a_plan_runs_for_one_participant_and_is_recorded_in_the_h5_and_the_state
     assert [n["fields"]["item"] for n in notes] == [2, 3, 1]
     assert [n["fields"]["run"] for n in notes] == runs  # each run linked to its item
     # rigconsole data FILE shows the plan's progress
-    from rigconsole.datalog.cli import main as data_main
     import contextlib
     import io
+
+    from rigconsole.datalog.cli import main as data_main
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -222,14 +231,23 @@ def test_only_the_run_queue_starts_runs():
 
 
 def test_an_outcome_sentence_is_built_in_one_place():
-    phrases = ("every trial kept (", "run failed at", "run stopped after", "in the experiment's saveData",
-               "run finished with errors:")
+    phrases = (
+        "every trial kept (",
+        "run failed at",
+        "run stopped after",
+        "in the experiment's saveData",
+        "run finished with errors:",
+    )
     where = set()
     for path in sorted(APP.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
-                    any(p in node.value for p in phrases) and not _is_docstring(tree, node):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and any(p in node.value for p in phrases)
+                and not _is_docstring(tree, node)
+            ):
                 where.add(path.relative_to(APP).as_posix())
     assert where == {"session/outcomes.py"}, where
     assert '"saveData"' not in (APP / "ui" / "run_panel.py").read_text()

@@ -1,5 +1,6 @@
 """Fixtures for the remote tests: a real Session (small PsychoPy window), a real DataLog,
 a real RemoteServer on 127.0.0.1 (a free port), tokens of both roles."""
+
 from __future__ import annotations
 
 import http.client
@@ -16,8 +17,15 @@ SPEC = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "rem
 _openapi = None
 
 
-def validate(method: str, path: str, status: int, body: bytes, content_type: str, req_body: bytes | None = None,
-             headers: dict | None = None) -> None:
+def validate(
+    method: str,
+    path: str,
+    status: int,
+    body: bytes,
+    content_type: str,
+    req_body: bytes | None = None,
+    headers: dict | None = None,
+) -> None:
     """Check one exchange against docs/remote-api.yaml (openapi-core); raises on a mismatch."""
     global _openapi
     from urllib.parse import parse_qsl, urlsplit
@@ -28,8 +36,9 @@ def validate(method: str, path: str, status: int, body: bytes, content_type: str
     if _openapi is None:
         _openapi = OpenAPI.from_file_path(str(SPEC))
     u = urlsplit(path)
-    req = MockRequest("http://127.0.0.1:6913", method, u.path, args=dict(parse_qsl(u.query)),
-                      headers=headers, data=req_body)
+    req = MockRequest(
+        "http://127.0.0.1:6913", method, u.path, args=dict(parse_qsl(u.query)), headers=headers, data=req_body
+    )
     resp = MockResponse(body, status_code=status, content_type=content_type)
     _openapi.validate_response(req, resp)
 
@@ -47,8 +56,16 @@ class Rig:
     def port(self) -> int:
         return self.server.port
 
-    def request(self, method: str, path: str, token: str | None = "observer", body: Any = None,
-                raw: bytes | None = None, headers: dict | None = None, check: bool = True) -> tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        token: str | None = "observer",
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict | None = None,
+        check: bool = True,
+    ) -> tuple[int, Any]:
         """One HTTP request to the server; returns (status, parsed JSON or text).
 
         With ``check``, the response is validated against docs/remote-api.yaml."""

@@ -1,5 +1,6 @@
 """Real keyring backends for tests (keyring ships none in memory): a KeyringBackend kept in a
 dict, and one named like keyrings.alt's plain-text file backend (which secrets must refuse)."""
+
 from __future__ import annotations
 
 import contextlib

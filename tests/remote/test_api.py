@@ -1,5 +1,6 @@
 """The REST API against a real server on 127.0.0.1, a real Session and a real DataLog;
 every response checked against docs/remote-api.yaml (openapi-core)."""
+
 from __future__ import annotations
 
 import time
@@ -8,11 +9,26 @@ import pytest
 
 from remote.conftest import serve_main_while
 
-READS = ["/api/v1/status", "/api/v1/experiments", "/api/v1/runs", "/api/v1/variables", "/api/v1/last_values",
-         "/api/v1/parameters", "/api/v1/instruments", "/api/v1/annotations", "/api/v1/variables/x",
-         "/api/v1/runs/0001_simple/trials", "/api/v1/openapi.yaml"]
-CONTROL = ["/api/v1/runs", "/api/v1/session/pause", "/api/v1/session/resume", "/api/v1/session/stop",
-           "/api/v1/session/annotate"]
+READS = [
+    "/api/v1/status",
+    "/api/v1/experiments",
+    "/api/v1/runs",
+    "/api/v1/variables",
+    "/api/v1/last_values",
+    "/api/v1/parameters",
+    "/api/v1/instruments",
+    "/api/v1/annotations",
+    "/api/v1/variables/x",
+    "/api/v1/runs/0001_simple/trials",
+    "/api/v1/openapi.yaml",
+]
+CONTROL = [
+    "/api/v1/runs",
+    "/api/v1/session/pause",
+    "/api/v1/session/resume",
+    "/api/v1/session/stop",
+    "/api/v1/session/annotate",
+]
 
 
 def test_no_token_or_a_wrong_one_gets_401_before_anything_else(rig):
@@ -56,20 +72,29 @@ def test_observer_reads_everything_and_cannot_control(rig):
         assert "observer" in body["error"]
 
 
-@pytest.mark.parametrize("path,raw,needle", [
-    ("/api/v1/runs", b"{", "malformed JSON"),
-    ("/api/v1/runs", b"[1, 2]", "JSON object"),
-    ("/api/v1/runs", b"", "JSON object"),
-    ("/api/v1/runs", b'{"experiment": 3}', "'experiment'"),
-    ("/api/v1/runs", b'{"experiment": "simple/simple.py", "expInfo": [1]}', "'expInfo'"),
-    ("/api/v1/runs", b'{"experiment": "simple/simple.py", "expInfo": {"participant": "p", "nTrials": "many"}}', "nTrials"),
-    ("/api/v1/session/pause", b"{oops", "malformed JSON"),
-    ("/api/v1/session/annotate", b'{"text": ""}', "'text'"),
-    ("/api/v1/session/annotate", b'\xff\xfe', "malformed JSON"),
-])
+@pytest.mark.parametrize(
+    "path,raw,needle",
+    [
+        ("/api/v1/runs", b"{", "malformed JSON"),
+        ("/api/v1/runs", b"[1, 2]", "JSON object"),
+        ("/api/v1/runs", b"", "JSON object"),
+        ("/api/v1/runs", b'{"experiment": 3}', "'experiment'"),
+        ("/api/v1/runs", b'{"experiment": "simple/simple.py", "expInfo": [1]}', "'expInfo'"),
+        (
+            "/api/v1/runs",
+            b'{"experiment": "simple/simple.py", "expInfo": {"participant": "p", "nTrials": "many"}}',
+            "nTrials",
+        ),
+        ("/api/v1/session/pause", b"{oops", "malformed JSON"),
+        ("/api/v1/session/annotate", b'{"text": ""}', "'text'"),
+        ("/api/v1/session/annotate", b"\xff\xfe", "malformed JSON"),
+    ],
+)
 def test_malformed_json_and_bad_parameters_get_400_with_a_message(rig, path, raw, needle):
-    st, body = serve_main_while(rig.session, lambda: rig.request("POST", path, token="operator", raw=raw,
-                                                                 headers={"Content-Type": "application/json"}))
+    st, body = serve_main_while(
+        rig.session,
+        lambda: rig.request("POST", path, token="operator", raw=raw, headers={"Content-Type": "application/json"}),
+    )
     assert st == 400, (st, body)
     assert needle in body["error"]
 
@@ -84,8 +109,9 @@ def test_bad_query_parameters_get_400(rig, query):
 def test_unknown_things_get_404_and_no_run_409(rig):
     assert rig.request("GET", "/api/v1/variables/nope")[0] == 404
     assert rig.request("GET", "/api/v1/runs/0009_nope/trials")[0] == 404
-    st, body = serve_main_while(rig.session, lambda: rig.request("POST", "/api/v1/runs", token="operator",
-                                                                 body={"experiment": "nope.py"}))
+    st, body = serve_main_while(
+        rig.session, lambda: rig.request("POST", "/api/v1/runs", token="operator", body={"experiment": "nope.py"})
+    )
     assert st == 404 and "nope.py" in body["error"]
     st, body = serve_main_while(rig.session, lambda: rig.request("POST", "/api/v1/session/pause", token="operator"))
     assert st == 409 and "no run" in body["error"]
@@ -108,8 +134,12 @@ def test_operator_runs_pauses_resumes_and_stops_and_every_action_is_recorded(rig
     seen = {}
 
     def client():
-        st, body = rig.request("POST", "/api/v1/runs", token="operator",
-                               body={"experiment": "endless/endless.py", "expInfo": {"participant": "remote-p1"}})
+        st, body = rig.request(
+            "POST",
+            "/api/v1/runs",
+            token="operator",
+            body={"experiment": "endless/endless.py", "expInfo": {"participant": "remote-p1"}},
+        )
         assert st == 202, body
         assert body["index"] == 1 and body["expInfo"]["participant"] == "remote-p1"
         deadline = time.monotonic() + 60
@@ -151,7 +181,9 @@ def test_operator_runs_pauses_resumes_and_stops_and_every_action_is_recorded(rig
     st, notes = rig.request("GET", "/api/v1/annotations")
     actions = [(a["source"], a["text"]) for a in notes["annotations"]]
     assert actions == [("remote:second tech", f"{a} by second tech") for a in ("run", "pause", "resume")] + [
-        ("remote:second tech", "looks fine"), ("remote:second tech", "stop by second tech")]
+        ("remote:second tech", "looks fine"),
+        ("remote:second tech", "stop by second tech"),
+    ]
     note = notes["annotations"][3]
     assert note["kind"] == "note" and note["fields"]["run"].startswith("runs/") and note["fields"]["trial"] >= 2
     assert all(a["t"] > rec.started - 1 for a in notes["annotations"])

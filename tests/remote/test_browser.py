@@ -1,5 +1,6 @@
 """The browser page in headless Chromium (Debian's), during a real run: status, trial n of N,
 live plots of logged variables, controls only for operators. Screenshot (RIGCONSOLE_UPDATE_SCREENSHOTS=1): docs/screenshots/remote-page.png."""
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,19 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromiu
 
 
 def _chromium(url: str, tmp_path: Path, *args: str) -> str:
-    cmd = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-           f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,800",
-           "--virtual-time-budget=10000", *args, url]
+    cmd = [
+        CHROMIUM,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,800",
+        "--virtual-time-budget=10000",
+        *args,
+        url,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     return proc.stdout
 
@@ -31,8 +42,12 @@ def test_page_shows_a_real_run_live(rig, tmp_path):
     out = {}
 
     def client():
-        st, q = rig.request("POST", "/api/v1/runs", token="operator",
-                            body={"experiment": "endless/endless.py", "expInfo": {"participant": "p42"}})
+        st, q = rig.request(
+            "POST",
+            "/api/v1/runs",
+            token="operator",
+            body={"experiment": "endless/endless.py", "expInfo": {"participant": "p42"}},
+        )
         assert st == 202
         stop = threading.Event()
 
@@ -42,6 +57,7 @@ def test_page_shows_a_real_run_live(rig, tmp_path):
                 dl.add_entry(pupil_mm=3.0 + 0.5 * ((i % 40) / 40), luminance=40.0 + (i % 7))
                 i += 1
                 time.sleep(0.02)
+
         th = threading.Thread(target=log_values)
         th.start()
         deadline = time.monotonic() + 60

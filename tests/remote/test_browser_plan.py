@@ -1,5 +1,6 @@
 """The browser page shows "item k of n, participant, estimated finish" during a real plan (headless
 Chromium, Debian's; a real Session and run queue served over 127.0.0.1)."""
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,12 @@ def test_the_page_shows_the_plan(rig, exp_root, tmp_path):
 
     queue = rig.server.view.queue
     plan_file = exp_root / "battery.yaml"
-    plan_file.write_text("name: Page battery\nfields: {participant: ''}\nitems:\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 3}\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 5000}\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n")
+    plan_file.write_text(
+        "name: Page battery\nfields: {participant: ''}\nitems:\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 3}\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 5000}\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n"
+    )
     out = {}
 
     def client():

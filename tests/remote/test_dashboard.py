@@ -1,6 +1,7 @@
 """The lab dashboard against replayed rigs (real RemoteServers on 127.0.0.1 playing real session
 files): tiles sorted with the failed and lost first, red within the heartbeat, a notification
 naming the rig, the grid reflowing with the width, the rig list saved and ticked again."""
+
 from __future__ import annotations
 
 import time
@@ -21,8 +22,7 @@ def lab(tmp_path):
     token = store.add("lab manager", "observer")
     rigs = []
     for i in range(4):
-        path = write_session(tmp_path / f"rig{i}.h5", seconds=20.0 if i else 8.0, runs=1, trials=12,
-                             fail=(i == 0))
+        path = write_session(tmp_path / f"rig{i}.h5", seconds=20.0 if i else 8.0, runs=1, trials=12, fail=(i == 0))
         rp = Replay(path, speed=1.0, loop=(i != 0), tokens=store, announce=False, rig_name=f"rig-{i + 1}")
         rp.start()
         rigs.append(rp)
@@ -41,8 +41,11 @@ def test_dashboard_puts_the_failed_and_the_silent_rig_first_red_and_says_which(q
     ports = sorted(rp.port for rp in rigs)
     manager = ConnectionManager(heartbeat_s=2.0)
     shown: list = []
-    dash = DashboardWindow([RemoteObserver("127.0.0.1", rp.port, token=token) for rp in reversed(rigs)],
-                           manager=manager, notify=lambda title, msg: shown.append((title, msg)))
+    dash = DashboardWindow(
+        [RemoteObserver("127.0.0.1", rp.port, token=token) for rp in reversed(rigs)],
+        manager=manager,
+        notify=lambda title, msg: shown.append((title, msg)),
+    )
     qtbot.addWidget(dash)
     dash.resize(2 * TILE_WIDTH + 80, 600)
     dash.show()
@@ -75,10 +78,9 @@ def test_dashboard_puts_the_failed_and_the_silent_rig_first_red_and_says_which(q
 
 
 def test_the_rig_chooser_ticks_the_rigs_the_dashboard_showed_last(qtbot, lab):
+    from remote.keyring_backends import MemoryKeyring, using
     from rigconsole.remote.recent import remember_rig, save_dashboard_rigs
     from rigconsole.ui.remote_dashboard import ChooseRigsDialog
-
-    from remote.keyring_backends import MemoryKeyring, using
 
     rigs, token = lab
     with using(MemoryKeyring()):
@@ -93,11 +95,10 @@ def test_the_rig_chooser_ticks_the_rigs_the_dashboard_showed_last(qtbot, lab):
 
 
 def test_the_dashboard_reopens_with_the_rigs_it_showed_last(qtbot, lab):
+    from remote.keyring_backends import MemoryKeyring, using
     from rigconsole.remote import RemoteObserver
     from rigconsole.remote.recent import remember_rig
     from rigconsole.ui.remote_dashboard import DashboardWindow, saved_dashboard
-
-    from remote.keyring_backends import MemoryKeyring, using
 
     rigs, token = lab
     with using(MemoryKeyring()):
@@ -114,5 +115,5 @@ def test_the_dashboard_reopens_with_the_rigs_it_showed_last(qtbot, lab):
         try:
             qtbot.waitUntil(lambda: all(t.conn.text() == "live" for t in again.tiles), timeout=20000)
         except Exception:
-            raise AssertionError([t.conn.text() for t in again.tiles])
+            raise AssertionError([t.conn.text() for t in again.tiles]) from None
         again.close()

@@ -10,13 +10,13 @@ namespace with remote attach on 10.213.N.2; the Attach dialog here looks only on
 other route, and both sides bind the veth addresses. Needs root (``ip netns add``); the
 namespace and the veth are deleted at the end.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -54,8 +54,9 @@ def lab_net():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
-def test_a_rig_on_a_lab_address_appears_in_the_attach_dialog_and_still_needs_a_token(qtbot, lab_net, tmp_path,
-                                                                                      monkeypatch):
+def test_a_rig_on_a_lab_address_appears_in_the_attach_dialog_and_still_needs_a_token(
+    qtbot, lab_net, tmp_path, monkeypatch
+):
     from rigconsole.remote import RemoteError, RemoteObserver, TokenStore
     from rigconsole.remote.discovery import RigBrowser
     from rigconsole.ui.remote_observer import AttachDialog
@@ -64,10 +65,28 @@ def test_a_rig_on_a_lab_address_appears_in_the_attach_dialog_and_still_needs_a_t
     token = TokenStore.default().add("lab manager", "observer")  # the rig's token file (same settings folder)
     path = write_session(tmp_path / "session.h5", seconds=30.0, runs=1, trials=20)
     env = dict(os.environ, RIGCONSOLE_MDNS="on")
-    rig = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c",
-                            "import sys; from rigconsole.cli import main; sys.exit(main())",
-                            "replay", str(path), "--loop", "--remote", f"{there}:6913", "--name", "lab-rig-7"],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rig = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            sys.executable,
+            "-c",
+            "import sys; from rigconsole.cli import main; sys.exit(main())",
+            "replay",
+            str(path),
+            "--loop",
+            "--remote",
+            f"{there}:6913",
+            "--name",
+            "lab-rig-7",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     monkeypatch.setenv("RIGCONSOLE_MDNS", "on")
     monkeypatch.setenv("RIGCONSOLE_MDNS_INTERFACES", here)
     dlg = watcher = None
@@ -81,6 +100,7 @@ def test_a_rig_on_a_lab_address_appears_in_the_attach_dialog_and_still_needs_a_t
 
         def listed():
             return [dlg.found.itemData(i) for i in range(1, dlg.found.count())]
+
         qtbot.waitUntil(lambda: any(r["rig"] == "lab-rig-7" for r in listed()), timeout=15000)
         found = next(r for r in listed() if r["rig"] == "lab-rig-7")
         assert (found["host"], found["port"], found["replay"], found["api"]) == (there, 6913, True, "1")

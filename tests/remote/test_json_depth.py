@@ -2,6 +2,7 @@
 (a 5,000-deep body used to answer 500 "internal error: RecursionError"), and the server keeps serving.
 
 The POST endpoints come from docs/remote-api.yaml, so an endpoint added to the spec is covered too."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,9 @@ BODIES = {
     "objects": b'{"a":' * DEPTH + b"1" + b"}" * DEPTH,
     # deep inside a plausible body: the experiment key is fine, its expInfo is not
     "expInfo": b'{"experiment": "simple/simple.py", "text": "x", "expInfo": {"a": '
-               + b"[" * DEPTH + b"]" * DEPTH + b"}}",
+    + b"[" * DEPTH
+    + b"]" * DEPTH
+    + b"}}",
 }
 
 
@@ -40,8 +43,10 @@ def test_the_spec_lists_the_post_endpoints():
 def test_a_body_nested_5000_deep_gets_400_with_a_message(rig, path, shape):
     raw = BODIES[shape]
     assert len(raw) < 64 * 1024  # under the server's body limit: it is the parse that must refuse it
-    st, body = serve_main_while(rig.session, lambda: rig.request(
-        "POST", path, token="operator", raw=raw, headers={"Content-Type": "application/json"}))
+    st, body = serve_main_while(
+        rig.session,
+        lambda: rig.request("POST", path, token="operator", raw=raw, headers={"Content-Type": "application/json"}),
+    )
     assert st == 400, (path, st, body)
     assert "nested too deeply" in body["error"], body
     # the server still answers
@@ -51,14 +56,22 @@ def test_a_body_nested_5000_deep_gets_400_with_a_message(rig, path, shape):
 def test_moderate_nesting_is_still_refused_before_it_reaches_a_handler(rig):
     # 200 deep parses without a RecursionError, but nothing in the API takes more than a few levels
     raw = b'{"text": "note", "extra": ' + b"[" * 200 + b"]" * 200 + b"}"
-    st, body = serve_main_while(rig.session, lambda: rig.request(
-        "POST", "/api/v1/session/annotate", token="operator", raw=raw, headers={"Content-Type": "application/json"}))
+    st, body = serve_main_while(
+        rig.session,
+        lambda: rig.request(
+            "POST", "/api/v1/session/annotate", token="operator", raw=raw, headers={"Content-Type": "application/json"}
+        ),
+    )
     assert st == 400 and "nested too deeply" in body["error"] and "64" in body["error"], body
 
 
 def test_shallow_bodies_still_work(rig):
-    st, body = serve_main_while(rig.session, lambda: rig.request(
-        "POST", "/api/v1/session/annotate", token="operator", body={"text": "a note", "fields": {"a": [[1]]}}))
+    st, body = serve_main_while(
+        rig.session,
+        lambda: rig.request(
+            "POST", "/api/v1/session/annotate", token="operator", body={"text": "a note", "fields": {"a": [[1]]}}
+        ),
+    )
     assert st == 201, body
 
 

@@ -1,5 +1,6 @@
 """Notifications against a real SMTP server on 127.0.0.1 (aiosmtpd): STARTTLS with login, SSL,
 a failing server retried, a hung server never blocking the caller, run/instrument/disk mails."""
+
 from __future__ import annotations
 
 import socket
@@ -32,23 +33,42 @@ def cert(tmp_path):
     return c, ctx
 
 
-
-
 def _record(state="finished", error=None):
-    return SimpleNamespace(index=3, key="gonogo/gonogo.psyexp", state=state, n_trials=40, total_trials=40,
-                           started=time.time() - 60, ended=time.time(), error=error,
-                           traceback="Traceback ...\nValueError: x" if error else "", exp_info={"participant": "p7"})
+    return SimpleNamespace(
+        index=3,
+        key="gonogo/gonogo.psyexp",
+        state=state,
+        n_trials=40,
+        total_trials=40,
+        started=time.time() - 60,
+        ended=time.time(),
+        error=error,
+        traceback="Traceback ...\nValueError: x" if error else "",
+        exp_info={"participant": "p7"},
+    )
 
 
 def test_starttls_with_login_mails_run_finished_and_failed(cert):
     cert_path, ctx = cert
     inbox = Inbox()
     port = free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
-                     auth_require_tls=True, authenticator=_auth)
+    ctl = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=ctx,
+        require_starttls=True,
+        auth_require_tls=True,
+        authenticator=_auth,
+    )
     ctl.start()
-    n = Notifier(email_settings(port, security="starttls", user="rig"), password="s3cret", rig_name="rig-2",
-                 ca_file=cert_path, retry_delays_s=(0.1,))
+    n = Notifier(
+        email_settings(port, security="starttls", user="rig"),
+        password="s3cret",
+        rig_name="rig-2",
+        ca_file=cert_path,
+        retry_delays_s=(0.1,),
+    )
     n.start()
     try:
         n._on_run_ended(_record())
@@ -68,18 +88,28 @@ def test_ssl_and_a_wrong_password_is_logged_and_retried(cert, caplog):
     cert_path, ctx = cert
     inbox = Inbox()
     port = free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=ctx, authenticator=_auth,
-                     auth_require_tls=False)
+    ctl = Controller(
+        inbox, hostname="127.0.0.1", port=port, ssl_context=ctx, authenticator=_auth, auth_require_tls=False
+    )
     ctl.start()
     try:
-        good = Notifier(email_settings(port, security="ssl", user="rig"), password="s3cret", ca_file=cert_path,
-                        retry_delays_s=(0.1,))
+        good = Notifier(
+            email_settings(port, security="ssl", user="rig"),
+            password="s3cret",
+            ca_file=cert_path,
+            retry_delays_s=(0.1,),
+        )
         good.start()
         assert good.notify("hello over SSL", "body")
         assert inbox.wait(1)
         good.close()
-        bad = Notifier(email_settings(port, security="ssl", user="rig"), password="wrong", ca_file=cert_path,
-                       retry_delays_s=(0.05, 0.05), timeout_s=3.0)
+        bad = Notifier(
+            email_settings(port, security="ssl", user="rig"),
+            password="wrong",
+            ca_file=cert_path,
+            retry_delays_s=(0.05, 0.05),
+            timeout_s=3.0,
+        )
         bad.start()
         bad.notify("never", "body")
         deadline = time.monotonic() + 30

@@ -1,5 +1,6 @@
 """The periodic report mail against a real SMTP server on 127.0.0.1 (aiosmtpd): summary text, a PNG
 plot per chosen variable (decoded, not blank), a report due during a real run, a failing server."""
+
 from __future__ import annotations
 
 import io
@@ -29,8 +30,6 @@ def smtp():
     ctl.stop()
 
 
-
-
 def _log_signal(dl, seconds=0.6, n=120):
     """pupil (mm, a sine) and temp logged for ``seconds``."""
     dl.describe_variable("pupil", unit="mm", description="pupil diameter")
@@ -54,15 +53,19 @@ def _line_pixels(png: bytes) -> int:
 
 # ---------------------------------------------------------------------------- settings
 
+
 def test_report_settings_are_validated_and_report_hours_read_as_minutes():
     s = EmailSettings(report_minutes=30, report_variables=[" pupil ", "temp"], report_window_minutes=120)
     assert s.report_variables == ["pupil", "temp"] and s.report_plots_during_runs is False
     assert EmailSettings.model_validate({"report_hours": 2}).report_minutes == 120.0
     assert EmailSettings().report_minutes == 0.0  # off unless asked
-    for bad, said in (({"report_minutes": -1}, "report_minutes"), ({"report_window_minutes": 0}, "report_window"),
-                      ({"report_variables": ["pupil", ""]}, "an empty name"),
-                      ({"report_variables": ["pupil", "pupil"]}, "listed twice"),
-                      ({"report_variables": [f"v{i}" for i in range(9)]}, "at most 8")):
+    for bad, said in (
+        ({"report_minutes": -1}, "report_minutes"),
+        ({"report_window_minutes": 0}, "report_window"),
+        ({"report_variables": ["pupil", ""]}, "an empty name"),
+        ({"report_variables": ["pupil", "pupil"]}, "listed twice"),
+        ({"report_variables": [f"v{i}" for i in range(9)]}, "at most 8"),
+    ):
         with pytest.raises(ValidationError) as err:
             EmailSettings(**bad)
         assert said in str(err.value)
@@ -70,12 +73,16 @@ def test_report_settings_are_validated_and_report_hours_read_as_minutes():
 
 # ---------------------------------------------------------------------------- the report mail
 
+
 def test_report_arrives_with_a_png_plot_of_each_chosen_variable(smtp, make_log):
     inbox, port = smtp
     dl = make_log()
     _log_signal(dl)
-    n = Notifier(email_settings(port, report_variables=["pupil", "absent"], report_window_minutes=0.05),
-                 rig_name="rig-4", retry_delays_s=(0.1,))
+    n = Notifier(
+        email_settings(port, report_variables=["pupil", "absent"], report_window_minutes=0.05),
+        rig_name="rig-4",
+        retry_delays_s=(0.1,),
+    )
     n.attach(data_log=dl)
     n.start()
     try:
@@ -129,8 +136,9 @@ def test_periodic_reports_arrive_every_report_minutes(smtp, make_log):
     inbox, port = smtp
     dl = make_log()
     dl.add_entry(pupil=3.0)
-    n = Notifier(email_settings(port, report_minutes=0.01, report_variables=["pupil"]), retry_delays_s=(0.1,),
-                 disk_check_s=0.1)
+    n = Notifier(
+        email_settings(port, report_minutes=0.01, report_variables=["pupil"]), retry_delays_s=(0.1,), disk_check_s=0.1
+    )
     n.attach(data_log=dl)
     t0 = time.monotonic()
     n.start()
@@ -180,6 +188,7 @@ def test_a_failing_mail_server_is_retried_and_logged_and_a_broken_data_log_never
 
 # ---------------------------------------------------------------------------- during a real run
 
+
 def _run_with_report(session, notifier, trials):
     """Run the endless experiment for ``trials`` trials; ask for a report at its 5th trial."""
     asked = {}
@@ -202,8 +211,11 @@ def _report_setup(exp_root, make_session, make_log, port, **kw):
     dl = make_log()
     recorder = SessionRecorder(session, dl)
     dl.add_entry(pupil=3.0)
-    n = Notifier(email_settings(port, report_variables=["pupil"], on_run_finished=False, **kw), rig_name="rig-5",
-                 retry_delays_s=(0.1,))
+    n = Notifier(
+        email_settings(port, report_variables=["pupil"], on_run_finished=False, **kw),
+        rig_name="rig-5",
+        retry_delays_s=(0.1,),
+    )
     n.attach(session=session, data_log=dl)  # the session's frame budget
     n.start()
     return session, recorder, n
@@ -253,8 +265,10 @@ def test_a_report_held_for_a_whole_period_goes_without_plots_and_says_why(smtp, 
     dl = make_log()
     recorder = SessionRecorder(session, dl)
     dl.add_entry(pupil=3.0)
-    n = Notifier(email_settings(port, report_minutes=0.02, report_variables=["pupil"], on_run_finished=False),
-                 retry_delays_s=(0.1,))
+    n = Notifier(
+        email_settings(port, report_minutes=0.02, report_variables=["pupil"], on_run_finished=False),
+        retry_delays_s=(0.1,),
+    )
     n.attach(session=session, data_log=dl)
     session.events.run_started.connect(lambda rec: n.start())  # the first report is due 1.2 s into the run
     try:
@@ -275,6 +289,7 @@ def test_a_report_held_for_a_whole_period_goes_without_plots_and_says_why(smtp, 
 
 # ---------------------------------------------------------------------------- no GUI backend
 
+
 def test_the_plots_never_load_pyplot_or_a_qt_binding(tmp_path):
     code = """
 import json, sys, time
@@ -292,15 +307,17 @@ print(json.dumps({"png": len(png), "mods": mods}))
     assert r["png"] > 0 and r["mods"] == []
 
 
-
 def test_the_notifier_as_a_rig_component_reports_from_the_rigs_current_data_log(smtp, exp_root, tmp_path):
     from rigconsole.remote.settings import RemoteSettings
     from rigconsole.rig import Rig
     from rigconsole.settings import Settings
 
     inbox, port = smtp
-    settings = Settings(root=exp_root, data_dir=tmp_path / "data",
-                        remote=RemoteSettings(rig_name="rig-6", email=email_settings(port, report_variables=["pupil"])))
+    settings = Settings(
+        root=exp_root,
+        data_dir=tmp_path / "data",
+        remote=RemoteSettings(rig_name="rig-6", email=email_settings(port, report_variables=["pupil"])),
+    )
     rig = Rig(settings, window_params={"size": [200, 150], "units": "height"}, remote=True)
     try:
         n = rig.component("notify")

@@ -1,6 +1,7 @@
 """``rigconsole observe`` in a terminal (an SSH session, no display): it says so in one line, prints
 the rig's status, then one line per trial and run event of a live headless run
 (``rigconsole run ... --remote``), until Ctrl+C (exit 0); it never aborts in Qt."""
+
 from __future__ import annotations
 
 import os
@@ -88,26 +89,47 @@ def test_observe_with_no_display_follows_a_live_headless_run(tmp_path):
     script = tmp_path / "paced" / "paced.py"
     script.write_text(PACED)
     env = {**os.environ, "RIGCONSOLE_REMOTE_TOKENS": str(tokens)}
-    run = subprocess.Popen([sys.executable, "-m", "rigconsole.cli", "run", str(script), "--exp-info",
-                            "participant=ssh01", "--data-dir", str(tmp_path / "data"), "--window", "size=320,240",
-                            "--simulate-vsync", "60", "--remote", "127.0.0.1:0"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rigconsole.cli",
+            "run",
+            str(script),
+            "--exp-info",
+            "participant=ssh01",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--window",
+            "size=320,240",
+            "--simulate-vsync",
+            "60",
+            "--remote",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     observe = None
     try:
         run_err = _reader(run, run.stderr)
         port = int(_wait_line(run_err, r"remote attach: http://127\.0\.0\.1:(\d+)/", [], 120).group(1))
         # an SSH session: no DISPLAY, no WAYLAND_DISPLAY
         no_display = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-        observe = subprocess.Popen([sys.executable, "-m", "rigconsole.cli", "observe", f"127.0.0.1:{port}",
-                                    "--token", token], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env=no_display)
+        observe = subprocess.Popen(
+            [sys.executable, "-m", "rigconsole.cli", "observe", f"127.0.0.1:{port}", "--token", token],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=no_display,
+        )
         out, seen = _reader(observe, observe.stdout), []
         _wait_line(out, r"^rig \S+: (idle|running)", seen, 60)  # the status first
-        first = int(_wait_line(out, r"^\d\d:\d\d:\d\d trial (\d+): trial=\d+, key=(space|none)$",
-                               seen, 120).group(1))
+        first = int(_wait_line(out, r"^\d\d:\d\d:\d\d trial (\d+): trial=\d+, key=(space|none)$", seen, 120).group(1))
         _wait_line(out, rf"^\d\d:\d\d:\d\d trial {first + 1}: ", seen, 30)  # one line each, in order
-        _wait_line(out, rf"^\d\d:\d\d:\d\d run 1 \(paced\.py\) finished: {N_TRIALS} trials$",
-                   seen, 120)
+        _wait_line(out, rf"^\d\d:\d\d:\d\d run 1 \(paced\.py\) finished: {N_TRIALS} trials$", seen, 120)
         observe.send_signal(signal.SIGINT)  # Ctrl+C
         observe.wait(30)
         err = observe.stderr.read()
@@ -128,19 +150,32 @@ def test_observe_with_no_display_follows_a_live_headless_run(tmp_path):
 
 
 def test_lines_for_a_person():
-    assert status_line({"rig": "rig-2", "state": "running", "run": {"key": "gonogo/gonogo.py"}, "trial": 3,
-                        "of": 8}) == "rig rig-2: running, gonogo/gonogo.py trial 3 of 8"
-    run = {"index": 2, "key": "gonogo/gonogo.py", "state": "running", "expInfo": {"participant": "P01"},
-           "t0_epoch": time.time(), "trial": 0, "of": 8}
-    assert event_line({"type": "run_started", "run": run}).endswith(" run 2 (gonogo/gonogo.py) started: participant=P01")
+    assert (
+        status_line({"rig": "rig-2", "state": "running", "run": {"key": "gonogo/gonogo.py"}, "trial": 3, "of": 8})
+        == "rig rig-2: running, gonogo/gonogo.py trial 3 of 8"
+    )
+    run = {
+        "index": 2,
+        "key": "gonogo/gonogo.py",
+        "state": "running",
+        "expInfo": {"participant": "P01"},
+        "t0_epoch": time.time(),
+        "trial": 0,
+        "of": 8,
+    }
+    assert event_line({"type": "run_started", "run": run}).endswith(
+        " run 2 (gonogo/gonogo.py) started: participant=P01"
+    )
     row = {"trial": 1, "rt": 0.4213, "participant": "P01", "key_resp.started": 1.2, "notes": "", "x": float("nan")}
     assert event_line({"type": "trial", "n": 2, "of": 8, "row": row}, {"participant"}).endswith(
-        " trial 2 of 8: trial=1, rt=0.4213")
+        " trial 2 of 8: trial=1, rt=0.4213"
+    )
     assert event_line({"type": "trial", "n": 2, "of": None, "row": {"w": "y" * 500}}).endswith("...")
     assert len(event_line({"type": "trial", "n": 2, "row": {f"c{i}": i for i in range(200)}})) == 200
     failed = {**run, "state": "failed", "trial": 3, "error": "ValueError: x", "error_at": "exp.py:12", "ended": 0.0}
     assert event_line({"type": "run_ended", "run": failed}).endswith(
-        " run 2 (gonogo/gonogo.py) failed: 3 of 8 trials; ValueError: x at exp.py:12")
+        " run 2 (gonogo/gonogo.py) failed: 3 of 8 trials; ValueError: x at exp.py:12"
+    )
     assert event_line({"type": "values", "t": 1.0, "values": {"x": 1.0}}) is None
 
 

@@ -1,5 +1,6 @@
 """RemoteObserver against a real server: pymanip's get_last_values, start/stop_recording shapes
 (each variable with its own times), live updates resuming after a dropped connection."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,16 +1,23 @@
 """The run queue over the remote API (real server on 127.0.0.1, real Session and DataLog): an
 observer may read it but not change it (403), nobody changes it while the rig is locked (423),
 an operator adds, moves, removes, starts, pauses, skips and retries; responses match the spec."""
+
 from __future__ import annotations
 
 import time
 
 from remote.conftest import serve_main_while
 
-QUEUE_CONTROL = [("POST", "/api/v1/queue/items"), ("POST", "/api/v1/queue/items/1/move"),
-                 ("POST", "/api/v1/queue/items/1/skip"), ("POST", "/api/v1/queue/items/1/retry"),
-                 ("DELETE", "/api/v1/queue/items/1"), ("POST", "/api/v1/queue/start"),
-                 ("POST", "/api/v1/queue/pause"), ("POST", "/api/v1/queue/stop")]
+QUEUE_CONTROL = [
+    ("POST", "/api/v1/queue/items"),
+    ("POST", "/api/v1/queue/items/1/move"),
+    ("POST", "/api/v1/queue/items/1/skip"),
+    ("POST", "/api/v1/queue/items/1/retry"),
+    ("DELETE", "/api/v1/queue/items/1"),
+    ("POST", "/api/v1/queue/start"),
+    ("POST", "/api/v1/queue/pause"),
+    ("POST", "/api/v1/queue/stop"),
+]
 BODY = {"experiment": "simple/simple.py", "position": 0}
 
 
@@ -50,12 +57,20 @@ def test_an_operator_steers_the_queue(rig):
         assert rig.request("POST", "/api/v1/queue/pause", **op)[0] == 200  # hold while we arrange it
         ids = []
         for who, n in (("r1", 2), ("r2", 1), ("r3", 1)):
-            st, body = rig.request("POST", "/api/v1/queue/items", body={
-                "experiment": "simple/simple.py", "expInfo": {"participant": who, "nTrials": n}}, **op)
+            st, body = rig.request(
+                "POST",
+                "/api/v1/queue/items",
+                body={"experiment": "simple/simple.py", "expInfo": {"participant": who, "nTrials": n}},
+                **op,
+            )
             assert st == 201 and body["item"]["state"] == "pending", body
             ids.append(body["item"]["id"])
-        st, body = rig.request("POST", "/api/v1/queue/items", body={
-            "experiment": "simple/simple.py", "expInfo": {"participant": "x", "nTrials": "many"}}, **op)
+        st, body = rig.request(
+            "POST",
+            "/api/v1/queue/items",
+            body={"experiment": "simple/simple.py", "expInfo": {"participant": "x", "nTrials": "many"}},
+            **op,
+        )
         assert st == 400 and "nTrials" in body["error"]
         assert rig.request("POST", "/api/v1/queue/items", body={"experiment": "no/such.py"}, **op)[0] == 404
         assert rig.request("POST", f"/api/v1/queue/items/{ids[2]}/move", body={"position": 0}, **op)[0] == 200

@@ -1,11 +1,19 @@
 """The recent rigs' store, the dashboard's saved rigs and the TLS pin rule (Qt-free)."""
+
 from __future__ import annotations
 
 from remote.keyring_backends import MemoryKeyring, using
 
 
 def test_recent_rigs_keep_the_pin_never_the_token_and_forget_both():
-    from rigconsole.remote.recent import forget_rig, load_recent, pinned_fingerprint, recent_rigs_path, remember_rig, saved_token
+    from rigconsole.remote.recent import (
+        forget_rig,
+        load_recent,
+        pinned_fingerprint,
+        recent_rigs_path,
+        remember_rig,
+        saved_token,
+    )
 
     with using(MemoryKeyring()):
         remember_rig({"host": "rig-2.lab", "port": 6913, "tls": True, "fingerprint": "AB:CD"}, "s3cret-token")

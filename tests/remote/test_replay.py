@@ -1,6 +1,7 @@
 """``rigconsole replay``: a recorded session served as a live rig through the real RemoteServer,
 and the shared ConnectionManager following replayed rigs (Qt-free; real HDF5 files, real
 aiohttp server on 127.0.0.1)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -90,8 +91,9 @@ def test_a_replayed_session_streams_the_trials_and_variables_the_file_holds(tmp_
             rows = [e["row"] for e in trials if e["run_index"] == run_index]
             assert len(rows) == src.run_info(run)["n_trials"] > 0
             for i, row in enumerate(rows):
-                assert {k: _norm(row.get(k)) for k in table} == {k: _norm(a[i].item() if hasattr(a[i], "item") else a[i])
-                                                                 for k, a in table.items()}
+                assert {k: _norm(row.get(k)) for k in table} == {
+                    k: _norm(a[i].item() if hasattr(a[i], "item") else a[i]) for k, a in table.items()
+                }
         ended = [e["run"]["state"] for e in got if e["type"] == "run_ended"]
         assert ended == [src.run_info(r)["outcome"] for r in runs] == ["finished", "failed"]
         states = [(e["name"], e["state"]) for e in got if e["type"] == "instrument"]
@@ -142,8 +144,22 @@ def test_replay_command_line_errors_are_one_line(tmp_path):
 
 def test_replay_command_plays_a_file_through(tmp_path):
     path = write_session(tmp_path / "s.h5", seconds=2.0, runs=1, trials=3)
-    out = subprocess.run([sys.executable, "-c", "import sys; from rigconsole.cli import main; sys.exit(main())", "replay", str(path), "--speed", "4", "--remote", "0"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from rigconsole.cli import main; sys.exit(main())",
+            "replay",
+            str(path),
+            "--speed",
+            "4",
+            "--remote",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "as rig 'replay of s' on http://127.0.0.1:" in out.stdout and "played through" in out.stdout
 
@@ -154,8 +170,16 @@ def test_one_connection_manager_follows_many_rigs_on_one_thread_and_notices_a_ri
     from rigconsole.remote.replay import Replay
 
     store, obs_token, _ = _tokens()
-    rigs = [Replay(write_session(tmp_path / f"s{i}.h5", seconds=30.0, runs=1, trials=30), loop=True,
-                   tokens=store, announce=False, rig_name=f"rig-{i}") for i in range(4)]
+    rigs = [
+        Replay(
+            write_session(tmp_path / f"s{i}.h5", seconds=30.0, runs=1, trials=30),
+            loop=True,
+            tokens=store,
+            announce=False,
+            rig_name=f"rig-{i}",
+        )
+        for i in range(4)
+    ]
     for rp in rigs:
         rp.start()
     threads_before = threading.active_count()
@@ -170,8 +194,9 @@ def test_one_connection_manager_follows_many_rigs_on_one_thread_and_notices_a_ri
             feeds.append(f)
         bad = manager.add(RemoteObserver("127.0.0.1", rigs[0].port, token="wrong"))
         deadline = time.time() + 20
-        while time.time() < deadline and not (all(f.connection == "live" for f in feeds)
-                                               and bad.connection.startswith("refused")):
+        while time.time() < deadline and not (
+            all(f.connection == "live" for f in feeds) and bad.connection.startswith("refused")
+        ):
             time.sleep(0.1)
         assert [f.connection for f in feeds] == ["live"] * 4 and bad.connection.startswith("refused")
         assert sorted(seen.values()) == ["rig-0", "rig-1", "rig-2", "rig-3"]

@@ -1,5 +1,6 @@
 """The server as a Rig component: started by add_component, follows the Rig's data log when
 the data folder changes, closed with the rig; control actions land in the data log's annotations."""
+
 from __future__ import annotations
 
 import time
@@ -13,7 +14,9 @@ from rigconsole.settings import Settings
 def test_server_as_a_rig_component(exp_root, tmp_path):
     tokens = TokenStore(tmp_path / "tokens.json")
     op = tokens.add("office", "operator")
-    rig = Rig(Settings(root=exp_root, data_dir=tmp_path / "data"), window_params={"size": [200, 150], "units": "height"})
+    rig = Rig(
+        Settings(root=exp_root, data_dir=tmp_path / "data"), window_params={"size": [200, 150], "units": "height"}
+    )
     try:
         server = RemoteServer(port=0, tokens=tokens)
         rig.add_component("remote", server)
@@ -78,6 +81,7 @@ def test_rig_follows_remote_settings(exp_root, tmp_path):
                 obs.pause()
             except RemoteError as err:
                 return err.status
+
         assert serve_main_while(rig.session, pause) == 409  # unlocked: taken, but there is nothing to pause
         rig.apply_settings(rig.settings.model_copy(update={"remote": on.model_copy(update={"enabled": False})}))
         assert rig.component("remote") is None and server.port is None

@@ -1,5 +1,6 @@
 """The remote API shows a run *finished with errors* as its state, with where it raised;
 every response checked against docs/remote-api.yaml (openapi-core)."""
+
 from __future__ import annotations
 
 from remote.conftest import serve_main_while

@@ -1,5 +1,6 @@
 """Secrets in the OS keyring (rigconsole.remote.secrets) against real keyring backends; where
 there is none (keyring's fail backend) or only a plain-text one, nothing is stored."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """The WebSocket stream: numbered batches, resume with nothing lost or repeated, token in the
 first message or the subprotocol, a stalled client dropped with bounded memory, the others unharmed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,11 @@ def test_disconnect_mid_stream_and_resume_loses_and_repeats_nothing(rig):
             for i in range(50, 100):
                 dl.add_entry(x=float(i))
             ws = await http.ws_connect(_url(rig))
-            await ws.send_str(json.dumps({"type": "hello", "token": rig.observer_token, "after": seqs1[-1],
-                                          "stream": welcome["stream"]}))
+            await ws.send_str(
+                json.dumps(
+                    {"type": "hello", "token": rig.observer_token, "after": seqs1[-1], "stream": welcome["stream"]}
+                )
+            )
             again = json.loads((await ws.receive()).data)
             assert again["type"] == "welcome" and not again["gap"]
             got2, seqs2 = await _collect(ws, lambda v: v and v[-1] == 99.0)
@@ -112,16 +116,21 @@ def _raw_ws_stalled(port: int, token: str) -> socket.socket:
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    s.sendall(
+        (
+            f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += s.recv(1)
     assert b" 101 " in head.split(b"\r\n")[0]
     payload = json.dumps({"type": "hello", "token": token}).encode()
     mask = os.urandom(4)
-    frame = bytes([0x81]) + (bytes([0x80 | len(payload)]) if len(payload) < 126
-                             else bytes([0x80 | 126]) + struct.pack(">H", len(payload)))
+    frame = bytes([0x81]) + (
+        bytes([0x80 | len(payload)]) if len(payload) < 126 else bytes([0x80 | 126]) + struct.pack(">H", len(payload))
+    )
     frame += mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     s.sendall(frame)
     return s
@@ -134,8 +143,12 @@ def small_rig(exp_root, make_session, data_log, tmp_path):
     session = make_session(exp_root)
     tokens = TokenStore(tmp_path / "tokens.json")
     tok = tokens.add("office", "observer")
-    server = RemoteServer(RigView(session, data_log), port=0, tokens=tokens,
-                          stream=Stream(client_max_batches=64, client_max_bytes=512 * 1024))
+    server = RemoteServer(
+        RigView(session, data_log),
+        port=0,
+        tokens=tokens,
+        stream=Stream(client_max_batches=64, client_max_bytes=512 * 1024),
+    )
     server.start()
     yield server, data_log, tok
     server.close()
@@ -163,6 +176,7 @@ def test_a_stalled_client_is_dropped_with_bounded_memory_and_the_others_get_ever
                     if i % 20 == 0:
                         seen_bytes.append(max((c.bytes for c in list(server.stream.clients)), default=0))
                         time.sleep(0.01)
+
             th = threading.Thread(target=produce)
             th.start()
             got, seqs = await _collect(ws, lambda v: v and v[-1] == float(n_events - 1), timeout=60)

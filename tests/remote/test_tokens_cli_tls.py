@@ -1,5 +1,6 @@
 """Tokens (hashed, shown once, revocable), the remote/observe command line, and TLS with a
 self-signed certificate pinned by its fingerprint."""
+
 from __future__ import annotations
 
 import json
@@ -44,6 +45,7 @@ def test_cli_token_add_list_revoke(tmp_path, monkeypatch, capsys):
 def test_cli_observe_prints_status_and_events(rig, capsys):
     rig.data_log.add_entry(x=1.0)
     import threading
+
     threading.Timer(1.0, lambda: rig.data_log.add_entry(x=2.0)).start()
     assert main(["observe", f"127.0.0.1:{rig.port}", "--token", rig.observer_token, "--seconds", "3", "--json"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -90,4 +92,6 @@ def test_server_from_settings(tmp_path):
     assert (tmp_path / "remote-cert.pem").exists() and len(server.fingerprint) == 95
     with pytest.raises(ValueError, match="tls_cert"):
         RemoteServer.from_settings(RemoteSettings(tls="files"), config_dir=tmp_path)
-    assert RemoteServer.from_settings(RemoteSettings(tls="off"), config_dir=tmp_path, tokens=TokenStore(None)).tls is None
+    assert (
+        RemoteServer.from_settings(RemoteSettings(tls="off"), config_dir=tmp_path, tokens=TokenStore(None)).tls is None
+    )

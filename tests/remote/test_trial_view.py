@@ -6,6 +6,7 @@ numbers the rig computed (views.trial_measures) from the trials in its data log.
 
 Screenshots (RIGCONSOLE_UPDATE_SCREENSHOTS=1): docs/screenshots/remote-trial-observer.png,
 docs/screenshots/remote-trial-page.png."""
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,19 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromiu
 
 
 def _chromium(url: str, tmp_path: Path, *args: str) -> str:
-    cmd = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-           f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,900",
-           "--virtual-time-budget=8000", *args, url]
+    cmd = [
+        CHROMIUM,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,900",
+        "--virtual-time-budget=8000",
+        *args,
+        url,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
 
 
@@ -41,8 +52,12 @@ def console(qtbot, tmp_path):
 
     root = tmp_path / "root"
     shutil.copytree(REPO / "resources" / "experiments", root)
-    settings = Settings(root=root, data_dir=tmp_path / "data", window=WindowSettings(size=(400, 300)),
-                        remote=RemoteSettings(enabled=True, port=0, tls="off", rig_name="rig-7"))
+    settings = Settings(
+        root=root,
+        data_dir=tmp_path / "data",
+        window=WindowSettings(size=(400, 300)),
+        remote=RemoteSettings(enabled=True, port=0, tls="off", rig_name="rig-7"),
+    )
     c = build_console(settings=settings, simulated_vsync_hz=60, show=True)
     qtbot.waitExposed(c.window)
     qtbot.waitUntil(lambda: c.notebook is not None, timeout=60_000)
@@ -102,8 +117,10 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
         shot = (SHOTS or tmp_path) / "remote-trial-observer.png"
         win.grab().save(str(shot))
         seen["observer_shot"] = shot
-        seen["observer"] = {"summary": win.trial_view.summary.text(), "series": {
-            k: win.trial_view.plot.series(k) for k in win.trial_view.plot.visible_series()}}
+        seen["observer"] = {
+            "summary": win.trial_view.summary.text(),
+            "series": {k: win.trial_view.plot.series(k) for k in win.trial_view.plot.visible_series()},
+        }
         seen["tile"] = tile.spark.text()
         dash.grab().save(str(tmp_path / "dashboard.png"))
         # a PI attaching now, mid-run: the trials so far come first (GET runs/{id}/trials), then live ones
@@ -130,6 +147,7 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
         while not stop_keys.wait(0.45):
             subprocess.run(["xdotool", "windowfocus", str(pyglet_window)], capture_output=True, check=False)
             subprocess.run(["xdotool", "key", "space"], capture_output=True, check=False)
+
     keys = threading.Thread(target=press, daemon=True)
     keys.start()
     script = during_run(interval_ms=50)
@@ -140,8 +158,9 @@ def test_observer_window_tile_and_page_show_the_trial_plot_of_a_real_run(qtbot, 
     script.start()
     w.run_action.trigger()
     try:
-        qtbot.waitUntil(lambda: len(c.session.run_records) > n_runs and c.session.run_records[-1].ended is not None,
-                        timeout=240_000)
+        qtbot.waitUntil(
+            lambda: len(c.session.run_records) > n_runs and c.session.run_records[-1].ended is not None, timeout=240_000
+        )
     finally:
         stop_keys.set()
         keys.join(5)

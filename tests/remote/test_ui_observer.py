@@ -1,6 +1,7 @@
 """The Qt observer window against a real rig server during a real run (full suite; needs Qt):
 status, trial count, live plots, controls for operators, a refused control shown. (The docs'
 screenshots of it come from a real run: docs/screenshots/make_screenshots.py.)"""
+
 from __future__ import annotations
 
 import threading
@@ -10,7 +11,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PySide6", reason="the Qt suite (the core suite blocks Qt)")
-
 
 
 def test_observer_window_mirrors_a_rig(qtbot, rig, tmp_path):
@@ -48,15 +48,16 @@ def test_observer_window_mirrors_a_rig(qtbot, rig, tmp_path):
         try:
             qtbot.waitUntil(lambda: win.conn.text() == "live", timeout=20000)
         except Exception:
-            raise AssertionError(f"connection line: {win.conn.text()!r}, state {win.state.text()!r}")
+            raise AssertionError(f"connection line: {win.conn.text()!r}, state {win.state.text()!r}") from None
         qtbot.waitUntil(lambda: {"pupil_mm", "luminance"} <= set(win._plots), timeout=20000)
         # the plots are the console's one live-plot class, fed by the stream, against clock time
         from rigconsole.ui.plots import LivePlot
 
         plots = [win._plots[n] for n in ("pupil_mm", "luminance")]
         assert all(isinstance(p, LivePlot) for p in plots)
-        qtbot.waitUntil(lambda: all(len(p.series(n)[0]) >= 3 for n, p in zip(("pupil_mm", "luminance"), plots)),
-                        timeout=20000)
+        qtbot.waitUntil(
+            lambda: all(len(p.series(n)[0]) >= 3 for n, p in zip(("pupil_mm", "luminance"), plots)), timeout=20000
+        )
         t, v = plots[0].series("pupil_mm")
         assert np.all(np.diff(t) >= 0) and abs(t[-1] - time.time()) < 30 and 3.0 <= v[-1] <= 3.5
         assert "<b>" in plots[0].getPlotItem().titleLabel.text  # the latest value in the title
@@ -64,10 +65,15 @@ def test_observer_window_mirrors_a_rig(qtbot, rig, tmp_path):
         assert not any(b.isEnabled() for b in win.buttons.values())  # nothing to pause, resume or stop
         win._control("pause")  # sent anyway (a stale window): the rig answers 409, shown under the buttons
         qtbot.waitUntil(lambda: "no run in progress" in win.control_error.text(), timeout=20000)
-        win.show_status({"rig": "rig-test", "state": "running", "locked": False,
-                         "you": {"name": "second tech", "role": "operator"},
-                         "run": {"key": "gonogo/gonogo.psyexp", "trial": 12, "of": 40,
-                                 "expInfo": {"participant": "p42"}}})
+        win.show_status(
+            {
+                "rig": "rig-test",
+                "state": "running",
+                "locked": False,
+                "you": {"name": "second tech", "role": "operator"},
+                "run": {"key": "gonogo/gonogo.psyexp", "trial": 12, "of": 40, "expInfo": {"participant": "p42"}},
+            }
+        )
         qtbot.wait(500)
         shot = tmp_path / "remote-observer.png"
         assert win.grab().save(str(shot)) and shot.stat().st_size > 10_000
@@ -91,8 +97,12 @@ def test_dashboard_tiles_two_rigs_one_unreachable(qtbot, rig):
     from rigconsole.remote import RemoteObserver
     from rigconsole.ui.remote_dashboard import DashboardWindow
 
-    dash = DashboardWindow([RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token),
-                            RemoteObserver("127.0.0.1", 1, token="x", timeout=1)])
+    dash = DashboardWindow(
+        [
+            RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token),
+            RemoteObserver("127.0.0.1", 1, token="x", timeout=1),
+        ]
+    )
     qtbot.addWidget(dash)
     dash.show()
     good, gone = dash.tiles
@@ -114,14 +124,21 @@ def test_settings_tokens_lock_and_revoke_against_the_server(qtbot, rig, exp_root
     from rigconsole.ui.settings_dialog import SettingsDialog
 
     applied = []
-    dlg = SettingsDialog(rig.session, Settings(root=exp_root, data_dir=tmp_path / "data"), applied.append,
-                         tokens=rig.tokens, set_remote_locked=rig.server.set_locked)
+    dlg = SettingsDialog(
+        rig.session,
+        Settings(root=exp_root, data_dir=tmp_path / "data"),
+        applied.append,
+        tokens=rig.tokens,
+        set_remote_locked=rig.server.set_locked,
+    )
     qtbot.addWidget(dlg)
     dlg.show()
     tab = dlg.remote_tab
     dlg.tabs.setCurrentWidget(tab)
-    assert [tab.token_table.item(r, 0).text() for r in range(tab.token_table.rowCount())] == ["PI office",
-                                                                                               "second tech"]
+    assert [tab.token_table.item(r, 0).text() for r in range(tab.token_table.rowCount())] == [
+        "PI office",
+        "second tech",
+    ]
     tab.token_name_edit.setText("visitor")
     tab.token_role_combo.setCurrentIndex(tab.token_role_combo.findData("operator"))
     tab.add_token_button.click()
@@ -171,11 +188,10 @@ def test_settings_tokens_lock_and_revoke_against_the_server(qtbot, rig, exp_root
 
 
 def test_smtp_password_goes_to_the_keyring_not_the_settings(qtbot, rig, exp_root, tmp_path):
+    from remote.keyring_backends import MemoryKeyring, no_keyring, using
     from rigconsole.remote import secrets
     from rigconsole.settings import Settings, settings_path
     from rigconsole.ui.settings_dialog import SettingsDialog
-
-    from remote.keyring_backends import MemoryKeyring, no_keyring, using
 
     with using(MemoryKeyring()) as kr:
         dlg = SettingsDialog(rig.session, Settings(root=exp_root, data_dir=tmp_path / "data"), lambda s: None)
@@ -205,10 +221,9 @@ def test_smtp_password_goes_to_the_keyring_not_the_settings(qtbot, rig, exp_root
 
 
 def test_attach_dialog_keeps_the_token_in_the_keyring_only(qtbot, rig):
+    from remote.keyring_backends import MemoryKeyring, no_keyring, using
     from rigconsole.remote import secrets
     from rigconsole.ui.remote_observer import AttachDialog, recent_rigs_path
-
-    from remote.keyring_backends import MemoryKeyring, no_keyring, using
 
     with using(MemoryKeyring()) as kr:
         dlg = AttachDialog()
@@ -243,8 +258,12 @@ def test_attach_pins_the_certificate_on_first_use_and_refuses_a_changed_one(qtbo
     from rigconsole.ui.remote_observer import AttachDialog, load_recent
 
     def tls_server(folder, port=0):
-        s = RemoteServer(RigView(rig.session, rig.data_log, rig_name="rig-tls"), port=port, tokens=rig.tokens,
-                         tls=TlsConfig.self_signed(tmp_path / folder))
+        s = RemoteServer(
+            RigView(rig.session, rig.data_log, rig_name="rig-tls"),
+            port=port,
+            tokens=rig.tokens,
+            tls=TlsConfig.self_signed(tmp_path / folder),
+        )
         s.start()
         return s
 
@@ -292,10 +311,9 @@ def test_attach_pins_the_certificate_on_first_use_and_refuses_a_changed_one(qtbo
 
 def test_file_menu_attach_opens_an_observer_window_and_the_dashboard(qtbot, rig):
     """What File → Attach to rig… and File → Rig dashboard… run (ui/main_window.py calls these)."""
+    from remote.keyring_backends import MemoryKeyring, using
     from rigconsole.ui.remote_dashboard import DashboardWindow, open_dashboard_dialog
     from rigconsole.ui.remote_observer import ObserverWindow, open_attach_dialog
-
-    from remote.keyring_backends import MemoryKeyring, using
 
     windows: list = []
     with using(MemoryKeyring()):
@@ -310,7 +328,7 @@ def test_file_menu_attach_opens_an_observer_window_and_the_dashboard(qtbot, rig)
         qtbot.waitUntil(lambda: windows == [], timeout=5000)  # deleted on close, forgotten
         choose = open_dashboard_dialog(None, windows)
         qtbot.waitUntil(choose.isVisible)
-        (check, edit, entry), = choose.rows  # the recent rig, its token from the keyring
+        ((check, edit, entry),) = choose.rows  # the recent rig, its token from the keyring
         assert entry["port"] == rig.port and check.isChecked() and edit.text() == rig.observer_token
         from PySide6.QtWidgets import QDialogButtonBox
 

@@ -1,6 +1,7 @@
 """The observer window and a dashboard tile show "item k of n, participant, estimated finish"
 during a real plan: a real Session and run queue served over 127.0.0.1, the stream's ``queue``
 events read by the Qt windows (the rig's loop serves Qt between frames, as the console does)."""
+
 from __future__ import annotations
 
 import re
@@ -20,10 +21,12 @@ def test_the_observer_window_and_a_dashboard_tile_show_the_plan(qtbot, rig, exp_
 
     queue = rig.server.view.queue
     plan_file = exp_root / "battery.yaml"
-    plan_file.write_text("name: Remote battery\nfields: {participant: ''}\nitems:\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 3}\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 60}\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n")
+    plan_file.write_text(
+        "name: Remote battery\nfields: {participant: ''}\nitems:\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 3}\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 60}\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n"
+    )
     win = ObserverWindow(RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token))
     dash = DashboardWindow([RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token)])
     qtbot.addWidget(win)

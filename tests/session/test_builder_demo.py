@@ -1,5 +1,6 @@
 """PsychoPy's own GoNoGo Builder demo (gng.psyexp, shipped inside psychopy) runs through
 the Session, driven by real X key presses (xdotool) into the stimulus window."""
+
 from __future__ import annotations
 
 import csv

@@ -1,5 +1,6 @@
 """Where a dry run's data go: Rig.prepare_dry_run / end_dry_run, the one path the CLI and the
 console share (core suite: Qt blocked; real stimulus window, real HDF5 files)."""
+
 from __future__ import annotations
 
 import json
@@ -72,6 +73,7 @@ def test_a_dry_run_cannot_be_prepared_during_a_run(rig):
         except RunInProgressError as err:
             caught.append(err)
         rig.session.stopExperiment()
+
     rig.session.win.callOnFlip(during)
     rig.session.runExperiment("endless/endless.py", {})
     assert caught and rig.dry_run_folder is None

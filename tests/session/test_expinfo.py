@@ -1,4 +1,5 @@
 """expInfo with PsychoPy's key conventions; partial dicts from callers."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,8 +31,18 @@ def test_pipe_syntax_matches_psychopy():
 
 def test_fields_kinds_and_flags():
     fields = {f.name: f for f in parse_exp_info(BUILDER_STYLE)}
-    assert [f for f in fields] == ["participant", "session", "nTrials", "goProportion", "feedback",
-                                   "difficulty", "rig", "seed", "date", "expName"]
+    assert [f for f in fields] == [
+        "participant",
+        "session",
+        "nTrials",
+        "goProportion",
+        "feedback",
+        "difficulty",
+        "rig",
+        "seed",
+        "date",
+        "expName",
+    ]
     assert fields["participant"].required and fields["participant"].kind == "text"
     assert fields["nTrials"].kind == "int" and fields["goProportion"].kind == "float"
     assert fields["feedback"].kind == "bool"
@@ -59,14 +70,17 @@ def test_raw_keys_accepted_and_extra_keys_pass_through():
     assert info["participant"] == "s02" and info["extra"] == 1
 
 
-@pytest.mark.parametrize("given, message", [
-    ({}, "expInfo 'participant' is required"),
-    ({"participant": "  "}, "expInfo 'participant' is required"),
-    ({"participant": "a", "nTrials": "many"}, "'many' is not a whole number"),
-    ({"participant": "a", "goProportion": "x"}, "'x' is not a number"),
-    ({"participant": "a", "difficulty": "medium"}, "'medium' is not one of: easy, hard"),
-    ({"participant": "a", "feedback": "maybe"}, "'maybe' is not true/false"),
-])
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({}, "expInfo 'participant' is required"),
+        ({"participant": "  "}, "expInfo 'participant' is required"),
+        ({"participant": "a", "nTrials": "many"}, "'many' is not a whole number"),
+        ({"participant": "a", "goProportion": "x"}, "'x' is not a number"),
+        ({"participant": "a", "difficulty": "medium"}, "'medium' is not one of: easy, hard"),
+        ({"participant": "a", "feedback": "maybe"}, "'maybe' is not true/false"),
+    ],
+)
 def test_bad_values_give_one_line_errors(given, message):
     with pytest.raises(ExpInfoError, match=message) as err:
         resolve_exp_info(parse_exp_info(BUILDER_STYLE), given, exp_name="x")

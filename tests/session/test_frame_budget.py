@@ -1,4 +1,5 @@
 """The frame pump's time budget: what the console is told it may spend, the flip margin, overruns."""
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,7 @@ def test_margin_follows_the_measured_flip(exp_root, make_session):
     assert s.runExperiment("simple/simple.py", {"participant": "p", "nTrials": 30})
     assert 0.008 <= hook.margin <= 0.5 / 60 + 1e-9
     # once measured, the pump only gets what is left after the margin
-    late = budgets[len(budgets) // 2:]
+    late = budgets[len(budgets) // 2 :]
     assert late and max(late) < 1 / 60 - 0.008
 
 
@@ -188,7 +189,7 @@ def test_stall_guard_serves_the_console_while_an_experiment_sets_up_without_flip
     assert signal.getsignal(signal.SIGALRM) == handler
 
 
-_RECORDS_ENTRY = '''
+_RECORDS_ENTRY = """
 import time
 
 from psychopy import data, visual
@@ -211,7 +212,7 @@ def run(expInfo, thisExp, win, globalClock=None):
     for _ in range(3):
         stim.draw()
         win.flip()
-'''
+"""
 
 
 def test_the_console_is_served_once_the_run_is_running_before_the_experiment_draws(tmp_path, make_session):
@@ -221,7 +222,8 @@ def test_the_console_is_served_once_the_run_is_running_before_the_experiment_dra
     s, served = _one_script_session(tmp_path, make_session, "entry", _RECORDS_ENTRY)
     running, rows = [], []
     s.events.run_state_changed.connect(
-        lambda rec: running.append(time.perf_counter()) if rec.state == "running" else None)
+        lambda rec: running.append(time.perf_counter()) if rec.state == "running" else None
+    )
     s.events.trial_added.connect(lambda rec, row: rows.append(row))
     assert s.runExperiment("entry/entry.py", {"participant": "p"})
     entered = rows[0]["entered"]

@@ -1,4 +1,5 @@
 """Loading experiments by path, in isolation; broken files listed with their reason."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,9 @@ def test_scan_lists_good_and_broken_with_reasons(exp_root, make_session):
     before = _tree(exp_root)
     s = make_session(exp_root, scan=True)
     files = s.experiment_files
-    assert {"simple/simple.py", "failing/raises.py", "json/named_like_a_package.py", "endless/endless.py"} <= set(s.experiments)
+    assert {"simple/simple.py", "failing/raises.py", "json/named_like_a_package.py", "endless/endless.py"} <= set(
+        s.experiments
+    )
     broken = {k: e.error for k, e in files.items() if e.broken}
     assert "syntax error (line 1)" in broken["broken/syntax_error.py"]
     assert "missing run()" in broken["broken/no_run.py"]
@@ -44,6 +47,7 @@ def test_folder_named_like_an_installed_package(exp_root, make_session):
     assert s.runExperiment("json/named_like_a_package.py") is True
     assert s.run_records[-1].n_trials == 1
     import json
+
     assert hasattr(json, "dumps")  # the real json package untouched
 
 

@@ -4,6 +4,7 @@ that raised during its trials is *failed*; both say where (the experiment's file
 
 Real Sessions, a real PsychoPy window (Xvfb), real HDF5 files.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -36,8 +37,9 @@ def _line_of(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.strip().startswith(text))
 
 
-def test_raising_in_psychopys_saveAsExcel_after_the_last_trial_is_finished_with_errors(exp_root, tmp_path,
-                                                                                      make_session):
+def test_raising_in_psychopys_saveAsExcel_after_the_last_trial_is_finished_with_errors(
+    exp_root, tmp_path, make_session
+):
     s = make_session(exp_root, scan=True)
     log = DataLog(new_session_path(tmp_path / "data"))
     recorder = SessionRecorder(s, log)
@@ -71,7 +73,7 @@ def test_raising_in_psychopys_saveAsExcel_after_the_last_trial_is_finished_with_
     assert err2 is None and rec2.state == RunState.FINISHED
 
 
-_NESTED = '''
+_NESTED = """
 from psychopy import data
 
 expInfo = {'participant': 'p', 'date|hid': '', 'expName|hid': 'nested'}
@@ -97,9 +99,9 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
 
 def saveData(thisExp):
     thisExp.saveAsWideText(thisExp.dataFileName + '.csv', delim=',')
-'''
+"""
 
-_AFTER_TRIALS = '''
+_AFTER_TRIALS = """
 from psychopy import data
 
 expInfo = {'participant': 'p', 'date|hid': '', 'expName|hid': 'after'}
@@ -119,9 +121,9 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
 
 def saveData(thisExp):
     thisExp.saveAsWideText(thisExp.dataFileName + '.csv', delim=',')
-'''
+"""
 
-_SAVE_DATA_RAISES = '''
+_SAVE_DATA_RAISES = """
 from psychopy import data
 
 expInfo = {'participant': 'p', 'date|hid': '', 'expName|hid': 'savefails'}
@@ -141,18 +143,25 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
 def saveData(thisExp):
     thisExp.saveAsPickle(thisExp.dataFileName + '/no/such/folder/x')  # raises before the CSV below
     thisExp.saveAsWideText(thisExp.dataFileName + '.csv', delim=',')
-'''
+"""
 
 
-_BOTH = (EXPERIMENTS / "exporterr" / "export_fails.py").read_text().replace(
-    "def saveData(thisExp):\n", "def saveData(thisExp):\n    raise OSError('disk full')\n")
+_BOTH = (
+    (EXPERIMENTS / "exporterr" / "export_fails.py")
+    .read_text()
+    .replace("def saveData(thisExp):\n", "def saveData(thisExp):\n    raise OSError('disk full')\n")
+)
 
 
 @pytest.fixture
 def scripts_root(tmp_path):
     root = tmp_path / "scripts"
-    for name, text in (("nested", _NESTED), ("after", _AFTER_TRIALS), ("savefails", _SAVE_DATA_RAISES),
-                       ("both", _BOTH)):
+    for name, text in (
+        ("nested", _NESTED),
+        ("after", _AFTER_TRIALS),
+        ("savefails", _SAVE_DATA_RAISES),
+        ("both", _BOTH),
+    ):
         (root / name).mkdir(parents=True)
         (root / name / f"{name}.py").write_text(textwrap.dedent(text))
     return root
@@ -176,12 +185,13 @@ def test_the_experiments_own_error_after_its_trials_is_failed_at_its_line(script
     assert rec.error_at == f"{rec.error_file}:{_line_of(script, 'score = 10 / 0')}"
     assert Path(rec.error_file).samefile(script)
     line = outcome_line(rec, "/var/log/rigconsole.log")
-    assert line == (f"run failed at {rec.error_at}: ZeroDivisionError: division by zero; "
-                    f"full traceback in /var/log/rigconsole.log (or -v)")
+    assert line == (
+        f"run failed at {rec.error_at}: ZeroDivisionError: division by zero; "
+        f"full traceback in /var/log/rigconsole.log (or -v)"
+    )
 
 
-def test_save_data_raising_after_run_returned_is_finished_with_errors_and_the_csv_is_kept(scripts_root,
-                                                                                         make_session):
+def test_save_data_raising_after_run_returned_is_finished_with_errors_and_the_csv_is_kept(scripts_root, make_session):
     s = make_session(scripts_root, scan=True)
     rec, err = _run(s, "savefails/savefails.py")
     assert err is None  # a wrap-up error is recorded, not raised (as before)
@@ -194,8 +204,7 @@ def test_save_data_raising_after_run_returned_is_finished_with_errors_and_the_cs
     assert "in the experiment's saveData at " in outcome_line(rec)
 
 
-def test_saveAsExcel_then_saveData_raising_keeps_the_first_error_and_every_trial_in_a_csv(scripts_root,
-                                                                                          make_session):
+def test_saveAsExcel_then_saveData_raising_keeps_the_first_error_and_every_trial_in_a_csv(scripts_root, make_session):
     assert "raise OSError('disk full')" in _BOTH
     s = make_session(scripts_root, scan=True)
     rec, err = _run(s, "both/both.py")

@@ -1,5 +1,6 @@
 """The Session's public ports: the frame budget, connecting a console, the data log and
 instruments offered to experiments, default keys, and the epoch of the experiment clock."""
+
 from __future__ import annotations
 
 import math
@@ -10,7 +11,7 @@ import pytest
 from rigconsole.frame_budget import FrameBudget
 from rigconsole.session import RunInProgressError
 
-_SEES_THE_SESSION = '''
+_SEES_THE_SESSION = """
 import time
 from psychopy import data, visual
 from psychopy.constants import STARTED
@@ -35,7 +36,7 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
     thisExp.nextEntry()
     for _ in range(3):
         win.flip()
-'''
+"""
 
 
 def _script_session(tmp_path, make_session, **kwargs):
@@ -177,7 +178,8 @@ def test_a_run_failing_in_set_up_is_still_recorded(exp_root, tmp_path, make_sess
     (root / "bad" / "bad.py").write_text(
         "expInfo = {'participant': 'p'}\n"
         "def setupData(expInfo, dataDir=None):\n    raise OSError('conditions file missing')\n"
-        "def run(expInfo, thisExp, win):\n    pass\n")
+        "def run(expInfo, thisExp, win):\n    pass\n"
+    )
     s = make_session(root, scan=True)
     log = DataLog(new_session_path(tmp_path / "h5"))
     rec = SessionRecorder(s, log)

@@ -1,4 +1,5 @@
 """A session's runs land in the HDF5 data log as they happen; its trial table matches PsychoPy's CSV."""
+
 from __future__ import annotations
 
 import shutil

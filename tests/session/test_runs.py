@@ -1,4 +1,5 @@
 """Runs: data written, window reused, failures contained, pause/resume/stop from another thread."""
+
 from __future__ import annotations
 
 import csv
@@ -71,6 +72,7 @@ def test_second_run_is_refused_while_one_runs(exp_root, make_session):
                 s.runExperiment("simple/simple.py", {"participant": "x"})
             except RunInProgressError as err:
                 errors.append(str(err))
+
     s.events.trial_added.connect(on_trial)
     s.runExperiment("simple/simple.py", {"participant": "p"})
     assert errors and "is still running" in errors[0]
@@ -86,6 +88,7 @@ def _controller_thread(s, script):
         except BaseException as err:  # surface assertion failures in the test
             failures.append(err)
             s.stopExperiment()
+
     t = threading.Thread(target=target, daemon=True)
     t.start()
     return t, failures

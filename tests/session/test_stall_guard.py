@@ -1,6 +1,7 @@
 """The stall guard's rule: where console code may be served from an interruption
 (the experiment's own code, PsychoPy's data handling and waiting functions, up to the
 session's run step) and where it is not (any other library, Rig Console's own code)."""
+
 from __future__ import annotations
 
 import dis
@@ -30,8 +31,7 @@ def test_the_rule_walks_the_stack_up_to_the_run_step(tmp_path):
     import psychopy.data
 
     data_dir = os.path.dirname(psychopy.data.__file__)
-    pdata = _compiled(os.path.join(data_dir, "not_a_real_module.py"),
-                      "def save(f):\n    return f()\n")
+    pdata = _compiled(os.path.join(data_dir, "not_a_real_module.py"), "def save(f):\n    return f()\n")
     guard = StallGuard(lambda: None)
     guard.configure({_driver.__code__}, experiment_folders=[tmp_path / "exp"])
 
@@ -46,9 +46,11 @@ def test_the_rule_walks_the_stack_up_to_the_run_step(tmp_path):
 
     from psychopy import clock, event
     from psychopy.hardware import keyboard
+
     for fn in (clock.wait, event.waitKeys, keyboard.Keyboard.waitKeys):
         assert guard._code_allowed(fn.__code__), fn  # PsychoPy's waiting functions
     from rigconsole.datalog import DataLog
+
     assert not guard._code_allowed(DataLog.add_entry.__code__)  # Rig Console's own code may hold its locks
 
 
@@ -85,7 +87,7 @@ def _running_in(served, prefix):
     return [stack for _, stack in served if any(f.startswith(prefix) and op != "RETURN_VALUE" for f, op in stack)]
 
 
-_CALLS_A_LIBRARY = '''
+_CALLS_A_LIBRARY = """
 import sys, time
 sys.path.insert(0, LIBDIR)
 import slowlib
@@ -110,9 +112,9 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
     thisExp.nextEntry()
     for _ in range(3):
         win.flip()
-'''
+"""
 
-_SLOWLIB = '''
+_SLOWLIB = """
 import time
 
 def make(seconds):
@@ -121,7 +123,7 @@ def make(seconds):
     while time.perf_counter() < t_end:
         total += sum(i * i for i in range(100))
     return total
-'''
+"""
 
 
 @pytest.mark.timing
@@ -141,7 +143,7 @@ def test_library_calls_are_never_interrupted_and_the_console_is_served_between_t
     assert s.frame_hook.guard.deferrals >= 5
 
 
-_WAITS = '''
+_WAITS = """
 import time
 from psychopy import core, data
 from psychopy.constants import STARTED
@@ -163,7 +165,7 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
     thisExp.nextEntry()
     for _ in range(3):
         win.flip()
-'''
+"""
 
 
 @pytest.mark.timing
@@ -178,7 +180,7 @@ def test_the_console_is_served_inside_core_wait(tmp_path, make_session):
     assert len(during) >= 6 and max(gaps) < 0.1, gaps
 
 
-_LOGS_A_LOT = '''
+_LOGS_A_LOT = """
 import time
 from psychopy import data
 from psychopy.constants import STARTED
@@ -202,7 +204,7 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
     thisExp.nextEntry()
     for _ in range(3):
         win.flip()
-'''
+"""
 
 
 @pytest.mark.timing
@@ -227,7 +229,7 @@ def test_console_code_never_runs_inside_the_data_log(tmp_path, make_session):
     assert len([t for t, _ in served if t > t0]) >= 6  # served between the calls
 
 
-_LOGS_FOR_PSYCHOPY = '''
+_LOGS_FOR_PSYCHOPY = """
 from psychopy import data, logging
 from psychopy.constants import STARTED
 
@@ -245,7 +247,7 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
     for i in range(60000):  # PsychoPy keeps them until logging.flush(): the session's, at the run's end
         logging.data(f"a line of the experiment's log, number {i}")
     thisExp.nextEntry()
-'''
+"""
 
 
 @pytest.mark.timing

@@ -1,5 +1,6 @@
 """The session surface the console's views use: the real Session implements ConsoleSession, and
 the placeholder shown while the rig loads is a proper object behind the same protocol."""
+
 from __future__ import annotations
 
 import inspect
@@ -21,8 +22,9 @@ def test_a_real_session_implements_the_protocol(make_session, exp_root):
         want = getattr(ConsoleSession, name, None)
         if callable(want) and not isinstance(want, property):
             got = inspect.signature(getattr(type(s), name))
-            assert list(got.parameters)[: len(inspect.signature(want).parameters)] == \
-                list(inspect.signature(want).parameters), name
+            assert list(got.parameters)[: len(inspect.signature(want).parameters)] == list(
+                inspect.signature(want).parameters
+            ), name
 
 
 def test_the_pending_session_implements_it_and_refuses_what_needs_the_rig(tmp_path):

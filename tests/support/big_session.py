@@ -1,4 +1,5 @@
 """Big session files for the lazy-reader test and benchmark (benchmarks/bench_datalog.py --open)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """A frame budget whose time left the test sets (rigconsole.frame_budget.FrameBudget)."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Comparing PsychoPy's CSV with the session file's trial table (shared by the CLI and recorder tests)."""
+
 from __future__ import annotations
 
 import csv

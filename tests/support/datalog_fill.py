@@ -1,4 +1,5 @@
 """Shared helper for the data-tools tests: fills a DataLog with variables and runs."""
+
 from __future__ import annotations
 
 import math
@@ -8,9 +9,11 @@ from pathlib import Path
 
 # docs/screenshots is rewritten only on request (RIGCONSOLE_UPDATE_SCREENSHOTS=1),
 # so a test run leaves the work tree clean
-SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-               if os.environ.get("RIGCONSOLE_UPDATE_SCREENSHOTS") == "1"
-               else Path(tempfile.gettempdir()) / "rigconsole-screenshots")
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("RIGCONSOLE_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "rigconsole-screenshots"
+)
 
 
 def fill_session(log, *, n_var: int = 200, runs: int = 2, trials: int = 30) -> list[str]:
@@ -27,11 +30,17 @@ def fill_session(log, *, n_var: int = 200, runs: int = 2, trials: int = 30) -> l
         run = log.start_run("gonogo", {"participant": f"P{r + 1:02d}", "session": "001", "go_ratio": 0.75})
         for k in range(trials):
             go = bool(rng.random() < 0.75)
-            log.add_trial(run, {
-                "trials.thisN": k, "stim": "go" if go else "nogo", "key_resp.keys": "space" if go else "",
-                "key_resp.rt": float(0.28 + 0.1 * rng.random()) if go else None,
-                "key_resp.corr": 1 if rng.random() < 0.9 else 0, "thisRow.t": 2.0 + 1.5 * k,
-            })
+            log.add_trial(
+                run,
+                {
+                    "trials.thisN": k,
+                    "stim": "go" if go else "nogo",
+                    "key_resp.keys": "space" if go else "",
+                    "key_resp.rt": float(0.28 + 0.1 * rng.random()) if go else None,
+                    "key_resp.corr": 1 if rng.random() < 0.9 else 0,
+                    "thisRow.t": 2.0 + 1.5 * k,
+                },
+            )
         log.end_run(run, "finished" if r == 0 else "stopped", dropped_frames=r, n_trials=trials)
         paths.append(run)
     return paths

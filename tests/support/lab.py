@@ -7,6 +7,7 @@ columns (``thisRow.t``, ``key_resp.rt``...), an instrument's state changes, a no
 optionally a run that fails. Times are made up (epoch s from ``t0``) and spread as a real
 session's would be; nothing waits.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,17 @@ from pathlib import Path
 from rigconsole.datalog import DataLog
 
 
-def write_session(path: Path, *, seconds: float = 20.0, runs: int = 2, trials: int = 10, rate_hz: float = 10.0,
-                  fail: bool = False, t0: float | None = None, participant: str = "p") -> Path:
+def write_session(
+    path: Path,
+    *,
+    seconds: float = 20.0,
+    runs: int = 2,
+    trials: int = 10,
+    rate_hz: float = 10.0,
+    fail: bool = False,
+    t0: float | None = None,
+    participant: str = "p",
+) -> Path:
     """Write a session file of ``runs`` runs of ``trials`` trials over ``seconds`` s; returns ``path``.
 
     With ``fail`` the last run fails halfway (outcome ``"failed"``, an error line). Participants are
@@ -29,8 +39,14 @@ def write_session(path: Path, *, seconds: float = 20.0, runs: int = 2, trials: i
     try:
         log.describe_variable("pupil_mm", unit="mm", description="pupil diameter", source="eyetracker")
         log.save_parameter(monitor="testMonitor", refresh_hz=60.0)
-        log.add_annotation("photometer: connected", source="instrument:photometer", kind="state",
-                           timestamp=t0 + 0.05, state="connected", message="")
+        log.add_annotation(
+            "photometer: connected",
+            source="instrument:photometer",
+            kind="state",
+            timestamp=t0 + 0.05,
+            state="connected",
+            message="",
+        )
         # values: the DataLog stamps add_entry with the call's time, so write the mirror through
         # the public API in order and shift times after: record (t, values) and log at those times
         span = seconds / runs
@@ -46,18 +62,38 @@ def write_session(path: Path, *, seconds: float = 20.0, runs: int = 2, trials: i
         for r in range(runs):
             start = t0 + 0.2 + r * span
             failed = fail and r == runs - 1
-            group = log.start_run("gonogo/gonogo.psyexp", {"participant": f"{participant}{r + 1:02d}", "session": "001"},
-                                  started=start)
+            group = log.start_run(
+                "gonogo/gonogo.psyexp", {"participant": f"{participant}{r + 1:02d}", "session": "001"}, started=start
+            )
             n_trials = trials // 2 if failed else trials
             for k in range(n_trials):
-                log.add_trial(group, {"trials.thisN": k, "thisRow.t": round((k + 1) * (span - 1.0) / (trials + 1), 3),
-                                      "go": bool(k % 3), "key_resp.keys": "space" if k % 3 else "",
-                                      "key_resp.rt": round(0.3 + 0.1 * rng.random(), 4) if k % 3 else None})
+                log.add_trial(
+                    group,
+                    {
+                        "trials.thisN": k,
+                        "thisRow.t": round((k + 1) * (span - 1.0) / (trials + 1), 3),
+                        "go": bool(k % 3),
+                        "key_resp.keys": "space" if k % 3 else "",
+                        "key_resp.rt": round(0.3 + 0.1 * rng.random(), 4) if k % 3 else None,
+                    },
+                )
             if r == 0:
-                log.add_annotation("photometer: down (timeout)", source="instrument:photometer", kind="state",
-                                   timestamp=start + span / 2, state="down", message="timeout")
-                log.add_annotation("photometer: connected", source="instrument:photometer", kind="state",
-                                   timestamp=start + span / 2 + 1.0, state="connected", message="")
+                log.add_annotation(
+                    "photometer: down (timeout)",
+                    source="instrument:photometer",
+                    kind="state",
+                    timestamp=start + span / 2,
+                    state="down",
+                    message="timeout",
+                )
+                log.add_annotation(
+                    "photometer: connected",
+                    source="instrument:photometer",
+                    kind="state",
+                    timestamp=start + span / 2 + 1.0,
+                    state="connected",
+                    message="",
+                )
             if failed:
                 log.end_run(group, "failed", error="ValueError: bad stimulus size", n_trials=n_trials)
             else:

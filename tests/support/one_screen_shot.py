@@ -8,6 +8,7 @@ Prints one JSON line: the screens Qt sees, the console's frame (Qt) and the stim
 window's client area (pyglet), both in device pixels, the run's outcome and whether the
 grab shows the stimulus (white pixels inside the stimulus window).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,9 +65,14 @@ def main(root: Path, out: Path) -> int:
         g = w.frameGeometry()
         dpr = w.screen().devicePixelRatio()
         rec = c.session.run_records[-1]
-        result.update(screens=len(QGuiApplication.screens()), state=rec.state, error=rec.error,
-                      console=[round(v * dpr) for v in (g.x(), g.y(), g.width(), g.height())], stimulus=stim_rect(),
-                      log=[line for line in w.log_panel.lines() if "monitor" in line or "placed" in line])
+        result.update(
+            screens=len(QGuiApplication.screens()),
+            state=rec.state,
+            error=rec.error,
+            console=[round(v * dpr) for v in (g.x(), g.y(), g.width(), g.height())],
+            stimulus=stim_rect(),
+            log=[line for line in w.log_panel.lines() if "monitor" in line or "placed" in line],
+        )
 
     try:
         c.loop.run_until_complete(scenario())

@@ -1,7 +1,7 @@
 """Small experiment scripts the tests write into a root folder."""
 
 #: a plain script whose keyboard accepts only escape, which nobody presses: a dry run is stuck
-STUCK = '''
+STUCK = """
 from psychopy import visual, data
 from psychopy.hardware import keyboard
 from psychopy.constants import FINISHED
@@ -20,4 +20,4 @@ def run(expInfo, thisExp, win, globalClock=None, thisSession=None):
         win.flip()
         if thisExp.status == FINISHED:
             return
-'''
+"""

@@ -1,5 +1,6 @@
 """A real SMTP server's inbox for the notification tests (aiosmtpd on 127.0.0.1), and the
 email settings that point at it."""
+
 from __future__ import annotations
 
 import email
@@ -45,7 +46,14 @@ def free_port() -> int:
 
 def email_settings(port, **kw) -> EmailSettings:
     """Mail to pi@lab.example through 127.0.0.1:``port``, no TLS, no disk warning; ``kw`` override."""
-    base = dict(enabled=True, host="127.0.0.1", port=port, security="none", from_addr="rig@lab.example",
-                to_addrs=["pi@lab.example"], disk_low_gb=0)
+    base = dict(
+        enabled=True,
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        from_addr="rig@lab.example",
+        to_addrs=["pi@lab.example"],
+        disk_low_gb=0,
+    )
     base.update(kw)
     return EmailSettings(**base)

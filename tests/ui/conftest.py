@@ -2,6 +2,7 @@
 window under Xvfb, its data log and recorder), the SessionBridge and RunController,
 and the MainWindow; all closed at teardown. Only one PsychoPy window exists at a time.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -29,8 +30,7 @@ def ui_root(tmp_path) -> Path:
 def ui_settings(tmp_path, ui_root):
     from rigconsole.settings import Settings, WindowSettings
 
-    return Settings(root=ui_root, data_dir=tmp_path / "data",
-                    window=WindowSettings(size=(320, 240), fullscr=False))
+    return Settings(root=ui_root, data_dir=tmp_path / "data", window=WindowSettings(size=(320, 240), fullscr=False))
 
 
 @pytest.fixture
@@ -78,12 +78,18 @@ def make_window(qtbot, rig, session, bridge, controller, ui_settings):
     presenters = []
 
     def make(settings=None, scan=True):
-        w = MainWindow(session, bridge, controller, settings if settings is not None else ui_settings,
-                       apply_settings=rig.apply_settings)
+        w = MainWindow(
+            session,
+            bridge,
+            controller,
+            settings if settings is not None else ui_settings,
+            apply_settings=rig.apply_settings,
+        )
         qtbot.addWidget(w)
         made.append(w)
-        w.presenter = NotificationPresenter(notifications, log_path=None, show_banner=w.show_notice,
-                                            show_status=w.show_status)
+        w.presenter = NotificationPresenter(
+            notifications, log_path=None, show_banner=w.show_notice, show_status=w.show_status
+        )
         presenters.append(w.presenter)
         if scan:
             session.scanRoot()
@@ -109,5 +115,3 @@ def make_window(qtbot, rig, session, bridge, controller, ui_settings):
 @pytest.fixture
 def window(make_window):
     return make_window()
-
-

@@ -1,4 +1,5 @@
 """Repaints and other indivisible console work wait for a frame pump with time for them."""
+
 from __future__ import annotations
 
 import math

@@ -3,6 +3,7 @@ one screen the stimulus window beside it keeps a usable size (issue: console wid
 
 A real console (build_console, the simulated instruments included) under Xvfb, with a root and a
 data folder whose paths are longer than the screen is wide, runs a Builder experiment to the end."""
+
 from __future__ import annotations
 
 import shutil
@@ -19,8 +20,11 @@ def _widths(window) -> dict[str, int]:
     """minimumSizeHint widths of the window and of each part that sets it (for the failure message)."""
     from PySide6.QtWidgets import QDockWidget, QToolBar
 
-    parts = {"window": window.minimumSizeHint().width(), "central": window.centralWidget().minimumSizeHint().width(),
-             "statusbar": window.statusBar().minimumSizeHint().width()}
+    parts = {
+        "window": window.minimumSizeHint().width(),
+        "central": window.centralWidget().minimumSizeHint().width(),
+        "statusbar": window.statusBar().minimumSizeHint().width(),
+    }
     for w in window.findChildren(QDockWidget) + window.findChildren(QToolBar):
         if w.isVisible():
             parts[w.objectName() or w.windowTitle()] = w.minimumSizeHint().width()
@@ -46,8 +50,9 @@ def test_long_paths_do_not_widen_the_console(qtbot, tmp_path):
         qtbot.waitUntil(lambda: w.current_key() == key)
         w.form.set_values({"participant": "a_participant_with_a_long_identifier_" * 3})
         w.run_action.trigger()
-        qtbot.waitUntil(lambda: bool(c.session.run_records) and c.session.run_records[-1].ended is not None,
-                        timeout=90_000)
+        qtbot.waitUntil(
+            lambda: bool(c.session.run_records) and c.session.run_records[-1].ended is not None, timeout=90_000
+        )
         rec = c.session.run_records[-1]
         assert rec.state == "finished", rec.error
         assert rec.data_files and all(str(data) in f for f in rec.data_files)

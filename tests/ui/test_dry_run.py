@@ -3,6 +3,7 @@ real HDF5 files): a simulated participant answers inside PsychoPy's input path, 
 X key tool; the data go to <data folder>/dry-runs, marked as simulated; the QA report
 dialog shows the outcome (or where it stuck), the trial counts, the empty columns, frame
 timing and duration; a stuck or failing experiment leaves the console working."""
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ def no_x_key_tool(tmp_path, monkeypatch):
         if argv and Path(str(argv[0]).split()[0]).name in X_KEY_TOOLS:
             calls.append(" ".join(map(str, argv)))
         real_init(self, args, *a, **kw)
+
     monkeypatch.setattr(subprocess.Popen, "__init__", init)
     yield calls
     assert not calls, f"an X key tool ran: {calls}"
@@ -104,8 +106,11 @@ def test_dry_run_of_the_bundled_gonogo_from_the_console(qtbot, console, tmp_path
     assert w.dry_run_action in w.toolbar.actions()
     assert w.dry_run_action in next(m for m in w.menuBar().actions() if m.text() == "&Run").menu().actions()
     during = []
-    c.bridge.trialAdded.connect(lambda rec, row: during.append(
-        (w.dry_run_view.indicator.isVisible(), w.dry_run_view.indicator.text(), w.dry_run_action.isEnabled())))
+    c.bridge.trialAdded.connect(
+        lambda rec, row: during.append(
+            (w.dry_run_view.indicator.isVisible(), w.dry_run_view.indicator.text(), w.dry_run_action.isEnabled())
+        )
+    )
 
     _start(qtbot, w)
     dlg = _report_dialog(qtbot, w, 90_000)
@@ -130,8 +135,11 @@ def test_dry_run_of_the_bundled_gonogo_from_the_console(qtbot, console, tmp_path
     dry_logs = sorted((data / "dry-runs").glob("session_*.h5"))
     assert len(dry_logs) == 1
     with h5py.File(dry_logs[0], "r") as f:
-        assert json.loads(f["metadata"].attrs["dry_run"]) == {"simulated_participant": True, "seed": 0,
-                                                               "time_warp": 10.0}
+        assert json.loads(f["metadata"].attrs["dry_run"]) == {
+            "simulated_participant": True,
+            "seed": 0,
+            "time_warp": 10.0,
+        }
         assert len(f["runs"]) == 1
     # afterwards the console is back on the data folder and its session file: a real run lands there
     assert c.rig.data_log.path == session_file and c.session.dataDir == data
@@ -140,8 +148,9 @@ def test_dry_run_of_the_bundled_gonogo_from_the_console(qtbot, console, tmp_path
     _select(qtbot, w, "gonogo/gonogo.py", {"participant": "real01", "nTrials": 2})
     n = len(c.session.run_records)
     w.run_action.trigger()
-    qtbot.waitUntil(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, timeout=60_000
+    )
     real = c.session.run_records[-1]
     assert real.data_files and not any(Path(f).is_relative_to(data / "dry-runs") for f in real.data_files)
     assert w.dry_run_view.dialog is None  # a real run opens no QA report
@@ -244,8 +253,9 @@ def test_the_dry_run_dialog_offers_the_speed_and_the_report_shows_it(qtbot, cons
     _select(qtbot, w, "gonogo/gonogo.py", {"participant": "real02", "nTrials": 2})
     n = len(c.session.run_records)
     w.run_action.trigger()
-    qtbot.waitUntil(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, timeout=60_000
+    )
     real = c.session.run_records[-1]
     assert real.frame_stats["refresh_hz"] == 60 and 14 < real.frame_stats["p50_ms"] < 19, real.frame_stats
     assert all("time_warp" not in r for r in _csv(real))

@@ -1,5 +1,6 @@
 """The QA report dialog for each outcome a dry run can have (the dialog alone; the console's
 dry runs are in test_dry_run.py)."""
+
 from __future__ import annotations
 
 import math
@@ -17,11 +18,24 @@ def _dialog(qtbot, report, folder="/data/dry-runs"):
 
 
 def test_a_builder_report_lists_loops_empty_columns_and_frames(qtbot):
-    report = QAReport("GoNoGo/gng.psyexp", "completed", rows=14, trials_per_loop={"practice": 2, "trials": 12},
-                      expected_trials={"trials": 12}, empty_columns=["resp.corr"],
-                      frame_stats={"n_frames": 1200, "dropped_frames": 3, "p50_ms": 16.7, "p99_ms": 18.2,
-                                   "max_ms": 40.1, "refresh_hz": 60.0},
-                      duration_s=75.4, simulated={"key_press": 13, "key_release": 13})
+    report = QAReport(
+        "GoNoGo/gng.psyexp",
+        "completed",
+        rows=14,
+        trials_per_loop={"practice": 2, "trials": 12},
+        expected_trials={"trials": 12},
+        empty_columns=["resp.corr"],
+        frame_stats={
+            "n_frames": 1200,
+            "dropped_frames": 3,
+            "p50_ms": 16.7,
+            "p99_ms": 18.2,
+            "max_ms": 40.1,
+            "refresh_hz": 60.0,
+        },
+        duration_s=75.4,
+        simulated={"key_press": 13, "key_release": 13},
+    )
     dlg = _dialog(qtbot, report)
     assert dlg.fields["Trials"].text() == "practice 2, trials 12 of 12 (14 data rows)"
     assert dlg.fields["Empty columns"].text() == "resp.corr"
@@ -33,8 +47,13 @@ def test_a_builder_report_lists_loops_empty_columns_and_frames(qtbot):
 
 
 def test_stuck_failed_and_time_limit_say_where(qtbot):
-    stuck = QAReport("a.py", "stuck", where="routine 'trial', loop 'trials' trial 3 of 10, waiting for keys ['q']",
-                     rows=2, expected_rows=10)
+    stuck = QAReport(
+        "a.py",
+        "stuck",
+        where="routine 'trial', loop 'trials' trial 3 of 10, waiting for keys ['q']",
+        rows=2,
+        expected_rows=10,
+    )
     dlg = _dialog(qtbot, stuck)
     assert "stuck" in dlg.outcome_label.text() and "stopped making progress" in dlg.outcome_label.text()
     assert dlg.fields["Where it stuck"].text().endswith("waiting for keys ['q']")

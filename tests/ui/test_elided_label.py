@@ -1,5 +1,6 @@
 """ElidedLabel: a long text elides to the label's width (middle for paths), the whole text stays
 in text() and the tooltip, and the label asks for a few characters, not the whole text."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt

@@ -2,6 +2,7 @@
 reading shows whole, with its unit, in columns that fit their content; a reading longer than its
 column elides in the middle (its leading digits and its unit stay). The whole console is built
 as a double-click builds it, and grabbed for docs/screenshots/first-launch.png."""
+
 from __future__ import annotations
 
 import os
@@ -89,8 +90,11 @@ def test_first_launch_shows_whole_readings_with_units(qtbot, tmp_path):
         assert not cut, cut
         tree = dock.tree
         for col in (COL_NAME, COL_READING, COL_AGE):  # Qt's own measure of the rows agrees
-            assert tree.sizeHintForColumn(col) <= tree.columnWidth(col), (col, tree.sizeHintForColumn(col),
-                                                                          tree.columnWidth(col))
+            assert tree.sizeHintForColumn(col) <= tree.columnWidth(col), (
+                col,
+                tree.sizeHintForColumn(col),
+                tree.columnWidth(col),
+            )
         SHOTS.mkdir(parents=True, exist_ok=True)
         assert w.grab().save(str(SHOTS / "first-launch.png"))
     finally:

@@ -1,4 +1,5 @@
 """MainWindow end to end: real Session, real PsychoPy window (Xvfb), real runs."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,7 @@ RUN_TIMEOUT_MS = 30000
 def _wait_idle(qtbot, window):
     """Wait for the run to end and for the window to show its end (the views follow the
     session through the event loop, so they lag it by at most one turn)."""
-    qtbot.waitUntil(lambda: window.session.current_run is None and not window.controller.busy,
-                    timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.session.current_run is None and not window.controller.busy, timeout=RUN_TIMEOUT_MS)
     rec = window.session.run_records[-1]
     qtbot.waitUntil(lambda: window.status_panel.last_record is rec, timeout=5000)
     return rec
@@ -86,8 +86,14 @@ def test_form_has_the_right_widget_kinds(window):
     # required marked with *
     assert window.form._labels["participant"].text() == "participant *"
     assert window.form.values() == {
-        "participant": "", "session": "001", "condition": "A", "practice": False, "nTrials": 5,
-        "isi": 0.5, "rig": "rig-1", "framesPerTrial": 3,
+        "participant": "",
+        "session": "001",
+        "condition": "A",
+        "practice": False,
+        "nTrials": 5,
+        "isi": 0.5,
+        "rig": "rig-1",
+        "framesPerTrial": 3,
     }
     window.form.set_values({"condition": "B", "practice": True, "nTrials": 7, "rig": "other"})
     v = window.form.values()
@@ -114,6 +120,7 @@ def test_required_participant_is_enforced(window, qtbot):
 # actions *during* a run go through the ``during_run`` fixture (a QTimer that
 # fires in the frame pump); plain asserts come after the run has ended.
 
+
 def _start(window, key, values):
     assert window.experiments.select(key)
     window.form.set_values(values)
@@ -133,11 +140,18 @@ def _state(window):
 def test_run_end_to_end_from_the_form(window, qtbot, during_run):
     seen = {}
     script = during_run()
-    script.when(lambda: _state(window) == RunState.RUNNING and _current(window).n_trials >= 2,
-                lambda: seen.update(run=window.run_action.isEnabled(), stop=window.stop_action.isEnabled(),
-                                    pause=window.pause_action.isEnabled(), pill=window.pill.state,
-                                    form=window.form.isEnabled(), trial=window.status_panel.trial_label.text()),
-                "observe")
+    script.when(
+        lambda: _state(window) == RunState.RUNNING and _current(window).n_trials >= 2,
+        lambda: seen.update(
+            run=window.run_action.isEnabled(),
+            stop=window.stop_action.isEnabled(),
+            pause=window.pause_action.isEnabled(),
+            pill=window.pill.state,
+            form=window.form.isEnabled(),
+            trial=window.status_panel.trial_label.text(),
+        ),
+        "observe",
+    )
     script.start()
     _start(window, "trials/trials.py", {"participant": "P01", "condition": "B", "nTrials": 12, "framesPerTrial": 3})
     rec = _wait_idle(qtbot, window)
@@ -198,8 +212,14 @@ def test_pause_resume_keeps_the_ui_responsive(window, qtbot, during_run):
     window.bridge.runStateChanged.connect(lambda rec: pill_states.append((rec.state, window.pill.state)))
 
     def paused():
-        notes.update(pill=window.pill.state, text=window.pill.text(), resume=window.resume_action.isEnabled(),
-                     pause=window.pause_action.isEnabled(), n=_current(window).n_trials, t=time.perf_counter())
+        notes.update(
+            pill=window.pill.state,
+            text=window.pill.text(),
+            resume=window.resume_action.isEnabled(),
+            pause=window.pause_action.isEnabled(),
+            n=_current(window).n_trials,
+            t=time.perf_counter(),
+        )
         heartbeat.start()
 
     def resume():
@@ -208,12 +228,18 @@ def test_pause_resume_keeps_the_ui_responsive(window, qtbot, during_run):
         window.resume_action.trigger()
 
     script = during_run()
-    script.when(lambda: _state(window) == RunState.RUNNING and _current(window).n_trials >= 2,
-                window.pause_action.trigger, "pause")
+    script.when(
+        lambda: _state(window) == RunState.RUNNING and _current(window).n_trials >= 2,
+        window.pause_action.trigger,
+        "pause",
+    )
     script.when(lambda: _state(window) == RunState.PAUSED, paused, "paused")
     script.when(lambda: time.perf_counter() - notes["t"] > 0.6, resume, "resume")
-    script.when(lambda: _state(window) == RunState.RUNNING and _current(window).n_trials > notes["n"] + 2,
-                lambda: notes.update(pill_after=window.pill.state) or window.stop_action.trigger(), "stop")
+    script.when(
+        lambda: _state(window) == RunState.RUNNING and _current(window).n_trials > notes["n"] + 2,
+        lambda: notes.update(pill_after=window.pill.state) or window.stop_action.trigger(),
+        "stop",
+    )
     script.start()
     _start(window, "trials/trials.py", {"participant": "P03", "nTrials": 300})
     rec = _wait_idle(qtbot, window)
@@ -230,8 +256,9 @@ def test_pause_resume_keeps_the_ui_responsive(window, qtbot, during_run):
 
 def test_stop_ends_the_run_as_stopped(window, qtbot, during_run):
     script = during_run()
-    script.when(lambda: _current(window) is not None and _current(window).n_trials >= 2,
-                window.stop_action.trigger, "stop")
+    script.when(
+        lambda: _current(window) is not None and _current(window).n_trials >= 2, window.stop_action.trigger, "stop"
+    )
     script.start()
     _start(window, "trials/trials.py", {"participant": "P04", "nTrials": 500})
     rec = _wait_idle(qtbot, window)
@@ -468,8 +495,9 @@ def test_a_real_write_error_shows_one_dismissable_banner_saying_what_was_kept(wi
     close.click()
     assert not window.banner.isVisible()
     # another error is shown
-    notifications.notify("writing x.h5 failed (I/O error); data up to 10:00:00 is on disk; check the disk",
-                         source="data log")
+    notifications.notify(
+        "writing x.h5 failed (I/O error); data up to 10:00:00 is on disk; check the disk", source="data log"
+    )
     assert window.banner.isVisible() and "I/O error" in window.banner.text()
     try:
         log.close()

@@ -4,6 +4,7 @@ console (build_console) during a real go/no-go run on a real PsychoPy window und
 The note lands in the session .h5 at its trial, with its marker code; it shows as a marker on the
 trial plot and in the Notes dock; a RemoteObserver attached over 127.0.0.1 receives it; the CSV
 export lists it; an operator's remote note is a note too. Screenshots go to tests/ui/artifacts/."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,12 @@ def console(qtbot, tmp_path):
 
     root = tmp_path / "root"
     shutil.copytree(REPO / "resources" / "experiments", root)
-    settings = Settings(root=root, data_dir=tmp_path / "data", window=WindowSettings(size=(400, 300)),
-                        remote=RemoteSettings(enabled=True, port=0, tls="off"))
+    settings = Settings(
+        root=root,
+        data_dir=tmp_path / "data",
+        window=WindowSettings(size=(400, 300)),
+        remote=RemoteSettings(enabled=True, port=0, tls="off"),
+    )
     c = build_console(settings=settings, simulated_vsync_hz=60, show=True)
     qtbot.waitExposed(c.window)
     qtbot.waitUntil(lambda: c.notebook is not None, timeout=60_000)
@@ -65,8 +70,11 @@ class Listener:
         task.cancel()
 
     def notes(self) -> list[dict]:
-        return [e["annotation"] for e in self.events if e.get("type") == "annotation"
-                and e["annotation"].get("kind") == "note"]
+        return [
+            e["annotation"]
+            for e in self.events
+            if e.get("type") == "annotation" and e["annotation"].get("kind") == "note"
+        ]
 
     def close(self) -> None:
         self._stop.set()
@@ -124,13 +132,17 @@ def test_ctrl_n_note_during_gonogo_reaches_file_plot_panel_observer_and_csv(qtbo
 
         script.when(running, press_ctrl_n, "ctrl+n")
         script.when(lambda: c.notebook.dialog is not None and c.notebook.dialog.isVisible(), type_note, "type")
-        script.when(lambda: c.notebook.dialog is not None and c.notebook.dialog.text.text() == "participant sneezed",
-                    press_enter, "enter")
+        script.when(
+            lambda: c.notebook.dialog is not None and c.notebook.dialog.text.text() == "participant sneezed",
+            press_enter,
+            "enter",
+        )
         script.when(lambda: c.notebook.dialog is None and w.trial_plot.plot.note_items, shoot, "shot")
         script.start()
         w.run_action.trigger()
-        qtbot.waitUntil(lambda: len(c.session.run_records) > n_runs and c.session.run_records[-1].ended is not None,
-                        timeout=120_000)
+        qtbot.waitUntil(
+            lambda: len(c.session.run_records) > n_runs and c.session.run_records[-1].ended is not None, timeout=120_000
+        )
         script.check(["ctrl+n", "type", "enter", "shot"])
         rec = c.session.run_records[-1]
         assert rec.state == "finished", rec.error
@@ -179,7 +191,8 @@ def test_ctrl_n_note_during_gonogo_reaches_file_plot_panel_observer_and_csv(qtbo
             rows = list(csv.DictReader(fh))
         assert [(r["text"], r["run"], r["trial"], r["marker"], r["who"]) for r in rows] == [
             ("participant sneezed", group.split("/", 1)[1], str(trial + 1), "3", "console"),
-            ("lights back on", "", "", "7", "remote:second tech")]
+            ("lights back on", "", "", "7", "remote:second tech"),
+        ]
     finally:
         listener.close()
 

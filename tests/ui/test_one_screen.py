@@ -2,6 +2,7 @@
 default 1024x768 windowed stimulus window), the whole console (build_console) under
 pytest-xvfb's single 1600x1200 screen. The stimulus window goes beside the console, not on
 top of it, and Builder experiments in deg and cm run to the end from the console."""
+
 from __future__ import annotations
 
 import shutil
@@ -55,8 +56,9 @@ def _run_via_ui(qtbot, c, key, values, timeout=90_000):
     w.form.set_values(values)
     n = len(c.session.run_records)
     w.run_action.trigger()
-    qtbot.waitUntil(lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
-                    timeout=timeout)
+    qtbot.waitUntil(
+        lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None, timeout=timeout
+    )
     return c.session.run_records[-1]
 
 
@@ -74,8 +76,10 @@ def test_on_one_screen_the_stimulus_window_goes_beside_the_console(qtbot, new_us
     assert stim.left() >= console.right()  # side by side: the console left, the stimulus window right
     # it had to shrink (the console keeps its minimum width), keeping PsychoPy's 4:3 of 1024x768
     assert stim.width() < 1024 and stim.width() / stim.height() == pytest.approx(1024 / 768, abs=0.01)
-    assert any("stimulus window placed at" in line and "shrunk from 1024x768 to "
-               f"{stim.width()}x{stim.height()} px" in line for line in c.window.log_panel.lines())
+    assert any(
+        "stimulus window placed at" in line and f"shrunk from 1024x768 to {stim.width()}x{stim.height()} px" in line
+        for line in c.window.log_panel.lines()
+    )
     # a window the experiment closes is made again at the same place
     c.session.win.close()
     c.session.runExperiment("units_cm/units_cm.psyexp", {"participant": "again"})
@@ -126,12 +130,34 @@ def test_a_full_screen_stimulus_window_or_one_elsewhere_is_left_alone(qtbot):
     assert area is not None and area[0] >= before.right() and w.frameGeometry() == before
 
 
-TWO_SCREENS = {"synchronousWindowSystemEvents": False, "windowFrameMargins": False, "screens": [
-    {"name": "OPERATOR", "x": 0, "y": 0, "width": 1600, "height": 900, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1},
-    {"name": "SUBJECT", "x": 1600, "y": 0, "width": 1024, "height": 768, "logicalDpi": 96, "logicalBaseDpi": 96,
-     "dpr": 1}]}
+TWO_SCREENS = {
+    "synchronousWindowSystemEvents": False,
+    "windowFrameMargins": False,
+    "screens": [
+        {
+            "name": "OPERATOR",
+            "x": 0,
+            "y": 0,
+            "width": 1600,
+            "height": 900,
+            "logicalDpi": 96,
+            "logicalBaseDpi": 96,
+            "dpr": 1,
+        },
+        {
+            "name": "SUBJECT",
+            "x": 1600,
+            "y": 0,
+            "width": 1024,
+            "height": 768,
+            "logicalDpi": 96,
+            "logicalBaseDpi": 96,
+            "dpr": 1,
+        },
+    ],
+}
 
-TWO_SCREENS_SCRIPT = '''
+TWO_SCREENS_SCRIPT = """
 import json, logging, sys
 from pathlib import Path
 import rigconsole.ui
@@ -150,7 +176,7 @@ print(json.dumps({"screens": len(QGuiApplication.screens()), "console": [g.x(), 
                   "stim_size": [int(v) for v in win.size], "stim_pos": [int(v) for v in win.pos],
                   "xscreen": [win.winHandle.screen.width, win.winHandle.screen.height]}))
 c.close()
-'''
+"""
 
 
 def test_on_two_screens_nothing_changes(tmp_path):
@@ -167,8 +193,13 @@ def test_on_two_screens_nothing_changes(tmp_path):
     root = tmp_path / "root"
     shutil.copytree(EXPERIMENTS / "units_cm", root / "units_cm")
     env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
-    out = subprocess.run([sys.executable, "-c", TWO_SCREENS_SCRIPT, root, tmp_path / "data"], capture_output=True,
-                         text=True, timeout=240, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", TWO_SCREENS_SCRIPT, root, tmp_path / "data"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["screens"] == 2
@@ -201,14 +232,22 @@ def test_screenshot_one_screen_side_by_side(tmp_path, request):
     deg = root / "units_deg" / "units_deg.psyexp"  # 30 trials, not 3: the console shows the run meanwhile
     text = deg.read_text()
     assert '<Param name="nReps" updates="None" val="3" valType="code"/>' in text
-    deg.write_text(text.replace('<Param name="nReps" updates="None" val="3"', '<Param name="nReps" updates="None" val="30"'))
+    deg.write_text(
+        text.replace('<Param name="nReps" updates="None" val="3"', '<Param name="nReps" updates="None" val="30"')
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     out_png = SCREENSHOTS / "one-screen.png"
     out_png.unlink(missing_ok=True)
     script = Path(__file__).resolve().parents[1] / "support" / "one_screen_shot.py"
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    out = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x900x24", sys.executable, script, root, out_png],
-                         capture_output=True, text=True, timeout=280, env=env, cwd=short)
+    out = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1600x900x24", sys.executable, script, root, out_png],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        env=env,
+        cwd=short,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["screens"] == 1 and got["state"] == "finished", got

@@ -2,11 +2,12 @@
 participant (asked once), items with their state, trial n of N and elapsed time mid-plan, the
 estimated finish, drag-reorder of pending items, Pause after this item, Skip, Retry, Stop; a
 screenshot of the panel mid-plan, looked at (docs/screenshots/plan-panel.png)."""
+
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import os
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,14 +27,16 @@ def panel(window, rig, controller):
 
 
 def test_a_plan_runs_in_the_panel_and_is_steered_from_its_toolbar(panel, rig, window, qtbot, ui_root, tmp_path):
-    from rigconsole.ui.plan_panel import ParticipantDialog
     from rigconsole.plans import load_plan
+    from rigconsole.ui.plan_panel import ParticipantDialog
 
     plan_file = ui_root / "battery.yaml"
-    plan_file.write_text("name: Demo battery\nfields: {participant: '', session: '001'}\nitems:\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 400}\n    label: long task\n"
-                         "  - experiment: simple/simple.py\n    expInfo: {nTrials: 1}\n    label: last task\n")
+    plan_file.write_text(
+        "name: Demo battery\nfields: {participant: '', session: '001'}\nitems:\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 2}\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 400}\n    label: long task\n"
+        "  - experiment: simple/simple.py\n    expInfo: {nTrials: 1}\n    label: last task\n"
+    )
     plan = load_plan(plan_file)
     dialog = ParticipantDialog(plan, window)  # the participant fields, asked once
     assert list(dialog.edits) == ["participant", "session"]
@@ -73,6 +76,7 @@ def test_a_plan_runs_in_the_panel_and_is_steered_from_its_toolbar(panel, rig, wi
         panel.pause_action.trigger()  # Pause after this item
         seen["holding"] = q.holding
         panel.stop_action.trigger()  # Stop: the running item is stopped, its trials kept
+
     rig.session.events.trial_added.connect(mid_plan)
     assert panel.open_plan(plan, values)
     qtbot.waitUntil(lambda: "lines" in seen and q.running is None, timeout=60_000)
@@ -93,7 +97,8 @@ def test_a_plan_runs_in_the_panel_and_is_steered_from_its_toolbar(panel, rig, wi
     assert extra.state == "skipped"
     panel.list.setCurrentRow(1)
     rig.session.events.trial_added.connect(
-        lambda rec, row: q.running is not None and q.running.retry_of == long.id and rec.n_trials >= 2 and q.stop())
+        lambda rec, row: q.running is not None and q.running.retry_of == long.id and rec.n_trials >= 2 and q.stop()
+    )
     panel.retry_action.trigger()
     retried = q.pending[0]
     assert retried.retry_of == long.id

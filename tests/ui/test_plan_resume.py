@@ -2,6 +2,7 @@
 once its rig has loaded on the same data folder, offers (non-modal) to resume participant k9's
 plan at item 2; accepting runs items 2 and 3, and item 1's run and trials are unchanged in the
 first session file. A real stimulus window under Xvfb, real processes and HDF5 files."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,28 @@ from rigconsole.datalog import DataLog
 def _kill_during_item_2(plan, data, tmp_path):
     """``rigconsole run PLAN`` until item 2 has run a second, then SIGKILL; returns the state file."""
     state_file = data / "plans" / "k9_plan.json"
-    cmd = [sys.executable, "-m", "rigconsole.cli", "run", str(plan), "--exp-info", "participant=k9",
-           "--data-dir", str(data), "--window", "size=320,240", "--simulate-vsync", "60"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, RIGCONSOLE_LOG_DIR=str(tmp_path / "log")))
+    cmd = [
+        sys.executable,
+        "-m",
+        "rigconsole.cli",
+        "run",
+        str(plan),
+        "--exp-info",
+        "participant=k9",
+        "--data-dir",
+        str(data),
+        "--window",
+        "size=320,240",
+        "--simulate-vsync",
+        "60",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, RIGCONSOLE_LOG_DIR=str(tmp_path / "log")),
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -50,14 +69,15 @@ def _item1(path, run):
         return log.run_info(run), {k: [repr(x) for x in v] for k, v in log.trials(run).items()}  # nan == nan
 
 
-def test_the_console_offers_an_interrupted_plan_and_goes_on_at_item_2(request, tmp_path, ui_root, ui_settings,
-                                                                       qtbot):
+def test_the_console_offers_an_interrupted_plan_and_goes_on_at_item_2(request, tmp_path, ui_root, ui_settings, qtbot):
     plan = ui_root / "plan.yaml"
     simple = ui_root / "simple" / "simple.py"
-    plan.write_text("name: Resume battery\nfields: {participant: ''}\nitems:\n"
-                    f"  - experiment: {simple}\n    expInfo: {{nTrials: 3}}\n"
-                    f"  - experiment: {simple}\n    expInfo: {{nTrials: 150}}\n"
-                    f"  - experiment: {simple}\n    expInfo: {{nTrials: 2}}\n")
+    plan.write_text(
+        "name: Resume battery\nfields: {participant: ''}\nitems:\n"
+        f"  - experiment: {simple}\n    expInfo: {{nTrials: 3}}\n"
+        f"  - experiment: {simple}\n    expInfo: {{nTrials: 150}}\n"
+        f"  - experiment: {simple}\n    expInfo: {{nTrials: 2}}\n"
+    )
     data = ui_settings.data_dir
     state_file = _kill_during_item_2(plan, data, tmp_path)
     killed = json.loads(state_file.read_text())
@@ -78,7 +98,7 @@ def test_the_console_offers_an_interrupted_plan_and_goes_on_at_item_2(request, t
         qtbot.waitUntil(lambda: panel.resume_box is not None and panel.resume_box.isVisible(), timeout=10_000)
         box = panel.resume_box
         assert not box.isModal()  # the console stays usable while it asks
-        assert "Participant k9's plan \"Resume battery\" did not finish" in box.text()
+        assert 'Participant k9\'s plan "Resume battery" did not finish' in box.text()
         assert box.informativeText().startswith("Resume at item 2 of 3 (simple.py)?")
         shot = window.screen().grabWindow(0)
         assert shot.save(str(tmp_path / "resume-offer.png"))

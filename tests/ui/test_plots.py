@@ -1,4 +1,5 @@
 """The live trial plot: fed from a real data log at its own polls, redraws wait for time between frames."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """The console's process: PySide6 alone, and Python's own ``import`` statement."""
+
 from __future__ import annotations
 
 import builtins

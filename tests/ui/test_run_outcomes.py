@@ -1,5 +1,6 @@
 """The console shows a run *finished with errors* distinctly: neither red "failed" nor plain
 "finished". Real Session, real PsychoPy window (Xvfb), real run; a screenshot to look at."""
+
 from __future__ import annotations
 
 import shutil
@@ -39,13 +40,16 @@ def test_a_run_finished_with_errors_is_shown_as_such(fwe_window, qtbot, tmp_path
     def run_error(n):
         if n.source == "run":
             errors.append(n.message)
+
     notifications.notified.connect(run_error)
     rec = _run(qtbot, window, "exporterr/export_fails.py", {"participant": "ui"})
     assert rec.state == RunState.FINISHED_WITH_ERRORS
     # the state pill: its own text and colour, not Failed's red nor the grey idle of a finished run
     assert window.pill.state == RunState.FINISHED_WITH_ERRORS and window.pill.text() == "Finished with errors"
-    assert run_look(RunState.FINISHED_WITH_ERRORS).colour not in (run_look(RunState.FAILED).colour,
-                                                                  run_look("idle").colour)
+    assert run_look(RunState.FINISHED_WITH_ERRORS).colour not in (
+        run_look(RunState.FAILED).colour,
+        run_look("idle").colour,
+    )
     assert run_look(RunState.FINISHED_WITH_ERRORS).colour in window.pill.styleSheet()
     # the last run's outcome: the state, every trial kept, the error, PsychoPy's export and where
     outcome = window.status_panel.outcome_label.text()

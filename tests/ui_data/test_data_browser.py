@@ -1,4 +1,5 @@
 """DataBrowser on real session files: runs, expInfo, trials, variables, CSV export, bad files."""
+
 from __future__ import annotations
 
 import csv
@@ -48,13 +49,24 @@ def test_shows_runs_expinfo_trials(open_browser, session_file):
     assert row[:4] == ["0001", "gonogo", "finished", "30"]
     assert b.runs_tree.topLevelItem(1).text(2) == "stopped"
     # expInfo of the selected (first) run
-    ei = {b.expinfo_table.item(i, 0).text(): b.expinfo_table.item(i, 1).text() for i in range(b.expinfo_table.rowCount())}
+    ei = {
+        b.expinfo_table.item(i, 0).text(): b.expinfo_table.item(i, 1).text() for i in range(b.expinfo_table.rowCount())
+    }
     assert ei == {"participant": "P01", "session": "001", "go_ratio": "0.75"}
     assert b.trials_model.rowCount() == 30
-    assert b.trials_model.columns() == ["trials.thisN", "stim", "key_resp.keys", "key_resp.rt", "key_resp.corr", "thisRow.t"]
+    assert b.trials_model.columns() == [
+        "trials.thisN",
+        "stim",
+        "key_resp.keys",
+        "key_resp.rt",
+        "key_resp.corr",
+        "thisRow.t",
+    ]
     assert b.trials_model.index(3, 0).data() == "3"
     b.select_run("runs/0002_gonogo")
-    ei = {b.expinfo_table.item(i, 0).text(): b.expinfo_table.item(i, 1).text() for i in range(b.expinfo_table.rowCount())}
+    ei = {
+        b.expinfo_table.item(i, 0).text(): b.expinfo_table.item(i, 1).text() for i in range(b.expinfo_table.rowCount())
+    }
     assert ei["participant"] == "P02"
     assert b.plot.run == "runs/0002_gonogo"
     assert b.tabs.tabText(0) == "Trials (30)"
@@ -69,7 +81,9 @@ def test_variables_parameters_datasets_and_plot(open_browser, session_file):
     assert "trial: key_resp.rt" in b.plot.sources()
     b.plot.set_source("trial: key_resp.rt")
     assert b.plot.point_count() == 30
-    params = {b.params_table.item(i, 0).text(): b.params_table.item(i, 1).text() for i in range(b.params_table.rowCount())}
+    params = {
+        b.params_table.item(i, 0).text(): b.params_table.item(i, 1).text() for i in range(b.params_table.rowCount())
+    }
     assert params == {"calibration": "2026-03-01", "monitor_hz": "60", "rig": "rig-2"}
     assert [b.datasets_table.item(0, j).text() for j in range(4)] == ["camera", "1", "8×8", "uint8"]
 
@@ -80,8 +94,13 @@ def test_export_csv(open_browser, session_file, tmp_path, qtbot):
     with qtbot.waitSignal(b.exported, timeout=10000) as sig:
         b.export_csv(out)
     names = sorted(p.name for p in sig.args[0])
-    assert names == ["0001_gonogo_trials.csv", "0002_gonogo_trials.csv", "parameters.csv",
-                     "var_pupil_mm.csv", "var_temperature.csv"]
+    assert names == [
+        "0001_gonogo_trials.csv",
+        "0002_gonogo_trials.csv",
+        "parameters.csv",
+        "var_pupil_mm.csv",
+        "var_temperature.csv",
+    ]
     rows = list(csv.reader(open(out / "0001_gonogo_trials.csv", encoding="utf-8")))
     assert rows[0][:2] == ["trials.thisN", "stim"] and len(rows) == 31
     rows = list(csv.reader(open(out / "var_temperature.csv", encoding="utf-8")))
@@ -126,8 +145,12 @@ def test_bad_files_say_what_to_do(open_browser, session_file, tmp_path, kind):
     assert b.log is None and b.error_text
     assert "\n" not in b.error_text
     assert str(p) in b.error_text or p.name in b.error_text
-    expected = {"not_hdf5": "not an HDF5 file", "foreign_hdf5": "not a Rig Console data log",
-                "truncated": "rigconsole data recover", "missing": "no such file"}[kind]
+    expected = {
+        "not_hdf5": "not an HDF5 file",
+        "foreign_hdf5": "not a Rig Console data log",
+        "truncated": "rigconsole data recover",
+        "missing": "no such file",
+    }[kind]
     assert expected in b.error_text
     assert not b.export_action.isEnabled()
     assert expected in b.message.text().replace("&amp;", "&")

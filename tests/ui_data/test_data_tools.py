@@ -1,4 +1,5 @@
 """attach_data_tools on a QMainWindow: menus, several plot docks, layout persisted in settings."""
+
 from __future__ import annotations
 
 import pytest
@@ -114,7 +115,9 @@ def test_layout_persists(main_window, make_log, tmp_path, qtbot):
 def test_bad_layout_entries_are_skipped(main_window, make_log, tmp_path):
     from rigconsole.settings import Settings
 
-    s = Settings(data_dir=tmp_path, plot_layout=[{"kind": "??"}, {"name": 3}, {"kind": "variable", "name": "x", "axis": "time"}])
+    s = Settings(
+        data_dir=tmp_path, plot_layout=[{"kind": "??"}, {"name": 3}, {"kind": "variable", "name": "x", "axis": "time"}]
+    )
     tools = attach(main_window, make_log(), s, save=False)
     assert [d.state()["name"] for d in tools.plots] == ["x"]
     tools.close()

@@ -1,6 +1,7 @@
 """Notebook notes in the data browser: markers on its plot (at their time on a time axis; at their
 trial on a trial-number axis, for notes of that run) and rows in its Annotations tab, read from a real
 session file."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 Each one is checked: it is not blank, and each plot in it drew its series (the
 line colour, Okabe-Ito blue, is in the plot's part of the picture).
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,7 @@ def test_screenshot_plots(qtbot, make_log, tmp_path):
     w.setCentralWidget(centre)
     qtbot.addWidget(w)
     w.resize(1400, 820)
-    tools = attach_data_tools(w, log, Settings(data_dir=tmp_path), save=False, file_menu=file_menu,
-                              view_menu=view_menu)
+    tools = attach_data_tools(w, log, Settings(data_dir=tmp_path), save=False, file_menu=file_menu, view_menu=view_menu)
     tools.new_plot("temperature")
     b = tools.new_plot("trial: key_resp.rt", axis="trial")
     b.view.set_follow(False)

@@ -1,4 +1,5 @@
 """VariablePlot / VariablePlotDock on real DataLog files: sources, incremental polling, axes."""
+
 from __future__ import annotations
 
 import numpy as np

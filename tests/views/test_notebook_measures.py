@@ -1,4 +1,5 @@
 """The Qt-free notebook (views.notebook) and response measures (views.trial_measures) on a real DataLog."""
+
 from __future__ import annotations
 
 import math
@@ -43,10 +44,19 @@ def test_a_note_belongs_to_the_running_trial_or_to_the_session(log):
     assert rows[1]["fields"] == {"run": run, "trial": 3, "marker": 3}
 
 
-@pytest.mark.parametrize("text, marker, why", [
-    ("", None, "needs some text"), ("   ", None, "needs some text"), (3, None, "needs some text"),
-    ("x" * 2001, None, "at most 2000"), ("ok", 0, "1-9"), ("ok", 10, "1-9"), ("ok", "3", "1-9"), ("ok", True, "1-9"),
-])
+@pytest.mark.parametrize(
+    "text, marker, why",
+    [
+        ("", None, "needs some text"),
+        ("   ", None, "needs some text"),
+        (3, None, "needs some text"),
+        ("x" * 2001, None, "at most 2000"),
+        ("ok", 0, "1-9"),
+        ("ok", 10, "1-9"),
+        ("ok", "3", "1-9"),
+        ("ok", True, "1-9"),
+    ],
+)
 def test_bad_notes_are_refused_with_what_to_fix_and_nothing_recorded(log, text, marker, why):
     with pytest.raises(ValueError, match=why):
         add_note(log, text, marker=marker)
@@ -56,10 +66,12 @@ def test_bad_notes_are_refused_with_what_to_fix_and_nothing_recorded(log, text, 
 
 def test_measures_follow_the_consoles_response_measures():
     m = TrialMeasures(exclude={"participant": "p1"})
-    rows = [{"participant": "p1", "trials.thisN": 0, "rt": 0.41, "correct": 1, "stim.started": 1.0},
-            {"participant": "p1", "trials.thisN": 1, "rt": math.nan, "correct": 0, "stim.started": 2.0},
-            {"participant": "p1", "trials.thisN": 2, "rt": 0.35, "correct": 1, "stim.started": 3.0},
-            {"participant": "p1", "trials.thisN": 3, "rt": 0.52, "correct": 1, "stim.started": 4.0}]
+    rows = [
+        {"participant": "p1", "trials.thisN": 0, "rt": 0.41, "correct": 1, "stim.started": 1.0},
+        {"participant": "p1", "trials.thisN": 1, "rt": math.nan, "correct": 0, "stim.started": 2.0},
+        {"participant": "p1", "trials.thisN": 2, "rt": 0.35, "correct": 1, "stim.started": 3.0},
+        {"participant": "p1", "trials.thisN": 3, "rt": 0.52, "correct": 1, "stim.started": 4.0},
+    ]
     out = [m.add(r) for r in rows]
     last = out[-1]
     assert last["columns"] == ["rt", "correct"]  # the console's "Response measures (auto)"

@@ -2,6 +2,7 @@
 
 The browser page's palette block is the table's CSS; no view module spells a state colour of
 its own (the three tables of before had "failed" as #b42318, #c62828 and #B00020)."""
+
 from __future__ import annotations
 
 import re
@@ -12,19 +13,51 @@ from rigconsole.views import palette
 APP = Path(__file__).resolve().parents[2] / "app" / "rigconsole"
 
 #: the views that colour run, instrument or connection states
-STATE_VIEWS = ["ui/run_panel.py", "ui/instruments_dock.py", "ui/remote_observer.py", "ui/remote_dashboard.py",
-               "ui/data_browser.py", "ui/trial_plot.py", "ui/variable_plots.py", "ui/plots.py",
-               "remote/static/index.html",
-               # errors and warnings outside the run states: the log, the settings tabs, the expInfo form,
-               # the error banner (in run_panel.py) and the error dialog
-               "ui/log_panel.py", "ui/settings_dialog.py", "ui/settings_remote.py", "ui/settings_widgets.py",
-               "ui/expinfo_form.py", "ui/error_dialog.py"]
+STATE_VIEWS = [
+    "ui/run_panel.py",
+    "ui/instruments_dock.py",
+    "ui/remote_observer.py",
+    "ui/remote_dashboard.py",
+    "ui/data_browser.py",
+    "ui/trial_plot.py",
+    "ui/variable_plots.py",
+    "ui/plots.py",
+    "remote/static/index.html",
+    # errors and warnings outside the run states: the log, the settings tabs, the expInfo form,
+    # the error banner (in run_panel.py) and the error dialog
+    "ui/log_panel.py",
+    "ui/settings_dialog.py",
+    "ui/settings_remote.py",
+    "ui/settings_widgets.py",
+    "ui/expinfo_form.py",
+    "ui/error_dialog.py",
+]
 #: state colours of the old tables, gone everywhere under app/
-OLD_STATE_COLOURS = {"#c62828", "#b00020", "#2e7d32", "#1b7f3b", "#a15c00", "#f9a825", "#e65100", "#43a047",
-                     "#9a6700", "#b58900", "#1565c0", "#b26a00", "#b71c1c", "#e57373"}
+OLD_STATE_COLOURS = {
+    "#c62828",
+    "#b00020",
+    "#2e7d32",
+    "#1b7f3b",
+    "#a15c00",
+    "#f9a825",
+    "#e65100",
+    "#43a047",
+    "#9a6700",
+    "#b58900",
+    "#1565c0",
+    "#b26a00",
+    "#b71c1c",
+    "#e57373",
+}
 #: views whose only colours are errors, warnings and hints: they spell no colour at all
-NO_COLOUR_VIEWS = ["ui/log_panel.py", "ui/settings_dialog.py", "ui/settings_remote.py", "ui/settings_widgets.py",
-                   "ui/expinfo_form.py", "ui/error_dialog.py"]
+NO_COLOUR_VIEWS = [
+    "ui/log_panel.py",
+    "ui/settings_dialog.py",
+    "ui/settings_remote.py",
+    "ui/settings_widgets.py",
+    "ui/expinfo_form.py",
+    "ui/error_dialog.py",
+]
 
 
 def _table_colours() -> set[str]:
@@ -59,8 +92,10 @@ def test_no_view_spells_a_state_colour_of_its_own():
 
 
 def test_error_and_warning_views_take_their_colours_from_the_palette():
-    found = {rel: re.findall(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b(?!\w)", (APP / rel).read_text(encoding="utf-8"))
-             for rel in NO_COLOUR_VIEWS}
+    found = {
+        rel: re.findall(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b(?!\w)", (APP / rel).read_text(encoding="utf-8"))
+        for rel in NO_COLOUR_VIEWS
+    }
     assert not {rel: hexes for rel, hexes in found.items() if hexes}, found
     banner = (APP / "ui" / "run_panel.py").read_text(encoding="utf-8")
     assert "{ERROR}" in banner.split("class Banner", 1)[1].split("def show_message", 1)[0]
@@ -84,7 +119,7 @@ def test_failed_is_one_red_and_states_are_told_apart():
 
 
 def _luminance(hex_colour: str) -> float:
-    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 

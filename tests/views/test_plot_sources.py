@@ -1,4 +1,5 @@
 """The Qt-free feeds of the live plots: one trial numbering (trial 1 is the first), the remote stream feed."""
+
 from __future__ import annotations
 
 import math
@@ -74,7 +75,10 @@ def test_stream_feed_gives_history_then_new_values_and_keeps_the_last_points():
 
 
 def test_default_columns_prefer_response_measures():
-    assert default_columns(["trials.thisN", "key_resp.rt", "key_resp.corr", "stim.started"]) == ["key_resp.rt",
-                                                                                              "key_resp.corr"]
+    assert default_columns(["trials.thisN", "key_resp.rt", "key_resp.corr", "stim.started"]) == [
+        "key_resp.rt",
+        "key_resp.corr",
+    ]
     assert default_columns(["trials.thisN", "level", "stim.started", "participant"], exclude=["participant"]) == [
-        "level"]
+        "level"
+    ]

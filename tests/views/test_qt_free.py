@@ -1,4 +1,5 @@
 """rigconsole.views imports without Qt: in a fresh interpreter with PySide6, pyqtgraph and qasync blocked."""
+
 from __future__ import annotations
 
 import os

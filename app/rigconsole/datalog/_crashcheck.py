@@ -73,7 +73,9 @@ class KillResult:
     lag: float = 0.0  # seconds between the kill and the newest entry on disk
 
 
-def kill_once(tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool = True, window: float | None = None) -> KillResult:
+def kill_once(
+    tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool = True, window: float | None = None
+) -> KillResult:
     from rigconsole.datalog import DataLog, recover
 
     window = flush_interval if window is None else window
@@ -83,7 +85,16 @@ def kill_once(tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool =
     app = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = app + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rigconsole.datalog._crashcheck", "--child", str(path), str(flush_interval), str(int(swmr)), str(seed)],
+        [
+            sys.executable,
+            "-m",
+            "rigconsole.datalog._crashcheck",
+            "--child",
+            str(path),
+            str(flush_interval),
+            str(int(swmr)),
+            str(seed),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -105,7 +116,9 @@ def kill_once(tmp: Path, seed: int, *, flush_interval: float = 0.1, swmr: bool =
     th.start()
     if not ready.wait(20):
         proc.kill()
-        return KillResult(seed, False, f"child never got ready: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
+        return KillResult(
+            seed, False, f"child never got ready: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}"
+        )
     time.sleep(rnd.uniform(0.05, 0.8))
     t_kill = time.time()
     os.kill(proc.pid, signal.SIGKILL)
@@ -169,9 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         res = kill_many(Path(d), a.kills, parallel=a.parallel, flush_interval=a.flush_interval, swmr=not a.no_swmr)
         bad = [r for r in res if not r.ok]
         lags = np.array([r.lag for r in res if r.ok and r.lag == r.lag])
-        print(f"{len(res)} kills, {len(bad)} failures, {time.time() - t0:.0f} s, swmr={not a.no_swmr}, flush_interval={a.flush_interval}")
+        print(
+            f"{len(res)} kills, {len(bad)} failures, {time.time() - t0:.0f} s, swmr={not a.no_swmr}, flush_interval={a.flush_interval}"
+        )
         if lags.size:
-            print(f"kill-to-newest-entry-on-disk lag: median {np.median(lags) * 1e3:.0f} ms, max {lags.max() * 1e3:.0f} ms")
+            print(
+                f"kill-to-newest-entry-on-disk lag: median {np.median(lags) * 1e3:.0f} ms, max {lags.max() * 1e3:.0f} ms"
+            )
         flags = sum("cleared" in r.message for r in res if r.ok)
         print(f"recover() cleared status flags in {flags} files")
         for r in bad:

@@ -55,10 +55,17 @@ def main(argv: list[str]) -> int:
                 summary(log, sys.stdout)
         return 0
     except _UsageError as exc:
-        print(f"rigconsole data: {exc}; {USAGE}" if "usage:" not in str(exc) else f"rigconsole data: {exc}", file=sys.stderr)
+        print(
+            f"rigconsole data: {exc}; {USAGE}" if "usage:" not in str(exc) else f"rigconsole data: {exc}",
+            file=sys.stderr,
+        )
         return 2
     except (DataLogError, OSError) as exc:
-        text = exc.strerror if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, DataLogError) else str(exc)
+        text = (
+            exc.strerror
+            if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, DataLogError)
+            else str(exc)
+        )
         print(f"rigconsole data: {one_line(text, with_type=False) or type(exc).__name__}", file=sys.stderr)
         return 2
 

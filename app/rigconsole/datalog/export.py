@@ -32,8 +32,10 @@ def _plan_summary(log: Any, w) -> None:
     done = sum(1 for i in items if i.get("state") in ("finished", "finished with errors", "skipped"))
     name = plan.get("plan_name") or Path(plan.get("plan_file") or "plan").stem
     order = ", ".join(str(int(i) + 1) for i in plan.get("order") or [])
-    w(f"\nPlan {name!r}: participant {plan.get('participant', '?')}, {done} of {len(items)} items done"
-      f"{f' (order {order})' if order else ''}\n")
+    w(
+        f"\nPlan {name!r}: participant {plan.get('participant', '?')}, {done} of {len(items)} items done"
+        f"{f' (order {order})' if order else ''}\n"
+    )
     if plan.get("plan_file"):
         w(f"  file {plan['plan_file']}\n")
     for i in items:
@@ -127,21 +129,35 @@ def export_csv(log: Any, out_dir: Path) -> list[Path]:
         table = log.trials(r)
         cols = list(table)
         n = len(next(iter(table.values()))) if table else 0
-        written.append(_write_csv(out_dir / f"{_safe(r.split('/', 1)[1])}_trials.csv", cols,
-                                  ([_cell(table[c][i]) for c in cols] for i in range(n))))
+        written.append(
+            _write_csv(
+                out_dir / f"{_safe(r.split('/', 1)[1])}_trials.csv",
+                cols,
+                ([_cell(table[c][i]) for c in cols] for i in range(n)),
+            )
+        )
     for name in sorted(log.logged_variables()):
         t, v = log.logged_variable(name)
         unit = log.variable_info(name)["unit"]
-        written.append(_write_csv(out_dir / f"var_{_safe(name)}.csv", ["t", f"{name} [{unit}]" if unit else name],
-                                  zip(map(repr, t.tolist()), map(repr, v.tolist()))))
+        written.append(
+            _write_csv(
+                out_dir / f"var_{_safe(name)}.csv",
+                ["t", f"{name} [{unit}]" if unit else name],
+                zip(map(repr, t.tolist()), map(repr, v.tolist())),
+            )
+        )
     params = log.parameters()
     if params:
         written.append(_write_csv(out_dir / "parameters.csv", ["name", "value"], sorted(params.items())))
     notes = log.annotations()
     if notes:
-        written.append(_write_csv(out_dir / "annotations.csv", ["t", "source", "kind", "text", "fields"],
-                                  ([repr(a["t"]), a["source"], a["kind"], a["text"], json.dumps(a["fields"])]
-                                   for a in notes)))
+        written.append(
+            _write_csv(
+                out_dir / "annotations.csv",
+                ["t", "source", "kind", "text", "fields"],
+                ([repr(a["t"]), a["source"], a["kind"], a["text"], json.dumps(a["fields"])] for a in notes),
+            )
+        )
     book = [a for a in notes if a["kind"] == "note"]
     if book:
         written.append(_write_csv(out_dir / "notes.csv", _NOTE_HEADER, (_note_row(a) for a in book)))
@@ -158,5 +174,12 @@ def _note_row(a: dict[str, Any]) -> list[Any]:
     run = f.get("run")
     run = run if isinstance(run, str) else ""
     trial = f.get("trial")
-    return [repr(a["t"]), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a["t"])), run.split("/", 1)[-1],
-            trial + 1 if isinstance(trial, int) else "", f.get("marker", "") or "", a["source"], a["text"]]
+    return [
+        repr(a["t"]),
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a["t"])),
+        run.split("/", 1)[-1],
+        trial + 1 if isinstance(trial, int) else "",
+        f.get("marker", "") or "",
+        a["source"],
+        a["text"],
+    ]

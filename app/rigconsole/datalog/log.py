@@ -177,7 +177,9 @@ class DataLog(RunsMixin, NotesMixin):
             try:
                 schema.create_file(self.path, self._m.created)
             except OSError as exc:
-                raise DataLogWriteError(f"cannot create {self.path} ({one_line(exc, with_type=False)}); check the data folder") from None
+                raise DataLogWriteError(
+                    f"cannot create {self.path} ({one_line(exc, with_type=False)}); check the data folder"
+                ) from None
             f = h5py.File(self.path, "r+", libver="latest")
             state = schema.FileState()
         if self.swmr:
@@ -471,7 +473,6 @@ class DataLog(RunsMixin, NotesMixin):
         """Creation time of the file (epoch s), like pymanip's ``AsyncSession.t0``."""
         return self._m.created
 
-
     def use_budget(self, budget: FrameBudget | None) -> None:
         """Let the writer thread work around stimulus frames (``None``: write whenever due).
 
@@ -481,7 +482,9 @@ class DataLog(RunsMixin, NotesMixin):
         overlaps a frame's drawing delays it. A budget that raises is dropped.
         """
         if budget is not None and not callable(getattr(budget, "wait_for_quiet", None)):
-            raise TypeError(f"use_budget takes a rigconsole.frame_budget.FrameBudget or None, got {type(budget).__name__}")
+            raise TypeError(
+                f"use_budget takes a rigconsole.frame_budget.FrameBudget or None, got {type(budget).__name__}"
+            )
         self._writer.use_budget(budget)
 
     # ------------------------------------------------------------------ durability

@@ -109,7 +109,7 @@ def table_arrays(columns: dict[str, Column], start: int = 0) -> dict[str, np.nda
     """A trial table as arrays from row ``start`` on: float64 for number columns, object (str) for text."""
     out = {}
     for k, col in columns.items():
-        vals = col.values[max(0, start):]
+        vals = col.values[max(0, start) :]
         if col.kind == "f":
             out[k] = np.array(vals, dtype=float)
         else:
@@ -223,7 +223,9 @@ class Mirror:
             return
         new = [note_cells(r) for r in self.notes[w:]]
         wider = fs.notes < 0 or any(
-            len(row[i].encode()) > fs.note_widths.get(c, 0) for row in new for i, c in enumerate(("source", "kind", "text", "fields"), 1)
+            len(row[i].encode()) > fs.note_widths.get(c, 0)
+            for row in new
+            for i, c in enumerate(("source", "kind", "text", "fields"), 1)
         )
         if wider:  # a new table or longer text than its fixed width: (re)write every row
             snap["notes"] = ("create", [note_cells(r) for r in self.notes])

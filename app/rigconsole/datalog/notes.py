@@ -76,9 +76,13 @@ class NotesMixin:
         try:
             fields_json = json.dumps(fields, allow_nan=True)
         except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"add_annotation: fields must be JSON-serialisable ({one_line(exc, with_type=False)})") from None
+            raise InvalidValueError(
+                f"add_annotation: fields must be JSON-serialisable ({one_line(exc, with_type=False)})"
+            ) from None
         if timestamp is not None and not (isinstance(timestamp, (int, float)) and math.isfinite(timestamp)):
-            raise InvalidValueError(f"add_annotation: timestamp must be epoch seconds (a finite number), got {timestamp!r}")
+            raise InvalidValueError(
+                f"add_annotation: timestamp must be epoch seconds (a finite number), got {timestamp!r}"
+            )
         self._check_writable()
         with self._m.lock:
             ts = self._m.next_ts() if timestamp is None else float(timestamp)
@@ -113,7 +117,9 @@ class NotesMixin:
         try:
             text = json.dumps(dict(info), allow_nan=True)
         except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"save_metadata({section!r}): info must be JSON-serialisable ({one_line(exc, with_type=False)})") from None
+            raise InvalidValueError(
+                f"save_metadata({section!r}): info must be JSON-serialisable ({one_line(exc, with_type=False)})"
+            ) from None
         self._check_writable()
         with self._m.lock:
             self._m.meta[section] = json.loads(text)

@@ -106,7 +106,9 @@ class SessionFile:
         try:
             return self._runs[key]
         except KeyError:
-            raise UnknownNameError(f"no run {run!r} in {self.path.name}; known runs: {', '.join(self._runs) or 'none'}") from None
+            raise UnknownNameError(
+                f"no run {run!r} in {self.path.name}; known runs: {', '.join(self._runs) or 'none'}"
+            ) from None
 
     def flush(self, timeout: float | None = 10.0) -> None:
         """No-op (nothing to write)."""

@@ -42,7 +42,9 @@ class RunsMixin:
         try:
             return self._m.runs[key]
         except KeyError:
-            raise UnknownNameError(f"no run {run!r} in {self.path.name}; known runs: {', '.join(self._m.runs) or 'none'}") from None
+            raise UnknownNameError(
+                f"no run {run!r} in {self.path.name}; known runs: {', '.join(self._m.runs) or 'none'}"
+            ) from None
 
     def start_run(self, experiment: str, exp_info: Mapping[str, Any], *, started: float | None = None) -> str:
         """Open a run group ``runs/NNNN_<experiment>`` and return its path.

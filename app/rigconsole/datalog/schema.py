@@ -64,7 +64,6 @@ class FileState:
     note_widths: dict[str, int] = field(default_factory=dict)  # text column -> fixed width, bytes
 
 
-
 def loads(v: Any) -> Any:
     try:
         return json.loads(v)
@@ -78,7 +77,12 @@ def loads(v: Any) -> Any:
 def open_error(path: Path, exc: OSError) -> OSError:
     """Translate an h5py open failure into a one-line, actionable error."""
     msg = str(exc)
-    if isinstance(exc, FileNotFoundError) or "No such file" in msg or "unable to open file" in msg and not path.exists():
+    if (
+        isinstance(exc, FileNotFoundError)
+        or "No such file" in msg
+        or "unable to open file" in msg
+        and not path.exists()
+    ):
         return FileNotFoundError(errno_mod.ENOENT, f"{path}: no such file; give the path of a session .h5 file")
     if "signature" in msg or "not an HDF5" in msg.lower():
         return NotADataLogError(f"{path} is not an HDF5 file; pick a session .h5 file")
@@ -88,10 +92,16 @@ def open_error(path: Path, exc: OSError) -> OSError:
             f"if no process is writing it run `rigconsole data recover {path}`"
         )
     if "truncated" in msg:
-        return DataLogCorruptError(f"{path} is truncated (crash or incomplete copy); run `rigconsole data recover {path}`")
+        return DataLogCorruptError(
+            f"{path} is truncated (crash or incomplete copy); run `rigconsole data recover {path}`"
+        )
     if "unable to lock" in msg or "file locking" in msg:
-        return DataLogCorruptError(f"{path} is locked by another process writing it; close that process or open it readonly")
-    return DataLogCorruptError(f"{path} cannot be opened as HDF5 ({one_line(exc, with_type=False)}); run `rigconsole data recover {path}`")
+        return DataLogCorruptError(
+            f"{path} is locked by another process writing it; close that process or open it readonly"
+        )
+    return DataLogCorruptError(
+        f"{path} cannot be opened as HDF5 ({one_line(exc, with_type=False)}); run `rigconsole data recover {path}`"
+    )
 
 
 def check_signature(path: Path) -> None:
@@ -231,7 +241,9 @@ def read_run(path: str, g: h5py.Group, *, frames: bool = True) -> Run:
             if ds.dtype.kind == "f":
                 col = Column("f", ds[:n].tolist())
             else:
-                col = Column("s", [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in ds[:n].tolist()])
+                col = Column(
+                    "s", [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in ds[:n].tolist()]
+                )
             run.columns[cname] = col
         run.n_rows = n
     if frames and "frame_intervals" in g:

@@ -179,7 +179,9 @@ class Writer:
 
     def _cycle(self, final: bool = False) -> None:
         snap = self.mirror.snapshot(self.state)
-        dirty = snap["vars"] or snap["params"] or snap["dsets"] or snap["runs"] or {"notes", "meta", "var_info"} & set(snap)
+        dirty = (
+            snap["vars"] or snap["params"] or snap["dsets"] or snap["runs"] or {"notes", "meta", "var_info"} & set(snap)
+        )
         if not dirty and not final:
             self._mark_durable(snap)
             return

@@ -7,6 +7,7 @@ channel could not be read), 2 a bad rig file (one line per problem on stderr,
 rig (``resources/rigs/simulated.yaml``), or the ``rig_file`` the caller
 passes (the console's Settings' rig file).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,10 @@ def check(path: Path, out: TextIO | None = None, err: TextIO | None = None) -> i
         for name, inst in manager.instruments.items():
             c = inst.config
             deadline = time.monotonic() + c.open_timeout_s + c.timeout_s + 1.0
-            while time.monotonic() < deadline and inst.state in (ConnectionState.DISCONNECTED, ConnectionState.CONNECTING):
+            while time.monotonic() < deadline and inst.state in (
+                ConnectionState.DISCONNECTED,
+                ConnectionState.CONNECTING,
+            ):
                 time.sleep(0.01)
             if inst.state != ConnectionState.CONNECTED:
                 print(f"{name}: UNREACHABLE {c.resource}: {inst.message}", file=out)
@@ -75,7 +79,9 @@ def main(argv: Sequence[str] | None = None, *, rig_file: str | Path | None = Non
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="rigconsole rig", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command")
-    chk = sub.add_parser("check", help="validate RIGFILE, connect each instrument, print *IDN? and one reading per channel")
+    chk = sub.add_parser(
+        "check", help="validate RIGFILE, connect each instrument, print *IDN? and one reading per channel"
+    )
     chk.add_argument("rigfile", nargs="?", help="the rig file (default: the bundled simulated rig)")
     try:
         args = ap.parse_args(argv)

@@ -11,6 +11,7 @@ each naming the field path and the line of the file, e.g.::
 
 ``python -m rigconsole.instruments.schema`` prints the JSON Schema.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,16 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from ..notifications import one_line
 
 __all__ = [
-    "RigConfig", "InstrumentConfig", "ChannelConfig", "SetpointConfig", "MonitoringConfig",
-    "RigFileError", "load_rig_file", "parse_rig_text", "rig_file_schema", "default_rig_file",
+    "RigConfig",
+    "InstrumentConfig",
+    "ChannelConfig",
+    "SetpointConfig",
+    "MonitoringConfig",
+    "RigFileError",
+    "load_rig_file",
+    "parse_rig_text",
+    "rig_file_schema",
+    "default_rig_file",
 ]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -46,7 +55,8 @@ class ChannelConfig(_Model):
     unit: str = Field("", description="unit of the reading, stored with the logged variable, e.g. 'cd/m^2'")
     period_s: float = Field(1.0, gt=0, description="poll period, seconds")
     limits: tuple[float, float] | None = Field(
-        None, description="plausible range [min, max]; a reading outside it is a bad reply, not logged")
+        None, description="plausible range [min, max]; a reading outside it is a bad reply, not logged"
+    )
     description: str = ""
 
     @model_validator(mode="after")
@@ -97,11 +107,16 @@ class InstrumentConfig(_Model):
     """One instrument: a VISA resource, its backend, timeouts, channels, commands and setpoints."""
 
     resource: str = Field(..., description="VISA resource name, e.g. 'TCPIP0::127.0.0.1::5025::SOCKET'")
-    backend: str = Field("@py", description="'@py' (pyvisa-py), '@sim' (pyvisa-sim, needs 'profile'), "
-                                            "'@ivi' or a path to the system VISA library")
+    backend: str = Field(
+        "@py",
+        description="'@py' (pyvisa-py), '@sim' (pyvisa-sim, needs 'profile'), "
+        "'@ivi' or a path to the system VISA library",
+    )
     profile: str | None = Field(None, description="pyvisa-sim profile (YAML), relative to the rig file")
-    driver: str | None = Field(None, description="PyMeasure instrument class by dotted name, "
-                                                 "e.g. 'pymeasure.instruments.keithley.Keithley2000'")
+    driver: str | None = Field(
+        None,
+        description="PyMeasure instrument class by dotted name, e.g. 'pymeasure.instruments.keithley.Keithley2000'",
+    )
     open_timeout_s: float = Field(2.0, gt=0, description="how long opening the resource may take, seconds")
     timeout_s: float = Field(1.0, gt=0, description="I/O timeout of one query, seconds")
     read_termination: str | None = "\n"
@@ -149,9 +164,10 @@ class MonitoringConfig(_Model):
 class RigConfig(_Model):
     """A rig file: the rig's name, its instruments and its monitoring tasks."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Rig Console rig file"})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Rig Console rig file"},
+    )
 
     rig: str = Field("rig", description="the rig's name, written into each session file")
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
@@ -191,6 +207,7 @@ class RigFileError(ValueError):
 
 
 # ---------------------------------------------------------------------------- YAML with line numbers
+
 
 def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict:
     """{field path tuple: 1-based line} for every mapping key and sequence item under ``node``."""
@@ -261,10 +278,14 @@ def load_rig_file(path: str | Path) -> RigConfig:
     for name, inst in cfg.instruments.items():
         if inst.profile and not cfg.resolve(inst.profile).is_file():
             loc: tuple[str, ...] = ("instruments", name, "profile")
-            missing.append(f"{p}:{_line_for(lines, loc)}: {'.'.join(loc)}: no such file {str(cfg.resolve(inst.profile))!r}")
+            missing.append(
+                f"{p}:{_line_for(lines, loc)}: {'.'.join(loc)}: no such file {str(cfg.resolve(inst.profile))!r}"
+            )
     if cfg.monitoring is not None and not cfg.resolve(cfg.monitoring.file).is_file():
         loc = ("monitoring", "file")
-        missing.append(f"{p}:{_line_for(lines, loc)}: monitoring.file: no such file {str(cfg.resolve(cfg.monitoring.file))!r}")
+        missing.append(
+            f"{p}:{_line_for(lines, loc)}: monitoring.file: no such file {str(cfg.resolve(cfg.monitoring.file))!r}"
+        )
     if missing:
         raise RigFileError(missing)
     return cfg

@@ -17,6 +17,7 @@ A timeout re-opens the resource at once (a late reply must not be taken for
 the answer to the next query). While an instrument is down, requests fail at
 once with :class:`InstrumentDownError` instead of waiting.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,17 @@ from ..notifications import one_line
 from .config import ChannelConfig, InstrumentConfig, RigConfig
 from .links import BadReplyError, driver_channels, driver_class, open_link, parse_reading, prepare_backend
 
-__all__ = ["Instrument", "InstrumentSignals", "ConnectionState", "Reading", "InstrumentError",
-           "InstrumentDownError", "InstrumentTimeoutError", "SetpointError", "BadReplyError"]
+__all__ = [
+    "Instrument",
+    "InstrumentSignals",
+    "ConnectionState",
+    "Reading",
+    "InstrumentError",
+    "InstrumentDownError",
+    "InstrumentTimeoutError",
+    "SetpointError",
+    "BadReplyError",
+]
 
 log = logging.getLogger("rigconsole.instruments")
 
@@ -136,8 +146,13 @@ class Instrument:
                 self._problem = str(err)
         self.channels: dict[str, ChannelConfig] = channels
         self._raw_setpoints = [
-            (sp_name, sp, re.compile("^" + re.escape(sp.command.split("{")[0].strip()) + r"\s*" + _NUMBER + r"\s*$", re.I))
-            for sp_name, sp in config.setpoints.items()]
+            (
+                sp_name,
+                sp,
+                re.compile("^" + re.escape(sp.command.split("{")[0].strip()) + r"\s*" + _NUMBER + r"\s*$", re.I),
+            )
+            for sp_name, sp in config.setpoints.items()
+        ]
         self._lock = threading.Lock()
         self._last: dict[str, Reading] = {}
         self._state = ConnectionState.DISCONNECTED
@@ -244,17 +259,23 @@ class Instrument:
         """Set a setpoint; raises :class:`SetpointError` here, before any I/O, when out of limits."""
         sp = self.config.setpoints.get(setpoint)
         if sp is None:
-            raise SetpointError(f"{self.name} has no setpoint {setpoint!r}; it has {', '.join(self.config.setpoints) or 'none'}")
+            raise SetpointError(
+                f"{self.name} has no setpoint {setpoint!r}; it has {', '.join(self.config.setpoints) or 'none'}"
+            )
         v = float(value)
         if not (sp.min <= v <= sp.max):
-            raise SetpointError(f"{self.name}.{setpoint} = {v:g} {sp.unit} is outside its limits [{sp.min:g}, {sp.max:g}] {sp.unit}; nothing was sent")
+            raise SetpointError(
+                f"{self.name}.{setpoint} = {v:g} {sp.unit} is outside its limits [{sp.min:g}, {sp.max:g}] {sp.unit}; nothing was sent"
+            )
         return self._submit("write", sp.command.format(value=v))
 
     def command_async(self, command: str) -> Future:
         """Send a named command from the rig file."""
         text = self.config.commands.get(command)
         if text is None:
-            raise SetpointError(f"{self.name} has no command {command!r}; it has {', '.join(self.config.commands) or 'none'}")
+            raise SetpointError(
+                f"{self.name} has no command {command!r}; it has {', '.join(self.config.commands) or 'none'}"
+            )
         return self._submit("query" if text.rstrip().endswith("?") else "write", text)
 
     def send_async(self, text: str) -> Future:
@@ -320,7 +341,11 @@ class Instrument:
     def _submit(self, kind: str, arg: Any) -> Future:
         fut: Future = Future()
         if self._state not in (ConnectionState.CONNECTED, ConnectionState.DEGRADED):
-            fut.set_exception(InstrumentDownError(f"{self.name} is {self._state.value}" + (f": {self._message}" if self._message else "")))
+            fut.set_exception(
+                InstrumentDownError(
+                    f"{self.name} is {self._state.value}" + (f": {self._message}" if self._message else "")
+                )
+            )
             return fut
         self._jobs.put((kind, arg, fut))
         return fut
@@ -448,7 +473,10 @@ class Instrument:
         delay = self._backoff
         self._backoff = min(self._backoff * 2, self.config.retry.backoff_max_s)
         self._retry_at = time.monotonic() + delay
-        self._set_state(ConnectionState.RECONNECTING, f"{why}; retrying every {self.config.retry.backoff_first_s:g}-{self.config.retry.backoff_max_s:g} s")
+        self._set_state(
+            ConnectionState.RECONNECTING,
+            f"{why}; retrying every {self.config.retry.backoff_first_s:g}-{self.config.retry.backoff_max_s:g} s",
+        )
         log.debug("instrument %s: next attempt in %.1f s (%s)", self.name, delay, why)
 
     def _lost(self, why: str) -> None:

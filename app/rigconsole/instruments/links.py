@@ -6,6 +6,7 @@ library is one object per library in pyvisa, shared by every instrument that
 uses that library: a link closes its own resource, never the manager (closing
 it would close the other instruments' sessions).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,8 +17,15 @@ from typing import Any
 
 from .config import ChannelConfig, InstrumentConfig, RigConfig
 
-__all__ = ["BadReplyError", "parse_reading", "visa_library", "driver_class", "driver_channels", "open_link",
-           "prepare_backend"]
+__all__ = [
+    "BadReplyError",
+    "parse_reading",
+    "visa_library",
+    "driver_class",
+    "driver_channels",
+    "open_link",
+    "prepare_backend",
+]
 
 
 class BadReplyError(ValueError):
@@ -52,8 +60,13 @@ def _defaults(fn: Any) -> dict[str, Any]:
         return {}
 
 
-_PYMEASURE_BASES = ("pymeasure.instruments.instrument", "pymeasure.instruments.common_base",
-                    "pymeasure.instruments.generic_types", "pymeasure.instruments.channel", "builtins")
+_PYMEASURE_BASES = (
+    "pymeasure.instruments.instrument",
+    "pymeasure.instruments.common_base",
+    "pymeasure.instruments.generic_types",
+    "pymeasure.instruments.channel",
+    "builtins",
+)
 
 
 def driver_channels(cls: type, period_s: float = 1.0) -> dict[str, ChannelConfig]:
@@ -124,7 +137,9 @@ def parse_reading(ch: ChannelConfig, reply: Any) -> float:
             else:
                 value = float(text)
         except ValueError:
-            raise BadReplyError(f"reply {shown!r} is not {'a number' if ch.parse == 'float' else 'an ' + ch.parse if ch.parse == 'int' else 'a bool'}") from None
+            raise BadReplyError(
+                f"reply {shown!r} is not {'a number' if ch.parse == 'float' else 'an ' + ch.parse if ch.parse == 'int' else 'a bool'}"
+            ) from None
     if not math.isfinite(value):
         raise BadReplyError(f"reading {value} is not finite")
     if ch.limits is not None and not (ch.limits[0] <= value <= ch.limits[1]):
@@ -141,8 +156,10 @@ class ScpiLink:
         self.resource: Any = None
 
     def _open_kwargs(self) -> dict[str, Any]:
-        kw: dict[str, Any] = {"open_timeout": int(self.cfg.open_timeout_s * 1000),
-                              "timeout": int(self.cfg.timeout_s * 1000)}
+        kw: dict[str, Any] = {
+            "open_timeout": int(self.cfg.open_timeout_s * 1000),
+            "timeout": int(self.cfg.timeout_s * 1000),
+        }
         if self.cfg.read_termination is not None:
             kw["read_termination"] = self.cfg.read_termination
         if self.cfg.write_termination is not None:

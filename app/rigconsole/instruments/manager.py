@@ -15,6 +15,7 @@ It writes into the session data log (the :class:`~rigconsole.datalog.DataLog` AP
 A data log that fails (closed, full disk) never stops an instrument: the
 failure is logged once per instrument and polling goes on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,8 +77,9 @@ class InstrumentManager:
         self._rig: Any = None
         self._monitor: Any = None
         self._started = False
-        self._instruments = {name: Instrument(name, cfg, config, budget=budget)
-                             for name, cfg in config.instruments.items()}
+        self._instruments = {
+            name: Instrument(name, cfg, config, budget=budget) for name, cfg in config.instruments.items()
+        }
         for inst in self._instruments.values():
             inst.events.connected.connect(partial(self._connected, inst))
             inst.events.state_changed.connect(partial(self._state_changed, inst))
@@ -94,7 +96,9 @@ class InstrumentManager:
         try:
             return self._instruments[name]
         except KeyError:
-            raise KeyError(f"no instrument {name!r} in rig {self.config.rig!r}; it has {', '.join(self._instruments) or 'none'}") from None
+            raise KeyError(
+                f"no instrument {name!r} in rig {self.config.rig!r}; it has {', '.join(self._instruments) or 'none'}"
+            ) from None
 
     @property
     def budget(self) -> FrameBudget:
@@ -170,7 +174,11 @@ class InstrumentManager:
 
     def wait_connected(self, timeout: float = 5.0, names: list[str] | None = None) -> bool:
         """Block until the named (default: all enabled) instruments are connected, or ``timeout`` s."""
-        insts = [self._instruments[n] for n in names] if names else [i for i in self._instruments.values() if i.config.enabled]
+        insts = (
+            [self._instruments[n] for n in names]
+            if names
+            else [i for i in self._instruments.values() if i.config.enabled]
+        )
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if all(i.state == ConnectionState.CONNECTED for i in insts):
@@ -211,8 +219,9 @@ class InstrumentManager:
         """Log values in the current data log (for monitoring tasks); ``None`` when there is none."""
         return self._call_log("entries", "add_entry", *args, **values)
 
-    def describe_variable(self, name: str, *, unit: str = "", description: str = "",
-                          source: str = "monitoring") -> None:
+    def describe_variable(
+        self, name: str, *, unit: str = "", description: str = "", source: str = "monitoring"
+    ) -> None:
         """Describe a variable a monitoring task logs (its unit, in the data log); nothing without a log."""
         self._call_log("monitoring", "describe_variable", name, unit=unit, description=description, source=source)
 
@@ -221,8 +230,13 @@ class InstrumentManager:
         and an annotation (``kind="error"``) in the data log."""
         notifications.notify(f"monitoring task {task} raised {message} (restarting it)", source="monitoring")
         self._emit(self.events.task_failed, task, message)
-        self._call_log(f"task {task}", "add_annotation", f"monitoring task {task} raised {message}",
-                       source=f"monitoring:{task}", kind="error")
+        self._call_log(
+            f"task {task}",
+            "add_annotation",
+            f"monitoring task {task} raised {message}",
+            source=f"monitoring:{task}",
+            kind="error",
+        )
 
     def _call_log(self, who: str, method: str, *args: Any, **kwargs: Any) -> Any:
         dl = self._log
@@ -243,17 +257,35 @@ class InstrumentManager:
             if var in self._described:
                 continue
             self._described.add(var)
-            self._call_log(inst.name, "describe_variable", var, unit=ch.unit,
-                           description=ch.description or f"{inst.name} {ch_name}", source=f"instrument:{inst.name}")
+            self._call_log(
+                inst.name,
+                "describe_variable",
+                var,
+                unit=ch.unit,
+                description=ch.description or f"{inst.name} {ch_name}",
+                source=f"instrument:{inst.name}",
+            )
 
     def _save_metadata(self, inst: Instrument, idn: str) -> None:
         cfg = inst.config
-        self._call_log(inst.name, "save_metadata", f"instrument/{inst.name}", {
-            "idn": idn, "resource": cfg.resource, "backend": cfg.backend, "driver": cfg.driver or "",
-            "rig": self.config.rig, "connected_at": time.time(),
-            "channels": {k: {"unit": c.unit, "period_s": c.period_s, "query": c.query or "", "property": c.property or ""}
-                         for k, c in inst.channels.items()},
-            "settings": cfg.model_dump(mode="json")})
+        self._call_log(
+            inst.name,
+            "save_metadata",
+            f"instrument/{inst.name}",
+            {
+                "idn": idn,
+                "resource": cfg.resource,
+                "backend": cfg.backend,
+                "driver": cfg.driver or "",
+                "rig": self.config.rig,
+                "connected_at": time.time(),
+                "channels": {
+                    k: {"unit": c.unit, "period_s": c.period_s, "query": c.query or "", "property": c.property or ""}
+                    for k, c in inst.channels.items()
+                },
+                "settings": cfg.model_dump(mode="json"),
+            },
+        )
 
     def _connected(self, inst: Instrument, idn: str) -> None:
         self._describe(inst)
@@ -266,8 +298,15 @@ class InstrumentManager:
         else:
             level = logging.WARNING if state == ConnectionState.DEGRADED else logging.INFO
             log.log(level, "instrument %s", text)
-        self._call_log(inst.name, "add_annotation", text, source=f"instrument:{inst.name}", kind="state",
-                       state=state.value, message=message)
+        self._call_log(
+            inst.name,
+            "add_annotation",
+            text,
+            source=f"instrument:{inst.name}",
+            kind="state",
+            state=state.value,
+            message=message,
+        )
         self._emit(self.events.state_changed, inst.name, state.value, message)
 
     def _reading(self, inst: Instrument, r: Reading) -> None:

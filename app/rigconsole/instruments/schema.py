@@ -2,6 +2,7 @@
 
 tests/instruments/test_rig_file.py checks that the published file is current.
 """
+
 from __future__ import annotations
 
 import json

@@ -20,6 +20,7 @@ Control commands are always answered, in every mode, on any connection::
 
 Run one: ``python -m rigconsole.instruments.simulator [--port 5025] [--mode hang]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,15 @@ class SimulatedInstrument:
     Only loopback addresses are accepted (tests talk to 127.0.0.1 only).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, mode: str = "normal",
-                 late_s: float = 2.0, idn: str = "Rig Console,SIM-TEMP-1,0001,1.0"):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        mode: str = "normal",
+        late_s: float = 2.0,
+        idn: str = "Rig Console,SIM-TEMP-1,0001,1.0",
+    ):
         if not host.startswith("127.") and host != "localhost":
             raise ValueError(f"the simulator serves loopback only, not {host!r}")
         self.host = host
@@ -228,7 +236,7 @@ class SimulatedInstrument:
             self._voltage, self._output = 0.0, False
             return None
         if up.endswith("?"):
-            return "ERR -113,\"Undefined header\""
+            return 'ERR -113,"Undefined header"'
         return None
 
 
@@ -244,8 +252,10 @@ def _close(s: socket.socket) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rigconsole.instruments.simulator",
-                                 description="A SCPI instrument on a TCP socket on 127.0.0.1 (see the module docstring).")
+    ap = argparse.ArgumentParser(
+        prog="python -m rigconsole.instruments.simulator",
+        description="A SCPI instrument on a TCP socket on 127.0.0.1 (see the module docstring).",
+    )
     ap.add_argument("--port", type=int, default=5025)
     ap.add_argument("--mode", choices=MODES, default="normal")
     ap.add_argument("--late-s", type=float, default=2.0, help="reply delay in 'late' mode, seconds")

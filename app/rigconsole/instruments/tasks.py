@@ -16,6 +16,7 @@ restarted after a delay that doubles up to 30 s; it never takes the console
 down. Tasks must not block: instrument queries are awaited
 (:meth:`~rigconsole.instruments.Instrument.aquery`, ``aread``, ``aset``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,8 +59,11 @@ def load_tasks(path: str | Path, names: list[str] | None = None) -> list[Callabl
     except Exception as err:  # noqa: BLE001 - one line for the user
         raise ImportError(f"{p.name}: cannot load the monitoring tasks: {one_line(err)}") from None
     if names is None:
-        return [fn for n, fn in vars(mod).items()
-                if not n.startswith("_") and inspect.iscoroutinefunction(fn) and fn.__module__ == mod_name]
+        return [
+            fn
+            for n, fn in vars(mod).items()
+            if not n.startswith("_") and inspect.iscoroutinefunction(fn) and fn.__module__ == mod_name
+        ]
     out = []
     for n in names:
         fn = getattr(mod, n, None)
@@ -82,8 +86,9 @@ class MonitorPort(Protocol):
 
     def add_entry(self, *args: Mapping[str, Any], **values: Any) -> float | None: ...
 
-    def describe_variable(self, name: str, *, unit: str = "", description: str = "",
-                          source: str = "monitoring") -> None: ...
+    def describe_variable(
+        self, name: str, *, unit: str = "", description: str = "", source: str = "monitoring"
+    ) -> None: ...
 
     def report_task_failure(self, task: str, message: str) -> None: ...
 
@@ -149,8 +154,11 @@ class Monitor:
         def go() -> None:
             self._stop = asyncio.Event()
             rig = MonitorRig(self._port, self._stop)
-            self._tasks = [self._loop.create_task(self._runner(fn, rig), name=f"monitor:{fn.__name__}") for fn in self._fns]
+            self._tasks = [
+                self._loop.create_task(self._runner(fn, rig), name=f"monitor:{fn.__name__}") for fn in self._fns
+            ]
             self._started.set()
+
         if _on_loop(self._loop):
             go()
         else:
@@ -158,12 +166,14 @@ class Monitor:
 
     def stop(self) -> None:
         """Ask the tasks to stop (their ``rig.sleep`` returns); cancel those still running after 1 s."""
+
         def halt() -> None:
             if self._stop is not None:
                 self._stop.set()
             tasks = list(self._tasks)
             if tasks:
                 self._loop.call_later(1.0, lambda: [t.cancel() for t in tasks if not t.done()])
+
         if self._loop.is_closed():
             return
         if _on_loop(self._loop):

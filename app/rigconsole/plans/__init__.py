@@ -3,10 +3,27 @@ of experiments (:class:`Plan`, :class:`PlanRun`). Qt-free; below the rig core, a
 
 See :mod:`.queue`, :mod:`.plan` and :mod:`.progress`.
 """
+
 from .plan import BreakAfter, Plan, PlanError, PlanItem, latin_square, load_plan, plan_file_schema, to_psyrun
 from .progress import PlanRun, read_state, state_path
 from .queue import BreakSpec, ItemState, QueueEvents, QueueItem, RunQueue, worst_outcome
 
-__all__ = ["RunQueue", "QueueItem", "QueueEvents", "ItemState", "BreakSpec", "worst_outcome", "Plan", "PlanItem",
-           "BreakAfter", "PlanError", "load_plan", "to_psyrun", "plan_file_schema", "latin_square", "PlanRun",
-           "read_state", "state_path"]
+__all__ = [
+    "RunQueue",
+    "QueueItem",
+    "QueueEvents",
+    "ItemState",
+    "BreakSpec",
+    "worst_outcome",
+    "Plan",
+    "PlanItem",
+    "BreakAfter",
+    "PlanError",
+    "load_plan",
+    "to_psyrun",
+    "plan_file_schema",
+    "latin_square",
+    "PlanRun",
+    "read_state",
+    "state_path",
+]

@@ -25,6 +25,7 @@ name, "runMode": "run" | "pilot"}``) import (:func:`load_plan`) and export
 (:func:`to_psyrun`). A bad file raises :class:`PlanError`, one line per problem
 naming ``file:line``.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,20 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Plan", "PlanItem", "BreakAfter", "PlanError", "load_plan", "parse_plan_text", "to_psyrun",
-           "plan_file_schema", "latin_square", "participant_number", "MODES", "EXPERIMENT_SUFFIXES"]
+__all__ = [
+    "Plan",
+    "PlanItem",
+    "BreakAfter",
+    "PlanError",
+    "load_plan",
+    "parse_plan_text",
+    "to_psyrun",
+    "plan_file_schema",
+    "latin_square",
+    "participant_number",
+    "MODES",
+    "EXPERIMENT_SUFFIXES",
+]
 
 #: an item's modes: a real run, PsychoPy's pilot mode, or a dry run (a simulated participant)
 MODES = ("run", "pilot", "dry run")
@@ -50,11 +63,13 @@ class _Model(BaseModel):
 class BreakAfter(_Model):
     """A break after an item: a message on the subject screen until a key (or the technician) ends it."""
 
-    break_: str = Field(..., alias="break", min_length=1,
-                        description="the message shown on the subject screen during the break")
+    break_: str = Field(
+        ..., alias="break", min_length=1, description="the message shown on the subject screen during the break"
+    )
     keys: list[str] = Field(["space"], description="keys that end the break (PsychoPy key names)")
-    seconds: float | None = Field(None, gt=0, description="end the break after this many seconds (none: only a key "
-                                                          "or the technician ends it)")
+    seconds: float | None = Field(
+        None, gt=0, description="end the break after this many seconds (none: only a key or the technician ends it)"
+    )
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @property
@@ -65,12 +80,15 @@ class BreakAfter(_Model):
 class PlanItem(_Model):
     """One experiment of a plan."""
 
-    experiment: str = Field(..., min_length=1,
-                            description="the experiment file (.py or .psyexp), relative to the plan file's folder")
-    expInfo: dict[str, Any] = Field(default_factory=dict, description="expInfo values for this item (over the "
-                                                                      "experiment's defaults)")
-    mode: Literal["run", "pilot", "dry run"] = Field("run", description="run; pilot (PsychoPy's pilot mode); dry run "
-                                                                         "(a simulated participant, data apart)")
+    experiment: str = Field(
+        ..., min_length=1, description="the experiment file (.py or .psyexp), relative to the plan file's folder"
+    )
+    expInfo: dict[str, Any] = Field(
+        default_factory=dict, description="expInfo values for this item (over the experiment's defaults)"
+    )
+    mode: Literal["run", "pilot", "dry run"] = Field(
+        "run", description="run; pilot (PsychoPy's pilot mode); dry run (a simulated participant, data apart)"
+    )
     after: Literal["continue"] | BreakAfter = Field("continue", description="'continue' (straight on) or a break")
     label: str = Field("", description="a name for the item in the console (default: the experiment's)")
 
@@ -86,11 +104,14 @@ class Plan(_Model):
     """A session plan (see the module docstring)."""
 
     name: str = Field("", description="the plan's name, shown in the console and the data file")
-    fields: dict[str, Any] = Field(default_factory=lambda: {"participant": "", "session": "001"},
-                                   description="participant fields asked once, with defaults; every item whose "
-                                               "experiment has such an expInfo field gets the value")
+    fields: dict[str, Any] = Field(
+        default_factory=lambda: {"participant": "", "session": "001"},
+        description="participant fields asked once, with defaults; every item whose "
+        "experiment has such an expInfo field gets the value",
+    )
     order: Literal["fixed", "latin square"] = Field(
-        "fixed", description="'fixed', or 'latin square': a balanced Latin square row chosen by the participant number")
+        "fixed", description="'fixed', or 'latin square': a balanced Latin square row chosen by the participant number"
+    )
     items: list[PlanItem] = Field(..., min_length=1, description="the experiments, in order")
 
     _source: Path | None = None
@@ -163,8 +184,10 @@ def participant_number(participant: Any) -> int:
     """
     found = re.findall(r"\d+", str(participant))
     if not found or int(found[-1]) < 1:
-        raise ValueError(f"participant {participant!r} has no number (1 or more) to choose the counterbalanced "
-                         "order by: use an id like s01 or 7")
+        raise ValueError(
+            f"participant {participant!r} has no number (1 or more) to choose the counterbalanced "
+            "order by: use an id like s01 or 7"
+        )
     return int(found[-1])
 
 
@@ -215,18 +238,25 @@ def parse_plan_text(text: str, *, source: str = "<plan>", path: Path | None = No
         problems = []
         for e in err.errors():
             branch = [x for x in e["loc"] if x in ("literal['continue']", "BreakAfter")]
-            if branch and (branch[0] == "BreakAfter") != (e["loc"].index(branch[0]) + 1 < len(e["loc"])
-                                                           or isinstance(e.get("input"), dict)):
+            if branch and (branch[0] == "BreakAfter") != (
+                e["loc"].index(branch[0]) + 1 < len(e["loc"]) or isinstance(e.get("input"), dict)
+            ):
                 continue  # the union's other branch: 'after' is 'continue' or a mapping with 'break'
-            loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and ("function-" in x or x in
-                                                                             ("literal['continue']", "BreakAfter"))))
+            loc = tuple(
+                x
+                for x in e["loc"]
+                if not (isinstance(x, str) and ("function-" in x or x in ("literal['continue']", "BreakAfter")))
+            )
             where = ".".join(str(x) for x in loc) or "(top)"
             problems.append(f"{source}:{_line_for(lines, loc)}: {where}: {e['msg'].removeprefix('Value error, ')}")
         raise PlanError(list(dict.fromkeys(problems))) from None
     plan.with_source(path)
-    missing = [f"{source}:{_line_for(lines, ('items', i, 'experiment'))}: items.{i}.experiment: no such file "
-               f"{str(plan.experiment_path(item))!r}" for i, item in enumerate(plan.items)
-               if path is not None and not plan.experiment_path(item).is_file()]
+    missing = [
+        f"{source}:{_line_for(lines, ('items', i, 'experiment'))}: items.{i}.experiment: no such file "
+        f"{str(plan.experiment_path(item))!r}"
+        for i, item in enumerate(plan.items)
+        if path is not None and not plan.experiment_path(item).is_file()
+    ]
     if missing:
         raise PlanError(missing)
     return plan
@@ -238,7 +268,7 @@ def _from_psyrun(text: str, path: Path) -> Plan:
     except ValueError as err:
         raise PlanError([f"{path}:{getattr(err, 'lineno', 1)}: not valid JSON: {getattr(err, 'msg', err)}"]) from None
     if not isinstance(data, list) or not data:
-        raise PlanError([f"{path}:1: a .psyrun file is a JSON list of {{\"path\", \"file\", \"runMode\"}} tasks"])
+        raise PlanError([f'{path}:1: a .psyrun file is a JSON list of {{"path", "file", "runMode"}} tasks'])
     items, problems = [], []
     for i, task in enumerate(data):
         if not isinstance(task, dict) or not isinstance(task.get("file"), str):
@@ -258,8 +288,11 @@ def _from_psyrun(text: str, path: Path) -> Plan:
     except ValidationError as err:
         raise PlanError([f"{path}:1: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()]) from None
     plan.with_source(path)
-    missing = [f"{path}:1: task {i + 1}: no such file {str(plan.experiment_path(it))!r}"
-               for i, it in enumerate(plan.items) if not plan.experiment_path(it).is_file()]
+    missing = [
+        f"{path}:1: task {i + 1}: no such file {str(plan.experiment_path(it))!r}"
+        for i, it in enumerate(plan.items)
+        if not plan.experiment_path(it).is_file()
+    ]
     if missing:
         raise PlanError(missing)
     return plan

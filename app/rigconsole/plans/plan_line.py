@@ -3,6 +3,7 @@
 (:meth:`rigconsole.plans.RunQueue.summary`: the stream's ``queue`` events and
 ``GET /api/v1/queue``). The browser page builds the same line (remote/static/).
 No Qt here: a plain function of the summary."""
+
 from __future__ import annotations
 
 import time

@@ -17,6 +17,7 @@ as it goes, in two places:
   the rest. An item is written as ended only after the data log has made its
   run durable (``DataLog.flush``), so nothing the state file acknowledges is lost.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,11 @@ def read_state(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise ValueError(f"{path}: not a readable plan state ({err})") from None
-    if not isinstance(data, dict) or data.get("version") != PLAN_STATE_VERSION or not isinstance(data.get("items"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != PLAN_STATE_VERSION
+        or not isinstance(data.get("items"), list)
+    ):
         raise ValueError(f"{path}: not a plan state file of this version")
     return data
 
@@ -84,9 +89,19 @@ class PlanRun:
         ValueError: no participant, or a counterbalanced plan and a participant with no number.
     """
 
-    def __init__(self, plan: Plan, values: dict[str, Any], queue: RunQueue, data_dir: Path, *,
-                 data_log: Callable[[], Any] = lambda: None, run_group: Callable[[Any], str | None] = lambda r: None,
-                 dry_run: bool = False, seed: int | None = 0, speed: float | str = 1.0):
+    def __init__(
+        self,
+        plan: Plan,
+        values: dict[str, Any],
+        queue: RunQueue,
+        data_dir: Path,
+        *,
+        data_log: Callable[[], Any] = lambda: None,
+        run_group: Callable[[Any], str | None] = lambda r: None,
+        dry_run: bool = False,
+        seed: int | None = 0,
+        speed: float | str = 1.0,
+    ):
         fields = {**plan.fields, **{k: v for k, v in values.items() if v is not None}}
         if str(fields.get("participant", "")).strip() == "":
             raise ValueError("give the participant (e.g. --exp-info participant=s01): a plan asks for it once")
@@ -119,8 +134,9 @@ class PlanRun:
         if resume:
             state = read_state(self.state_file)
             if state is not None:
-                if state.get("participant") != str(self.fields["participant"]) or \
-                        state.get("plan_file") != (str(self.plan.source) if self.plan.source else None):
+                if state.get("participant") != str(self.fields["participant"]) or state.get("plan_file") != (
+                    str(self.plan.source) if self.plan.source else None
+                ):
                     raise ValueError(f"{self.state_file}: the saved progress is of another plan or participant")
                 self.order = [int(i) for i in state.get("order", self.order)]
                 for rec in state["items"]:
@@ -140,8 +156,16 @@ class PlanRun:
                 brk = item.after if not isinstance(item.after, str) and i != last else None
                 spec = BreakSpec(brk.message, tuple(brk.keys), 0.5 if self._dry_run else brk.seconds) if brk else None
                 mode = "dry run" if self._dry_run else item.mode
-                q = self.queue.add(key, info, mode=mode, label=item.label or Path(item.experiment).stem, after=spec,
-                                   plan_index=i, seed=self._seed, speed=self._speed)
+                q = self.queue.add(
+                    key,
+                    info,
+                    mode=mode,
+                    label=item.label or Path(item.experiment).stem,
+                    after=spec,
+                    plan_index=i,
+                    seed=self._seed,
+                    speed=self._speed,
+                )
                 self._queued[q.id] = i
                 queued.append(q)
         except Exception as err:
@@ -149,20 +173,28 @@ class PlanRun:
                 self.queue.remove(q.id)
             self._queued.clear()
             text = str(err).strip().splitlines()
-            raise ValueError(f"plan item {i + 1} ({self.plan.items[i].experiment}): "
-                             f"{text[0] if text else type(err).__name__}") from None
+            raise ValueError(
+                f"plan item {i + 1} ({self.plan.items[i].experiment}): {text[0] if text else type(err).__name__}"
+            ) from None
         for i in positions:
-            self._items.setdefault(i, {"item": i + 1, "experiment": self.plan.items[i].experiment,
-                                       "state": ItemState.PENDING})
+            self._items.setdefault(
+                i, {"item": i + 1, "experiment": self.plan.items[i].experiment, "state": ItemState.PENDING}
+            )
         ev = self.queue.events
         self._links = [(ev.item_started, self._on_started), (ev.item_ended, self._on_ended)]
         for sig, slot in self._links:
             sig.connect(slot)
         self._save()
-        self.queue.set_plan({"name": self.plan.name or (self.plan.source.stem if self.plan.source else "plan"),
-                             "file": str(self.plan.source) if self.plan.source else None,
-                             "participant": str(self.fields["participant"]), "order": [i + 1 for i in self.order],
-                             "n_items": len(self.plan.items), "resumed": bool(done)})
+        self.queue.set_plan(
+            {
+                "name": self.plan.name or (self.plan.source.stem if self.plan.source else "plan"),
+                "file": str(self.plan.source) if self.plan.source else None,
+                "participant": str(self.fields["participant"]),
+                "order": [i + 1 for i in self.order],
+                "n_items": len(self.plan.items),
+                "resumed": bool(done),
+            }
+        )
         self.queue.start()
         return queued
 
@@ -213,14 +245,26 @@ class PlanRun:
         dl = self._data_log()
         group = self._run_group(q.record) if q.record is not None else None
         rec = self._items[i]
-        rec.update(state=q.state, ended=q.ended, run=group, run_index=q.run_index,
-                   data_log=str(dl.path) if dl is not None else None, mode=q.mode,
-                   outcome=q.outcome.sentence(traceback_hint=False) if q.outcome else None,
-                   data_files=list(getattr(q.record, "data_files", []) or []))
+        rec.update(
+            state=q.state,
+            ended=q.ended,
+            run=group,
+            run_index=q.run_index,
+            data_log=str(dl.path) if dl is not None else None,
+            mode=q.mode,
+            outcome=q.outcome.sentence(traceback_hint=False) if q.outcome else None,
+            data_files=list(getattr(q.record, "data_files", []) or []),
+        )
         if dl is not None:
             try:
-                dl.add_annotation(f"plan item {i + 1} ({q.label}): {rec['outcome']}", kind="plan",
-                                  item=i + 1, run=group, state=q.state, participant=str(self.fields["participant"]))
+                dl.add_annotation(
+                    f"plan item {i + 1} ({q.label}): {rec['outcome']}",
+                    kind="plan",
+                    item=i + 1,
+                    run=group,
+                    state=q.state,
+                    participant=str(self.fields["participant"]),
+                )
                 dl.flush()  # the run's rows are durable before the state file says "done"
             except Exception as err:
                 log.error("data log: cannot record plan item %d: %s", i + 1, err)
@@ -231,11 +275,20 @@ class PlanRun:
         logs = list(self._resumed_from)
         if dl is not None and str(dl.path) not in logs:
             logs.append(str(dl.path))
-        state = {"version": PLAN_STATE_VERSION, "plan_file": str(self.plan.source) if self.plan.source else None,
-                 "plan_name": self.plan.name, "participant": str(self.fields["participant"]),
-                 "fields": {k: str(v) for k, v in self.fields.items()}, "order_kind": self.plan.order,
-                 "order": self.order, "dry_run": self._dry_run, "started": self._started, "updated": time.time(),
-                 "data_logs": logs, "items": self.items}
+        state = {
+            "version": PLAN_STATE_VERSION,
+            "plan_file": str(self.plan.source) if self.plan.source else None,
+            "plan_name": self.plan.name,
+            "participant": str(self.fields["participant"]),
+            "fields": {k: str(v) for k, v in self.fields.items()},
+            "order_kind": self.plan.order,
+            "order": self.order,
+            "dry_run": self._dry_run,
+            "started": self._started,
+            "updated": time.time(),
+            "data_logs": logs,
+            "items": self.items,
+        }
         if dl is not None:
             try:
                 dl.save_metadata("plan", {k: v for k, v in state.items() if k != "version"})

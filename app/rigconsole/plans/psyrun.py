@@ -1,6 +1,7 @@
 """``python -m rigconsole.plans.psyrun PLAN OUT.psyrun``: export a session plan to PsychoPy Runner's
 task list (``[{"path", "file", "runMode"}]``; see :func:`rigconsole.plans.plan.to_psyrun`).
 Exit 0, or 2 with one line on stderr for a bad plan or an unwritable file."""
+
 from __future__ import annotations
 
 import json

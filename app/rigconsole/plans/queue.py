@@ -23,6 +23,7 @@ it (:meth:`end_break`) or its ``seconds`` pass.
 
 It announces through psygnal (:class:`QueueEvents`), on the main thread.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -111,14 +112,26 @@ class QueueItem:
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly (the remote API's item)."""
-        return {"id": self.id, "experiment": self.key, "label": self.label, "mode": self.mode, "state": self.state,
-                "plan_index": self.plan_index, "retry_of": self.retry_of, "run_index": self.run_index,
-                "started": self.started, "ended": self.ended,
-                "break_after": None if self.after is None else {"message": self.after.message,
-                                                                 "seconds": self.after.seconds},
-                "expInfo": {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
-                            for k, v in self.exp_info.items()},
-                "outcome": self.outcome.to_dict() if self.outcome is not None else None}
+        return {
+            "id": self.id,
+            "experiment": self.key,
+            "label": self.label,
+            "mode": self.mode,
+            "state": self.state,
+            "plan_index": self.plan_index,
+            "retry_of": self.retry_of,
+            "run_index": self.run_index,
+            "started": self.started,
+            "ended": self.ended,
+            "break_after": None
+            if self.after is None
+            else {"message": self.after.message, "seconds": self.after.seconds},
+            "expInfo": {
+                k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+                for k, v in self.exp_info.items()
+            },
+            "outcome": self.outcome.to_dict() if self.outcome is not None else None,
+        }
 
 
 def worst_outcome(outcomes) -> RunOutcome | None:
@@ -152,10 +165,12 @@ class QueueEvents(SignalGroup):
 
 def _main_thread(method):
     """Run a control method on the main thread (through the session's command queue) and return its result."""
+
     def wrapper(self, *args, **kwargs):
         if not is_main_thread():
             return self._session.commands.call(method, self, *args, blocking=True, **kwargs)
         return method(self, *args, **kwargs)
+
     wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
     return wrapper
 
@@ -173,9 +188,15 @@ class RunQueue:
         stuck_after_s: a dry run with no new data row for this long is stopped as stuck.
     """
 
-    def __init__(self, session, *, prepare_dry_run: Callable[..., Any] | None = None,
-                 end_dry_run: Callable[[], Any] | None = None, durations_file: Path | None = None,
-                 stuck_after_s: float = 30.0):
+    def __init__(
+        self,
+        session,
+        *,
+        prepare_dry_run: Callable[..., Any] | None = None,
+        end_dry_run: Callable[[], Any] | None = None,
+        durations_file: Path | None = None,
+        stuck_after_s: float = 30.0,
+    ):
         self._session = session
         self._prepare_dry_run = prepare_dry_run
         self._end_dry_run = end_dry_run
@@ -244,10 +265,14 @@ class RunQueue:
         """JSON-friendly: items, holding, break, estimate (the remote API's ``GET /queue``)."""
         est = self.estimate()
         brk = self._break
-        return {"plan": dict(self._plan) if self._plan else None, "holding": self._holding, "running": self._running.id if self._running is not None else None,
-                "break": None if brk is None else {"after": brk["item"].id, "message": brk["spec"].message},
-                "items": [it.summary() for it in self.items],
-                "estimate": est}
+        return {
+            "plan": dict(self._plan) if self._plan else None,
+            "holding": self._holding,
+            "running": self._running.id if self._running is not None else None,
+            "break": None if brk is None else {"after": brk["item"].id, "message": brk["spec"].message},
+            "items": [it.summary() for it in self.items],
+            "estimate": est,
+        }
 
     @_main_thread
     def set_plan(self, info: dict[str, Any] | None) -> None:
@@ -267,10 +292,20 @@ class RunQueue:
 
     # ---------------------------------------------------------------- control
     @_main_thread
-    def add(self, experiment: str | Path, exp_info: dict[str, Any] | None = None, *, mode: str = "run",
-            label: str = "", after: BreakSpec | None = None, position: int | None = None,
-            hold_after: bool = False, plan_index: int | None = None, seed: int | None = 0,
-            speed: float | str = 1.0) -> QueueItem:
+    def add(
+        self,
+        experiment: str | Path,
+        exp_info: dict[str, Any] | None = None,
+        *,
+        mode: str = "run",
+        label: str = "",
+        after: BreakSpec | None = None,
+        position: int | None = None,
+        hold_after: bool = False,
+        plan_index: int | None = None,
+        seed: int | None = 0,
+        speed: float | str = 1.0,
+    ) -> QueueItem:
         """Queue an experiment (a key, or a file: registered where it is).
 
         ``exp_info`` is checked and completed now (the experiment's defaults, typed values),
@@ -289,17 +324,33 @@ class RunQueue:
             raise ValueError(f"mode must be 'run', 'pilot' or 'dry run', not {mode!r}")
         key = self._key(experiment)
         resolved = self._session.resolveExpInfo(key, exp_info or {})
-        item = QueueItem(id=next(self._ids), key=key, exp_info=resolved, mode=mode,
-                         label=label or Path(key).stem, after=after, hold_after=hold_after,
-                         plan_index=plan_index, seed=seed, speed=speed)
+        item = QueueItem(
+            id=next(self._ids),
+            key=key,
+            exp_info=resolved,
+            mode=mode,
+            label=label or Path(key).stem,
+            after=after,
+            hold_after=hold_after,
+            plan_index=plan_index,
+            seed=seed,
+            speed=speed,
+        )
         self._pending.insert(len(self._pending) if position is None else max(0, int(position)), item)
         self.events.changed.emit()
         self._kick()
         return item
 
     @_main_thread
-    def run_now(self, experiment: str | Path, exp_info: dict[str, Any] | None = None, *, mode: str = "run",
-                seed: int | None = 0, speed: float | str = 1.0) -> QueueItem:
+    def run_now(
+        self,
+        experiment: str | Path,
+        exp_info: dict[str, Any] | None = None,
+        *,
+        mode: str = "run",
+        seed: int | None = 0,
+        speed: float | str = 1.0,
+    ) -> QueueItem:
         """A one-off run (the console's Run / Dry run, ``POST /runs``): queued first, the queue
         started, and held again after it (a paused plan stays paused).
 
@@ -367,9 +418,19 @@ class RunQueue:
         old = self.item(item_id)
         if old.state not in ItemState.ENDED:
             raise ValueError(f"item {item_id} has not ended ({old.state}): only an ended item can be retried")
-        item = QueueItem(id=next(self._ids), key=old.key, exp_info=dict(old.exp_info), mode=old.mode,
-                         label=old.label, after=old.after, hold_after=old.hold_after, plan_index=old.plan_index,
-                         retry_of=old.id, seed=old.seed, speed=old.speed)
+        item = QueueItem(
+            id=next(self._ids),
+            key=old.key,
+            exp_info=dict(old.exp_info),
+            mode=old.mode,
+            label=old.label,
+            after=old.after,
+            hold_after=old.hold_after,
+            plan_index=old.plan_index,
+            retry_of=old.id,
+            seed=old.seed,
+            speed=old.speed,
+        )
         self._pending.insert(0, item)
         self.events.changed.emit()
         self._kick()
@@ -536,6 +597,7 @@ class RunQueue:
             if item.record is None:
                 item.record = rec
                 item.run_index = rec.index
+
         s.events.run_started.connect(on_started)
         self.events.item_started.emit(item)
         self.events.changed.emit()
@@ -605,8 +667,15 @@ class RunQueue:
         if self._prepare_dry_run is not None:
             self._prepare_dry_run(item.seed, speed=item.speed)
         try:
-            return dry_run(self._session, item.key, exp_info, seed=item.seed, stuck_after_s=self._stuck_after_s,
-                           run=self._start_run, speed=item.speed)
+            return dry_run(
+                self._session,
+                item.key,
+                exp_info,
+                seed=item.seed,
+                stuck_after_s=self._stuck_after_s,
+                run=self._start_run,
+                speed=item.speed,
+            )
         finally:
             if self._end_dry_run is not None:
                 try:
@@ -629,6 +698,7 @@ class RunQueue:
         self._break = {"item": item, "spec": spec, "t0": time.time(), "win": win}
         try:
             from psychopy import event
+
             event.clearEvents()
             if win is not None:
                 win.showMessage(spec.message)
@@ -646,6 +716,7 @@ class RunQueue:
         done = spec.seconds is not None and time.time() - brk["t0"] >= spec.seconds
         try:
             from psychopy import event
+
             win = brk["win"]
             if win is not None:
                 win.flip()  # keep the message up (and let pyglet deliver the keys)
@@ -679,6 +750,7 @@ class RunQueue:
         if self._durations_file is None or not self._durations_file.is_file():
             return {}
         import json
+
         try:
             data = json.loads(self._durations_file.read_text(encoding="utf-8"))
             return {str(k): [float(x) for x in v][-20:] for k, v in dict(data).items()}

@@ -1,4 +1,5 @@
 """``python -m rigconsole.plans.schema``: print the plan file's JSON Schema (docs/plan-file.schema.json)."""
+
 import json
 
 from .plan import plan_file_schema

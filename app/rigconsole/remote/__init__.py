@@ -3,6 +3,7 @@
 ``RemoteServer`` is a Rig component (``start(rig)``, ``close()``);
 ``RemoteObserver`` is pymanip's observer for a Rig Console rig. See docs/remote.md.
 """
+
 from .observer import RemoteError, RemoteObserver
 from .server import DEFAULT_PORT, RemoteServer
 from .settings import RemoteSettings
@@ -12,7 +13,20 @@ from .tokens import OBSERVER, OPERATOR, ROLES, TokenError, TokenInfo, TokenStore
 from .view import RigView
 
 __all__ = [
-    "RemoteServer", "RemoteObserver", "RemoteError", "RemoteSettings", "RigView", "Stream", "TlsConfig",
-    "TokenStore", "TokenInfo", "TokenError", "ROLES", "OBSERVER", "OPERATOR", "DEFAULT_PORT",
-    "cert_fingerprint", "make_self_signed",
+    "RemoteServer",
+    "RemoteObserver",
+    "RemoteError",
+    "RemoteSettings",
+    "RigView",
+    "Stream",
+    "TlsConfig",
+    "TokenStore",
+    "TokenInfo",
+    "TokenError",
+    "ROLES",
+    "OBSERVER",
+    "OPERATOR",
+    "DEFAULT_PORT",
+    "cert_fingerprint",
+    "make_self_signed",
 ]

@@ -5,6 +5,7 @@ state and the data log's thread-safe in-memory readers; control goes through
 the session's main-thread command queue (``Session.commands.submit``) and is
 recorded in the data log with the token's name.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,12 @@ MAX_JSON_DEPTH = 64
 
 def error(status: int, message: str, *, headers: dict | None = None) -> web.Response:
     """A JSON error: ``{"error": <one line>, "status": <code>}``."""
-    return web.Response(status=status, text=dumps({"error": message, "status": status}),
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        status=status,
+        text=dumps({"error": message, "status": status}),
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 def ok(data: Any, status: int = 200) -> web.Response:
@@ -94,13 +99,13 @@ def parse_json(raw: bytes | str) -> Any:
 def parse_hello(text: str | None) -> dict | str:
     """The stream's first message, ``{"type": "hello", "token"?, "after"?, "stream"?}``, or an error string."""
     if text is None or len(text) > 4096:
-        return "the first message must be a JSON text: {\"type\": \"hello\", \"token\": ..., \"after\": <seq>}"
+        return 'the first message must be a JSON text: {"type": "hello", "token": ..., "after": <seq>}'
     try:
         msg = parse_json(text)
     except ValueError as err:
         return f"first message: {err}"
     if not isinstance(msg, dict) or msg.get("type") != "hello":
-        return "the first message must be {\"type\": \"hello\", ...}"
+        return 'the first message must be {"type": "hello", ...}'
     after = msg.get("after")
     if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
         return "'after' must be the last batch seq received (integer >= 0) or null"
@@ -170,25 +175,53 @@ async def status(request: web.Request) -> web.Response:
     dl = srv.view.data_log
     rec = s.current_run
     run = run_summary(rec)
-    return ok({
-        "rig": srv.view.rig_name, "server_time": time.time(), "locked": srv.locked,
-        "you": {"name": request[WHO_KEY].name, "role": request[WHO_KEY].role},
-        "session": {"root": str(s.root), "data_dir": str(getattr(s, "dataDir", "")),
-                    "data_log": str(dl.path) if dl is not None else None, "n_runs": len(s.run_records)},
-        "state": run["state"] if run else "idle",
-        "run": run, "expInfo": run["expInfo"] if run else None,
-        "trial": run["trial"] if run else None, "of": run["of"] if run else None,
-    })
+    return ok(
+        {
+            "rig": srv.view.rig_name,
+            "server_time": time.time(),
+            "locked": srv.locked,
+            "you": {"name": request[WHO_KEY].name, "role": request[WHO_KEY].role},
+            "session": {
+                "root": str(s.root),
+                "data_dir": str(getattr(s, "dataDir", "")),
+                "data_log": str(dl.path) if dl is not None else None,
+                "n_runs": len(s.run_records),
+            },
+            "state": run["state"] if run else "idle",
+            "run": run,
+            "expInfo": run["expInfo"] if run else None,
+            "trial": run["trial"] if run else None,
+            "of": run["of"] if run else None,
+        }
+    )
 
 
 async def experiments(request: web.Request) -> web.Response:
     s = _server(request).view.session
     out = []
     for key, entry in sorted(dict(s.experiment_files).items()):
-        fields = [{"name": f.name, "kind": f.kind, "default": f.default, "choices": list(f.choices),
-                   "required": f.required, "hidden": f.hidden, "fixed": f.fixed} for f in list(entry.fields)]
-        out.append({"key": key, "kind": entry.kind, "path": str(entry.path), "broken": entry.broken,
-                    "error": entry.error, "expInfo": fields})
+        fields = [
+            {
+                "name": f.name,
+                "kind": f.kind,
+                "default": f.default,
+                "choices": list(f.choices),
+                "required": f.required,
+                "hidden": f.hidden,
+                "fixed": f.fixed,
+            }
+            for f in list(entry.fields)
+        ]
+        out.append(
+            {
+                "key": key,
+                "kind": entry.kind,
+                "path": str(entry.path),
+                "broken": entry.broken,
+                "error": entry.error,
+                "expInfo": fields,
+            }
+        )
     return ok({"experiments": out})
 
 
@@ -204,9 +237,17 @@ async def runs(request: web.Request) -> web.Response:
     if dl is not None:
         for path in dl.runs():
             info = dl.run_info(path)
-            logged.append({"id": _run_id(path), "experiment": info["experiment"], "outcome": info["outcome"],
-                           "started": info["started"], "ended": info["ended"], "n_trials": info["n_trials"],
-                           "expInfo": info["expInfo"]})
+            logged.append(
+                {
+                    "id": _run_id(path),
+                    "experiment": info["experiment"],
+                    "outcome": info["outcome"],
+                    "started": info["started"],
+                    "ended": info["ended"],
+                    "n_trials": info["n_trials"],
+                    "expInfo": info["expInfo"],
+                }
+            )
     return ok({"runs": [run_summary(r) for r in list(s.run_records)], "logged": logged})
 
 
@@ -217,17 +258,27 @@ async def trials(request: web.Request) -> web.Response:
     limit = _int_arg(request, "limit", MAX_ROWS, 1, MAX_ROWS)
     path = f"runs/{run_id}"
     if dl is None or path not in dl.runs():
-        raise web.HTTPNotFound(text=dumps({"error": f"no run {run_id!r} in the data log", "status": 404}),
-                               content_type="application/json")
+        raise web.HTTPNotFound(
+            text=dumps({"error": f"no run {run_id!r} in the data log", "status": 404}), content_type="application/json"
+        )
     table = dl.trials(path)
     cols = []
     for name, arr in table.items():
         unit = column_unit(name)
         cols.append({"name": name, "kind": "number" if arr.dtype.kind == "f" else "text", "unit": unit})
     n = len(next(iter(table.values()))) if table else 0
-    rows = {k: jsonable(v[start:start + limit]) for k, v in table.items()}
-    return ok({"run": run_id, "n_trials": n, "start": start, "columns": cols, "trials": rows,
-               "more": start + limit < n, "measures": TrialMeasures.of_table(table, dl.run_info(path)["expInfo"]).summary()})
+    rows = {k: jsonable(v[start : start + limit]) for k, v in table.items()}
+    return ok(
+        {
+            "run": run_id,
+            "n_trials": n,
+            "start": start,
+            "columns": cols,
+            "trials": rows,
+            "more": start + limit < n,
+            "measures": TrialMeasures.of_table(table, dl.run_info(path)["expInfo"]).summary(),
+        }
+    )
 
 
 def _var_info(dl: Any, name: str) -> dict:
@@ -246,8 +297,9 @@ async def variables(request: web.Request) -> web.Response:
     out = []
     if dl is not None:
         for name, last in sorted(dl.logged_last_values().items()):
-            out.append({"name": name, **_var_info(dl, name),
-                        "last": {"t": last[0], "value": last[1]} if last else None})
+            out.append(
+                {"name": name, **_var_info(dl, name), "last": {"t": last[0], "value": last[1]} if last else None}
+            )
     return ok({"variables": out})
 
 
@@ -263,12 +315,21 @@ async def variable_data(request: web.Request) -> web.Response:
     after = _float_arg(request, "after", -math.inf)
     limit = _int_arg(request, "limit", MAX_POINTS, 1, MAX_POINTS)
     if dl is None or name not in dl.logged_variables():
-        raise web.HTTPNotFound(text=dumps({"error": f"no logged variable {name[:80]!r}", "status": 404}),
-                               content_type="application/json")
+        raise web.HTTPNotFound(
+            text=dumps({"error": f"no logged variable {name[:80]!r}", "status": 404}), content_type="application/json"
+        )
     t, v = dl.logged_data_fromtimestamp(name, after)
     more = len(t) > limit
-    return ok({"name": name, **_var_info(dl, name), "after": after if math.isfinite(after) else None,
-               "t": jsonable(t[:limit]), "values": jsonable(v[:limit]), "more": more})
+    return ok(
+        {
+            "name": name,
+            **_var_info(dl, name),
+            "after": after if math.isfinite(after) else None,
+            "t": jsonable(t[:limit]),
+            "values": jsonable(v[:limit]),
+            "more": more,
+        }
+    )
 
 
 async def parameters(request: web.Request) -> web.Response:
@@ -282,8 +343,9 @@ async def instruments(request: web.Request) -> web.Response:
     out = []
     for name in sorted(set(srv.view.instrument_names()) | set(states)):
         st = states.get(name, {})
-        out.append({"name": name, "state": st.get("state", "unknown"), "message": st.get("message", ""),
-                    "since": st.get("t")})
+        out.append(
+            {"name": name, "state": st.get("state", "unknown"), "message": st.get("message", ""), "since": st.get("t")}
+        )
     return ok({"instruments": out})
 
 
@@ -303,9 +365,12 @@ async def annotations_list(request: web.Request) -> web.Response:
 def _may_control(request: web.Request):
     who = request[WHO_KEY]
     if not who.can_control:
-        raise web.HTTPForbidden(text=dumps({"error": f"token {who.name!r} is an observer token: "
-                                                    "control needs an operator token", "status": 403}),
-                                content_type="application/json")
+        raise web.HTTPForbidden(
+            text=dumps(
+                {"error": f"token {who.name!r} is an observer token: control needs an operator token", "status": 403}
+            ),
+            content_type="application/json",
+        )
     if _server(request).locked:
         raise _Locked()
     return who
@@ -315,8 +380,12 @@ class _Locked(web.HTTPClientError):
     status_code = 423
 
     def __init__(self) -> None:
-        super().__init__(text=dumps({"error": "remote control is locked at the rig; ask the technician to unlock it",
-                                     "status": 423}), content_type="application/json")
+        super().__init__(
+            text=dumps(
+                {"error": "remote control is locked at the rig; ask the technician to unlock it", "status": 423}
+            ),
+            content_type="application/json",
+        )
 
 
 async def _on_main(request: web.Request, fn, *args):
@@ -327,15 +396,22 @@ async def _on_main(request: web.Request, fn, *args):
         return await asyncio.wait_for(asyncio.wrap_future(fut), CONTROL_TIMEOUT_S)
     except asyncio.TimeoutError:
         raise web.HTTPServiceUnavailable(
-            text=dumps({"error": f"the rig's main loop did not take the command within {CONTROL_TIMEOUT_S:.0f} s",
-                        "status": 503}), content_type="application/json") from None
+            text=dumps(
+                {
+                    "error": f"the rig's main loop did not take the command within {CONTROL_TIMEOUT_S:.0f} s",
+                    "status": 503,
+                }
+            ),
+            content_type="application/json",
+        ) from None
 
 
 def _queue_of(request: web.Request):
     queue = _server(request).view.queue
     if queue is None:
-        raise web.HTTPServiceUnavailable(text=dumps({"error": "this rig serves no run queue", "status": 503}),
-                                         content_type="application/json")
+        raise web.HTTPServiceUnavailable(
+            text=dumps({"error": "this rig serves no run queue", "status": 503}), content_type="application/json"
+        )
     return queue
 
 
@@ -362,11 +438,15 @@ async def start_run(request: web.Request) -> web.Response:
     try:
         queued = await _on_main(request, _queue_run, _queue_of(request), key, exp_info)
     except UnknownExperimentError as err:
-        raise web.HTTPNotFound(text=dumps({"error": str(err), "status": 404}), content_type="application/json")
+        raise web.HTTPNotFound(
+            text=dumps({"error": str(err), "status": 404}), content_type="application/json"
+        ) from None
     except (ExpInfoError, ExperimentLoadError, TypeError, ValueError) as err:
         raise bad(one_line(err, with_type=False)) from None
     except RunInProgressError as err:
-        raise web.HTTPConflict(text=dumps({"error": str(err), "status": 409}), content_type="application/json")
+        raise web.HTTPConflict(
+            text=dumps({"error": str(err), "status": 409}), content_type="application/json"
+        ) from None
     _server(request).record_control(who, "run", experiment=key, expInfo=jsonable(queued["expInfo"]))
     return ok({"queued": True, **queued}, status=202)
 
@@ -381,8 +461,10 @@ def _session_action(name: str):
         session = srv.view.session
         done = await _on_main(request, getattr(session, method))
         if not done:
-            raise web.HTTPConflict(text=dumps({"error": f"cannot {name}: no run in progress", "status": 409}),
-                                   content_type="application/json")
+            raise web.HTTPConflict(
+                text=dumps({"error": f"cannot {name}: no run in progress", "status": 409}),
+                content_type="application/json",
+            )
         t = srv.record_control(who, name)
         rec = session.current_run
         return ok({"done": True, "action": name, "t": t, "run": run_summary(rec)})
@@ -436,8 +518,9 @@ async def queue_add(request: web.Request) -> web.Response:
         raise bad("'expInfo' must be an object of field name to value")
     if mode not in ("run", "pilot", "dry run"):
         raise bad("'mode' must be 'run', 'pilot' or 'dry run'")
-    if position is not None and (isinstance(position, bool) or not isinstance(position, int) or
-                                 not 0 <= position <= 10_000):
+    if position is not None and (
+        isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 10_000
+    ):
         raise bad("'position' must be an index among the pending items (integer >= 0) or null (at the end)")
     from ..session import ExperimentLoadError, ExpInfoError, UnknownExperimentError
 
@@ -459,8 +542,9 @@ def _item_action(name: str):
         body = await _json_body(request, required=name == "move")
         queue = _queue_of(request)
         position = body.get("position")
-        if name == "move" and (isinstance(position, bool) or not isinstance(position, int) or
-                               not 0 <= position <= 10_000):
+        if name == "move" and (
+            isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 10_000
+        ):
             raise bad("'position' must be an index among the pending items (integer >= 0)")
 
         def act():
@@ -483,7 +567,9 @@ def _item_action(name: str):
         except ValueError as err:
             raise _conflict(str(err)) from None
         _server(request).record_control(who, f"queue {name}", item=item_id)
-        return ok({"done": True, "action": name, "item": jsonable(item.summary())}, status=201 if name == "retry" else 200)
+        return ok(
+            {"done": True, "action": name, "item": jsonable(item.summary())}, status=201 if name == "retry" else 200
+        )
 
     return handler
 

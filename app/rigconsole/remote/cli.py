@@ -17,6 +17,7 @@
 
 Exit status: 0 ok (Ctrl-C included), 1 the rig or the store refused, 2 bad usage.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,11 @@ def _observe_parser() -> argparse.ArgumentParser:
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--fingerprint", default=None)
     ap.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
-    ap.add_argument("--text", action="store_true",
-                    help="follow the rig in this terminal, one line per trial and run event (the default with no display)")
+    ap.add_argument(
+        "--text",
+        action="store_true",
+        help="follow the rig in this terminal, one line per trial and run event (the default with no display)",
+    )
     ap.add_argument("--json", action="store_true", help="print every stream event as one JSON object per line")
     return ap
 
@@ -82,11 +86,19 @@ def _replay_parser() -> argparse.ArgumentParser:
     ap.add_argument("session", metavar="SESSION.h5")
     ap.add_argument("--speed", type=float, default=1.0, help="times the recorded pace (default 1)")
     ap.add_argument("--loop", action="store_true", help="start over after the last event")
-    ap.add_argument("--remote", required=True, metavar="[HOST:]PORT",
-                    help="where to serve (default host 127.0.0.1; 0.0.0.0:PORT for the lab network)")
+    ap.add_argument(
+        "--remote",
+        required=True,
+        metavar="[HOST:]PORT",
+        help="where to serve (default host 127.0.0.1; 0.0.0.0:PORT for the lab network)",
+    )
     ap.add_argument("--name", default=None, help="the rig name observers see (default: replay of <file>)")
-    ap.add_argument("--tls", default=None, metavar="DIR",
-                    help="serve HTTPS with the self-signed certificate kept in DIR (made once)")
+    ap.add_argument(
+        "--tls",
+        default=None,
+        metavar="DIR",
+        help="serve HTTPS with the self-signed certificate kept in DIR (made once)",
+    )
     return ap
 
 
@@ -105,8 +117,9 @@ def _replay(argv: list[str]) -> int:
 
     tls = TlsConfig.self_signed(Path(a.tls)) if a.tls else None
     try:
-        rp = Replay(a.session, speed=a.speed, loop=a.loop, host=host or "127.0.0.1", port=int(port),
-                    rig_name=a.name, tls=tls)
+        rp = Replay(
+            a.session, speed=a.speed, loop=a.loop, host=host or "127.0.0.1", port=int(port), rig_name=a.name, tls=tls
+        )
     except ValueError as err:
         raise _UsageError(f"rigconsole replay: {err}") from None
     except OSError as err:
@@ -119,8 +132,11 @@ def _replay(argv: list[str]) -> int:
         print(f"rigconsole replay: {err}", file=sys.stderr)
         return 1
     scheme = "https" if tls else "http"
-    print(f"replaying {a.session} ({len(rp.events)} events, {rp.duration_s:.0f} s at {a.speed:g}x) as rig "
-          f"{rp.rig_name!r} on {scheme}://{rp.server.host}:{rp.port}/", flush=True)
+    print(
+        f"replaying {a.session} ({len(rp.events)} events, {rp.duration_s:.0f} s at {a.speed:g}x) as rig "
+        f"{rp.rig_name!r} on {scheme}://{rp.server.host}:{rp.port}/",
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         while not rp.wait(0.5) or a.loop:
@@ -173,7 +189,8 @@ def status_line(st: dict) -> str:
     """``GET /api/v1/status`` in one line: ``rig NAME: STATE[, KEY trial N of M]``."""
     run = st.get("run") or {}
     return f"rig {st['rig']}: {st['state']}" + (
-        f", {run.get('key')} trial {st['trial']} of {st['of'] or '?'}" if run else "")
+        f", {run.get('key')} trial {st['trial']} of {st['of'] or '?'}" if run else ""
+    )
 
 
 def _run_words(run: dict) -> str:
@@ -208,10 +225,11 @@ def event_line(ev: dict, exp_info: Any = ()) -> str | None:
             cols.append(f"{k}={_value(v)}")
         of = f" of {ev['of']}" if ev.get("of") else ""
         line = f"{_clock()} trial {ev.get('n', '?')}{of}" + (": " + ", ".join(cols) if cols else "")
-        return line if len(line) <= TRIAL_LINE_MAX else line[:TRIAL_LINE_MAX - 3] + "..."
+        return line if len(line) <= TRIAL_LINE_MAX else line[: TRIAL_LINE_MAX - 3] + "..."
     if kind == "instrument":
         return f"{_clock()} instrument {ev.get('name')}: {ev.get('state')}" + (
-            f" ({ev['message']})" if ev.get("message") else "")
+            f" ({ev['message']})" if ev.get("message") else ""
+        )
     if kind == "annotation":
         row = ev.get("annotation") or {}
         return f"{_clock()} note from {row.get('source', '?')}: {row.get('text', '')}"
@@ -321,7 +339,9 @@ def main(argv: list[str]) -> int:
                 return 0
         if argv[:1] == ["replay"]:
             return _replay(argv[1:])
-        raise _UsageError("usage: rigconsole remote token add|list|revoke ... | rigconsole observe HOST[:PORT] --token T")
+        raise _UsageError(
+            "usage: rigconsole remote token add|list|revoke ... | rigconsole observe HOST[:PORT] --token T"
+        )
     except _UsageError as err:
         print(err, file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ The heartbeat: the stream is pinged every ``heartbeat_s / 2``; a rig that
 does not answer (a frozen process, a pulled cable) is ``lost`` within
 ``heartbeat_s``; a rig whose process ended is ``lost`` at once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,7 @@ class Feed:
         last_heard: ``time.monotonic()`` of the last message from the rig, or ``None``.
     """
 
-    def __init__(self, manager: "ConnectionManager", observer: RemoteObserver, *, history: bool) -> None:
+    def __init__(self, manager: ConnectionManager, observer: RemoteObserver, *, history: bool) -> None:
         self.observer = observer
         self.events = FeedEvents()
         self.connection = "connecting"
@@ -264,8 +265,13 @@ class ConnectionManager:
                 await asyncio.sleep(STATUS_RETRY_S)
         while not feed.closed:
             try:
-                async for item in obs.updates(max_retries=1_000_000, retry_delay_s=1.0, heartbeat_s=self.heartbeat_s,
-                                              http=http, on_connection=feed._say):
+                async for item in obs.updates(
+                    max_retries=1_000_000,
+                    retry_delay_s=1.0,
+                    heartbeat_s=self.heartbeat_s,
+                    http=http,
+                    on_connection=feed._say,
+                ):
                     if feed.closed:
                         return
                     feed._heard()

@@ -24,6 +24,7 @@ announces on that address's interface only; one bound to every address
 ``RIGCONSOLE_MDNS_INTERFACES`` (comma-separated), which also limits where
 :class:`RigBrowser` looks.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -35,8 +36,16 @@ from typing import Any
 
 from psygnal import Signal, SignalGroup
 
-__all__ = ["SERVICE_TYPE", "API_VERSION", "announce_rig", "Announcer", "RigBrowser", "DiscoveryEvents",
-           "mdns_enabled", "browse_interfaces"]
+__all__ = [
+    "SERVICE_TYPE",
+    "API_VERSION",
+    "announce_rig",
+    "Announcer",
+    "RigBrowser",
+    "DiscoveryEvents",
+    "mdns_enabled",
+    "browse_interfaces",
+]
 
 log = logging.getLogger("rigconsole.remote.discovery")
 
@@ -104,8 +113,9 @@ class Announcer:
         zc.close()
 
 
-def announce_rig(rig_name: str, host: str, port: int, *, fingerprint: str | None = None,
-                 replay: bool = False) -> Announcer | None:
+def announce_rig(
+    rig_name: str, host: str, port: int, *, fingerprint: str | None = None, replay: bool = False
+) -> Announcer | None:
     """Announce the rig served at ``host:port``; ``None`` when not announced (loopback, mDNS off,
     or the network refuses: logged, the rig serves on regardless).
 
@@ -127,11 +137,22 @@ def announce_rig(rig_name: str, host: str, port: int, *, fingerprint: str | None
     if not addresses:
         return None
     label = f"{rig_name} ({port})".replace(".", "-")[:63]
-    props = {"rig": rig_name, "port": str(port), "fp": fingerprint or "", "tls": "1" if fingerprint else "0",
-             "api": API_VERSION, "replay": "1" if replay else "0"}
-    info = ServiceInfo(SERVICE_TYPE, f"{label}.{SERVICE_TYPE}", port=int(port), properties=props,
-                       addresses=[socket.inet_aton(a) for a in addresses if ":" not in a],
-                       server=f"{socket.gethostname().split('.')[0]}-{port}.local.")
+    props = {
+        "rig": rig_name,
+        "port": str(port),
+        "fp": fingerprint or "",
+        "tls": "1" if fingerprint else "0",
+        "api": API_VERSION,
+        "replay": "1" if replay else "0",
+    }
+    info = ServiceInfo(
+        SERVICE_TYPE,
+        f"{label}.{SERVICE_TYPE}",
+        port=int(port),
+        properties=props,
+        addresses=[socket.inet_aton(a) for a in addresses if ":" not in a],
+        server=f"{socket.gethostname().split('.')[0]}-{port}.local.",
+    )
     try:
         zc = Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
         zc.register_service(info, allow_name_change=True)
@@ -175,8 +196,9 @@ class RigBrowser:
         from zeroconf import IPVersion, ServiceBrowser, Zeroconf
 
         try:
-            self._zc = Zeroconf(interfaces=interfaces if interfaces is not None else browse_interfaces(),
-                                ip_version=IPVersion.V4Only)
+            self._zc = Zeroconf(
+                interfaces=interfaces if interfaces is not None else browse_interfaces(), ip_version=IPVersion.V4Only
+            )
             self._browser = ServiceBrowser(self._zc, SERVICE_TYPE, handlers=[self._changed])
         except Exception as err:  # noqa: BLE001 - no multicast: the dialog still takes addresses
             self.error = f"cannot look for rigs on the network: {err}"
@@ -212,14 +234,23 @@ class RigBrowser:
     @staticmethod
     def parse(name: str, info: Any) -> dict | None:
         """A found rig from a zeroconf ``ServiceInfo``, or ``None`` when it lacks an address or port."""
-        props = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else (v or ""))
-                 for k, v in (info.properties or {}).items()}
+        props = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else (v or ""))
+            for k, v in (info.properties or {}).items()
+        }
         addrs = info.parsed_addresses()
         if not addrs or not info.port:
             return None
-        return {"name": name, "rig": props.get("rig") or name.split(".")[0], "host": addrs[0], "port": int(info.port),
-                "fingerprint": props.get("fp", ""), "tls": props.get("tls") == "1", "api": props.get("api", ""),
-                "replay": props.get("replay") == "1"}
+        return {
+            "name": name,
+            "rig": props.get("rig") or name.split(".")[0],
+            "host": addrs[0],
+            "port": int(info.port),
+            "fingerprint": props.get("fp", ""),
+            "tls": props.get("tls") == "1",
+            "api": props.get("api", ""),
+            "replay": props.get("replay") == "1",
+        }
 
     def close(self) -> None:
         browser, zc = self._browser, self._zc

@@ -1,4 +1,5 @@
 """aiohttp storage keys shared by the server and its handlers."""
+
 from aiohttp import web
 
 from .tokens import TokenInfo

@@ -23,6 +23,7 @@ during the run, each piece (build, draw, encode) after the port's
 matplotlib itself (about 1.5 s of imports) is imported on the watcher
 thread at its first moment with no run, 10 s after ``start``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,9 +82,18 @@ class Notifier:
     ``reports`` counts the reports queued; :meth:`send_report` asks for one now.
     """
 
-    def __init__(self, settings: EmailSettings, *, password: str | None = None, rig_name: str | None = None,
-                 ca_file: str | Path | None = None, retry_delays_s: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0),
-                 timeout_s: float = 10.0, disk_check_s: float = 60.0, budget: FrameBudget | None = None) -> None:
+    def __init__(
+        self,
+        settings: EmailSettings,
+        *,
+        password: str | None = None,
+        rig_name: str | None = None,
+        ca_file: str | Path | None = None,
+        retry_delays_s: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0),
+        timeout_s: float = 10.0,
+        disk_check_s: float = 60.0,
+        budget: FrameBudget | None = None,
+    ) -> None:
         self.settings = settings
         self._password = password
         self.rig_name = rig_name or socket.gethostname()
@@ -124,8 +134,12 @@ class Notifier:
             if not self._budget_set:  # the rig's current port
                 self._budget = lambda: getattr(rig, "frame_budget", None)
                 self._budget_set = True
-            self.attach(session=rig.session, instruments=comp("instruments") if callable(comp) else None,
-                        data_dir=lambda: getattr(rig.settings, "data_dir", None), data_log=lambda: rig.data_log)
+            self.attach(
+                session=rig.session,
+                instruments=comp("instruments") if callable(comp) else None,
+                data_dir=lambda: getattr(rig.settings, "data_dir", None),
+                data_log=lambda: rig.data_log,
+            )
         if self._thread is None:
             self._stop.clear()
             self._started = time.monotonic()
@@ -134,9 +148,15 @@ class Notifier:
             self._watcher = threading.Thread(target=self._watch, name="rigconsole notifier watch", daemon=True)
             self._watcher.start()
 
-    def attach(self, *, session: Any = None, instruments: Any = None,
-               data_dir: str | Path | Callable[[], Any] | None = None,
-               data_log: Any = None, budget: FrameBudget | None = None) -> None:
+    def attach(
+        self,
+        *,
+        session: Any = None,
+        instruments: Any = None,
+        data_dir: str | Path | Callable[[], Any] | None = None,
+        data_log: Any = None,
+        budget: FrameBudget | None = None,
+    ) -> None:
         """Subscribe to a Session's runs, an instrument manager's states, and watch a data folder's disk.
 
         ``data_dir``: the folder, or a callable returning the current one (a Rig's
@@ -205,10 +225,12 @@ class Notifier:
         what = "FAILED" if state == "failed" else state
         from ..session.outcomes import RunOutcome
 
-        lines = [f"Run {record.index} of {record.key} on rig {self.rig_name}: "
-                 f"{RunOutcome.from_record(record).sentence(traceback_hint=False)}.",
-                 f"Trials: {record.n_trials}" + (f" of {record.total_trials}" if record.total_trials else ""),
-                 f"Started: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.started))}"]
+        lines = [
+            f"Run {record.index} of {record.key} on rig {self.rig_name}: "
+            f"{RunOutcome.from_record(record).sentence(traceback_hint=False)}.",
+            f"Trials: {record.n_trials}" + (f" of {record.total_trials}" if record.total_trials else ""),
+            f"Started: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.started))}",
+        ]
         if record.ended:
             lines.append(f"Ended: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.ended))}")
         if record.error:
@@ -218,8 +240,10 @@ class Notifier:
 
     def _on_instrument(self, name: str, state: str, message: str = "") -> None:
         if state == INSTRUMENT_DOWN and self.settings.on_instrument_down:
-            self.notify(f"[{self.rig_name}] instrument {name} is down",
-                        f"Instrument {name} on rig {self.rig_name} went down: {message or 'no detail'}")
+            self.notify(
+                f"[{self.rig_name}] instrument {name} is down",
+                f"Instrument {name} on rig {self.rig_name} went down: {message or 'no detail'}",
+            )
 
     @property
     def _sender(self) -> str:
@@ -288,8 +312,11 @@ class Notifier:
                 self._report_asked.clear()
                 wanted = True
             running = self._frames_matter()
-            if not (wanted or running or self._plotting_ready) and now - self._started >= WARM_UP_AFTER_S \
-                    and period > 0:
+            if (
+                not (wanted or running or self._plotting_ready)
+                and now - self._started >= WARM_UP_AFTER_S
+                and period > 0
+            ):
                 self._warm_up()
             if not wanted:
                 continue
@@ -301,8 +328,12 @@ class Notifier:
                 if now - held_since < (period or 600.0):
                     continue
             wanted = False
-            note = ("Plots held back: a run was in progress for the whole report period (drawing them would cost "
-                    "frames; set report_plots_during_runs to draw them anyway)." if hold else "")
+            note = (
+                "Plots held back: a run was in progress for the whole report period (drawing them would cost "
+                "frames; set report_plots_during_runs to draw them anyway)."
+                if hold
+                else ""
+            )
             held_since = None
             self._report(plots=not hold, note=note)
 
@@ -351,9 +382,11 @@ class Notifier:
             return
         if free_gb < limit and not self._disk_warned:
             self._disk_warned = True
-            self.notify(f"[{self.rig_name}] data disk low: {free_gb:.1f} GB free",
-                        f"The data folder {folder} on rig {self.rig_name} has {free_gb:.2f} GB free "
-                        f"(warning below {limit:g} GB). Free some space before the next run.")
+            self.notify(
+                f"[{self.rig_name}] data disk low: {free_gb:.1f} GB free",
+                f"The data folder {folder} on rig {self.rig_name} has {free_gb:.2f} GB free "
+                f"(warning below {limit:g} GB). Free some space before the next run.",
+            )
         elif free_gb >= limit * 1.1:
             self._disk_warned = False
 
@@ -366,12 +399,21 @@ class Notifier:
         if not self._can_send:
             return False
         try:
-            dl = self._data_log() if callable(self._data_log) and not hasattr(self._data_log, "add_entry") \
+            dl = (
+                self._data_log()
+                if callable(self._data_log) and not hasattr(self._data_log, "add_entry")
                 else self._data_log
-            data = report.collect(rig_name=self.rig_name, data_log=dl, session=self._session,
-                                  instruments=self._instruments, variables=s.report_variables,
-                                  window_s=s.report_window_minutes * 60.0, period_min=s.report_minutes,
-                                  with_series=plots)
+            )
+            data = report.collect(
+                rig_name=self.rig_name,
+                data_log=dl,
+                session=self._session,
+                instruments=self._instruments,
+                variables=s.report_variables,
+                window_s=s.report_window_minutes * 60.0,
+                period_min=s.report_minutes,
+                with_series=plots,
+            )
         except Exception as err:
             log.exception("notifications: the report could not be made")
             return self.notify(f"[{self.rig_name}] report", f"The report could not be made: {err}")
@@ -386,10 +428,21 @@ class Notifier:
                     log.exception("notifications: the report's plot of %s could not be drawn", p.name)
                     data.notes.append(f"The plot of {p.name} could not be drawn: {err}")
         run = data.run
-        what = (f"run {run['index']} {run['key']}, trial {run['n_trials']}"
-                + (f" of {run['total_trials']}" if run.get("total_trials") else "")) if run else "idle"
-        msg = report.build_message(data, pngs, subject=f"[{self.rig_name}] report {time.strftime('%H:%M')}: {what}",
-                                   sender=self._sender, to=list(s.to_addrs))
+        what = (
+            (
+                f"run {run['index']} {run['key']}, trial {run['n_trials']}"
+                + (f" of {run['total_trials']}" if run.get("total_trials") else "")
+            )
+            if run
+            else "idle"
+        )
+        msg = report.build_message(
+            data,
+            pngs,
+            subject=f"[{self.rig_name}] report {time.strftime('%H:%M')}: {what}",
+            sender=self._sender,
+            to=list(s.to_addrs),
+        )
         self.reports += 1
         return self._queue(msg)
 
@@ -425,8 +478,13 @@ class Notifier:
                 self._send_once(msg)
             except (smtplib.SMTPException, OSError, ssl.SSLError) as err:
                 self.failures += 1
-                log.warning("notifications: mail server %s failed (attempt %d of %d): %s",
-                            self.settings.host, attempt, len(delays), err)
+                log.warning(
+                    "notifications: mail server %s failed (attempt %d of %d): %s",
+                    self.settings.host,
+                    attempt,
+                    len(delays),
+                    err,
+                )
                 continue
             self.sent.append(str(msg["Subject"]))
             return

@@ -12,6 +12,7 @@ in pymanip, the rig's parameters are merged into the recording.
 :meth:`RemoteObserver.updates` is an async iterator of live events from the
 stream, resuming after a dropped connection with nothing lost or repeated.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,8 +52,16 @@ class RemoteObserver:
         timeout: seconds per request.
     """
 
-    def __init__(self, host: str, port: int = DEFAULT_PORT, token: str | None = None, *, tls: bool = False,
-                 fingerprint: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        token: str | None = None,
+        *,
+        tls: bool = False,
+        fingerprint: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.host = host
         self.port = int(port)
         self.token = token
@@ -73,13 +82,17 @@ class RemoteObserver:
 
     def _check_pin(self, der: bytes | None) -> None:
         if self.fingerprint and (der is None or hashlib.sha256(der).hexdigest() != self.fingerprint):
-            raise RemoteError(0, f"the rig's certificate does not match the pinned fingerprint "
-                                 f"(got {hashlib.sha256(der or b'').hexdigest()[:16]}...); refusing to send the token")
+            raise RemoteError(
+                0,
+                f"the rig's certificate does not match the pinned fingerprint "
+                f"(got {hashlib.sha256(der or b'').hexdigest()[:16]}...); refusing to send the token",
+            )
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         if self.tls:
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout, context=self._ssl_context())
+                self.host, self.port, timeout=self.timeout, context=self._ssl_context()
+            )
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
@@ -246,16 +259,19 @@ class RemoteObserver:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            async with http.get(url, headers=headers, ssl=self._aiohttp_ssl(),
-                                timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+            async with http.get(
+                url, headers=headers, ssl=self._aiohttp_ssl(), timeout=aiohttp.ClientTimeout(total=self.timeout)
+            ) as resp:
                 raw = await resp.read()
                 code = resp.status
         except aiohttp.ServerFingerprintMismatch:
-            raise RemoteError(0, "the rig's certificate does not match the pinned fingerprint; "
-                                 "refusing to send the token") from None
+            raise RemoteError(
+                0, "the rig's certificate does not match the pinned fingerprint; refusing to send the token"
+            ) from None
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
-            raise RemoteError(0, f"cannot reach the rig at {self.host}:{self.port}: "
-                                 f"{err or type(err).__name__}") from None
+            raise RemoteError(
+                0, f"cannot reach the rig at {self.host}:{self.port}: {err or type(err).__name__}"
+            ) from None
         try:
             payload = json.loads(raw) if raw else None
         except ValueError:
@@ -265,9 +281,16 @@ class RemoteObserver:
             raise RemoteError(code, str(msg))
         return payload
 
-    async def updates(self, *, after: int | None = None, max_retries: int = 10,
-                      retry_delay_s: float = 0.5, heartbeat_s: float = 20.0, http: Any = None,
-                      on_connection: Callable[[str], None] | None = None) -> AsyncGenerator[dict, None]:
+    async def updates(
+        self,
+        *,
+        after: int | None = None,
+        max_retries: int = 10,
+        retry_delay_s: float = 0.5,
+        heartbeat_s: float = 20.0,
+        http: Any = None,
+        on_connection: Callable[[str], None] | None = None,
+    ) -> AsyncGenerator[dict, None]:
         """Live events, each a dict with ``type`` (``values``, ``trial``, ``run_state``, ...), ``seq``
         (its batch's number) and ``sent`` (epoch s on the rig's clock when its batch was made).
 
@@ -298,13 +321,15 @@ class RemoteObserver:
             while True:
                 why = "the rig closed the stream"
                 try:
-                    async with http.ws_connect(url, ssl=ssl_arg, heartbeat=heartbeat_s / 2,
-                                               timeout=aiohttp.ClientWSTimeout(ws_close=2.0)) as ws:
+                    async with http.ws_connect(
+                        url, ssl=ssl_arg, heartbeat=heartbeat_s / 2, timeout=aiohttp.ClientWSTimeout(ws_close=2.0)
+                    ) as ws:
                         if self.tls and self.fingerprint:
                             sslobj = ws.get_extra_info("ssl_object")
                             self._check_pin(sslobj.getpeercert(binary_form=True) if sslobj else None)
-                        await ws.send_str(json.dumps({"type": "hello", "token": self.token, "after": after,
-                                                      "stream": stream_id}))
+                        await ws.send_str(
+                            json.dumps({"type": "hello", "token": self.token, "after": after, "stream": stream_id})
+                        )
                         async for msg in ws:
                             if msg.type != aiohttp.WSMsgType.TEXT:
                                 if msg.type == aiohttp.WSMsgType.ERROR:

@@ -12,6 +12,7 @@ until it is forgotten (:func:`forget_rig`). :func:`pin_verdict` is that rule.
 The dashboard's saved rig list (:func:`dashboard_rigs_path`) is a list of
 ``{"host", "port", "tls"}`` beside it.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,22 @@ from pathlib import Path
 from ..atomic import write_json_atomically
 from . import secrets
 
-__all__ = ["MAX_RECENT", "recent_rigs_path", "load_recent", "remember_rig", "forget_rig", "saved_token",
-           "norm_fingerprint", "fingerprint_lines", "PinVerdict", "pin_verdict", "pinned_fingerprint",
-           "dashboard_rigs_path", "load_dashboard_rigs", "save_dashboard_rigs"]
+__all__ = [
+    "MAX_RECENT",
+    "recent_rigs_path",
+    "load_recent",
+    "remember_rig",
+    "forget_rig",
+    "saved_token",
+    "norm_fingerprint",
+    "fingerprint_lines",
+    "PinVerdict",
+    "pin_verdict",
+    "pinned_fingerprint",
+    "dashboard_rigs_path",
+    "load_dashboard_rigs",
+    "save_dashboard_rigs",
+]
 
 MAX_RECENT = 10
 
@@ -73,7 +87,7 @@ def remember_rig(entry: dict, token: str | None = None) -> dict:
     entry["port"] = int(entry["port"])
     entry["token_saved"] = bool(token and secrets.store(secrets.rig_token_key(entry["host"], entry["port"]), token))
     rows = [r for r in load_recent() if (r["host"], r["port"]) != (entry["host"], entry["port"])]
-    _write_rows(recent_rigs_path(), [entry] + rows[:MAX_RECENT - 1])
+    _write_rows(recent_rigs_path(), [entry] + rows[: MAX_RECENT - 1])
     return entry
 
 
@@ -91,8 +105,7 @@ def saved_token(host: str, port: int) -> str | None:
 
 def pinned_fingerprint(host: str, port: int) -> str:
     """The fingerprint pinned for ``host:port`` (``AB:CD:...``), or ``""`` when none is."""
-    return next((r.get("fingerprint") or "" for r in load_recent() if (r["host"], r["port"]) == (host, int(port))),
-                "")
+    return next((r.get("fingerprint") or "" for r in load_recent() if (r["host"], r["port"]) == (host, int(port))), "")
 
 
 # ---------------------------------------------------------------------------- pinning
@@ -125,11 +138,15 @@ def pin_verdict(host: str, port: int, seen: str, pinned: str | None) -> PinVerdi
         return PinVerdict("ask")
     if norm_fingerprint(seen) == norm_fingerprint(pinned):
         return PinVerdict("attach")
-    return PinVerdict("refuse", (
-        f"Refused: {host}:{port} presents another certificate than the one pinned "
-        f"({seen[:23]}… instead of {pinned[:23]}…). Someone may be in between, or the rig made "
-        "a new certificate: check the fingerprint its Settings show, then forget this rig "
-        "(pick it, then Forget) and attach again."))
+    return PinVerdict(
+        "refuse",
+        (
+            f"Refused: {host}:{port} presents another certificate than the one pinned "
+            f"({seen[:23]}… instead of {pinned[:23]}…). Someone may be in between, or the rig made "
+            "a new certificate: check the fingerprint its Settings show, then forget this rig "
+            "(pick it, then Forget) and attach again."
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- the dashboard's rigs
@@ -140,11 +157,13 @@ def dashboard_rigs_path() -> Path:
 
 def load_dashboard_rigs() -> list[dict]:
     """The dashboard's saved rigs, in order: ``{"host", "port", "tls"}`` (tokens come from the keyring)."""
-    return [{"host": r["host"], "port": r["port"], "tls": bool(r.get("tls"))}
-            for r in _read_rows(dashboard_rigs_path())]
+    return [
+        {"host": r["host"], "port": r["port"], "tls": bool(r.get("tls"))} for r in _read_rows(dashboard_rigs_path())
+    ]
 
 
 def save_dashboard_rigs(rigs: list[dict]) -> None:
     """Keep the dashboard's rigs (``host``, ``port``, ``tls`` of each; never a token) for the next start."""
-    _write_rows(dashboard_rigs_path(), [{"host": r["host"], "port": int(r["port"]), "tls": bool(r.get("tls"))}
-                                        for r in rigs])
+    _write_rows(
+        dashboard_rigs_path(), [{"host": r["host"], "port": int(r["port"]), "tls": bool(r.get("tls"))} for r in rigs]
+    )

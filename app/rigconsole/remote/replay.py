@@ -16,6 +16,7 @@ Times: an event recorded at ``t`` is played at ``start + (t - t_first) / speed``
 (epoch s), where ``t_first`` is the file's first event; with ``loop`` the
 file starts over one second after its last event.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -88,8 +89,11 @@ def read_events(path: str | Path) -> list[ReplayEvent]:
             ended = info["ended"] if info["ended"] is not None else started
             table = src.trials(run)
             n_rows = len(next(iter(table.values()))) if table else 0
-            add(started, "run_started", {"run": run, "experiment": info["experiment"], "expInfo": info["expInfo"],
-                                         "n_trials": n_rows})
+            add(
+                started,
+                "run_started",
+                {"run": run, "experiment": info["experiment"], "expInfo": info["expInfo"], "n_trials": n_rows},
+            )
             rel = table.get("thisRow.t")
             for i in range(n_rows):
                 row = {k: _scalar(a[i]) for k, a in table.items()}
@@ -99,8 +103,11 @@ def read_events(path: str | Path) -> list[ReplayEvent]:
                 else:
                     t = started + (ended - started) * (i + 1) / (n_rows + 1)
                 add(min(max(t, started), max(ended, started)), "trial", {"run": run, "row": row})
-            add(max(ended, started), "run_ended", {"run": run, "outcome": info["outcome"] or "failed",
-                                                   "attrs": info["attrs"]})
+            add(
+                max(ended, started),
+                "run_ended",
+                {"run": run, "outcome": info["outcome"] or "failed", "attrs": info["attrs"]},
+            )
         for note in src.annotations():
             add(note["t"], "note", note)
         params = src.parameters()
@@ -199,11 +206,21 @@ class Replay:
     and ValueError for a speed that is not > 0.
     """
 
-    def __init__(self, path: str | Path, *, speed: float = 1.0, loop: bool = False, host: str = "127.0.0.1",
-                 port: int = 0, tokens: Any = None, rig_name: str | None = None, tls: Any = None,
-                 announce: bool = True) -> None:
-        from .server import RemoteServer
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        speed: float = 1.0,
+        loop: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tokens: Any = None,
+        rig_name: str | None = None,
+        tls: Any = None,
+        announce: bool = True,
+    ) -> None:
         from ..frame_budget import IDLE
+        from .server import RemoteServer
         from .view import RigView
 
         if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
@@ -217,9 +234,17 @@ class Replay:
         self.data_log = DataLog(self._tmp / "replay.h5", flush_interval=1.0)
         self.session = ReplaySession(self._tmp)
         self.instruments = ReplayInstruments()
-        self.server = RemoteServer(RigView(self.session, self.data_log, rig_name=self.rig_name,
-                                           instruments=self.instruments, budget=IDLE),  # no frames to spare
-                                   host=host, port=port, tokens=tokens, tls=tls, announce=announce, replay=True)
+        self.server = RemoteServer(
+            RigView(
+                self.session, self.data_log, rig_name=self.rig_name, instruments=self.instruments, budget=IDLE
+            ),  # no frames to spare
+            host=host,
+            port=port,
+            tokens=tokens,
+            tls=tls,
+            announce=announce,
+            replay=True,
+        )
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -310,8 +335,15 @@ class Replay:
                 stale = next((g for g, r in self._records.items() if r.index == s.current_run.index), None)
                 self._end(self._records.pop(stale) if stale else s.current_run, "failed", {}, stale)
             now = time.time()
-            rec = RunRecord(index=len(s.run_records) + 1, key=d["experiment"], exp_info=dict(d["expInfo"]),
-                            state="running", started=now, t0_epoch=now, total_trials=d["n_trials"] or None)
+            rec = RunRecord(
+                index=len(s.run_records) + 1,
+                key=d["experiment"],
+                exp_info=dict(d["expInfo"]),
+                state="running",
+                started=now,
+                t0_epoch=now,
+                total_trials=d["n_trials"] or None,
+            )
             group = self.data_log.start_run(d["experiment"], d["expInfo"], started=now)
             self._groups[d["run"]] = group
             self._records[group] = rec
@@ -331,12 +363,14 @@ class Replay:
             source, kind = d.get("source", "console"), d.get("kind", "note")
             self.data_log.add_annotation(d.get("text", ""), source=source, kind=kind, **fields)
             if kind == "state" and source.startswith("instrument:"):
-                self.instruments.announce(source.split(":", 1)[1], str(fields.get("state", "")),
-                                          str(fields.get("message", "")))
+                self.instruments.announce(
+                    source.split(":", 1)[1], str(fields.get("state", "")), str(fields.get("message", ""))
+                )
 
     def _end(self, rec: RunRecord, outcome: str, attrs: dict, group: str | None = None) -> None:
-        rec = replace(rec, state=outcome, ended=time.time(),
-                      error=str(attrs["error"]) if attrs.get("error") else rec.error)
+        rec = replace(
+            rec, state=outcome, ended=time.time(), error=str(attrs["error"]) if attrs.get("error") else rec.error
+        )
         if group is not None:
             self.data_log.end_run(group, outcome, **{k: v for k, v in attrs.items() if k in ("error", "n_trials")})
         self.session.put_run(rec, current=False)

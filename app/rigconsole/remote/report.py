@@ -9,6 +9,7 @@ in-memory readers (``logged_last_values``, ``logged_data_fromtimestamp``,
 ``variable_info``), the session's ``current_run`` / ``run_records`` and the
 instrument manager's ``instruments`` (each one's ``state`` and ``message``).
 """
+
 from __future__ import annotations
 
 import html
@@ -23,8 +24,17 @@ import numpy as np
 
 from .settings import MAX_REPORT_VARIABLES
 
-__all__ = ["ReportData", "PlotSeries", "collect", "summary_text", "render_plot", "build_message", "decimate",
-           "MAX_PLOTS", "MAX_POINTS"]
+__all__ = [
+    "ReportData",
+    "PlotSeries",
+    "collect",
+    "summary_text",
+    "render_plot",
+    "build_message",
+    "decimate",
+    "MAX_PLOTS",
+    "MAX_POINTS",
+]
 
 #: variables plotted when the settings name none (all logged variables, sorted, up to this many)
 MAX_PLOTS = MAX_REPORT_VARIABLES
@@ -94,14 +104,30 @@ def _clock(t: float) -> str:
 def _run(rec: Any) -> dict[str, Any] | None:
     if rec is None:
         return None
-    return {"index": rec.index, "key": rec.key, "state": rec.state, "n_trials": rec.n_trials,
-            "total_trials": rec.total_trials, "started": rec.started, "ended": rec.ended,
-            "participant": dict(rec.exp_info).get("participant")}
+    return {
+        "index": rec.index,
+        "key": rec.key,
+        "state": rec.state,
+        "n_trials": rec.n_trials,
+        "total_trials": rec.total_trials,
+        "started": rec.started,
+        "ended": rec.ended,
+        "participant": dict(rec.exp_info).get("participant"),
+    }
 
 
-def collect(*, rig_name: str, data_log: Any, session: Any = None, instruments: Any = None,
-            variables: list[str] | tuple[str, ...] = (), window_s: float = 3600.0, period_min: float = 0.0,
-            now: float | None = None, with_series: bool = True) -> ReportData:
+def collect(
+    *,
+    rig_name: str,
+    data_log: Any,
+    session: Any = None,
+    instruments: Any = None,
+    variables: list[str] | tuple[str, ...] = (),
+    window_s: float = 3600.0,
+    period_min: float = 0.0,
+    now: float | None = None,
+    with_series: bool = True,
+) -> ReportData:
     """Read what a report shows, at ``now`` (epoch s, default the current time).
 
     ``variables``: the logged variables to plot (in this order); empty = every
@@ -154,9 +180,20 @@ def collect(*, rig_name: str, data_log: Any, session: Any = None, instruments: A
             td, vd = decimate(t, v)
             info = unit_of(name)
             series.append(PlotSeries(name, info.get("unit", ""), info.get("description", ""), td, vd, len(t)))
-    return ReportData(rig=rig_name, t=now, window_s=window_s, period_min=period_min, session=sess, run=run,
-                      last_run=last_run, instruments=insts, last_values=last, series=series, missing=missing,
-                      left_out=left_out)
+    return ReportData(
+        rig=rig_name,
+        t=now,
+        window_s=window_s,
+        period_min=period_min,
+        session=sess,
+        run=run,
+        last_run=last_run,
+        instruments=insts,
+        last_values=last,
+        series=series,
+        missing=missing,
+        left_out=left_out,
+    )
 
 
 def _run_line(r: dict[str, Any]) -> str:
@@ -172,12 +209,17 @@ def _fmt(v: float) -> str:
 def summary_text(d: ReportData) -> str:
     """The report's text: rig, session, current run (trial n of N), instruments, last values, plots."""
     every = f"every {d.period_min:g} min; " if d.period_min else ""
-    lines = [f"Rig Console report from rig {d.rig}, {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(d.t))} "
-             f"({every}plots of the last {d.window_s / 60:g} min)", ""]
+    lines = [
+        f"Rig Console report from rig {d.rig}, {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(d.t))} "
+        f"({every}plots of the last {d.window_s / 60:g} min)",
+        "",
+    ]
     s = d.session
     if s:
-        lines.append(f"Session: runs so far {s.get('n_runs', 0)}; experiments from {s.get('root', '?')}; "
-                     f"data log {s.get('data_log', 'none')}")
+        lines.append(
+            f"Session: runs so far {s.get('n_runs', 0)}; experiments from {s.get('root', '?')}; "
+            f"data log {s.get('data_log', 'none')}"
+        )
     if d.run is not None:
         lines.append("Current run: " + _run_line(d.run))
     else:
@@ -191,14 +233,22 @@ def summary_text(d: ReportData) -> str:
     if d.missing:
         lines.append("Not logged (yet), so not plotted: " + ", ".join(d.missing))
     if d.left_out:
-        lines.append(f"Not plotted (only {MAX_PLOTS}; choose in the settings' report variables): "
-                     + ", ".join(d.left_out))
+        lines.append(
+            f"Not plotted (only {MAX_PLOTS}; choose in the settings' report variables): " + ", ".join(d.left_out)
+        )
     lines += d.notes
     return "\n".join(lines) + "\n"
 
 
-def render_plot(p: PlotSeries, t_end: float, window_s: float, *, run_step: StepRunner = _direct,
-                size_in: tuple[float, float] = (6.4, 2.4), dpi: int = 100) -> bytes:
+def render_plot(
+    p: PlotSeries,
+    t_end: float,
+    window_s: float,
+    *,
+    run_step: StepRunner = _direct,
+    size_in: tuple[float, float] = (6.4, 2.4),
+    dpi: int = 100,
+) -> bytes:
     """One variable's plot over ``[t_end - window_s, t_end]`` as PNG bytes (``size_in`` x ``dpi`` pixels).
 
     The x axis is minutes before ``t_end``, the y axis the variable's unit.
@@ -218,8 +268,9 @@ def render_plot(p: PlotSeries, t_end: float, window_s: float, *, run_step: StepR
         ax.set_xlim(-window_s / 60.0, 0.0)
         ax.set_xlabel(f"minutes before {_clock(t_end)}")
         ax.set_ylabel(p.unit or "value")
-        ax.set_title(p.name + (f" ({p.unit})" if p.unit else "") + (f": {p.description}" if p.description else ""),
-                     fontsize=10)
+        ax.set_title(
+            p.name + (f" ({p.unit})" if p.unit else "") + (f": {p.description}" if p.description else ""), fontsize=10
+        )
         ax.grid(True, alpha=0.3)
         if not len(x):
             ax.text(0.5, 0.5, "no entries in this window", transform=ax.transAxes, ha="center", va="center")
@@ -241,8 +292,9 @@ def render_plot(p: PlotSeries, t_end: float, window_s: float, *, run_step: StepR
     return run_step("encode", encode)
 
 
-def build_message(d: ReportData, pngs: list[tuple[str, bytes]], *, subject: str, sender: str,
-                  to: list[str]) -> EmailMessage:
+def build_message(
+    d: ReportData, pngs: list[tuple[str, bytes]], *, subject: str, sender: str, to: list[str]
+) -> EmailMessage:
     """The report mail: text/plain, and with plots an HTML alternative showing each PNG inline
     (``multipart/related``, ``cid:`` references; each image also named ``<variable>.png``)."""
     text = summary_text(d)
@@ -254,8 +306,10 @@ def build_message(d: ReportData, pngs: list[tuple[str, bytes]], *, subject: str,
     if not pngs:
         return msg
     cids = [f"plot{i}.{int(d.t)}@rigconsole" for i in range(len(pngs))]
-    body = "".join(f'<h3>{html.escape(name)}</h3><img src="cid:{cid}" alt="{html.escape(name)}">'
-                   for (name, _), cid in zip(pngs, cids))
+    body = "".join(
+        f'<h3>{html.escape(name)}</h3><img src="cid:{cid}" alt="{html.escape(name)}">'
+        for (name, _), cid in zip(pngs, cids)
+    )
     msg.add_alternative(f"<html><body><pre>{html.escape(text)}</pre>{body}</body></html>", subtype="html")
     html_part = msg.get_body(preferencelist=("html",))
     assert html_part is not None  # added just above

@@ -13,6 +13,7 @@ available from :func:`unavailable_reason`, and the caller asks for the secret
 again (the attach dialog says why). A keyring that fails while in use
 (locked, D-Bus gone) is treated the same way for that call.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,7 @@ import threading
 
 from ..notifications import one_line
 
-__all__ = ["SERVICE", "available", "unavailable_reason", "store", "get", "delete",
-           "rig_token_key", "smtp_password_key"]
+__all__ = ["SERVICE", "available", "unavailable_reason", "store", "get", "delete", "rig_token_key", "smtp_password_key"]
 
 log = logging.getLogger("rigconsole.remote.secrets")
 

@@ -10,6 +10,7 @@ window before encoding. A process would need the data log's memory copied
 across; the data log's readers are thread-safe, so a thread reads them
 directly.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,11 @@ log = logging.getLogger("rigconsole.remote")
 DEFAULT_PORT = 6913  # pymanip's
 #: the OpenAPI description served at /api/v1/openapi.yaml: docs/ of the source tree, or of the
 #: frozen app's bundle (PyInstaller's ``sys._MEIPASS``, see packaging/rigconsole.spec)
-SPEC_PATH = (Path(getattr(sys, "_MEIPASS", "")) / "docs" / "remote-api.yaml" if getattr(sys, "frozen", False)
-             else Path(__file__).resolve().parents[3] / "docs" / "remote-api.yaml")
+SPEC_PATH = (
+    Path(getattr(sys, "_MEIPASS", "")) / "docs" / "remote-api.yaml"
+    if getattr(sys, "frozen", False)
+    else Path(__file__).resolve().parents[3] / "docs" / "remote-api.yaml"
+)
 STATIC = Path(__file__).parent / "static"
 HELLO_TIMEOUT_S = 5.0
 #: how often open streams are checked against the token store (a token revoked in Settings or
@@ -68,10 +72,19 @@ class RemoteServer:
     server's own thread runs every request.
     """
 
-    def __init__(self, rig_view: RigView | None = None, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 tokens: TokenStore | None = None, tls: TlsConfig | None = None,
-                 stream: Stream | None = None, locked: bool = False, announce: bool = True,
-                 replay: bool = False) -> None:
+    def __init__(
+        self,
+        rig_view: RigView | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        tokens: TokenStore | None = None,
+        tls: TlsConfig | None = None,
+        stream: Stream | None = None,
+        locked: bool = False,
+        announce: bool = True,
+        replay: bool = False,
+    ) -> None:
         self.view = rig_view
         self._announce, self._replay = announce, replay
         self._announcer: Announcer | None = None
@@ -155,6 +168,7 @@ class RemoteServer:
                     transport = self._ws_transports.get(ws)
                     if transport is not None:
                         transport.abort()
+
         try:
             loop.call_soon_threadsafe(drop)
         except RuntimeError:
@@ -185,8 +199,9 @@ class RemoteServer:
             from .discovery import announce_rig
 
             rig_name = self.view.rig_name if self.view is not None else "rig"
-            self._announcer = announce_rig(rig_name, self.host, self._port, fingerprint=self.fingerprint,
-                                           replay=self._replay)
+            self._announcer = announce_rig(
+                rig_name, self.host, self._port, fingerprint=self.fingerprint, replay=self._replay
+            )
 
     def close(self) -> None:
         """Stop serving: close every client, unbind, join the thread (a Rig component's ``close()``)."""
@@ -223,8 +238,14 @@ class RemoteServer:
         self._stop = asyncio.Event()
         self.stream.loop = asyncio.get_running_loop()
         app = self._make_app()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
-                               max_line_size=32 * 1024, max_field_size=16 * 1024)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            max_line_size=32 * 1024,
+            max_field_size=16 * 1024,
+        )
         await runner.setup()
         ssl_ctx = self.tls.ssl_context() if self.tls else None
         site = web.TCPSite(runner, self.host, self.requested_port, ssl_context=ssl_ctx, backlog=64)
@@ -301,8 +322,16 @@ class RemoteServer:
         if self._measures[0] != rec.index:
             self._measures = (rec.index, TrialMeasures(exclude=rec.exp_info))
         measures = self._measures[1].add(dict(row))
-        self.stream.push({"type": "trial", "run_index": rec.index, "n": rec.n_trials, "of": rec.total_trials,
-                          "row": dict(row), "measures": measures})
+        self.stream.push(
+            {
+                "type": "trial",
+                "run_index": rec.index,
+                "n": rec.n_trials,
+                "of": rec.total_trials,
+                "row": dict(row),
+                "measures": measures,
+            }
+        )
 
     def add_note(self, who: TokenInfo, text: str, marker: int | None = None) -> dict:
         """An operator's notebook note, at the running trial (``source="remote:<token name>"``); its row.
@@ -327,8 +356,9 @@ class RemoteServer:
         self._log_links.append((ev.entry_added, lambda t, vals: push({"type": "values", "t": t, "values": vals})))
         self._log_links.append((ev.parameter_saved, lambda p: push({"type": "parameters", "parameters": p})))
         if hasattr(ev, "annotation_added"):
-            self._log_links.append((ev.annotation_added,
-                                    lambda t, row: push({"type": "annotation", "t": t, "annotation": dict(row)})))
+            self._log_links.append(
+                (ev.annotation_added, lambda t, row: push({"type": "annotation", "t": t, "annotation": dict(row)}))
+            )
         for sig, slot in self._log_links:
             sig.connect(slot)
         push({"type": "data_log", "path": str(getattr(data_log, "path", ""))})
@@ -403,8 +433,11 @@ class RemoteServer:
             if exc.status < 400 or exc.content_type == "application/json":
                 raise
             msg = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-            return api.error(exc.status, msg, headers={k: v for k, v in exc.headers.items()
-                                                       if k.lower() in ("allow", "www-authenticate")})
+            return api.error(
+                exc.status,
+                msg,
+                headers={k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")},
+            )
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug: logged, answered, the server keeps serving
@@ -423,16 +456,20 @@ class RemoteServer:
                 return await handler(request)  # the token comes in the first message
         who = self.tokens.check(token)
         if who is None:
-            return api.error(401, "missing or invalid token: send 'Authorization: Bearer <token>'",
-                             headers={"WWW-Authenticate": 'Bearer realm="rigconsole"'})
+            return api.error(
+                401,
+                "missing or invalid token: send 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": 'Bearer realm="rigconsole"'},
+            )
         request[WHO_KEY] = who
         return await handler(request)
 
     # ------------------------------------------------------------------ WebSocket
     async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
-        ws = web.WebSocketResponse(protocols=["rigconsole.v1"] if "rigconsole.v1" in offered else (),
-                                   heartbeat=20.0, max_msg_size=64 * 1024)
+        ws = web.WebSocketResponse(
+            protocols=["rigconsole.v1"] if "rigconsole.v1" in offered else (), heartbeat=20.0, max_msg_size=64 * 1024
+        )
         await ws.prepare(request)
         self._ws.add(ws)
         client = None
@@ -440,7 +477,7 @@ class RemoteServer:
             try:
                 msg = await ws.receive(timeout=HELLO_TIMEOUT_S)
             except asyncio.TimeoutError:
-                await ws.close(code=4400, message=b"send {\"type\": \"hello\"} first")
+                await ws.close(code=4400, message=b'send {"type": "hello"} first')
                 return ws
             hello = api.parse_hello(msg.data if msg.type == WSMsgType.TEXT else None)
             if isinstance(hello, str):
@@ -453,8 +490,9 @@ class RemoteServer:
             self._ws_names[ws] = who.name
             self._ws_who[ws] = who
             self._ws_transports[ws] = request.transport
-            client = StreamClient(who.name, max_batches=self.stream.client_max_batches,
-                                  max_bytes=self.stream.client_max_bytes)
+            client = StreamClient(
+                who.name, max_batches=self.stream.client_max_batches, max_bytes=self.stream.client_max_bytes
+            )
             welcome = self.stream.attach(client, hello.get("after"), hello.get("stream"))
             welcome.update(role=who.role, rig=self._rig_view().rig_name, locked=self._locked)
             await ws.send_str(dumps(welcome))

@@ -1,4 +1,5 @@
 """The remote settings the console keeps (a pydantic model, ``Settings.remote``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,17 +27,23 @@ class EmailSettings(BaseModel):
     on_run_failed: bool = True
     on_instrument_down: bool = True
     disk_low_gb: float = Field(5.0, ge=0, description="mail when the data disk has less free space (GB); 0 = never")
-    report_minutes: float = Field(0.0, ge=0, le=7 * 24 * 60,
-                                  description="mail a report every N minutes (summary and plots); 0 = no report")
+    report_minutes: float = Field(
+        0.0, ge=0, le=7 * 24 * 60, description="mail a report every N minutes (summary and plots); 0 = no report"
+    )
     report_variables: list[str] = Field(
-        default_factory=list, max_length=MAX_REPORT_VARIABLES,
-        description=f"logged variables the report plots, by name; empty = all (up to {MAX_REPORT_VARIABLES})")
-    report_window_minutes: float = Field(60.0, gt=0, le=7 * 24 * 60,
-                                         description="the report's plots show the last N minutes")
+        default_factory=list,
+        max_length=MAX_REPORT_VARIABLES,
+        description=f"logged variables the report plots, by name; empty = all (up to {MAX_REPORT_VARIABLES})",
+    )
+    report_window_minutes: float = Field(
+        60.0, gt=0, le=7 * 24 * 60, description="the report's plots show the last N minutes"
+    )
     report_plots_during_runs: bool = Field(
-        False, description="draw the report's plots during a run too (between frames, but a plot's drawing "
-                           "takes longer than a frame: it may cost frames); off = a report due during a run "
-                           "waits for the run's end, at most one report period, then goes without plots")
+        False,
+        description="draw the report's plots during a run too (between frames, but a plot's drawing "
+        "takes longer than a frame: it may cost frames); off = a report due during a run "
+        "waits for the run's end, at most one report period, then goes without plots",
+    )
 
     @model_validator(mode="before")
     @classmethod

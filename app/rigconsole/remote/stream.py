@@ -15,6 +15,7 @@ Batch (server → client)::
     {"type": "batch", "stream": "<id>", "seq": 17, "t": 1764625000.12,
      "events": [{"type": "values", "t": ..., "values": {"x": 1.0}}, ...]}
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -85,8 +86,10 @@ class StreamClient:
         if self.dropped is not None:
             return False
         if len(self.queue) >= self.max_batches or self.bytes + len(text) > self.max_bytes:
-            self.dropped = (f"too slow: {len(self.queue)} batches ({self.bytes} bytes) waiting; "
-                            f"reconnect with after=<last seq> to resume")
+            self.dropped = (
+                f"too slow: {len(self.queue)} batches ({self.bytes} bytes) waiting; "
+                f"reconnect with after=<last seq> to resume"
+            )
             self.queue.clear()
             self.bytes = 0
             self.wake.set()
@@ -116,8 +119,14 @@ class Stream:
             for the frame's quiet window while a run is in progress.
     """
 
-    def __init__(self, *, history_batches: int = 4096, client_max_batches: int = 1024,
-                 client_max_bytes: int = 8 << 20, budget: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        history_batches: int = 4096,
+        client_max_batches: int = 1024,
+        client_max_bytes: int = 8 << 20,
+        budget: Any = None,
+    ) -> None:
         self.id = secrets.token_hex(6)
         self.history: deque[tuple[int, str]] = deque(maxlen=history_batches)
         self.client_max_batches = client_max_batches
@@ -172,7 +181,7 @@ class Stream:
             need = statistics.median(self._encode_s) if self._encode_s else 0.0
             budget.wait_for_quiet(1.0 / max(budget.refresh_hz, 1.0), need)
         for i in range(0, len(events), MAX_EVENTS_PER_BATCH):
-            chunk = events[i:i + MAX_EVENTS_PER_BATCH]
+            chunk = events[i : i + MAX_EVENTS_PER_BATCH]
             t0 = time.perf_counter()
             self.seq += 1
             text = dumps({"type": "batch", "stream": self.id, "seq": self.seq, "t": time.time(), "events": chunk})

@@ -3,6 +3,7 @@
 The fingerprint (SHA-256 of the certificate's DER bytes, ``AB:CD:...``) is
 what the console shows and the attach dialog pins on first use.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -19,11 +20,10 @@ def cert_fingerprint(cert_pem: bytes) -> str:
     """``"AB:CD:..."``: SHA-256 of a PEM certificate's DER form (as browsers show it)."""
     der = ssl.PEM_cert_to_DER_cert(cert_pem.decode("ascii"))
     h = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
+    return ":".join(h[i : i + 2] for i in range(0, len(h), 2))
 
 
-def make_self_signed(cert_path: Path, key_path: Path, *, hostname: str = "localhost",
-                     days: int = 3650) -> str:
+def make_self_signed(cert_path: Path, key_path: Path, *, hostname: str = "localhost", days: int = 3650) -> str:
     """Write a self-signed certificate (EC P-256) and its key; returns the fingerprint.
 
     The certificate names ``hostname``, ``localhost`` and 127.0.0.1. The key
@@ -35,22 +35,33 @@ def make_self_signed(cert_path: Path, key_path: Path, *, hostname: str = "localh
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Rig Console")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, hostname),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Rig Console"),
+        ]
+    )
     now = _dt.datetime.now(_dt.timezone.utc)
     alt = [x509.DNSName(hostname), x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _dt.timedelta(minutes=5)).not_valid_after(now + _dt.timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path = Path(cert_path)
     key_path = Path(key_path)
     cert_path.parent.mkdir(parents=True, exist_ok=True)
     key_path.parent.mkdir(parents=True, exist_ok=True)
     key_path.touch(mode=0o600, exist_ok=True)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     pem = cert.public_bytes(serialization.Encoding.PEM)
     cert_path.write_bytes(pem)
     return cert_fingerprint(pem)

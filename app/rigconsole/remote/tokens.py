@@ -8,6 +8,7 @@ JSON file next to the settings (``remote-tokens.json``, or the path in
 ``RIGCONSOLE_REMOTE_TOKENS``). Thread-safe: the server thread checks tokens
 while the console or the command line adds and revokes them.
 """
+
 from __future__ import annotations
 
 import hashlib

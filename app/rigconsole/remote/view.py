@@ -5,6 +5,7 @@ its own thread: it reads the session's announcements (psygnal events) and
 public state, the data log's thread-safe in-memory readers, and sends
 control through the session's main-thread command queue.
 """
+
 from __future__ import annotations
 
 import socket
@@ -54,13 +55,22 @@ class RigView:
             they answer 503).
     """
 
-    def __init__(self, session: Any, data_log: Any = None, *, rig_name: str | None = None,
-                 budget: FrameBudget | None = None, instruments: Any = None,
-                 data_log_changed: Any = None, queue: Any = None) -> None:
+    def __init__(
+        self,
+        session: Any,
+        data_log: Any = None,
+        *,
+        rig_name: str | None = None,
+        budget: FrameBudget | None = None,
+        instruments: Any = None,
+        data_log_changed: Any = None,
+        queue: Any = None,
+    ) -> None:
         self.session = session
         self.queue = queue
-        self._data_log: Callable[[], Any] = data_log if callable(data_log) and not hasattr(data_log, "add_entry") \
-            else (lambda: data_log)
+        self._data_log: Callable[[], Any] = (
+            data_log if callable(data_log) and not hasattr(data_log, "add_entry") else (lambda: data_log)
+        )
         self.rig_name = rig_name or socket.gethostname()
         self.budget: FrameBudget = budget if budget is not None else session.frame_budget or IDLE
         self.instruments = instruments
@@ -71,8 +81,15 @@ class RigView:
         """The view of a :class:`rigconsole.rig.Rig` (its session, current data log, budget,
         instruments, and ``settings.remote.rig_name`` unless ``rig_name`` is given)."""
         name = rig_name or rig.settings.remote.rig_name or None
-        return cls(rig.session, lambda: rig.data_log, rig_name=name, budget=rig.frame_budget,
-                   instruments=rig.component("instruments"), data_log_changed=rig.events.data_log_changed, queue=rig.queue)
+        return cls(
+            rig.session,
+            lambda: rig.data_log,
+            rig_name=name,
+            budget=rig.frame_budget,
+            instruments=rig.component("instruments"),
+            data_log_changed=rig.events.data_log_changed,
+            queue=rig.queue,
+        )
 
     @property
     def data_log(self) -> Any:

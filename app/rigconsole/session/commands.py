@@ -6,6 +6,7 @@ when it drains the queue: from ``Session.start()`` when there is no Qt loop
 (PsychoPy's behaviour), from the console's Qt/asyncio loop, and on every
 ``win.flip()`` while an experiment runs.
 """
+
 from __future__ import annotations
 
 import threading

@@ -9,6 +9,7 @@ values, and is mixed into :class:`rigconsole.session.Session`, which supplies
 methods crash (device set-up before any run; ``addKeyboardFromParams``), these work;
 see the table in docs/experiment-interface.md.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,10 +44,12 @@ class DevicesAPI:
             KeyboardDevice._backend = self.keyboard_backend
         if KeyboardDevice._backend == "event":
             from .keyboard import install_event_backend_fix
+
             install_event_backend_fix()
         if DeviceManager.getDevice("defaultKeyboard") is None:
-            DeviceManager.addDevice(deviceClass=KEYBOARD_CLASS, deviceName="defaultKeyboard",
-                                    backend=self.keyboard_backend or None)
+            DeviceManager.addDevice(
+                deviceClass=KEYBOARD_CLASS, deviceName="defaultKeyboard", backend=self.keyboard_backend or None
+            )
 
     def _placeholder_experiment(self, key: str, expInfo: dict):
         """An ExperimentHandler for device set-up outside a run: it never saves a file.
@@ -58,8 +61,9 @@ class DevicesAPI:
         from psychopy import data
 
         stem = str(self.dataDir / f"{self._entry(key).exp_name}_devices")  # type: ignore[attr-defined]
-        return data.ExperimentHandler(name=key, extraInfo=expInfo, dataFileName=stem,
-                                      savePickle=False, saveWideText=False, autoLog=False)
+        return data.ExperimentHandler(
+            name=key, extraInfo=expInfo, dataFileName=stem, savePickle=False, saveWideText=False, autoLog=False
+        )
 
     def setupDevicesFromExperiment(self, key, expInfo=None, thisExp=None, blocking=True):
         """Set devices up with the experiment's ``setupDevices``, keeping the devices already there (PsychoPy API).
@@ -85,8 +89,13 @@ class DevicesAPI:
             Exception: whatever the experiment's ``setupDevices`` raised.
         """
         if not is_main_thread():
-            return self.commands.call(self.setupDevicesFromExperiment, key, expInfo, thisExp,  # type: ignore[attr-defined]
-                                      blocking=blocking)
+            return self.commands.call(
+                self.setupDevicesFromExperiment,
+                key,
+                expInfo,
+                thisExp,  # type: ignore[attr-defined]
+                blocking=blocking,
+            )
         from psychopy.hardware import DeviceManager
 
         module = self._entry(key).module  # type: ignore[attr-defined]
@@ -144,6 +153,7 @@ class DevicesAPI:
         exp = self.experimentObjects.get(key)
         if exp is None:
             from psychopy import experiment
+
             exp = experiment.Experiment()
             exp.loadFromXML(str(entry.path))
             self.experimentObjects[key] = exp

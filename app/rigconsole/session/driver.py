@@ -22,10 +22,11 @@ On top of PsychoPy's Session it
 
 The per-flip work (:meth:`RunDriver.on_frame`) runs from the frame hook.
 """
+
 from __future__ import annotations
 
-import functools
 import dataclasses
+import functools
 import inspect
 import logging
 import os
@@ -71,9 +72,16 @@ class RunDriver:
             keyboard backend).
     """
 
-    def __init__(self, window: StimulusWindow, frame_hook: FrameHook, commands: CommandQueue,
-                 events: SessionEvents, *, stop_grace_s: float = 1.0,
-                 prepare_inputs: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        window: StimulusWindow,
+        frame_hook: FrameHook,
+        commands: CommandQueue,
+        events: SessionEvents,
+        *,
+        stop_grace_s: float = 1.0,
+        prepare_inputs: Callable[[], None] = lambda: None,
+    ):
         self._window = window
         self._hook = frame_hook
         self._commands = commands
@@ -99,9 +107,18 @@ class RunDriver:
         return self._run
 
     # ------------------------------------------------------------- a whole run
-    def run(self, entry: ExperimentFile, exp_info: dict[str, Any], *, data_dir: str, log_file: Any,
-            clock: Any, this_session: Any, save_data: Callable[[str, Any], Any],
-            guard_codes: tuple = ()) -> bool:
+    def run(
+        self,
+        entry: ExperimentFile,
+        exp_info: dict[str, Any],
+        *,
+        data_dir: str,
+        log_file: Any,
+        clock: Any,
+        this_session: Any,
+        save_data: Callable[[str, Any], Any],
+        guard_codes: tuple = (),
+    ) -> bool:
         """Run ``entry`` with ``exp_info`` (resolved) to its end (main thread); see the module docstring.
 
         Args:
@@ -146,9 +163,11 @@ class RunDriver:
             log.info("run %d: starting %s with expInfo %s", record.index, record.key, exp_info)
             self._events.run_started.emit(record)
             if hook.pump is not None:
-                hook.guard.enable({RunDriver.run.__code__, RunDriver._finish.__code__, *guard_codes},
-                                  experiment_files=[entry.script_path or entry.path],
-                                  experiment_folders=[entry.folder])
+                hook.guard.enable(
+                    {RunDriver.run.__code__, RunDriver._finish.__code__, *guard_codes},
+                    experiment_files=[entry.script_path or entry.path],
+                    experiment_folders=[entry.folder],
+                )
             try:
                 # the set-up has no flips of its own: serve the console between its steps
                 # (the stall guard serves inside the experiment's own code, see .stall)
@@ -209,13 +228,17 @@ class RunDriver:
                 record.traceback = traceback.format_exc()
                 self._locate(record, exc, files, this_exp)
                 step = export_step(exc.__traceback__)
-                if (isinstance(exc, Exception) and step and not record.stop_requested
-                        and trials_complete(this_exp, record)):
+                if (
+                    isinstance(exc, Exception)
+                    and step
+                    and not record.stop_requested
+                    and trials_complete(this_exp, record)
+                ):
                     record.raised_in = step  # every trial ran: finished with errors
             finally:
                 intervals = hook.stop_recording()
                 if len(intervals) > self._intervals_sent:
-                    self._events.frame_intervals.emit(record, intervals[self._intervals_sent:])
+                    self._events.frame_intervals.emit(record, intervals[self._intervals_sent :])
                 record.frame_stats = dict(frame_stats(intervals, hook.refresh_hz), console_overruns=hook.overruns)
                 if self._module_has_pause:
                     module.pauseExperiment = pause_fn
@@ -283,8 +306,13 @@ class RunDriver:
             if record.error is not None and record.raised_in:
                 state = RunState.FINISHED_WITH_ERRORS
                 said = dataclasses.replace(RunOutcome.from_record(record), state=state)  # the one sentence
-                log.warning("run %d: %s: %s\n%s", record.index, record.key, said.sentence(traceback_hint=False),
-                            record.traceback)
+                log.warning(
+                    "run %d: %s: %s\n%s",
+                    record.index,
+                    record.key,
+                    said.sentence(traceback_hint=False),
+                    record.traceback,
+                )
             elif record.error is not None:
                 state = RunState.FAILED
                 log.error("run %d: %s failed: %s\n%s", record.index, record.key, record.error, record.traceback)
@@ -315,8 +343,13 @@ class RunDriver:
             return
         try:
             this_exp.saveAsWideText(stem + ".csv", delim="auto")
-            log.warning("run %d: %s's saveData raised before writing its CSV; wrote PsychoPy's CSV of its "
-                        "%d trials: %s.csv", record.index, record.key, record.n_trials, stem)
+            log.warning(
+                "run %d: %s's saveData raised before writing its CSV; wrote PsychoPy's CSV of its %d trials: %s.csv",
+                record.index,
+                record.key,
+                record.n_trials,
+                stem,
+            )
         except Exception:
             log.exception("run %d: could not write %s.csv either", record.index, stem)
 
@@ -475,7 +508,7 @@ class RunDriver:
         n = len(hook.intervals)
         if hook.recording and n > self._intervals_sent and now - self._last_interval_emit > 0.5:
             self._last_interval_emit = now
-            batch = hook.intervals[self._intervals_sent:n]
+            batch = hook.intervals[self._intervals_sent : n]
             self._intervals_sent = n
             self._events.frame_intervals.emit(record, batch)
         if status == PAUSED and not self._module_has_pause and this_exp is not None:

@@ -13,6 +13,7 @@ Conventions follow ``psychopy.data.utils.parsePipeSyntax`` and
 Session's expInfo methods (PsychoPy's ``getExpInfoFromExperiment`` and
 ``showExpInfoDlgFromExperiment``, and the console's fields and resolution).
 """
+
 from __future__ import annotations
 
 import copy
@@ -164,17 +165,23 @@ def parse_exp_info(exp_info: Mapping[str, Any]) -> list[ExpInfoField]:
         kind = _kind_of(value)
         choices = list(value) if kind == "choice" else []
         default = (choices[0] if choices else "") if kind == "choice" else value
-        fields.append(ExpInfoField(
-            name=name, raw_key=str(raw_key), kind=kind, default=default, choices=choices,
-            required="req" in flags, hidden="hid" in flags or name in ("date", "expName"),
-            fixed="fix" in flags, config="cfg" in flags,
-        ))
+        fields.append(
+            ExpInfoField(
+                name=name,
+                raw_key=str(raw_key),
+                kind=kind,
+                default=default,
+                choices=choices,
+                required="req" in flags,
+                hidden="hid" in flags or name in ("date", "expName"),
+                fixed="fix" in flags,
+                config="cfg" in flags,
+            )
+        )
     return fields
 
 
-def resolve_exp_info(
-    fields: list[ExpInfoField], given: Mapping[str, Any] | None, *, exp_name: str
-) -> dict[str, Any]:
+def resolve_exp_info(fields: list[ExpInfoField], given: Mapping[str, Any] | None, *, exp_name: str) -> dict[str, Any]:
     """Build the complete expInfo an experiment runs with.
 
     Starts from each field's default, applies the caller's (possibly partial)

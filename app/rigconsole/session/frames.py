@@ -28,6 +28,7 @@ writes, waits for the main thread to wait for the vertical blank
 Under Xvfb there is no vsync; ``simulated_vsync_hz`` makes ``flip`` return on
 the next tick of a fixed-rate grid, as a real display's vertical blank would.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,14 +73,18 @@ def frame_stats(intervals_s: np.ndarray | list[float], refresh_hz: float) -> Fra
     arr = np.asarray(intervals_s, dtype=float)
     period = 1.0 / refresh_hz
     if arr.size == 0:
-        return FrameStats(n_frames=0, dropped_frames=0, p50_ms=math.nan, p99_ms=math.nan,
-                          max_ms=math.nan, refresh_hz=refresh_hz)
+        return FrameStats(
+            n_frames=0, dropped_frames=0, p50_ms=math.nan, p99_ms=math.nan, max_ms=math.nan, refresh_hz=refresh_hz
+        )
     late = arr[arr > 1.5 * period]
     dropped = int(np.sum(np.maximum(np.rint(late / period) - 1, 1))) if late.size else 0
     return FrameStats(
-        n_frames=int(arr.size), dropped_frames=dropped,
-        p50_ms=float(np.percentile(arr, 50) * 1e3), p99_ms=float(np.percentile(arr, 99) * 1e3),
-        max_ms=float(arr.max() * 1e3), refresh_hz=refresh_hz,
+        n_frames=int(arr.size),
+        dropped_frames=dropped,
+        p50_ms=float(np.percentile(arr, 50) * 1e3),
+        p99_ms=float(np.percentile(arr, 99) * 1e3),
+        max_ms=float(arr.max() * 1e3),
+        refresh_hz=refresh_hz,
     )
 
 
@@ -98,9 +103,14 @@ class FrameHook:
             fixed grid at this rate (for displays with no vsync, e.g. Xvfb).
     """
 
-    def __init__(self, on_frame: Callable[[float], None], pump: Pump | None = None,
-                 budget_s: float = 0.004, simulated_vsync_hz: float | None = None,
-                 submit: Callable[..., Future] | None = None):
+    def __init__(
+        self,
+        on_frame: Callable[[float], None],
+        pump: Pump | None = None,
+        budget_s: float = 0.004,
+        simulated_vsync_hz: float | None = None,
+        submit: Callable[..., Future] | None = None,
+    ):
         self.on_frame = on_frame
         self._submit = submit
         self.pump = pump
@@ -348,6 +358,7 @@ class FrameHook:
             # make PsychoPy's context current again; its state (bound FBO,
             # textures) belongs to the context and is kept
             from psychopy.visual import globalVars
+
             win.winHandle.switch_to()
             globalVars.currWindow = win
         except Exception:

@@ -33,6 +33,7 @@ Key events enter through the pyglet window only (an X or OS key event, or a
 simulated one dispatched on the window, see :mod:`.simulate`), so keys typed
 into the console (a Qt window) never reach an experiment.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,8 +42,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["install_event_backend_fix", "watch_window", "key_name", "add_poll_observer",
-           "remove_poll_observer", "keys_down"]
+__all__ = [
+    "install_event_backend_fix",
+    "watch_window",
+    "key_name",
+    "add_poll_observer",
+    "remove_poll_observer",
+    "keys_down",
+]
 
 #: releases seen on watched windows and not yet polled: (key name, core.getTime() s)
 _releases: deque = deque(maxlen=10000)
@@ -217,9 +224,12 @@ def install_event_backend_fix() -> None:
         state = [name in _down for name in names]
         return state[0] if len(state) == 1 else state
 
-    for name, fn, orig in (("dispatchMessages", dispatchMessages, orig_dispatch),
-                           ("clearEvents", clearEvents, orig_clear),
-                           ("getKeys", getKeys, orig_get_keys), ("getState", getState, orig_get_state)):
+    for name, fn, orig in (
+        ("dispatchMessages", dispatchMessages, orig_dispatch),
+        ("clearEvents", clearEvents, orig_clear),
+        ("getKeys", getKeys, orig_get_keys),
+        ("getState", getState, orig_get_state),
+    ):
         functools.update_wrapper(fn, orig, assigned=(), updated=())  # __wrapped__ only
         fn.__name__ = name
         setattr(cls, name, fn)

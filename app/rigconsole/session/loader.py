@@ -18,6 +18,7 @@ broken, with a reason naming the component and the plugin to install; it is
 never compiled with the component dropped (PsychoPy's compiler writes
 "Unknown component ignored" and the run fails later with a NameError).
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,9 +36,18 @@ from typing import Any
 from ..notifications import one_line
 from .expinfo import ExpInfoField, parse_exp_info
 
-__all__ = ["ExperimentFile", "ExperimentLoadError", "load_experiment", "compile_psyexp", "working_dir",
-           "file_signature", "EXPERIMENT_SUFFIXES", "activate_plugins", "installed_plugins",
-           "missing_plugin_components"]
+__all__ = [
+    "ExperimentFile",
+    "ExperimentLoadError",
+    "load_experiment",
+    "compile_psyexp",
+    "working_dir",
+    "file_signature",
+    "EXPERIMENT_SUFFIXES",
+    "activate_plugins",
+    "installed_plugins",
+    "missing_plugin_components",
+]
 
 EXPERIMENT_SUFFIXES = (".py", ".psyexp")
 REQUIRED_FUNCTIONS = ("setupData", "run")
@@ -87,6 +97,7 @@ def activate_plugins() -> list[str]:
             plugins.activatePlugins()
         except Exception:  # a broken plugin must not take the console down; PsychoPy logs it
             import logging
+
             logging.getLogger("rigconsole.session").exception("activating PsychoPy plugins failed")
         _plugins_active = True
     return installed_plugins()
@@ -114,8 +125,10 @@ def missing_plugin_components(exp) -> list[str]:
     out = []
     for rname, routine in exp.routines.items():
         if isinstance(routine, UnknownRoutine):
-            out.append(f"routine {rname!r} ({getattr(routine, 'type', '?')}) is not provided by "
-                       "PsychoPy or any installed plugin")
+            out.append(
+                f"routine {rname!r} ({getattr(routine, 'type', '?')}) is not provided by "
+                "PsychoPy or any installed plugin"
+            )
             continue
         for comp in list(routine) if isinstance(routine, list) else []:
             if not isinstance(comp, (UnknownComponent, UnknownPluginComponent)):
@@ -318,4 +331,3 @@ def load_experiment(path: Path, key: str, cache_dir: Path) -> ExperimentFile:
         entry.error = _one_line(err)
         entry.traceback = traceback.format_exc()
     return entry
-

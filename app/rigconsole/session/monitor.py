@@ -23,6 +23,7 @@ experiment names none or names one this computer has no measurements for
 
 Qt-free; needs no display.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,9 +33,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["MonitorSettings", "MonitorProfileError", "make_monitor", "window_params_with_monitor",
-           "reconcile_monitor", "experiment_monitor_name", "describe_monitor", "monitor_metadata", "same_monitor",
-           "DEFAULT_MONITOR", "psychopy_default_monitor", "monitor_for_experiment", "script_monitor_name"]
+__all__ = [
+    "MonitorSettings",
+    "MonitorProfileError",
+    "make_monitor",
+    "window_params_with_monitor",
+    "reconcile_monitor",
+    "experiment_monitor_name",
+    "describe_monitor",
+    "monitor_metadata",
+    "same_monitor",
+    "DEFAULT_MONITOR",
+    "psychopy_default_monitor",
+    "monitor_for_experiment",
+    "script_monitor_name",
+]
 
 log = logging.getLogger("rigconsole.monitor")
 
@@ -71,8 +84,10 @@ class MonitorSettings(BaseModel):
         given = [self.width_cm is not None, self.distance_cm is not None, self.resolution_px is not None]
         if any(given) and not all(given):
             missing = [n for n, g in zip(("width_cm", "distance_cm", "resolution_px"), given) if not g]
-            raise ValueError(f"monitor {self.name!r}: give width_cm, distance_cm and resolution_px together "
-                             f"(missing {', '.join(missing)}), or only the name of a Monitor Center profile")
+            raise ValueError(
+                f"monitor {self.name!r}: give width_cm, distance_cm and resolution_px together "
+                f"(missing {', '.join(missing)}), or only the name of a Monitor Center profile"
+            )
         if self.resolution_px is not None and min(self.resolution_px) <= 0:
             raise ValueError(f"monitor {self.name!r}: resolution_px must be two positive pixel counts")
         return self
@@ -111,8 +126,10 @@ def make_monitor(settings: MonitorSettings, *, save: bool = True):
 
     if not settings.measured and not _profile_exists(settings.name):
         known = ", ".join(sorted(monitors.getAllMonitors())) or "none"
-        raise MonitorProfileError(f"no Monitor Center profile named {settings.name!r} (profiles: {known}); "
-                                  "give the screen's width_cm, distance_cm and resolution_px instead")
+        raise MonitorProfileError(
+            f"no Monitor Center profile named {settings.name!r} (profiles: {known}); "
+            "give the screen's width_cm, distance_cm and resolution_px instead"
+        )
     mon = monitors.Monitor(settings.name, verbose=False, autoLog=False)
     if settings.measured:  # width, distance and resolution all given
         assert settings.width_cm is not None and settings.distance_cm is not None
@@ -124,11 +141,20 @@ def make_monitor(settings: MonitorSettings, *, save: bool = True):
             mon.setGamma(settings.gamma)
         if save:
             mon.save()
-    missing = [what for what, value in (("width", mon.getWidth()), ("viewing distance", mon.getDistance()),
-                                        ("size in pixels", mon.getSizePix())) if not value]
+    missing = [
+        what
+        for what, value in (
+            ("width", mon.getWidth()),
+            ("viewing distance", mon.getDistance()),
+            ("size in pixels", mon.getSizePix()),
+        )
+        if not value
+    ]
     if missing:
-        raise MonitorProfileError(f"Monitor Center profile {settings.name!r} has no {' and no '.join(missing)}; "
-                                  "measure the screen and give width_cm, distance_cm and resolution_px")
+        raise MonitorProfileError(
+            f"Monitor Center profile {settings.name!r} has no {' and no '.join(missing)}; "
+            "measure the screen and give width_cm, distance_cm and resolution_px"
+        )
     return mon
 
 
@@ -175,8 +201,9 @@ def monitor_for_experiment(name: str | None) -> tuple[Any, str]:
         return psychopy_default_monitor(), "PsychoPy's default: the experiment names no monitor"
     if name == DEFAULT_MONITOR:
         mon = psychopy_default_monitor()
-        return mon, "named by the experiment" + ("" if _profile_exists(name) else
-                                                  ", with PsychoPy's default measurements")
+        return mon, "named by the experiment" + (
+            "" if _profile_exists(name) else ", with PsychoPy's default measurements"
+        )
     if not _profile_exists(name):
         return psychopy_default_monitor(), f"PsychoPy's default: this computer has no monitor profile {name!r}"
     mon = monitors.Monitor(name, verbose=False, autoLog=False)
@@ -185,8 +212,9 @@ def monitor_for_experiment(name: str | None) -> tuple[Any, str]:
     return mon, "named by the experiment"
 
 
-def window_params_with_monitor(params: dict[str, Any] | None, settings: MonitorSettings | None,
-                               monitor=None) -> dict[str, Any]:
+def window_params_with_monitor(
+    params: dict[str, Any] | None, settings: MonitorSettings | None, monitor=None
+) -> dict[str, Any]:
     """``psychopy.visual.Window`` arguments using the rig's monitor.
 
     Args:
@@ -219,8 +247,13 @@ def describe_monitor(mon) -> str:
 
 def monitor_metadata(mon) -> dict[str, Any]:
     """The monitor as provenance for the data log (``DataLog.save_metadata("monitor", ...)``)."""
-    return {"name": mon.name, "width_cm": mon.getWidth(), "distance_cm": mon.getDistance(),
-            "resolution_px": list(mon.getSizePix() or []), "gamma": mon.getGamma()}
+    return {
+        "name": mon.name,
+        "width_cm": mon.getWidth(),
+        "distance_cm": mon.getDistance(),
+        "resolution_px": list(mon.getSizePix() or []),
+        "gamma": mon.getGamma(),
+    }
 
 
 def _calibration(mon) -> tuple:
@@ -268,8 +301,7 @@ def reconcile_monitor(experiment_monitor_name: str | None, rig_monitor):
     """
     name = (experiment_monitor_name or "").strip()
     if name and name not in ("None", "__blank__") and name != rig_monitor.name:
-        log.info("the experiment names monitor %r; using the rig's calibration %s",
-                 name, describe_monitor(rig_monitor))
+        log.info("the experiment names monitor %r; using the rig's calibration %s", name, describe_monitor(rig_monitor))
     return rig_monitor
 
 

@@ -32,6 +32,7 @@ Where it raised (:func:`error_location`) is the deepest traceback frame in the
 experiment's own file; for a ``.psyexp`` that is the compiled script the console
 ran (``ExperimentFile.script_path``). Qt-free; no PsychoPy import.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,17 @@ from typing import Any
 
 from .runs import RunRecord, RunState
 
-__all__ = ["export_step", "trials_complete", "error_location", "where_in_run", "outcome_line", "SAVE_DATA",
-           "RunOutcome", "SKIPPED", "NOT_STARTED"]
+__all__ = [
+    "export_step",
+    "trials_complete",
+    "error_location",
+    "where_in_run",
+    "outcome_line",
+    "SAVE_DATA",
+    "RunOutcome",
+    "SKIPPED",
+    "NOT_STARTED",
+]
 
 #: ``RunRecord.raised_in`` of a run whose ``saveData`` raised after ``run()`` returned
 SAVE_DATA = "saveData"
@@ -115,8 +125,9 @@ def where_in_run(this_exp: Any) -> str:
     if loops:
         loop = loops[-1]
         n, total = getattr(loop, "thisN", None), getattr(loop, "nTotal", None)
-        parts.append(f"loop {getattr(loop, 'name', '?')!r} trial {n if n is None else n + 1}"
-                     + (f" of {total}" if total else ""))
+        parts.append(
+            f"loop {getattr(loop, 'name', '?')!r} trial {n if n is None else n + 1}" + (f" of {total}" if total else "")
+        )
     return ", ".join(parts)
 
 
@@ -166,20 +177,29 @@ class RunOutcome:
     run_index: int | None = None
 
     @classmethod
-    def from_record(cls, record: RunRecord) -> "RunOutcome":
+    def from_record(cls, record: RunRecord) -> RunOutcome:
         """The outcome of an ended :class:`.runs.RunRecord`."""
+
         def get(name: str, default: Any = None) -> Any:  # a record-like object too
             return getattr(record, name, default)
 
         started, ended = get("started"), get("ended")
-        return cls(state=get("state", RunState.FAILED), experiment=get("key", ""), n_trials=get("n_trials", 0) or 0,
-                   total_trials=get("total_trials"), duration_s=(ended - started) if ended and started else None,
-                   error=get("error"), error_at=get("error_at"), where=get("where", "") or "",
-                   raised_in=get("raised_in", "") or "", has_traceback=bool(get("traceback", "")),
-                   run_index=get("index"))
+        return cls(
+            state=get("state", RunState.FAILED),
+            experiment=get("key", ""),
+            n_trials=get("n_trials", 0) or 0,
+            total_trials=get("total_trials"),
+            duration_s=(ended - started) if ended and started else None,
+            error=get("error"),
+            error_at=get("error_at"),
+            where=get("where", "") or "",
+            raised_in=get("raised_in", "") or "",
+            has_traceback=bool(get("traceback", "")),
+            run_index=get("index"),
+        )
 
     @classmethod
-    def not_run(cls, experiment: str, state: str = SKIPPED, error: str | None = None) -> "RunOutcome":
+    def not_run(cls, experiment: str, state: str = SKIPPED, error: str | None = None) -> RunOutcome:
         """An item that never ran: skipped by the technician, or refused before it started (``error``)."""
         return cls(state=state, experiment=experiment, error=error)
 
@@ -223,8 +243,11 @@ class RunOutcome:
             hint = f"; full traceback in {log_path} (or -v)" if log_path else "; full traceback with -v"
         if self.state == RunState.FINISHED_WITH_ERRORS:
             parts = [f"{self.error}", self.step, f"at {self.error_at}" if self.error_at else ""]
-            return (f"run finished with errors: every trial kept ({_plural(self.n_trials, 'trial')}); "
-                    + " ".join(p for p in parts if p) + hint)
+            return (
+                f"run finished with errors: every trial kept ({_plural(self.n_trials, 'trial')}); "
+                + " ".join(p for p in parts if p)
+                + hint
+            )
         if self.state == RunState.FAILED:
             head = "run failed" + (f" at {self.error_at}" if self.error_at else "")
             if self.where:

@@ -12,6 +12,7 @@ public API, stops it when it makes no progress (stuck), and returns the report.
 
 Qt-free.
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,8 +32,12 @@ __all__ = ["QAReport", "qa_report", "dry_run", "empty_columns", "trials_per_loop
 log = logging.getLogger("rigconsole.qa")
 
 #: the QA outcome of a run record's state
-_OUTCOME_OF_STATE = {RunState.FINISHED: "completed", RunState.FINISHED_WITH_ERRORS: "completed with errors",
-                     RunState.STOPPED: "stopped", RunState.FAILED: "failed"}
+_OUTCOME_OF_STATE = {
+    RunState.FINISHED: "completed",
+    RunState.FINISHED_WITH_ERRORS: "completed with errors",
+    RunState.STOPPED: "stopped",
+    RunState.FAILED: "failed",
+}
 
 #: columns PsychoPy writes that are empty in every healthy run (the notes column)
 EXPECTED_EMPTY = frozenset({"notes"})
@@ -102,19 +107,27 @@ class QAReport:
     def to_text(self) -> str:
         """The report as lines of plain text (the console's panel and ``rigconsole run`` print it)."""
         lines = [f"QA report: {self.experiment}: {self.outcome}" + (f" ({self.where})" if self.where else "")]
-        loops = ", ".join(
-            f"{name} {n}" + (f"/{self.expected_trials[name]}" if name in self.expected_trials else "")
-            for name, n in self.trials_per_loop.items()) or "none"
+        loops = (
+            ", ".join(
+                f"{name} {n}" + (f"/{self.expected_trials[name]}" if name in self.expected_trials else "")
+                for name, n in self.trials_per_loop.items()
+            )
+            or "none"
+        )
         lines.append(f"  rows: {self.rows}; trials per loop: {loops}")
         lines.append("  empty columns: " + (", ".join(self.empty_columns) if self.empty_columns else "none"))
         fs = self.frame_stats
         if fs.get("n_frames"):
-            lines.append(f"  frames: {fs['n_frames']}, dropped {fs.get('dropped_frames', 0)}, "
-                         f"median {fs.get('p50_ms', math.nan):.1f} ms, p99 {fs.get('p99_ms', math.nan):.1f} ms, "
-                         f"max {fs.get('max_ms', math.nan):.1f} ms at {fs.get('refresh_hz', math.nan):g} Hz")
+            lines.append(
+                f"  frames: {fs['n_frames']}, dropped {fs.get('dropped_frames', 0)}, "
+                f"median {fs.get('p50_ms', math.nan):.1f} ms, p99 {fs.get('p99_ms', math.nan):.1f} ms, "
+                f"max {fs.get('max_ms', math.nan):.1f} ms at {fs.get('refresh_hz', math.nan):g} Hz"
+            )
         if math.isfinite(self.experiment_s):
-            lines.append(f"  duration: {self.experiment_s:.1f} s of experiment time in {self.wall_s:.1f} s of wall "
-                         f"time; speed {self.speed}, reached {self.speed_reached:.1f}x")
+            lines.append(
+                f"  duration: {self.experiment_s:.1f} s of experiment time in {self.wall_s:.1f} s of wall "
+                f"time; speed {self.speed}, reached {self.speed_reached:.1f}x"
+            )
         else:
             lines.append(f"  duration: {self.duration_s:.1f} s")
         if self.simulated:
@@ -150,7 +163,7 @@ def trials_per_loop(rows: list[dict[str, Any]]) -> dict[str, int]:
     for r in rows:
         for c in r:
             if c.endswith(".thisN") and c.count(".") == 1:
-                loops.setdefault(c[:-len(".thisN")], 0)
+                loops.setdefault(c[: -len(".thisN")], 0)
     for name in loops:
         loops[name] = sum(1 for r in rows if not _blank(r.get(f"{name}.thisN")))
     return loops
@@ -173,8 +186,16 @@ def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         return rows, list(reader.fieldnames or [])
 
 
-def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = None, record=None,
-              outcome: str | None = None, where: str = "", participant=None) -> QAReport:
+def qa_report(
+    experiment: str,
+    *,
+    this_exp=None,
+    csv_path: str | Path | None = None,
+    record=None,
+    outcome: str | None = None,
+    where: str = "",
+    participant=None,
+) -> QAReport:
     """Check a run from its ExperimentHandler (preferred) or its CSV.
 
     Args:
@@ -217,19 +238,34 @@ def qa_report(experiment: str, *, this_exp=None, csv_path: str | Path | None = N
     if record is not None and record.ended and record.started:
         duration = float(record.ended - record.started)
     return QAReport(
-        experiment=experiment, outcome=outcome, where=where, rows=len(rows),
-        trials_per_loop=trials_per_loop(rows), expected_trials=expected,
+        experiment=experiment,
+        outcome=outcome,
+        where=where,
+        rows=len(rows),
+        trials_per_loop=trials_per_loop(rows),
+        expected_trials=expected,
         empty_columns=empty_columns(rows, columns),
-        frame_stats=dict(getattr(record, "frame_stats", {}) or {}), duration_s=duration,
+        frame_stats=dict(getattr(record, "frame_stats", {}) or {}),
+        duration_s=duration,
         simulated=participant.summary() if participant is not None else {},
-        data_files=list(getattr(record, "data_files", []) or []), error=error,
+        data_files=list(getattr(record, "data_files", []) or []),
+        error=error,
         expected_rows=getattr(record, "total_trials", None),
     )
 
 
-def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None = 0,
-            stuck_after_s: float = 30.0, max_duration_s: float | None = None, participant=None,
-            speed: float | str = 1.0, run=None) -> QAReport:
+def dry_run(
+    session,
+    key: str,
+    expInfo: dict | None = None,
+    *,
+    seed: int | None = 0,
+    stuck_after_s: float = 30.0,
+    max_duration_s: float | None = None,
+    participant=None,
+    speed: float | str = 1.0,
+    run=None,
+) -> QAReport:
     """Run ``key`` in ``session`` with a simulated participant and return its QA report.
 
     Uses only the session's public API: the participant attaches to
@@ -316,8 +352,12 @@ def dry_run(session, key: str, expInfo: dict | None = None, *, seed: int | None 
             state.update(stuck=True, where=where or f"after data row {rows}: no new row for {stuck_after_s:g} s")
             log.warning("dry run of %s stuck (%s); stopping it", key, state["where"])
             session.stopExperiment()
-        elif (not state["stuck"] and not state["limit"] and max_duration_s is not None
-              and t - state["t_start"] > max_duration_s):
+        elif (
+            not state["stuck"]
+            and not state["limit"]
+            and max_duration_s is not None
+            and t - state["t_start"] > max_duration_s
+        ):
             state.update(limit=True, where=(where_in_run(this_exp) if this_exp is not None else ""))
             log.info("dry run of %s reached its time limit (%g s of experiment time); stopping it", key, max_duration_s)
             session.stopExperiment()

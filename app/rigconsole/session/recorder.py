@@ -5,6 +5,7 @@ Every run gets a group in the session's :class:`rigconsole.datalog.DataLog`
 outcome). The data log keeps PsychoPy's own CSV/psydat outputs as they are:
 those are still written by the experiment's ``saveData``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,7 +81,8 @@ class SessionRecorder:
             started = record.t0_epoch if record.t0_epoch is not None else record.started
             try:
                 group = self._groups[record.index] = self.data_log.start_run(
-                    record.key, record.exp_info, started=started)
+                    record.key, record.exp_info, started=started
+                )
             except Exception as err:
                 self._failed.add(record.index)
                 log.error("data log: cannot record run %d (%s): %s", record.index, record.key, err)
@@ -102,11 +104,17 @@ class SessionRecorder:
             return
         stats = record.frame_stats or {}
         self._guard(
-            "ending a run", self.data_log.end_run, group, record.state,
-            error=record.error or "", traceback=record.traceback or "",
-            error_at=record.error_at or "", raised_in=record.raised_in or "",
+            "ending a run",
+            self.data_log.end_run,
+            group,
+            record.state,
+            error=record.error or "",
+            traceback=record.traceback or "",
+            error_at=record.error_at or "",
+            raised_in=record.raised_in or "",
             dropped_frames=int(stats.get("dropped_frames", 0)),
-            frame_p50_ms=float(stats.get("p50_ms", float("nan"))), frame_p99_ms=float(stats.get("p99_ms", float("nan"))),
+            frame_p50_ms=float(stats.get("p50_ms", float("nan"))),
+            frame_p99_ms=float(stats.get("p99_ms", float("nan"))),
             data_files=list(record.data_files),
         )
 

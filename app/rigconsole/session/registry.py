@@ -9,6 +9,7 @@ the root with ``/`` separators (``"gonogo/gonogo.py"``, PsychoPy's
 broken entry with a one-line reason; a file edited on disk is loaded again
 the next time it is asked for (:meth:`ExperimentRegistry.entry`).
 """
+
 from __future__ import annotations
 
 import ast
@@ -128,8 +129,9 @@ class ExperimentRegistry:
                 log.warning("experiment %s is broken: %s", key, reason)
                 return entry
         elif file.suffix not in EXPERIMENT_SUFFIXES:
-            return ExperimentFile(key=key, path=file,
-                                  error=f"not an experiment file (expected .py or .psyexp): {file.name}")
+            return ExperimentFile(
+                key=key, path=file, error=f"not an experiment file (expected .py or .psyexp): {file.name}"
+            )
         entry = load_experiment(file, key, self.cache_dir)
         if entry.broken:
             log.warning("experiment %s is broken: %s", key, entry.error)
@@ -176,18 +178,24 @@ class ExperimentRegistry:
         if not file.is_relative_to(folder):
             raise ValueError(f"experiment {file} is not inside its folder {folder}: give the folder that holds it")
         if self._root.is_relative_to(folder):
-            raise ValueError(f"cannot copy {folder} into the experiment root {self._root}: it contains the root; "
-                             "move the experiment into its own folder")
+            raise ValueError(
+                f"cannot copy {folder} into the experiment root {self._root}: it contains the root; "
+                "move the experiment into its own folder"
+            )
         dest = self._root / folder.name
         target = dest / file.relative_to(folder)
         if dest.exists() and not target.exists():
-            raise FileExistsError(f"the experiment root already has a folder named {folder.name!r} with other "
-                                  f"files: rename {folder} or that folder")
+            raise FileExistsError(
+                f"the experiment root already has a folder named {folder.name!r} with other "
+                f"files: rename {folder} or that folder"
+            )
         from psychopy import logging as pslogging
 
-        pslogging.warning(f"Experiment '{file.stem}' is located outside of the root folder for this Session. All "
-                          f"files from its experiment folder ('{folder.stem}') will be copied to the root folder "
-                          "and the experiment will run from there.")
+        pslogging.warning(
+            f"Experiment '{file.stem}' is located outside of the root folder for this Session. All "
+            f"files from its experiment folder ('{folder.stem}') will be copied to the root folder "
+            "and the experiment will run from there."
+        )
         log.warning("experiment %s is outside the root folder: copying %s to %s", file, folder, dest)
         shutil.copytree(folder, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         return target

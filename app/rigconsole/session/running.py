@@ -8,6 +8,7 @@ return values (``False`` or ``None`` when no experiment runs) and is mixed
 into :class:`rigconsole.session.Session`, which supplies ``currentExperiment``,
 ``runs``, ``liaison`` and ``priorityThreshold``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -176,6 +177,7 @@ class RunningExperimentAPI:
     def addAnnotation(self, value):
         """Annotate the data file and the log at this point (PsychoPy API)."""
         from psychopy import logging as pslogging
+
         if hasattr(self.currentExperiment, "addAnnotation"):
             self.currentExperiment.addAnnotation(value)
         pslogging.info(value)
@@ -184,6 +186,7 @@ class RunningExperimentAPI:
     def addData(self, name, value, row=None, priority=None):
         """Add a value to the current trial row and the log (PsychoPy API)."""
         from psychopy import logging as pslogging
+
         if hasattr(self.currentExperiment, "addData"):
             self.currentExperiment.addData(name, value, row=row, priority=priority)
         pslogging.data(f"NAME={name}, PRIORITY={priority}, VALUE={value}")
@@ -211,6 +214,7 @@ class RunningExperimentAPI:
             log.warning("Could not send data to liaison server as none is initialised for this Session.")
             return None
         from psychopy import data
+
         if isinstance(value, data.ExperimentHandler):
             value = value.getJSON(priorityThreshold=self.priorityThreshold)
         self.liaison.broadcastSync(message=value)

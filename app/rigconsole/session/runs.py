@@ -2,6 +2,7 @@
 
 A run moves ``starting → running ⇄ paused → finished | finished with errors | stopped | failed``.
 """
+
 from __future__ import annotations
 
 import time
@@ -130,12 +131,22 @@ class RunRecord:
     def summary(self) -> dict[str, Any]:
         """A JSON-friendly summary."""
         return {
-            "index": self.index, "key": self.key, "state": self.state,
-            "started": self.started, "t0_epoch": self.t0_epoch, "ended": self.ended, "n_trials": self.n_trials,
-            "total_trials": self.total_trials, "error": self.error, "error_at": self.error_at,
-            "data_files": list(self.data_files), "frame_stats": dict(self.frame_stats),
-            "expInfo": {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
-                        for k, v in self.exp_info.items()},
+            "index": self.index,
+            "key": self.key,
+            "state": self.state,
+            "started": self.started,
+            "t0_epoch": self.t0_epoch,
+            "ended": self.ended,
+            "n_trials": self.n_trials,
+            "total_trials": self.total_trials,
+            "error": self.error,
+            "error_at": self.error_at,
+            "data_files": list(self.data_files),
+            "frame_stats": dict(self.frame_stats),
+            "expInfo": {
+                k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+                for k, v in self.exp_info.items()
+            },
         }
 
 

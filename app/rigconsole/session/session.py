@@ -28,6 +28,7 @@ Announcements go through :class:`.runs.SessionEvents` (Qt-free). The console
 core hands the session its data log (:meth:`Session.use_data_log`) and
 instruments (:meth:`Session.use_instruments`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -139,6 +140,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         self.priorityThreshold = (constants.priority.EXCLUDE + 1) if priorityThreshold is None else priorityThreshold
         if cache_dir is None:
             import platformdirs
+
             cache_dir = Path(platformdirs.user_cache_dir("rigconsole")) / "compiled"
         self.cache_dir = Path(cache_dir)
         self.simulated_vsync_hz = simulated_vsync_hz
@@ -151,14 +153,19 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         self.events = SessionEvents()
         self.commands = CommandQueue()
         #: the frame pump (see :mod:`.frames`); its port is :attr:`frame_budget`
-        self.frame_hook = FrameHook(self._on_frame, simulated_vsync_hz=simulated_vsync_hz,
-                                    submit=self.commands.submit)
+        self.frame_hook = FrameHook(self._on_frame, simulated_vsync_hz=simulated_vsync_hz, submit=self.commands.submit)
         self._registry = ExperimentRegistry(root, self.cache_dir, self.events.experiments_changed.emit)
         self._modules = ExperimentModules(self._registry)
         self._window = StimulusWindow(self.frame_hook, restMsg, simulated_vsync_hz)
         self._window.set_free_area(stimulus_area)
-        self._driver = RunDriver(self._window, self.frame_hook, self.commands, self.events,
-                                 stop_grace_s=stop_grace_s, prepare_inputs=self._force_keyboard_backend)
+        self._driver = RunDriver(
+            self._window,
+            self.frame_hook,
+            self.commands,
+            self.events,
+            stop_grace_s=stop_grace_s,
+            prepare_inputs=self._force_keyboard_backend,
+        )
         self._data_log = None
         self._instruments: Mapping[str, Any] = MappingProxyType({})
         self._alive = False
@@ -195,8 +202,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
         console pump, the quiet window after a flip, main-thread calls between frames."""
         return self.frame_hook
 
-    def connect_console(self, pump: Callable[[float], None] | None,
-                        wakeup: Callable[[], None] | None = None) -> None:
+    def connect_console(self, pump: Callable[[float], None] | None, wakeup: Callable[[], None] | None = None) -> None:
         """Serve a console (the Qt loop, or a headless loop) between frames.
 
         Args:
@@ -493,10 +499,16 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             expInfo.clear()
             expInfo.update(exp_info)
             exp_info = expInfo
-        return self._driver.run(entry, exp_info, data_dir=str(self.dataDir), log_file=self.logFile,
-                                clock=self.experimentClock, this_session=self,
-                                save_data=self._save_run_data,
-                                guard_codes=(Session._save_run_data.__code__, Session.saveExperimentData.__code__))
+        return self._driver.run(
+            entry,
+            exp_info,
+            data_dir=str(self.dataDir),
+            log_file=self.logFile,
+            clock=self.experimentClock,
+            this_session=self,
+            save_data=self._save_run_data,
+            guard_codes=(Session._save_run_data.__code__, Session.saveExperimentData.__code__),
+        )
 
     def _save_run_data(self, key: str, this_exp) -> None:
         """The run driver's wrap-up step: the experiment's ``saveData`` through the PsychoPy API."""
@@ -569,6 +581,7 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
     def getPsychoPyVersion(self):
         """The installed PsychoPy's version string (PsychoPy API)."""
         from psychopy import __version__
+
         return __version__
 
     def onIdle(self):

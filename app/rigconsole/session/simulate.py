@@ -53,6 +53,7 @@ Usage (the run driver)::
 
 Qt-free.
 """
+
 from __future__ import annotations
 
 import logging
@@ -119,9 +120,17 @@ class SimulatedParticipant:
     #: between flips (``event.waitKeys``), the participant steps at most this often on polls (s)
     POLL_STEP_S = 0.002
 
-    def __init__(self, seed: int | None = 0, *, rt_median_s: float = 0.45, rt_sigma: float = 0.25,
-                 hold_s: tuple[float, float] = (0.06, 0.16), p_respond: float = 1.0,
-                 max_wait_s: float = 3.0, default_key: str = "space"):
+    def __init__(
+        self,
+        seed: int | None = 0,
+        *,
+        rt_median_s: float = 0.45,
+        rt_sigma: float = 0.25,
+        hold_s: tuple[float, float] = (0.06, 0.16),
+        p_respond: float = 1.0,
+        max_wait_s: float = 3.0,
+        default_key: str = "space",
+    ):
         if not 0.0 <= p_respond <= 1.0:
             raise ValueError(f"p_respond must be within 0..1, not {p_respond}")
         self.seed = seed
@@ -224,8 +233,9 @@ class SimulatedParticipant:
             respond = bool(self.rng.random() < self.p_respond)
             rt = self._rt()
             press_at = now + (rt if respond else self.max_wait_s)
-            w = _Wait(keys=keys, first=now, last=now, press_at=press_at, key=key, respond=respond, rt=rt,
-                      hold=self._hold())
+            w = _Wait(
+                keys=keys, first=now, last=now, press_at=press_at, key=key, respond=respond, rt=rt, hold=self._hold()
+            )
             self._waits[keys] = w
         w.last = now
 
@@ -279,6 +289,7 @@ class SimulatedParticipant:
                 if me._attached and mouse.win is me.win:
                     me._on_mouse_poll()
                 return orig(mouse, *a, **kw)
+
             return getPressed
 
         def contains(orig):
@@ -287,6 +298,7 @@ class SimulatedParticipant:
                 if me._attached and len(a) == 1 and not kw and isinstance(a[0], event.Mouse):
                     me._note_clickable(stim)
                 return orig(stim, *a, **kw)
+
             return contains
 
         def isPressedIn(orig):
@@ -294,21 +306,32 @@ class SimulatedParticipant:
                 if me._attached and mouse.win is me.win:
                     me._note_clickable(shape)  # Builder's buttons ask their mouse this every frame
                 return orig(mouse, shape, *a, **kw)
+
             return isPressedIn
 
         def draw(orig):
             def draw(slider, *a, **kw):
-                if me._attached and not getattr(slider, "readOnly", False) and not any(x is slider for x in me._sliders):
+                if (
+                    me._attached
+                    and not getattr(slider, "readOnly", False)
+                    and not any(x is slider for x in me._sliders)
+                ):
                     me._sliders.append(slider)
                 return orig(slider, *a, **kw)
+
             return draw
 
         def text_draw(orig):
             def draw(box, *a, **kw):
-                if me._attached and getattr(box, "editable", False) and id(box) not in me._typed \
-                        and not any(x is box for x in me._texts):
+                if (
+                    me._attached
+                    and getattr(box, "editable", False)
+                    and id(box) not in me._typed
+                    and not any(x is box for x in me._texts)
+                ):
                     me._texts.append(box)
                 return orig(box, *a, **kw)
+
             return draw
 
         def form_draw(orig):
@@ -319,6 +342,7 @@ class SimulatedParticipant:
                     if not getattr(form, "complete", True):
                         me._on_mouse_poll()  # an incomplete form waits for the mouse (its sliders, its wheel)
                 return orig(form, *a, **kw)
+
             return draw
 
         patch(visual.TextBox2, "draw", text_draw)
@@ -348,8 +372,12 @@ class SimulatedParticipant:
         for slider in list(self._sliders):
             try:
                 tries = self._slider_tries.get(id(slider), 0)
-                if (getattr(slider, "status", None) == -1 or tries >= 2 or slider.getRating() is not None
-                        or any(slider is getattr(f, "scrollbar", None) for f in self._forms)):
+                if (
+                    getattr(slider, "status", None) == -1
+                    or tries >= 2
+                    or slider.getRating() is not None
+                    or any(slider is getattr(f, "scrollbar", None) for f in self._forms)
+                ):
                     self._sliders.remove(slider)  # rated, over, or not rateable by clicking: move on
                     continue
                 if not self._slider_in_view(slider):
@@ -366,7 +394,9 @@ class SimulatedParticipant:
         if live:
             stim = live[int(self.mouse_rng.integers(len(live)))]
             try:
-                return _pix_to_win(_centre_pix(stim, win), win), f"stimulus {getattr(stim, 'name', type(stim).__name__)}"
+                return _pix_to_win(
+                    _centre_pix(stim, win), win
+                ), f"stimulus {getattr(stim, 'name', type(stim).__name__)}"
             except Exception:
                 pass
         return _pix_to_win((0.0, 0.0), win), "centre"
@@ -439,8 +469,11 @@ class SimulatedParticipant:
                 return
             box = live[0]
             if not self._is_current_editable(box):
-                if t is None and self.win.currentEditable is not None and any(
-                        x is self.win.currentEditable for x in live[1:]):
+                if (
+                    t is None
+                    and self.win.currentEditable is not None
+                    and any(x is self.win.currentEditable for x in live[1:])
+                ):
                     box = self.win.currentEditable
                 else:  # a tab moves the window's focus to its next editable (PsychoPy's text handler)
                     self.win.winHandle.dispatch_event("on_text", "\t")
@@ -469,9 +502,13 @@ class SimulatedParticipant:
         out = []
         for s in self._sliders:
             try:
-                if (self._slider_tries.get(id(s), 0) < 2 and getattr(s, "status", None) != -1
-                        and s.getRating() is None and self._slider_in_view(s)
-                        and not any(s is getattr(f, "scrollbar", None) for f in self._forms)):
+                if (
+                    self._slider_tries.get(id(s), 0) < 2
+                    and getattr(s, "status", None) != -1
+                    and s.getRating() is None
+                    and self._slider_in_view(s)
+                    and not any(s is getattr(f, "scrollbar", None) for f in self._forms)
+                ):
                     out.append(s)
             except Exception:
                 pass

@@ -60,6 +60,7 @@ Where ``setitimer`` is missing (Windows), a ``sys.setprofile`` hook makes the
 same check every ``check_every`` Python calls instead (it slows Python code
 while a run is in progress).
 """
+
 from __future__ import annotations
 
 import logging
@@ -141,8 +142,14 @@ class StallGuard:
 
     SIGNAL = getattr(signal, "SIGALRM", None)
 
-    def __init__(self, pump: Callable[[], None], stall_limit_s: float = 0.03, poll_s: float = 0.005,
-                 defer_s: float = 0.02, check_every: int = 200):
+    def __init__(
+        self,
+        pump: Callable[[], None],
+        stall_limit_s: float = 0.03,
+        poll_s: float = 0.005,
+        defer_s: float = 0.02,
+        check_every: int = 200,
+    ):
         self._pump = pump
         self.stall_limit_s = stall_limit_s
         self.poll_s = poll_s
@@ -167,8 +174,12 @@ class StallGuard:
         self._defer_until = 0.0
 
     # -- the rule ---------------------------------------------------------------
-    def configure(self, boundary_codes: Iterable[Any] = (), experiment_files: Iterable[str | os.PathLike] = (),
-                  experiment_folders: Iterable[str | os.PathLike] = ()) -> None:
+    def configure(
+        self,
+        boundary_codes: Iterable[Any] = (),
+        experiment_files: Iterable[str | os.PathLike] = (),
+        experiment_folders: Iterable[str | os.PathLike] = (),
+    ) -> None:
         """Set what :meth:`may_serve` allows (see :meth:`enable` for the arguments)."""
         if self._waiting is None:
             self._waiting = _waiting_codes()
@@ -183,9 +194,13 @@ class StallGuard:
         verdict = self._allowed.get(code)
         if verdict is None:
             name = code.co_filename
-            verdict = (name in self._files or name.startswith(self._folders) or code in (self._waiting or ())
-                       or (self._data_dir is not None and name.startswith(self._data_dir))
-                       or name in self._writers)
+            verdict = (
+                name in self._files
+                or name.startswith(self._folders)
+                or code in (self._waiting or ())
+                or (self._data_dir is not None and name.startswith(self._data_dir))
+                or name in self._writers
+            )
             self._allowed[code] = verdict
         return verdict
 
@@ -268,8 +283,12 @@ class StallGuard:
         if time.perf_counter() - self.last_served > self.stall_limit_s and self.may_serve(frame):
             self._serve()
 
-    def enable(self, boundary_codes: Iterable[Any] = (), experiment_files: Iterable[str | os.PathLike] = (),
-               experiment_folders: Iterable[str | os.PathLike] = ()) -> None:
+    def enable(
+        self,
+        boundary_codes: Iterable[Any] = (),
+        experiment_files: Iterable[str | os.PathLike] = (),
+        experiment_folders: Iterable[str | os.PathLike] = (),
+    ) -> None:
         """Start guarding for one run (main thread only).
 
         Args:
@@ -284,7 +303,10 @@ class StallGuard:
         self.last_served = time.perf_counter()
         if self.SIGNAL is not None and hasattr(signal, "setitimer"):
             if signal.getitimer(signal.ITIMER_REAL)[0] or signal.getsignal(self.SIGNAL) not in (
-                    signal.SIG_DFL, signal.SIG_IGN, None):
+                signal.SIG_DFL,
+                signal.SIG_IGN,
+                None,
+            ):
                 log.info("SIGALRM is in use; the console may stall between flips during this run")
                 return
             self._previous_handler = signal.signal(self.SIGNAL, self._on_signal)

@@ -11,6 +11,7 @@ Session implements it by being what it is (tests check
 checks :class:`PendingSession` against it), so the placeholder cannot drift
 from the real thing unnoticed.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,14 +50,16 @@ class ConsoleSession(Protocol):
     @property
     def instruments(self) -> Mapping[str, Any]: ...
 
-    def connect_console(self, pump: Callable[[float], None] | None,
-                        wakeup: Callable[[], None] | None = None) -> None: ...
+    def connect_console(
+        self, pump: Callable[[float], None] | None, wakeup: Callable[[], None] | None = None
+    ) -> None: ...
     def disconnect_console(self) -> None: ...
     def key_for(self, path: str | os.PathLike) -> str: ...
     def expInfoFields(self, key: str) -> list[Any]: ...
     def resolveExpInfo(self, key: str, expInfo: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
-    def addExperiment(self, file: Any, key: Any = None, folder: Any = None, *,
-                      copy_outside_root: bool | None = None) -> Any: ...
+    def addExperiment(
+        self, file: Any, key: Any = None, folder: Any = None, *, copy_outside_root: bool | None = None
+    ) -> Any: ...
     def removeExperiment(self, key: str) -> bool: ...
     def scanRoot(self) -> Mapping[str, Any]: ...
     def runExperiment(self, key: Any, expInfo: Any = None, blocking: bool = True) -> Any: ...
@@ -113,8 +116,7 @@ class PendingSession:
     def instruments(self) -> Mapping[str, Any]:
         return MappingProxyType({})
 
-    def connect_console(self, pump: Callable[[float], None] | None,
-                        wakeup: Callable[[], None] | None = None) -> None:
+    def connect_console(self, pump: Callable[[float], None] | None, wakeup: Callable[[], None] | None = None) -> None:
         """Nothing flips before the rig exists: the hooks are not needed."""
 
     def disconnect_console(self) -> None:
@@ -137,8 +139,9 @@ class PendingSession:
     def resolveExpInfo(self, key: str, expInfo: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise self._loading(f"run {key!r}")
 
-    def addExperiment(self, file: Any, key: Any = None, folder: Any = None, *,
-                      copy_outside_root: bool | None = None) -> Any:
+    def addExperiment(
+        self, file: Any, key: Any = None, folder: Any = None, *, copy_outside_root: bool | None = None
+    ) -> Any:
         raise self._loading(f"add {file}")
 
     def removeExperiment(self, key: str) -> bool:

@@ -35,12 +35,13 @@ Usage::
 
 Qt-free; imports psychopy only when installed.
 """
+
 from __future__ import annotations
 
 import logging
 import math
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["TimeWarp", "parse_speed", "active_warp", "format_speed", "MAX"]
 
@@ -122,8 +123,9 @@ class TimeWarp:
     #: sped up by a rate that was measured on frames
     KNEE_FRAMES = 2.0
 
-    def __init__(self, speed: float | str = 1.0, *, frame_hz: float = 60.0,
-                 wall_clock: Callable[[], float] | None = None):
+    def __init__(
+        self, speed: float | str = 1.0, *, frame_hz: float = 60.0, wall_clock: Callable[[], float] | None = None
+    ):
         self.speed = parse_speed(speed)
         self.frame_hz = float(frame_hz) if frame_hz and frame_hz > 0 else 60.0
         self._rate = 1.0 if self.speed == MAX else float(self.speed)
@@ -265,8 +267,12 @@ class TimeWarp:
             self.installed = False
             if _active is self:
                 _active = None
-        log.info("time warp removed: %.1f s of experiment time in %.1f s (%.1fx)",
-                 self.experiment_s, self.wall_s, self.speed_reached)
+        log.info(
+            "time warp removed: %.1f s of experiment time in %.1f s (%.1fx)",
+            self.experiment_s,
+            self.wall_s,
+            self.speed_reached,
+        )
 
     def __enter__(self) -> TimeWarp:
         self.install()

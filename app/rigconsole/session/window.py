@@ -20,6 +20,7 @@ Two choices are made here rather than by the caller's parameters:
   one-screen computer: the window keeps its size where the rectangle allows and
   shrinks (keeping its aspect ratio) where it does not, and the log says so.
 """
+
 from __future__ import annotations
 
 import gc
@@ -126,6 +127,7 @@ class StimulusWindow:
         needs_recreate = False
         if self.usable() and "monitor" in params:
             from .monitor import same_monitor
+
             if not same_monitor(wanted["monitor"], getattr(self._win, "monitor", None)):
                 needs_recreate = True
         if self.usable():
@@ -183,11 +185,20 @@ class StimulusWindow:
             size, pos = fit_into(wanted, self._free_area)
             args["size"], args["pos"] = list(size), list(pos)
             shrunk = tuple(size) != tuple(int(v) for v in wanted)
-            what = (f"shrunk from {int(wanted[0])}x{int(wanted[1])} to {size[0]}x{size[1]} px to fit"
-                    if shrunk else f"kept at {size[0]}x{size[1]} px")
-            self._say(("place", tuple(size), tuple(pos)), log, logging.WARNING if shrunk else logging.INFO,
-                      "stimulus window placed at (%d, %d) beside the console (one screen): %s",
-                      pos[0], pos[1], what)
+            what = (
+                f"shrunk from {int(wanted[0])}x{int(wanted[1])} to {size[0]}x{size[1]} px to fit"
+                if shrunk
+                else f"kept at {size[0]}x{size[1]} px"
+            )
+            self._say(
+                ("place", tuple(size), tuple(pos)),
+                log,
+                logging.WARNING if shrunk else logging.INFO,
+                "stimulus window placed at (%d, %d) beside the console (one screen): %s",
+                pos[0],
+                pos[1],
+                what,
+            )
         return args
 
     def _placed(self, args: dict[str, Any]) -> bool:
@@ -280,10 +291,15 @@ class StimulusWindow:
                 reconcile_monitor(name, given)
             return
         mon, why = monitor_for_experiment(name)
-        self._say(("monitor", mon.name, why), monitor_log, logging.WARNING,
-                  "no rig monitor profile: deg and cm units use the monitor %s (%s); a rig monitor profile in "
-                  "Settings (\"monitor\" in the settings file) makes deg and cm exact",
-                  describe_monitor(mon), why)
+        self._say(
+            ("monitor", mon.name, why),
+            monitor_log,
+            logging.WARNING,
+            "no rig monitor profile: deg and cm units use the monitor %s (%s); a rig monitor profile in "
+            'Settings ("monitor" in the settings file) makes deg and cm exact',
+            describe_monitor(mon),
+            why,
+        )
         if self._win is not None and same_monitor(mon, getattr(self._win, "monitor", None)):
             return
         self._experiment_monitor = mon

@@ -17,6 +17,7 @@ original is the one :mod:`rigconsole` kept at its first import, so it is
 restored even when PySide6 was imported first (pytest-qt does), unless
 PySide6 was imported before :mod:`rigconsole` itself (then a warning says so).
 """
+
 import builtins
 import os
 import sys
@@ -54,7 +55,8 @@ def _restore_builtin_import() -> None:
 
         logging.getLogger("rigconsole.ui").warning(
             "PySide6 was imported before rigconsole: its import hook stays and slows PsychoPy's "
-            "drawing; import rigconsole (or rigconsole.ui) before PySide6")
+            "drawing; import rigconsole (or rigconsole.ui) before PySide6"
+        )
 
 
 _restore_builtin_import()

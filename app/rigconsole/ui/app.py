@@ -28,6 +28,7 @@ and ``data_tools.use_data_log``; the notifications → the presenter → the
 window's ``show_notice``/``show_status``; the window's ``file_menu`` and
 ``view_menu`` → the data tools). No view looks another up.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,12 +78,28 @@ class Console:
     """
 
     #: the status-bar messages of the start-up steps, in order (:meth:`load_rig`)
-    LOADING_STEPS = ("Loading PsychoPy…", "Opening the stimulus window…", "Loading PsychoPy's drawing code…",
-                     "Connecting the console…")
+    LOADING_STEPS = (
+        "Loading PsychoPy…",
+        "Opening the stimulus window…",
+        "Loading PsychoPy's drawing code…",
+        "Connecting the console…",
+    )
 
-    def __init__(self, app, loop, bridge, controller, window, settings, notifications: NotificationManager,
-                 presenter, *, instruments_dock=None, simulated_vsync_hz: float | None = None,
-                 instruments: bool = True):
+    def __init__(
+        self,
+        app,
+        loop,
+        bridge,
+        controller,
+        window,
+        settings,
+        notifications: NotificationManager,
+        presenter,
+        *,
+        instruments_dock=None,
+        simulated_vsync_hz: float | None = None,
+        instruments: bool = True,
+    ):
         self.app = app
         self.loop = loop
         self.rig = None
@@ -155,8 +172,9 @@ class Console:
             self._next_step()
         except Exception as err:
             self.load_error = err
-            self.window.set_loading(f"Rig Console could not start the rig: {one_line(err)}",
-                                    settings=True)  # e.g. pick another root folder (apply_settings retries)
+            self.window.set_loading(
+                f"Rig Console could not start the rig: {one_line(err)}", settings=True
+            )  # e.g. pick another root folder (apply_settings retries)
             # → the error dialog, with the log path
             self.notifications.receive_error(type(err), err, err.__traceback__, where="starting the rig")
             return
@@ -169,8 +187,12 @@ class Console:
         self.window.statusBar().repaint()  # shown before the step blocks the loop
         t0, c0 = time.perf_counter(), time.process_time()
         (self._load_psychopy, self._build_rig, self._warm_up, self._attach)[step]()
-        log.info("start-up: %s took %.2f s (%.2f s CPU)", self.LOADING_STEPS[step].rstrip("…"),
-                 time.perf_counter() - t0, time.process_time() - c0)
+        log.info(
+            "start-up: %s took %.2f s (%.2f s CPU)",
+            self.LOADING_STEPS[step].rstrip("…"),
+            time.perf_counter() - t0,
+            time.process_time() - c0,
+        )
         self._step = step + 1
 
     def _load_psychopy(self) -> None:
@@ -179,8 +201,9 @@ class Console:
         try:  # psychopy.gui's dialogs on PySide6, for experiments that open them
             install_psychopy_gui()
         except Exception as err:  # the console still runs; experiments that open a dialog will fail
-            log.error("psychopy.gui is not available (%s); experiments that open PsychoPy dialogs will fail",
-                      one_line(err))
+            log.error(
+                "psychopy.gui is not available (%s); experiments that open PsychoPy dialogs will fail", one_line(err)
+            )
         import psychopy.visual  # noqa: F401  (the stimulus window's code: the bulk of PsychoPy's import)
 
     def _build_rig(self) -> None:
@@ -188,8 +211,13 @@ class Console:
         from .placement import make_room_for_stimulus
 
         area = make_room_for_stimulus(self.window, self.settings.window.window_params())  # one screen: side by side
-        self.rig = Rig(self.settings, simulated_vsync_hz=self._simulated_vsync_hz,
-                       instruments=self._instruments, remote=True, stimulus_area=area)
+        self.rig = Rig(
+            self.settings,
+            simulated_vsync_hz=self._simulated_vsync_hz,
+            instruments=self._instruments,
+            remote=True,
+            stimulus_area=area,
+        )
 
     def _warm_up(self) -> None:
         warm = self.rig.session.warm_up()
@@ -205,20 +233,35 @@ class Console:
         self.bridge.use_session(rig.session)
         window.attach_session(rig.session)
         window.use_data_log(rig.data_log)
-        self.data_tools = attach_data_tools(window, rig.data_log, self.settings, file_menu=window.file_menu,
-                                            view_menu=window.view_menu, budget=rig.frame_budget)
+        self.data_tools = attach_data_tools(
+            window,
+            rig.data_log,
+            self.settings,
+            file_menu=window.file_menu,
+            view_menu=window.view_menu,
+            budget=rig.frame_budget,
+        )
         from .plan_panel import attach_plan_panel  # the rig's run queue: plans, reorder, skip, retry
 
         self.plan_panel = attach_plan_panel(window, rig)
         from .notes_panel import attach_notebook  # the lab notebook: Ctrl+N, the Notes dock
 
-        self.notebook = attach_notebook(window, rig.data_log, toolbar=window.toolbar, after=window.stop_action,
-                                        run_menu=window.run_menu, view_menu=window.view_menu,
-                                        budget=rig.frame_budget, data_log_changed=rig.events.data_log_changed)
+        self.notebook = attach_notebook(
+            window,
+            rig.data_log,
+            toolbar=window.toolbar,
+            after=window.stop_action,
+            run_menu=window.run_menu,
+            view_menu=window.view_menu,
+            budget=rig.frame_budget,
+            data_log_changed=rig.events.data_log_changed,
+        )
         # views subscribe, the rig announces: a new data folder's log (write errors reach the
         # window through the notifications and the presenter)
-        links = [(rig.events.data_log_changed, window.use_data_log),
-                 (rig.events.data_log_changed, self.data_tools.use_data_log)]
+        links = [
+            (rig.events.data_log_changed, window.use_data_log),
+            (rig.events.data_log_changed, self.data_tools.use_data_log),
+        ]
         dock = self.instruments_dock
         if dock is not None:
             show_instruments(rig, dock, self.loop)
@@ -312,9 +355,16 @@ class _FirstPaint:
             self._filter = None
 
 
-def start_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
-                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True,
-                  log_path: Path | None = None) -> Console:
+def start_console(
+    root: Path | None = None,
+    *,
+    settings=None,
+    data_dir: Path | None = None,
+    simulated_vsync_hz: float | None = None,
+    show: bool = True,
+    instruments: bool = True,
+    log_path: Path | None = None,
+) -> Console:
     """Phase 1 of start-up (see the module docstring): the console window, before PsychoPy.
 
     Order: exception hooks → QApplication → qasync loop → settings (``root`` and
@@ -359,8 +409,14 @@ def start_console(root: Path | None = None, *, settings=None, data_dir: Path | N
     bridge = SessionBridge(pending)
     controller = RunController(pending)
     holder: list[Console] = []
-    window = MainWindow(pending, bridge, controller, settings, apply_settings=lambda s: holder[0].apply_settings(s),
-                        set_remote_locked=lambda locked: holder[0].set_remote_locked(locked))
+    window = MainWindow(
+        pending,
+        bridge,
+        controller,
+        settings,
+        apply_settings=lambda s: holder[0].apply_settings(s),
+        set_remote_locked=lambda locked: holder[0].set_remote_locked(locked),
+    )
     window.set_loading(Console.LOADING_STEPS[0])
     dock = None
     if instruments:
@@ -370,19 +426,38 @@ def start_console(root: Path | None = None, *, settings=None, data_dir: Path | N
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         window.restoreDockWidget(dock)
     # each notification shown once: a dialog, the window's banner or its status bar, by severity
-    presenter = NotificationPresenter(notifications, log_path=log_path, show_banner=window.show_notice,
-                                      show_status=window.show_status)
-    console = Console(app, loop, bridge, controller, window, settings, notifications, presenter,
-                      instruments_dock=dock, simulated_vsync_hz=simulated_vsync_hz, instruments=instruments)
+    presenter = NotificationPresenter(
+        notifications, log_path=log_path, show_banner=window.show_notice, show_status=window.show_status
+    )
+    console = Console(
+        app,
+        loop,
+        bridge,
+        controller,
+        window,
+        settings,
+        notifications,
+        presenter,
+        instruments_dock=dock,
+        simulated_vsync_hz=simulated_vsync_hz,
+        instruments=instruments,
+    )
     holder.append(console)
     if show:
         window.show()
     return console
 
 
-def build_console(root: Path | None = None, *, settings=None, data_dir: Path | None = None,
-                  simulated_vsync_hz: float | None = None, show: bool = True, instruments: bool = True,
-                  log_path: Path | None = None) -> Console:
+def build_console(
+    root: Path | None = None,
+    *,
+    settings=None,
+    data_dir: Path | None = None,
+    simulated_vsync_hz: float | None = None,
+    show: bool = True,
+    instruments: bool = True,
+    log_path: Path | None = None,
+) -> Console:
     """Wire the whole console at once (no event loop started). Tests call this; :func:`main`
     shows the window first (:func:`start_console`, then :meth:`Console.load_rig_later`).
 
@@ -394,8 +469,15 @@ def build_console(root: Path | None = None, *, settings=None, data_dir: Path | N
         NotADirectoryError: the root folder does not exist.
         OSError: the data folder or the session file cannot be created.
     """
-    console = start_console(root, settings=settings, data_dir=data_dir, simulated_vsync_hz=simulated_vsync_hz,
-                            show=show, instruments=instruments, log_path=log_path)
+    console = start_console(
+        root,
+        settings=settings,
+        data_dir=data_dir,
+        simulated_vsync_hz=simulated_vsync_hz,
+        show=show,
+        instruments=instruments,
+        log_path=log_path,
+    )
     try:
         console.load_rig()
     except BaseException:

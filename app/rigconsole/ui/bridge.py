@@ -1,6 +1,7 @@
 """Marshals the Qt-free Session's announcements into Qt signals, and gives the
 Session its two hooks into the Qt loop: the frame pump and the command-queue
 wake-up."""
+
 from __future__ import annotations
 
 import logging

@@ -13,6 +13,7 @@ it is expected to cost and waits for a pump with room when it does not fit.
   ``UpdateRequest``: every dirty widget painted, then the backing store put on
   the screen) back until it fits.
 """
+
 from __future__ import annotations
 
 import math

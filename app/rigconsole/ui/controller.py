@@ -12,6 +12,7 @@ inside PsychoPy's input path (:func:`rigconsole.session.qa.dry_run`) and its dat
 go to the rig's dry-runs folder (:meth:`rigconsole.rig.Rig.prepare_dry_run`);
 it ends with a QA report.
 """
+
 from __future__ import annotations
 
 import logging
@@ -74,8 +75,12 @@ class RunController(QObject):
         q = self.queue
         if q is None:
             return self.session.current_run is not None
-        return (q.running is not None or q.in_break is not None or bool(q.pending and not q.holding)
-                or self.session.current_run is not None)
+        return (
+            q.running is not None
+            or q.in_break is not None
+            or bool(q.pending and not q.holding)
+            or self.session.current_run is not None
+        )
 
     def use_session(self, session: Session, *, rig=None) -> None:
         """Steer ``session``'s runs from now on through ``rig``'s queue (the console's start-up:
@@ -95,8 +100,7 @@ class RunController(QObject):
             sig.disconnect(slot)
         self.rig, self.queue = rig, rig.queue
         ev = self.queue.events
-        self._links = [(ev.item_started, self._item_started), (ev.item_ended, self._item_ended),
-                       (ev.refused, _error)]
+        self._links = [(ev.item_started, self._item_started), (ev.item_ended, self._item_ended), (ev.refused, _error)]
         for sig, slot in self._links:
             sig.connect(slot)
         self._timer.start()
@@ -105,8 +109,15 @@ class RunController(QObject):
         """Hand a run to the queue; returns ``False`` (and notifies why) when refused."""
         return self._hand(key, exp_info, "run")
 
-    def dry_run(self, key: str, exp_info: dict[str, Any] | None = None, *, seed: int | None = 0,
-                stuck_after_s: float = 30.0, speed: float | str = 1.0) -> bool:
+    def dry_run(
+        self,
+        key: str,
+        exp_info: dict[str, Any] | None = None,
+        *,
+        seed: int | None = 0,
+        stuck_after_s: float = 30.0,
+        speed: float | str = 1.0,
+    ) -> bool:
         """Hand a dry run to the queue: a simulated participant (``seed``) takes the experiment; a
         run with no new data row (nor routine) for ``stuck_after_s`` seconds of experiment time is
         stopped as stuck; ``speed``: its time warp (a number > 0 or ``"max"``,
@@ -114,8 +125,16 @@ class RunController(QObject):
         report. Returns ``False`` (and notifies why) when refused."""
         return self._hand(key, exp_info, "dry run", seed=seed, stuck_after_s=stuck_after_s, speed=speed)
 
-    def _hand(self, key: str, exp_info: dict[str, Any] | None, mode: str, *, seed: int | None = 0,
-              stuck_after_s: float | None = None, speed: float | str = 1.0) -> bool:
+    def _hand(
+        self,
+        key: str,
+        exp_info: dict[str, Any] | None,
+        mode: str,
+        *,
+        seed: int | None = 0,
+        stuck_after_s: float | None = None,
+        speed: float | str = 1.0,
+    ) -> bool:
         if self.queue is None:
             _error("The rig is still loading: run once the console is ready.")
             return False
@@ -160,8 +179,7 @@ class RunController(QObject):
         if item.mode == "dry run":
             report = item.report
             if report is None:  # it could not start: the report says why
-                report = QAReport(experiment=item.key, outcome="failed", where=outcome.sentence(),
-                                  error=outcome.error)
+                report = QAReport(experiment=item.key, outcome="failed", where=outcome.sentence(), error=outcome.error)
             self.dryRunEnded.emit(report, self._dry_folder())
         elif outcome.state == RunState.FINISHED_WITH_ERRORS:
             # every trial ran and is kept: the run panel and the state pill say so (not an error banner)

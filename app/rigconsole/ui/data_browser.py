@@ -17,6 +17,7 @@ A file that is not HDF5, HDF5 not written by Rig Console, truncated or left
 open by a crash gives a one-line message in the window saying what to do
 (e.g. run ``rigconsole data recover FILE``), never an exception.
 """
+
 from __future__ import annotations
 
 import html
@@ -315,13 +316,15 @@ class DataBrowser(QMainWindow):
         self.header.setText(
             f"<span style='font-size:15px; font-weight:600'>{_html(self.path.name)}</span>"
             f"&nbsp;&nbsp;<span style='color:#555'>created {_when(log.t0)} · {len(runs)} runs · "
-            f"{len(names)} logged variables · {len(params)} parameters · {len(dsets)} datasets</span>")
+            f"{len(names)} logged variables · {len(params)} parameters · {len(dsets)} datasets</span>"
+        )
         self.runs_tree.clear()
         for r in runs:
             info = log.run_info(r)
             num, _, _ = r.split("/", 1)[1].partition("_")
-            it = QTreeWidgetItem([num, info["experiment"], info["outcome"] or "not ended",
-                                  str(info["n_trials"]), _when(info["started"])])
+            it = QTreeWidgetItem(
+                [num, info["experiment"], info["outcome"] or "not ended", str(info["n_trials"]), _when(info["started"])]
+            )
             it.setData(0, Qt.ItemDataRole.UserRole, r)
             it.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if info["outcome"]:
@@ -358,8 +361,16 @@ class DataBrowser(QMainWindow):
         first_run = runs[0] if runs else None
         # plot the first variable at once unless it is big (it is read whole when plotted)
         small = bool(names) and log.variable_length(names[0]) <= self.AUTO_PLOT_MAX
-        self.plot = VariablePlot(log, names[0] if small else None, axis="time", follow=False,
-                                 run=first_run, live=False, auto_source=small or not names, parent=self.plot_holder)
+        self.plot = VariablePlot(
+            log,
+            names[0] if small else None,
+            axis="time",
+            follow=False,
+            run=first_run,
+            live=False,
+            auto_source=small or not names,
+            parent=self.plot_holder,
+        )
         self.plot_holder_layout.addWidget(self.plot)
         if runs:
             self.runs_tree.setCurrentItem(self.runs_tree.topLevelItem(0))
@@ -371,8 +382,10 @@ class DataBrowser(QMainWindow):
     # ------------------------------------------------------------------ selection
     def runs(self) -> list[str]:
         """Run paths listed, oldest first."""
-        return [self.runs_tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-                for i in range(self.runs_tree.topLevelItemCount())]
+        return [
+            self.runs_tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+            for i in range(self.runs_tree.topLevelItemCount())
+        ]
 
     def current_run(self) -> str | None:
         it = self.runs_tree.currentItem()
@@ -468,7 +481,9 @@ class DataBrowser(QMainWindow):
         def done(paths: list[Path] | None, err: BaseException | None) -> None:
             self.export_action.setEnabled(self.log is not None)
             if err is not None:
-                self.statusBar().showMessage(f"Export failed: {one_line(err, with_type=False)}; choose another folder", 0)
+                self.statusBar().showMessage(
+                    f"Export failed: {one_line(err, with_type=False)}; choose another folder", 0
+                )
                 return
             self.statusBar().showMessage(f"Exported {len(paths or [])} CSV files to {out}", 0)
             self.exported.emit(list(paths or []))

@@ -16,6 +16,7 @@ when attached and written back (and saved with ``save_settings``) whenever a
 plot is added, changed or closed by the user. Closing the DataTools itself
 (app shutdown) keeps the layout.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,17 @@ class DataTools(QObject):
             repainting (:data:`~rigconsole.frame_budget.IDLE` without a stimulus window).
     """
 
-    def __init__(self, main_window: QMainWindow, data_log, settings: Settings, *, file_menu: QMenu,
-                 view_menu: QMenu, budget: FrameBudget = IDLE, save: bool = True) -> None:
+    def __init__(
+        self,
+        main_window: QMainWindow,
+        data_log,
+        settings: Settings,
+        *,
+        file_menu: QMenu,
+        view_menu: QMenu,
+        budget: FrameBudget = IDLE,
+        save: bool = True,
+    ) -> None:
         super().__init__(main_window)
         self.window = main_window
         self.log = data_log
@@ -102,14 +112,16 @@ class DataTools(QObject):
             dock.view.use_data_log(data_log)
 
     # ------------------------------------------------------------------ plots
-    def new_plot(self, source: PlotSource | str | None = None, *, axis: str = "time",
-                 follow: bool = True) -> VariablePlotDock:
+    def new_plot(
+        self, source: PlotSource | str | None = None, *, axis: str = "time", follow: bool = True
+    ) -> VariablePlotDock:
         """Open a plot dock on the main window (right dock area) and save the layout."""
         self._serial += 1
         while self.window.findChild(VariablePlotDock, f"dock_plot_{self._serial}") is not None:
             self._serial += 1
-        dock = VariablePlotDock(self.log, source, axis=axis, follow=follow, parent=self.window,
-                                object_name=f"dock_plot_{self._serial}")
+        dock = VariablePlotDock(
+            self.log, source, axis=axis, follow=follow, parent=self.window, object_name=f"dock_plot_{self._serial}"
+        )
         self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Vertical)
         self.window.restoreDockWidget(dock)  # its place from the window's saved state, if any
         # poll and repaint (when floating) only when it fits before the next stimulus frame
@@ -165,8 +177,12 @@ class DataTools(QObject):
     # ------------------------------------------------------------------ browser
     def ask_open_browser(self) -> None:
         """Non-modal file dialog; the chosen file opens in a DataBrowser."""
-        dlg = QFileDialog(self.window, "Open a session data file", str(self.settings.data_dir),
-                          "Session data (*.h5 *.hdf5);;All files (*)")
+        dlg = QFileDialog(
+            self.window,
+            "Open a session data file",
+            str(self.settings.data_dir),
+            "Session data (*.h5 *.hdf5);;All files (*)",
+        )
         dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
         dlg.fileSelected.connect(self.open_browser)
         self._dialog = dlg
@@ -202,8 +218,16 @@ class DataTools(QObject):
                     w.removeAction(act)
 
 
-def attach_data_tools(main_window: QMainWindow, data_log, settings: Settings, *, file_menu: QMenu,
-                      view_menu: QMenu, budget: FrameBudget = IDLE, save: bool = True) -> DataTools:
+def attach_data_tools(
+    main_window: QMainWindow,
+    data_log,
+    settings: Settings,
+    *,
+    file_menu: QMenu,
+    view_menu: QMenu,
+    budget: FrameBudget = IDLE,
+    save: bool = True,
+) -> DataTools:
     """Add "View → New plot…" and "File → Open data file…" to the menus given and restore saved plot docks.
 
     Arguments as :class:`DataTools`. The caller (the composition root) follows a new data
@@ -211,5 +235,6 @@ def attach_data_tools(main_window: QMainWindow, data_log, settings: Settings, *,
 
     Returns the :class:`DataTools` (``.plots``, ``.open_browser(path)``, ``.close()``).
     """
-    return DataTools(main_window, data_log, settings, file_menu=file_menu, view_menu=view_menu,
-                     budget=budget, save=save)
+    return DataTools(
+        main_window, data_log, settings, file_menu=file_menu, view_menu=view_menu, budget=budget, save=save
+    )

@@ -1,5 +1,6 @@
 """Widgets of the data browser: the lazy trial-table model, its key/value and plain tables,
 and a worker-thread helper that hands a result back to the GUI thread."""
+
 from __future__ import annotations
 
 import math

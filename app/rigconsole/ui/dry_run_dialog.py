@@ -9,13 +9,21 @@ time (a participant's RTs), and the data say they were time-warped.
 *Start* hands the dry run to the run controller
 (:meth:`RunController.dry_run <rigconsole.ui.controller.RunController.dry_run>`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..session.warp import MAX, format_speed
@@ -51,8 +59,11 @@ class DryRunDialog(QDialog):
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(440)
         lay = QVBoxLayout(self)
-        intro = QLabel(f"A simulated participant takes <b>{Path(key).stem}</b>; its data go to the data folder's "
-                       "<i>dry-runs</i> folder, marked as simulated, and a QA report opens at the end.", self)
+        intro = QLabel(
+            f"A simulated participant takes <b>{Path(key).stem}</b>; its data go to the data folder's "
+            "<i>dry-runs</i> folder, marked as simulated, and a QA report opens at the end.",
+            self,
+        )
         intro.setWordWrap(True)
         lay.addWidget(intro)
         form = QFormLayout()
@@ -63,14 +74,17 @@ class DryRunDialog(QDialog):
             self.speed_box.addItem(label, s)
         index = next((i for i, s in enumerate(SPEEDS) if s == speed), SPEEDS.index(DEFAULT_SPEED))
         self.speed_box.setCurrentIndex(index)
-        self.speed_box.setToolTip("The experiment's clocks and frames run this many times faster than the wall "
-                                  "clock; the data keep the experiment's own time (RTs as a participant's)")
+        self.speed_box.setToolTip(
+            "The experiment's clocks and frames run this many times faster than the wall "
+            "clock; the data keep the experiment's own time (RTs as a participant's)"
+        )
         form.addRow("&Speed", self.speed_box)
         self.seed_box = QSpinBox(self)
         self.seed_box.setRange(0, 999_999)
         self.seed_box.setValue(int(seed))
-        self.seed_box.setToolTip("The same seed gives the same simulated participant (the same keys after the same "
-                                 "response times)")
+        self.seed_box.setToolTip(
+            "The same seed gives the same simulated participant (the same keys after the same response times)"
+        )
         form.addRow("S&eed", self.seed_box)
         lay.addLayout(form)
         note = QLabel("Timing checks (frame drops, durations) need a real-time (1x) run.", self)

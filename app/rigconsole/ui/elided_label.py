@@ -7,6 +7,7 @@ that squeezes the stimulus window beside it (:mod:`rigconsole.ui.placement`).
 width it gets ("…" in the middle for paths, so both the root and the file name stay
 readable), and gives the whole text as its tooltip.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
@@ -33,8 +34,15 @@ class ElidedLabel(QLabel):
         tooltip: whether the tooltip follows the text.
     """
 
-    def __init__(self, text: str = "", parent: QWidget | None = None, *,
-                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle, min_chars: int = 12, tooltip: bool = True):
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        *,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+        min_chars: int = 12,
+        tooltip: bool = True,
+    ):
         super().__init__(parent)
         self._mode = mode
         self._min_chars = min_chars
@@ -71,5 +79,12 @@ class ElidedLabel(QLabel):
         opt = QStyleOption()
         opt.initFrom(self)
         self.style().drawPrimitive(QStyle.PrimitiveElement.PE_Widget, opt, painter, self)
-        self.style().drawItemText(painter, self.contentsRect(), int(self.alignment()), self.palette(),
-                                  self.isEnabled(), self.elided_text(), self.foregroundRole())
+        self.style().drawItemText(
+            painter,
+            self.contentsRect(),
+            int(self.alignment()),
+            self.palette(),
+            self.isEnabled(),
+            self.elided_text(),
+            self.foregroundRole(),
+        )

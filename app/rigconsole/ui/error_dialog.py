@@ -19,6 +19,7 @@ signal carries each notification to the GUI thread) and shows it once:
 The composition root (:mod:`rigconsole.ui.app`) makes one and hands it the
 window's methods.
 """
+
 from __future__ import annotations
 
 import html
@@ -59,10 +60,12 @@ class ErrorDialog:
         return str(self.log_path) if self.log_path else "(no log file: it could not be opened)"
 
     def _text(self, summary: str) -> str:
-        return (f"<b>Something went wrong, but Rig Console is still running.</b><br><br>"
-                f"{html.escape(summary)}<br><br>"
-                f"If it happens again, send this log file to whoever looks after the rig:<br>"
-                f"<code>{html.escape(self._where())}</code>")
+        return (
+            f"<b>Something went wrong, but Rig Console is still running.</b><br><br>"
+            f"{html.escape(summary)}<br><br>"
+            f"If it happens again, send this log file to whoever looks after the rig:<br>"
+            f"<code>{html.escape(self._where())}</code>"
+        )
 
     def show_notification(self, notification: Notification) -> None:
         """Show an uncaught error (GUI thread): a new dialog, or a line in the open one."""
@@ -70,8 +73,9 @@ class ErrorDialog:
         self.shown += 1
         if self.dialog is not None and self.dialog.isVisible():
             self._more += 1
-            self.dialog.setInformativeText(f"{self._more} more error{'s' if self._more > 1 else ''} since; "
-                                           f"the last: {summary}")
+            self.dialog.setInformativeText(
+                f"{self._more} more error{'s' if self._more > 1 else ''} since; the last: {summary}"
+            )
             return
         self._more = 0
         self._first = summary
@@ -130,9 +134,15 @@ class NotificationPresenter(QObject):
 
     _relay = Signal(object)
 
-    def __init__(self, manager: NotificationManager, *, log_path: Path | str | None,
-                 show_banner: Callable[[str], None], show_status: Callable[[str], None],
-                 parent: QObject | None = None):
+    def __init__(
+        self,
+        manager: NotificationManager,
+        *,
+        log_path: Path | str | None,
+        show_banner: Callable[[str], None],
+        show_status: Callable[[str], None],
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)  # made on the GUI thread: the queued relay delivers there
         self.error_dialog = ErrorDialog(log_path)
         self.shown: list[tuple[str, Notification]] = []

@@ -5,6 +5,7 @@ experiment's name, its kind (Builder ``.psyexp`` or Python script) and, for a
 broken file, a warning icon, greyed text and the reason (tooltip and the
 details line under the list).
 """
+
 from __future__ import annotations
 
 import html
@@ -166,13 +167,18 @@ class ExperimentListPanel(QWidget):
     def _show_details(self, key: str) -> None:
         entry = self.session.experiment_files.get(key) if key else None
         if entry is None:
-            self.details.setText("No experiment selected." if self.session.experiment_files
-                                 else "No experiments in the root folder. Use Add… to register one.")
+            self.details.setText(
+                "No experiment selected."
+                if self.session.experiment_files
+                else "No experiments in the root folder. Use Add… to register one."
+            )
             self.details.setStyleSheet("color: palette(mid);")
             return
         if entry.broken:
-            self.details.setText(f"<b>Cannot run {self.display_name(key)}</b>: {_esc(entry.error or 'unknown reason')}"
-                                 f"<br><span style='color:#666'>{_esc(str(entry.path))}</span>")
+            self.details.setText(
+                f"<b>Cannot run {self.display_name(key)}</b>: {_esc(entry.error or 'unknown reason')}"
+                f"<br><span style='color:#666'>{_esc(str(entry.path))}</span>"
+            )
             self.details.setStyleSheet("color: #b26a00;")
         else:
             kind = "Builder experiment" if entry.kind == "builder" else "Python script"

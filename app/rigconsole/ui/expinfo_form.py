@@ -8,6 +8,7 @@ read-only; config ones (``|cfg``) sit in a collapsible "Advanced" group;
 required ones (``|req`` or ``*``) carry a ``*`` and are checked by
 :meth:`ExpInfoForm.validate`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -120,7 +121,9 @@ class ExpInfoForm(QWidget):
             else:
                 self._main.addRow(label, editor)
         if not self.editors:
-            note = QLabel("Select an experiment to edit its expInfo." if not fields else "This experiment has no expInfo to edit.")
+            note = QLabel(
+                "Select an experiment to edit its expInfo." if not fields else "This experiment has no expInfo to edit."
+            )
             note.setStyleSheet("color: palette(mid);")
             self._main.addRow(note)
         self._adv_toggle.setVisible(n_adv > 0)

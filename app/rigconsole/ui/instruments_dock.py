@@ -15,6 +15,7 @@ width its rows need (:meth:`InstrumentsDock.fit_width`, at most
 room, and a reading longer than its column elides in the middle
 (``1.2345…cd/m^2``), keeping both its leading digits and its unit.
 """
+
 from __future__ import annotations
 
 import html
@@ -295,7 +296,9 @@ class InstrumentsDock(QDockWidget):
             depth = 1 if item.parent() is None else 2  # the root is decorated: top-level rows are indented too
             widths[COL_NAME] = max(widths[COL_NAME], depth * step + fm.horizontalAdvance(item.text(COL_NAME)) + margin)
             if item.parent() is None:
-                words = max((look.word for look in INSTRUMENT_STATES.values()), key=fm.horizontalAdvance)  # the widest state
+                words = max(
+                    (look.word for look in INSTRUMENT_STATES.values()), key=fm.horizontalAdvance
+                )  # the widest state
                 need = icon + 4 + fm.horizontalAdvance(words)
             else:
                 unit = item.data(COL_READING, Qt.ItemDataRole.UserRole + 2) or ""
@@ -316,8 +319,11 @@ class InstrumentsDock(QDockWidget):
         m = self._manager
         if m is None:
             return
-        for sig, slot in ((m.events.state_changed, self._relay.stateChanged.emit), (m.events.reading, self._relay.reading.emit),
-                          (m.events.task_failed, self._relay.taskFailed.emit)):
+        for sig, slot in (
+            (m.events.state_changed, self._relay.stateChanged.emit),
+            (m.events.reading, self._relay.reading.emit),
+            (m.events.task_failed, self._relay.taskFailed.emit),
+        ):
             try:
                 sig.disconnect(slot)
             except Exception:  # noqa: BLE001 - already disconnected
@@ -381,9 +387,11 @@ class InstrumentsDock(QDockWidget):
             shown = item.data(1, Qt.ItemDataRole.UserRole) or state
             idn = f"<br>*IDN? {inst.idn}" if inst.idn else ""
             colour = instrument_look(shown).colour
-            self.detail_label.setText(f"<b>{name}</b> {inst.config.resource}{idn}<br>"
-                                      f"<span style='color:{colour}'>\u25cf {shown}</span>"
-                                      + (f": {_html(msg)}" if msg and shown != "connected" else ""))
+            self.detail_label.setText(
+                f"<b>{name}</b> {inst.config.resource}{idn}<br>"
+                f"<span style='color:{colour}'>\u25cf {shown}</span>"
+                + (f": {_html(msg)}" if msg and shown != "connected" else "")
+            )
         self.connect_button.setEnabled(inst is not None and state in ("disconnected", "down", "reconnecting"))
         self.disconnect_button.setEnabled(inst is not None and state != "disconnected")
         self.command_line.setEnabled(inst is not None)

@@ -6,6 +6,7 @@ signal, so experiments, instrument threads and asyncio tasks may all log.
 :class:`LogPanel` shows the lines, keeps at most ``max_lines`` of them and
 colours warnings amber and errors red.
 """
+
 from __future__ import annotations
 
 import logging
@@ -105,8 +106,13 @@ class LogPanel(QWidget):
     def append_record(self, levelno: int, text: str) -> None:
         """Append one record's text (possibly several lines, e.g. a traceback)."""
         fmt = QTextCharFormat()
-        colour = (_LEVEL_LOOK[logging.ERROR] if levelno >= logging.ERROR
-                  else _LEVEL_LOOK[logging.WARNING] if levelno >= logging.WARNING else None)
+        colour = (
+            _LEVEL_LOOK[logging.ERROR]
+            if levelno >= logging.ERROR
+            else _LEVEL_LOOK[logging.WARNING]
+            if levelno >= logging.WARNING
+            else None
+        )
         if colour is not None:
             fmt.setForeground(colour)
         if levelno >= logging.ERROR:

@@ -18,6 +18,7 @@ The window only subscribes to the bridge and calls the controller and the
 session; it never starts a run itself (``RunController.run`` does, from a
 zero-delay timer: never from a coroutine).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -92,9 +93,17 @@ class MainWindow(FileMenuActions, QMainWindow):
         paint_gates: the :class:`~rigconsole.ui.budget.PaintGate` of the window (first) and of each dock.
     """
 
-    def __init__(self, session: ConsoleSession, bridge, controller, settings: Settings, parent: QWidget | None = None, *,
-                 apply_settings: Callable[[Settings], None],
-                 set_remote_locked: Callable[[bool], object] | None = None):
+    def __init__(
+        self,
+        session: ConsoleSession,
+        bridge,
+        controller,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        apply_settings: Callable[[Settings], None],
+        set_remote_locked: Callable[[bool], object] | None = None,
+    ):
         super().__init__(parent)
         self.init_file_actions(apply_settings, set_remote_locked)
         self.session = session
@@ -165,30 +174,55 @@ class MainWindow(FileMenuActions, QMainWindow):
         return act
 
     def _make_actions(self) -> None:
-        self.run_action = self._action("&Run", self.run_selected, ["F5"], "SP_MediaPlay",
-                                       "Run the selected experiment with this expInfo")
-        self.dry_run_action = self._action("&Dry run", self.dry_run_selected, ["Ctrl+F5"], "SP_DialogApplyButton",
-                                           "Dry run: run with a simulated participant; data go to dry-runs")
+        self.run_action = self._action(
+            "&Run", self.run_selected, ["F5"], "SP_MediaPlay", "Run the selected experiment with this expInfo"
+        )
+        self.dry_run_action = self._action(
+            "&Dry run",
+            self.dry_run_selected,
+            ["Ctrl+F5"],
+            "SP_DialogApplyButton",
+            "Dry run: run with a simulated participant; data go to dry-runs",
+        )
         self.pause_action = self._action("&Pause", self.pause_run, ["F6"], "SP_MediaPause", "Pause the run")
-        self.resume_action = self._action("Res&ume", self.resume_run, ["F7", "Shift+F6"], "SP_MediaSeekForward",
-                                          "Resume the paused run")
-        self.stop_action = self._action("&Stop", self.stop_run, ["Shift+F5"], "SP_MediaStop",
-                                        "Stop the run (its data so far are saved)")
-        self.add_action = self._action("&Add experiment…", self.add_experiment, [QKeySequence.StandardKey.Open],
-                                       "SP_FileDialogNewFolder", "Add an experiment file (.py or .psyexp)")
+        self.resume_action = self._action(
+            "Res&ume", self.resume_run, ["F7", "Shift+F6"], "SP_MediaSeekForward", "Resume the paused run"
+        )
+        self.stop_action = self._action(
+            "&Stop", self.stop_run, ["Shift+F5"], "SP_MediaStop", "Stop the run (its data so far are saved)"
+        )
+        self.add_action = self._action(
+            "&Add experiment…",
+            self.add_experiment,
+            [QKeySequence.StandardKey.Open],
+            "SP_FileDialogNewFolder",
+            "Add an experiment file (.py or .psyexp)",
+        )
         self.add_action.setIconText("Add…")
-        self.remove_action = self._action("&Remove experiment", self.remove_experiment, [], "SP_TrashIcon",
-                                          "Remove the selected experiment from the list (the file is kept)")
+        self.remove_action = self._action(
+            "&Remove experiment",
+            self.remove_experiment,
+            [],
+            "SP_TrashIcon",
+            "Remove the selected experiment from the list (the file is kept)",
+        )
         self.remove_action.setIconText("Remove")
-        self.refresh_action = self._action("Re&fresh experiments", self.refresh_experiments, ["Ctrl+R"],
-                                           "SP_BrowserReload", "Scan the root folder again and reload edited experiments")
+        self.refresh_action = self._action(
+            "Re&fresh experiments",
+            self.refresh_experiments,
+            ["Ctrl+R"],
+            "SP_BrowserReload",
+            "Scan the root folder again and reload edited experiments",
+        )
         self.refresh_action.setIconText("Refresh")
         self.settings_action = self._action("&Settings…", self.open_settings, [QKeySequence.StandardKey.Preferences])
         self.settings_action.setToolTip("Root folder, data folder and stimulus window")
-        self.attach_action = self._action("A&ttach to rig…", self.attach_to_rig, [],
-                                          tip="Observe (or, with an operator token, control) another rig")
-        self.dashboard_action = self._action("Rig &dashboard…", self.open_dashboard, [],
-                                             tip="Several rigs at once: state, experiment, trial n of N")
+        self.attach_action = self._action(
+            "A&ttach to rig…", self.attach_to_rig, [], tip="Observe (or, with an operator token, control) another rig"
+        )
+        self.dashboard_action = self._action(
+            "Rig &dashboard…", self.open_dashboard, [], tip="Several rigs at once: state, experiment, trial n of N"
+        )
         self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         self.about_action = self._action("&About Rig Console", self.show_about)
 
@@ -229,7 +263,8 @@ class MainWindow(FileMenuActions, QMainWindow):
 
     def _make_docks(self) -> None:
         self.experiments = ExperimentListPanel(
-            self.session, (self.add_action, self.remove_action, self.refresh_action), self)
+            self.session, (self.add_action, self.remove_action, self.refresh_action), self
+        )
         self.experiments.currentKeyChanged.connect(self.select_experiment)
         self.experiments_dock = QDockWidget("Experiments", self)
         self.experiments_dock.setObjectName("dock_experiments")
@@ -377,8 +412,10 @@ class MainWindow(FileMenuActions, QMainWindow):
         unless ``settings`` (the rig failed to load: the technician may fix its settings)."""
         self._loading = message
         self.statusBar().showMessage(message)
-        self.experiments.show_message(f"{message} The experiments are listed when the rig is ready."
-                                      + (" Fix it in File → Settings…" if settings else ""))
+        self.experiments.show_message(
+            f"{message} The experiments are listed when the rig is ready."
+            + (" Fix it in File → Settings…" if settings else "")
+        )
         self.settings_action.setEnabled(settings)
         self._update_actions()
 
@@ -520,8 +557,9 @@ class MainWindow(FileMenuActions, QMainWindow):
 
     def save_layout(self) -> None:
         """Store geometry, dock layout and the form's values into the settings, and save them."""
-        self.settings.remember_window(bytes(self.saveGeometry().toBase64()).decode("ascii"),
-                                      bytes(self.saveState().toBase64()).decode("ascii"))
+        self.settings.remember_window(
+            bytes(self.saveGeometry().toBase64()).decode("ascii"), bytes(self.saveState().toBase64()).decode("ascii")
+        )
         if self._key and self._key in self.session.experiment_files and self.form.fields:
             self._remember_values(self._key)
         try:

@@ -12,6 +12,7 @@ export.
 The dock reads notes by polling the data log (:class:`~rigconsole.views.notebook.NoteFeed`),
 like every live view, and only in a pump with time before the next stimulus frame.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,7 +62,11 @@ class NoteLine(QLineEdit):
         self._on_marker = on_marker
 
     def keyPressEvent(self, ev) -> None:  # noqa: N802 (Qt)
-        if not self.text() and Qt.Key.Key_0 <= ev.key() <= Qt.Key.Key_9 and not ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+        if (
+            not self.text()
+            and Qt.Key.Key_0 <= ev.key() <= Qt.Key.Key_9
+            and not ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ):
             self._on_marker(ev.key() - Qt.Key.Key_0 or None)
             return
         super().keyPressEvent(ev)
@@ -119,8 +124,12 @@ class NoteDialog(QDialog):
             self.error.setText(str(err).splitlines()[0] if str(err) else type(err).__name__)
             self.error.show()
             return
-        log.info("note (%s%s): %s", place_text(*self.place),
-                 f", marker {self.marker}" if self.marker else "", self.saved["text"])
+        log.info(
+            "note (%s%s): %s",
+            place_text(*self.place),
+            f", marker {self.marker}" if self.marker else "",
+            self.saved["text"],
+        )
         super().accept()
 
 
@@ -179,8 +188,13 @@ class NotesDock(QDockWidget):
             return False
         for note in self.feed.notes[seen:]:
             f = note.get("fields") or {}
-            cells = [time.strftime("%H:%M:%S", time.localtime(note["t"])), place_text(f.get("run"), f.get("trial")),
-                     str(f.get("marker") or ""), note.get("source", ""), note.get("text", "")]
+            cells = [
+                time.strftime("%H:%M:%S", time.localtime(note["t"])),
+                place_text(f.get("run"), f.get("trial")),
+                str(f.get("marker") or ""),
+                note.get("source", ""),
+                note.get("text", ""),
+            ]
             r = self.table.rowCount()
             self.table.insertRow(r)
             for c, v in enumerate(cells):
@@ -242,9 +256,17 @@ class Notebook:
         self.dock.use_data_log(data_log)
 
 
-def attach_notebook(window: QMainWindow, data_log: Any, *, toolbar: Any = None, after: QAction | None = None,
-                    run_menu: Any = None, view_menu: Any = None, budget: FrameBudget | None = None,
-                    data_log_changed: Any = None) -> Notebook:
+def attach_notebook(
+    window: QMainWindow,
+    data_log: Any,
+    *,
+    toolbar: Any = None,
+    after: QAction | None = None,
+    run_menu: Any = None,
+    view_menu: Any = None,
+    budget: FrameBudget | None = None,
+    data_log_changed: Any = None,
+) -> Notebook:
     """Give ``window`` the notebook: the Ctrl+N "Note…" action (in ``toolbar`` after ``after``, and in
     ``run_menu``), the Notes dock (its toggle in ``view_menu``, polling within ``budget``), following
     ``data_log_changed(data_log)`` (a signal, e.g. the rig's ``events.data_log_changed``) when given.

@@ -21,6 +21,7 @@ the function returns ``None``. Qt's screen geometry is in logical pixels; the
 rectangle returned is in the device pixels PsychoPy's ``Window.pos`` and
 ``size`` use, from the top-left of the stimulus window's screen.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,8 +66,7 @@ def make_room_for_stimulus(console: QWidget, window_params: Mapping[str, Any]) -
     if pos:  # PsychoPy's pos: the top-left corner, from the screen's
         stim = QRect(full.x() + round(pos[0] / dpr), full.y() + round(pos[1] / dpr), want_w, want_h)
     else:  # PsychoPy (pyglet) centres it on the screen
-        stim = QRect(full.x() + (full.width() - want_w) // 2, full.y() + (full.height() - want_h) // 2,
-                     want_w, want_h)
+        stim = QRect(full.x() + (full.width() - want_w) // 2, full.y() + (full.height() - want_h) // 2, want_w, want_h)
     frame = console.frameGeometry()
     if not frame.intersects(stim):
         return None
@@ -84,18 +84,27 @@ def make_room_for_stimulus(console: QWidget, window_params: Mapping[str, Any]) -
             frame = console.frameGeometry()
         extra_w = frame.width() - console.width()  # the window manager's frame
         extra_h = frame.height() - console.height()
-        floor = min(frame.width(), max(avail.width() // 2, console.minimumSizeHint().width() + extra_w,
-                                       console.minimumWidth() + extra_w))
+        floor = min(
+            frame.width(),
+            max(avail.width() // 2, console.minimumSizeHint().width() + extra_w, console.minimumWidth() + extra_w),
+        )
         width = min(frame.width(), max(avail.width() - want_w, floor))
         height = min(frame.height(), avail.height())
         console.resize(width - extra_w, height - extra_h)
         console.move(avail.topLeft())
         frame = console.frameGeometry()
         area = QRect(frame.right() + 1, avail.top(), max(1, avail.right() - frame.right()), avail.height())
-        log.info("one screen: moved the console to the left edge (%dx%d) to make room for the stimulus window",
-                 frame.width(), frame.height())
-    return (round((area.x() - full.x()) * dpr), round((area.y() - full.y()) * dpr),
-            round(area.width() * dpr), round(area.height() * dpr))
+        log.info(
+            "one screen: moved the console to the left edge (%dx%d) to make room for the stimulus window",
+            frame.width(),
+            frame.height(),
+        )
+    return (
+        round((area.x() - full.x()) * dpr),
+        round((area.y() - full.y()) * dpr),
+        round(area.width() * dpr),
+        round(area.height() * dpr),
+    )
 
 
 class StimulusPlacement(QObject):

@@ -17,6 +17,7 @@ finished items' runs stay as they are in their session file.
 The panel only calls the queue's control methods and subscribes to its events
 (queued, so it redraws between frames); the queue starts the runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,9 +26,23 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
-                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..notifications import notifications, one_line
 from ..plans import ItemState, PlanError, load_plan, read_state, state_path
@@ -39,7 +54,11 @@ log = logging.getLogger(__name__)
 
 def _clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return (
+        f"{seconds // 60}:{seconds % 60:02d}"
+        if seconds < 3600
+        else f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    )
 
 
 class ParticipantDialog(QDialog):
@@ -113,8 +132,9 @@ class ItemFormDialog(QDialog):
         from .expinfo_form import ExpInfoForm
 
         super().__init__(parent)
-        self.setWindowTitle(f"expInfo of {item.label}"
-                            + (f" (plan item {item.plan_index + 1})" if item.plan_index is not None else ""))
+        self.setWindowTitle(
+            f"expInfo of {item.label}" + (f" (plan item {item.plan_index + 1})" if item.plan_index is not None else "")
+        )
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         lay = QVBoxLayout(self)
         self.form = ExpInfoForm(self)
@@ -146,7 +166,6 @@ class PlanPanel(QDockWidget):
     ``"plan"``); the queue's own refusals reach the technician through the run controller.
     """
 
-
     def __init__(self, rig, window: QMainWindow | None = None):
         super().__init__("Plan", window)
         self.setObjectName("planDock")
@@ -156,17 +175,25 @@ class PlanPanel(QDockWidget):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(4, 4, 4, 4)
         self.toolbar = QToolBar("Plan")
-        self.open_action = self._action("Open plan…", self.choose_plan, "Ctrl+Shift+O",
-                                        "Open a session plan (.yaml) or a PsychoPy Runner list (.psyrun)")
+        self.open_action = self._action(
+            "Open plan…",
+            self.choose_plan,
+            "Ctrl+Shift+O",
+            "Open a session plan (.yaml) or a PsychoPy Runner list (.psyrun)",
+        )
         self.start_action = self._action("Start", self.start, "Ctrl+Shift+F5", "Start (or go on with) the plan")
-        self.pause_action = self._action("Pause after this item", self.pause, "Ctrl+Shift+F6",
-                                         "Let the running item end, then wait")
-        self.skip_action = self._action("Skip", self.skip, "Ctrl+Shift+K",
-                                        "Skip the selected pending item (or stop the running one and go on)")
-        self.retry_action = self._action("Retry", self.retry, "Ctrl+Shift+T",
-                                         "Run the selected ended item again (a new run; the old one is kept)")
-        self.stop_action = self._action("Stop", self.stop, "Ctrl+Shift+S",
-                                        "Stop the plan: the running item is stopped, its trials kept")
+        self.pause_action = self._action(
+            "Pause after this item", self.pause, "Ctrl+Shift+F6", "Let the running item end, then wait"
+        )
+        self.skip_action = self._action(
+            "Skip", self.skip, "Ctrl+Shift+K", "Skip the selected pending item (or stop the running one and go on)"
+        )
+        self.retry_action = self._action(
+            "Retry", self.retry, "Ctrl+Shift+T", "Run the selected ended item again (a new run; the old one is kept)"
+        )
+        self.stop_action = self._action(
+            "Stop", self.stop, "Ctrl+Shift+S", "Stop the plan: the running item is stopped, its trials kept"
+        )
         lay.addWidget(self.toolbar)
         self.header = QLabel("No plan: Open plan… (or Run an experiment).")
         self.header.setWordWrap(True)
@@ -184,7 +211,9 @@ class PlanPanel(QDockWidget):
         self._relay = _QueueRelay(self)
         self._relay.changed.connect(self.refresh, Qt.ConnectionType.QueuedConnection)
         ev = self.queue.events
-        self._links = [(ev.changed, self._relay.changed.emit), ]
+        self._links = [
+            (ev.changed, self._relay.changed.emit),
+        ]
         for sig, slot in self._links:
             sig.connect(slot)
         self._tick = QTimer(self)
@@ -209,8 +238,9 @@ class PlanPanel(QDockWidget):
 
     # ---------------------------------------------------------------- actions
     def choose_plan(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a session plan", str(self.rig.settings.root),
-                                              "Session plans (*.yaml *.yml *.psyrun)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a session plan", str(self.rig.settings.root), "Session plans (*.yaml *.yml *.psyrun)"
+        )
         if not path:
             return
         try:
@@ -260,11 +290,18 @@ class PlanPanel(QDockWidget):
         name = state.get("plan_name") or Path(str(state.get("plan_file"))).stem
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(state.get("updated") or 0)))
         exp = next((r.get("experiment") for r in state.get("items", []) if r.get("item") == (first or 0) + 1), None)
-        box = QMessageBox(QMessageBox.Icon.Question, "Resume the plan?",
-                          f"Participant {state.get('participant')}'s plan \"{name}\" did not finish "
-                          f"(last saved {when}): {k - 1} of {n} item(s) done.", parent=self)
-        box.setInformativeText(f"Resume at item {k} of {n}" + (f" ({Path(str(exp)).name})" if exp else "")
-                               + "? The finished items' data stay as they are.")
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Resume the plan?",
+            f'Participant {state.get("participant")}\'s plan "{name}" did not finish '
+            f"(last saved {when}): {k - 1} of {n} item(s) done.",
+            parent=self,
+        )
+        box.setInformativeText(
+            f"Resume at item {k} of {n}"
+            + (f" ({Path(str(exp)).name})" if exp else "")
+            + "? The finished items' data stay as they are."
+        )
         box.setWindowModality(Qt.WindowModality.NonModal)
         resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole)
         over = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole) if plan is not None else None
@@ -278,6 +315,7 @@ class PlanPanel(QDockWidget):
                 self.open_plan(plan if plan is not None else state["plan_file"], fields, resume=True)
             elif over is not None and button is over:
                 self.open_plan(plan, fields)
+
         box.buttonClicked.connect(answered)
         self.resume_box = box
         box.show()  # non-modal: the console stays usable while it asks (open() would block the window)
@@ -439,8 +477,10 @@ class PlanPanel(QDockWidget):
             if plan:
                 done = sum(1 for it in items if it.state in ItemState.ENDED)
                 k = min(done + (1 if running is not None else 0), len(items))
-                self.header.setText(f"<b>{plan.get('name')}</b> — participant <b>{plan.get('participant')}</b> — "
-                                    f"item {k} of {len(items)}" + (" — paused" if q.holding else ""))
+                self.header.setText(
+                    f"<b>{plan.get('name')}</b> — participant <b>{plan.get('participant')}</b> — "
+                    f"item {k} of {len(items)}" + (" — paused" if q.holding else "")
+                )
             elif items:
                 self.header.setText("Runs" + (" — paused" if q.holding else ""))
             est = q.estimate(now)

@@ -34,6 +34,7 @@ a small time budget (a few ms):
 The raster ``PlotWidget`` is used: pyqtgraph's OpenGL mode breaks PsychoPy's
 drawing in the same process.
 """
+
 from __future__ import annotations
 
 import math
@@ -207,7 +208,6 @@ class SeriesKey(QWidget):
         p.end()
 
 
-
 class LivePlot(pg.PlotWidget):
     """The console's one live plot: named series (y against x) redrawn when there is time for it.
 
@@ -244,9 +244,18 @@ class LivePlot(pg.PlotWidget):
     flushing = Signal()
     followChanged = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None, *, x_label: str = "", y_label: str = "",
-                 time_axis: bool = False, max_fps: float = 10.0, range_mode: str = "grow", follow: bool = True,
-                 first_cost_s: float = FIRST_COST_S):
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        x_label: str = "",
+        y_label: str = "",
+        time_axis: bool = False,
+        max_fps: float = 10.0,
+        range_mode: str = "grow",
+        follow: bool = True,
+        first_cost_s: float = FIRST_COST_S,
+    ):
         if range_mode not in RANGE_MODES:
             raise ValueError(f"range_mode must be one of {RANGE_MODES}, got {range_mode!r}")
         super().__init__(parent=parent, background="w")
@@ -384,8 +393,15 @@ class LivePlot(pg.PlotWidget):
         self._data[name] = (x, y)
         self._mark(name)
 
-    def add_points(self, name: str, points: tuple[bool, Any, Any, Any], *, finite_only: bool = False,
-                   style: str | None = None, colour: str | None = None) -> int:
+    def add_points(
+        self,
+        name: str,
+        points: tuple[bool, Any, Any, Any],
+        *,
+        finite_only: bool = False,
+        style: str | None = None,
+        colour: str | None = None,
+    ) -> int:
         """Add what a feed's ``poll()`` gave to series ``name``: ``(reset, t, index, y)``.
 
         The one way a feed reaches the plot. ``t`` (epoch s), ``index`` (the point's
@@ -509,8 +525,14 @@ class LivePlot(pg.PlotWidget):
             x = note_x(row, axis, run)
             if x is None:
                 continue
-            line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen, label=note_label(row),
-                                   labelOpts={"position": 0.95, "color": self.NOTE_COLOUR, "fill": "#ffffffcc"})
+            line = pg.InfiniteLine(
+                pos=x,
+                angle=90,
+                movable=False,
+                pen=pen,
+                label=note_label(row),
+                labelOpts={"position": 0.95, "color": self.NOTE_COLOUR, "fill": "#ffffffcc"},
+            )
             line.setToolTip(f"{row.get('source', '')}: {row.get('text', '')}")
             line.setZValue(5)
             self.addItem(line, ignoreBounds=True)

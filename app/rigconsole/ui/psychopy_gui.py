@@ -26,6 +26,7 @@ With no ``QApplication`` yet (``rigconsole run`` has no console window),
 PsychoPy's own ``ensureQtApp()`` makes one when the first dialog opens, as in
 plain PsychoPy.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -63,8 +64,10 @@ def _gui_folder() -> Path:
 
 def _ported_source(source: str) -> str:
     if not _BINDING_BLOCK.search(source) or _SCREENS_BRANCH not in source:
-        raise PsychoPyGuiPortError("psychopy/gui/qtgui.py changed: its Qt binding import was not found; "
-                                   "check rigconsole.ui.psychopy_gui against this PsychoPy version")
+        raise PsychoPyGuiPortError(
+            "psychopy/gui/qtgui.py changed: its Qt binding import was not found; "
+            "check rigconsole.ui.psychopy_gui against this PsychoPy version"
+        )
     # keep PsychoPy's line numbers (tracebacks point at psychopy/gui/qtgui.py's own lines)
     source = _BINDING_BLOCK.sub(lambda m: _PYSIDE6_IMPORTS + "\n" * (m.group(0).count("\n") - 4), source, count=1)
     if source.count("directory=fdir") != 2:
@@ -146,6 +149,8 @@ def install_for_run() -> bool:
     except Exception as err:  # noqa: BLE001 - the run goes on; a dialog would fail with PsychoPy's message
         logging.getLogger(__name__).error(
             "psychopy.gui is not available (%s: %s); experiments that open PsychoPy dialogs will fail",
-            type(err).__name__, err)
+            type(err).__name__,
+            err,
+        )
         return False
     return True

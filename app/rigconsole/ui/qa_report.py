@@ -11,6 +11,7 @@ the data folder, with a button that copies it all as text.
 :class:`DryRunView` wires both to a main window: it subscribes to the controller's
 ``dryRunStarted`` and ``dryRunEnded`` signals.
 """
+
 from __future__ import annotations
 
 import html
@@ -63,7 +64,8 @@ def _trials(report: QAReport) -> str:
     if report.trials_per_loop:
         loops = ", ".join(
             f"{name} {n}" + (f" of {report.expected_trials[name]}" if name in report.expected_trials else "")
-            for name, n in report.trials_per_loop.items())
+            for name, n in report.trials_per_loop.items()
+        )
         return f"{loops} ({rows})"
     if report.expected_rows:
         return f"{report.rows} of {report.expected_rows} trials (no PsychoPy loops)"
@@ -77,16 +79,20 @@ def _frames(report: QAReport) -> str:
     dropped = int(fs.get("dropped_frames", 0))
     hz = fs.get("refresh_hz", math.nan)
     warped = math.isfinite(report.experiment_s) and not report.speed.startswith("1x")
-    return (f"{fs['n_frames']} frames, {dropped} dropped; median {fs.get('p50_ms', math.nan):.1f} ms, "
-            f"p99 {fs.get('p99_ms', math.nan):.1f} ms, longest {fs.get('max_ms', math.nan):.1f} ms"
-            + (f" at {hz:.0f} Hz" if isinstance(hz, (int, float)) and math.isfinite(hz) else "")
-            + (f" of wall time (time-warped {report.speed}: check frame timing at 1x)" if warped else ""))
+    return (
+        f"{fs['n_frames']} frames, {dropped} dropped; median {fs.get('p50_ms', math.nan):.1f} ms, "
+        f"p99 {fs.get('p99_ms', math.nan):.1f} ms, longest {fs.get('max_ms', math.nan):.1f} ms"
+        + (f" at {hz:.0f} Hz" if isinstance(hz, (int, float)) and math.isfinite(hz) else "")
+        + (f" of wall time (time-warped {report.speed}: check frame timing at 1x)" if warped else "")
+    )
 
 
 def _duration(report: QAReport) -> str:
     if math.isfinite(report.experiment_s):  # a dry run: its own time and the wall time it took
-        return (f"{format_duration(report.experiment_s)} of experiment time in "
-                f"{format_duration(report.wall_s)} of wall time")
+        return (
+            f"{format_duration(report.experiment_s)} of experiment time in "
+            f"{format_duration(report.wall_s)} of wall time"
+        )
     return format_duration(report.duration_s) if math.isfinite(report.duration_s) else "—"
 
 
@@ -118,7 +124,9 @@ class QAReportDialog(QDialog):
         colour, sentence = OUTCOMES.get(report.outcome, ("#9a6700", ""))
         self.outcome_label = QLabel(
             f"<span style='font-size: 14pt; color: {colour}'><b>{html.escape(report.outcome)}</b></span>"
-            f" &nbsp;dry run of <b>{html.escape(Path(report.experiment).stem)}</b><br>{html.escape(sentence)}", self)
+            f" &nbsp;dry run of <b>{html.escape(Path(report.experiment).stem)}</b><br>{html.escape(sentence)}",
+            self,
+        )
         self.outcome_label.setTextFormat(Qt.TextFormat.RichText)
         self.outcome_label.setWordWrap(True)
         lay.addWidget(self.outcome_label)
@@ -127,7 +135,8 @@ class QAReportDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.fields: dict[str, QLabel] = {}
         where_name = {"stuck": "Where it stuck", "time limit": "Where it stopped", "stopped": "Where it stopped"}.get(
-            report.outcome, "Where")
+            report.outcome, "Where"
+        )
         rows = [("Experiment", report.experiment)]
         if report.where or not report.completed:
             rows.append((where_name, report.where or "not known"))
@@ -140,8 +149,12 @@ class QAReportDialog(QDialog):
         if math.isfinite(report.experiment_s):
             rows.append(("Speed", f"{report.speed}, reached {report.speed_reached:.1f}x"))
         if report.simulated:
-            rows.append(("Simulated participant",
-                         ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.simulated.items()))))
+            rows.append(
+                (
+                    "Simulated participant",
+                    ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.simulated.items())),
+                )
+            )
         if report.error and report.error != report.where:
             rows.append(("Error", report.error))
         rows.append(("Data folder", self.folder or "—"))
@@ -152,7 +165,8 @@ class QAReportDialog(QDialog):
             if name in ("Where it stuck", "Where", "Error"):  # (a stop the technician asked for is not red)
                 label.setStyleSheet("color: #c62828;")
             elif (name == "Empty columns" and report.empty_columns) or (
-                    name == "Frame timing" and report.frame_stats.get("dropped_frames")):
+                name == "Frame timing" and report.frame_stats.get("dropped_frames")
+            ):
                 label.setStyleSheet("color: #9a6700;")  # worth a look, not a failure
             form.addRow(f"<b>{name}</b>", label)
             self.fields[name] = label
@@ -214,8 +228,10 @@ class DryRunView(QObject):
         self._starting_speed: float | str | None = None  # the speed of the dry run this view started
         self.indicator = QLabel(window)
         self.indicator.setObjectName("dryRunIndicator")
-        self.indicator.setStyleSheet("background: #fff3c4; color: #6b4e00; border: 1px solid #d8b94a;"
-                                     " border-radius: 3px; padding: 1px 8px; font-weight: 600;")
+        self.indicator.setStyleSheet(
+            "background: #fff3c4; color: #6b4e00; border: 1px solid #d8b94a;"
+            " border-radius: 3px; padding: 1px 8px; font-weight: 600;"
+        )
         self.indicator.hide()
         window.statusBar().addPermanentWidget(self.indicator)
         self._links = [(controller.dryRunStarted, self._started), (controller.dryRunEnded, self._ended)]
@@ -253,8 +269,9 @@ class DryRunView(QObject):
         speed, self._starting_speed = self._starting_speed, None
         warp = f" · {format_speed(speed)}" if speed is not None else ""
         self.indicator.setText(f"DRY RUN{warp} · simulated participant · data → {folder}")
-        self.indicator.setToolTip("A simulated participant is taking the experiment; its data are marked as "
-                                  f"simulated and go to {folder}")
+        self.indicator.setToolTip(
+            f"A simulated participant is taking the experiment; its data are marked as simulated and go to {folder}"
+        )
         self.indicator.show()
         self._window.statusBar().showMessage(f"Dry run of {Path(key).stem}: a simulated participant answers", 10000)
 

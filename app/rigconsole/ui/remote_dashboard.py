@@ -11,14 +11,28 @@ where there is no tray) names the rig. The rigs shown are saved
 (:func:`rigconsole.remote.recent.save_dashboard_rigs`) and ticked again next time.
 Double-clicking a tile opens that rig's observer window.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFrame, QGridLayout, QLabel, QLineEdit,
-                               QMainWindow, QProgressBar, QScrollArea, QSystemTrayIcon, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QScrollArea,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..remote import RemoteObserver, secrets
 from ..remote.recent import load_dashboard_rigs, load_recent, save_dashboard_rigs, saved_token
@@ -26,8 +40,15 @@ from ..views.palette import ERROR, NEUTRAL, OK, connection_look, run_look
 from .remote_observer import FeedHub, ObserverWindow, RemoteFeed, _keep
 from .remote_trial_view import AccuracySparkline
 
-__all__ = ["DashboardWindow", "RigTile", "ChooseRigsDialog", "open_dashboard_dialog", "saved_dashboard",
-           "run_dashboard", "TILE_WIDTH"]
+__all__ = [
+    "DashboardWindow",
+    "RigTile",
+    "ChooseRigsDialog",
+    "open_dashboard_dialog",
+    "saved_dashboard",
+    "run_dashboard",
+    "TILE_WIDTH",
+]
 
 TILE_WIDTH = 280
 #: the tiles' latest logged values are shown this often (ms); trials, run states and alarms at once
@@ -36,7 +57,7 @@ LATEST_REFRESH_MS = 200
 RANKS = {"alarm": 0, "running": 1, "paused": 1, "stopping": 1, "starting": 1, "idle": 2}
 
 
-def open_dashboard_dialog(parent, windows: list) -> "ChooseRigsDialog":
+def open_dashboard_dialog(parent, windows: list) -> ChooseRigsDialog:
     """File → Rig dashboard…: choose the rigs (window-modal, ``open()``), then a
     :class:`DashboardWindow` of them, kept in ``windows`` until it closes."""
     dlg = ChooseRigsDialog(parent)
@@ -46,12 +67,13 @@ def open_dashboard_dialog(parent, windows: list) -> "ChooseRigsDialog":
         dash = DashboardWindow(dlg.observers())
         dash.resize(3 * TILE_WIDTH + 60, 640)
         _keep(windows, dash)
+
     dlg.accepted.connect(show)
     dlg.open()
     return dlg
 
 
-def saved_dashboard() -> "DashboardWindow | None":
+def saved_dashboard() -> DashboardWindow | None:
     """The dashboard of the rigs it showed last (:func:`load_dashboard_rigs`), each with its token
     from the OS keyring and its pinned fingerprint; ``None`` when none were saved or a token is
     missing (then the rig chooser asks)."""
@@ -62,8 +84,11 @@ def saved_dashboard() -> "DashboardWindow | None":
         token = saved_token(r["host"], r["port"])
         if not token:
             return None
-        observers.append(RemoteObserver(r["host"], r["port"], token=token, tls=r["tls"],
-                                        fingerprint=pins.get((r["host"], r["port"]))))
+        observers.append(
+            RemoteObserver(
+                r["host"], r["port"], token=token, tls=r["tls"], fingerprint=pins.get((r["host"], r["port"]))
+            )
+        )
     return DashboardWindow(observers) if observers else None
 
 
@@ -113,8 +138,10 @@ class ChooseRigsDialog(QDialog):
         recent = load_recent()
         known = {(r["host"], r["port"]) for r in recent}
         rigs = recent + [dict(r, fingerprint="") for r in load_dashboard_rigs() if (r["host"], r["port"]) not in known]
-        self.empty = QLabel("No rigs yet: attach to each rig once (File → Attach to rig…), or wait for rigs "
-                            "announced on the network to appear below.")
+        self.empty = QLabel(
+            "No rigs yet: attach to each rig once (File → Attach to rig…), or wait for rigs "
+            "announced on the network to appear below."
+        )
         self.empty.setWordWrap(True)
         lay.addWidget(self.empty)
         self.empty.setVisible(not rigs)
@@ -156,10 +183,22 @@ class ChooseRigsDialog(QDialog):
         if any((e["host"], e["port"]) == (rig["host"], rig["port"]) for _, _, e in self.rows):
             return
         self.empty.hide()
-        self._add_row({"host": rig["host"], "port": rig["port"], "tls": rig["tls"], "fingerprint": "",
-                       "found": True, "rig": rig["rig"], "replay": rig["replay"]}, ticked=False)
-        self.found_note.setText(f"{sum(1 for _, _, e in self.rows if e.get('found'))} found on the network: "
-                                "give each one's token (its certificate is pinned when you first attach to it).")
+        self._add_row(
+            {
+                "host": rig["host"],
+                "port": rig["port"],
+                "tls": rig["tls"],
+                "fingerprint": "",
+                "found": True,
+                "rig": rig["rig"],
+                "replay": rig["replay"],
+            },
+            ticked=False,
+        )
+        self.found_note.setText(
+            f"{sum(1 for _, _, e in self.rows if e.get('found'))} found on the network: "
+            "give each one's token (its certificate is pinned when you first attach to it)."
+        )
 
     def _add_row(self, r: dict, *, ticked: bool | None) -> None:
         token = saved_token(r["host"], int(r["port"])) or ""
@@ -179,9 +218,17 @@ class ChooseRigsDialog(QDialog):
 
     def observers(self) -> list[RemoteObserver]:
         """One observer per ticked rig with a token (its pinned fingerprint for an HTTPS rig)."""
-        return [RemoteObserver(r["host"], int(r["port"]), token=edit.text().strip(), tls=bool(r.get("tls")),
-                               fingerprint=r.get("fingerprint") or None)
-                for check, edit, r in self.rows if check.isChecked() and edit.text().strip()]
+        return [
+            RemoteObserver(
+                r["host"],
+                int(r["port"]),
+                token=edit.text().strip(),
+                tls=bool(r.get("tls")),
+                fingerprint=r.get("fingerprint") or None,
+            )
+            for check, edit, r in self.rows
+            if check.isChecked() and edit.text().strip()
+        ]
 
     def _accept(self) -> None:
         chosen = [(check, edit, r) for check, edit, r in self.rows if check.isChecked() and edit.text().strip()]
@@ -189,8 +236,10 @@ class ChooseRigsDialog(QDialog):
             self.error.setText("Tick at least one rig and give its token.")
             return
         if any(r.get("found") and r.get("tls") for _, _, r in chosen):
-            self.error.setText("A rig found on the network uses HTTPS: attach to it once (File → Attach to rig…) "
-                               "so its certificate is checked and pinned, then pick it here.")
+            self.error.setText(
+                "A rig found on the network uses HTTPS: attach to it once (File → Attach to rig…) "
+                "so its certificate is checked and pinned, then pick it here."
+            )
             return
         self.accept()
 
@@ -201,6 +250,7 @@ class ChooseRigsDialog(QDialog):
 
 
 RED = ERROR
+
 
 class RigTile(QFrame):
     """One rig at a glance. ``alarm`` is the reason the tile is red (``""`` when it is not):
@@ -256,8 +306,17 @@ class RigTile(QFrame):
         self.plan.setMinimumHeight(2 * line)
         self.spark = AccuracySparkline(self, width=TILE_WIDTH - 24)  # the run's running accuracy by trial
         lay = QVBoxLayout(self)
-        for w in (self.name, self.state, self.detail, self.plan, self.progress, self.spark, self.why, self.latest,
-                  self.conn):
+        for w in (
+            self.name,
+            self.state,
+            self.detail,
+            self.plan,
+            self.progress,
+            self.spark,
+            self.why,
+            self.latest,
+            self.conn,
+        ):
             lay.addWidget(w)
         self.window: ObserverWindow | None = None
         self._paint()
@@ -291,7 +350,8 @@ class RigTile(QFrame):
         self.detail.setText(f"{run['key']}" + (f", participant {who}" if who else "") if run else "no run")
         if state == "failed":
             self._failed = f"run {run.get('index', '')} of {run.get('key', '?')} failed" + (
-                f": {run['error']}" if run.get("error") else "")
+                f": {run['error']}" if run.get("error") else ""
+            )
         elif state in ("starting", "running"):
             self._failed = ""
         if state != "failed" and not run:
@@ -340,8 +400,7 @@ class RigTile(QFrame):
         live = what == "live"
         self.conn.setText(what if not what.startswith("lost") else f"connection {what}; retrying...")
         self.conn.setStyleSheet(f"color: {connection_look(what).colour}")
-        self._lost = "" if live else ("not heard: " + what.split(": ", 1)[-1] if what.startswith("lost")
-                                      else what)
+        self._lost = "" if live else ("not heard: " + what.split(": ", 1)[-1] if what.startswith("lost") else what)
         if not self._seen and not live:
             self.state.setText("Not connected")
             self.state.setStyleSheet(f"font-size: 18px; font-weight: 700; color: {NEUTRAL}")
@@ -390,8 +449,16 @@ class DashboardWindow(QMainWindow):
     Attributes: tiles (in the order given), notifications (``[(title, message)]`` shown so far).
     """
 
-    def __init__(self, observers: list[RemoteObserver], columns: int | None = None, parent=None, *, manager=None,
-                 notify: Callable[[str, str], None] | None = None, save: bool = True):
+    def __init__(
+        self,
+        observers: list[RemoteObserver],
+        columns: int | None = None,
+        parent=None,
+        *,
+        manager=None,
+        notify: Callable[[str, str], None] | None = None,
+        save: bool = True,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Rig Console: lab dashboard")
         self._fixed_columns = columns
@@ -451,10 +518,10 @@ class DashboardWindow(QMainWindow):
         for i, t in enumerate(self.ordered_tiles()):
             self.grid.addWidget(t, i // cols, i % cols, Qt.AlignmentFlag.AlignTop)
         alarmed = [t.rig_name for t in self.tiles if t.alarm]
-        self.summary.setText(f"{len(self.tiles)} rigs: " + (f"{len(alarmed)} need attention" if alarmed
-                                                           else "all well"))
-        self.summary.setStyleSheet(f"font-size: 14px; font-weight: 600; padding: 4px; color: "
-                                   f"{RED if alarmed else OK}")
+        self.summary.setText(
+            f"{len(self.tiles)} rigs: " + (f"{len(alarmed)} need attention" if alarmed else "all well")
+        )
+        self.summary.setStyleSheet(f"font-size: 14px; font-weight: 600; padding: 4px; color: {RED if alarmed else OK}")
 
     @property
     def columns(self) -> int:

@@ -8,6 +8,7 @@ loop for every window and dashboard tile; the stream resumes after a lost
 connection); events reach the window as queued Qt signals (:class:`RemoteFeed`).
 The recent rigs and the certificate pinning rule live in :mod:`rigconsole.remote.recent`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,26 +16,63 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..remote import DEFAULT_PORT, RemoteObserver, secrets
 from ..remote.connections import ConnectionManager
-from ..remote.recent import (fingerprint_lines, forget_rig, load_recent, pin_verdict, pinned_fingerprint,
-                             recent_rigs_path, remember_rig, saved_token)
+from ..remote.recent import (
+    fingerprint_lines,
+    forget_rig,
+    load_recent,
+    pin_verdict,
+    pinned_fingerprint,
+    recent_rigs_path,
+    remember_rig,
+    saved_token,
+)
 from ..remote.tls import peer_fingerprint
 from ..views.palette import ERROR, NEUTRAL, WARNING, connection_look, run_look
 from ..views.plot_sources import StreamFeed
 from .plots import LivePlot
 from .remote_trial_view import RemoteTrialView
 
-__all__ = ["AttachDialog", "ObserverWindow", "RemoteFeed", "recent_rigs_path", "load_recent", "remember_rig",
-           "saved_token", "forget_rig", "open_attach_dialog", "trust_box", "fingerprint_lines", "shared_connections", "FeedHub"]
+__all__ = [
+    "AttachDialog",
+    "ObserverWindow",
+    "RemoteFeed",
+    "recent_rigs_path",
+    "load_recent",
+    "remember_rig",
+    "saved_token",
+    "forget_rig",
+    "open_attach_dialog",
+    "trust_box",
+    "fingerprint_lines",
+    "shared_connections",
+    "FeedHub",
+]
 
 MAX_POINTS = 2000
 
@@ -66,12 +104,16 @@ def _close_shared() -> None:
 
 def trust_box(parent, host: str, port: int, fingerprint: str) -> QMessageBox:
     """The first-use question: trust the certificate with this fingerprint? (Yes = "Trust and attach")."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Trust this rig's certificate?",
-                      f"<p>First attach to <b>{host}:{port}</b> over HTTPS. Its certificate's SHA-256 "
-                      f"fingerprint is:</p><p><tt>{fingerprint_lines(fingerprint).replace(chr(10), '<br>')}</tt></p>"
-                      "<p>Compare it with the fingerprint the rig's console shows (Settings → Remote attach). "
-                      "Trust it? It is remembered: a rig that later shows another certificate is refused.</p>",
-                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Trust this rig's certificate?",
+        f"<p>First attach to <b>{host}:{port}</b> over HTTPS. Its certificate's SHA-256 "
+        f"fingerprint is:</p><p><tt>{fingerprint_lines(fingerprint).replace(chr(10), '<br>')}</tt></p>"
+        "<p>Compare it with the fingerprint the rig's console shows (Settings → Remote attach). "
+        "Trust it? It is remembered: a rig that later shows another certificate is refused.</p>",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
     box.setDefaultButton(QMessageBox.StandardButton.No)
     box.button(QMessageBox.StandardButton.Yes).setText("Trust and attach")
     return box
@@ -148,8 +190,11 @@ class AttachDialog(QDialog):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555")
         reason = secrets.unavailable_reason()
-        self.note.setText(f"Tokens are not remembered: {reason}. Paste the token each time." if reason else
-                          "Tokens are kept in this computer's keyring, never in a settings file.")
+        self.note.setText(
+            f"Tokens are not remembered: {reason}. Paste the token each time."
+            if reason
+            else "Tokens are kept in this computer's keyring, never in a settings file."
+        )
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {ERROR}")
@@ -190,8 +235,11 @@ class AttachDialog(QDialog):
         if self.found.count() == 1 and not self.found.isEnabled():
             self.found.setItemText(0, "(pick a rig found on the network)")
             self.found.setEnabled(True)
-        self.found.addItem(f"{rig['rig']}{'  (replay)' if rig.get('replay') else ''}  at {rig['host']}:{rig['port']}"
-                           + ("  (HTTPS)" if rig.get("tls") else ""), rig)
+        self.found.addItem(
+            f"{rig['rig']}{'  (replay)' if rig.get('replay') else ''}  at {rig['host']}:{rig['port']}"
+            + ("  (HTTPS)" if rig.get("tls") else ""),
+            rig,
+        )
 
     def _pick_found(self, i: int) -> None:
         r = self.found.itemData(i)
@@ -205,9 +253,14 @@ class AttachDialog(QDialog):
         self.fingerprint.setText(self._pinned)
         token = saved_token(r["host"], int(r["port"]))
         self.token.setText(token or "")
-        self.note.setText(f"Found {r['rig']} on the network: give its token (from its Settings → Remote attach)."
-                          + (" Its certificate is shown to you on Attach and pinned on first use."
-                             if r.get("tls") and not self._pinned else ""))
+        self.note.setText(
+            f"Found {r['rig']} on the network: give its token (from its Settings → Remote attach)."
+            + (
+                " Its certificate is shown to you on Attach and pinned on first use."
+                if r.get("tls") and not self._pinned
+                else ""
+            )
+        )
 
     def _stop_browsing(self, *_) -> None:
         browser, self.browser = self.browser, None
@@ -234,8 +287,11 @@ class AttachDialog(QDialog):
             self.note.setText("Token from this computer's keyring.")
         else:
             reason = secrets.unavailable_reason()
-            self.note.setText(f"Give the token again: {reason}." if reason else
-                              "Give the token again: the keyring has none for this rig.")
+            self.note.setText(
+                f"Give the token again: {reason}."
+                if reason
+                else "Give the token again: the keyring has none for this rig."
+            )
 
     def _forget(self) -> None:
         i = self.recent.currentIndex()
@@ -253,8 +309,13 @@ class AttachDialog(QDialog):
 
     def observer(self) -> RemoteObserver:
         """A :class:`RemoteObserver` for what the dialog holds (after it was accepted)."""
-        return RemoteObserver(self.host.text().strip(), self.port.value(), token=self.token.text().strip(),
-                              tls=self.tls.isChecked(), fingerprint=self.fingerprint.text().strip() or None)
+        return RemoteObserver(
+            self.host.text().strip(),
+            self.port.value(),
+            token=self.token.text().strip(),
+            tls=self.tls.isChecked(),
+            fingerprint=self.fingerprint.text().strip() or None,
+        )
 
     def _accept(self) -> None:
         host, port = self.host.text().strip(), self.port.value()
@@ -278,8 +339,10 @@ class AttachDialog(QDialog):
             self.fingerprint.setText(seen)
         else:
             self.fingerprint.clear()
-        remember_rig({"host": host, "port": port, "tls": self.tls.isChecked(),
-                      "fingerprint": self.fingerprint.text()}, self.token.text().strip())
+        remember_rig(
+            {"host": host, "port": port, "tls": self.tls.isChecked(), "fingerprint": self.fingerprint.text()},
+            self.token.text().strip(),
+        )
         self.accept()
 
 
@@ -290,7 +353,7 @@ def _keep(windows: list, win) -> None:
     win.show()
 
 
-def open_attach_dialog(parent, windows: list) -> "AttachDialog":
+def open_attach_dialog(parent, windows: list) -> AttachDialog:
     """File → Attach to rig…: open the dialog (window-modal, ``open()``); once attached, an
     :class:`ObserverWindow` is shown and kept in ``windows`` until it closes."""
     dlg = AttachDialog(parent)
@@ -300,6 +363,7 @@ def open_attach_dialog(parent, windows: list) -> "AttachDialog":
         win = ObserverWindow(dlg.observer())
         win.resize(1100, 680)
         _keep(windows, win)
+
     dlg.accepted.connect(attached)
     dlg.open()
     return dlg
@@ -325,7 +389,7 @@ class FeedHub(QObject):
         self._timer.timeout.connect(self._drain)
         self._wake.connect(self._timer.start)  # emitted on the manager's thread: queued to this one
 
-    def post(self, feed: "RemoteFeed", kind: str, args: tuple) -> None:
+    def post(self, feed: RemoteFeed, kind: str, args: tuple) -> None:
         """Any thread: queue one announcement of ``feed`` for the GUI thread."""
         with self._lock:
             self._queue.append((feed, kind, args))
@@ -352,11 +416,18 @@ class RemoteFeed(QObject):
 
     status = Signal(dict)
     event = Signal(dict)
-    connection = Signal(str)   # "live", "lost: <why>", "refused: <why>"
+    connection = Signal(str)  # "live", "lost: <why>", "refused: <why>"
     history = Signal(str, list, list)
 
-    def __init__(self, observer: RemoteObserver, parent=None, *, history: bool = True,
-                 manager: ConnectionManager | None = None, hub: FeedHub | None = None):
+    def __init__(
+        self,
+        observer: RemoteObserver,
+        parent=None,
+        *,
+        history: bool = True,
+        manager: ConnectionManager | None = None,
+        hub: FeedHub | None = None,
+    ):
         super().__init__(parent)
         self.observer = observer
         self._manager = manager
@@ -558,8 +629,9 @@ class ObserverWindow(QMainWindow):
         self.participant.setText(str((run.get("expInfo") or {}).get("participant", "-")))
         self.run_no.setText(str(run["index"]) if run.get("index") is not None else "-")
         t = run.get("t0_epoch") or run.get("started")
-        self.started.setText(time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) and t > 1e9
-                             else "-")
+        self.started.setText(
+            time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) and t > 1e9 else "-"
+        )
         self._trial(run.get("trial") or 0, run.get("of"))
         if not self._trials_asked and st["state"] in ("running", "paused") and run.get("trial"):
             self._trials_asked = True  # attached mid-run: the run's trials so far, off the GUI thread
@@ -667,6 +739,7 @@ class ObserverWindow(QMainWindow):
             err = f.exception()
             if err is not None:
                 self.control_failed.emit(f"{name}: {err}")  # queued to the GUI thread
+
         fut.add_done_callback(done)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -676,8 +749,7 @@ class ObserverWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def run_observer_window(host: str, port: int, token: str, *, tls: bool = False,
-                        fingerprint: str | None = None) -> int:
+def run_observer_window(host: str, port: int, token: str, *, tls: bool = False, fingerprint: str | None = None) -> int:
     """``rigconsole observe HOST[:PORT] --token T``: open the observer window on one rig
     and run Qt until it is closed. Returns the exit status (0)."""
     import sys

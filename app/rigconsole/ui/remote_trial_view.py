@@ -8,6 +8,7 @@ the median RT); this view draws the trial row's values of those columns
 against the trial number, and prints the summary line. Notebook notes of the
 run show as markers at their trial.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,8 +123,9 @@ class RemoteTrialView(QWidget):
             for i, col in enumerate(cols):  # colour by place in the columns, as the page draws them
                 if col in self._points:
                     xs, ys = self._points[col]
-                    self.plot.set_series(col, np.asarray(xs), np.asarray(ys), style="line",
-                                         colour=SERIES[i % len(SERIES)])
+                    self.plot.set_series(
+                        col, np.asarray(xs), np.asarray(ys), style="line", colour=SERIES[i % len(SERIES)]
+                    )
             self.plot.poll_notes("trial", self._run_group)
             self.summary.setText(format_summary(self.measures) or "No trials yet")
             self.plot.flush()

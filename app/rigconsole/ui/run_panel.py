@@ -3,6 +3,7 @@
 Fed by the main window from ``SessionBridge`` signals; every slot here is
 cheap (label text only) because it may run between two stimulus frames.
 """
+
 from __future__ import annotations
 
 import collections
@@ -42,8 +43,10 @@ def fix_size(label: QLabel, template: str) -> None:
     a template with ``"\n"`` gives it one line per line of the template."""
     fm = label.fontMetrics()
     lines = template.split("\n")
-    label.setFixedSize(max(fm.horizontalAdvance(line) for line in lines) + 8,
-                       max(label.sizeHint().height(), fm.lineSpacing() * len(lines) + 4))
+    label.setFixedSize(
+        max(fm.horizontalAdvance(line) for line in lines) + 8,
+        max(label.sizeHint().height(), fm.lineSpacing() * len(lines) + 4),
+    )
 
 
 class StatePill(QLabel):
@@ -123,16 +126,24 @@ class RunStatusPanel(QWidget):
             "Dropped frames counted so far in this run\n"
             "(an interval longer than 1.5 refresh periods drops one frame per missed refresh)."
         )
-        for lbl in (self.experiment_label, self.participant_label, self.trial_label, self.elapsed_label,
-                    self.frames_label, self.dropped_label):
+        for lbl in (
+            self.experiment_label,
+            self.participant_label,
+            self.trial_label,
+            self.elapsed_label,
+            self.frames_label,
+            self.dropped_label,
+        ):
             lbl.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # labels that change during a run get a fixed size: a label whose size can
         # change makes every setText re-lay-out the whole main window (8-20 ms on a
         # software-rendered screen, measured), which costs stimulus frames
-        for lbl, template in ((self.trial_label, "waiting for the first trial"),
-                              (self.elapsed_label, "00:00:00"),
-                              (self.frames_label, "000.0 ms median, 000.0 ms max\n(000000 frames)"),
-                              (self.dropped_label, "000000")):
+        for lbl, template in (
+            (self.trial_label, "waiting for the first trial"),
+            (self.elapsed_label, "00:00:00"),
+            (self.frames_label, "000.0 ms median, 000.0 ms max\n(000000 frames)"),
+            (self.dropped_label, "000000"),
+        ):
             fix_size(lbl, template)
         self.progress.setFixedSize(self.progress.sizeHint().width(), 18)
         form.addRow("Experiment:", self.experiment_label)
@@ -193,7 +204,9 @@ class RunStatusPanel(QWidget):
         self.dropped_frames = 0
         self._recent.clear()
         self._recent_sum = 0.0
-        self.experiment_label.setText(f"<b>{_esc(_shorten(Path(rec.key).stem))}</b> &nbsp;<span style='color:#666'>run {rec.index}</span>")
+        self.experiment_label.setText(
+            f"<b>{_esc(_shorten(Path(rec.key).stem))}</b> &nbsp;<span style='color:#666'>run {rec.index}</span>"
+        )
         participant = rec.exp_info.get("participant")
         self.participant_label.setText(str(participant) if participant not in (None, "") else "—")
         self.frames_label.setText("—")
@@ -263,21 +276,28 @@ class RunStatusPanel(QWidget):
         said = _esc(RunOutcome.from_record(rec).sentence(traceback_hint=False))
         if rec.state == RunState.FAILED:
             red = run_look(RunState.FAILED).colour
-            self.outcome_label.setText(f"<span style='color:{red}'><b>failed</b></span> — {name}, {trials}, {took}"
-                                       f"<br><span style='color:{red}'>{said}</span>")
+            self.outcome_label.setText(
+                f"<span style='color:{red}'><b>failed</b></span> — {name}, {trials}, {took}"
+                f"<br><span style='color:{red}'>{said}</span>"
+            )
         elif rec.state == RunState.FINISHED_WITH_ERRORS:
             amber = run_look(RunState.FINISHED_WITH_ERRORS).colour
             self.outcome_label.setText(
                 f"<span style='color:{amber}'><b>finished with errors</b></span> — {name}, "
                 f"{trials} (every trial kept), {took}"
-                f"<br><span style='color:{amber}'>{said}</span>")
+                f"<br><span style='color:{amber}'>{said}</span>"
+            )
         else:
             colour = run_look(rec.state).colour
-            self.outcome_label.setText(f"<span style='color:{colour}'><b>{rec.state}</b></span> — {name}, {trials}, {took}")
+            self.outcome_label.setText(
+                f"<span style='color:{colour}'><b>{rec.state}</b></span> — {name}, {trials}, {took}"
+            )
         self.outcome_label.setToolTip(f"Raised at {rec.error_at}" if rec.error_at else "")
         if rec.data_files:
-            links = [f"<a href='{_esc(QUrl.fromLocalFile(f).toString())}'>{_esc(_shorten(os.path.basename(f)))}</a>"
-                     for f in rec.data_files]
+            links = [
+                f"<a href='{_esc(QUrl.fromLocalFile(f).toString())}'>{_esc(_shorten(os.path.basename(f)))}</a>"
+                for f in rec.data_files
+            ]
             self.files_label.setText("<br>".join(links))
             self.files_label.setToolTip("Click a data file to open its folder\n" + "\n".join(rec.data_files))
         else:
@@ -304,12 +324,12 @@ def _shorten(text: str, most: int = 36) -> str:
     if len(text) <= most:
         return text
     tail = (most - 1) // 2
-    return text[:most - 1 - tail] + "…" + text[-tail:]
+    return text[: most - 1 - tail] + "…" + text[-tail:]
 
 
 def _tint(colour: str, alpha: float) -> str:
     """A palette colour (``#rrggbb``) as a light background: ``rgba(r, g, b, alpha)`` for a style sheet."""
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
@@ -318,6 +338,7 @@ class Banner(QFrame):
 
     def __init__(self, parent: QWidget | None = None):
         from PySide6.QtWidgets import QHBoxLayout, QToolButton
+
         super().__init__(parent)
         self.setObjectName("errorBanner")
         self.setStyleSheet(

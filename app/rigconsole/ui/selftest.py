@@ -25,6 +25,7 @@ Adding a check is one line in :data:`CHECKS`: a ``(name, function)`` pair whose
 function takes the :class:`SelfTestContext`, returns a short detail string, and
 raises (any exception; its first line is shown) when the check fails.
 """
+
 from __future__ import annotations
 
 import csv
@@ -93,8 +94,9 @@ def check_qt(ctx: SelfTestContext) -> str:
 
 def check_display(ctx: SelfTestContext) -> str:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise SelfTestFailure("no display for the stimulus window: run it on the rig's desktop, "
-                              "or under xvfb-run on a server")
+        raise SelfTestFailure(
+            "no display for the stimulus window: run it on the rig's desktop, or under xvfb-run on a server"
+        )
     return os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform
 
 
@@ -128,8 +130,9 @@ def check_demos(ctx: SelfTestContext) -> str:
     session = ctx.console.session
     files = session.experiment_files
     if DEMO_KEY not in files:
-        raise SelfTestFailure(f"{DEMO_KEY} is not listed (found: {', '.join(sorted(files)) or 'none'}) "
-                              f"in {session.root}")
+        raise SelfTestFailure(
+            f"{DEMO_KEY} is not listed (found: {', '.join(sorted(files)) or 'none'}) in {session.root}"
+        )
     if files[DEMO_KEY].broken:
         raise SelfTestFailure(f"{DEMO_KEY} does not load: {files[DEMO_KEY].error}")
     if DEMO_KEY not in ctx.console.window.experiments.keys():
@@ -206,8 +209,12 @@ def check_run(ctx: SelfTestContext) -> str:
     if not w.run_action.isEnabled():
         raise SelfTestFailure("the Run button is disabled")
     w.run_action.trigger()
-    _spin(c, lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
-          RUN_TIMEOUT_S, "the demo run")
+    _spin(
+        c,
+        lambda: len(c.session.run_records) > n and c.session.run_records[-1].ended is not None,
+        RUN_TIMEOUT_S,
+        "the demo run",
+    )
     rec = c.session.run_records[-1]
     ctx.record = rec
     if rec.state != "finished":
@@ -257,8 +264,10 @@ def check_import_hook(ctx: SelfTestContext) -> str:
 
     name = getattr(builtins.__import__, "__name__", "?")
     if name != "__import__":
-        raise SelfTestFailure(f"builtins.__import__ is {name!r}, not Python's own: PySide6 was imported "
-                              "before rigconsole (frozen app: packaging/pyi_rth_rigconsole.py missing?)")
+        raise SelfTestFailure(
+            f"builtins.__import__ is {name!r}, not Python's own: PySide6 was imported "
+            "before rigconsole (frozen app: packaging/pyi_rth_rigconsole.py missing?)"
+        )
     return "Python's own __import__ (shiboken's hook removed)"
 
 

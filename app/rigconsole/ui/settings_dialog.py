@@ -7,6 +7,7 @@ them to the rig (:meth:`rigconsole.rig.Rig.apply_settings`: a new data folder
 opens a new data log, a new root rescans, the stimulus window follows) and
 saves the settings file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,9 +74,16 @@ class SettingsDialog(QDialog):
 
     applied = Signal()
 
-    def __init__(self, session, settings: Settings, apply_settings: Callable[[Settings], None],
-                 parent: QWidget | None = None, *, tokens=None,
-                 set_remote_locked: Callable[[bool], object] | None = None):
+    def __init__(
+        self,
+        session,
+        settings: Settings,
+        apply_settings: Callable[[Settings], None],
+        parent: QWidget | None = None,
+        *,
+        tokens=None,
+        set_remote_locked: Callable[[bool], object] | None = None,
+    ):
         super().__init__(parent)
         self._apply_settings = apply_settings
         self.setWindowTitle("Settings")
@@ -108,7 +116,9 @@ class SettingsDialog(QDialog):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("Experiment root folder:", path_row(self, self.root_edit, "Experiment root folder"))
         form.addRow("Data folder:", path_row(self, self.data_edit, "Data folder"))
-        form.addRow("Rig file (instruments):", path_row(self, self.rig_file_edit, "Rig file", "Rig files (*.yaml *.yml)"))
+        form.addRow(
+            "Rig file (instruments):", path_row(self, self.rig_file_edit, "Rig file", "Rig files (*.yaml *.yml)")
+        )
         form.addRow(QLabel("<b>Stimulus window</b>"))
         form.addRow("Screen:", self.screen_combo)
         size = QHBoxLayout()
@@ -125,13 +135,13 @@ class SettingsDialog(QDialog):
         self.error_label.hide()
 
         self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
             | QDialogButtonBox.StandardButton.Apply
         )
         self.buttons.accepted.connect(self._ok)
         self.buttons.rejected.connect(self.reject)
         self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
-
 
         self.remote_tab = RemoteTab(settings.remote, tokens=tokens)
         self._set_remote_locked = set_remote_locked
@@ -153,16 +163,21 @@ class SettingsDialog(QDialog):
         data["root"] = self.root_edit.text().strip()
         data["data_dir"] = self.data_edit.text().strip()
         data["rig_file"] = self.rig_file_edit.text().strip() or None
-        data["window"] = dict(data["window"], screen=self.screen_combo.currentData(),
-                              size=(self.width_spin.value(), self.height_spin.value()),
-                              fullscr=self.fullscr_check.isChecked())
+        data["window"] = dict(
+            data["window"],
+            screen=self.screen_combo.currentData(),
+            size=(self.width_spin.value(), self.height_spin.value()),
+            fullscr=self.fullscr_check.isChecked(),
+        )
         data["remote"] = dict(data["remote"], **self.remote_tab.values(), email=self.email_tab.values())
         return Settings.model_validate(data)
 
     def _lock_now(self, locked: bool) -> None:
         self._set_remote_locked(locked)
-        self.settings.adopt(self.settings.model_copy(
-            update={"remote": self.settings.remote.model_copy(update={"locked": locked})}), ("remote",))
+        self.settings.adopt(
+            self.settings.model_copy(update={"remote": self.settings.remote.model_copy(update={"locked": locked})}),
+            ("remote",),
+        )
         try:
             save_settings(self.settings)
         except OSError as err:
@@ -208,8 +223,9 @@ class SettingsDialog(QDialog):
             return self._refuse(f"Settings applied but not saved: {err}")
         if kept is not None:
             self._refuse(f"Settings applied; {kept}.")
-        log.info("settings applied: root %s, data folder %s, window %s", old.root, old.data_dir,
-                 old.window.window_params())
+        log.info(
+            "settings applied: root %s, data folder %s, window %s", old.root, old.data_dir, old.window.window_params()
+        )
         self.applied.emit()
         return True
 

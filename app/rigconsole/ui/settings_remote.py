@@ -10,6 +10,7 @@ events mail. Both only *read* settings: :meth:`values` returns the fields for
 the dialog's candidate :class:`~rigconsole.settings.Settings`; tokens are the
 exception (the token store is changed at once, like ``rigconsole remote token``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,9 +47,11 @@ __all__ = ["RemoteTab", "EmailTab"]
 
 log = logging.getLogger(__name__)
 
-TLS_CHOICES = (("self-signed", "Self-signed certificate (made by this console)"),
-               ("files", "Certificate and key files"),
-               ("off", "Off: plain HTTP (this computer or a closed lab network only)"))
+TLS_CHOICES = (
+    ("self-signed", "Self-signed certificate (made by this console)"),
+    ("files", "Certificate and key files"),
+    ("off", "Off: plain HTTP (this computer or a closed lab network only)"),
+)
 SECURITY_CHOICES = (("starttls", "STARTTLS (port 587)"), ("ssl", "SSL/TLS (port 465)"), ("none", "None (port 25)"))
 
 
@@ -65,8 +68,14 @@ class RemoteTab(QWidget):
     revoke_button, new_token_edit, copy_button, token_message.
     """
 
-    def __init__(self, settings: RemoteSettings, *, tokens: TokenStore | None = None,
-                 config_dir: Path | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        settings: RemoteSettings,
+        *,
+        tokens: TokenStore | None = None,
+        config_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         from ..settings import settings_path
 
@@ -81,8 +90,9 @@ class RemoteTab(QWidget):
         self.enabled_check.setChecked(settings.enabled)
         self.host_edit = QLineEdit(settings.host)
         self.host_edit.setPlaceholderText("127.0.0.1")
-        self.host_edit.setToolTip("127.0.0.1: this computer only; 0.0.0.0: every network interface; "
-                                  "or one interface's address")
+        self.host_edit.setToolTip(
+            "127.0.0.1: this computer only; 0.0.0.0: every network interface; or one interface's address"
+        )
         self.port_spin = QSpinBox()
         self.port_spin.setRange(1, 65535)
         self.port_spin.setValue(settings.port or DEFAULT_PORT)
@@ -97,10 +107,13 @@ class RemoteTab(QWidget):
         self.fingerprint_edit = QLabel()
         self.fingerprint_edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.fingerprint_edit.setStyleSheet("font-family: monospace")
-        self.fingerprint_edit.setToolTip("SHA-256 of the rig's certificate: the attach dialog on the other "
-                                         "computer shows it on first use; compare the two")
-        self.lock_check = QCheckBox("Lock remote control (pause, resume, stop and runs from other computers "
-                                    "are refused until unlocked)")
+        self.fingerprint_edit.setToolTip(
+            "SHA-256 of the rig's certificate: the attach dialog on the other "
+            "computer shows it on first use; compare the two"
+        )
+        self.lock_check = QCheckBox(
+            "Lock remote control (pause, resume, stop and runs from other computers are refused until unlocked)"
+        )
         self.lock_check.setChecked(settings.locked)
         self.tls_combo.currentIndexChanged.connect(self._tls_changed)
         self.cert_edit.textChanged.connect(self._tls_changed)
@@ -132,8 +145,9 @@ class RemoteTab(QWidget):
         self.token_name_edit.setPlaceholderText("who it is for, e.g. PI office")
         self.token_role_combo = QComboBox()
         for role in ROLES:
-            self.token_role_combo.addItem({"observer": "observer (watch only)",
-                                           "operator": "operator (watch and control)"}[role], role)
+            self.token_role_combo.addItem(
+                {"observer": "observer (watch only)", "operator": "operator (watch and control)"}[role], role
+            )
         self.add_token_button = QPushButton("Add token")
         self.add_token_button.clicked.connect(self.add_token)
         self.revoke_button = QPushButton("Revoke")
@@ -178,9 +192,15 @@ class RemoteTab(QWidget):
         from .remote_observer import fingerprint_lines
 
         fp = self.fingerprint()
-        self.fingerprint_edit.setText(fingerprint_lines(fp) if fp else
-                                      "(made when the server first starts: Apply)" if mode == "self-signed" else
-                                      "(no TLS: nothing to pin)" if mode == "off" else "(choose the certificate file)")
+        self.fingerprint_edit.setText(
+            fingerprint_lines(fp)
+            if fp
+            else "(made when the server first starts: Apply)"
+            if mode == "self-signed"
+            else "(no TLS: nothing to pin)"
+            if mode == "off"
+            else "(choose the certificate file)"
+        )
 
     def refresh_fingerprint(self) -> None:
         """Show the certificate's fingerprint again (the server made its certificate on Apply)."""
@@ -189,8 +209,13 @@ class RemoteTab(QWidget):
     def fingerprint(self) -> str | None:
         """The certificate's fingerprint the server will present (``AB:CD:...``), or ``None`` (none yet, no TLS)."""
         mode = self.tls_combo.currentData()
-        cert = (self.config_dir / "remote-cert.pem" if mode == "self-signed" else
-                Path(self.cert_edit.text().strip()) if mode == "files" and self.cert_edit.text().strip() else None)
+        cert = (
+            self.config_dir / "remote-cert.pem"
+            if mode == "self-signed"
+            else Path(self.cert_edit.text().strip())
+            if mode == "files" and self.cert_edit.text().strip()
+            else None
+        )
         if cert is None:
             return None
         try:
@@ -212,10 +237,16 @@ class RemoteTab(QWidget):
 
     def values(self) -> dict:
         """The remote fields for the candidate settings (``email`` is the Email tab's)."""
-        return {"enabled": self.enabled_check.isChecked(), "host": self.host_edit.text().strip() or "127.0.0.1",
-                "port": self.port_spin.value(), "rig_name": self.rig_name_edit.text().strip(),
-                "tls": self.tls_combo.currentData(), "tls_cert": self.cert_edit.text().strip() or None,
-                "tls_key": self.key_edit.text().strip() or None, "locked": self.lock_check.isChecked()}
+        return {
+            "enabled": self.enabled_check.isChecked(),
+            "host": self.host_edit.text().strip() or "127.0.0.1",
+            "port": self.port_spin.value(),
+            "rig_name": self.rig_name_edit.text().strip(),
+            "tls": self.tls_combo.currentData(),
+            "tls_cert": self.cert_edit.text().strip() or None,
+            "tls_key": self.key_edit.text().strip() or None,
+            "locked": self.lock_check.isChecked(),
+        }
 
     # ------------------------------------------------------------------ tokens
     def refresh_tokens(self) -> None:
@@ -226,8 +257,9 @@ class RemoteTab(QWidget):
             infos = []
         self.token_table.setRowCount(len(infos))
         for row, info in enumerate(infos):
-            for col, text in enumerate((info.name, info.role, time.strftime("%Y-%m-%d %H:%M",
-                                                                             time.localtime(info.created)))):
+            for col, text in enumerate(
+                (info.name, info.role, time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created)))
+            ):
                 self.token_table.setItem(row, col, QTableWidgetItem(text))
         self.token_table.resizeColumnsToContents()
         self.token_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -306,10 +338,18 @@ class EmailTab(QWidget):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         reason = secrets.unavailable_reason()
         kept = bool(settings.user) and secrets.get(secrets.smtp_password_key(settings.user, settings.host))
-        self.password_edit.setPlaceholderText("kept in the OS keyring (unchanged)" if kept else
-                                              "not kept: type it" if not reason else "cannot be kept here")
-        self.keyring_note = QLabel(f"The password cannot be kept: {reason}." if reason else
-                                   "The password goes to this computer's keyring, never to the settings file.")
+        self.password_edit.setPlaceholderText(
+            "kept in the OS keyring (unchanged)"
+            if kept
+            else "not kept: type it"
+            if not reason
+            else "cannot be kept here"
+        )
+        self.keyring_note = QLabel(
+            f"The password cannot be kept: {reason}."
+            if reason
+            else "The password goes to this computer's keyring, never to the settings file."
+        )
         self.keyring_note.setWordWrap(True)
         self.keyring_note.setStyleSheet(f"color: {WARNING if reason else NEUTRAL}")
         self.from_edit = QLineEdit(settings.from_addr)
@@ -357,15 +397,21 @@ class EmailTab(QWidget):
     def values(self) -> dict:
         """The email fields for the candidate settings (fields this tab does not show are kept)."""
         data = self._settings.model_dump()
-        data.update(enabled=self.enabled_check.isChecked(), host=self.host_edit.text().strip(),
-                    port=self.port_spin.value(), security=self.security_combo.currentData(),
-                    user=self.user_edit.text().strip(), from_addr=self.from_edit.text().strip(),
-                    to_addrs=[a.strip() for a in self.to_edit.text().replace(";", ",").split(",") if a.strip()],
-                    on_run_finished=self.run_finished_check.isChecked(),
-                    on_run_failed=self.run_failed_check.isChecked(),
-                    on_instrument_down=self.instrument_down_check.isChecked(),
-                    disk_low_gb=self.disk_spin.value(), report_minutes=self.report_spin.value(),
-                    report_variables=[v.strip() for v in self.report_variables_edit.text().split(",") if v.strip()])
+        data.update(
+            enabled=self.enabled_check.isChecked(),
+            host=self.host_edit.text().strip(),
+            port=self.port_spin.value(),
+            security=self.security_combo.currentData(),
+            user=self.user_edit.text().strip(),
+            from_addr=self.from_edit.text().strip(),
+            to_addrs=[a.strip() for a in self.to_edit.text().replace(";", ",").split(",") if a.strip()],
+            on_run_finished=self.run_finished_check.isChecked(),
+            on_run_failed=self.run_failed_check.isChecked(),
+            on_instrument_down=self.instrument_down_check.isChecked(),
+            disk_low_gb=self.disk_spin.value(),
+            report_minutes=self.report_spin.value(),
+            report_variables=[v.strip() for v in self.report_variables_edit.text().split(",") if v.strip()],
+        )
         return data
 
     def store_password(self) -> str | None:

@@ -1,6 +1,7 @@
 """Rows the Settings dialog's tabs share (General, Remote attach, Email): a path with
 Browse…, a host with its port. Imported by :mod:`.settings_dialog` and
 :mod:`.settings_remote`; it imports neither."""
+
 from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget

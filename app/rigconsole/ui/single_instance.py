@@ -18,6 +18,7 @@ Usage (the composition root, before anything heavy)::
     if instance is None:
         return 0          # another console came forward
 """
+
 from __future__ import annotations
 
 import getpass
@@ -31,8 +32,14 @@ from PySide6.QtGui import QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
-__all__ = ["SingleInstance", "claim_single_instance", "instance_key", "bring_forward", "set_application_identity",
-           "icon_path"]
+__all__ = [
+    "SingleInstance",
+    "claim_single_instance",
+    "instance_key",
+    "bring_forward",
+    "set_application_identity",
+    "icon_path",
+]
 
 log = logging.getLogger("rigconsole.ui")
 
@@ -184,8 +191,10 @@ class SingleInstance(QObject):
             return
         self.activations += 1
         shown = bring_forward()
-        log.info("a second launch of Rig Console: %s", "brought this console forward" if shown
-                 else "this console is still starting")
+        log.info(
+            "a second launch of Rig Console: %s",
+            "brought this console forward" if shown else "this console is still starting",
+        )
         sock.write(_OK)
         sock.flush()
         self.activated.emit()

@@ -6,6 +6,7 @@ session's data log from the UI thread, so nothing here runs inside the
 experiment's ``nextEntry()``; the redraw then waits for a pump with room
 before the next stimulus frame (:meth:`~.plots.LivePlot.has_time`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +50,9 @@ class TrialPlotDock(QDockWidget):
     AUTO = "auto"
     ALL = "all"
 
-    def __init__(self, parent: QWidget | None = None, *, data_log: Any = None, poll_hz: float = 10.0,
-                 max_fps: float = 10.0):
+    def __init__(
+        self, parent: QWidget | None = None, *, data_log: Any = None, poll_hz: float = 10.0, max_fps: float = 10.0
+    ):
         super().__init__("Trial data", parent)
         self.setObjectName("dock_trial_data")
         body = QWidget(self)

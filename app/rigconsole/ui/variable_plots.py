@@ -25,6 +25,7 @@ buffers; a logged variable or frame intervals are a ``"line"`` series (peak
 downsampling, clip to view: a 1,000,000-point series stays smooth to pan,
 figures in docs/performance.md ("Live plots")), a trial column ``"points"``.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -82,9 +83,19 @@ class VariablePlot(QWidget):
 
     changed = Signal()
 
-    def __init__(self, data_log, source: PlotSource | str | None = None, *, axis: str = "time",
-                 follow: bool = True, run: str | None = None, live: bool = True, poll_hz: float = 5.0,
-                 auto_source: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        data_log,
+        source: PlotSource | str | None = None,
+        *,
+        axis: str = "time",
+        follow: bool = True,
+        run: str | None = None,
+        live: bool = True,
+        poll_hz: float = 5.0,
+        auto_source: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         if axis not in AXES:
             raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
@@ -471,17 +482,30 @@ class VariablePlotDock(QDockWidget):
     changed = Signal()
     closed = Signal(object)
 
-    def __init__(self, data_log, source: PlotSource | str | None = None, *, axis: str = "time",
-                 follow: bool = True, run: str | None = None, live: bool = True, poll_hz: float = 5.0,
-                 parent: QWidget | None = None, object_name: str = "dock_variable_plot") -> None:
+    def __init__(
+        self,
+        data_log,
+        source: PlotSource | str | None = None,
+        *,
+        axis: str = "time",
+        follow: bool = True,
+        run: str | None = None,
+        live: bool = True,
+        poll_hz: float = 5.0,
+        parent: QWidget | None = None,
+        object_name: str = "dock_variable_plot",
+    ) -> None:
         super().__init__("Plot", parent)
         self.setObjectName(object_name)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.view = VariablePlot(data_log, source, axis=axis, follow=follow, run=run, live=live,
-                                 poll_hz=poll_hz, parent=self)
+        self.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.view = VariablePlot(
+            data_log, source, axis=axis, follow=follow, run=run, live=live, poll_hz=poll_hz, parent=self
+        )
         self.close_button = QToolButton(self.view)
         self.close_button.setText("✕")
         self.close_button.setToolTip("Close this plot")

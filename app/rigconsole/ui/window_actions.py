@@ -2,6 +2,7 @@
 Settings…, Attach to rig…, Rig dashboard… and About (a mixin of
 :class:`~rigconsole.ui.main_window.MainWindow`, kept apart so the window's
 module stays readable)."""
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,9 @@ class FileMenuActions:
     settings: Any
     experiments: Any
 
-    def init_file_actions(self, apply_settings: Callable[[Any], None],
-                          set_remote_locked: Callable[[bool], object] | None = None) -> None:
+    def init_file_actions(
+        self, apply_settings: Callable[[Any], None], set_remote_locked: Callable[[bool], object] | None = None
+    ) -> None:
         """``apply_settings``: what Settings… Apply calls; ``set_remote_locked``: the lock check box."""
         self._apply_settings = apply_settings
         self._set_remote_locked = set_remote_locked
@@ -52,8 +54,11 @@ class FileMenuActions:
         """Add… an experiment file (a file dialog when ``path`` is not given)."""
         if not path:
             path, _ = QFileDialog.getOpenFileName(
-                self, "Add experiment", str(self.session.root),
-                "PsychoPy experiments (*.psyexp *.py);;Builder experiments (*.psyexp);;Python scripts (*.py)")
+                self,
+                "Add experiment",
+                str(self.session.root),
+                "PsychoPy experiments (*.psyexp *.py);;Builder experiments (*.psyexp);;Python scripts (*.py)",
+            )
             if not path:
                 return False
         file = Path(path).absolute()
@@ -90,8 +95,9 @@ class FileMenuActions:
 
     def open_settings(self) -> SettingsDialog:
         """File → Settings… (window-modal, opened with ``open()``, never ``exec()``)."""
-        dlg = SettingsDialog(self.session, self.settings, self._apply_settings, self,
-                             set_remote_locked=self._set_remote_locked)
+        dlg = SettingsDialog(
+            self.session, self.settings, self._apply_settings, self, set_remote_locked=self._set_remote_locked
+        )
         dlg.applied.connect(self._settings_applied)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._settings_dialog = dlg
@@ -119,9 +125,13 @@ class FileMenuActions:
         self.statusBar().showMessage("Settings applied", 5000)
 
     def show_about(self) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Information, "About Rig Console",
-                          f"<b>Rig Console</b> {rigconsole.__version__}<br>"
-                          "An experimenter console for PsychoPy rigs.", QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About Rig Console",
+            f"<b>Rig Console</b> {rigconsole.__version__}<br>An experimenter console for PsychoPy rigs.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box

@@ -18,6 +18,7 @@ Everything here is Qt-free and reads only the data log's public in-memory
 readers, so the console, ``rigconsole run`` and the remote server place a note
 the same way.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,18 @@ from typing import Any
 
 from .plot_sources import trial_number
 
-__all__ = ["NOTE_KIND", "MAX_NOTE_CHARS", "MARKERS", "check_note", "running_trial", "add_note", "is_note",
-           "note_label", "note_x", "NoteFeed"]
+__all__ = [
+    "NOTE_KIND",
+    "MAX_NOTE_CHARS",
+    "MARKERS",
+    "check_note",
+    "running_trial",
+    "add_note",
+    "is_note",
+    "note_label",
+    "note_x",
+    "NoteFeed",
+]
 
 #: The annotation kind of a notebook note.
 NOTE_KIND = "note"
@@ -69,8 +80,14 @@ def running_trial(data_log: Any) -> tuple[str | None, int | None]:
     return runs[-1], int(info.get("n_trials") or 0)
 
 
-def add_note(data_log: Any, text: str, *, marker: int | None = None, source: str = "console",
-             place: tuple[str | None, int | None] | None = None) -> dict[str, Any]:
+def add_note(
+    data_log: Any,
+    text: str,
+    *,
+    marker: int | None = None,
+    source: str = "console",
+    place: tuple[str | None, int | None] | None = None,
+) -> dict[str, Any]:
     """Record a note in ``data_log`` at the running trial (or for the session when idle); returns its row.
 
     The row is ``{'t', 'source', 'kind': 'note', 'text', 'fields'}`` with ``fields``

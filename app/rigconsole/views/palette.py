@@ -14,12 +14,26 @@ and the remote feed's connection words (``"live"``, ``"lost"``, ``"refused"``).
 Colours are ``#rrggbb`` text, dark enough for white text on them (a pill) and
 for text on white (WCAG AA, 4.5:1 or more).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SERIES", "StateLook", "RUN_STATES", "INSTRUMENT_STATES", "CONNECTION_STATES", "NEUTRAL", "ERROR", "OK",
-           "WARNING", "run_look", "instrument_look", "connection_look", "css"]
+__all__ = [
+    "SERIES",
+    "StateLook",
+    "RUN_STATES",
+    "INSTRUMENT_STATES",
+    "CONNECTION_STATES",
+    "NEUTRAL",
+    "ERROR",
+    "OK",
+    "WARNING",
+    "run_look",
+    "instrument_look",
+    "connection_look",
+    "css",
+]
 
 #: colours of a plot's series, in the order series are drawn (Okabe-Ito: colour-blind safe)
 SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7f7f7f"]

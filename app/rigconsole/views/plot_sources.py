@@ -27,6 +27,7 @@ Feeds: :class:`SourceFeed` (one source of a data log), :class:`TrialFeed`
 A feed's :meth:`~SourceFeed.poll` costs a few microseconds when nothing is new
 (an O(log N) search, or a row count), and copies only the new points.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,22 @@ from typing import Any, overload
 
 import numpy as np
 
-__all__ = ["PointBuffer", "PlotSource", "TRIAL_PREFIX", "FRAMES", "KINDS", "TrialBatch", "TrialFeed", "SourceFeed", "StreamFeed",
-           "axis_label", "as_float", "trial_number", "default_columns", "is_timestamp"]
+__all__ = [
+    "PointBuffer",
+    "PlotSource",
+    "TRIAL_PREFIX",
+    "FRAMES",
+    "KINDS",
+    "TrialBatch",
+    "TrialFeed",
+    "SourceFeed",
+    "StreamFeed",
+    "axis_label",
+    "as_float",
+    "trial_number",
+    "default_columns",
+    "is_timestamp",
+]
 
 #: Combo text prefix of trial columns (``"trial: key_resp.rt"``).
 TRIAL_PREFIX = "trial: "
@@ -107,7 +122,7 @@ class PlotSource:
     @classmethod
     def from_label(cls, label: str) -> PlotSource:
         if label.startswith(TRIAL_PREFIX):
-            return cls("trial", label[len(TRIAL_PREFIX):])
+            return cls("trial", label[len(TRIAL_PREFIX) :])
         if label == FRAMES:
             return cls("frames", FRAMES)
         return cls("variable", label)
@@ -345,7 +360,9 @@ class SourceFeed:
             return self._out(np.empty(0), np.empty(0), keep_last=False)
         return None
 
-    def _out(self, t: np.ndarray, y: np.ndarray, keep_last: bool = True) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray] | None:
+    def _out(
+        self, t: np.ndarray, y: np.ndarray, keep_last: bool = True
+    ) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray] | None:
         reset = self._reset
         if not len(t) and not reset:
             return None
@@ -435,7 +452,9 @@ class StreamFeed:
         """One new value at ``t`` (epoch s)."""
         self._t.append(float(t))
         self._y.append(as_float(value))
-        if len(self._t) > self.max_points + self.max_points // 4:  # trimmed in steps: a reset every 500 points, not each
+        if (
+            len(self._t) > self.max_points + self.max_points // 4
+        ):  # trimmed in steps: a reset every 500 points, not each
             self._trim()
             self._reset = True
 

@@ -15,6 +15,7 @@ experiment that stores only a running ``accuracy`` column, its last value.
 The median RT is over the trials with a response (finite ``rt`` / ``*.rt``),
 in seconds as PsychoPy stores it.
 """
+
 from __future__ import annotations
 
 import math
@@ -117,12 +118,18 @@ class TrialMeasures:
 
         ``spark`` is the running accuracy of the last :attr:`SPARK_POINTS` trials (None before scoring).
         """
+
         def num(x: float) -> float | None:
             return None if math.isnan(x) else round(x, 6)
 
-        out = {"n": self.n, "columns": self.columns(), "accuracy": num(self.accuracy()),
-               "median_rt": num(self.median_rt()), "n_rt": len(self._rts),
-               "spark": [num(a) for a in self.accuracy_by_trial[-self.SPARK_POINTS:]]}
+        out = {
+            "n": self.n,
+            "columns": self.columns(),
+            "accuracy": num(self.accuracy()),
+            "median_rt": num(self.median_rt()),
+            "n_rt": len(self._rts),
+            "spark": [num(a) for a in self.accuracy_by_trial[-self.SPARK_POINTS :]],
+        }
         out["text"] = format_summary(out)
         return out
 

@@ -6,6 +6,7 @@ and a console session (``thisSession.data_log``), it also logs two variables
 every N frames from the frame loop, as an experiment logging a signal does:
 ``phase`` (the grating's phase, cycles) and ``luminance`` (a 0-1 sine);
 bench_frames.py's ``--observers`` mode streams them to remote observers."""
+
 import math
 
 from psychopy import data, visual
@@ -16,8 +17,13 @@ expInfo = {"participant": "bench", "nFrames": 3600, "logEvery": 0, "date|hid": "
 
 
 def setupData(expInfo, dataDir=None):
-    return data.ExperimentHandler(name=expName, extraInfo=expInfo, savePickle=False, saveWideText=False,
-                                  dataFileName=f"{dataDir}/data/{expInfo['participant']}_{expName}")
+    return data.ExperimentHandler(
+        name=expName,
+        extraInfo=expInfo,
+        savePickle=False,
+        saveWideText=False,
+        dataFileName=f"{dataDir}/data/{expInfo['participant']}_{expName}",
+    )
 
 
 def setupWindow(expInfo=None, win=None):
