@@ -63,7 +63,9 @@ def bridge(session):
 def controller(rig, session, bridge):
     from rigconsole.ui.controller import RunController
 
-    return RunController(session, rig=rig)
+    c = RunController(session, rig=rig)
+    yield c
+    c.close()  # its queue-polling timer stops with the test
 
 
 @pytest.fixture

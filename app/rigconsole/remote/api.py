@@ -538,8 +538,8 @@ async def queue_add(request: web.Request) -> web.Response:
 def _item_action(name: str):
     async def handler(request: web.Request) -> web.Response:
         who = _may_control(request)
+        body = await _json_body(request, required=name == "move")  # a bad body is a 400 whatever the item
         item_id = _item_id(request)
-        body = await _json_body(request, required=name == "move")
         queue = _queue_of(request)
         position = body.get("position")
         if name == "move" and (

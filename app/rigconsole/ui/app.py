@@ -107,6 +107,7 @@ class Console:
         self.controller = controller
         self.window = window
         self.data_tools = None
+        self.plan_panel = None  # the Plan dock (plan_panel.PlanPanel), once the rig is attached
         self.notebook = None  # the lab notebook (notes_panel.Notebook), once the rig is attached
         self.instruments_dock = instruments_dock
         self.settings = settings
@@ -319,6 +320,9 @@ class Console:
             self._placement.close()
         if self.data_tools is not None:
             self.data_tools.close()
+        if self.plan_panel is not None:
+            self.plan_panel.close_panel()
+        self.controller.close()  # its queue timer stops before the rig (and its queue) goes
         self.window.close()
         self.bridge.close()
         if self.rig is not None:
