@@ -22,7 +22,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from ..notifications import one_line
+from ..yaml_lines import YamlSyntaxError, line_for, line_map, load_with_lines
 
 __all__ = [
     "RigConfig",
@@ -206,47 +206,16 @@ class RigFileError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-# ---------------------------------------------------------------------------- YAML with line numbers
-
-
-def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict:
-    """{field path tuple: 1-based line} for every mapping key and sequence item under ``node``."""
-    if out is None:
-        out = {(): node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = k.value
-            out[path + (key,)] = k.start_mark.line + 1
-            _line_map(v, path + (key,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            out[path + (i,)] = v.start_mark.line + 1
-            _line_map(v, path + (i,), out)
-    return out
-
-
-def _line_for(lines: dict, loc: tuple) -> int:
-    loc = tuple(loc)
-    while loc not in lines and loc:
-        loc = loc[:-1]
-    return lines.get(loc, 1)
-
-
 def parse_rig_text(text: str, *, source: str = "<rig file>", base_dir: Path | None = None) -> RigConfig:
     """Validate a rig file's text. Raises :class:`RigFileError` (one line per problem)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        what = getattr(err, "problem", None) or one_line(err, with_type=False)
-        raise RigFileError([f"{source}:{line}: not valid YAML: {what}"]) from None
+        data, lines = load_with_lines(text)
+    except YamlSyntaxError as err:
+        raise RigFileError([f"{source}:{err.line}: not valid YAML: {err.what}"]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise RigFileError([f"{source}:1: the rig file must be a mapping with 'instruments:' at its top"])
-    lines = _line_map(node) if node is not None else {}
     try:
         cfg = RigConfig.model_validate(data)
     except ValidationError as err:
@@ -255,7 +224,7 @@ def parse_rig_text(text: str, *, source: str = "<rig file>", base_dir: Path | No
             loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
             where = ".".join(str(x) for x in loc) or "(top)"
             msg = e["msg"].removeprefix("Value error, ")
-            problems.append(f"{source}:{_line_for(lines, loc)}: {where}: {msg}")
+            problems.append(f"{source}:{line_for(lines, loc)}: {where}: {msg}")
         raise RigFileError(problems) from None
     cfg._base_dir = base_dir
     return cfg
@@ -273,18 +242,18 @@ def load_rig_file(path: str | Path) -> RigConfig:
     except OSError as err:
         raise RigFileError([f"{p}: cannot read the rig file: {err.strerror or err}"]) from None
     cfg = parse_rig_text(text, source=str(p), base_dir=p.resolve().parent)
-    lines = _line_map(yaml.compose(text, Loader=yaml.SafeLoader) or yaml.MappingNode("", []))
+    lines = line_map(yaml.compose(text, Loader=yaml.SafeLoader) or yaml.MappingNode("", []))
     missing = []
     for name, inst in cfg.instruments.items():
         if inst.profile and not cfg.resolve(inst.profile).is_file():
             loc: tuple[str, ...] = ("instruments", name, "profile")
             missing.append(
-                f"{p}:{_line_for(lines, loc)}: {'.'.join(loc)}: no such file {str(cfg.resolve(inst.profile))!r}"
+                f"{p}:{line_for(lines, loc)}: {'.'.join(loc)}: no such file {str(cfg.resolve(inst.profile))!r}"
             )
     if cfg.monitoring is not None and not cfg.resolve(cfg.monitoring.file).is_file():
         loc = ("monitoring", "file")
         missing.append(
-            f"{p}:{_line_for(lines, loc)}: monitoring.file: no such file {str(cfg.resolve(cfg.monitoring.file))!r}"
+            f"{p}:{line_for(lines, loc)}: monitoring.file: no such file {str(cfg.resolve(cfg.monitoring.file))!r}"
         )
     if missing:
         raise RigFileError(missing)

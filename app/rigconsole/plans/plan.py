@@ -33,8 +33,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..yaml_lines import YamlSyntaxError, line_for, load_with_lines
 
 __all__ = [
     "Plan",
@@ -199,39 +200,14 @@ class PlanError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict:
-    """{field path tuple: 1-based line} for every mapping key and sequence item under ``node``."""
-    if out is None:
-        out = {(): node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            out[path + (k.value,)] = k.start_mark.line + 1
-            _line_map(v, path + (k.value,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            out[path + (i,)] = v.start_mark.line + 1
-            _line_map(v, path + (i,), out)
-    return out
-
-
-def _line_for(lines: dict, loc: tuple) -> int:
-    while loc not in lines and loc:
-        loc = loc[:-1]
-    return lines.get(loc, 1)
-
-
 def parse_plan_text(text: str, *, source: str = "<plan>", path: Path | None = None) -> Plan:
     """Validate a YAML plan's text. Raises :class:`PlanError` (one line per problem, ``source:line: ...``)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        what = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise PlanError([f"{source}:{mark.line + 1 if mark is not None else 1}: not valid YAML: {what}"]) from None
+        data, lines = load_with_lines(text)
+    except YamlSyntaxError as err:
+        raise PlanError([f"{source}:{err.line}: not valid YAML: {err.what}"]) from None
     if not isinstance(data, dict):
         raise PlanError([f"{source}:1: a plan is a mapping with 'items:' (a list of experiments) at its top"])
-    lines = _line_map(node) if node is not None else {}
     try:
         plan = Plan.model_validate(data)
     except ValidationError as err:
@@ -248,11 +224,11 @@ def parse_plan_text(text: str, *, source: str = "<plan>", path: Path | None = No
                 if not (isinstance(x, str) and ("function-" in x or x in ("literal['continue']", "BreakAfter")))
             )
             where = ".".join(str(x) for x in loc) or "(top)"
-            problems.append(f"{source}:{_line_for(lines, loc)}: {where}: {e['msg'].removeprefix('Value error, ')}")
+            problems.append(f"{source}:{line_for(lines, loc)}: {where}: {e['msg'].removeprefix('Value error, ')}")
         raise PlanError(list(dict.fromkeys(problems))) from None
     plan.with_source(path)
     missing = [
-        f"{source}:{_line_for(lines, ('items', i, 'experiment'))}: items.{i}.experiment: no such file "
+        f"{source}:{line_for(lines, ('items', i, 'experiment'))}: items.{i}.experiment: no such file "
         f"{str(plan.experiment_path(item))!r}"
         for i, item in enumerate(plan.items)
         if path is not None and not plan.experiment_path(item).is_file()
