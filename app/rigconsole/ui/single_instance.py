@@ -47,7 +47,7 @@ _ACTIVATE = b"activate\n"
 _OK = b"ok\n"
 #: how long a second launch waits for the running console (ms); the running one answers at once
 CONNECT_TIMEOUT_MS = 1000
-REPLY_TIMEOUT_MS = 3000
+REPLY_TIMEOUT_MS = 500
 
 
 def icon_path() -> Path:
@@ -137,7 +137,13 @@ class SingleInstance(QObject):
         return self._server is not None and self._server.isListening()
 
     def notify_running(self) -> bool:
-        """Ask a running console to come forward; ``True`` when one answered ``ok``."""
+        """Ask a running console to come forward; ``True`` when one is listening.
+
+        A console that accepts the connection is alive (a socket file left by a crashed one
+        refuses it). It answers ``ok`` from its event loop; one busy starting (compiling the
+        root folder's Builder files) answers later and comes forward then, so its answer is
+        awaited for :data:`REPLY_TIMEOUT_MS` only, to say which: this launch exits at once
+        either way, and never takes the socket over from a console that is still starting."""
         sock = QLocalSocket()
         sock.connectToServer(self.key)
         if not sock.waitForConnected(CONNECT_TIMEOUT_MS):
@@ -149,7 +155,9 @@ class SingleInstance(QObject):
             reply = b""
             while _OK not in reply and sock.waitForReadyRead(REPLY_TIMEOUT_MS):
                 reply += bytes(sock.readAll().data())
-            return _OK in reply
+            if _OK not in reply:
+                log.info("the running console is busy starting: it comes forward when it is ready")
+            return True
         finally:
             sock.disconnectFromServer()
 
