@@ -21,6 +21,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..atomic import write_json_atomically
+
 __all__ = ["ROLES", "OBSERVER", "OPERATOR", "TokenInfo", "TokenStore", "TokenError", "default_tokens_path"]
 
 OBSERVER = "observer"
@@ -110,15 +112,9 @@ class TokenStore:
     def _save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         rows = [dict(sha256=h, **asdict(info)) for h, info in self._by_hash.items()]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": 1, "tokens": rows}, indent=2), encoding="utf-8")
-        try:
-            os.chmod(tmp, 0o600)
-        except OSError:
-            pass
-        tmp.replace(self.path)
+        # owner-only (0600): the atomic write's temporary file is made so, and renamed into place
+        write_json_atomically(self.path, {"version": 1, "tokens": rows}, indent=2)
         self._stamp = self._file_stamp()
 
     # ------------------------------------------------------------------ API

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text_atomically
 from ..notifications import one_line
 from .expinfo import ExpInfoField, parse_exp_info
 
@@ -191,11 +192,7 @@ def compile_psyexp(path: Path, cache_dir: Path) -> Path:
         raise ExperimentLoadError(f"not a valid Builder experiment: {_one_line(err)}") from err
     if not script or "def run(" not in script:
         raise ExperimentLoadError("not a valid Builder experiment: PsychoPy's compiler produced no run()")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(script, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text_atomically(out, script)
 
 
 @dataclass
