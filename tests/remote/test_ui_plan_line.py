@@ -64,6 +64,15 @@ def test_the_observer_window_and_a_dashboard_tile_show_the_plan(qtbot, rig, exp_
             time.sleep(0.01)
         seen["late"] = late.plan.text()
         late.close()
+        late_dash = DashboardWindow([RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token)])
+        qtbot.addWidget(late_dash)
+        late_dash.show()
+        t_end = time.monotonic() + 15
+        while "item 2 of 3" not in late_dash.tiles[0].plan.text() and time.monotonic() < t_end:
+            serve()
+            time.sleep(0.01)
+        seen["late tile"] = late_dash.tiles[0].plan.text()
+        late_dash.close()
         assert win.grab().save(str(tmp_path / "observer-plan.png"))
         assert dash.grab().save(str(tmp_path / "dashboard-plan.png"))
 
@@ -76,7 +85,7 @@ def test_the_observer_window_and_a_dashboard_tile_show_the_plan(qtbot, rig, exp_
     line = re.compile(r"^item 2 of 3, participant s21, estimated finish \d\d:\d\d$")
     assert line.match(seen["tile"]), seen
     assert seen["observer"].startswith("Plan: ") and line.match(seen["observer"][6:]), seen
-    assert line.match(seen["late"][6:]), seen
+    assert line.match(seen["late"][6:]) and line.match(seen["late tile"]), seen
     qtbot.waitUntil(lambda: (serve(), "done" in tile.plan.text())[1], timeout=10000)
     assert win.plan.text() == "Plan: item 3 of 3, participant s21, done"
     win.close()

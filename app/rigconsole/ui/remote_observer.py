@@ -504,7 +504,6 @@ class ObserverWindow(QMainWindow):
 
     control_failed = Signal(str)
     trials_loaded = Signal(object)  # (run index, run group, trials page, notes), from the control pool
-    plan_loaded = Signal(object)  # the queue summary read on attaching (a plan under way), from the control pool
 
     def __init__(self, observer: RemoteObserver, parent=None):
         super().__init__(parent)
@@ -552,7 +551,6 @@ class ObserverWindow(QMainWindow):
         self.control_error.setStyleSheet(f"color: {ERROR}")
         self.control_failed.connect(self.control_error.setText)
         self.trials_loaded.connect(lambda got: self.trial_view.load_run(*got))
-        self.plan_loaded.connect(self.show_plan)
         head = QHBoxLayout()
         head.addWidget(self.rig, 1)
         side = QVBoxLayout()
@@ -616,7 +614,6 @@ class ObserverWindow(QMainWindow):
         if what == "live":
             self.conn.setText("live")
             self.conn.setStyleSheet(PILL.format(colour))
-            self._pool.submit(self._fetch_plan)  # a plan under way: its line now, not at its next event
         else:
             self.conn.setText(f"connection {what}; retrying..." if what.startswith("lost") else what)
             self.conn.setStyleSheet(f"color: {colour}; font-weight: 600")
@@ -718,13 +715,6 @@ class ObserverWindow(QMainWindow):
         text = plan_line(queue)
         self.plan.setText(f"Plan: {text}" if text else "")
         self.plan.setVisible(bool(text))
-
-    def _fetch_plan(self) -> None:
-        """Pool thread: the rig's queue as it is now, handed to :meth:`show_plan` (queued)."""
-        try:
-            self.plan_loaded.emit(self.observer.queue())
-        except Exception as err:  # noqa: BLE001 - a rig without a run queue (503), or the link dropped again
-            log.info("observer: no plan line on attaching: %s", err)
 
     def _fetch_trials(self, run_index: int | None) -> None:
         """Pool thread: the open logged run's trial page and notes, handed to the trial view (queued)."""
