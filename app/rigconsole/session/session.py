@@ -293,6 +293,26 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             return
         self._window.set_free_area(area, remake=self.current_run is None)
 
+    @property
+    def pilot_mode(self) -> bool:
+        """PsychoPy's pilot mode as this session set it (:meth:`set_pilot_mode`)."""
+        return self._window.pilot
+
+    def set_pilot_mode(self, on: bool) -> None:
+        """Runs from now on are pilot runs (``True``) or real ones: PsychoPy's global pilot mode
+        (``psychopy.piloting.setPilotMode``, which Builder scripts and PsychoPy read) and its piloting
+        indicator, an orange border on the stimulus window (:meth:`.window.StimulusWindow.set_pilot`).
+        A run started in pilot mode is marked (``RunRecord.pilot``, the ``piloting`` data column
+        PsychoPy's Builder scripts write). Between runs the rest screen is shown again at once, with
+        or without the border. Main thread, between runs (the run owner,
+        :class:`rigconsole.plans.RunQueue`, sets it around a pilot item)."""
+        from psychopy import piloting
+
+        piloting.setPilotMode(bool(on))
+        self._window.set_pilot(bool(on))
+        if self.current_run is None and self._window.usable():
+            self._window.show_rest()  # the subject screen says so between runs too (border on, or gone)
+
     def setupWindowFromExperiment(self, key, expInfo=None, blocking=True):
         """Set the window up with an experiment's ``setupWindow`` (PsychoPy API)."""
         if not is_main_thread():

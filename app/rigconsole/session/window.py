@@ -19,6 +19,14 @@ Two choices are made here rather than by the caller's parameters:
   window that is not full screen must keep to, e.g. beside the console on a
   one-screen computer: the window keeps its size where the rectangle allows and
   shrinks (keeping its aspect ratio) where it does not, and the log says so.
+
+Pilot mode (:meth:`StimulusWindow.set_pilot`) shows PsychoPy's own piloting
+indicator on the window (``Window.showPilotingIndicator``: an orange ``#EC9703``
+border and "PILOTING: Switch to run mode before testing.", what a Builder script
+shows when ``PILOTING`` and ``prefs.piloting['showPilotingIndicator']``). As the
+window stays open across runs, the indicator is set again for every run from
+the session's pilot state: a Builder script that turned it on in a pilot run
+leaves no border on the next real run.
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ class StimulusWindow:
         self._free_area: tuple[int, int, int, int] | None = None
         self._experiment_monitor = None  # the monitor the last run's experiment named (no rig profile)
         self._said: set = set()  # the monitor and placement lines already logged (each is said once)
+        self._pilot = False  # PsychoPy's piloting indicator (orange border) shows on the window
 
     @property
     def win(self):
@@ -166,6 +175,7 @@ class StimulusWindow:
         if self.simulated_vsync_hz:
             self._win._monitorFrameRate = float(self.simulated_vsync_hz)
         self._win.showMessage(self.rest_msg)
+        self._apply_pilot()
 
     def _window_args(self) -> dict[str, Any]:
         """The ``Window`` arguments a window made now gets: the parameters given so far (a
@@ -273,6 +283,32 @@ class StimulusWindow:
             self.adopt(win)
         if self._win is not None:
             self._win.title = WINDOW_TITLE
+        self._apply_pilot()  # a Builder script shows the indicator when its PILOTING is on: the session decides
+
+    @property
+    def pilot(self) -> bool:
+        """``True`` while the window shows PsychoPy's piloting indicator (see :meth:`set_pilot`)."""
+        return self._pilot
+
+    def set_pilot(self, on: bool) -> None:
+        """Show (``True``) or hide PsychoPy's piloting indicator on the stimulus window, now and on
+        every window made or set up for a run from now on (see the module docstring).
+
+        The indicator is drawn by ``Window.flip`` into the next frame (a 10 px ``#EC9703`` border at
+        PsychoPy's default, under what the experiment draws); hiding it also clears the frame
+        already drawn, so no border reaches the screen after it."""
+        self._pilot = bool(on)
+        self._apply_pilot()
+        if not self._pilot and self.usable():
+            self._win.clearBuffer()  # flip() drew the indicator into the next frame already
+
+    def _apply_pilot(self) -> None:
+        if not self.usable():
+            return
+        if self._pilot:
+            self._win.showPilotingIndicator()
+        else:
+            self._win.hidePilotingIndicator()
 
     def _use_monitor_of(self, module) -> None:
         from .monitor import (
