@@ -8,8 +8,9 @@ from pathlib import Path
 
 import h5py
 
-from support.csv_h5 import csv_rows
 from test_cli import DEMO, rigconsole
+
+from support.csv_h5 import csv_rows
 
 
 def test_run_pilot_writes_to_pilot_marked(tmp_path):

@@ -16,7 +16,6 @@ import pytest
 
 from rigconsole.rig import PILOT_FOLDER, Rig
 from rigconsole.settings import Settings
-
 from session.test_builder_demo import KeyPresser
 
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is installed by scripts/setup")
