@@ -40,6 +40,10 @@ def test_run_pilot_writes_to_pilot_marked(tmp_path):
         assert json.loads(f["metadata"].attrs["pilot"])["pilot"] is True
         (run,) = [f["runs"][r] for r in f["runs"]]
         assert bool(run.attrs["pilot"])
+    shown = rigconsole("data", h5[0])
+    assert shown.returncode == 0, shown.stderr
+    (line,) = [x for x in shown.stdout.splitlines() if "runs/0001_" in x]
+    assert line.endswith("participant pilot  PILOT"), line  # `rigconsole data` says which runs were pilots
 
 
 def test_pilot_is_refused_with_a_dry_run():
