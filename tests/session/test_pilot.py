@@ -177,3 +177,31 @@ def test_a_pending_item_switches_between_run_and_pilot(rig, probe):
     with pytest.raises(KeyError):
         q.set_mode(999, "pilot")
     assert item.summary()["mode"] == "run"
+
+
+def test_pilot_mode_follows_psychopys_pilot_window_settings_and_undoes_them(exp_root, make_session):
+    """PsychoPy's prefs.piloting (defaults): a full-screen stimulus window is windowed at 800x600 and
+    shows the mouse in pilot mode (a Builder script does this to a window it makes); after it, the
+    one persistent window is full screen again, with the mouse as it was and no border."""
+    s = make_session(exp_root, win={"fullscr": True, "units": "height"})
+    s.setupWindowFromParams({"fullscr": True, "units": "height"})
+    win = s.win
+    assert win.fullscr and list(win.size) != [800, 600]
+    full_size = list(win.size)
+    win.mouseVisible = False
+    s.set_pilot_mode(True)
+    assert s.pilot_mode and not s.win.fullscr and list(s.win.size) == [800, 600]
+    assert s.win.mouseVisible and s.win._showPilotingIndicator
+    s.set_pilot_mode(False)
+    assert not s.pilot_mode and s.win.fullscr and list(s.win.size) == full_size
+    assert not s.win._showPilotingIndicator
+    from psychopy import piloting
+
+    assert piloting.getPilotMode() is False
+    # a windowed window stays as it is; the mouse comes back as it was
+    s.setupWindowFromParams({"fullscr": False, "size": [320, 240]})
+    s.win.mouseVisible = False
+    s.set_pilot_mode(True)
+    assert list(s.win.size) == [320, 240] and s.win.mouseVisible
+    s.set_pilot_mode(False)
+    assert list(s.win.size) == [320, 240] and not s.win.mouseVisible

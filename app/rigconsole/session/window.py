@@ -88,7 +88,10 @@ class StimulusWindow:
         self._free_area: tuple[int, int, int, int] | None = None
         self._experiment_monitor = None  # the monitor the last run's experiment named (no rig profile)
         self._said: set = set()  # the monitor and placement lines already logged (each is said once)
-        self._pilot = False  # PsychoPy's piloting indicator (orange border) shows on the window
+        self._pilot = False  # pilot mode (set_pilot): PsychoPy's piloting indicator, windowed, mouse
+        self._pilot_border = True  # the indicator shows in pilot mode
+        self._before_pilot: dict[str, Any] | None = None  # the full-screen parameters pilot mode replaced
+        self._mouse_before: bool | None = None  # the mouse pointer's visibility before pilot mode
 
     @property
     def win(self):
@@ -290,22 +293,64 @@ class StimulusWindow:
         """``True`` while the window shows PsychoPy's piloting indicator (see :meth:`set_pilot`)."""
         return self._pilot
 
-    def set_pilot(self, on: bool) -> None:
-        """Show (``True``) or hide PsychoPy's piloting indicator on the stimulus window, now and on
-        every window made or set up for a run from now on (see the module docstring).
+    def set_pilot(
+        self,
+        on: bool,
+        *,
+        border: bool = True,
+        windowed_size: tuple[int, int] | list[int] | None = None,
+        mouse_visible: bool = False,
+    ) -> None:
+        """Pilot mode on the stimulus window (``True``), or back to how it was (``False``): PsychoPy's
+        piloting settings (``prefs.piloting``, which a Builder script applies to a window it makes),
+        applied to the one window that stays open across runs and undone after.
 
         The indicator is drawn by ``Window.flip`` into the next frame (a 10 px ``#EC9703`` border at
-        PsychoPy's default, under what the experiment draws); hiding it also clears the frame
-        already drawn, so no border reaches the screen after it."""
-        self._pilot = bool(on)
+        PsychoPy's default, under what the experiment draws), on this window and on every window made
+        or set up for a run while pilot mode is on (see the module docstring); turning pilot mode off
+        hides it and clears the frame already drawn, so no border reaches the screen after it.
+
+        Args:
+            on: pilot mode on or off.
+            border: show the indicator (``prefs.piloting['showPilotingIndicator']``).
+            windowed_size: ``(width, height)`` in pixels: a full-screen window is made windowed at
+                this size for pilot mode, and full screen again after it
+                (``prefs.piloting['forceWindowed']``, ``['forcedWindowSize']``); ``None``: kept as it is.
+            mouse_visible: show the mouse pointer in pilot mode (``prefs.piloting['forceMouseVisible']``);
+                it is as before afterwards (a Builder script in pilot mode shows it and never hides it).
+        """
+        on = bool(on)
+        if on and not self._pilot:
+            self._pilot_border = bool(border)
+            params = self._params or {}
+            if windowed_size is not None and params.get("fullscr"):
+                self._before_pilot = {"fullscr": True, "size": params.get("size")}
+                self.setup({"fullscr": False, "size": [int(v) for v in windowed_size]})
+            if self.usable():
+                self._mouse_before = bool(self._win.mouseVisible)
+                if mouse_visible:
+                    self._win.mouseVisible = True
+        elif not on and self._pilot:
+            self._pilot = False
+            self._apply_pilot()
+            if self._before_pilot is not None:  # full screen again, as it was
+                before, self._before_pilot = self._before_pilot, None
+                size = before.pop("size")
+                if size is None and self._params is not None:
+                    self._params.pop("size", None)
+                self.setup(before if size is None else {**before, "size": size})
+            elif self.usable() and self._mouse_before is not None:
+                self._win.mouseVisible = self._mouse_before
+            self._mouse_before = None
+            if self.usable():
+                self._win.clearBuffer()  # flip() drew the indicator into the next frame already
+        self._pilot = on
         self._apply_pilot()
-        if not self._pilot and self.usable():
-            self._win.clearBuffer()  # flip() drew the indicator into the next frame already
 
     def _apply_pilot(self) -> None:
         if not self.usable():
             return
-        if self._pilot:
+        if self._pilot and self._pilot_border:
             self._win.showPilotingIndicator()
         else:
             self._win.hidePilotingIndicator()
