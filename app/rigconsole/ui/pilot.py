@@ -197,8 +197,8 @@ class PilotControls(QObject):
             return
         values = self._form.values()
         change = {k: PILOT_PARTICIPANT for k in self._participant_fields() if values.get(k) != PILOT_PARTICIPANT}
-        for k in change:
-            self._kept.setdefault(k, values.get(k))
+        for k in change:  # the latest real value (another experiment's form may have come in meanwhile)
+            self._kept[k] = values.get(k)
         if change:
             self._form.set_values(change)
 
