@@ -567,6 +567,15 @@ class SimulatedParticipant:
         live = [w.keys for w in self._waits.values() if now - w.last < self.GAP_S]
         return ", ".join("any key" if k is None else str(list(k)) for k in live)
 
+    def given_since(self, t: float) -> str:
+        """What it did since experiment time ``t`` (s), e.g. ``"12 key presses, 2 clicks"``; ``""`` when nothing."""
+        kinds = {"key_press": "key press", "mouse_press": "click", "typed": "text typed", "scroll": "scroll"}
+        counts: dict[str, int] = {}
+        for a in self.actions:
+            if a["t"] >= t and a["kind"] in kinds:
+                counts[kinds[a["kind"]]] = counts.get(kinds[a["kind"]], 0) + 1
+        return ", ".join(f"{n} {k}" + ("es" if n > 1 and k.endswith("ss") else "s" if n > 1 else "") for k, n in counts.items())
+
     def summary(self) -> dict[str, int]:
         """``{kind: count}`` of :attr:`actions`."""
         out: dict[str, int] = {}
@@ -603,6 +612,7 @@ _INPUTS = (
     ("Sound", "the sound playing to its end"),
     ("ButtonBox", "a press on the button box"),
     ("BaseButtonGroup", "a press on the button box"),
+    ("PanoramicImageStim", "Escape (a panorama viewer: the mouse and arrow keys look around, nothing ends it)"),
 )
 
 
@@ -624,8 +634,29 @@ def waiting_inputs(routine) -> list[str]:
         else:
             what = next((text for cls, text in _INPUTS if cls in names), None)
         if what:
-            out.append(f"{what} ({type(comp).__name__} {getattr(comp, 'name', '')!r})")
+            given = _given(comp)
+            out.append(
+                f"{what} ({type(comp).__name__} {getattr(comp, 'name', '')!r})"
+                + (f": given ({given}), the routine does not end on it" if given else "")
+            )
     return out
+
+
+def _given(comp) -> str:
+    """What a started input component has got already: a slider's rating, a Builder keyboard's
+    keys (``comp.keys``, which Builder's code sets); ``""`` when nothing (or it cannot tell)."""
+    try:
+        if "Slider" in [c.__name__ for c in type(comp).__mro__]:
+            rating = comp.getRating()
+            return "" if rating is None else f"rated {rating:g}" if isinstance(rating, (int, float)) else "rated"
+        keys = comp.__dict__.get("keys")
+        if isinstance(keys, str) and keys:
+            return f"key {keys}"
+        if isinstance(keys, list) and keys:
+            return "keys " + ", ".join(str(k) for k in keys[-3:])
+    except Exception:  # a component this cannot read: say nothing of it
+        return ""
+    return ""
 
 
 def _now() -> float:
