@@ -51,8 +51,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WINDOW = {"size": [800, 600], "fullscr": False, "units": "height"}
-#: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s)
-SPEED, SECONDS, STUCK = "max", 600.0, 30.0  # max: one refresh period of experiment time per frame
+#: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s).
+#: max: one refresh period of experiment time per frame (a frame slower than that runs in real
+#: time). STUCK: no row, routine or new input of the participant's (a slider, text box, form
+#: scroll, stimulus clicked) for this long; 15 s stopped the Big Five form on a loaded machine,
+#: whose frames take 0.3-0.5 s to draw (real time, then). SECONDS: every demo but sternberg ends
+#: within 300 s of its own time; sternberg's 138 trials of ~5.5 s need ~750 s
+SPEED, SECONDS, STUCK = "max", 300.0, 30.0
 #: wall seconds after which a demo's process is killed (start-up included)
 WALL_LIMIT_S = 150.0
 #: demo processes run at a time (this machine and CI have 2 cores)
@@ -233,13 +238,20 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
         state["t0"] = psychopy.clock.getTime()  # the limit counts from the window, as the console's does
         sp.attach(win)
         experiment_seed.apply()  # before the experiment's first draw (its run(); setupDevices draws none)
-        progress = {"n": -1, "routine": None, "t": state["t0"]}
+        progress = {"n": -1, "routine": None, "t": state["t0"], "inputs": 0}
 
         def watchdog():
             now = psychopy.clock.getTime()  # the experiment's own time: limits do not depend on the machine
             n, routine = len(this_exp.entries), this_exp.currentRoutine
-            if n != progress["n"] or routine is not progress["routine"] or (routine is None and n == 0):
-                progress.update(n=n, routine=routine, t=now)
+            # progress as the console's dry run counts it (rigconsole.session.qa.dry_run): a row, a
+            # routine, a new input the participant gave
+            if (
+                n != progress["n"]
+                or routine is not progress["routine"]
+                or (routine is None and n == 0)
+                or sp.progress != progress["inputs"]
+            ):
+                progress.update(n=n, routine=routine, t=now, inputs=sp.progress)
             why = "stuck" if now - progress["t"] > stuck else "time limit" if now - state["t0"] > seconds else None
             if why:
                 state.update(why=why, where=where_in_run(this_exp))
@@ -415,6 +427,7 @@ def run_matrix(
         "seconds": seconds,
         "stuck": stuck,
         "speed": format_speed(speed),
+        "jobs": jobs,
         "elapsed_s": time.perf_counter() - t_start,
     }
 
@@ -488,15 +501,22 @@ def write_markdown(data: dict, path: Path) -> None:
         "with its default settings, as a new user has them (no monitor configured; the rig core",
         "as `rigconsole run --simulate-participant 1 --speed SPEED` builds it) and through plain",
         "PsychoPy (the compiled script run as its `__main__`, no dialog, window-focused `event`",
-        "keys with Rig Console's fix), both in an 800x600 window at the same time warp",
+        "keys with Rig Console's fix), both in the same window (800x600, no frame buffer object:",
+        "the console's stimulus window has none, and plain PsychoPy gets Builder's own *nofbo*",
+        "blend mode; a simulated 60 Hz refresh), with the experiment's own randomness seeded alike",
+        "(its global generators and unseeded loops: `rigconsole.session.qa.ExperimentSeed`), at",
+        "the same time warp",
         f"(speed **{data.get('speed', '1x')}**: `rigconsole.session.warp`; *max* runs as fast as frames",
         "are drawn, one refresh period of experiment time per frame; at a fixed speed a frame drawn",
         "late is a dropped frame in the experiment's time). Limits, in the",
-        f"experiment's own time (a slower machine gives the same outcomes): {data['stuck']:g} s",
-        f"without a new row or routine is *stuck*; a run still progressing at {data['seconds']:g} s is",
-        "stopped (*time limit*). *speed* is the speed each path reached (experiment s per wall s),",
-        "*wall* the wall time of the run and, in brackets, of the demo's process (importing",
-        "PsychoPy and opening the window included).",
+        f"experiment's own time: {data['stuck']:g} s without a new row, routine or new input of the",
+        "participant's (a slider rated, a text box typed into, a form scrolled, a stimulus clicked)",
+        f"is *stuck*; a run still progressing at {data['seconds']:g} s is stopped (*time limit*). A frame",
+        "that takes longer than a refresh period to draw runs in real time (the warp never goes",
+        "below 1x), so there a slower machine gives more experiment time per frame. *speed* is the",
+        "speed each path reached (experiment s per wall s), *wall* the wall time of the run and,",
+        "in brackets, of the demo's process (importing PsychoPy and opening the window included;",
+        f"{data.get('jobs', JOBS)} processes run at a time).",
         "",
         f"psychopy {_psychopy_version()}, {time.strftime('%Y-%m-%d')}: {n} demos; completed in the console "
         f"{done['console']}, in plain PsychoPy {done['plain']}"

@@ -378,7 +378,9 @@ def dry_run(
     watchdog on the same flips calls ``session.stopExperiment()`` when no data
     row was added for ``stuck_after_s`` (the report says ``"stuck"`` and where:
     routine, loop and trial, and the keys the experiment was waiting for); a
-    new routine counts as progress too.
+    new routine counts as progress too, and so does a new input the participant gave
+    (:attr:`.simulate.SimulatedParticipant.progress`: a slider rated, a text box typed into,
+    a form scrolled, a stimulus clicked for the first time).
     The caller chooses the data folder (dry-run data belong apart from real data).
 
     With ``speed`` other than 1 the run is time-warped (:class:`.warp.TimeWarp`):
@@ -446,6 +448,9 @@ def dry_run(
         routine = getattr(this_exp, "currentRoutine", None)
         if routine is not state.get("routine"):  # a new routine is progress too (routines outside loops)
             state["routine"] = routine
+            state["last_progress"] = t
+        elif sp.progress != state.get("inputs"):  # a new input taken (a slider, a text box, a form's scroll)
+            state["inputs"] = sp.progress
             state["last_progress"] = t
         elif routine is None and not getattr(this_exp, "entries", None):
             state["last_progress"] = t  # still setting up (loading stimuli): not stuck, whatever the warp

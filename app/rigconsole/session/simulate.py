@@ -160,6 +160,13 @@ class SimulatedParticipant:
         self._forms: list[Any] = []
         self._typed: set[int] = set()
         self._typed_focus_tries = 0
+        self._clicked: set[int] = set()
+        #: how many new inputs it has given: a slider or a stimulus clicked for the first time, a
+        #: text box typed into, a form scrolled (a dry run's watchdog counts them as progress: a
+        #: form's items or a routine's sliders take longer than the stuck limit to answer
+        #: without a data row); key presses are not counted (an open-ended routine may take
+        #: keys for ever)
+        self.progress = 0
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, win, thisExp=None) -> None:
@@ -383,6 +390,8 @@ class SimulatedParticipant:
                 if not self._slider_in_view(slider):
                     continue  # a form's item scrolled out of view: it waits for the form to scroll
                 self._slider_tries[id(slider)] = tries + 1
+                if tries == 0:
+                    self.progress += 1
                 size = layout.Size(slider.size, units=slider.units, win=win).pix
                 pos = layout.Position(slider.pos, units=slider.units, win=win).pix
                 u = float(self.mouse_rng.uniform(0.1, 0.9)) - 0.5
@@ -393,6 +402,9 @@ class SimulatedParticipant:
         live = [s for s in self._clickables if getattr(s, "autoDraw", False) or getattr(s, "status", None) == 1]
         if live:
             stim = live[int(self.mouse_rng.integers(len(live)))]
+            if id(stim) not in self._clicked:
+                self._clicked.add(id(stim))
+                self.progress += 1
             try:
                 return _pix_to_win(
                     _centre_pix(stim, win), win
@@ -491,6 +503,7 @@ class SimulatedParticipant:
         if not _is_live(box) or not t["left"]:
             self._typed.add(id(box))
             if not t["left"]:
+                self.progress += 1
                 self._log("typed", text=t["answer"], target=f"text box {getattr(box, 'name', '')}".strip())
             self._typing = None
             return
@@ -540,6 +553,7 @@ class SimulatedParticipant:
             x, y = _win_to_pyglet(_pix_to_win(_centre_pix(form, self.win), self.win), self.win)
             handle.dispatch_event("on_mouse_scroll", x, y, 0, -self.SCROLL_NOTCHES)
             self._log("scroll", target=f"form {getattr(form, 'name', '')}".strip())
+            self.progress += 1
             return True
         return False
 
