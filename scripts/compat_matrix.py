@@ -397,7 +397,11 @@ def run_matrix(
             if not shared.exists():
                 _prepare(rel, shared, cache)  # both paths' copy, compiled once
             out = work / f"{i}-{mode}.json"
-            running[(i, mode)] = (_launch(mode, rel, out, seconds, stuck, speed, shared, cache), out, time.perf_counter())
+            running[(i, mode)] = (
+                _launch(mode, rel, out, seconds, stuck, speed, shared, cache),
+                out,
+                time.perf_counter(),
+            )
         time.sleep(0.05)
         for (i, mode), (proc, out, t0) in list(running.items()):
             if proc.poll() is None:

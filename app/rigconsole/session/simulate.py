@@ -85,6 +85,7 @@ class _Wait:
     rt: float = 0.0
     hold: float = 0.1
     done_at: float | None = None
+    last_frame: int = -10
 
 
 @dataclass
@@ -113,7 +114,9 @@ class SimulatedParticipant:
             ``mouse_release``, ``withheld``), and ``key``/``rt``/``pos``/``target``.
     """
 
-    #: polls of one key list further apart than this end one waiting (s)
+    #: polls of one key list further apart than this end one waiting (s), unless they came on
+    #: consecutive frames (a frame that takes longer than this to draw, e.g. a big form's at 1x
+    #: under a loaded machine, does not end a wait: :meth:`_recent`)
     GAP_S = 0.25
     #: a keyboard answered and still polled this long after is answered again (s)
     REPEAT_AFTER_S = 2.0
@@ -161,6 +164,7 @@ class SimulatedParticipant:
         self._typed: set[int] = set()
         self._typed_focus_tries = 0
         self._clicked: set[int] = set()
+        self._frames = 0  # flips seen while attached
         #: how many new inputs it has given: a slider or a stimulus clicked for the first time, a
         #: text box typed into, a form scrolled (a dry run's watchdog counts them as progress: a
         #: form's items or a routine's sliders take longer than the stuck limit to answer
@@ -235,7 +239,7 @@ class SimulatedParticipant:
         now = _now()
         w = self._waits.get(keys)
         again = w is not None and w.done_at is not None and now - w.done_at > self.REPEAT_AFTER_S
-        if w is None or now - w.last > self.GAP_S or again:  # a fresh wait, or one asked again
+        if w is None or not self._recent(w.last, w.last_frame, now) or again:  # a fresh wait, or one asked again
             key = self._choose_key(keyList, ignoreKeys)
             respond = bool(self.rng.random() < self.p_respond)
             rt = self._rt()
@@ -244,7 +248,7 @@ class SimulatedParticipant:
                 keys=keys, first=now, last=now, press_at=press_at, key=key, respond=respond, rt=rt, hold=self._hold()
             )
             self._waits[keys] = w
-        w.last = now
+        w.last, w.last_frame = now, self._frames
 
     # ------------------------------------------------------------- event.getKeys
     def _observe_event_keys(self) -> None:
@@ -367,9 +371,20 @@ class SimulatedParticipant:
     def _on_mouse_poll(self) -> None:
         now = _now()
         w = self._mouse_wait
-        if w is None or now - w["last"] > self.GAP_S or (w["done_at"] and now - w["done_at"] > 0.6):
-            self._mouse_wait = w = {"first": now, "last": now, "at": now + self._rt(self.mouse_rng), "done_at": None}
-        w["last"] = now
+        if (
+            w is None
+            or not self._recent(w["last"], w["last_frame"], now)
+            or (w["done_at"] and now - w["done_at"] > 0.6)
+        ):
+            at = now + self._rt(self.mouse_rng)
+            self._mouse_wait = w = {"first": now, "last": now, "at": at, "done_at": None, "last_frame": self._frames}
+        w["last"], w["last_frame"] = now, self._frames
+
+    def _recent(self, last: float, last_frame: int, now: float) -> bool:
+        """A poll at ``last`` (s, on the participant's frame ``last_frame``) is part of the same
+        waiting as one now: within :attr:`GAP_S`, or on this frame or the one before (however
+        long the frames take to draw)."""
+        return now - last <= self.GAP_S or self._frames - last_frame <= 1
 
     def _mouse_target(self):
         """Window-unit position to click and what it is: a slider point, a clickable stimulus, the centre."""
@@ -417,6 +432,7 @@ class SimulatedParticipant:
     def _tick(self) -> None:
         if not self._attached:
             return
+        self._frames += 1
         try:
             self._step(_now())
         except Exception:  # the participant must never break the experiment
@@ -434,7 +450,7 @@ class SimulatedParticipant:
                 continue
             if self._typing is not None:  # typing first, then the key that submits it
                 continue
-            still_waiting = now - w.last < self.GAP_S
+            still_waiting = self._recent(w.last, w.last_frame, now)
             if not still_waiting:
                 if not w.respond:
                     self._log("withheld", key=w.key)
@@ -449,7 +465,7 @@ class SimulatedParticipant:
         m = self._mouse_wait
         if m is not None and m["done_at"] is None and now >= m["at"] and not self._mouse_off:
             m["done_at"] = now
-            if now - m["last"] < self.GAP_S:
+            if self._recent(m["last"], m["last_frame"], now):
                 try:
                     if not self._open_sliders() and self._form_scroll():
                         m["done_at"] = None
@@ -578,7 +594,7 @@ class SimulatedParticipant:
     def waiting_for(self) -> str:
         """The key lists the experiment is polling now, e.g. ``"['space'], any key"``; ``""`` when none."""
         now = _now()
-        live = [w.keys for w in self._waits.values() if now - w.last < self.GAP_S]
+        live = [w.keys for w in self._waits.values() if self._recent(w.last, w.last_frame, now)]
         return ", ".join("any key" if k is None else str(list(k)) for k in live)
 
     def given_since(self, t: float) -> str:
@@ -588,7 +604,9 @@ class SimulatedParticipant:
         for a in self.actions:
             if a["t"] >= t and a["kind"] in kinds:
                 counts[kinds[a["kind"]]] = counts.get(kinds[a["kind"]], 0) + 1
-        return ", ".join(f"{n} {k}" + ("es" if n > 1 and k.endswith("ss") else "s" if n > 1 else "") for k, n in counts.items())
+        return ", ".join(
+            f"{n} {k}" + ("es" if n > 1 and k.endswith("ss") else "s" if n > 1 else "") for k, n in counts.items()
+        )
 
     def summary(self) -> dict[str, int]:
         """``{kind: count}`` of :attr:`actions`."""
