@@ -465,6 +465,9 @@ def dry_run(
             given = sp.given_since(state["last_progress"])
             if given:  # the participant did act: the routine does not end on what it was given
                 where += (", " if where else "") + f"the participant gave {given} since, none ended it"
+            elif not inputs and not waiting and routine is not None:
+                # nothing in the routine takes an input, and it has no end of its own
+                where += ", no component takes an input and none ends it: it runs until Escape"
             rows = len(getattr(this_exp, "entries", None) or [])
             state.update(stuck=True, where=where or f"after data row {rows}: no new row for {stuck_after_s:g} s")
             log.warning("dry run of %s stuck (%s); stopping it", key, state["where"])
