@@ -11,10 +11,15 @@ stimulus window's pyglet handlers) and the same limits:
   SPEED`` builds it (``rigconsole.session.qa.dry_run``), in an 800x600 window;
 - **plain**: the compiled script run as its ``__main__`` would, without the
   expInfo dialog, in an 800x600 window (its own ``setupWindow``, its own
-  monitor). Two changes only, both needed to give it keys without X tools:
-  the keyboard backend is PsychoPy's window-focused ``event`` backend, with
+  monitor) made as the console's is: no frame buffer object (Builder's own
+  ``nofbo`` blend mode) and the simulated 60 Hz refresh instead of a measured
+  one. The keyboard backend is PsychoPy's window-focused ``event`` backend, with
   :mod:`rigconsole.session.keyboard`'s fix (in PsychoPy 2026.2.5 that backend
-  drops key names and never sees releases).
+  drops key names and never sees releases), to give it keys without X tools.
+
+Both paths seed the experiment's global random generators alike
+(:class:`rigconsole.session.qa.ExperimentSeed`, seed 1), so a staircase's
+interleaving and a script's ``random()`` draws are the same on both.
 
 Both paths run at the same time warp (``--speed``, default ``max``:
 :mod:`rigconsole.session.warp`), and the limits are in the experiment's own time.
@@ -26,7 +31,7 @@ s), ``failed`` (an error), ``broken`` (did not load). It writes
 Usage::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" uv run --frozen python scripts/compat_matrix.py \\
-        [--speed max] [--seconds 600] [--stuck 30] [--only NAME ...] [--out docs/compatibility.md]
+        [--speed max] [--seconds 300] [--stuck 20] [--only NAME ...] [--jobs 2] [--out docs/compatibility.md]
 """
 
 from __future__ import annotations
@@ -46,10 +51,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WINDOW = {"size": [800, 600], "fullscr": False, "units": "height"}
-#: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s)
-SPEED, SECONDS, STUCK = "max", 600.0, 30.0  # max: one refresh period of experiment time per frame
+#: the matrix's defaults: the time warp of both paths, and its limits in the experiment's own time (s).
+#: max: one refresh period of experiment time per frame (a frame slower than that runs in real
+#: time). STUCK: no row, routine or new input of the participant's (a slider, text box, form
+#: scroll, stimulus clicked) for this long. The participant answers a waiting keyboard within 3 s
+#: and a slider, button or text box within 2.5 s, so 20 s is a routine it cannot end (it was 30 s,
+#: which the open-ended tools that draw slower than a refresh period spent at 1x). SECONDS: every
+#: demo but sternberg ends within 300 s of its own time; sternberg's 138 trials of ~5.5 s need ~750 s
+SPEED, SECONDS, STUCK = "max", 300.0, 20.0
 #: wall seconds after which a demo's process is killed (start-up included)
 WALL_LIMIT_S = 150.0
+#: demo processes run at a time (this machine and CI have 2 cores)
+JOBS = 2
 
 #: demos outside Hardware/ that need a device this matrix cannot give them
 NEEDS_HARDWARE = {
@@ -153,9 +166,23 @@ class _DryRunStop(BaseException):
 
 
 def _plain_source(script: Path) -> str:
+    """The compiled script as the plain path runs it: the same window as the console's (800x600,
+    not full screen, no frame buffer object: Builder's own ``nofbo`` blend mode, which every
+    demo's ``avg`` equals but for the FBO; the console's stimulus window has none), the
+    simulated 60 Hz refresh instead of a frame-rate measurement (the console does not
+    measure either), no expInfo dialog, and the matrix's two hooks (attach, ran)."""
     src = script.read_text(encoding="utf-8")
     src = re.sub(r"^_fullScr = .*$", "_fullScr = False", src, count=1, flags=re.M)
     src = re.sub(r"^_winSize = .*$", "_winSize = [800, 600]", src, count=1, flags=re.M)
+    # PsychoPy's FBO (a float texture blitted every flip) costs 4-6 ms a flip at 800x600 on
+    # Mesa llvmpipe (measured here): the plain path then reached 1.0-2.8x where the console reached 3-10x
+    src = src.replace("blendMode='avg', useFBO=True,", "blendMode='avg', useFBO=False,", 1)
+    src = re.sub(
+        r"win\._monitorFrameRate = win\.getActualFrameRate\([^)]*\)",
+        "win._monitorFrameRate = 60.0  # the matrix's simulated refresh (both paths)",
+        src,
+        count=1,
+    )
     # no dialog (a Builder file may have it switched off already)
     src = src.replace("    expInfo = showExpInfoDlg(expInfo=expInfo)\n", "    pass  # no dialog\n", 1)
     for old, new in (
@@ -176,7 +203,7 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
 
     from rigconsole.session.keyboard import install_event_backend_fix
     from rigconsole.session.loader import ExperimentLoadError, compile_psyexp
-    from rigconsole.session.qa import where_in_run
+    from rigconsole.session.qa import ExperimentSeed, where_in_run
     from rigconsole.session.simulate import SimulatedParticipant
     from rigconsole.session.warp import TimeWarp
 
@@ -189,6 +216,7 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
     KeyboardDevice._backend = "event"  # window-focused keys (what a participant presses in the window)
     install_event_backend_fix()
     sp = SimulatedParticipant(1)
+    experiment_seed = ExperimentSeed(1)  # as the console's dry run seeds it (rigconsole.session.qa.dry_run)
     warp = TimeWarp(speed, frame_hz=60)
     state = {"ran": False, "why": None, "where": "", "exp": None, "t0": 0.0, "wall0": time.perf_counter()}
 
@@ -210,13 +238,21 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
         state["wall0"] = time.perf_counter()
         state["t0"] = psychopy.clock.getTime()  # the limit counts from the window, as the console's does
         sp.attach(win)
-        progress = {"n": -1, "routine": None, "t": state["t0"]}
+        experiment_seed.apply()  # before the experiment's first draw (its run(); setupDevices draws none)
+        progress = {"n": -1, "routine": None, "t": state["t0"], "inputs": 0}
 
         def watchdog():
             now = psychopy.clock.getTime()  # the experiment's own time: limits do not depend on the machine
             n, routine = len(this_exp.entries), this_exp.currentRoutine
-            if n != progress["n"] or routine is not progress["routine"] or (routine is None and n == 0):
-                progress.update(n=n, routine=routine, t=now)
+            # progress as the console's dry run counts it (rigconsole.session.qa.dry_run): a row, a
+            # routine, a new input the participant gave
+            if (
+                n != progress["n"]
+                or routine is not progress["routine"]
+                or (routine is None and n == 0)
+                or sp.progress != progress["inputs"]
+            ):
+                progress.update(n=n, routine=routine, t=now, inputs=sp.progress)
             why = "stuck" if now - progress["t"] > stuck else "time limit" if now - state["t0"] > seconds else None
             if why:
                 state.update(why=why, where=where_in_run(this_exp))
@@ -257,6 +293,7 @@ def run_plain(rel: Path, tmp: Path, seconds: float, stuck: float, speed="max") -
         }
     finally:
         sp.detach()
+        experiment_seed.restore()
         warp.uninstall()
     out.update(
         wall_s=time.perf_counter() - state["wall0"], experiment_s=warp.experiment_s, speed_reached=warp.speed_reached
@@ -298,7 +335,11 @@ def _launch(mode: str, rel: Path, out: Path, seconds: float, stuck: float, speed
         "--shared",
         str(shared),
     ]
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPYCACHEPREFIX=str(cache / "pycache"))
+    # Python's bytecode cache for the demos' processes, in the matrix's own folder (nothing is
+    # written into the environment): with PYTHONDONTWRITEBYTECODE set (this machine, CI) each
+    # process compiled ~1800 modules from source, 4-5 s of its 8-10 s start-up
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(REPO), env=env)
 
 
@@ -314,18 +355,12 @@ def _prepare(rel: Path, shared: Path, cache: Path) -> None:
         pass  # each path reports it as broken
 
 
-def _collect(proc, out: Path, timeout: float) -> dict:
-    t0 = time.perf_counter()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        return {"outcome": "failed", "error": f"the process did not end within {timeout:.0f} s (killed)"}
+def _collect(proc, out: Path, t_launch: float) -> dict:
+    """The result of an ended process (``t_launch``: its ``perf_counter()`` at launch)."""
     if not out.is_file():
         return {"outcome": "failed", "error": f"the process died (exit code {proc.returncode}) without a result"}
     result = json.loads(out.read_text())
-    result["total_s"] = time.perf_counter() - t0  # with the process's start-up (importing PsychoPy)
+    result["total_s"] = time.perf_counter() - t_launch  # with the process's start-up (importing PsychoPy)
     return result
 
 
@@ -335,39 +370,69 @@ def merge(data: dict, other: dict) -> dict:
 
 
 def run_matrix(
-    seconds: float, stuck: float, only: list[str] | None = None, speed="max", wall_limit: float = WALL_LIMIT_S
+    seconds: float,
+    stuck: float,
+    only: list[str] | None = None,
+    speed="max",
+    wall_limit: float = WALL_LIMIT_S,
+    jobs: int = JOBS,
 ) -> dict:
-    """Run the demos (those whose path contains one of ``only``), both paths at once for each;
+    """Run the demos (those whose path contains one of ``only``), each path in its own process,
+    ``jobs`` processes at a time (the next starts when one ends, in demo order: console, plain);
     ``seconds``/``stuck`` in the experiment's own time, ``speed`` the time warp of both paths,
     ``wall_limit`` the wall seconds after which a demo's process is killed."""
     demos, skipped = list_demos()
     if only:
         demos = [d for d in demos if any(o in str(d) for o in only)]
-    results = {}
     t_start = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="matrix-"))
     cache = work / "cache"
-    for i, rel in enumerate(demos):
-        outs = {m: work / f"{i}-{m}.json" for m in ("console", "plain")}
-        shared = work / f"{i}-demo"
-        _prepare(rel, shared, cache)
-        procs = {m: _launch(m, rel, outs[m], seconds, stuck, speed, shared, cache) for m in outs}  # 2 cores
-        results[str(rel)] = {m: normalise(_collect(procs[m], outs[m], wall_limit), m) for m in procs}
-        r = results[str(rel)]
-        print(
-            f"{rel}: console {r['console']['outcome']} ({r['console'].get('total_s', 0):.0f} s), "
-            f"plain {r['plain']['outcome']} ({r['plain'].get('total_s', 0):.0f} s)",
-            flush=True,
-        )
+    queue = [(i, rel, mode) for i, rel in enumerate(demos) for mode in ("console", "plain")]
+    running: dict = {}  # (i, mode) -> (process, result file, launch time)
+    done: dict = {i: {} for i in range(len(demos))}
+    results = {}
+    while queue or running:
+        while queue and len(running) < max(1, jobs):
+            i, rel, mode = queue.pop(0)
+            shared = work / f"{i}-demo"
+            if not shared.exists():
+                _prepare(rel, shared, cache)  # both paths' copy, compiled once
+            out = work / f"{i}-{mode}.json"
+            running[(i, mode)] = (
+                _launch(mode, rel, out, seconds, stuck, speed, shared, cache),
+                out,
+                time.perf_counter(),
+            )
+        time.sleep(0.05)
+        for (i, mode), (proc, out, t0) in list(running.items()):
+            if proc.poll() is None:
+                if time.perf_counter() - t0 <= wall_limit:
+                    continue
+                proc.kill()
+                proc.wait()
+                result = {"outcome": "failed", "error": f"the process did not end within {wall_limit:.0f} s (killed)"}
+            else:
+                result = _collect(proc, out, t0)
+            del running[(i, mode)]
+            done[i][mode] = normalise(result, mode)
+            if len(done[i]) == 2:
+                rel, r = demos[i], done[i]
+                results[str(rel)] = {m: r[m] for m in ("console", "plain")}
+                print(
+                    f"{rel}: console {r['console']['outcome']} ({r['console'].get('total_s', 0):.0f} s), "
+                    f"plain {r['plain']['outcome']} ({r['plain'].get('total_s', 0):.0f} s)",
+                    flush=True,
+                )
     shutil.rmtree(work, ignore_errors=True)
     from rigconsole.session.warp import format_speed
 
     return {
-        "results": results,
+        "results": {str(rel): results[str(rel)] for rel in demos},
         "skipped": skipped,
         "seconds": seconds,
         "stuck": stuck,
         "speed": format_speed(speed),
+        "jobs": jobs,
         "elapsed_s": time.perf_counter() - t_start,
     }
 
@@ -441,15 +506,22 @@ def write_markdown(data: dict, path: Path) -> None:
         "with its default settings, as a new user has them (no monitor configured; the rig core",
         "as `rigconsole run --simulate-participant 1 --speed SPEED` builds it) and through plain",
         "PsychoPy (the compiled script run as its `__main__`, no dialog, window-focused `event`",
-        "keys with Rig Console's fix), both in an 800x600 window at the same time warp",
+        "keys with Rig Console's fix), both in the same window (800x600, no frame buffer object:",
+        "the console's stimulus window has none, and plain PsychoPy gets Builder's own *nofbo*",
+        "blend mode; a simulated 60 Hz refresh), with the experiment's own randomness seeded alike",
+        "(its global generators and unseeded loops: `rigconsole.session.qa.ExperimentSeed`), at",
+        "the same time warp",
         f"(speed **{data.get('speed', '1x')}**: `rigconsole.session.warp`; *max* runs as fast as frames",
         "are drawn, one refresh period of experiment time per frame; at a fixed speed a frame drawn",
         "late is a dropped frame in the experiment's time). Limits, in the",
-        f"experiment's own time (a slower machine gives the same outcomes): {data['stuck']:g} s",
-        f"without a new row or routine is *stuck*; a run still progressing at {data['seconds']:g} s is",
-        "stopped (*time limit*). *speed* is the speed each path reached (experiment s per wall s),",
-        "*wall* the wall time of the run and, in brackets, of the demo's process (importing",
-        "PsychoPy and opening the window included).",
+        f"experiment's own time: {data['stuck']:g} s without a new row, routine or new input of the",
+        "participant's (a slider rated, a text box typed into, a form scrolled, a stimulus clicked)",
+        f"is *stuck*; a run still progressing at {data['seconds']:g} s is stopped (*time limit*). A frame",
+        "that takes longer than a refresh period to draw runs in real time (the warp never goes",
+        "below 1x), so there a slower machine gives more experiment time per frame. *speed* is the",
+        "speed each path reached (experiment s per wall s), *wall* the wall time of the run and,",
+        "in brackets, of the demo's process (importing PsychoPy and opening the window included;",
+        f"{data.get('jobs', JOBS)} processes run at a time).",
         "",
         f"psychopy {_psychopy_version()}, {time.strftime('%Y-%m-%d')}: {n} demos; completed in the console "
         f"{done['console']}, in plain PsychoPy {done['plain']}"
@@ -497,6 +569,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--speed", default=str(SPEED), help="time warp of both paths: a number (1: real time) or 'max'")
     ap.add_argument("--only", nargs="*", help="run only demos whose path contains one of these")
+    ap.add_argument("--jobs", type=int, default=JOBS, help="demo processes run at a time")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "compatibility.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     ap.add_argument("--from-json", type=Path, default=None, help="only rewrite the markdown from a saved JSON")
@@ -517,7 +590,7 @@ def main(argv=None) -> int:
         data = json.loads(args.from_json.read_text())
         data["results"] = {k: {m: normalise(v, m) for m, v in r.items()} for k, r in data["results"].items()}
     else:
-        data = run_matrix(args.seconds, args.stuck, args.only, speed=_speed(args.speed))
+        data = run_matrix(args.seconds, args.stuck, args.only, speed=_speed(args.speed), jobs=args.jobs)
         if args.merge_into:
             old = json.loads(args.merge_into.read_text())
             data = merge(old, data)  # the full run's elapsed time stays

@@ -184,3 +184,45 @@ def test_typing_into_a_text_box_and_naming_what_it_could_not_do(tmp_path, make_s
 
     assert all(a in SimulatedParticipant.ANSWERS for a in answers), answers
     assert report.simulated.get("typed") == 2
+
+
+def test_experiment_seed_repeats_the_experiments_draws_and_leaves_nothing_behind():
+    """A dry run's seed makes the experiment's own randomness repeat (global generators, a loop's
+    order, a staircase's interleaving) and puts everything back after: a real run then draws as
+    if no dry run had happened."""
+    import random
+
+    import numpy as np
+    from psychopy import data
+
+    from rigconsole.session.qa import ExperimentSeed
+
+    def draws():
+        trials = data.TrialHandler2([{"a": i} for i in range(8)], 1, method="random")
+        stairs = data.MultiStairHandler(conditions=[{"label": str(i), "startVal": 0.1} for i in range(4)], nTrials=4)
+        return (
+            [t["a"] for t in trials],
+            [s.condition["label"] for s in stairs.thisPassRemaining],
+            float(np.random.random()),
+            random.random(),
+        )
+
+    np.random.seed(123)
+    random.seed(123)
+    expected_after = (np.random.random(), random.random())
+    np.random.seed(123)
+    random.seed(123)
+    with ExperimentSeed(1) as seeded:
+        first = draws()
+    after = (np.random.random(), random.random())
+    with ExperimentSeed(1):
+        second = draws()
+    with ExperimentSeed(2):
+        other = draws()
+    assert first == second and first != other
+    assert seeded.loops_seeded == 2
+    assert after == expected_after  # the global generators continue as if no dry run had happened
+    # a loop made outside a dry run is unseeded again, and a loop's own seed is kept within one
+    assert data.TrialHandler2([{"a": 1}], 1).seed is None
+    with ExperimentSeed(1):
+        assert data.TrialHandler2([{"a": 1}], 1, seed=7).seed == 7

@@ -27,7 +27,15 @@ from typing import Any
 from .outcomes import where_in_run
 from .runs import RunState
 
-__all__ = ["QAReport", "qa_report", "dry_run", "empty_columns", "trials_per_loop", "where_in_run"]
+__all__ = [
+    "QAReport",
+    "qa_report",
+    "dry_run",
+    "empty_columns",
+    "trials_per_loop",
+    "where_in_run",
+    "ExperimentSeed",
+]
 
 log = logging.getLogger("rigconsole.qa")
 
@@ -254,6 +262,103 @@ def qa_report(
     )
 
 
+class ExperimentSeed:
+    """The experiment's own unseeded randomness made repeatable for a dry run, and put back after.
+
+    Builder scripts draw from the global generators (``from numpy.random import random,
+    randint, shuffle``; code components use ``random``), seeded from the OS at start-up, and
+    PsychoPy's loops draw their orders from generators of their own, seeded from the OS unless
+    the loop gives a seed (``TrialHandler``/``TrialHandler2``/``TrialHandlerExt`` ``seed``,
+    ``MultiStairHandler`` ``randomSeed``: a staircase's interleaving). During a dry run
+    :meth:`apply` seeds the global ones (``numpy.random.seed(seed)``, ``random.seed(seed)``) and
+    gives each loop made without a seed the next of a fixed sequence of seeds drawn from
+    ``numpy.random.SeedSequence(seed)``, so the run repeats, and two runs with the same seed
+    (the console's and plain PsychoPy's, in the compatibility matrix) make the same draws. A
+    loop the experiment seeds keeps its seed. :meth:`restore` puts the global generators'
+    states from before back and the loops' own seeding, so a real run after a dry run draws as
+    if no dry run had happened.
+
+    Usage::
+
+        with ExperimentSeed(1):
+            session.runExperiment(key, expInfo)
+    """
+
+    #: (class in ``psychopy.data``, its seed argument): the loops that draw from a generator of their own
+    LOOPS = (
+        ("TrialHandler", "seed"),
+        ("TrialHandler2", "seed"),
+        ("TrialHandlerExt", "seed"),
+        ("MultiStairHandler", "randomSeed"),
+    )
+
+    def __init__(self, seed: int | None):
+        self.seed = seed
+        self._saved: tuple | None = None
+        self._patched: list[tuple[type, Any]] = []
+        self.loops_seeded = 0
+
+    def apply(self) -> None:
+        """Seed the global generators and the unseeded loops made from now on (nothing when
+        ``seed`` is ``None``); idempotent."""
+        import inspect
+        import random
+
+        import numpy as np
+        from psychopy import data
+
+        if self.seed is None or self._saved is not None:
+            return
+        self._saved = (np.random.get_state(), random.getstate())
+        np.random.seed(self.seed)
+        random.seed(self.seed)
+        seeds = np.random.SeedSequence(self.seed)
+        me = self
+
+        def seeding(orig, arg):
+            sig = inspect.signature(orig)
+
+            def __init__(handler, *args, **kwargs):
+                bound = sig.bind_partial(handler, *args, **kwargs)
+                if bound.arguments.get(arg) is None:
+                    (child,) = seeds.spawn(1)  # the next of a fixed sequence: loops made in the same order get the same
+                    kwargs[arg] = int(child.generate_state(1)[0])
+                    me.loops_seeded += 1
+                orig(handler, *args, **kwargs)
+
+            return __init__
+
+        for name, arg in self.LOOPS:
+            cls = data.__dict__.get(name)
+            if isinstance(cls, type) and "__init__" in cls.__dict__:
+                orig = cls.__dict__["__init__"]
+                self._patched.append((cls, orig))
+                cls.__init__ = seeding(orig, arg)  # type: ignore[misc]
+
+    def restore(self) -> None:
+        """Put the generators' states from before :meth:`apply` and the loops' own seeding back (idempotent)."""
+        import random
+
+        import numpy as np
+
+        for cls, orig in reversed(self._patched):
+            cls.__init__ = orig  # type: ignore[misc]
+        self._patched.clear()
+        if self._saved is None:
+            return
+        np_state, py_state = self._saved
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+        self._saved = None
+
+    def __enter__(self) -> ExperimentSeed:
+        self.apply()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+
+
 def dry_run(
     session,
     key: str,
@@ -273,7 +378,9 @@ def dry_run(
     watchdog on the same flips calls ``session.stopExperiment()`` when no data
     row was added for ``stuck_after_s`` (the report says ``"stuck"`` and where:
     routine, loop and trial, and the keys the experiment was waiting for); a
-    new routine counts as progress too.
+    new routine counts as progress too, and so does a new input the participant gave
+    (:attr:`.simulate.SimulatedParticipant.progress`: a slider rated, a text box typed into,
+    a form scrolled, a stimulus clicked for the first time).
     The caller chooses the data folder (dry-run data belong apart from real data).
 
     With ``speed`` other than 1 the run is time-warped (:class:`.warp.TimeWarp`):
@@ -284,10 +391,14 @@ def dry_run(
     (``stuck_after_s``, ``max_duration_s``) are in the experiment's own time, so a
     slower machine gives the same outcome.
 
+    With a ``seed``, the experiment's own draws from the global random generators repeat too
+    (:class:`ExperimentSeed`; their states are put back after the run).
+
     Args:
         session: a ``rigconsole.Session``.
         key, expInfo: as for ``Session.runExperiment``.
-        seed: the participant's seed (ignored when ``participant`` is given).
+        seed: the participant's seed (ignored when ``participant`` is given), and the seed of
+            the experiment's global random generators for the run (``None``: left unseeded).
         stuck_after_s: experiment seconds without a new data row (or routine) that count as stuck.
         max_duration_s: stop the run after this many experiment seconds (outcome ``"time
             limit"``); ``None``: no limit.
@@ -338,6 +449,9 @@ def dry_run(
         if routine is not state.get("routine"):  # a new routine is progress too (routines outside loops)
             state["routine"] = routine
             state["last_progress"] = t
+        elif sp.progress != state.get("inputs"):  # a new input taken (a slider, a text box, a form's scroll)
+            state["inputs"] = sp.progress
+            state["last_progress"] = t
         elif routine is None and not getattr(this_exp, "entries", None):
             state["last_progress"] = t  # still setting up (loading stimuli): not stuck, whatever the warp
         if not state["stuck"] and t - state["last_progress"] > stuck_after_s:
@@ -348,6 +462,12 @@ def dry_run(
             waiting = sp.waiting_for()
             if waiting:
                 where += (", " if where else "") + "waiting for keys " + waiting
+            given = sp.given_since(state["last_progress"])
+            if given:  # the participant did act: the routine does not end on what it was given
+                where += (", " if where else "") + f"the participant gave {given} since, none ended it"
+            elif not inputs and not waiting and routine is not None:
+                # nothing in the routine takes an input, and it has no end of its own
+                where += ", no component takes an input and none ends it: it runs until Escape"
             rows = len(getattr(this_exp, "entries", None) or [])
             state.update(stuck=True, where=where or f"after data row {rows}: no new row for {stuck_after_s:g} s")
             log.warning("dry run of %s stuck (%s); stopping it", key, state["where"])
@@ -368,8 +488,10 @@ def dry_run(
         session.frame_hook.set_time_warp(warp)
     wall0 = time.perf_counter()
     error = None
+    experiment_seed = ExperimentSeed(seed)
     try:
         session.events.trial_added.connect(on_trial)
+        experiment_seed.apply()
         state["t_start"] = state["last_progress"] = t0 = now()
         sp.attach(session.win)
         state["watching"] = True
@@ -384,6 +506,7 @@ def dry_run(
             session.events.trial_added.disconnect(on_trial)
             experiment_s = now() - t0
     finally:
+        experiment_seed.restore()
         if warp is not None:
             session.frame_hook.set_time_warp(None)
             warp.uninstall()

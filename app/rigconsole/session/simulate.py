@@ -85,6 +85,7 @@ class _Wait:
     rt: float = 0.0
     hold: float = 0.1
     done_at: float | None = None
+    last_frame: int = -10
 
 
 @dataclass
@@ -113,7 +114,9 @@ class SimulatedParticipant:
             ``mouse_release``, ``withheld``), and ``key``/``rt``/``pos``/``target``.
     """
 
-    #: polls of one key list further apart than this end one waiting (s)
+    #: polls of one key list further apart than this end one waiting (s), unless they came on
+    #: consecutive frames (a frame that takes longer than this to draw, e.g. a big form's at 1x
+    #: under a loaded machine, does not end a wait: :meth:`_recent`)
     GAP_S = 0.25
     #: a keyboard answered and still polled this long after is answered again (s)
     REPEAT_AFTER_S = 2.0
@@ -160,6 +163,14 @@ class SimulatedParticipant:
         self._forms: list[Any] = []
         self._typed: set[int] = set()
         self._typed_focus_tries = 0
+        self._clicked: set[int] = set()
+        self._frames = 0  # flips seen while attached
+        #: how many new inputs it has given: a slider or a stimulus clicked for the first time, a
+        #: text box typed into, a form scrolled (a dry run's watchdog counts them as progress: a
+        #: form's items or a routine's sliders take longer than the stuck limit to answer
+        #: without a data row); key presses are not counted (an open-ended routine may take
+        #: keys for ever)
+        self.progress = 0
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, win, thisExp=None) -> None:
@@ -228,7 +239,7 @@ class SimulatedParticipant:
         now = _now()
         w = self._waits.get(keys)
         again = w is not None and w.done_at is not None and now - w.done_at > self.REPEAT_AFTER_S
-        if w is None or now - w.last > self.GAP_S or again:  # a fresh wait, or one asked again
+        if w is None or not self._recent(w.last, w.last_frame, now) or again:  # a fresh wait, or one asked again
             key = self._choose_key(keyList, ignoreKeys)
             respond = bool(self.rng.random() < self.p_respond)
             rt = self._rt()
@@ -237,7 +248,7 @@ class SimulatedParticipant:
                 keys=keys, first=now, last=now, press_at=press_at, key=key, respond=respond, rt=rt, hold=self._hold()
             )
             self._waits[keys] = w
-        w.last = now
+        w.last, w.last_frame = now, self._frames
 
     # ------------------------------------------------------------- event.getKeys
     def _observe_event_keys(self) -> None:
@@ -360,9 +371,20 @@ class SimulatedParticipant:
     def _on_mouse_poll(self) -> None:
         now = _now()
         w = self._mouse_wait
-        if w is None or now - w["last"] > self.GAP_S or (w["done_at"] and now - w["done_at"] > 0.6):
-            self._mouse_wait = w = {"first": now, "last": now, "at": now + self._rt(self.mouse_rng), "done_at": None}
-        w["last"] = now
+        if (
+            w is None
+            or not self._recent(w["last"], w["last_frame"], now)
+            or (w["done_at"] and now - w["done_at"] > 0.6)
+        ):
+            at = now + self._rt(self.mouse_rng)
+            self._mouse_wait = w = {"first": now, "last": now, "at": at, "done_at": None, "last_frame": self._frames}
+        w["last"], w["last_frame"] = now, self._frames
+
+    def _recent(self, last: float, last_frame: int, now: float) -> bool:
+        """A poll at ``last`` (s, on the participant's frame ``last_frame``) is part of the same
+        waiting as one now: within :attr:`GAP_S`, or on this frame or the one before (however
+        long the frames take to draw)."""
+        return now - last <= self.GAP_S or self._frames - last_frame <= 1
 
     def _mouse_target(self):
         """Window-unit position to click and what it is: a slider point, a clickable stimulus, the centre."""
@@ -383,6 +405,8 @@ class SimulatedParticipant:
                 if not self._slider_in_view(slider):
                     continue  # a form's item scrolled out of view: it waits for the form to scroll
                 self._slider_tries[id(slider)] = tries + 1
+                if tries == 0:
+                    self.progress += 1
                 size = layout.Size(slider.size, units=slider.units, win=win).pix
                 pos = layout.Position(slider.pos, units=slider.units, win=win).pix
                 u = float(self.mouse_rng.uniform(0.1, 0.9)) - 0.5
@@ -393,6 +417,9 @@ class SimulatedParticipant:
         live = [s for s in self._clickables if getattr(s, "autoDraw", False) or getattr(s, "status", None) == 1]
         if live:
             stim = live[int(self.mouse_rng.integers(len(live)))]
+            if id(stim) not in self._clicked:
+                self._clicked.add(id(stim))
+                self.progress += 1
             try:
                 return _pix_to_win(
                     _centre_pix(stim, win), win
@@ -405,6 +432,7 @@ class SimulatedParticipant:
     def _tick(self) -> None:
         if not self._attached:
             return
+        self._frames += 1
         try:
             self._step(_now())
         except Exception:  # the participant must never break the experiment
@@ -422,7 +450,7 @@ class SimulatedParticipant:
                 continue
             if self._typing is not None:  # typing first, then the key that submits it
                 continue
-            still_waiting = now - w.last < self.GAP_S
+            still_waiting = self._recent(w.last, w.last_frame, now)
             if not still_waiting:
                 if not w.respond:
                     self._log("withheld", key=w.key)
@@ -437,7 +465,7 @@ class SimulatedParticipant:
         m = self._mouse_wait
         if m is not None and m["done_at"] is None and now >= m["at"] and not self._mouse_off:
             m["done_at"] = now
-            if now - m["last"] < self.GAP_S:
+            if self._recent(m["last"], m["last_frame"], now):
                 try:
                     if not self._open_sliders() and self._form_scroll():
                         m["done_at"] = None
@@ -491,6 +519,7 @@ class SimulatedParticipant:
         if not _is_live(box) or not t["left"]:
             self._typed.add(id(box))
             if not t["left"]:
+                self.progress += 1
                 self._log("typed", text=t["answer"], target=f"text box {getattr(box, 'name', '')}".strip())
             self._typing = None
             return
@@ -540,6 +569,7 @@ class SimulatedParticipant:
             x, y = _win_to_pyglet(_pix_to_win(_centre_pix(form, self.win), self.win), self.win)
             handle.dispatch_event("on_mouse_scroll", x, y, 0, -self.SCROLL_NOTCHES)
             self._log("scroll", target=f"form {getattr(form, 'name', '')}".strip())
+            self.progress += 1
             return True
         return False
 
@@ -564,8 +594,19 @@ class SimulatedParticipant:
     def waiting_for(self) -> str:
         """The key lists the experiment is polling now, e.g. ``"['space'], any key"``; ``""`` when none."""
         now = _now()
-        live = [w.keys for w in self._waits.values() if now - w.last < self.GAP_S]
+        live = [w.keys for w in self._waits.values() if self._recent(w.last, w.last_frame, now)]
         return ", ".join("any key" if k is None else str(list(k)) for k in live)
+
+    def given_since(self, t: float) -> str:
+        """What it did since experiment time ``t`` (s), e.g. ``"12 key presses, 2 clicks"``; ``""`` when nothing."""
+        kinds = {"key_press": "key press", "mouse_press": "click", "typed": "text typed", "scroll": "scroll"}
+        counts: dict[str, int] = {}
+        for a in self.actions:
+            if a["t"] >= t and a["kind"] in kinds:
+                counts[kinds[a["kind"]]] = counts.get(kinds[a["kind"]], 0) + 1
+        return ", ".join(
+            f"{n} {k}" + ("es" if n > 1 and k.endswith("ss") else "s" if n > 1 else "") for k, n in counts.items()
+        )
 
     def summary(self) -> dict[str, int]:
         """``{kind: count}`` of :attr:`actions`."""
@@ -603,6 +644,7 @@ _INPUTS = (
     ("Sound", "the sound playing to its end"),
     ("ButtonBox", "a press on the button box"),
     ("BaseButtonGroup", "a press on the button box"),
+    ("PanoramicImageStim", "Escape (a panorama viewer: the mouse and arrow keys look around, nothing ends it)"),
 )
 
 
@@ -624,8 +666,29 @@ def waiting_inputs(routine) -> list[str]:
         else:
             what = next((text for cls, text in _INPUTS if cls in names), None)
         if what:
-            out.append(f"{what} ({type(comp).__name__} {getattr(comp, 'name', '')!r})")
+            given = _given(comp)
+            out.append(
+                f"{what} ({type(comp).__name__} {getattr(comp, 'name', '')!r})"
+                + (f": given ({given}), the routine does not end on it" if given else "")
+            )
     return out
+
+
+def _given(comp) -> str:
+    """What a started input component has got already: a slider's rating, a Builder keyboard's
+    keys (``comp.keys``, which Builder's code sets); ``""`` when nothing (or it cannot tell)."""
+    try:
+        if "Slider" in [c.__name__ for c in type(comp).__mro__]:
+            rating = comp.getRating()
+            return "" if rating is None else f"rated {rating:g}" if isinstance(rating, (int, float)) else "rated"
+        keys = comp.__dict__.get("keys")
+        if isinstance(keys, str) and keys:
+            return f"key {keys}"
+        if isinstance(keys, list) and keys:
+            return "keys " + ", ".join(str(k) for k in keys[-3:])
+    except Exception:  # a component this cannot read: say nothing of it
+        return ""
+    return ""
 
 
 def _now() -> float:
