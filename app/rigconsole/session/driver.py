@@ -241,6 +241,7 @@ class RunDriver:
                 ):
                     record.raised_in = step  # every trial ran: finished with errors
             finally:
+                self._stop_at = None  # run() has returned: the stop grace no longer applies (the wrap-up flips)
                 intervals = hook.stop_recording()
                 if len(intervals) > self._intervals_sent:
                     self._events.frame_intervals.emit(record, intervals[self._intervals_sent :])
