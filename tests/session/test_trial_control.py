@@ -100,12 +100,12 @@ def test_repeat_this_trial_puts_that_trial_in_the_csv_twice_and_the_annotation_s
     assert _trials(rows).count(k) == 2
     first = _trials(rows).index(k)
     assert _interrupted(rows)[first] == 1 and _interrupted(rows)[first + 1] == 0
-    assert f"repeat trial {k}" in rows[first]["notes"]  # PsychoPy's addAnnotation, in that trial's row
+    assert f"repeat trial {k + 1}" in rows[first]["notes"]  # PsychoPy's addAnnotation, in that trial's row
     notes = _control_notes(rig)
     assert len(notes) == 1
     note = notes[0]
     assert note["source"] == "remote:PI office" and note["fields"]["trial"] == k
-    assert f"repeat trial {k}" in note["text"] and note["fields"]["experiment"] == "gonogo/gonogo.py"
+    assert f"repeat trial {k + 1}" in note["text"] and note["fields"]["experiment"] == "gonogo/gonogo.py"
     assert abs(note["t"] - time.time()) < 60
 
 

@@ -27,7 +27,8 @@ def console(qtbot, tmp_path):
     root = tmp_path / "root"
     shutil.copytree(REPO / "resources" / "experiments", root)
     settings = Settings(root=root, data_dir=tmp_path / "data", window=WindowSettings(size=(400, 300)))
-    c = build_console(settings=settings, simulated_vsync_hz=60, show=True)
+    # (no instruments: the dock and the run are what the screenshot shows)
+    c = build_console(settings=settings, simulated_vsync_hz=60, show=True, instruments=False)
     qtbot.waitExposed(c.window)
     qtbot.waitUntil(lambda: c.trial_control is not None, timeout=60_000)
     yield c
@@ -104,5 +105,5 @@ def test_repeat_clicked_during_a_gonogo_run_puts_that_trial_in_the_csv_twice(qtb
     notes = [a for a in c.data_log.annotations() if a["kind"] == "trial-control"]
     assert len(notes) == 1 and notes[0]["source"] == "console"
     assert notes[0]["fields"]["action"] == "repeat" and notes[0]["fields"]["trial"] == k
-    assert f"repeat trial {k}" in notes[0]["text"] and f"repeat trial {k}" in rows[k]["notes"]
+    assert f"repeat trial {k + 1}" in notes[0]["text"] and f"repeat trial {k + 1}" in rows[k]["notes"]
     assert seen["rows"] > 0 and seen["shot"].stat().st_size > 10_000

@@ -25,9 +25,10 @@ the button with it as tooltip, the remote API answers it with 409).
 
 Every action is recorded as an annotation of kind ``"trial-control"`` in the session
 data log (who: ``"console"`` or ``"remote:<token name>"``; when: its time; what:
-the text and ``fields``: ``action``, ``run`` (run number), ``experiment``,
-``loop``, ``trial`` (``thisN`` of the trial in progress) and the action's
-arguments), and as PsychoPy's ``addAnnotation`` in the interrupted trial's row
+the text, where trials are numbered from 1 as the console shows them, and
+``fields``: ``action``, ``run`` (run number), ``experiment``, ``loop``,
+``trial`` (PsychoPy's 0-based ``thisN`` of the trial in progress, as a note's
+``trial``) and the action's arguments, ``skipped`` as ``thisN`` too), and as PsychoPy's ``addAnnotation`` in the interrupted trial's row
 (its ``notes`` column). Actions may be asked for from any thread: they run on the
 main thread (through the session's command queue, at the experiment's next flip,
 as pause and stop do). :attr:`TrialControl.events` announces each one (psygnal).
@@ -236,7 +237,7 @@ class TrialControl:
         current = loop.thisTrial
         self._session.cueTrial(current)
         end_trial(loop)
-        return self._record("repeat", who, f"repeat trial {current.thisN}", loop=loop, trial=current)
+        return self._record("repeat", who, f"repeat trial {current.thisN + 1}", loop=loop, trial=current)
 
     @_on_main_thread
     def next_trial(self, who: str = "console") -> dict[str, Any]:
@@ -249,7 +250,9 @@ class TrialControl:
         _exp, loop, _inner = self._where()
         current = loop.thisTrial
         end_trial(loop)
-        return self._record("next", who, f"end trial {current.thisN}, go on to the next", loop=loop, trial=current)
+        return self._record(
+            "next", who, f"end trial {current.thisN + 1}, go on to the next", loop=loop, trial=current
+        )
 
     @_on_main_thread
     def skip_trials(self, n: int, who: str = "console") -> dict[str, Any]:
@@ -267,7 +270,8 @@ class TrialControl:
         before = len(loop.elapsedTrials)
         self._session.skipTrials(n)
         skipped = [int(t.thisN) for t in loop.elapsedTrials[before + 1 :]] + [int(loop.thisTrial.thisN)]
-        text = f"end trial {current.thisN} and skip {len(skipped)} trial(s) ({', '.join(map(str, skipped))})"
+        numbers = ", ".join(str(n + 1) for n in skipped)
+        text = f"end trial {current.thisN + 1} and skip {len(skipped)} trial(s) ({numbers})"
         return self._record("skip", who, text, loop=loop, trial=current, n=n, skipped=skipped)
 
     @_on_main_thread
@@ -283,7 +287,7 @@ class TrialControl:
         current = getattr(inner, "thisTrial", None)
         self._session.pauseLoop()
         n = getattr(current, "thisN", None)
-        text = "pause at the end of this loop iteration" + (f" (after trial {n})" if n is not None else "")
+        text = "pause at the end of this loop iteration" + (f" (after trial {n + 1})" if n is not None else "")
         return self._record("pause_loop", who, text, loop=inner, trial=current)
 
     @_on_main_thread
