@@ -462,6 +462,7 @@ def run(expInfo, thisExp, win, inputs=None, globalClock=None, thisSession=None):
         outcome, _ = _runPhase(thisExp, inputs, win, kb, FIXATION_DUR, [fixation],
                                thisTrial=thisTrial)
         if outcome == 'stop':
+            thisExp.thisEntry = {}  # a trial interrupted by a stop is not logged
             break
         # --- stimulus / response window ---
         onset = {}
@@ -474,6 +475,7 @@ def run(expInfo, thisExp, win, inputs=None, globalClock=None, thisSession=None):
                 thisTrial=thisTrial,
             )
             if outcome == 'stop':
+                thisExp.thisEntry = {}
                 break
         thisExp.addData('trial', trialIdx)
         thisExp.addData('condition', cond)
@@ -515,6 +517,7 @@ def run(expInfo, thisExp, win, inputs=None, globalClock=None, thisSession=None):
             outcome, _ = _runPhase(thisExp, inputs, win, kb, FEEDBACK_DUR, [fbText],
                                    thisTrial=thisTrial)
             if outcome == 'stop':
+                thisExp.thisEntry = {}  # (the trial's row is stored: only the loop's next values)
                 break
         thisTrial.status = FINISHED
         # a pause asked for at the end of the loop's iteration (Session.pauseLoop), as Builder does
@@ -523,6 +526,7 @@ def run(expInfo, thisExp, win, inputs=None, globalClock=None, thisSession=None):
             pauseExperiment(thisExp, inputs, win)
             trials.status = STARTED
             if thisExp.status == FINISHED:
+                thisExp.thisEntry = {}
                 break
     endExperiment(thisExp, win=win)
 
