@@ -223,3 +223,19 @@ def test_the_upcoming_trials_are_the_next_conditions(rig):
     conds = {int(float(r["trial"])): r["condition"] for r in rows}
     assert [u["conditions"]["condition"] for u in st["upcoming"]] == [conds[u["thisN"]] for u in st["upcoming"]]
     assert st["remaining"] == 6 - k - 1
+
+
+def test_next_trial_ends_this_one_and_skips_none(rig):
+    """Through PsychoPy's ``Session.next`` ("move on to the next trial"): trial k is cut short, k+1 runs."""
+    tc = rig.queue.trial_control
+
+    def during(rec):
+        _wait(lambda: rec.n_trials >= 1)
+        time.sleep(0.15)
+        return tc.next_trial()
+
+    rows, row, rec = _run(rig, GNG, during)
+    k = row["fields"]["trial"]
+    assert _trials(rows) == list(range(6))
+    assert _interrupted(rows) == [int(i == k) for i in range(6)]
+    assert row["fields"]["action"] == "next" and rec.n_trials == 6

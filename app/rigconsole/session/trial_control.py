@@ -249,7 +249,7 @@ class TrialControl:
         self._check("next")
         _exp, loop, _inner = self._where()
         current = loop.thisTrial
-        end_trial(loop)
+        self._session.next()  # PsychoPy's Session.next: this trial ends, the loop goes on
         return self._record(
             "next", who, f"end trial {current.thisN + 1}, go on to the next", loop=loop, trial=current
         )
