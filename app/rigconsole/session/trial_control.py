@@ -250,9 +250,7 @@ class TrialControl:
         _exp, loop, _inner = self._where()
         current = loop.thisTrial
         self._session.next()  # PsychoPy's Session.next: this trial ends, the loop goes on
-        return self._record(
-            "next", who, f"end trial {current.thisN + 1}, go on to the next", loop=loop, trial=current
-        )
+        return self._record("next", who, f"end trial {current.thisN + 1}, go on to the next", loop=loop, trial=current)
 
     @_on_main_thread
     def skip_trials(self, n: int, who: str = "console") -> dict[str, Any]:
