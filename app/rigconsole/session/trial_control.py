@@ -29,7 +29,7 @@ the text, where trials are numbered from 1 as the console shows them, and
 ``fields``: ``action``, ``run`` (run number), ``experiment``, ``loop``,
 ``trial`` (PsychoPy's 0-based ``thisN`` of the trial in progress, as a note's
 ``trial``) and the action's arguments, ``skipped`` as ``thisN`` too), and as PsychoPy's ``addAnnotation`` in the interrupted trial's row
-(its ``notes`` column). Actions may be asked for from any thread: they run on the
+(its ``notes`` column). Actions and reads may be asked for from any thread: they run on the
 main thread (through the session's command queue, at the experiment's next flip,
 as pause and stop do). :attr:`TrialControl.events` announces each one (psygnal).
 """
@@ -134,6 +134,7 @@ class TrialControl:
         inner = exp.getCurrentLoop(isTrials=False)
         return exp, (trials if trials is not exp else None), (inner if inner is not exp else None)
 
+    @_on_main_thread
     def availability(self) -> dict[str, dict[str, Any]]:
         """``{action: {"enabled": bool, "reason": str}}`` for every action of :data:`ACTIONS`;
         ``reason`` is the one line saying why it cannot be done now (``""`` when it can)."""
@@ -180,6 +181,7 @@ class TrialControl:
         put("exp_info", "")
         return out
 
+    @_on_main_thread
     def upcoming(self, n: int = 5) -> list[dict[str, Any]]:
         """The next ``n`` trials of the running loop (``getFutureTrials``), nearest first:
         ``[{"thisN": int, "conditions": {name: value}, "skipped": bool}]``; ``[]`` when none runs,
@@ -194,6 +196,7 @@ class TrialControl:
             out.append({"thisN": int(t.thisN), "conditions": {str(k): _plain(v) for k, v in t.items()}})
         return out
 
+    @_on_main_thread
     def state(self, n_upcoming: int = 5) -> dict[str, Any]:
         """JSON-friendly: ``{"running", "experiment", "run", "loop", "loop_type", "trial", "remaining",
         "actions" (:meth:`availability`), "upcoming" (:meth:`upcoming`), "exp_info"}`` (the remote
