@@ -107,3 +107,33 @@ def test_repeat_clicked_during_a_gonogo_run_puts_that_trial_in_the_csv_twice(qtb
     assert notes[0]["fields"]["action"] == "repeat" and notes[0]["fields"]["trial"] == k
     assert f"repeat trial {k + 1}" in notes[0]["text"] and f"repeat trial {k + 1}" in rows[k]["notes"]
     assert seen["rows"] > 0 and seen["shot"].stat().st_size > 10_000
+
+
+def test_a_staircase_greys_repeat_and_skip_with_the_reason(qtbot, console, during_run):
+    """The bundled detection task runs a StairHandler: repeat, next and skip are greyed, their
+    tooltips say why; pausing at the loop's end and editing expInfo stay available."""
+    c = console
+    dock = c.trial_control
+    seen: dict = {}
+    script = during_run()
+
+    def in_staircase():
+        return c.session.current_run is not None and dock.state.get("loop_type") == "StairHandler"
+
+    def look():
+        dock.refresh()
+        seen.update({a: (b.isEnabled(), b.toolTip()) for a, b in dock.buttons.items()})
+        seen["where"] = dock.where.text()
+        c.rig.queue.stop()
+
+    script.when(lambda: (dock.refresh() or True) and in_staircase(), look, "look")
+    script.start()
+    # a simulated participant answers the instructions screen (a dry run)
+    c.rig.queue.run_now("detection/detection.psyexp", {"participant": "st01"}, mode="dry run")
+    qtbot.waitUntil(lambda: "look" in script.done and c.session.current_run is None, timeout=120_000)
+    script.check(["look"])
+    for action in ("repeat", "next", "skip"):
+        enabled, tip = seen[action]
+        assert not enabled and tip.startswith("Not now: the running loop 'trials' is a StairHandler"), tip
+    assert seen["pause_loop"][0] and seen["exp_info"][0]
+    assert "trials (StairHandler)" in seen["where"]
