@@ -172,6 +172,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     simulate = args.simulate_participant is not None
     if args.speed is not None and not simulate:
         raise UsageError("--speed is for dry runs: add --simulate-participant (a real run keeps real time)")
+    if args.pilot and (simulate or plan is not None):
+        raise UsageError(
+            "--pilot is for one experiment run by a person: a plan gives each item's mode (mode: pilot), "
+            "and a dry run has a simulated participant"
+        )
     # the same rig core as the console, with no views: the run lands in a session .h5 too
     remote = None
     if args.remote:
@@ -218,11 +223,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     notifications.notified.connect(_data_log_error)
     session_file = rig.data_log.path
-    dry_logs: list[Path] = []  # a dry run's own session files (<data folder>/dry-runs)
-    if simulate:
-        from .rig import DRY_RUNS_FOLDER
+    dry_logs: list[Path] = []  # a dry run's (or pilot run's) own session files (<data folder>/dry-runs, /pilot)
+    if simulate or args.pilot:
+        from .rig import DRY_RUNS_FOLDER, PILOT_FOLDER
 
-        dry_folder = data_dir / DRY_RUNS_FOLDER
+        dry_folder = data_dir / (DRY_RUNS_FOLDER if simulate else PILOT_FOLDER)
         rig.events.data_log_changed.connect(
             lambda dl: dl is not None and Path(dl.path).parent == dry_folder and dry_logs.append(Path(dl.path))
         )
@@ -265,7 +270,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     queue.run_now(
                         key,
                         exp_info,
-                        mode="dry run" if simulate else "run",
+                        mode="dry run" if simulate else "pilot" if args.pilot else "run",
                         seed=args.simulate_participant,
                         speed=args.speed or 1.0,
                     )
@@ -275,7 +280,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         queue.run_until_idle()
     finally:
         rig.close()  # writes the rest of the session file
-        if not any(it.run_index is not None for it in items) or (simulate and dry_logs):
+        if not any(it.run_index is not None for it in items) or ((simulate or args.pilot) and dry_logs):
             session_file.unlink(missing_ok=True)  # nothing (or only dry-run notes) went into it
     ended = [it for it in items if it.outcome is not None]
     for it in ended:
@@ -394,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SEED",
         help="dry run: a simulated participant answers (keys, clicks, sliders; SEED for repeatability, "
         "default 0); data go to <data folder>/dry-runs; ends with a QA report",
+    )
+    run.add_argument(
+        "--pilot",
+        action="store_true",
+        help="PsychoPy's pilot mode (as a Builder script's --pilot): orange border on the stimulus window, "
+        "participant 'pilot' unless given, data in <data folder>/pilot, marked pilot",
     )
     run.add_argument(
         "--speed",

@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from .datalog import DataLog
     from .session.recorder import SessionRecorder
 
-__all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER"]
+__all__ = ["Rig", "RigEvents", "Component", "DRY_RUNS_FOLDER", "PILOT_FOLDER"]
 
 #: the sub-folder of the data folder that a dry run's data go to (never mixed with a participant's)
 DRY_RUNS_FOLDER = "dry-runs"
+#: the sub-folder of the data folder that a pilot run's data go to (PsychoPy's pilot mode: a person trying the task)
+PILOT_FOLDER = "pilot"
 
 log = logging.getLogger("rigconsole.rig")
 
@@ -140,6 +142,8 @@ class Rig:
         self._notifier_password: str | None = None
         self._rig_file_error: Exception | None = None
         self._before_dry_run: Path | None = None  # the session file to go back to after a dry run
+        self._before_pilot: Path | None = None  # the session file to go back to after a pilot run
+        self._pilot_file: Path | None = None  # this rig's pilot session file (pilot runs append to it)
         self._queue = self._make_queue()
         try:
             self._open_data_log(data)
@@ -196,6 +200,8 @@ class Rig:
             self._session,
             prepare_dry_run=self.prepare_dry_run,
             end_dry_run=self.end_dry_run,
+            prepare_pilot=self.prepare_pilot,
+            end_pilot=self.end_pilot,
             durations_file=settings_path().parent / "run-durations.json",
         )
 
@@ -401,12 +407,70 @@ class Rig:
         self._switch_data_log(Path(self._settings.data_dir).absolute(), previous)
         self._note(f"dry run ended: its data are in {dry_log}", dry_run_file=str(dry_log))
 
-    def _note(self, text: str, **fields: Any) -> None:
+    # ------------------------------------------------------------ pilot runs
+    def prepare_pilot(self) -> Path:
+        """Send the next run's data to ``<data folder>/pilot`` (:data:`PILOT_FOLDER`), as dry runs
+        go to ``dry-runs``: PsychoPy's files and a session data log there, marked pilot (metadata
+        section ``"pilot"``: ``{"pilot": true, "psychopy_piloting": true}``; each pilot run's group
+        also has ``pilot = True``). The pilot runs of one console session append to one
+        ``pilot/session_*.h5``. The participant's session file open before gets an annotation
+        (kind ``"pilot"``) at both ends. The run owner calls this before a pilot item and
+        :meth:`end_pilot` after it. Emits ``data_log_changed``.
+
+        Returns:
+            the pilot folder (absolute).
+
+        Raises:
+            RunInProgressError: a run is in progress (nothing is changed).
+            OSError: the folder or its session file cannot be created (the data log in use
+                before stays in use).
+        """
+        from .session import RunInProgressError
+
+        if self._session.current_run is not None:
+            raise RunInProgressError("cannot prepare a pilot run during a run")
+        folder = Path(self._settings.data_dir).absolute() / PILOT_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        previous = self._data_log.path if self._data_log is not None else None
+        if previous is not None and self._before_pilot is None:
+            self._note(f"pilot run: the data go to {folder} until it ends", kind="pilot", folder=str(folder))
+        reuse = self._pilot_file if self._pilot_file is not None and self._pilot_file.parent == folder else None
+        self._switch_data_log(folder, reuse if reuse is not None and reuse.is_file() else None)
+        if self._before_pilot is None:
+            self._before_pilot = previous
+        pilot_log = self._data_log
+        if pilot_log is None:  # _switch_data_log raises when no data log opens
+            raise OSError(f"no session data log could be opened in {folder}")
+        self._pilot_file = pilot_log.path
+        pilot_log.save_metadata("pilot", {"pilot": True, "psychopy_piloting": True})
+        log.info("pilot run: data go to %s", folder)
+        return folder
+
+    def end_pilot(self) -> None:
+        """After a pilot run: back to the settings' data folder and the session data log open
+        before :meth:`prepare_pilot`. Emits ``data_log_changed``. Does nothing when no pilot run
+        is prepared.
+
+        Raises:
+            RunInProgressError: a run is in progress (nothing is changed).
+        """
+        from .session import RunInProgressError
+
+        if self._before_pilot is None:
+            return
+        if self._session.current_run is not None:
+            raise RunInProgressError("cannot end a pilot run during its run")
+        previous, self._before_pilot = self._before_pilot, None
+        pilot_file = self._data_log.path if self._data_log is not None else None
+        self._switch_data_log(Path(self._settings.data_dir).absolute(), previous)
+        self._note(f"pilot run ended: its data are in {pilot_file}", kind="pilot", pilot_file=str(pilot_file))
+
+    def _note(self, text: str, kind: str = "dry-run", **fields: Any) -> None:
         if self._data_log is None:
             log.error("data log: none open, cannot note %r", text)
             return
         try:
-            self._data_log.add_annotation(text, kind="dry-run", **fields)
+            self._data_log.add_annotation(text, kind=kind, **fields)
         except Exception as err:  # a note must not stop the dry run
             log.error("data log: cannot note %r: %s", text, err)
 

@@ -5,6 +5,7 @@ events read by the Qt windows (the rig's loop serves Qt between frames, as the c
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -53,6 +54,25 @@ def test_the_observer_window_and_a_dashboard_tile_show_the_plan(qtbot, rig, exp_
             if "item 2 of 3" in win.plan.text() and "item 2 of 3" in tile.plan.text():
                 break
         seen["observer"], seen["tile"] = win.plan.text(), tile.plan.text()
+        # an observer attaching mid-plan shows the line at once, not at the plan's next event
+        late = ObserverWindow(RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token))
+        qtbot.addWidget(late)
+        late.show()
+        t_end = time.monotonic() + 15
+        while "item 2 of 3" not in late.plan.text() and time.monotonic() < t_end:
+            serve()
+            time.sleep(0.01)
+        seen["late"] = late.plan.text()
+        late.close()
+        late_dash = DashboardWindow([RemoteObserver("127.0.0.1", rig.port, token=rig.observer_token)])
+        qtbot.addWidget(late_dash)
+        late_dash.show()
+        t_end = time.monotonic() + 15
+        while "item 2 of 3" not in late_dash.tiles[0].plan.text() and time.monotonic() < t_end:
+            serve()
+            time.sleep(0.01)
+        seen["late tile"] = late_dash.tiles[0].plan.text()
+        late_dash.close()
         assert win.grab().save(str(tmp_path / "observer-plan.png"))
         assert dash.grab().save(str(tmp_path / "dashboard-plan.png"))
 
@@ -65,6 +85,7 @@ def test_the_observer_window_and_a_dashboard_tile_show_the_plan(qtbot, rig, exp_
     line = re.compile(r"^item 2 of 3, participant s21, estimated finish \d\d:\d\d$")
     assert line.match(seen["tile"]), seen
     assert seen["observer"].startswith("Plan: ") and line.match(seen["observer"][6:]), seen
+    assert line.match(seen["late"][6:]) and line.match(seen["late tile"]), seen
     qtbot.waitUntil(lambda: (serve(), "done" in tile.plan.text())[1], timeout=10000)
     assert win.plan.text() == "Plan: item 3 of 3, participant s21, done"
     win.close()

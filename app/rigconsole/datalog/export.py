@@ -57,7 +57,8 @@ def summary(log: Any, out: TextIO) -> None:
         outcome = info["outcome"] or "not ended"
         who = info["expInfo"].get("participant", "")
         who = f"  participant {who}" if who != "" else ""
-        w(f"  {r}  {info['n_trials']} trials  {outcome}  started {_when(info['started'])}{who}\n")
+        pilot = "  PILOT" if info["attrs"].get("pilot") else ""  # PsychoPy's pilot mode (a try-out)
+        w(f"  {r}  {info['n_trials']} trials  {outcome}  started {_when(info['started'])}{who}{pilot}\n")
     _plan_summary(log, w)
     last = log.logged_last_values()
     names = sorted(log.logged_variables())

@@ -21,6 +21,16 @@ A break after an item shows its message on the subject screen
 (``Window.showMessage``) until one of its keys is pressed, the technician ends
 it (:meth:`end_break`) or its ``seconds`` pass.
 
+A pilot item (PsychoPy's pilot mode, ``psychopy.piloting``: a person trying the
+task) runs with the session in pilot mode (:meth:`Session.set_pilot_mode`: the
+orange piloting border on the stimulus window, Builder scripts' ``PILOTING``),
+``"pilot"`` as its participant unless one is given (PsychoPy's
+``prefs.piloting['replaceParticipantID']``), and its data in the data folder's
+``pilot/`` (:meth:`rigconsole.rig.Rig.prepare_pilot`). :meth:`after_pilot` says
+when a real run of an experiment would follow its pilot runs, so the console can
+ask once before real data and try-outs mix (PsychoPy issue #6066: a lab ran real
+participants in pilot mode).
+
 It announces through psygnal (:class:`QueueEvents`), on the main thread.
 """
 
@@ -42,9 +52,27 @@ from ..session.outcomes import NOT_STARTED, SKIPPED, RunOutcome
 from ..session.runs import RunState
 from ..session.trial_control import TrialControl
 
-__all__ = ["RunQueue", "QueueItem", "QueueEvents", "ItemState", "BreakSpec", "worst_outcome"]
+__all__ = [
+    "RunQueue",
+    "QueueItem",
+    "QueueEvents",
+    "ItemState",
+    "BreakSpec",
+    "worst_outcome",
+    "MODES",
+    "PILOT_PARTICIPANT",
+    "PARTICIPANT_ALIASES",
+]
 
 log = logging.getLogger("rigconsole.queue")
+
+#: an item's modes: a real run, PsychoPy's pilot mode, a dry run (a simulated participant)
+MODES = ("run", "pilot", "dry run")
+#: the participant a pilot run gets when none is given (PsychoPy's ``replaceParticipantID``)
+PILOT_PARTICIPANT = "pilot"
+#: the expInfo names PsychoPy takes for the participant's ID (``participantIdAliases`` in
+#: ``psychopy/experiment/components/settings/__init__.py``)
+PARTICIPANT_ALIASES = ("participant", "Participant", "Subject", "Observer")
 
 
 class ItemState:
@@ -184,6 +212,8 @@ class RunQueue:
         prepare_dry_run, end_dry_run: the rig's dry-run data switch
             (:meth:`rigconsole.rig.Rig.prepare_dry_run`, ``end_dry_run``); ``None``: a dry
             run writes where runs write.
+        prepare_pilot, end_pilot: the rig's pilot data switch (:meth:`rigconsole.rig.Rig.prepare_pilot`,
+            ``end_pilot``); ``None``: a pilot run writes where runs write (marked all the same).
         durations_file: a JSON file of this rig's past run durations per experiment file
             (seconds), read at start and written after each finished run; ``None``: kept in memory.
         stuck_after_s: a dry run with no new data row for this long is stopped as stuck.
@@ -195,12 +225,17 @@ class RunQueue:
         *,
         prepare_dry_run: Callable[..., Any] | None = None,
         end_dry_run: Callable[[], Any] | None = None,
+        prepare_pilot: Callable[[], Any] | None = None,
+        end_pilot: Callable[[], Any] | None = None,
         durations_file: Path | None = None,
         stuck_after_s: float = 30.0,
     ):
         self._session = session
         self._prepare_dry_run = prepare_dry_run
         self._end_dry_run = end_dry_run
+        self._prepare_pilot = prepare_pilot
+        self._end_pilot = end_pilot
+        self._piloted: set[str] = set()  # experiments whose last ended item was a pilot run
         self._stuck_after_s = stuck_after_s
         self.events = QueueEvents()
         self._ids = itertools.count(1)
@@ -329,10 +364,13 @@ class RunQueue:
             UnknownExperimentError, ExperimentLoadError, ExpInfoError: bad input (nothing queued).
             ValueError: an unknown mode.
         """
-        if mode not in ("run", "pilot", "dry run"):
+        if mode not in MODES:
             raise ValueError(f"mode must be 'run', 'pilot' or 'dry run', not {mode!r}")
         key = self._key(experiment)
-        resolved = self._session.resolveExpInfo(key, exp_info or {})
+        given = dict(exp_info or {})
+        if mode == "pilot":
+            given = self._pilot_participant(key, given)
+        resolved = self._session.resolveExpInfo(key, given)
         item = QueueItem(
             id=next(self._ids),
             key=key,
@@ -377,6 +415,62 @@ class RunQueue:
         self.events.changed.emit()
         self._kick()
         return item
+
+    @_main_thread
+    def set_mode(self, item_id: int, mode: str) -> QueueItem:
+        """Make a pending item a real run, a pilot run or a dry run (the plan panel's Run / Pilot
+        choice). A pilot item with no participant gets ``"pilot"``; a real run whose participant is
+        ``"pilot"`` keeps it (the console asks before such a run, see :meth:`after_pilot`).
+
+        Raises:
+            KeyError: no such pending item.
+            ValueError: an unknown mode.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be 'run', 'pilot' or 'dry run', not {mode!r}")
+        item = next((it for it in self._pending if it.id == item_id), None)
+        if item is None:
+            raise KeyError(f"no pending queue item {item_id}")
+        item.mode = mode
+        if mode == "pilot":
+            item.exp_info = self._pilot_participant(item.key, item.exp_info)
+        self.events.changed.emit()
+        return item
+
+    def after_pilot(self, key: str | Path) -> bool:
+        """``True`` when the last ended run of experiment ``key`` (a key or a registered file) was a
+        pilot run: a real run now would be the first after piloting, which the console confirms
+        once (PsychoPy issue #6066). A real run of it that starts clears this."""
+        try:
+            key = self._key(key)
+        except Exception:
+            key = str(key)
+        return key in self._piloted
+
+    def participant_is_pilot(self, exp_info: dict[str, Any]) -> bool:
+        """``True`` when ``exp_info``'s participant (any of :data:`PARTICIPANT_ALIASES`) is ``"pilot"``."""
+        return any(str(exp_info.get(name, "")).strip().lower() == PILOT_PARTICIPANT for name in PARTICIPANT_ALIASES)
+
+    def _pilot_participant(self, key: str, given: dict[str, Any]) -> dict[str, Any]:
+        """``given`` with ``"pilot"`` as the participant where the experiment has a participant field
+        (:data:`PARTICIPANT_ALIASES`) and ``given`` leaves it empty (PsychoPy's pilot mode replaces
+        the default participant ID the same way)."""
+        from ..session.expinfo import parse_pipe_syntax
+
+        out = dict(given)
+        clean = {parse_pipe_syntax(str(k))[0]: k for k in out}
+        try:
+            names = [f.name for f in self._session.expInfoFields(key)]
+        except Exception:  # resolveExpInfo says what is wrong with the experiment
+            return out
+        for name in names:
+            if name in PARTICIPANT_ALIASES:
+                raw = clean.get(name)
+                if raw is None or str(out.get(raw, "")).strip() == "":
+                    if raw is not None:
+                        del out[raw]
+                    out[name] = PILOT_PARTICIPANT
+        return out
 
     @_main_thread
     def move(self, item_id: int, position: int) -> None:
@@ -618,6 +712,7 @@ class RunQueue:
             elif item.mode == "pilot":
                 self._pilot(item.key, exp_info)
             else:
+                self._piloted.discard(item.key)  # the real run after the pilot runs was confirmed
                 self._start_run(item.key, exp_info)
         except Exception as err:  # the run is recorded (failed) when it started; else it was refused
             if len(s.run_records) == before:
@@ -636,6 +731,8 @@ class RunQueue:
         else:
             item.record, item.run_index = rec, rec.index
             outcome = RunOutcome.from_record(rec)
+            if item.mode == "pilot":
+                self._piloted.add(item.key)
             if rec.state == RunState.FINISHED and item.mode == "run" and outcome.duration_s:
                 self._remember_duration(item.key, outcome.duration_s)
         self._running = None
@@ -653,22 +750,29 @@ class RunQueue:
         return self._session.runExperiment(key, exp_info)
 
     def _pilot(self, key: str, exp_info: dict) -> None:
-        """A run in PsychoPy's pilot mode (``psychopy.piloting``; Builder scripts read ``PILOTING``)."""
-        from psychopy import piloting
-
-        module = self._session.experiments.get(key)
-        before = piloting.getPilotMode()
+        """A run in PsychoPy's pilot mode (``psychopy.piloting``; Builder scripts read their module's
+        ``PILOTING``, set from the command line when they were imported), its data in the pilot
+        folder; the session leaves pilot mode (and the border) afterwards, whatever happened."""
+        s = self._session
+        module = s.experiments.get(key)
         had = module is not None and hasattr(module, "PILOTING")
         old = getattr(module, "PILOTING", None)
-        piloting.setPilotMode(True)
-        if had:
-            module.PILOTING = True
+        if self._prepare_pilot is not None:
+            self._prepare_pilot()
         try:
+            s.set_pilot_mode(True)
+            if had:
+                module.PILOTING = True
             self._start_run(key, exp_info)
         finally:
-            piloting.setPilotMode(before)
+            s.set_pilot_mode(False)
             if had:
                 module.PILOTING = old
+            if self._end_pilot is not None:
+                try:
+                    self._end_pilot()
+                except Exception as err:
+                    self.events.refused.emit(f"after the pilot run: {err}")
 
     def _dry_run(self, item: QueueItem, exp_info: dict):
         from ..session.qa import dry_run

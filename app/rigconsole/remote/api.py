@@ -415,11 +415,11 @@ def _queue_of(request: web.Request):
     return queue
 
 
-def _queue_run(queue: Any, key: str, exp_info: dict) -> dict:
+def _queue_run(queue: Any, key: str, exp_info: dict, mode: str = "run") -> dict:
     """Main thread: hand the run to the rig's run queue (the one owner of runs), which starts it at
     its next turn; returns what will run. Raises RunInProgressError, or bad input's error."""
     session = queue.session
-    item = queue.run_now(key, exp_info)  # its turn comes right after this call (the command queue)
+    item = queue.run_now(key, exp_info, mode=mode)  # its turn comes right after this call (the command queue)
     return {"index": len(session.run_records) + 1, "item": item.id, "experiment": item.key, "expInfo": item.exp_info}
 
 
@@ -433,10 +433,13 @@ async def start_run(request: web.Request) -> web.Response:
         exp_info = {}
     if not isinstance(exp_info, dict):
         raise bad("'expInfo' must be an object of field name to value")
+    mode = body.get("mode", "run")
+    if mode not in ("run", "pilot"):  # pilot: PsychoPy's pilot mode (data in the data folder's pilot/)
+        raise bad("'mode' must be 'run' or 'pilot'")
     from ..session import ExperimentLoadError, ExpInfoError, RunInProgressError, UnknownExperimentError
 
     try:
-        queued = await _on_main(request, _queue_run, _queue_of(request), key, exp_info)
+        queued = await _on_main(request, _queue_run, _queue_of(request), key, exp_info, mode)
     except UnknownExperimentError as err:
         raise web.HTTPNotFound(
             text=dumps({"error": str(err), "status": 404}), content_type="application/json"

@@ -189,12 +189,15 @@ def status_line(st: dict) -> str:
     """``GET /api/v1/status`` in one line: ``rig NAME: STATE[, KEY trial N of M]``."""
     run = st.get("run") or {}
     return f"rig {st['rig']}: {st['state']}" + (
-        f", {run.get('key')} trial {st['trial']} of {st['of'] or '?'}" if run else ""
+        (" (pilot run)" if run.get("pilot") else "") + f", {run.get('key')} trial {st['trial']} of {st['of'] or '?'}"
+        if run
+        else ""
     )
 
 
 def _run_words(run: dict) -> str:
-    return f"run {run.get('index', '?')} ({run.get('key', '?')})"
+    """``run 3 (key)``; a pilot run (PsychoPy's pilot mode) is ``pilot run 3 (key)``."""
+    return f"{'pilot run' if run.get('pilot') else 'run'} {run.get('index', '?')} ({run.get('key', '?')})"
 
 
 def event_line(ev: dict, exp_info: Any = ()) -> str | None:

@@ -10,7 +10,8 @@ relays them with queued signals (``ui/remote_observer.py: RemoteFeed``).
 
 What a feed does, in order: read the rig's status (retried every 2 s until
 the rig answers; a refused token stops it), optionally each logged
-variable's recent history, then follow the stream
+variable's recent history, the run queue (announced as a ``queue`` event: a
+plan under way shows at once), then follow the stream
 (:meth:`RemoteObserver.updates`), resuming after a lost connection, and
 re-reading the status after each run event. ``connection`` says ``"live"``,
 ``"lost: <why>"`` (retried) or ``"refused: <why>"`` (not retried).
@@ -257,6 +258,7 @@ class ConnectionManager:
                     for v in (await obs.fetch(http, "variables"))["variables"]:
                         page = await obs.fetch(http, f"variables/{_quote(v['name'])}")
                         ev.history.emit(v["name"], page["t"][-HISTORY_POINTS:], page["values"][-HISTORY_POINTS:])
+                await self._announce_queue(feed)
                 break
             except RemoteError as err:
                 feed._say(f"refused: {err.message}" if err.status else f"lost: {err.message}")
@@ -286,6 +288,16 @@ class ConnectionManager:
                 if err.status:
                     return
                 await asyncio.sleep(1.0)
+
+    async def _announce_queue(self, feed: Feed) -> None:
+        """A plan under way when the feed attaches: its queue as a ``queue`` event now (as the stream
+        announces each change), so a view shows the plan line at once, not at the plan's next event."""
+        try:
+            queue = await feed.observer.fetch(self._http, "queue")
+        except RemoteError as err:  # 503: the rig serves no run queue; anything else: the stream still comes
+            log.info("no queue from %s: %s", feed.observer.host, err)
+            return
+        feed.events.event.emit({"type": "queue", "queue": queue})
 
 
 def _quote(name: str) -> str:

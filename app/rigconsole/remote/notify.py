@@ -225,8 +225,10 @@ class Notifier:
         what = "FAILED" if state == "failed" else state
         from ..session.outcomes import RunOutcome
 
+        pilot = bool(getattr(record, "pilot", False))
+        run = "pilot run" if pilot else "run"  # PsychoPy's pilot mode: a person trying the task
         lines = [
-            f"Run {record.index} of {record.key} on rig {self.rig_name}: "
+            f"{run.capitalize()} {record.index} of {record.key} on rig {self.rig_name}: "
             f"{RunOutcome.from_record(record).sentence(traceback_hint=False)}.",
             f"Trials: {record.n_trials}" + (f" of {record.total_trials}" if record.total_trials else ""),
             f"Started: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.started))}",
@@ -235,8 +237,10 @@ class Notifier:
             lines.append(f"Ended: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.ended))}")
         if record.error:
             lines += ["", f"Error: {record.error}", "", record.traceback or ""]
+        if pilot:
+            lines.append("A PILOT run (PsychoPy's pilot mode): a try-out, its data in the data folder's pilot/.")
         lines += ["", "expInfo:"] + [f"  {k}: {v}" for k, v in record.exp_info.items()]
-        self.notify(f"[{self.rig_name}] run {record.index} {record.key}: {what}", "\n".join(lines))
+        self.notify(f"[{self.rig_name}] {run} {record.index} {record.key}: {what}", "\n".join(lines))
 
     def _on_instrument(self, name: str, state: str, message: str = "") -> None:
         if state == INSTRUMENT_DOWN and self.settings.on_instrument_down:

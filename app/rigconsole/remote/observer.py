@@ -216,6 +216,11 @@ class RemoteObserver:
     def parameters(self) -> dict:
         return self._get("parameters")["parameters"]
 
+    def queue(self) -> dict:
+        """``GET /api/v1/queue``: the plan, its items with their states and outcomes, the estimate
+        (``rigconsole.plans.plan_line`` words it). Raises RemoteError (503: the rig serves no run queue)."""
+        return self._get("queue")
+
     def run(self, experiment: str, expInfo: dict | None = None) -> dict:  # noqa: N803 - PsychoPy's name
         """Queue a run of ``experiment`` with ``expInfo`` (operator token). Raises RemoteError (400/403/409/423)."""
         return self._post("runs", {"experiment": experiment, "expInfo": expInfo or {}})

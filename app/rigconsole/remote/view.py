@@ -14,7 +14,22 @@ from typing import Any, Protocol
 
 from ..frame_budget import IDLE, FrameBudget
 
-__all__ = ["RigView", "RigSurface"]
+__all__ = ["RigView", "RigSurface", "is_pilot", "state_words", "PILOT_WORD"]
+
+#: what every remote view (observer window, dashboard tile, browser page, ``observe --text``, emails)
+#: says of a pilot run (PsychoPy's pilot mode: a person trying the task, its data in the pilot folder)
+PILOT_WORD = "PILOT"
+
+
+def is_pilot(run: Any) -> bool:
+    """``True`` for a pilot run's summary (the API's ``run``: ``RunRecord.summary()["pilot"]``)."""
+    return bool(isinstance(run, dict) and run.get("pilot"))
+
+
+def state_words(state: str, run: Any = None) -> str:
+    """A run state as the remote views say it: ``"Running"``; a pilot run's ``"Running · PILOT"``."""
+    word = str(state).capitalize()
+    return f"{word} · {PILOT_WORD}" if is_pilot(run) else word
 
 
 class RigSurface(Protocol):

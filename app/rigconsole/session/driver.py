@@ -140,9 +140,12 @@ class RunDriver:
                 was recorded (as failed, or finished with errors: see :mod:`.outcomes`).
         """
         from psychopy import logging as pslogging
+        from psychopy import piloting
         from psychopy.hardware.listener import loop as listenerLoop
 
-        record = RunRecord(index=len(self.records) + 1, key=entry.key, exp_info=exp_info)
+        record = RunRecord(
+            index=len(self.records) + 1, key=entry.key, exp_info=exp_info, pilot=bool(piloting.getPilotMode())
+        )
         self._run = record
         try:
             module: Any = entry.module  # a module: broken entries are refused before this
@@ -179,6 +182,8 @@ class RunDriver:
                     raise RuntimeError("setupData() returned None: it must return a psychopy.data.ExperimentHandler")
                 hook.serve_if_due()
                 this_exp.name = record.key
+                if record.pilot:  # as a Builder script's setupData does: thisExp.addData('piloting', PILOTING)
+                    this_exp.addData("piloting", True)
                 record.this_exp = this_exp
                 self.current_experiment = this_exp
                 self._capture_trials(this_exp, record)

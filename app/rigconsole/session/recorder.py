@@ -2,7 +2,7 @@
 
 Every run gets a group in the session's :class:`rigconsole.datalog.DataLog`
 (expInfo, trial rows as ``thisExp.nextEntry()`` stores them, frame intervals,
-outcome). The data log keeps PsychoPy's own CSV/psydat outputs as they are:
+outcome); a pilot run's group has the attribute ``pilot = True``. The data log keeps PsychoPy's own CSV/psydat outputs as they are:
 those are still written by the experiment's ``saveData``.
 """
 
@@ -86,6 +86,9 @@ class SessionRecorder:
             except Exception as err:
                 self._failed.add(record.index)
                 log.error("data log: cannot record run %d (%s): %s", record.index, record.key, err)
+            else:
+                if record.pilot:  # a person trying the task (PsychoPy's pilot mode), not a participant's data
+                    self._guard("marking a pilot run", self.data_log.set_run_attrs, group, pilot=True)
         return group
 
     def _on_trial(self, record: RunRecord, row: dict) -> None:

@@ -94,6 +94,8 @@ class RunRecord:
             ``console_overruns``: frames the console's pump made late (a pump
             before the flip ran past the vertical blank).
         this_exp: the run's ``psychopy.data.ExperimentHandler``.
+        pilot: the run was in PsychoPy's pilot mode (``psychopy.piloting.getPilotMode()`` when it
+            started): a person trying the task, not a participant's data.
     """
 
     index: int
@@ -115,6 +117,7 @@ class RunRecord:
     frame_stats: dict[str, Any] = field(default_factory=dict)
     this_exp: Any = None
     stop_requested: bool = False
+    pilot: bool = False
 
     @property
     def ended_ok(self) -> bool:
@@ -143,6 +146,7 @@ class RunRecord:
             "error_at": self.error_at,
             "data_files": list(self.data_files),
             "frame_stats": dict(self.frame_stats),
+            "pilot": self.pilot,
             "expInfo": {
                 k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
                 for k, v in self.exp_info.items()

@@ -294,6 +294,37 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             return
         self._window.set_free_area(area, remake=self.current_run is None)
 
+    @property
+    def pilot_mode(self) -> bool:
+        """PsychoPy's pilot mode as this session set it (:meth:`set_pilot_mode`)."""
+        return self._window.pilot
+
+    def set_pilot_mode(self, on: bool) -> None:
+        """Runs from now on are pilot runs (``True``) or real ones: PsychoPy's global pilot mode
+        (``psychopy.piloting.setPilotMode``, which Builder scripts and PsychoPy read) and PsychoPy's
+        pilot-mode preferences (``prefs.piloting``) on the stimulus window: its piloting indicator, an
+        orange border; a full-screen window made windowed (800x600 by default); the mouse shown
+        (:meth:`.window.StimulusWindow.set_pilot`, which undoes them when pilot mode ends).
+        A run started in pilot mode is marked (``RunRecord.pilot``, the ``piloting`` data column
+        PsychoPy's Builder scripts write). Between runs the rest screen is shown again at once, with
+        or without the border. Main thread, between runs (the run owner,
+        :class:`rigconsole.plans.RunQueue`, sets it around a pilot item)."""
+        from psychopy import piloting, prefs
+
+        try:  # PsychoPy's "Pilot mode" preferences (what a Builder script applies in pilot mode)
+            pref = dict(prefs.piloting)
+        except (AttributeError, KeyError):
+            pref = {}
+        piloting.setPilotMode(bool(on))
+        self._window.set_pilot(
+            bool(on),
+            border=bool(pref.get("showPilotingIndicator", True)),
+            windowed_size=pref.get("forcedWindowSize", (800, 600)) if pref.get("forceWindowed", True) else None,
+            mouse_visible=bool(pref.get("forceMouseVisible", True)),
+        )
+        if self.current_run is None and self._window.usable():
+            self._window.show_rest()  # the subject screen says so between runs too (border on, or gone)
+
     def setupWindowFromExperiment(self, key, expInfo=None, blocking=True):
         """Set the window up with an experiment's ``setupWindow`` (PsychoPy API)."""
         if not is_main_thread():

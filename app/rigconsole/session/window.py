@@ -19,6 +19,14 @@ Two choices are made here rather than by the caller's parameters:
   window that is not full screen must keep to, e.g. beside the console on a
   one-screen computer: the window keeps its size where the rectangle allows and
   shrinks (keeping its aspect ratio) where it does not, and the log says so.
+
+Pilot mode (:meth:`StimulusWindow.set_pilot`) shows PsychoPy's own piloting
+indicator on the window (``Window.showPilotingIndicator``: an orange ``#EC9703``
+border and "PILOTING: Switch to run mode before testing.", what a Builder script
+shows when ``PILOTING`` and ``prefs.piloting['showPilotingIndicator']``). As the
+window stays open across runs, the indicator is set again for every run from
+the session's pilot state: a Builder script that turned it on in a pilot run
+leaves no border on the next real run.
 """
 
 from __future__ import annotations
@@ -80,6 +88,10 @@ class StimulusWindow:
         self._free_area: tuple[int, int, int, int] | None = None
         self._experiment_monitor = None  # the monitor the last run's experiment named (no rig profile)
         self._said: set = set()  # the monitor and placement lines already logged (each is said once)
+        self._pilot = False  # pilot mode (set_pilot): PsychoPy's piloting indicator, windowed, mouse
+        self._pilot_border = True  # the indicator shows in pilot mode
+        self._before_pilot: dict[str, Any] | None = None  # the full-screen parameters pilot mode replaced
+        self._mouse_before: bool | None = None  # the mouse pointer's visibility before pilot mode
 
     @property
     def win(self):
@@ -166,6 +178,7 @@ class StimulusWindow:
         if self.simulated_vsync_hz:
             self._win._monitorFrameRate = float(self.simulated_vsync_hz)
         self._win.showMessage(self.rest_msg)
+        self._apply_pilot()
 
     def _window_args(self) -> dict[str, Any]:
         """The ``Window`` arguments a window made now gets: the parameters given so far (a
@@ -273,6 +286,74 @@ class StimulusWindow:
             self.adopt(win)
         if self._win is not None:
             self._win.title = WINDOW_TITLE
+        self._apply_pilot()  # a Builder script shows the indicator when its PILOTING is on: the session decides
+
+    @property
+    def pilot(self) -> bool:
+        """``True`` while the window shows PsychoPy's piloting indicator (see :meth:`set_pilot`)."""
+        return self._pilot
+
+    def set_pilot(
+        self,
+        on: bool,
+        *,
+        border: bool = True,
+        windowed_size: tuple[int, int] | list[int] | None = None,
+        mouse_visible: bool = False,
+    ) -> None:
+        """Pilot mode on the stimulus window (``True``), or back to how it was (``False``): PsychoPy's
+        piloting settings (``prefs.piloting``, which a Builder script applies to a window it makes),
+        applied to the one window that stays open across runs and undone after.
+
+        The indicator is drawn by ``Window.flip`` into the next frame (a 10 px ``#EC9703`` border at
+        PsychoPy's default, under what the experiment draws), on this window and on every window made
+        or set up for a run while pilot mode is on (see the module docstring); turning pilot mode off
+        hides it and clears the frame already drawn, so no border reaches the screen after it.
+
+        Args:
+            on: pilot mode on or off.
+            border: show the indicator (``prefs.piloting['showPilotingIndicator']``).
+            windowed_size: ``(width, height)`` in pixels: a full-screen window is made windowed at
+                this size for pilot mode, and full screen again after it
+                (``prefs.piloting['forceWindowed']``, ``['forcedWindowSize']``); ``None``: kept as it is.
+            mouse_visible: show the mouse pointer in pilot mode (``prefs.piloting['forceMouseVisible']``);
+                it is as before afterwards (a Builder script in pilot mode shows it and never hides it).
+        """
+        on = bool(on)
+        if on and not self._pilot:
+            self._pilot_border = bool(border)
+            params = self._params or {}
+            if windowed_size is not None and params.get("fullscr"):
+                self._before_pilot = {"fullscr": True, "size": params.get("size")}
+                self.setup({"fullscr": False, "size": [int(v) for v in windowed_size]})
+            if self.usable():
+                self._mouse_before = bool(self._win.mouseVisible)
+                if mouse_visible:
+                    self._win.mouseVisible = True
+        elif not on and self._pilot:
+            self._pilot = False
+            self._apply_pilot()
+            if self._before_pilot is not None:  # full screen again, as it was
+                before, self._before_pilot = self._before_pilot, None
+                size = before.pop("size")
+                if size is None and self._params is not None:
+                    self._params.pop("size", None)
+                self.setup(before if size is None else {**before, "size": size})
+            elif self.usable() and self._mouse_before is not None:
+                self._win.mouseVisible = self._mouse_before
+            self._mouse_before = None
+            if self.usable():
+                self._win.clearBuffer()  # flip() drew the indicator into the next frame already
+        self._pilot = on
+        self._apply_pilot()
+
+    def _apply_pilot(self) -> None:
+        if not self.usable():
+            return
+        if self._pilot and self._pilot_border:
+            self._win.showPilotingIndicator()
+        else:
+            self._win.hidePilotingIndicator()
 
     def _use_monitor_of(self, module) -> None:
         from .monitor import (

@@ -1,4 +1,4 @@
-"""The console's door to the rig's run queue: Run, Dry run, Pause, Resume, Stop, and the queue's loop.
+"""The console's door to the rig's run queue: Run (or Pilot), Dry run, Pause, Resume, Stop, and the queue's loop.
 
 The console never starts a run itself: Run and Dry run hand the experiment to
 the rig's :class:`~rigconsole.plans.RunQueue` (the one owner of runs), and a
@@ -105,9 +105,18 @@ class RunController(QObject):
             sig.connect(slot)
         self._timer.start()
 
-    def run(self, key: str, exp_info: dict[str, Any] | None = None) -> bool:
-        """Hand a run to the queue; returns ``False`` (and notifies why) when refused."""
-        return self._hand(key, exp_info, "run")
+    def run(self, key: str, exp_info: dict[str, Any] | None = None, mode: str = "run") -> bool:
+        """Hand a run to the queue, a real one or (``mode="pilot"``) a pilot run in PsychoPy's pilot
+        mode (its data in the data folder's ``pilot/``); returns ``False`` (and notifies why) when refused."""
+        if mode not in ("run", "pilot"):
+            _error(f"A run's mode is 'run' or 'pilot', not {mode!r}.")
+            return False
+        return self._hand(key, exp_info, mode)
+
+    def after_pilot(self, key: str) -> bool:
+        """``True`` when a real run of ``key`` now would be the first after its pilot runs
+        (:meth:`rigconsole.plans.RunQueue.after_pilot`); ``False`` before the rig is loaded."""
+        return self.queue is not None and self.queue.after_pilot(key)
 
     def dry_run(
         self,

@@ -2,7 +2,8 @@
 
 Layout (a technician's view of one rig):
 
-- toolbar: Run (F5), Dry run (Ctrl+F5: a simulated participant, ending with a
+- toolbar: the Run / Pilot choice (PsychoPy's pilot mode, :mod:`.pilot`), Run (F5),
+  Dry run (Ctrl+F5: a simulated participant, ending with a
   QA report, see :mod:`.qa_report`), Pause (F6), Resume (F7 / Shift+F6), Stop
   (Shift+F5) and the run-state pill;
 - left dock "Experiments": the experiment list with Add…/Remove/Refresh;
@@ -49,6 +50,7 @@ from .elided_label import ElidedLabel
 from .experiment_list import ExperimentListPanel
 from .expinfo_form import ExpInfoForm
 from .log_panel import LogPanel
+from .pilot import PilotControls
 from .qa_report import DryRunView
 from .run_panel import Banner, RunStatusPanel, StatePill, fix_size
 from .trial_plot import TrialPlotDock
@@ -245,6 +247,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         lay.addWidget(heading)
         self.form = ExpInfoForm(central)
         self.form.edited.connect(self.banner.hide)
+        self.pilot = PilotControls(self.form, self.controller.after_pilot, self)  # Run / Pilot (ui/pilot.py)
         scroll = QScrollArea(central)
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -312,6 +315,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         tb.setObjectName("toolbar_run")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addWidget(self.pilot.switch)
         for act in (self.run_action, self.dry_run_action, self.pause_action, self.resume_action, self.stop_action):
             tb.addAction(act)
         spacer = QWidget(tb)
@@ -322,6 +326,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         self.run_summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         fix_size(self.run_summary, "an experiment name · run 000 · trial 00000 of 00000")
         tb.addWidget(self.run_summary)
+        self.pilot.place_badge(tb)  # PILOT while a pilot run is in progress (ui/pilot.py)
         self.pill = StatePill(tb)
         tb.addWidget(self.pill)
         margin = QWidget(tb)
@@ -344,6 +349,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         self.refresh_action.setEnabled(not busy)
         self.add_action.setEnabled(not busy)
         self.form.setEnabled(not busy)
+        self.pilot.switch.setEnabled(not busy)
         self.experiments.tree.setEnabled(not busy)
 
     def _set_pill(self, rec=None) -> None:
@@ -370,6 +376,7 @@ class MainWindow(FileMenuActions, QMainWindow):
 
     def _run_started(self, rec) -> None:
         self.banner.hide()
+        self.pilot.run_started(rec)
         self.status_panel.run_started(rec)
         self._set_pill(rec)
         self._update_actions()
@@ -390,6 +397,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         self.trial_plot.poll()  # the run's last rows, before its summary shows
         self.trial_plot.flush()
         self.status_panel.run_ended(rec)
+        self.pilot.run_ended(rec)
         self._set_pill(rec)
         self._update_actions()
         if rec.state == RunState.FAILED:
@@ -439,6 +447,7 @@ class MainWindow(FileMenuActions, QMainWindow):
         """Feed the trial plot from ``data_log`` (the session's :class:`~rigconsole.datalog.DataLog`);
         the composition root calls it again when the rig opens a new data log."""
         self.trial_plot.use_data_log(data_log)
+        self.update_session_label()  # a pilot run's or a dry run's data go to their own folder meanwhile
 
     def show_notice(self, text: str) -> None:
         """One line in the red banner above the form (until dismissed, the form edited or a run
@@ -479,6 +488,7 @@ class MainWindow(FileMenuActions, QMainWindow):
                 self.form.set_fields([])
             else:
                 self.form.set_fields(fields, self.settings.last_exp_info.get(key))
+                self.pilot.fill_form()
         self._update_actions()
 
     def _remember_values(self, key: str) -> None:
@@ -493,7 +503,7 @@ class MainWindow(FileMenuActions, QMainWindow):
     def run_selected(self) -> bool:
         """Run (F5): validate the form, remember its values, ask the controller to run."""
         values = self._values_to_run()
-        return values is not None and self.controller.run(self._key, values)
+        return values is not None and self.pilot.run(self._key, values, self.controller.run)
 
     def dry_run_selected(self) -> bool:
         """Dry run (Ctrl+F5): the Dry run dialog (speed, seed), then as Run, with a simulated

@@ -5,7 +5,10 @@ running, finished, finished with errors, failed, stopped, skipped), trial n of N
 and the elapsed time of the running item, and the plan's estimated finish from
 this rig's past durations of each experiment (:meth:`RunQueue.estimate`, the idea
 of PyMeasure's estimator). Pending items reorder by drag. Its toolbar: Open plan…,
-Start, Pause after this item, Skip, Retry, Stop (shortcuts in the tooltips). A
+Start, Pause after this item, Skip, Retry, Stop, Pilot ⇄ Run (the selected pending
+item becomes a pilot run in PsychoPy's pilot mode, or a real run again; a pilot item
+shows ``[PILOT]``) (shortcuts in the tooltips). The first real run after pilot runs of
+its experiment is asked once before the plan starts (:mod:`.pilot`). A
 plan's participant fields are asked once (:class:`ParticipantDialog`).
 
 Resume: a plan that a crash, kill -9 or power loss interrupted left its state file
@@ -47,6 +50,7 @@ from PySide6.QtWidgets import (
 from ..notifications import notifications, one_line
 from ..plans import ItemState, PlanError, load_plan, read_state, state_path
 from ..plans.progress import DONE
+from ..plans.queue import PARTICIPANT_ALIASES
 from ..views.palette import run_look
 
 log = logging.getLogger(__name__)
@@ -194,6 +198,14 @@ class PlanPanel(QDockWidget):
         self.stop_action = self._action(
             "Stop", self.stop, "Ctrl+Shift+S", "Stop the plan: the running item is stopped, its trials kept"
         )
+        self.mode_action = self._action(
+            "Pilot ⇄ Run",
+            self.toggle_mode,
+            "Ctrl+Shift+M",
+            "Make the selected pending item a pilot run (PsychoPy's pilot mode: orange border, participant\n"
+            '"pilot", data in the data folder\'s pilot/), or a real run again',
+        )
+        self.question: QMessageBox | None = None  # the last "real run after piloting?" box (ui/pilot.py)
         lay.addWidget(self.toolbar)
         self.header = QLabel("No plan: Open plan… (or Run an experiment).")
         self.header.setWordWrap(True)
@@ -339,18 +351,73 @@ class PlanPanel(QDockWidget):
             self.queue.clear()
             run = self.rig.plan_run(plan, values)
             run.start(resume=resume)
-            if not start:
-                self.queue.pause()
+            if not start or self._real_after_pilot():
+                self.queue.pause()  # nothing starts before the question is answered
         except (ValueError, OSError) as err:
             _error(one_line(err, with_type=False))
             return False
         self.plan_run = run
         self.refresh()
+        if start and self._real_after_pilot():
+            self.start()
         return True
 
     def start(self) -> None:
-        if not self.queue.start():
+        """Start (or go on with) the plan; the first real run after pilot runs of its experiment, or
+        with the participant "pilot", is asked once first (:func:`rigconsole.ui.pilot.ask_real_run`)."""
+        if not self.queue.pending:
             _error("Nothing to start: open a plan first.")
+            return
+        asking = self._real_after_pilot()
+        if not asking:
+            self.queue.start()
+            return
+        from .pilot import ask_real_run
+
+        first = asking[0]
+        participant = next((str(first.exp_info[k]) for k in PARTICIPANT_ALIASES if k in first.exp_info), "")
+        if self.question is not None:
+            self.question.close()
+        after = self.queue.after_pilot(first.key)
+        planned = not after and any(it.key == first.key and it.mode == "pilot" for it in self.queue.pending)
+        box = ask_real_run(self, first.key, participant, after_pilot=after, planned=planned)
+
+        def answered(button) -> None:
+            self.question = None
+            if box.buttonRole(button) == QMessageBox.ButtonRole.AcceptRole:
+                self.queue.start()
+
+        box.buttonClicked.connect(answered)
+        self.question = box
+
+    def _real_after_pilot(self) -> list:
+        """The pending real-run items to ask about: an experiment whose last run was a pilot run or that
+        a pilot item before it pilots, or the participant "pilot" (:meth:`RunQueue.after_pilot`,
+        :meth:`RunQueue.participant_is_pilot`)."""
+        q = self.queue
+        asking, piloted = [], set()
+        for it in q.pending:  # in the order they run: a pilot item earlier in the plan counts too
+            if it.mode == "pilot":
+                piloted.add(it.key)
+            elif it.mode == "run" and (
+                it.key in piloted or q.after_pilot(it.key) or q.participant_is_pilot(it.exp_info)
+            ):
+                asking.append(it)
+        return asking
+
+    def toggle_mode(self) -> None:
+        """The selected pending item becomes a pilot run, or a real run again (the Run / Pilot choice)."""
+        item = self._selected()
+        if item is None or item.state != ItemState.PENDING:
+            _error("Select a pending item to make it a pilot run or a real run.")
+            return
+        if item.mode == "dry run":
+            _error(f"{item.label} is a dry run (a simulated participant): it stays one.")
+            return
+        try:
+            self.queue.set_mode(item.id, "run" if item.mode == "pilot" else "pilot")
+        except (KeyError, ValueError) as err:
+            _error(str(err).strip("'\""))
 
     def pause(self) -> None:
         self.queue.pause()
@@ -455,7 +522,9 @@ class PlanPanel(QDockWidget):
                 if it.plan_index is not None and plan:
                     text += f"  (plan item {it.plan_index + 1})"
                 text += f" — {it.state}"
-                if it.mode != "run":
+                if it.mode == "pilot":
+                    text += " [PILOT]"
+                elif it.mode != "run":
                     text += f" [{it.mode}]"
                 rec = it.record
                 if it.state == ItemState.RUNNING and rec is not None:
@@ -496,6 +565,7 @@ class PlanPanel(QDockWidget):
             self.stop_action.setEnabled(busy or q.in_break is not None)
             self.skip_action.setEnabled(busy or bool(q.pending) or q.in_break is not None)
             self.retry_action.setEnabled(any(it.state in ItemState.ENDED for it in q.history))
+            self.mode_action.setEnabled(bool(q.pending))
         finally:
             self._refreshing = False
 

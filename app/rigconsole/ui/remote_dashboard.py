@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ..remote import RemoteObserver, secrets
 from ..remote.recent import load_dashboard_rigs, load_recent, save_dashboard_rigs, saved_token
+from ..remote.view import state_words
 from ..views.palette import ERROR, NEUTRAL, OK, connection_look, run_look
 from .remote_observer import FeedHub, ObserverWindow, RemoteFeed, _keep
 from .remote_trial_view import AccuracySparkline
@@ -345,7 +346,7 @@ class RigTile(QFrame):
     def _run_state(self, state: str, run: dict) -> None:
         before = self.rank
         self.run_state = state
-        self.state.setText(state.capitalize())
+        self.state.setText(state_words(state, run))  # "Running · PILOT" for a pilot run
         who = (run.get("expInfo") or {}).get("participant")
         self.detail.setText(f"{run['key']}" + (f", participant {who}" if who else "") if run else "no run")
         if state == "failed":

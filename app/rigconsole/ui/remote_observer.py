@@ -53,6 +53,7 @@ from ..remote.recent import (
     saved_token,
 )
 from ..remote.tls import peer_fingerprint
+from ..remote.view import state_words
 from ..views.palette import ERROR, NEUTRAL, WARNING, connection_look, run_look
 from ..views.plot_sources import StreamFeed
 from .plots import LivePlot
@@ -623,7 +624,7 @@ class ObserverWindow(QMainWindow):
         self.rig.setText(f"Rig {st['rig']}")
         self.who.setText(f"{st['you']['name']} ({st['you']['role']})")
         self._run_state = st["state"]
-        self.state.setText(st["state"].capitalize())
+        self.state.setText(state_words(st["state"], run))  # "Running · PILOT" for a pilot run
         self.state.setStyleSheet(f"font-size: 22px; font-weight: 700; color: {run_look(st['state']).colour}")
         self.experiment.setText(run.get("key", "-"))
         self.participant.setText(str((run.get("expInfo") or {}).get("participant", "-")))

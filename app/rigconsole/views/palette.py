@@ -29,6 +29,7 @@ __all__ = [
     "ERROR",
     "OK",
     "WARNING",
+    "PILOT",
     "run_look",
     "instrument_look",
     "connection_look",
@@ -46,6 +47,9 @@ OK = "#12805c"
 WARNING = "#b54708"
 #: a state without a colour of its own (idle, unknown, not connected)
 NEUTRAL = "#667085"
+#: a pilot run (PsychoPy's pilot mode): PsychoPy's own piloting orange (``Window.showPilotingIndicator``'s
+#: border, ``#EC9703``), as a badge behind dark text (black on it: 9:1) or as a border; not a run state
+PILOT = "#EC9703"
 _WITH_ERRORS = "#c2410c"
 _STOPPED = "#a15c00"
 _BLUE = "#175cd3"
@@ -119,7 +123,10 @@ def css() -> str:
     page's script sets it. ``remote/static/index.html`` holds this text between ``/* palette */``
     and ``/* end palette */``.
     """
-    lines = [f":root {{ --ok:{OK}; --warn:{WARNING}; --bad:{ERROR}; --muted:{NEUTRAL}; --series:{SERIES[0]}; }}"]
+    lines = [
+        f":root {{ --ok:{OK}; --warn:{WARNING}; --bad:{ERROR}; --muted:{NEUTRAL}; --series:{SERIES[0]};"
+        f" --pilot:{PILOT}; }}"
+    ]
     for state, look in RUN_STATES.items():
         lines.append(f".state.{state.replace(' ', '-')} {{ color:{look.colour}; }}")
     for state, look in CONNECTION_STATES.items():
