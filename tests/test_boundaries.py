@@ -48,6 +48,8 @@ THIRD_PARTY: set[tuple[str, str, str]] = {
     ("session/devices.py", "private", "KeyboardDevice._backend"),
     # a PsychoPy loop's status (PsychoPy's Session.pauseLoop does the same)
     ("session/running.py", "write", "self.currentExperiment.currentLoop.status"),
+    # a PsychoPy Trial's status: STOPPING ends its routine (PsychoPy's TrialHandler2.skipTrials does the same)
+    ("session/trial_nav.py", "write", "current.status"),
 }
 
 

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _csv_rows(rec):
-    with open(next(f for f in rec.data_files if f.endswith(".csv")), newline="") as f:
+    with open(next(f for f in rec.data_files if f.endswith(".csv")), newline="", encoding="utf-8-sig") as f:
         return list(csv.DictReader(f))
 
 

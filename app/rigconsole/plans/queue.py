@@ -50,6 +50,7 @@ from psygnal import Signal, SignalGroup
 from ..session.commands import is_main_thread
 from ..session.outcomes import NOT_STARTED, SKIPPED, RunOutcome
 from ..session.runs import RunState
+from ..session.trial_control import TrialControl
 
 __all__ = [
     "RunQueue",
@@ -248,11 +249,19 @@ class RunQueue:
         self._plan: dict[str, Any] | None = None
         self._durations_file = Path(durations_file) if durations_file is not None else None
         self._durations: dict[str, list[float]] = self._read_durations()
+        self._trial_control = TrialControl(session)
 
     # ------------------------------------------------------------------ state
     @property
     def session(self):
         return self._session
+
+    @property
+    def trial_control(self) -> TrialControl:
+        """Trial control of the run in progress (repeat, skip, pause at the end of the loop, edit
+        expInfo; :mod:`rigconsole.session.trial_control`): the console's dock and the remote API
+        act on runs through it."""
+        return self._trial_control
 
     @property
     def pending(self) -> list[QueueItem]:

@@ -594,6 +594,56 @@ def _queue_action(name: str):
     return handler
 
 
+# ---------------------------------------------------------------------------- trial control
+def _trial_control_of(request: web.Request):
+    return _queue_of(request).trial_control
+
+
+async def trial_control_state(request: web.Request) -> web.Response:
+    """``GET /api/v1/trial-control``: the running loop, its trial, the upcoming trials, expInfo, and
+    which actions can be done now (with the reason when not)."""
+    n = _int_arg(request, "upcoming", 5, 0, 100)
+    tc = _trial_control_of(request)
+    return ok(jsonable(await _on_main(request, tc.state, n)))
+
+
+def _trial_action(name: str):
+    """``POST /api/v1/trial-control/<name>``: repeat, next, skip (``{"n"}``), pause-loop,
+    exp-info (``{"key", "value"}``), as the operator's token name (the annotation's ``source``)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        from ..session.trial_control import TrialControlError
+
+        who = _may_control(request)
+        body = await _json_body(request, required=name in ("skip", "exp-info"))
+        tc = _trial_control_of(request)
+        source = f"remote:{who.name}"
+        if name == "skip":
+            n = body.get("n")
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100_000:
+                raise bad("'n' must be the number of trials to skip (an integer >= 1)")
+            args: tuple = (tc.skip_trials, n, source)
+        elif name == "exp-info":
+            key, value = body.get("key"), body.get("value")
+            if not isinstance(key, str) or not key or len(key) > 200:
+                raise bad("'key' must be the name of an expInfo field of the running experiment")
+            if not isinstance(value, (str, int, float, bool)) or (isinstance(value, str) and len(value) > 2000):
+                raise bad("'value' must be text (at most 2000 characters), a number or true/false")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise bad("'value' must be a finite number")
+            args = (tc.set_exp_info, key, value, source)
+        else:
+            fn = {"repeat": tc.repeat_trial, "next": tc.next_trial, "pause-loop": tc.pause_at_loop_end}[name]
+            args = (fn, source)
+        try:
+            row = await _on_main(request, *args)
+        except TrialControlError as err:
+            raise _conflict(str(err)) from None
+        return ok({"done": True, "action": name, "annotation": jsonable(row)})
+
+    return handler
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/status", status)
@@ -617,3 +667,6 @@ def add_routes(app: web.Application) -> None:
     r.add_delete("/api/v1/queue/items/{item}", _item_action("remove"))
     for name in ("start", "pause", "stop"):
         r.add_post(f"/api/v1/queue/{name}", _queue_action(name))
+    r.add_get("/api/v1/trial-control", trial_control_state)
+    for name in ("repeat", "next", "skip", "pause-loop", "exp-info"):
+        r.add_post(f"/api/v1/trial-control/{name}", _trial_action(name))

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from .driver import NOT_STARTED, PAUSED
+from .trial_nav import end_trial, is_navigable
 
 __all__ = ["RunningExperimentAPI"]
 
@@ -147,10 +148,20 @@ class RunningExperimentAPI:
 
     def next(self):
         """Move on to the next trial (in a trials loop) or the next Routine (PsychoPy API);
-        ``None`` when no experiment runs, else what the ExperimentHandler returns."""
-        if self.currentExperiment is None:
+        ``None`` when no experiment runs, else what the ExperimentHandler returns.
+
+        In a ``TrialHandler2`` loop the trial in progress ends and the loop goes on to the
+        next trial, as documented (:func:`.trial_nav.end_trial`); PsychoPy's calls
+        ``skipTrials(1)``, which, navigating as PsychoPy documents it (:mod:`.trial_nav`),
+        would skip a trial."""
+        exp = self.currentExperiment
+        if exp is None:
             return None
-        return self.currentExperiment.next()
+        loop = exp.getCurrentLoop(isTrials=True)
+        if loop is not exp and is_navigable(loop):
+            end_trial(loop)
+            return None
+        return exp.next()
 
     def skipTrials(self, n=1):
         """Skip ``n`` trials ahead in the current loop, those between marked skipped; past the

@@ -49,6 +49,7 @@ from .loader import ExperimentFile
 from .registry import ExperimentModules, ExperimentRegistry, UnknownExperimentError
 from .running import RunningExperimentAPI
 from .runs import RunInProgressError, RunRecord, SessionEvents
+from .trial_nav import fixed_navigation
 from .window import StimulusWindow, tidy_heap
 
 __all__ = ["Session", "RunInProgressError", "UnknownExperimentError"]
@@ -530,16 +531,17 @@ class Session(ExpInfoAPI, DevicesAPI, RunningExperimentAPI):
             expInfo.clear()
             expInfo.update(exp_info)
             exp_info = expInfo
-        return self._driver.run(
-            entry,
-            exp_info,
-            data_dir=str(self.dataDir),
-            log_file=self.logFile,
-            clock=self.experimentClock,
-            this_session=self,
-            save_data=self._save_run_data,
-            guard_codes=(Session._save_run_data.__code__, Session.saveExperimentData.__code__),
-        )
+        with fixed_navigation():  # skipTrials/rewindTrials as PsychoPy documents them (see .trial_nav)
+            return self._driver.run(
+                entry,
+                exp_info,
+                data_dir=str(self.dataDir),
+                log_file=self.logFile,
+                clock=self.experimentClock,
+                this_session=self,
+                save_data=self._save_run_data,
+                guard_codes=(Session._save_run_data.__code__, Session.saveExperimentData.__code__),
+            )
 
     def _save_run_data(self, key: str, this_exp) -> None:
         """The run driver's wrap-up step: the experiment's ``saveData`` through the PsychoPy API."""

@@ -109,6 +109,7 @@ class Console:
         self.data_tools = None
         self.plan_panel = None  # the Plan dock (plan_panel.PlanPanel), once the rig is attached
         self.notebook = None  # the lab notebook (notes_panel.Notebook), once the rig is attached
+        self.trial_control = None  # the Trial control dock (trial_control.TrialControlDock), once attached
         self.instruments_dock = instruments_dock
         self.settings = settings
         self.notifications = notifications
@@ -256,6 +257,11 @@ class Console:
             view_menu=window.view_menu,
             budget=rig.frame_budget,
             data_log_changed=rig.events.data_log_changed,
+        )
+        from .trial_control import attach_trial_control  # repeat, skip, pause at loop end, expInfo, upcoming
+
+        self.trial_control = attach_trial_control(
+            window, rig.queue.trial_control, view_menu=window.view_menu, budget=rig.frame_budget
         )
         # views subscribe, the rig announces: a new data folder's log (write errors reach the
         # window through the notifications and the presenter)

@@ -27,9 +27,15 @@ ends the run after the current frame; a trial interrupted that way is not
 logged. ``thisExp.status == PAUSED`` calls ``pauseExperiment`` and resumes
 the current phase with its timers shifted by the paused duration.
 
-Logged columns (one row per completed trial, via ``thisExp.addData`` then
-``thisExp.nextEntry()``; the ``expInfo`` fields are appended to every row by
-the ExperimentHandler):
+The trials run in a ``TrialHandler2`` loop named ``trials`` (as a Builder loop),
+so a controlling Session can repeat or skip trials (``rewindTrials``,
+``skipTrials``: the trial in progress ends at its next frame, its row marked
+``interrupted``) and pause at the end of a trial (``pauseLoop``).
+
+Logged columns (one row per trial, via ``thisExp.addData`` then
+``thisExp.nextEntry()``; the ``expInfo`` fields and the loop's
+``trials.thisN``-style columns are appended to every row by the
+ExperimentHandler):
 
 ``trial``      0-based trial index
 ``condition``  'go' or 'nogo'
@@ -37,8 +43,9 @@ the ExperimentHandler):
 ``rt``         response time in seconds from stimulus onset, NaN if no response
 ``correct``    1/0: go is correct when SPACE is pressed within the response
                window, nogo is correct when no key is pressed
-``accuracy``   running proportion correct over the trials so far (this one
-               included)
+``accuracy``   running proportion correct over the completed trials so far
+               (this one included)
+``interrupted`` 1 in the row of a trial the controlling Session ended early
 ``stimOnset``  time of the stimulus onset flip on the global clock (float s,
                even if that clock formats its times, e.g. a Session's)
 
@@ -55,7 +62,7 @@ import zlib
 import numpy as np
 
 from psychopy import core, data, logging, visual
-from psychopy.constants import FINISHED, PAUSED, STARTED
+from psychopy.constants import FINISHED, PAUSED, STARTED, STOPPING
 from psychopy.hardware import keyboard
 
 # --- Global variables (no side effects beyond definitions) ---
@@ -361,11 +368,12 @@ def pauseExperiment(thisExp, inputs=None, win=None, timers=[], playbackComponent
 
 
 def _runPhase(thisExp, inputs, win, kb, duration, stims, collect=False,
-              onOnset=None):
+              onOnset=None, thisTrial=None):
     """Show `stims` for `duration` seconds (clock-timed), flipping each frame.
 
     Returns (outcome, keyPress) where outcome is 'timeout', 'response'
-    (only when `collect`) or 'stop' (ESC or a FINISHED status).
+    (only when `collect`), 'stop' (ESC or a FINISHED status) or 'ended'
+    (a controlling Session ended `thisTrial`: its status is STOPPING).
     """
     phaseClock = core.Clock()
     kb.clearEvents()
@@ -385,6 +393,8 @@ def _runPhase(thisExp, inputs, win, kb, duration, stims, collect=False,
             status = thisExp.status
         if status == FINISHED:
             return 'stop', None
+        if thisTrial is not None and thisTrial.status == STOPPING:
+            return 'ended', None
         keys = kb.getKeys(keyList=keyList, waitRelease=False)
         if any(k.name == 'escape' for k in keys):
             return 'stop', None
@@ -434,21 +444,46 @@ def run(expInfo, thisExp, win, inputs=None, globalClock=None, thisSession=None):
     fbText = visual.TextStim(win, text='', height=0.05, units='height',
                              color='white', name='feedback')
 
-    nCorrect = 0
-    for trialIdx, cond in enumerate(conditions):
+    # a PsychoPy loop (as Builder makes one), so a controlling Session can repeat, skip
+    # and pause trials (skipTrials, rewindTrials, pauseLoop)
+    trials = None
+    if conditions:
+        trials = data.TrialHandler2(
+            trialList=[{'condition': c} for c in conditions], nReps=1,
+            method='sequential', name='trials', seed=None, isTrials=True,
+        )
+        thisExp.addLoop(trials)
+    nCorrect = nDone = 0
+    for thisTrial in trials if trials is not None else []:
+        trials.status = STARTED
+        thisTrial.status = STARTED
+        trialIdx, cond = trials.thisN, thisTrial['condition']
         # --- fixation ---
-        outcome, _ = _runPhase(thisExp, inputs, win, kb, FIXATION_DUR, [fixation])
+        outcome, _ = _runPhase(thisExp, inputs, win, kb, FIXATION_DUR, [fixation],
+                               thisTrial=thisTrial)
         if outcome == 'stop':
+            thisExp.thisEntry = {}  # a trial interrupted by a stop is not logged
             break
         # --- stimulus / response window ---
         onset = {}
-        outcome, press = _runPhase(
-            thisExp, inputs, win, kb, respWin,
-            [goStim if cond == 'go' else nogoStim], collect=True,
-            onOnset=lambda: onset.setdefault('t', float(globalClock.getTime())),
-        )
-        if outcome == 'stop':
-            break
+        press = None
+        if outcome != 'ended':
+            outcome, press = _runPhase(
+                thisExp, inputs, win, kb, respWin,
+                [goStim if cond == 'go' else nogoStim], collect=True,
+                onOnset=lambda: onset.setdefault('t', float(globalClock.getTime())),
+                thisTrial=thisTrial,
+            )
+            if outcome == 'stop':
+                thisExp.thisEntry = {}
+                break
+        thisExp.addData('trial', trialIdx)
+        thisExp.addData('condition', cond)
+        if outcome == 'ended':
+            # the controlling Session ended this trial (repeat, skip): its row says so
+            thisExp.addData('interrupted', 1)
+            thisExp.nextEntry()
+            continue
         if press is not None:
             key, rt = press.name, float(press.rt)
         else:
@@ -458,9 +493,8 @@ def run(expInfo, thisExp, win, inputs=None, globalClock=None, thisSession=None):
         else:
             correct = int(key == '')
         nCorrect += correct
-        accuracy = nCorrect / (trialIdx + 1)
-        thisExp.addData('trial', trialIdx)
-        thisExp.addData('condition', cond)
+        nDone += 1
+        accuracy = nCorrect / nDone
         thisExp.addData('key', key)
         thisExp.addData('rt', rt)
         thisExp.addData('correct', correct)
@@ -480,8 +514,19 @@ def run(expInfo, thisExp, win, inputs=None, globalClock=None, thisSession=None):
                 fbText.text, fbText.color = 'Too slow', 'orange'
             else:
                 fbText.text, fbText.color = 'Do not press on red', 'orange'
-            outcome, _ = _runPhase(thisExp, inputs, win, kb, FEEDBACK_DUR, [fbText])
+            outcome, _ = _runPhase(thisExp, inputs, win, kb, FEEDBACK_DUR, [fbText],
+                                   thisTrial=thisTrial)
             if outcome == 'stop':
+                thisExp.thisEntry = {}  # (the trial's row is stored: only the loop's next values)
+                break
+        thisTrial.status = FINISHED
+        # a pause asked for at the end of the loop's iteration (Session.pauseLoop), as Builder does
+        if trials.status == PAUSED:
+            thisExp.status = PAUSED
+            pauseExperiment(thisExp, inputs, win)
+            trials.status = STARTED
+            if thisExp.status == FINISHED:
+                thisExp.thisEntry = {}
                 break
     endExperiment(thisExp, win=win)
 

@@ -1,0 +1,360 @@
+"""Trial control during a run: repeat, skip, pause at the end of the loop, edit expInfo. Qt-free.
+
+What the people at a rig do once a run has started (pyControl's Controls dialog
+and Bpod's ParameterGUI are the anchors for changes made live), through
+PsychoPy's Session API on the running experiment
+(:class:`~.running.RunningExperimentAPI`) with navigation as PsychoPy documents
+it (:mod:`.trial_nav`):
+
+- **repeat** (:meth:`TrialControl.repeat_trial`): the trial in progress ends and
+  runs again from its start (``cueTrial`` of a fresh copy); its first, cut-short
+  row stays in the data, so the trial is there twice;
+- **next** (:meth:`TrialControl.next_trial`): the trial in progress ends, the loop
+  goes on to the next trial;
+- **skip** (:meth:`TrialControl.skip_trials`): the trial in progress ends and the
+  ``n`` trials after it are skipped (``skipTrials(n)``, marked ``skipped``);
+- **pause_loop** (:meth:`TrialControl.pause_at_loop_end`): the run pauses when the
+  loop next iterates, after the trial in progress (``pauseLoop``); Resume goes on;
+- **exp_info** (:meth:`TrialControl.set_exp_info`): one expInfo value changes for
+  the rows from now on (``setCurrentExpInfoItem``).
+
+Repeat, next and skip need a ``psychopy.data.TrialHandler2`` loop (a Builder loop
+of fixed trials); a staircase or a script without a PsychoPy loop cannot do them,
+and :meth:`TrialControl.availability` says why, in one line (the console greys
+the button with it as tooltip, the remote API answers it with 409).
+
+Every action is recorded as an annotation of kind ``"trial-control"`` in the session
+data log (who: ``"console"`` or ``"remote:<token name>"``; when: its time; what:
+the text, where trials are numbered from 1 as the console shows them, and
+``fields``: ``action``, ``run`` (run number), ``experiment``, ``loop``,
+``trial`` (PsychoPy's 0-based ``thisN`` of the trial in progress, as a note's
+``trial``) and the action's arguments, ``skipped`` as ``thisN`` too), and as PsychoPy's ``addAnnotation`` in the interrupted trial's row
+(its ``notes`` column). Actions and reads may be asked for from any thread: they run on the
+main thread (through the session's command queue, at the experiment's next flip,
+as pause and stop do). :attr:`TrialControl.events` announces each one (psygnal).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from psygnal import Signal, SignalGroup
+
+from .commands import is_main_thread
+from .trial_nav import end_trial, is_navigable
+
+__all__ = ["TrialControl", "TrialControlEvents", "TrialControlError", "ACTIONS", "ANNOTATION_KIND"]
+
+log = logging.getLogger("rigconsole.session")
+
+#: The actions, by the names the console, the remote API and the annotations use.
+ACTIONS = ("repeat", "next", "skip", "pause_loop", "exp_info")
+#: The annotation kind of a trial-control action.
+ANNOTATION_KIND = "trial-control"
+# psychopy.constants.PAUSED (literal: this module imports without psychopy)
+_PAUSED = 2
+
+
+class TrialControlError(ValueError):
+    """An action that cannot be done now; the message is the one-line reason."""
+
+
+class TrialControlEvents(SignalGroup):
+    """What :class:`TrialControl` announces, on the main thread.
+
+    - ``acted(row)``: an action was done; ``row`` is its annotation
+      (``{'t', 'source', 'kind', 'text', 'fields'}``).
+    """
+
+    acted = Signal(object)
+
+
+def _on_main_thread(method: Callable) -> Callable:
+    def wrapper(self, *args, **kwargs):
+        if not is_main_thread():
+            return self._session.commands.call(method, self, *args, blocking=True, **kwargs)
+        return method(self, *args, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _coerce(key: str, old: Any, value: Any) -> Any:
+    """``value`` as the type of expInfo's ``old`` value (str from a form, JSON from the remote)."""
+    if isinstance(old, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "y", "on"):
+            return True
+        if text in ("0", "false", "no", "n", "off"):
+            return False
+        raise TrialControlError(f"expInfo {key!r} is true or false, not {value!r}")
+    for kind in (int, float):
+        if isinstance(old, kind) and not isinstance(old, bool):
+            if isinstance(value, bool):
+                raise TrialControlError(f"expInfo {key!r} is a number, not {value!r}")
+            try:
+                return kind(value) if kind is float or isinstance(value, int) else int(str(value).strip())
+            except (TypeError, ValueError):
+                name = "a whole number" if kind is int else "a number"
+                raise TrialControlError(f"expInfo {key!r} is {name}, not {value!r}") from None
+    if not isinstance(value, (str, int, float, bool)):
+        raise TrialControlError(f"expInfo {key!r} takes text or a number, not {type(value).__name__}")
+    return str(value) if isinstance(old, str) else value
+
+
+class TrialControl:
+    """Trial control of the session's running experiment (see the module docstring).
+
+    Args:
+        session: the rig's :class:`~rigconsole.session.Session` (its running experiment,
+            command queue and data log).
+    """
+
+    def __init__(self, session: Any):
+        self._session = session
+        self.events = TrialControlEvents()
+
+    # ---------------------------------------------------------------- state
+    def _where(self) -> tuple[Any, Any, Any]:
+        """``(thisExp, trials loop or None, innermost loop or None)`` of the running experiment."""
+        exp = self._session.currentExperiment
+        if exp is None:
+            return None, None, None
+        trials = exp.getCurrentLoop(isTrials=True)
+        inner = exp.getCurrentLoop(isTrials=False)
+        return exp, (trials if trials is not exp else None), (inner if inner is not exp else None)
+
+    @_on_main_thread
+    def availability(self) -> dict[str, dict[str, Any]]:
+        """``{action: {"enabled": bool, "reason": str}}`` for every action of :data:`ACTIONS`;
+        ``reason`` is the one line saying why it cannot be done now (``""`` when it can)."""
+        exp, trials, inner = self._where()
+        out: dict[str, dict[str, Any]] = {}
+
+        def put(action: str, reason: str) -> None:
+            out[action] = {"enabled": not reason, "reason": reason}
+
+        if exp is None:
+            for a in ACTIONS:
+                put(a, "no run in progress")
+            return out
+        loop = trials if trials is not None else inner
+        if loop is None:
+            nav = "this experiment runs its trials without a PsychoPy loop: there is no trial to repeat or skip"
+        elif not is_navigable(loop):
+            nav = (
+                f"the running loop {getattr(loop, 'name', '')!r} is a {type(loop).__name__}: PsychoPy repeats "
+                "and skips trials only in a TrialHandler2 loop (a loop of fixed trials), not a staircase"
+            )
+        elif trials is None:
+            nav = (
+                f"the running loop {getattr(loop, 'name', '')!r} is not a trials loop (its isTrials is off): "
+                "PsychoPy repeats and skips trials only in a trials loop"
+            )
+        elif loop.thisTrial is None:
+            nav = "no trial is in progress (the loop has not started its first trial or has ended)"
+        else:
+            nav = ""
+        put("repeat", nav)
+        put("next", nav)
+        skip = nav
+        if not skip and not (loop.upcomingTrials or []):
+            skip = "no trial comes after this one in the loop"
+        put("skip", skip)
+        if inner is None:
+            pause = "the run is not in a PsychoPy loop: there is no loop end to pause at"
+        elif getattr(inner, "status", None) == _PAUSED:
+            pause = "a pause at the end of this loop's trial is already asked for"
+        else:
+            pause = ""
+        put("pause_loop", pause)
+        put("exp_info", "")
+        return out
+
+    @_on_main_thread
+    def upcoming(self, n: int = 5) -> list[dict[str, Any]]:
+        """The next ``n`` trials of the running loop (``getFutureTrials``), nearest first:
+        ``[{"thisN": int, "conditions": {name: value}, "skipped": bool}]``; ``[]`` when none runs,
+        outside a TrialHandler2 loop, or at the end."""
+        exp, trials, _inner = self._where()
+        if exp is None or trials is None or not is_navigable(trials):
+            return []
+        out = []
+        for t in self._session.getFutureTrials(max(0, int(n)), start=1):
+            if t is None:
+                break
+            out.append({"thisN": int(t.thisN), "conditions": {str(k): _plain(v) for k, v in t.items()}})
+        return out
+
+    @_on_main_thread
+    def state(self, n_upcoming: int = 5) -> dict[str, Any]:
+        """JSON-friendly: ``{"running", "experiment", "run", "loop", "loop_type", "trial", "remaining",
+        "actions" (:meth:`availability`), "upcoming" (:meth:`upcoming`), "exp_info"}`` (the remote
+        API's ``GET /trial-control``, the console's dock)."""
+        exp, trials, inner = self._where()
+        loop = trials if trials is not None else inner
+        rec = self._session.current_run
+        current = getattr(loop, "thisTrial", None) if loop is not None else None
+        remaining = None
+        if loop is not None and is_navigable(loop):
+            remaining = len(loop.upcomingTrials or [])
+        info = self._session.getCurrentExpInfo() if exp is not None else False
+        return {
+            "running": exp is not None,
+            "experiment": rec.key if rec is not None else None,
+            "run": rec.index if rec is not None else None,
+            "loop": getattr(loop, "name", None) if loop is not None else None,
+            "loop_type": type(loop).__name__ if loop is not None else None,
+            "trial": int(current.thisN) if current is not None and hasattr(current, "thisN") else None,
+            "remaining": remaining,
+            "actions": self.availability(),
+            "upcoming": self.upcoming(n_upcoming),
+            "exp_info": {str(k): _plain(v) for k, v in info.items()} if isinstance(info, dict) else {},
+        }
+
+    # -------------------------------------------------------------- actions
+    def _check(self, action: str) -> None:
+        a = self.availability()[action]
+        if not a["enabled"]:
+            raise TrialControlError(f"cannot {_VERBS[action]}: {a['reason']}")
+
+    @_on_main_thread
+    def repeat_trial(self, who: str = "console") -> dict[str, Any]:
+        """End the trial in progress and run it again from its start; returns the annotation row.
+
+        Raises:
+            TrialControlError: not possible now (the reason, one line).
+        """
+        self._check("repeat")
+        _exp, loop, _inner = self._where()
+        current = loop.thisTrial
+        self._session.cueTrial(current)
+        end_trial(loop)
+        return self._record("repeat", who, f"repeat trial {current.thisN + 1}", loop=loop, trial=current)
+
+    @_on_main_thread
+    def next_trial(self, who: str = "console") -> dict[str, Any]:
+        """End the trial in progress; the loop goes on to the next trial. Returns the annotation row.
+
+        Raises:
+            TrialControlError: not possible now.
+        """
+        self._check("next")
+        _exp, loop, _inner = self._where()
+        current = loop.thisTrial
+        self._session.next()  # PsychoPy's Session.next: this trial ends, the loop goes on
+        return self._record("next", who, f"end trial {current.thisN + 1}, go on to the next", loop=loop, trial=current)
+
+    @_on_main_thread
+    def skip_trials(self, n: int, who: str = "console") -> dict[str, Any]:
+        """End the trial in progress and skip the ``n`` trials after it (``skipTrials(n)``; at most the
+        trials left). Returns the annotation row (``fields["skipped"]``: their thisN).
+
+        Raises:
+            TrialControlError: ``n`` is not a whole number >= 1, or not possible now.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise TrialControlError(f"skip takes a whole number of trials >= 1, not {n!r}")
+        self._check("skip")
+        _exp, loop, _inner = self._where()
+        current = loop.thisTrial
+        before = len(loop.elapsedTrials)
+        self._session.skipTrials(n)
+        skipped = [int(t.thisN) for t in loop.elapsedTrials[before + 1 :]] + [int(loop.thisTrial.thisN)]
+        numbers = ", ".join(str(n + 1) for n in skipped)
+        text = f"end trial {current.thisN + 1} and skip {len(skipped)} trial(s) ({numbers})"
+        return self._record("skip", who, text, loop=loop, trial=current, n=n, skipped=skipped)
+
+    @_on_main_thread
+    def pause_at_loop_end(self, who: str = "console") -> dict[str, Any]:
+        """Pause the run when its loop next iterates (``pauseLoop``): after the trial in progress.
+        Resume as any pause (``Session.resumeExperiment``). Returns the annotation row.
+
+        Raises:
+            TrialControlError: not possible now.
+        """
+        self._check("pause_loop")
+        _exp, trials, inner = self._where()
+        current = getattr(inner, "thisTrial", None)
+        self._session.pauseLoop()
+        n = getattr(current, "thisN", None)
+        text = "pause at the end of this loop iteration" + (f" (after trial {n + 1})" if n is not None else "")
+        return self._record("pause_loop", who, text, loop=inner, trial=current)
+
+    @_on_main_thread
+    def set_exp_info(self, key: str, value: Any, who: str = "console") -> dict[str, Any]:
+        """Set the running experiment's expInfo ``key`` to ``value`` (``setCurrentExpInfoItem``), typed
+        as its current value (a form's text ``"0.5"`` for a number). Rows stored from now on hold it.
+        Returns the annotation row (``fields``: ``key``, ``old``, ``value``).
+
+        Raises:
+            TrialControlError: no run, no such key, or a value of the wrong kind.
+        """
+        self._check("exp_info")
+        info = self._session.getCurrentExpInfo()
+        if not isinstance(key, str) or key not in info:
+            known = ", ".join(sorted(map(str, info))) or "none"
+            raise TrialControlError(f"no expInfo field {key!r} in this run (fields: {known})")
+        old = info[key]
+        new = _coerce(key, old, value)
+        self._session.setCurrentExpInfoItem(key, new)
+        _exp, trials, inner = self._where()
+        loop = trials if trials is not None else inner
+        return self._record(
+            "exp_info",
+            who,
+            f"expInfo {key}: {old!r} -> {new!r}",
+            loop=loop,
+            trial=getattr(loop, "thisTrial", None),
+            key=key,
+            old=_plain(old),
+            value=_plain(new),
+        )
+
+    # ------------------------------------------------------------- records
+    def _record(self, action: str, who: str, what: str, *, loop: Any, trial: Any, **extra: Any) -> dict[str, Any]:
+        rec = self._session.current_run
+        fields: dict[str, Any] = {
+            "action": action,
+            "run": rec.index if rec is not None else None,
+            "experiment": rec.key if rec is not None else None,
+            "loop": getattr(loop, "name", None),
+            "trial": int(trial.thisN) if trial is not None and hasattr(trial, "thisN") else None,
+            **extra,
+        }
+        text = f"trial control ({who}): {what}"
+        self._session.addAnnotation(text)  # PsychoPy's: the interrupted trial's row, 'notes'
+        t = None
+        data_log = self._session.data_log
+        if data_log is not None:
+            try:
+                t = data_log.add_annotation(text, source=who, kind=ANNOTATION_KIND, **fields)
+            except Exception as err:  # the action is done; the log says why the record is missing
+                log.error("the trial-control annotation could not be stored: %s", err)
+        log.info("%s", text)
+        if t is None:
+            import time
+
+            t = time.time()
+        row = {"t": t, "source": who, "kind": ANNOTATION_KIND, "text": text, "fields": fields}
+        self.events.acted.emit(row)
+        return row
+
+
+_VERBS = {
+    "repeat": "repeat this trial",
+    "next": "go on to the next trial",
+    "skip": "skip trials",
+    "pause_loop": "pause at the end of this loop",
+    "exp_info": "edit expInfo",
+}
