@@ -196,6 +196,20 @@ async def status(request: web.Request) -> web.Response:
     )
 
 
+async def preview_jpg(request: web.Request) -> web.Response:
+    """The newest subject-screen thumbnail (JPEG), announced by the stream's ``preview`` events."""
+    thumb = _server(request).latest_preview()
+    if thumb is None:
+        return error(
+            404, "no subject-screen preview: it is off on the rig (Settings > General) or no frame was shown yet"
+        )
+    return web.Response(
+        body=thumb.jpeg,
+        content_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "X-Preview-Seq": str(thumb.seq), "X-Preview-Time": f"{thumb.t:.3f}"},
+    )
+
+
 async def experiments(request: web.Request) -> web.Response:
     s = _server(request).view.session
     out = []
@@ -594,6 +608,7 @@ def _queue_action(name: str):
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/status", status)
+    r.add_get("/api/v1/preview.jpg", preview_jpg)
     r.add_get("/api/v1/experiments", experiments)
     r.add_get("/api/v1/runs", runs)
     r.add_post("/api/v1/runs", start_run)

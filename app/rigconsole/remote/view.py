@@ -53,6 +53,8 @@ class RigView:
         queue: the rig's run queue (:class:`rigconsole.plans.RunQueue`, the one owner of
             runs: ``POST /runs`` and the queue endpoints hand it work), or ``None`` (then
             they answer 503).
+        preview: the subject-screen preview (:class:`rigconsole.session.preview.SubjectPreview`:
+            ``events.thumbnail`` and ``latest``), or ``None`` (``GET /preview.jpg`` answers 404).
     """
 
     def __init__(
@@ -65,9 +67,11 @@ class RigView:
         instruments: Any = None,
         data_log_changed: Any = None,
         queue: Any = None,
+        preview: Any = None,
     ) -> None:
         self.session = session
         self.queue = queue
+        self.preview = preview
         self._data_log: Callable[[], Any] = (
             data_log if callable(data_log) and not hasattr(data_log, "add_entry") else (lambda: data_log)
         )
@@ -89,6 +93,7 @@ class RigView:
             instruments=rig.component("instruments"),
             data_log_changed=rig.events.data_log_changed,
             queue=rig.queue,
+            preview=rig.component("preview"),
         )
 
     @property
