@@ -155,7 +155,7 @@ def test_dock_observer_and_page_show_the_subject_screen_during_a_real_run(qtbot,
     assert len(run_events) <= span + 1
     times = [ev["t"] for ev in run_events]
     assert all(b - a >= 0.95 for a, b in zip(times, times[1:])), times
-    assert [ev["seq"] for ev in run_events] == sorted({ev["seq"] for ev in run_events})
+    assert [ev["number"] for ev in run_events] == sorted({ev["number"] for ev in run_events})
     # and RemoteObserver.preview() gives the newest as a JPEG of the stimulus window
     jpeg = RemoteObserver("127.0.0.1", server.port, token=token).preview()
     assert jpeg is not None and jpeg[:3] == b"\xff\xd8\xff"
@@ -166,7 +166,7 @@ def test_dock_observer_and_page_show_the_subject_screen_during_a_real_run(qtbot,
     dom = seen["dom"]
     assert 'id="previewbox" hidden' not in dom, dom[:3000]
     m = re.search(r'<img id="preview"[^>]*>', dom)
-    assert m and 'src="blob:' in m.group(0) and re.search(r'data-seq="\d+"', m.group(0)), m and m.group(0)
+    assert m and 'src="blob:' in m.group(0) and re.search(r'data-number="\d+"', m.group(0)), m and m.group(0)
     assert "(at most once a second)" in dom
     # (that it costs no frame is measured by benchmarks/bench_frames.py --preview, and its budget
     # rule tested in tests/session/test_preview.py: Chromium starting beside the run drops frames here)

@@ -206,7 +206,7 @@ async def preview_jpg(request: web.Request) -> web.Response:
     return web.Response(
         body=thumb.jpeg,
         content_type="image/jpeg",
-        headers={"Cache-Control": "no-store", "X-Preview-Seq": str(thumb.seq), "X-Preview-Time": f"{thumb.t:.3f}"},
+        headers={"Cache-Control": "no-store", "X-Preview-Number": str(thumb.seq), "X-Preview-Time": f"{thumb.t:.3f}"},
     )
 
 

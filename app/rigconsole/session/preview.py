@@ -89,7 +89,7 @@ class Thumbnail:
     def summary(self) -> dict:
         """What the stream's ``preview`` event says of it (no image: that is ``GET /api/v1/preview.jpg``)."""
         return {
-            "seq": self.seq,
+            "number": self.seq,
             "t": self.t,
             "width": self.width,
             "height": self.height,

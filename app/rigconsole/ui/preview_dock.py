@@ -164,6 +164,7 @@ class PreviewDock(QDockWidget):
             "at most one a second, never at a frame's cost"
         )
 
+
 def attach_preview_dock(window: QMainWindow, preview: Any, *, view_menu: Any = None) -> PreviewDock:
     """Give ``window`` the "Subject screen" dock (right side; its toggle in ``view_menu``) showing
     ``preview``'s thumbnails (the rig's ``"preview"`` component). Shown when the preview is on,
