@@ -128,12 +128,13 @@ def test_dock_observer_and_page_show_the_subject_screen_during_a_real_run(qtbot,
         seen["caption"] = c.preview_dock.caption.text()
 
     script = during_run(interval_ms=50)
-    script.when(lambda: running(2), lambda: threading.Thread(target=page, daemon=True).start(), "page")
+    # the console's and the observer's screenshots first: Chromium starting beside the run drops frames
     script.when(
-        lambda: running(4) and win.preview.has_image() and c.preview_dock.view.has_image(),
+        lambda: running(2) and win.preview.has_image() and c.preview_dock.view.has_image(),
         shoot,
         "screenshots",
     )
+    script.when(lambda: "dock_shot" in seen, lambda: threading.Thread(target=page, daemon=True).start(), "page")
     script.when(page_done.is_set, w.stop_action.trigger, "stop")
     script.start()
     t_run = time.time()
@@ -142,7 +143,7 @@ def test_dock_observer_and_page_show_the_subject_screen_during_a_real_run(qtbot,
         lambda: len(c.session.run_records) > n_runs and c.session.run_records[-1].ended is not None, timeout=240_000
     )
     span = time.time() - t_run
-    script.check(["page", "screenshots", "stop"])
+    script.check(["screenshots", "page", "stop"])
     assert "page_error" not in seen, seen.get("page_error")
 
     # the console's dock and the observer window showed the thumbnail (320 px wide, the window's 4:3)

@@ -161,7 +161,7 @@ class PreviewDock(QDockWidget):
         self.view.show_image(image)
         self.caption.setText(
             f"{time.strftime('%H:%M:%S', time.localtime(t))} · {image.width()} × {image.height()} · "
-            "at most one a second, never at a frame's cost"
+            "at most one a second, only when a frame has room"
         )
 
 
