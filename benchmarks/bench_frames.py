@@ -251,6 +251,9 @@ def run_console(
     quiet = [g for g in no_steal if g > 0.05]
     beyond = [b - a for a, b in long_stalls if slowest_frame_inside(frame_edges, a, b) < SLOW_FRAME_PERIODS / 60]
     extra = after_run() if after_run is not None else {}
+    shots = console.rig.component("preview")
+    if shots is not None and shots.enabled:  # the frames that had a read-back in them: late or not
+        extra["preview_frames"] = frames_with(flips, list(shots.taken_at))
     console.close()
     return {
         "mode": "console",
@@ -275,6 +278,22 @@ def run_console(
         "state": rec.state,
         "log_every": log_every,
         "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws),
+    }
+
+
+def frames_with(flips: list[float], times: list[float], period: float = 1 / 60) -> dict:
+    """The frames in which something happened at ``times`` (perf_counter s; a read-back inside a
+    flip belongs to the frame that flip ends): how many, how many of them were late (over 1.5
+    refresh periods, a dropped frame), and the share of late frames among all the run's frames."""
+    import bisect
+
+    late = [b - a > 1.5 * period for a, b in zip(flips, flips[1:])]
+    hit = [bisect.bisect_left(flips, t) for t in times]
+    mine = [late[i - 1] for i in hit if 0 < i < len(flips)]
+    return {
+        "frames": len(mine),
+        "late": int(sum(mine)),
+        "late_share_all_frames": sum(late) / len(late) if late else None,
     }
 
 
@@ -811,6 +830,16 @@ def main() -> int:
                     f"{pv['failed']} failed; read-back on the main thread median {pv['readback_ms_median']:.2f} / "
                     f"p95 {pv['readback_ms_p95']:.2f} / max {pv['readback_ms_max']:.2f} ms; observers fetched "
                     f"{r['preview_fetches']} thumbnails ({r['preview_bytes'] / 1e3:.0f} kB)",
+                    flush=True,
+                )
+            if r.get("preview_frames"):
+                pf = r["preview_frames"]
+                share = pf["late_share_all_frames"]
+                print(
+                    f"     frames with a read-back in them: {pf['frames']}, {pf['late']} of them late "
+                    f"(late frames in the whole run: {100 * share:.1f} %)"
+                    if share is not None
+                    else "",
                     flush=True,
                 )
     for mode in modes:

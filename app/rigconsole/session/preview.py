@@ -182,6 +182,8 @@ class SubjectPreview:
         self._budget: FrameBudget = IDLE
         self._costs: deque[float] = deque(maxlen=COST_WINDOW)
         self._all_costs: list[float] = []  # every read-back of this preview, s (the benchmark's figures)
+        #: when each read-back during a run started (``perf_counter()`` s): the benchmark looks up its frame
+        self.taken_at: deque[float] = deque(maxlen=100_000)
         self._next_due = 0.0  # perf_counter() before which no read-back is taken
         self._lock = threading.Lock()
         self._pending: tuple[np.ndarray, float, float, tuple[int, int]] | None = None
@@ -290,6 +292,8 @@ class SubjectPreview:
             log.warning("subject-screen preview: cannot read the stimulus window (%s); trying again in 10 s", err)
             return
         cost = time.perf_counter() - t0
+        if recording:
+            self.taken_at.append(t0)
         self._costs.append(cost)
         self._all_costs.append(cost)
         self.taken += 1
