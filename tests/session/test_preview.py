@@ -4,6 +4,7 @@ frame budget says the read-back fits (inside the flip, before its swap); an expe
 
 from __future__ import annotations
 
+import bisect
 import io
 import shutil
 import textwrap
@@ -75,12 +76,23 @@ def _wait(cond, timeout=5.0):
         time.sleep(0.02)
 
 
+@pytest.mark.timing
 def test_thumbnails_show_the_stimulus_window_at_most_once_a_second(preview_rig):
     from PIL import Image
 
     preview = preview_rig.component("preview")
     assert isinstance(preview, SubjectPreview) and preview.enabled
     got = _thumbs(preview)
+    hook = preview_rig.session.frame_hook
+    flips: list[float] = []  # when each of the run's flips returned (perf_counter s)
+    frame_done = hook.on_frame
+
+    def on_frame(now):
+        if hook.recording:
+            flips.append(now)
+        frame_done(now)
+
+    hook.on_frame = on_frame
     t0 = time.perf_counter()
     assert preview_rig.session.runExperiment("busy/busy.py", {"participant": "p1", "nFrames": 300, "busyMs": 0})
     span = time.perf_counter() - t0
@@ -101,11 +113,14 @@ def test_thumbnails_show_the_stimulus_window_at_most_once_a_second(preview_rig):
     assert min(centre) > 230 and 100 < corner[0] < 160, (centre, corner)
     stats = preview.stats()
     assert stats["readback_ms_median"] > 0 and stats["readback_ms_p95"] >= stats["readback_ms_median"]
-    # the run lost no frame to it (a light experiment, 60 Hz simulated vsync; a loaded machine may drop
-    # frames of its own: allow the odd one, never one per read-back)
-    assert preview_rig.session.run_records[-1].frame_stats["dropped_frames"] < max(2, preview.taken)
+    # the frames that had a read-back in them were on time (a loaded machine drops frames of its own:
+    # one of them late is allowed; the benchmark compares their share with the run's)
+    late = [b - a > 1.5 / 60 for a, b in zip(flips, flips[1:])]
+    mine = [late[i - 1] for i in (bisect.bisect_left(flips, t) for t in preview.taken_at) if 0 < i < len(flips)]
+    assert len(mine) >= 3 and sum(mine) <= 1, (mine, sum(late), len(late))
 
 
+@pytest.mark.timing
 def test_no_read_back_during_a_run_that_leaves_no_room(preview_rig):
     """A read-back that costs 6 ms more than here (a large subject screen): taken while a light
     experiment leaves room for it, never while one that works 9 ms of each frame does not."""
@@ -180,3 +195,32 @@ def test_encode_turns_opengl_rows_upright_and_downscales():
     assert (w, h) == img.size == (100, 50)
     top, bottom = img.getpixel((50, 5)), img.getpixel((50, 45))
     assert top[2] > 200 and top[0] < 60 and bottom[0] > 200 and bottom[2] < 60
+
+
+def test_a_read_back_measured_at_a_busy_moment_is_forgotten(monkeypatch):
+    """Stale measurements leave the estimate (COST_MAX_AGE_S): else one slow read-back would keep
+    the preview from ever fitting again during a run, with nothing to correct it."""
+    import numpy as np
+
+    from rigconsole.session import preview as mod
+
+    class Win:
+        size = (100, 100)
+
+    def slow(win):
+        time.sleep(0.02)
+        return np.zeros((100, 100, 4), np.uint8)
+
+    p = SubjectPreview(PreviewSettings(enabled=True), read=slow, finish=lambda win: None)
+    prior = p.cost_estimate(100 * 100)
+    for _ in range(3):
+        p._next_due = 0.0  # (a test: due again at once)
+        p.before_swap(Win(), 0.0, False)  # outside a run: always taken, and measured
+    assert p.taken == 3 and p.cost_estimate(100 * 100) > 0.02
+    p._next_due = 0.0
+    p.before_swap(Win(), 0.01, True)  # during a run, 10 ms of room: not enough for the measured cost
+    assert p.skipped_no_room == 1 and p.taken == 3
+    monkeypatch.setattr(mod, "COST_MAX_AGE_S", 0.01)
+    time.sleep(0.02)
+    assert p.cost_estimate(100 * 100) == prior
+    p.close()

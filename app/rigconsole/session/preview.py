@@ -54,6 +54,9 @@ COST_FACTOR = 1.25
 COST_PAD_S = 0.0005
 #: before any read-back was measured: this many seconds per pixel (llvmpipe's order), plus the pad
 PRIOR_S_PER_PIXEL = 8e-9
+#: read-backs older than this are left out of the estimate (s): one measured on a busy moment
+#: would otherwise keep the preview from ever fitting again, and none would correct it
+COST_MAX_AGE_S = 30.0
 
 
 class PreviewSettings(BaseModel):
@@ -180,7 +183,7 @@ class SubjectPreview:
         self._read = read
         self._finish = finish
         self._budget: FrameBudget = IDLE
-        self._costs: deque[float] = deque(maxlen=COST_WINDOW)
+        self._costs: deque[tuple[float, float]] = deque(maxlen=COST_WINDOW)  # (when, cost), perf_counter s
         self._all_costs: list[float] = []  # every read-back of this preview, s (the benchmark's figures)
         #: when each read-back during a run started (``perf_counter()`` s): the benchmark looks up its frame
         self.taken_at: deque[float] = deque(maxlen=100_000)
@@ -250,9 +253,11 @@ class SubjectPreview:
     # ------------------------------------------------------------------ main thread
     def cost_estimate(self, pixels: int) -> float:
         """The read-back time to plan for, seconds: the 95th percentile of the last
-        :data:`COST_WINDOW` read-backs times :data:`COST_FACTOR`, plus :data:`COST_PAD_S`
-        (before three were measured: at least :data:`PRIOR_S_PER_PIXEL` per pixel)."""
-        costs = sorted(self._costs)
+        :data:`COST_WINDOW` read-backs of the last :data:`COST_MAX_AGE_S` seconds times
+        :data:`COST_FACTOR`, plus :data:`COST_PAD_S` (before three such were measured: at least
+        :data:`PRIOR_S_PER_PIXEL` per pixel)."""
+        since = time.perf_counter() - COST_MAX_AGE_S
+        costs = sorted(c for t, c in self._costs if t >= since)
         prior = PRIOR_S_PER_PIXEL * pixels
         if len(costs) < 3:
             base = max([prior, *costs])
@@ -294,7 +299,7 @@ class SubjectPreview:
         cost = time.perf_counter() - t0
         if recording:
             self.taken_at.append(t0)
-        self._costs.append(cost)
+        self._costs.append((t0, cost))
         self._all_costs.append(cost)
         self.taken += 1
         self._next_due = now + 1.0 / self._settings.max_fps
