@@ -198,7 +198,12 @@ async def status(request: web.Request) -> web.Response:
 
 async def preview_jpg(request: web.Request) -> web.Response:
     """The newest subject-screen thumbnail (JPEG), announced by the stream's ``preview`` events."""
-    thumb = _server(request).latest_preview()
+    srv = _server(request)
+    budget = srv.view.budget
+    if budget.running:  # every observer asks at once: answer in the frame's quiet window, as the stream encodes
+        wait = 1.0 / max(budget.refresh_hz, 1.0)
+        await asyncio.get_running_loop().run_in_executor(None, budget.wait_for_quiet, wait, 0.001)
+    thumb = srv.latest_preview()
     if thumb is None:
         return error(
             404, "no subject-screen preview: it is off on the rig (Settings > General) or no frame was shown yet"

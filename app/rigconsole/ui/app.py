@@ -260,7 +260,9 @@ class Console:
         )
         from .preview_dock import attach_preview_dock  # the subject-screen preview (Settings > General)
 
-        self.preview_dock = attach_preview_dock(window, rig.component("preview"), view_menu=window.view_menu)
+        self.preview_dock = attach_preview_dock(
+            window, rig.component("preview"), view_menu=window.view_menu, budget=rig.frame_budget
+        )
         # views subscribe, the rig announces: a new data folder's log (write errors reach the
         # window through the notifications and the presenter)
         links = [

@@ -4,20 +4,24 @@ For a technician whose subject screen is in another room. The thumbnails come
 from the rig's :class:`rigconsole.session.preview.SubjectPreview` (at most one a
 second, read back only when the frame budget says it fits); they are decoded on
 the preview's worker thread into a ``QImage`` and handed to the GUI thread by a
-queued Qt signal, so the console's share of a frame is setting a small pixmap.
+queued Qt signal, so the console's share of a frame is setting a small pixmap, and
+that waits for a pump with time for it (``FrameBudget.time_left``, as a plot's redraw).
 The observer window shows the same :class:`ThumbnailView`.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSizePolicy, QVBoxLayout, QWidget
 
+from ..frame_budget import IDLE, FrameBudget
 from ..views.palette import NEUTRAL
+from .budget import CostEstimate
 
 __all__ = ["ThumbnailView", "PreviewDock", "attach_preview_dock", "decode_jpeg"]
 
@@ -120,7 +124,18 @@ class PreviewDock(QDockWidget):
         self._relay.thumbnail.connect(self.show_thumbnail)
         self._relay.enabled.connect(self._switched)
         self._preview: Any = None
+        self._budget: FrameBudget = IDLE
+        self._cost = CostEstimate(first_s=0.002)
+        self._pending: tuple[QImage, int, float] | None = None
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.setInterval(15)
+        self._retry.timeout.connect(self._show_pending)
         self.view.show_text(OFF_TEXT)
+
+    def use_budget(self, budget: FrameBudget | None) -> None:
+        """Show a thumbnail only in a frame pump with time for it (``None``: always at once)."""
+        self._budget = budget or IDLE
 
     def follow(self, preview: Any) -> None:
         """Show the thumbnails of ``preview`` (a :class:`~rigconsole.session.preview.SubjectPreview`,
@@ -156,20 +171,42 @@ class PreviewDock(QDockWidget):
             self.show()
 
     def show_thumbnail(self, image: QImage, seq: int, t: float) -> None:
+        """Show a thumbnail taken at ``t`` (epoch s); put off (the newest kept) while the frame pump
+        has less time left than showing one is expected to take."""
         if self._preview is not None and not self._preview.enabled:
             return  # switched off meanwhile
+        left = self._budget.time_left()
+        if left < self._cost.expected():
+            self._cost.put_off()
+            self._pending = (image, seq, t)
+            self._retry.start()
+            return
+        self._pending = None
+        t0 = time.perf_counter()
         self.view.show_image(image)
         self.caption.setText(
             f"{time.strftime('%H:%M:%S', time.localtime(t))} · {image.width()} × {image.height()} · "
             "at most one a second, only when a frame has room"
         )
+        if math.isfinite(left):  # timed in a pump only: an idle console's times say nothing of a run's
+            self._cost.add(time.perf_counter() - t0)
+        else:
+            self._cost.ran()
+
+    def _show_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.show_thumbnail(*pending)
 
 
-def attach_preview_dock(window: QMainWindow, preview: Any, *, view_menu: Any = None) -> PreviewDock:
+def attach_preview_dock(
+    window: QMainWindow, preview: Any, *, view_menu: Any = None, budget: FrameBudget | None = None
+) -> PreviewDock:
     """Give ``window`` the "Subject screen" dock (right side; its toggle in ``view_menu``) showing
-    ``preview``'s thumbnails (the rig's ``"preview"`` component). Shown when the preview is on,
-    else as the saved dock layout has it (hidden at first)."""
+    ``preview``'s thumbnails (the rig's ``"preview"`` component) within ``budget`` (the rig's
+    frame budget). Shown when the preview is on, else as the saved dock layout has it (hidden at first)."""
     dock = PreviewDock(window)
+    dock.use_budget(budget)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     on = bool(preview is not None and preview.enabled)
     if not window.restoreDockWidget(dock) or on:  # the layout kept decides, unless the preview is on
