@@ -276,6 +276,7 @@ def run_console(
         "heartbeats": len(during),
         "trials_plotted": len(trials),
         "state": rec.state,
+        "run_error": rec.error,  # why a run failed (its one line), else None
         "log_every": log_every,
         "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws),
     }
@@ -794,6 +795,8 @@ def main() -> int:
                 f"{r.get('plot_redraws_during_run', '-'):>13}",
                 flush=True,
             )
+            if r.get("run_error"):
+                print(f"     the run {r['state']}: {r['run_error']}", flush=True)
             if r.get("instruments"):
                 print(
                     "     instruments: "
