@@ -62,6 +62,17 @@ process still shares the CPUs with the console (on this 2-vCPU VM it
 competes with it): an observer on another computer costs the rig less::
 
     xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_frames.py --observers 10 --frames 3600 --repeats 3
+
+``--observers N --preview`` runs observers / *preview* pairs instead: both as
+*observers* above, and in *preview* the subject-screen preview is on
+(``Settings.preview``: a 320-pixel JPEG at most once a second, read back only
+when the frame budget says it fits) and every observer also fetches each
+thumbnail (``GET /api/v1/preview.jpg`` at each ``preview`` event). It reports
+the same differences (preview minus observers) and the preview's read-backs:
+how many, the frames let go for want of room, and the cost per read-back on
+the main thread (median, p95, max, ms)::
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" uv run python benchmarks/bench_frames.py --observers 10 --preview --frames 3600 --repeats 3
 """
 
 from __future__ import annotations
@@ -130,7 +141,9 @@ def run_bare(frames: int, data_dir: Path) -> dict:
     }
 
 
-def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every: int = 0) -> dict:
+def run_console(
+    frames: int, data_dir: Path, setup=None, remote=None, log_every: int = 0, preview: bool = False
+) -> dict:
     """The real console (main window, live trial plot) running the same experiment.
 
     ``setup(console)``, when given, runs right after the console is built and
@@ -138,7 +151,7 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
     ``instruments`` and ``observers`` modes add their parts this way).
     ``remote``: the console's :class:`rigconsole.remote.settings.RemoteSettings`
     (default: off). ``log_every``: the experiment's ``logEvery`` (log two
-    variables every N frames; 0 = none).
+    variables every N frames; 0 = none). ``preview``: the subject-screen preview on.
     """
     # rigconsole.ui before PySide6, as the console's own entry point does: importing
     # PySide6.QtCore first leaves shiboken's import hook in place (every ``import``
@@ -157,6 +170,10 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
     settings = Settings(root=ROOT, data_dir=data_dir, window=WindowSettings(size=tuple(WINDOW["size"])))
     if remote is not None:
         settings = settings.model_copy(update={"remote": remote})
+    if preview:
+        from rigconsole.session.preview import PreviewSettings
+
+        settings = settings.model_copy(update={"preview": PreviewSettings(enabled=True)})
     # no instruments here: the instruments mode adds its own (the comparison is console with vs without)
     console = build_console(settings=settings, simulated_vsync_hz=60, show=True, instruments=False)
     app, session = console.app, console.session
@@ -234,6 +251,9 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
     quiet = [g for g in no_steal if g > 0.05]
     beyond = [b - a for a, b in long_stalls if slowest_frame_inside(frame_edges, a, b) < SLOW_FRAME_PERIODS / 60]
     extra = after_run() if after_run is not None else {}
+    shots = console.rig.component("preview")
+    if shots is not None and shots.enabled:  # the frames that had a read-back in them: late or not
+        extra["preview_frames"] = frames_with(flips, list(shots.taken_at))
     console.close()
     return {
         "mode": "console",
@@ -256,8 +276,25 @@ def run_console(frames: int, data_dir: Path, setup=None, remote=None, log_every:
         "heartbeats": len(during),
         "trials_plotted": len(trials),
         "state": rec.state,
+        "run_error": rec.error,  # why a run failed (its one line), else None
         "log_every": log_every,
         "plot_redraws_during_run": sum(window["start"] <= t <= window["end"] for t in redraws),
+    }
+
+
+def frames_with(flips: list[float], times: list[float], period: float = 1 / 60) -> dict:
+    """The frames in which something happened at ``times`` (perf_counter s; a read-back inside a
+    flip belongs to the frame that flip ends): how many, how many of them were late (over 1.5
+    refresh periods, a dropped frame), and the share of late frames among all the run's frames."""
+    import bisect
+
+    late = [b - a > 1.5 * period for a, b in zip(flips, flips[1:])]
+    hit = [bisect.bisect_left(flips, t) for t in times]
+    mine = [late[i - 1] for i in hit if 0 < i < len(flips)]
+    return {
+        "frames": len(mine),
+        "late": int(sum(mine)),
+        "late_share_all_frames": sum(late) / len(late) if late else None,
     }
 
 
@@ -369,7 +406,9 @@ def thread_cpu_s(thread) -> float | None:
         return None
 
 
-def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS, tls: bool = False) -> dict:
+def run_observers(
+    frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS, tls: bool = False, preview: bool = False
+) -> dict:
     """The console as in ``console`` mode with the remote server enabled and ``observers`` streaming.
 
     The server is the console's own (``remote.enabled`` in its settings, on
@@ -380,7 +419,9 @@ def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS,
     their connection to the run's end (``observer_totals``) and per second,
     their process's CPU per second, the server thread's CPU per second and
     the stream's time per batch (``stream.flush_stats``: its wait for the frame's
-    quiet window, the encoding and the offer to every client).
+    quiet window, the encoding and the offer to every client). ``preview``: the
+    subject-screen preview on, the observers fetching each thumbnail; adds the
+    preview's read-back figures (``preview``: :meth:`SubjectPreview.stats`).
     """
     import threading
 
@@ -409,7 +450,8 @@ def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS,
             token,
             "--observers",
             str(observers),
-        ] + (["--tls"] if tls else [])
+        ]
+        cmd += (["--tls"] if tls else []) + (["--fetch-preview"] if preview else [])
         child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         children.append(child)
         line = child.stdout.readline().strip()
@@ -421,10 +463,13 @@ def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS,
         child.stdin.flush()
         obs0 = json.loads(child.stdout.readline())
         w0 = time.perf_counter()
+        shots = console.rig.component("preview")
+        shots0 = shots.stats() if shots is not None else {}
 
         def after_run():
             wall = time.perf_counter() - w0
             cpu1 = thread_cpu_s(thread)
+            shots1 = shots.stats() if shots is not None else {}
             flush1 = dict(server.stream.flush_stats)
             child.stdin.write("stop\n")
             child.stdin.flush()
@@ -446,18 +491,25 @@ def run_observers(frames: int, data_dir: Path, observers: int = BENCH_OBSERVERS,
                 "server_batches": batches,
                 # the stream's flush: its wait for the frame's quiet window, encoding, offering to clients
                 "stream_flush_us_per_batch": 1e6 * (flush1["seconds"] - flush0["seconds"]) / max(batches, 1),
+                # the preview's read-backs, this run's (its figures over the whole process: the run's
+                # are nearly all of them; the first come from the flips before the run)
+                "preview": shots1 | {k: shots1[k] - shots0.get(k, 0) for k in ("taken", "skipped_no_room", "failed")}
+                if preview
+                else None,
+                "preview_fetches": obs1.get("preview_fetches", 0) - obs0.get("preview_fetches", 0),
+                "preview_bytes": obs1.get("preview_bytes", 0) - obs0.get("preview_bytes", 0),
             }
 
         return after_run
 
     try:
-        result = run_console(frames, data_dir, setup=setup, remote=remote, log_every=1)
+        result = run_console(frames, data_dir, setup=setup, remote=remote, log_every=1, preview=preview)
     finally:
         for child in children:
             if child.poll() is None:
                 child.kill()
                 child.wait()
-    result["mode"] = "observers"
+    result["mode"] = "preview" if preview else "observers"
     return result
 
 
@@ -642,7 +694,7 @@ def main() -> int:
         default=3,
         help="bare/console pairs, interleaved (this machine's noise moves both; compare totals)",
     )
-    ap.add_argument("--mode", choices=["bare", "console", "instruments", "observers"])
+    ap.add_argument("--mode", choices=["bare", "console", "instruments", "observers", "preview"])
     ap.add_argument(
         "--instruments",
         action="store_true",
@@ -664,16 +716,30 @@ def main() -> int:
         action="store_true",
         help="with --observers: the server's default self-signed TLS (wss://) instead of plain HTTP",
     )
+    ap.add_argument(
+        "--preview",
+        action="store_true",
+        help="with --observers: pairs of observers / preview (the subject-screen preview on, "
+        "the observers fetching each thumbnail) instead of console / observers",
+    )
     ap.add_argument("--log-every", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.preview and args.observers is None:
+        ap.error("--preview compares with the observers mode: give --observers N too")
     if args.instruments and args.observers is not None:
         ap.error("--instruments and --observers are separate comparisons: give one")
     if args.observers is not None and args.observers < 1:
         ap.error("--observers N needs N >= 1")
     if args.mode:
         with tempfile.TemporaryDirectory() as d:
-            if args.mode == "observers":
-                result = run_observers(args.frames, Path(d), args.observers or BENCH_OBSERVERS, tls=args.tls)
+            if args.mode in ("observers", "preview"):
+                result = run_observers(
+                    args.frames,
+                    Path(d),
+                    args.observers or BENCH_OBSERVERS,
+                    tls=args.tls,
+                    preview=args.mode == "preview",
+                )
             elif args.mode == "console":
                 result = run_console(args.frames, Path(d), log_every=args.log_every)
             else:
@@ -695,6 +761,8 @@ def main() -> int:
     )
     if args.instruments:
         modes = ("console", "instruments")
+    elif args.preview:
+        modes = ("observers", "preview")
     elif args.observers is not None:
         modes = ("console", "observers")
     else:
@@ -703,6 +771,7 @@ def main() -> int:
         {
             "console": ["--log-every", "1"],
             "observers": ["--observers", str(args.observers)] + (["--tls"] if args.tls else []),
+            "preview": ["--observers", str(args.observers)] + (["--tls"] if args.tls else []),
         }
         if args.observers is not None
         else {}
@@ -726,6 +795,8 @@ def main() -> int:
                 f"{r.get('plot_redraws_during_run', '-'):>13}",
                 flush=True,
             )
+            if r.get("run_error"):
+                print(f"     the run {r['state']}: {r['run_error']}", flush=True)
             if r.get("instruments"):
                 print(
                     "     instruments: "
@@ -753,6 +824,25 @@ def main() -> int:
                     + (f"{srv:.1f} ms/s" if srv is not None else "-")
                     + f"; {r['server_batches']} batches, {r['stream_flush_us_per_batch']:.0f} us each from the "
                     f"stream's wait for the quiet window to offered",
+                    flush=True,
+                )
+            if r.get("preview"):
+                pv = r["preview"]
+                print(
+                    f"     preview: {pv['taken']} read-backs, {pv['skipped_no_room']} frames let go for want of room, "
+                    f"{pv['failed']} failed; read-back on the main thread median {pv['readback_ms_median']:.2f} / "
+                    f"p95 {pv['readback_ms_p95']:.2f} / max {pv['readback_ms_max']:.2f} ms; observers fetched "
+                    f"{r['preview_fetches']} thumbnails ({r['preview_bytes'] / 1e3:.0f} kB)",
+                    flush=True,
+                )
+            if r.get("preview_frames"):
+                pf = r["preview_frames"]
+                share = pf["late_share_all_frames"]
+                print(
+                    f"     frames with a read-back in them: {pf['frames']}, {pf['late']} of them late "
+                    f"(late frames in the whole run: {100 * share:.1f} %)"
+                    if share is not None
+                    else "",
                     flush=True,
                 )
     for mode in modes:

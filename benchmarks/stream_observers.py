@@ -16,7 +16,12 @@ Protocol on stdin/stdout, one line each:
   (this process's CPU time, user + system);
 - ``stop`` (or end of stdin): closes the observers, prints the totals, exits.
 
-Run: ``python benchmarks/stream_observers.py --port P --token T --observers 10 [--tls]``.
+``--fetch-preview``: each observer also fetches the subject-screen thumbnail
+(``GET /api/v1/preview.jpg``) at each ``preview`` event, as the observer window
+and the browser page do (one fetch at a time per observer); the totals then
+count ``preview_fetches`` and ``preview_bytes``.
+
+Run: ``python benchmarks/stream_observers.py --port P --token T --observers 10 [--tls] [--fetch-preview]``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class Totals:
         self.events: Counter[str] = Counter()
         self.gaps = 0
         self.open = 0
+        self.preview_fetches = 0
+        self.preview_bytes = 0
 
     def as_dict(self) -> dict:
         return {
@@ -48,14 +55,33 @@ class Totals:
             "events": dict(self.events),
             "gaps": self.gaps,
             "open": self.open,
+            "preview_fetches": self.preview_fetches,
+            "preview_bytes": self.preview_bytes,
             "cpu_s": time.process_time(),
         }
 
 
+async def fetch_preview(http, url: str, token: str, totals: Totals, ssl_ctx: ssl.SSLContext | bool) -> None:
+    async with http.get(url, headers={"Authorization": f"Bearer {token}"}, ssl=ssl_ctx) as resp:
+        body = await resp.read()
+        if resp.status == 200:
+            totals.preview_fetches += 1
+            totals.preview_bytes += len(body)
+
+
 async def observe(
-    http, url: str, token: str, totals: Totals, welcomed: asyncio.Event, n: int, ssl_ctx: ssl.SSLContext | bool
+    http,
+    url: str,
+    token: str,
+    totals: Totals,
+    welcomed: asyncio.Event,
+    n: int,
+    ssl_ctx: ssl.SSLContext | bool,
+    preview_url: str | None = None,
 ) -> None:
     import aiohttp
+
+    fetching: asyncio.Future | None = None
 
     async with http.ws_connect(url, ssl=ssl_ctx, max_msg_size=0) as ws:
         await ws.send_str(json.dumps({"type": "hello", "token": token}))
@@ -83,15 +109,18 @@ async def observe(
                     totals.events[ev.get("type", "?")] += 1
                     if ev.get("type") == "lost":
                         totals.gaps += 1
+                    elif ev.get("type") == "preview" and preview_url and (fetching is None or fetching.done()):
+                        fetching = asyncio.ensure_future(fetch_preview(http, preview_url, token, totals, ssl_ctx))
         finally:
             totals.open -= 1
 
 
-async def main(port: int, token: str, n: int, tls: bool) -> None:
+async def main(port: int, token: str, n: int, tls: bool, fetch: bool = False) -> None:
     import aiohttp
 
     scheme = "wss" if tls else "ws"
     url = f"{scheme}://127.0.0.1:{port}/api/v1/stream"
+    preview_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/api/v1/preview.jpg" if fetch else None
     ssl_ctx: ssl.SSLContext | bool = False
     if tls:  # the benchmark's self-signed certificate: encrypted, not verified (loopback)
         ssl_ctx = ssl.create_default_context()
@@ -109,7 +138,10 @@ async def main(port: int, token: str, n: int, tls: bool) -> None:
 
     threading.Thread(target=read_stdin, daemon=True).start()
     async with aiohttp.ClientSession() as http:
-        tasks = [asyncio.ensure_future(observe(http, url, token, totals, welcomed, n, ssl_ctx)) for _ in range(n)]
+        tasks = [
+            asyncio.ensure_future(observe(http, url, token, totals, welcomed, n, ssl_ctx, preview_url))
+            for _ in range(n)
+        ]
         waiter = asyncio.ensure_future(welcomed.wait())
         done, _ = await asyncio.wait([waiter, *tasks], timeout=30, return_when=asyncio.FIRST_COMPLETED)
         if waiter not in done:
@@ -135,5 +167,6 @@ if __name__ == "__main__":
     ap.add_argument("--token", required=True)
     ap.add_argument("--observers", type=int, default=10)
     ap.add_argument("--tls", action="store_true", help="wss:// (the server's self-signed certificate)")
+    ap.add_argument("--fetch-preview", action="store_true", help="GET /api/v1/preview.jpg at each preview event")
     a = ap.parse_args()
-    asyncio.run(main(a.port, a.token, a.observers, a.tls))
+    asyncio.run(main(a.port, a.token, a.observers, a.tls, a.fetch_preview))

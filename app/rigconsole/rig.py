@@ -152,6 +152,7 @@ class Rig:
                 self._add_extra_experiments()
             if instruments:
                 self._load_instruments()
+            self._add_preview()
             if remote:
                 self._start_remote()
         except BaseException:
@@ -581,6 +582,13 @@ class Rig:
         self._reported.add(message)
         # one line saying what was kept and what to do; from the data log's writer thread
         notifications.notify(message, source="data log")
+
+    def _add_preview(self) -> None:
+        """The subject-screen preview (``"preview"``, off until ``settings.preview.enabled``), before
+        the remote server, which serves its thumbnails."""
+        from .session.preview import SubjectPreview
+
+        self.add_component("preview", SubjectPreview())
 
     def _start_remote(self) -> None:
         from .remote import RemoteServer

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from .remote.settings import RemoteSettings
 from .session.monitor import MonitorSettings
+from .session.preview import PreviewSettings
 
 __all__ = [
     "WindowSettings",
@@ -93,6 +94,9 @@ class Settings(BaseModel):
         "profile by name, or width, distance and resolution): needed for deg/cm units",
     )
     remote: RemoteSettings = Field(default_factory=RemoteSettings, description="remote attach (off until enabled)")
+    preview: PreviewSettings = Field(
+        default_factory=PreviewSettings, description="subject-screen preview for the console and observers (off)"
+    )
     rig_file: Path | None = Field(
         None,
         description="the rig file declaring the instruments (YAML, docs/instruments.md); "

@@ -196,6 +196,25 @@ async def status(request: web.Request) -> web.Response:
     )
 
 
+async def preview_jpg(request: web.Request) -> web.Response:
+    """The newest subject-screen thumbnail (JPEG), announced by the stream's ``preview`` events."""
+    srv = _server(request)
+    budget = srv.view.budget
+    if budget.running:  # every observer asks at once: answer in the frame's quiet window, as the stream encodes
+        wait = 1.0 / max(budget.refresh_hz, 1.0)
+        await asyncio.get_running_loop().run_in_executor(None, budget.wait_for_quiet, wait, 0.001)
+    thumb = srv.latest_preview()
+    if thumb is None:
+        return error(
+            404, "no subject-screen preview: it is off on the rig (Settings > General) or no frame was shown yet"
+        )
+    return web.Response(
+        body=thumb.jpeg,
+        content_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "X-Preview-Number": str(thumb.seq), "X-Preview-Time": f"{thumb.t:.3f}"},
+    )
+
+
 async def experiments(request: web.Request) -> web.Response:
     s = _server(request).view.session
     out = []
@@ -647,6 +666,7 @@ def _trial_action(name: str):
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/status", status)
+    r.add_get("/api/v1/preview.jpg", preview_jpg)
     r.add_get("/api/v1/experiments", experiments)
     r.add_get("/api/v1/runs", runs)
     r.add_post("/api/v1/runs", start_run)

@@ -88,7 +88,7 @@ class RemoteObserver:
                 f"(got {hashlib.sha256(der or b'').hexdigest()[:16]}...); refusing to send the token",
             )
 
-    def _request(self, method: str, path: str, body: Any = None) -> Any:
+    def _request(self, method: str, path: str, body: Any = None, *, raw_answer: bool = False) -> Any:
         if self.tls:
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
                 self.host, self.port, timeout=self.timeout, context=self._ssl_context()
@@ -102,7 +102,7 @@ class RemoteObserver:
                     sock = conn.sock
                     assert isinstance(sock, ssl.SSLSocket)  # an HTTPSConnection's, connected
                     self._check_pin(sock.getpeercert(binary_form=True))
-                headers = {"Accept": "application/json"}
+                headers = {"Accept": "image/jpeg" if raw_answer else "application/json"}
                 if self.token:
                     headers["Authorization"] = f"Bearer {self.token}"
                 data = None
@@ -116,6 +116,8 @@ class RemoteObserver:
                 raise RemoteError(0, f"cannot reach the rig at {self.host}:{self.port}: {err}") from None
         finally:
             conn.close()
+        if raw_answer and resp.status < 400:
+            return raw
         try:
             payload = json.loads(raw) if raw else None
         except ValueError:
@@ -124,6 +126,17 @@ class RemoteObserver:
             msg = payload.get("error") if isinstance(payload, dict) else raw[:200].decode("utf-8", "replace")
             raise RemoteError(resp.status, str(msg))
         return payload
+
+    def preview(self) -> bytes | None:
+        """The rig's newest subject-screen thumbnail, JPEG bytes (``GET /api/v1/preview.jpg``), or
+        ``None`` when the rig has none (its preview is off, or nothing was shown yet). Raises
+        RemoteError when the rig cannot be reached or refuses the token."""
+        try:
+            return self._request("GET", "/api/v1/preview.jpg", raw_answer=True)
+        except RemoteError as err:
+            if err.status == 404:
+                return None
+            raise
 
     def _get(self, path: str, **query: Any) -> Any:
         q = {k: v for k, v in query.items() if v is not None}

@@ -308,6 +308,9 @@ class RemoteServer:
                 (qe.break_started, lambda item, msg: push({"type": "plan_break", "after": item.id, "message": msg})),
                 (qe.break_ended, lambda item: push({"type": "plan_break_ended", "after": item.id})),
             ]
+        preview = view.preview
+        if preview is not None:  # the subject-screen preview: announced here, served at /api/v1/preview.jpg
+            self._links.append((preview.events.thumbnail, self._on_preview))
         inst = view.instruments
         if inst is not None and hasattr(getattr(inst, "events", None), "state_changed"):
             self._links.append((inst.events.state_changed, self._on_instrument_state))
@@ -332,6 +335,18 @@ class RemoteServer:
                 "measures": measures,
             }
         )
+
+    def _on_preview(self, thumb: Any) -> None:
+        """A new subject-screen thumbnail (the preview's worker thread): a small ``preview`` event;
+        the image itself is fetched with ``GET /api/v1/preview.jpg`` (the stream's history keeps
+        thousands of batches for resuming clients: no images in it)."""
+        self.stream.push({"type": "preview", **thumb.summary()})
+
+    def latest_preview(self) -> Any:
+        """The newest subject-screen thumbnail (:class:`rigconsole.session.preview.Thumbnail`), or
+        ``None`` (no preview on this rig, it is off, or no frame was taken yet)."""
+        preview = self._rig_view().preview
+        return preview.latest if preview is not None and preview.enabled else None
 
     def add_note(self, who: TokenInfo, text: str, marker: int | None = None) -> dict:
         """An operator's notebook note, at the running trial (``source="remote:<token name>"``); its row.

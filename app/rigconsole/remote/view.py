@@ -68,6 +68,8 @@ class RigView:
         queue: the rig's run queue (:class:`rigconsole.plans.RunQueue`, the one owner of
             runs: ``POST /runs`` and the queue endpoints hand it work), or ``None`` (then
             they answer 503).
+        preview: the subject-screen preview (:class:`rigconsole.session.preview.SubjectPreview`:
+            ``events.thumbnail`` and ``latest``), or ``None`` (``GET /preview.jpg`` answers 404).
     """
 
     def __init__(
@@ -80,9 +82,11 @@ class RigView:
         instruments: Any = None,
         data_log_changed: Any = None,
         queue: Any = None,
+        preview: Any = None,
     ) -> None:
         self.session = session
         self.queue = queue
+        self.preview = preview
         self._data_log: Callable[[], Any] = (
             data_log if callable(data_log) and not hasattr(data_log, "add_entry") else (lambda: data_log)
         )
@@ -104,6 +108,7 @@ class RigView:
             instruments=rig.component("instruments"),
             data_log_changed=rig.events.data_log_changed,
             queue=rig.queue,
+            preview=rig.component("preview"),
         )
 
     @property

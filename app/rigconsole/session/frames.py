@@ -143,6 +143,9 @@ class FrameHook:
         self.guard = StallGuard(self.pump_now)
         self._last_served = time.perf_counter()  # when a pump last handed back
         self._warp = None  # a dry run's time warp (.warp.TimeWarp), or None
+        # the before-swap step (the subject-screen preview's read-back), see set_before_swap
+        self._before_swap: Callable[[Any, float, bool], None] | None = None
+        self._this_blank: float | None = None  # the blank the frame being flipped goes out at
 
     # -- the frame-budget port (rigconsole.frame_budget.FrameBudget) -----------
     @property
@@ -162,6 +165,47 @@ class FrameHook:
             return IDLE.submit(fn, *args, **kwargs)
         return self._submit(fn, *args, **kwargs)
 
+    def set_before_swap(self, fn: Callable[[Any, float, bool], None] | None) -> None:
+        """Call ``fn(win, room_s, recording)`` inside each flip, right before the buffer swap: the
+        back buffer then holds the frame this flip shows, complete (PsychoPy's ``autoDraw``
+        stimuli and its frame buffer object drawn). ``room_s`` is :meth:`swap_room`; ``fn`` must
+        take less (the subject-screen preview's read-back, :mod:`.preview`). ``None``: no step.
+
+        It wraps the window's ``backend.swapBuffers`` on the instance, as :meth:`attach` wraps
+        ``flip``; a step that raises is logged once and switched off.
+        """
+        self._before_swap = fn
+        if self.win is not None:
+            self._wrap_swap(self.win)
+
+    def swap_room(self) -> float:
+        """Seconds work may take now, inside a flip before its swap, without costing the frame:
+        the time to this frame's vertical blank less the flip's :attr:`margin` (the whole flip's
+        measured cost, kept for what is left of it). ``0.0`` when the blank is not known (the
+        first flip, a ``"max"`` time warp)."""
+        blank = self._this_blank
+        if blank is None:
+            return 0.0
+        return blank - self._margin - time.perf_counter()
+
+    def _wrap_swap(self, win: Any) -> None:
+        backend = getattr(win, "backend", None)
+        if backend is None or "swapBuffers" in vars(backend):
+            return
+        real = backend.swapBuffers
+
+        def swap(*args: Any, **kwargs: Any) -> Any:
+            step = self._before_swap
+            if step is not None:
+                try:
+                    step(win, self.swap_room(), self.recording)
+                except Exception:  # the console's step: never the experiment's error, and not again
+                    self._before_swap = None
+                    log.exception("the before-swap step failed; it is off until set again")
+            return real(*args, **kwargs)
+
+        backend.swapBuffers = swap
+
     def set_pump(self, pump: Pump | None) -> None:
         """Serve this console pump, ``pump(budget_s)``, between frames (``None``: no console)."""
         self.pump = pump
@@ -177,6 +221,8 @@ class FrameHook:
         win.flip = self._flip
         if self.simulated_vsync_hz:
             win._monitorFrameRate = float(self.simulated_vsync_hz)
+        if self._before_swap is not None:
+            self._wrap_swap(win)
 
     def set_time_warp(self, warp) -> None:
         """Pace flips for a dry run's time warp (:class:`.warp.TimeWarp`; ``None``: real time again).
@@ -201,6 +247,9 @@ class FrameHook:
     def detach(self) -> None:
         if self.win is not None:
             self.win.__dict__.pop("flip", None)
+            backend = getattr(self.win, "backend", None)
+            if backend is not None:
+                vars(backend).pop("swapBuffers", None)
         self.win = None
         self._orig_flip = _not_hooked
 
@@ -405,6 +454,8 @@ class FrameHook:
         # longer than ``budget_s``; an experiment that used its whole frame
         # gets no pump here, and the stall guard serves the console if frames
         # stop coming.
+        if self._before_swap is not None:
+            self._this_blank = self._next_blank(time.perf_counter())
         if self.pump_phase == "before_flip":
             now = time.perf_counter()
             blank = self._next_blank(now)

@@ -108,6 +108,7 @@ class Console:
         self.window = window
         self.data_tools = None
         self.plan_panel = None  # the Plan dock (plan_panel.PlanPanel), once the rig is attached
+        self.preview_dock = None  # the Subject screen dock (preview_dock.PreviewDock), once the rig is attached
         self.notebook = None  # the lab notebook (notes_panel.Notebook), once the rig is attached
         self.trial_control = None  # the Trial control dock (trial_control.TrialControlDock), once attached
         self.instruments_dock = instruments_dock
@@ -261,7 +262,16 @@ class Console:
         from .trial_control import attach_trial_control  # repeat, skip, pause at loop end, expInfo, upcoming
 
         self.trial_control = attach_trial_control(
-            window, rig.queue.trial_control, view_menu=window.view_menu, budget=rig.frame_budget
+            window,
+            rig.queue.trial_control,
+            view_menu=window.view_menu,
+            budget=rig.frame_budget,
+            tab_with=self.plan_panel,
+        )
+        from .preview_dock import attach_preview_dock  # the subject-screen preview (Settings > General)
+
+        self.preview_dock = attach_preview_dock(
+            window, rig.component("preview"), view_menu=window.view_menu, budget=rig.frame_budget
         )
         # views subscribe, the rig announces: a new data folder's log (write errors reach the
         # window through the notifications and the presenter)
@@ -322,6 +332,8 @@ class Console:
             self._watcher.close()
             self._watcher = None
         disconnect_all(self._links)
+        if self.preview_dock is not None:
+            self.preview_dock.unfollow()
         if self._placement is not None:
             self._placement.close()
         if self.data_tools is not None:

@@ -57,6 +57,7 @@ from ..remote.view import state_words
 from ..views.palette import ERROR, NEUTRAL, WARNING, connection_look, run_look
 from ..views.plot_sources import StreamFeed
 from .plots import LivePlot
+from .preview_dock import ThumbnailView, decode_jpeg
 from .remote_trial_view import RemoteTrialView
 
 __all__ = [
@@ -505,6 +506,7 @@ class ObserverWindow(QMainWindow):
 
     control_failed = Signal(str)
     trials_loaded = Signal(object)  # (run index, run group, trials page, notes), from the control pool
+    preview_loaded = Signal(object, float)  # (QImage, its time, epoch s), from the preview pool
 
     def __init__(self, observer: RemoteObserver, parent=None):
         super().__init__(parent)
@@ -516,6 +518,19 @@ class ObserverWindow(QMainWindow):
         self._run_state = "idle"
         self._is_locked = False
         self._trials_asked = False
+        # the subject-screen preview: fetched (GET /api/v1/preview.jpg) at each "preview" event,
+        # one at a time, off the GUI thread; shown once the rig has one
+        self._preview_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observer preview")
+        self._preview_busy = threading.Event()
+        self._preview_asked = False
+        self.preview_title = QLabel("Subject screen")
+        self.preview_title.setStyleSheet(f"color: {NEUTRAL}; font-weight: 600")
+        self.preview = ThumbnailView(min_width=200)
+        self.preview_time = QLabel("")
+        self.preview_time.setStyleSheet(f"color: {NEUTRAL}")
+        for w in (self.preview_title, self.preview, self.preview_time):
+            w.hide()
+        self.preview_loaded.connect(self._show_preview)
         central = QWidget()
         self.setCentralWidget(central)
         self.rig = QLabel(f"{observer.host}:{observer.port}")
@@ -579,6 +594,9 @@ class ObserverWindow(QMainWindow):
             row.addWidget(b)
         side.addLayout(row)
         side.addWidget(self.control_error)
+        side.addWidget(self.preview_title)
+        side.addWidget(self.preview)
+        side.addWidget(self.preview_time)
         side.addStretch(1)
         self.plot_grid = QGridLayout()
         self.plot_grid.setSpacing(8)
@@ -634,6 +652,9 @@ class ObserverWindow(QMainWindow):
             time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) and t > 1e9 else "-"
         )
         self._trial(run.get("trial") or 0, run.get("of"))
+        if not self._preview_asked:  # attached while the rig shows a preview: its newest now
+            self._preview_asked = True
+            self.fetch_preview()
         if not self._trials_asked and st["state"] in ("running", "paused") and run.get("trial"):
             self._trials_asked = True  # attached mid-run: the run's trials so far, off the GUI thread
             self._pool.submit(self._fetch_trials, run.get("index"))
@@ -708,6 +729,34 @@ class ObserverWindow(QMainWindow):
                 plot.poll_notes("time")
         elif ev["type"] == "queue":
             self.show_plan(ev.get("queue"))
+        elif ev["type"] == "preview":
+            self.fetch_preview(ev.get("t"))
+
+    def fetch_preview(self, t: float | None = None) -> None:
+        """Fetch the rig's newest subject-screen thumbnail off the GUI thread (skipped while one is
+        being fetched: the next ``preview`` event brings a newer one). ``t``: when the rig took
+        it (the ``preview`` event's, epoch s; default now)."""
+        if self._preview_busy.is_set():
+            return
+        self._preview_busy.set()
+        self._preview_pool.submit(self._load_preview, t)
+
+    def _load_preview(self, t: float | None) -> None:
+        """Preview pool: ``GET /api/v1/preview.jpg``, decoded here, handed to the GUI thread (queued)."""
+        try:
+            jpeg = self.observer.preview()
+            if jpeg is not None:
+                self.preview_loaded.emit(decode_jpeg(jpeg), t if isinstance(t, (int, float)) else time.time())
+        except Exception as err:  # noqa: BLE001 - the next preview event tries again
+            log.info("observer: cannot fetch the subject-screen preview: %s", err)
+        finally:
+            self._preview_busy.clear()
+
+    def _show_preview(self, image, t: float) -> None:
+        for w in (self.preview_title, self.preview, self.preview_time):
+            w.show()
+        self.preview.show_image(image)
+        self.preview_time.setText(f"as of {time.strftime('%H:%M:%S', time.localtime(t))} (at most once a second)")
 
     def show_plan(self, queue: dict | None) -> None:
         """The plan line from a queue summary (``GET /api/v1/queue``, the stream's ``queue`` events)."""
@@ -747,6 +796,7 @@ class ObserverWindow(QMainWindow):
         self._redraw_timer.stop()
         self.feed.close()
         self._pool.shutdown(wait=False)
+        self._preview_pool.shutdown(wait=False)
         super().closeEvent(event)
 
 

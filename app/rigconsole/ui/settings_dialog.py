@@ -64,6 +64,7 @@ class SettingsDialog(QDialog):
         screen_combo: ``QComboBox`` of screen indices.
         width_spin, height_spin: window size (pixels).
         fullscr_check: ``QCheckBox``.
+        preview_check: ``QCheckBox``, the subject-screen preview (``Settings.preview.enabled``).
         error_label: one-line error shown when Apply is refused.
         tabs: ``QTabWidget`` (General, Remote attach, Email).
         remote_tab: :class:`~rigconsole.ui.settings_remote.RemoteTab`; email_tab: :class:`EmailTab`.
@@ -110,6 +111,12 @@ class SettingsDialog(QDialog):
             spin.setValue(int(value))
         self.fullscr_check = QCheckBox("Full screen")
         self.fullscr_check.setChecked(settings.window.fullscr)
+        self.preview_check = QCheckBox("Show a preview of the subject screen (console and observers)")
+        self.preview_check.setChecked(settings.preview.enabled)
+        self.preview_check.setToolTip(
+            "A small JPEG of the stimulus window, at most once a second, in the Subject screen dock and "
+            "to remote observers. Taken only when the frame budget says it fits: it never costs a frame."
+        )
 
         general = QWidget()
         form = QFormLayout(general)
@@ -128,6 +135,7 @@ class SettingsDialog(QDialog):
         size.addStretch(1)
         form.addRow("Size:", size)
         form.addRow("", self.fullscr_check)
+        form.addRow("Preview:", self.preview_check)
 
         self.error_label = QLabel()
         self.error_label.setStyleSheet(f"color: {ERROR};")
@@ -170,6 +178,7 @@ class SettingsDialog(QDialog):
             fullscr=self.fullscr_check.isChecked(),
         )
         data["remote"] = dict(data["remote"], **self.remote_tab.values(), email=self.email_tab.values())
+        data["preview"] = dict(data["preview"], enabled=self.preview_check.isChecked())
         return Settings.model_validate(data)
 
     def _lock_now(self, locked: bool) -> None:
@@ -215,7 +224,7 @@ class SettingsDialog(QDialog):
             self._apply_settings(new)
         except Exception as err:  # RunInProgressError, OSError, PsychoPy window errors
             return self._refuse(one_line(err))
-        old.adopt(new, ("root", "data_dir", "window", "rig_file", "remote"))
+        old.adopt(new, ("root", "data_dir", "window", "rig_file", "remote", "preview"))
         self.remote_tab.refresh_fingerprint()
         try:
             save_settings(old)

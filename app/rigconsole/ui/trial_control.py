@@ -233,14 +233,23 @@ class TrialControlDock(QDockWidget):
 
 
 def attach_trial_control(
-    window: QMainWindow, trial_control: Any, *, view_menu: Any = None, budget: FrameBudget | None = None
+    window: QMainWindow,
+    trial_control: Any,
+    *,
+    view_menu: Any = None,
+    budget: FrameBudget | None = None,
+    tab_with: Any = None,
 ) -> TrialControlDock:
     """Give ``window`` the Trial control dock (right side, its toggle in ``view_menu``, polling within
-    ``budget``) acting through ``trial_control`` (the rig's ``queue.trial_control``)."""
+    ``budget``) acting through ``trial_control`` (the rig's ``queue.trial_control``). With no saved
+    layout for it, it is a tab beside ``tab_with`` (a dock), which stays in front: the trial plot
+    above keeps its height."""
     dock = TrialControlDock(trial_control, parent=window)
     dock.use_budget(budget)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.restoreDockWidget(dock)
+    if not window.restoreDockWidget(dock) and tab_with is not None:
+        window.tabifyDockWidget(tab_with, dock)
+        tab_with.raise_()
     if view_menu is not None:
         view_menu.addAction(dock.toggleViewAction())
     return dock
