@@ -75,6 +75,7 @@ class TrialControlDock(QDockWidget):
 
     N_UPCOMING = 6
     PAUSE_LOOP = "Pause at end of loop"
+    PAUSE_LOOP_ARMED = "Pause armed (cancel)"
 
     def __init__(self, trial_control: Any, parent: QWidget | None = None, poll_hz: float = 4.0) -> None:
         super().__init__("Trial control", parent)
@@ -190,8 +191,10 @@ class TrialControlDock(QDockWidget):
         pause.setChecked(pending is not None)
         if pending is not None:  # armed: the button cancels it
             pause.setEnabled(True)
-            pause.setText(f"Pause at end of loop '{pending['loop']}': armed (click to cancel)")
-            pause.setToolTip(f"Asked for by {pending['source']}; click to cancel")
+            pause.setText(self.PAUSE_LOOP_ARMED)
+            pause.setToolTip(
+                f"A pause at the end of loop '{pending['loop']}' is asked for (by {pending['source']}); click to cancel"
+            )
         else:
             pause.setText(self.PAUSE_LOOP)
         self.skip_n.setEnabled(bool(st["actions"]["skip"]["enabled"]))
