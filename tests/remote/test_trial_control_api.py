@@ -19,6 +19,7 @@ ACTIONS = [
     ("/api/v1/trial-control/next", None),
     ("/api/v1/trial-control/skip", {"n": 1}),
     ("/api/v1/trial-control/pause-loop", None),
+    ("/api/v1/trial-control/pause-trial", None),
     ("/api/v1/trial-control/exp-info", {"key": "session", "value": "002"}),
 ]
 
@@ -50,6 +51,10 @@ def test_roles_lock_and_no_run(rig):
             assert st == 400 and "'n'" in reply["error"], (bad, reply)
         st, reply = rig.request("POST", "/api/v1/trial-control/exp-info", token="operator", body={"key": "x"})
         assert st == 400 and "'value'" in reply["error"]
+        assert state["pending_pause"] is None
+        assert rig.request("DELETE", "/api/v1/trial-control/pause-loop", token="observer")[0] == 403
+        st, reply = rig.request("DELETE", "/api/v1/trial-control/pause-loop", token="operator")
+        assert st == 409 and "none is asked for" in reply["error"], reply
 
     serve_main_while(rig.session, client)
 
@@ -86,6 +91,17 @@ def test_an_operator_skips_and_edits_expinfo_on_a_running_go_nogo(rig):
         st, reply = rig.request("POST", "/api/v1/trial-control/skip", body={"n": 1}, **op)
         assert st == 200, reply
         seen["skip"] = reply["annotation"]
+        # a pause at the end of the loop: armed, shown as pending, refused twice, then cancelled
+        st, reply = rig.request("POST", "/api/v1/trial-control/pause-loop", **op)
+        assert st == 200 and reply["annotation"]["fields"]["action"] == "pause_loop", reply
+        st, state = rig.request("GET", "/api/v1/trial-control")
+        assert state["pending_pause"] == {"loop": "trials", "source": "remote:second tech"}, state
+        assert not state["actions"]["pause_loop"]["enabled"]
+        st, reply = rig.request("POST", "/api/v1/trial-control/pause-loop", **op)
+        assert st == 409 and "already asked for" in reply["error"], reply
+        st, reply = rig.request("DELETE", "/api/v1/trial-control/pause-loop", **op)
+        assert st == 200 and reply["annotation"]["fields"]["action"] == "pause_loop_cancel", reply
+        assert rig.request("GET", "/api/v1/trial-control")[1]["pending_pause"] is None
         while rig.session.current_run is not None or not rig.session.run_records:
             assert time.monotonic() < deadline + 60
             time.sleep(0.05)
@@ -95,5 +111,5 @@ def test_an_operator_skips_and_edits_expinfo_on_a_running_go_nogo(rig):
     assert skip["source"] == "remote:second tech" and skip["fields"]["action"] == "skip"
     assert rig.session.run_records[-1].n_trials == 5  # 6 trials, 1 skipped
     notes = [a for a in rig.data_log.annotations() if a["kind"] == "trial-control"]
-    assert [a["fields"]["action"] for a in notes] == ["exp_info", "skip"]
+    assert [a["fields"]["action"] for a in notes] == ["exp_info", "skip", "pause_loop", "pause_loop_cancel"]
     assert all(a["source"] == "remote:second tech" for a in notes)

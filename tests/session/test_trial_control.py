@@ -32,9 +32,10 @@ def rig(tmp_path):
     r.close()
 
 
-def _run(rig, exp_info, during):
-    """Run the go/no-go through the run owner on this (main) thread while ``during(record)`` acts
-    from another thread; returns the CSV rows, the thread's result and the run's record."""
+def _run(rig, exp_info, during, key="gonogo/gonogo.py"):
+    """Run the go/no-go (or ``key``) through the run owner on this (main) thread while
+    ``during(record)`` acts from another thread; returns the CSV rows, the thread's result and the
+    run's record."""
     session = rig.session
     box: dict = {}
 
@@ -51,7 +52,7 @@ def _run(rig, exp_info, during):
 
     t = threading.Thread(target=act, daemon=True)
     t.start()
-    rig.queue.run_now("gonogo/gonogo.py", dict(exp_info))
+    rig.queue.run_now(key, dict(exp_info))
     rig.queue.run_until_idle()
     t.join(10)
     if "error" in box:
@@ -127,29 +128,120 @@ def test_skip_n_skips_n_trials(rig):
     assert note["source"] == "console" and note["fields"]["action"] == "skip" and note["fields"]["n"] == 2
 
 
-def test_pause_at_the_end_of_the_loop_pauses_there(rig):
+def test_pause_after_this_trial_pauses_when_the_loop_next_iterates(rig):
+    """PsychoPy's ``pauseLoop``: the trial in progress runs to its end, then the run pauses."""
     tc = rig.queue.trial_control
     session = rig.session
 
     def during(rec):
         _wait(lambda: rec.n_trials >= 1)
         time.sleep(0.1)
-        row = tc.pause_at_loop_end()
+        row = tc.pause_after_trial()
         _wait(lambda: rec.state == "paused")
         at_pause = rec.n_trials
         time.sleep(0.6)
         still = rec.n_trials
         state = rec.state
-        assert tc.availability()["pause_loop"]["enabled"] is False or state == "paused"
+        assert tc.availability()["pause_trial"]["enabled"] is False or state == "paused"
         session.resumeExperiment()
         return row, at_pause, still, state
 
     rows, (row, at_pause, still, state), rec = _run(rig, GNG, during)
     k = row["fields"]["trial"]
+    assert row["fields"]["action"] == "pause_trial"
     assert state == "paused" and still == at_pause
     assert at_pause == k + 1  # the trial in progress ran to its end, then the run paused
     assert _trials(rows) == list(range(6)) and not any(_interrupted(rows))
     assert rec.state == "finished"
+
+
+# the go/no-go with a routine after its loop: a 'thanks' screen that records when it started
+THANKS = """    # --- thanks: a routine after the trials loop ---
+    if thisExp.status != FINISHED:
+        thisExp.addData('thanks.started', float(globalClock.getTime()))
+        fbText.text = 'Thank you'
+        _runPhase(thisExp, inputs, win, kb, 0.3, [fbText])
+        thisExp.nextEntry()
+    endExperiment(thisExp, win=win)
+
+
+def endExperiment("""
+
+
+def _with_thanks(rig) -> str:
+    src = (REPO / "resources" / "experiments" / "gonogo" / "gonogo.py").read_text(encoding="utf-8")
+    marker = "    endExperiment(thisExp, win=win)\n\n\ndef endExperiment("
+    assert src.count(marker) == 1
+    folder = Path(rig.session.root) / "blocks"
+    folder.mkdir()
+    (folder / "blocks.py").write_text(src.replace(marker, THANKS), encoding="utf-8")
+    rig.session.scanRoot()
+    return "blocks/blocks.py"
+
+
+def test_pause_at_the_end_of_the_loop_pauses_after_its_last_trial_before_what_follows(rig):
+    """Armed in trial 2 of 6: trials 3-6 run, the run pauses right after trial 6 (6 rows, the
+    'thanks' routine not started), Resume goes on to 'thanks' and the end. With PsychoPy's
+    ``pauseLoop`` (the old behaviour of this button) it paused after trial 2."""
+    key = _with_thanks(rig)
+    tc = rig.queue.trial_control
+    session = rig.session
+
+    def during(rec):
+        _wait(lambda: rec.n_trials >= 1)  # trial 2 (thisN 1) in progress
+        time.sleep(0.1)
+        row = tc.pause_at_loop_end()
+        st = tc.state()
+        _wait(lambda: rec.state == "paused", timeout=30)
+        exp = session.currentExperiment
+        at_pause = {
+            "n_trials": rec.n_trials,
+            "trial_rows": [int(e["trial"]) for e in exp.entries if "trial" in e],
+            "thanks": [e for e in [*exp.entries, exp.thisEntry] if "thanks.started" in e],
+            "pending": tc.state()["pending_pause"],
+        }
+        time.sleep(0.6)
+        still = (rec.n_trials, len(exp.entries), rec.state)
+        session.resumeExperiment()
+        return row, st, at_pause, still
+
+    rows, (row, st, at_pause, still), rec = _run(rig, GNG, during, key=key)
+    assert row["fields"]["action"] == "pause_loop" and row["fields"]["loop"] == "trials"
+    k = row["fields"]["trial"]
+    assert k < 5, "armed too late to show anything"
+    assert st["pending_pause"] == {"loop": "trials", "source": "console"}
+    assert not st["actions"]["pause_loop"]["enabled"] and "already asked for" in st["actions"]["pause_loop"]["reason"]
+    # at the pause: the loop's 6 trials done, the next routine not started; it stays so while paused
+    assert at_pause["trial_rows"] == list(range(6)), at_pause
+    assert at_pause["n_trials"] == 6 and at_pause["thanks"] == [] and at_pause["pending"] is None
+    assert still == (6, 6, "paused")
+    # resumed: the run went on to 'thanks' and finished
+    assert rec.state == "finished"
+    assert _trials([r for r in rows if r.get("trial")]) == list(range(6)) and not any(_interrupted(rows[:6]))
+    assert [r for r in rows if r.get("thanks.started")], "the routine after the loop never ran"
+    notes = _control_notes(rig)
+    assert [n["fields"]["action"] for n in notes] == ["pause_loop", "pause_loop_done"]
+    assert notes[1]["text"] == "trial control (console): paused at the end of loop 'trials' after trial 6"
+    assert notes[1]["fields"]["trial"] == 5 and notes[1]["source"] == "console"
+
+
+def test_a_pause_at_the_end_of_the_loop_can_be_cancelled(rig):
+    tc = rig.queue.trial_control
+
+    def during(rec):
+        _wait(lambda: rec.n_trials >= 1)
+        tc.pause_at_loop_end()
+        with pytest.raises(TrialControlError, match="already asked for"):
+            tc.pause_at_loop_end()
+        row = tc.cancel_loop_end_pause()
+        with pytest.raises(TrialControlError, match="none is asked for"):
+            tc.cancel_loop_end_pause()
+        return row, tc.state()["pending_pause"]
+
+    rows, (row, pending), rec = _run(rig, GNG, during)
+    assert row["fields"]["action"] == "pause_loop_cancel" and pending is None
+    assert rec.state == "finished" and _trials(rows) == list(range(6))  # never paused
+    assert [n["fields"]["action"] for n in _control_notes(rig)] == ["pause_loop", "pause_loop_cancel"]
 
 
 def test_an_expinfo_value_edited_mid_run_is_in_the_rows_from_then_on(rig):
@@ -204,6 +296,7 @@ def test_actions_the_loop_cannot_do_are_refused_with_the_reason(rig, tmp_path):
         assert not seen["actions"][action]["enabled"]
         assert "StairHandler" in seen["actions"][action]["reason"]
     assert seen["actions"]["pause_loop"]["enabled"] and seen["actions"]["exp_info"]["enabled"]
+    assert seen["actions"]["pause_trial"]["enabled"]
     assert seen["upcoming"] == []
     assert not math.isnan(len(seen["exp_info"]))
 

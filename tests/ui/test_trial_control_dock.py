@@ -137,3 +137,63 @@ def test_a_staircase_greys_repeat_and_skip_with_the_reason(qtbot, console, durin
         assert not enabled and tip.startswith("Not now: the running loop 'trials' is a StairHandler"), tip
     assert seen["pause_loop"][0] and seen["exp_info"][0]
     assert "trials (StairHandler)" in seen["where"]
+
+
+def test_pause_at_end_of_loop_clicked_arms_cancels_and_pauses_after_the_last_trial(qtbot, console, during_run, tmp_path):
+    """Clicked in trial 2 of 6 the button is armed (checked, says so); clicked again it is cancelled;
+    armed again, the run pauses after trial 6 (the console's Resume is enabled); Resume finishes it."""
+    c = console
+    w = c.window
+    dock = c.trial_control
+    dock.show()
+    dock.raise_()
+    key = "gonogo/gonogo.py"
+    assert w.experiments.select(key)
+    qtbot.waitUntil(lambda: w.current_key() == key)
+    w.form.set_values({"participant": "tc02", "nTrials": 6, "feedback": False, "responseWindow": 0.4})
+    n_runs = len(c.session.run_records)
+    seen: dict = {}
+    script = during_run()
+    button = dock.buttons["pause_loop"]
+
+    def run_rec():
+        recs = c.session.run_records
+        return recs[-1] if len(recs) > n_runs else None
+
+    def arm_cancel_arm():
+        dock.refresh()
+        assert button.isEnabled() and not button.isChecked(), button.toolTip()
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        seen["armed"] = (button.isChecked(), button.text(), button.toolTip())
+        path = (SHOTS or tmp_path) / "trial-control-pause-armed.png"
+        dock.grab().save(str(path))
+        seen["shot"] = path
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        seen["cancelled"] = (button.isChecked(), button.text())
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        seen["trial"] = dock.state["trial"]
+
+    def at_pause():
+        seen["n_at_pause"] = run_rec().n_trials
+        seen["resume_enabled"] = w.resume_action.isEnabled()
+        dock.refresh()
+        seen["after"] = (button.isChecked(), button.text())
+        w.resume_action.trigger()
+
+    script.when(lambda: run_rec() is not None and run_rec().n_trials >= 1 and run_rec().state == "running",
+                arm_cancel_arm, "arm")
+    script.when(lambda: run_rec() is not None and run_rec().state == "paused", at_pause, "paused")
+    script.start()
+    w.run_action.trigger()
+    qtbot.waitUntil(lambda: run_rec() is not None and run_rec().ended is not None, timeout=120_000)
+    script.check(["arm", "paused"])
+    assert seen["armed"][:2] == (True, "Pause armed (cancel)")
+    assert seen["armed"][2] == "A pause at the end of loop 'trials' is asked for (by console); click to cancel"
+    assert seen["cancelled"] == (False, "Pause at end of loop")
+    assert seen["trial"] < 5
+    assert seen["n_at_pause"] == 6 and seen["resume_enabled"]
+    assert seen["after"] == (False, "Pause at end of loop")
+    assert run_rec().state == "finished"
+    notes = [a["fields"]["action"] for a in c.data_log.annotations() if a["kind"] == "trial-control"]
+    assert notes == ["pause_loop", "pause_loop_cancel", "pause_loop", "pause_loop_done"]
+    assert seen["shot"].stat().st_size > 3_000

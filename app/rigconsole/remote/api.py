@@ -627,8 +627,8 @@ async def trial_control_state(request: web.Request) -> web.Response:
 
 
 def _trial_action(name: str):
-    """``POST /api/v1/trial-control/<name>``: repeat, next, skip (``{"n"}``), pause-loop,
-    exp-info (``{"key", "value"}``), as the operator's token name (the annotation's ``source``)."""
+    """``POST /api/v1/trial-control/<name>``: repeat, next, skip (``{"n"}``), pause-loop (at the end of
+    the loop), pause-trial (after the trial in progress), exp-info (``{"key", "value"}``), as the operator's token name (the annotation's ``source``)."""
 
     async def handler(request: web.Request) -> web.Response:
         from ..session.trial_control import TrialControlError
@@ -652,7 +652,12 @@ def _trial_action(name: str):
                 raise bad("'value' must be a finite number")
             args = (tc.set_exp_info, key, value, source)
         else:
-            fn = {"repeat": tc.repeat_trial, "next": tc.next_trial, "pause-loop": tc.pause_at_loop_end}[name]
+            fn = {
+                "repeat": tc.repeat_trial,
+                "next": tc.next_trial,
+                "pause-loop": tc.pause_at_loop_end,
+                "pause-trial": tc.pause_after_trial,
+            }[name]
             args = (fn, source)
         try:
             row = await _on_main(request, *args)
@@ -661,6 +666,20 @@ def _trial_action(name: str):
         return ok({"done": True, "action": name, "annotation": jsonable(row)})
 
     return handler
+
+
+async def cancel_loop_end_pause(request: web.Request) -> web.Response:
+    """``DELETE /api/v1/trial-control/pause-loop``: cancel the pending pause at the end of the loop
+    (409 when none is pending), as the operator's token name."""
+    from ..session.trial_control import TrialControlError
+
+    who = _may_control(request)
+    tc = _trial_control_of(request)
+    try:
+        row = await _on_main(request, tc.cancel_loop_end_pause, f"remote:{who.name}")
+    except TrialControlError as err:
+        raise _conflict(str(err)) from None
+    return ok({"done": True, "action": "pause-loop-cancel", "annotation": jsonable(row)})
 
 
 def add_routes(app: web.Application) -> None:
@@ -688,5 +707,6 @@ def add_routes(app: web.Application) -> None:
     for name in ("start", "pause", "stop"):
         r.add_post(f"/api/v1/queue/{name}", _queue_action(name))
     r.add_get("/api/v1/trial-control", trial_control_state)
-    for name in ("repeat", "next", "skip", "pause-loop", "exp-info"):
+    for name in ("repeat", "next", "skip", "pause-loop", "pause-trial", "exp-info"):
         r.add_post(f"/api/v1/trial-control/{name}", _trial_action(name))
+    r.add_delete("/api/v1/trial-control/pause-loop", cancel_loop_end_pause)

@@ -13,8 +13,14 @@ it (:mod:`.trial_nav`):
   goes on to the next trial;
 - **skip** (:meth:`TrialControl.skip_trials`): the trial in progress ends and the
   ``n`` trials after it are skipped (``skipTrials(n)``, marked ``skipped``);
-- **pause_loop** (:meth:`TrialControl.pause_at_loop_end`): the run pauses when the
-  loop next iterates, after the trial in progress (``pauseLoop``); Resume goes on;
+- **pause_loop** (:meth:`TrialControl.pause_at_loop_end`): the loop in progress (the
+  block) runs to its last trial and the run pauses right after it, before whatever
+  comes next (the next routine or block), as the console's Pause does (the run state
+  becomes ``paused``); Resume goes on. :meth:`TrialControl.cancel_loop_end_pause`
+  cancels it while pending; :meth:`TrialControl.state` says whether one is
+  (``pending_pause``);
+- **pause_trial** (:meth:`TrialControl.pause_after_trial`): the run pauses when the
+  loop next iterates, after the trial in progress (PsychoPy's ``pauseLoop``); Resume goes on;
 - **exp_info** (:meth:`TrialControl.set_exp_info`): one expInfo value changes for
   the rows from now on (``setCurrentExpInfoItem``).
 
@@ -43,18 +49,19 @@ from typing import Any
 from psygnal import Signal, SignalGroup
 
 from .commands import is_main_thread
-from .trial_nav import end_trial, is_navigable
+from .trial_nav import end_trial, is_navigable, unwatch_loop_end, watch_loop_end
 
 __all__ = ["TrialControl", "TrialControlEvents", "TrialControlError", "ACTIONS", "ANNOTATION_KIND"]
 
 log = logging.getLogger("rigconsole.session")
 
 #: The actions, by the names the console, the remote API and the annotations use.
-ACTIONS = ("repeat", "next", "skip", "pause_loop", "exp_info")
+ACTIONS = ("repeat", "next", "skip", "pause_loop", "pause_trial", "exp_info")
 #: The annotation kind of a trial-control action.
 ANNOTATION_KIND = "trial-control"
-# psychopy.constants.PAUSED (literal: this module imports without psychopy)
+# psychopy.constants.PAUSED / FINISHED (literal: this module imports without psychopy)
 _PAUSED = 2
+_FINISHED = -1
 
 
 class TrialControlError(ValueError):
@@ -123,6 +130,8 @@ class TrialControl:
     def __init__(self, session: Any):
         self._session = session
         self.events = TrialControlEvents()
+        #: the pending end-of-loop pause: ``(thisExp, loop, who)``, or ``None``
+        self._armed: tuple[Any, Any, str] | None = None
 
     # ---------------------------------------------------------------- state
     def _where(self) -> tuple[Any, Any, Any]:
@@ -173,11 +182,17 @@ class TrialControl:
         put("skip", skip)
         if inner is None:
             pause = "the run is not in a PsychoPy loop: there is no loop end to pause at"
+            after = "the run is not in a PsychoPy loop: there is no trial end to pause at"
         elif getattr(inner, "status", None) == _PAUSED:
-            pause = "a pause at the end of this loop's trial is already asked for"
-        else:
             pause = ""
+            after = "a pause after this trial is already asked for"
+        else:
+            pause = after = ""
+        armed = self._pending()
+        if armed is not None:
+            pause = f"a pause at the end of loop {getattr(armed[1], 'name', '')!r} is already asked for (cancel it first)"
         put("pause_loop", pause)
+        put("pause_trial", after)
         put("exp_info", "")
         return out
 
@@ -199,7 +214,9 @@ class TrialControl:
     @_on_main_thread
     def state(self, n_upcoming: int = 5) -> dict[str, Any]:
         """JSON-friendly: ``{"running", "experiment", "run", "loop", "loop_type", "trial", "remaining",
-        "actions" (:meth:`availability`), "upcoming" (:meth:`upcoming`), "exp_info"}`` (the remote
+        "actions" (:meth:`availability`), "upcoming" (:meth:`upcoming`), "exp_info",
+        "pending_pause"}``; ``pending_pause`` is ``{"loop": name, "source": who}`` while a pause at the
+        end of a loop is asked for and not yet done, else ``None`` (the remote
         API's ``GET /trial-control``, the console's dock)."""
         exp, trials, inner = self._where()
         loop = trials if trials is not None else inner
@@ -220,6 +237,7 @@ class TrialControl:
             "actions": self.availability(),
             "upcoming": self.upcoming(n_upcoming),
             "exp_info": {str(k): _plain(v) for k, v in info.items()} if isinstance(info, dict) else {},
+            "pending_pause": self._pending_state(),
         }
 
     # -------------------------------------------------------------- actions
@@ -275,21 +293,111 @@ class TrialControl:
         text = f"end trial {current.thisN + 1} and skip {len(skipped)} trial(s) ({numbers})"
         return self._record("skip", who, text, loop=loop, trial=current, n=n, skipped=skipped)
 
+    def _pending(self) -> tuple[Any, Any, str] | None:
+        """The pending end-of-loop pause, if it belongs to the run in progress."""
+        armed = self._armed
+        if armed is not None and armed[0] is not self._session.currentExperiment:
+            self._armed = armed = None  # that run ended before its loop did
+        return armed
+
+    def _pending_state(self) -> dict[str, Any] | None:
+        armed = self._pending()
+        if armed is None:
+            return None
+        return {"loop": getattr(armed[1], "name", None), "source": armed[2]}
+
     @_on_main_thread
     def pause_at_loop_end(self, who: str = "console") -> dict[str, Any]:
-        """Pause the run when its loop next iterates (``pauseLoop``): after the trial in progress.
-        Resume as any pause (``Session.resumeExperiment``). Returns the annotation row.
+        """Ask for a pause at the end of the loop in progress (the innermost, its block): its
+        remaining trials run, then, right after its last trial and before what comes next, the
+        run pauses as the console's Pause does (``Session.pauseExperiment``; run state
+        ``paused``); resume as any pause. :meth:`cancel_loop_end_pause` cancels it. Returns the
+        annotation row (``fields["action"]``: ``"pause_loop"``); another is recorded when the pause
+        is done (``"pause_loop_done"``).
+
+        Raises:
+            TrialControlError: not possible now (no run, not in a loop, one already pending).
+        """
+        self._check("pause_loop")
+        exp, _trials, inner = self._where()
+        current = getattr(inner, "thisTrial", None)
+        self._armed = (exp, inner, who)
+        watch_loop_end(inner, self._loop_ended)
+        name = getattr(inner, "name", "")
+        n = getattr(current, "thisN", None)
+        text = f"pause at the end of loop {name!r}" + (f" (asked in trial {n + 1})" if n is not None else "")
+        return self._record("pause_loop", who, text, loop=inner, trial=current)
+
+    @_on_main_thread
+    def cancel_loop_end_pause(self, who: str = "console") -> dict[str, Any]:
+        """Cancel the pending pause at the end of a loop; returns the annotation row.
+
+        Raises:
+            TrialControlError: none is pending.
+        """
+        armed = self._pending()
+        if armed is None:
+            raise TrialControlError("cannot cancel the pause at the end of the loop: none is asked for")
+        _exp, loop, _who = armed
+        self._armed = None
+        unwatch_loop_end(loop)
+        current = getattr(loop, "thisTrial", None)
+        text = f"cancel the pause at the end of loop {getattr(loop, 'name', '')!r}"
+        return self._record("pause_loop_cancel", who, text, loop=loop, trial=current)
+
+    def _loop_ended(self, loop: Any) -> None:
+        """The watched loop has run its last trial (from its ``__next__``, on the main thread):
+        pause the run here, before the experiment goes on past the loop."""
+        armed = self._armed
+        if armed is None or armed[1] is not loop:
+            return
+        exp, _loop, who = armed
+        self._armed = None
+        if exp is not self._session.currentExperiment or exp.status == _FINISHED:
+            return  # the run is ending anyway
+        last = loop.elapsedTrials[-1] if getattr(loop, "elapsedTrials", None) else None
+        n = getattr(last, "thisN", None)
+        if n is None:  # a staircase: its count of trials
+            n = getattr(loop, "thisTrialN", None)
+        name = getattr(loop, "name", "")
+        text = f"paused at the end of loop {name!r}" + (f" after trial {n + 1}" if isinstance(n, int) else "")
+        self._record("pause_loop_done", who, text, loop=loop, trial=last)
+        self._session.pauseExperiment()
+        self._hold_paused(exp)
+
+    def _hold_paused(self, exp: Any) -> None:
+        """Keep the run paused here (flipping the stimulus window: the frame hook serves the console
+        and the command queue on each flip) until it is resumed or stopped. Without a window the
+        experiment's own pause check does it at its next frame."""
+        win = self._session.win
+        if win is None:
+            return
+        import time
+
+        period = 1.0 / 60.0
+        while exp.status == _PAUSED:
+            t = time.perf_counter()
+            win.flip()
+            self._session.frame_hook.pump_now(0.008)
+            spent = time.perf_counter() - t
+            if spent < period:  # no vsync: do not spin
+                time.sleep(period - spent)
+
+    @_on_main_thread
+    def pause_after_trial(self, who: str = "console") -> dict[str, Any]:
+        """Pause the run when its loop next iterates (PsychoPy's ``pauseLoop``): after the trial in
+        progress. Resume as any pause (``Session.resumeExperiment``). Returns the annotation row.
 
         Raises:
             TrialControlError: not possible now.
         """
-        self._check("pause_loop")
+        self._check("pause_trial")
         _exp, trials, inner = self._where()
         current = getattr(inner, "thisTrial", None)
         self._session.pauseLoop()
         n = getattr(current, "thisN", None)
-        text = "pause at the end of this loop iteration" + (f" (after trial {n + 1})" if n is not None else "")
-        return self._record("pause_loop", who, text, loop=inner, trial=current)
+        text = "pause after this trial" + (f" (trial {n + 1})" if n is not None else "")
+        return self._record("pause_trial", who, text, loop=inner, trial=current)
 
     @_on_main_thread
     def set_exp_info(self, key: str, value: Any, who: str = "console") -> dict[str, Any]:
@@ -356,5 +464,6 @@ _VERBS = {
     "next": "go on to the next trial",
     "skip": "skip trials",
     "pause_loop": "pause at the end of this loop",
+    "pause_trial": "pause after this trial",
     "exp_info": "edit expInfo",
 }

@@ -32,16 +32,21 @@ So, during a run (:func:`fixed_navigation`, entered by ``Session.runExperiment``
   in are not copied while the loop still stands where the jump left it.
 
 Each function here returns the loop's current trial afterwards, as PsychoPy's do.
+
+Rig Console also lets a caller know when a given loop ends (:func:`watch_loop_end`): the
+loop's ``__next__`` finds no trial left (it sets ``finished`` and raises StopIteration, as
+the experiment's ``for`` statement reaches it), so the callback runs after the loop's last
+trial and before whatever the experiment does next (the next routine or block).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["fixed_navigation", "end_trial", "fresh_trial", "is_navigable"]
+__all__ = ["fixed_navigation", "end_trial", "fresh_trial", "is_navigable", "watch_loop_end", "unwatch_loop_end"]
 
 log = logging.getLogger("rigconsole.session")
 
@@ -52,6 +57,39 @@ STOPPING = -3
 #: its own loop values while ``loop.thisTrial is trial`` (see the module docstring); emptied when
 #: :func:`fixed_navigation` ends (an ExperimentHandler is unhashable: it defines ``__eq__``)
 _pinned: dict[int, tuple[Any, Any, Any]] = {}
+#: id(loop) -> (loop, callback): called once when that loop ends (:func:`watch_loop_end`)
+_loop_end: dict[int, tuple[Any, Callable[[Any], None]]] = {}
+
+
+def watch_loop_end(loop: Any, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(loop)`` once, on the experiment's (main) thread, when ``loop`` ends: its
+    ``__next__`` finds no trial left, after the last trial and before the experiment goes on
+    past the loop. Replaces an earlier callback for that loop. Works while
+    :func:`fixed_navigation` is entered (during a run); forgotten when it ends."""
+    _loop_end[id(loop)] = (loop, callback)
+
+
+def unwatch_loop_end(loop: Any) -> bool:
+    """Forget :func:`watch_loop_end`'s callback for ``loop``; ``True`` if there was one."""
+    return _loop_end.pop(id(loop), None) is not None
+
+
+def _watched_next(original):
+    def __next__(loop):
+        try:
+            return original(loop)
+        except StopIteration:
+            entry = _loop_end.get(id(loop))
+            if entry is not None and entry[0] is loop:
+                del _loop_end[id(loop)]
+                try:
+                    entry[1](loop)
+                except Exception:  # a broken watcher never breaks the experiment
+                    log.exception("the end-of-loop callback of %r failed", getattr(loop, "name", loop))
+            raise
+
+    __next__.__wrapped__ = original  # type: ignore[attr-defined]
+    return __next__
 
 
 def is_navigable(loop: Any) -> bool:
@@ -187,9 +225,23 @@ def _update_entry_from_loop(original):
 @contextlib.contextmanager
 def fixed_navigation() -> Iterator[None]:
     """Give ``psychopy.data.TrialHandler2`` the documented ``skipTrials``, ``rewindTrials`` and
-    ``cueTrial`` (and keep an interrupted trial's row its own) until the block ends; PsychoPy's
-    own come back afterwards. Not re-entrant (one run at a time)."""
-    from psychopy.data import ExperimentHandler, TrialHandler2
+    ``cueTrial`` (and keep an interrupted trial's row its own), and let :func:`watch_loop_end`
+    see PsychoPy's loops end, until the block ends; PsychoPy's own come back afterwards. Not
+    re-entrant (one run at a time)."""
+    from psychopy.data import (
+        ExperimentHandler,
+        MultiStairHandler,
+        PsiHandler,
+        QuestHandler,
+        QuestPlusHandler,
+        StairHandler,
+        TrialHandler,
+        TrialHandler2,
+        TrialHandlerExt,
+    )
+
+    loops = (TrialHandler, TrialHandler2, TrialHandlerExt, StairHandler, QuestHandler, QuestPlusHandler,
+             PsiHandler, MultiStairHandler)  # each defines its own __next__
 
     saved = [
         (TrialHandler2, "skipTrials", TrialHandler2.__dict__["skipTrials"]),
@@ -201,9 +253,14 @@ def fixed_navigation() -> Iterator[None]:
     TrialHandler2.rewindTrials = rewind_trials
     TrialHandler2.cueTrial = cue_trial
     ExperimentHandler.updateEntryFromLoop = _update_entry_from_loop(saved[3][2])
+    for cls in loops:
+        if "__next__" in cls.__dict__:
+            saved.append((cls, "__next__", cls.__dict__["__next__"]))
+            cls.__next__ = _watched_next(cls.__dict__["__next__"])  # type: ignore[method-assign]
     try:
         yield
     finally:
         for cls, name, fn in saved:
             setattr(cls, name, fn)
         _pinned.clear()
+        _loop_end.clear()

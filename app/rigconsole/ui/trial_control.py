@@ -1,4 +1,5 @@
-"""The Trial control dock: repeat, skip, pause at the end of the loop, edit expInfo, upcoming trials.
+"""The Trial control dock: repeat, skip, pause at the end of the loop or after this trial, edit expInfo,
+upcoming trials.
 
 The buttons act on the run in progress through the run owner's
 :class:`~rigconsole.session.trial_control.TrialControl` (``rig.queue.trial_control``),
@@ -49,7 +50,11 @@ HELP = {
     "repeat": "End this trial now and run it again from its start (its cut-short row stays in the data)",
     "next": "End this trial now; the loop goes on to the next trial",
     "skip": "End this trial now and skip the next N trials (PsychoPy's skipTrials)",
-    "pause_loop": "Pause the run when the loop next iterates, after this trial (PsychoPy's pauseLoop); Resume goes on",
+    "pause_loop": (
+        "Let this loop (block) run to its last trial, then pause the run right after it, before what comes next;"
+        " Resume goes on. Click again to cancel"
+    ),
+    "pause_trial": "Pause the run after the trial in progress, when the loop next iterates (PsychoPy's pauseLoop); Resume goes on",
     "exp_info": "Change one expInfo value for the rows from now on (PsychoPy's setCurrentExpInfoItem)",
 }
 
@@ -62,12 +67,15 @@ class TrialControlDock(QDockWidget):
         poll_hz: how often the state is read while the dock is shown.
 
     Attributes:
-        buttons: ``{action: QPushButton}`` for ``repeat``, ``next``, ``skip``, ``pause_loop``, ``exp_info``.
+        buttons: ``{action: QPushButton}`` for ``repeat``, ``next``, ``skip``, ``pause_loop``, ``pause_trial``,
+            ``exp_info``; ``pause_loop`` is checkable: checked while its pause is pending (armed).
         skip_n: the N of "Skip N"; ``key`` / ``value``: the expInfo field and its new value.
         upcoming: the upcoming-trials table; ``where``: the loop and trial line; ``error``: the last refusal.
     """
 
     N_UPCOMING = 6
+    PAUSE_LOOP = "Pause at end of loop"
+    PAUSE_LOOP_ARMED = "Pause armed (cancel)"
 
     def __init__(self, trial_control: Any, parent: QWidget | None = None, poll_hz: float = 4.0) -> None:
         super().__init__("Trial control", parent)
@@ -96,8 +104,12 @@ class TrialControlDock(QDockWidget):
         skip_row.addWidget(self.buttons["skip"])
         skip_row.addWidget(self.skip_n, 1)
         grid.addLayout(skip_row, 1, 0)
-        self.buttons["pause_loop"] = QPushButton("Pause at end of loop", body)
+        self.buttons["pause_loop"] = QPushButton(self.PAUSE_LOOP, body)
+        self.buttons["pause_loop"].setCheckable(True)
+        self.buttons["pause_loop"].setStyleSheet("QPushButton:checked { background: #fdb022; color: black; }")
         grid.addWidget(self.buttons["pause_loop"], 1, 1)
+        self.buttons["pause_trial"] = QPushButton("Pause after this trial", body)
+        grid.addWidget(self.buttons["pause_trial"], 2, 1)
         lay.addLayout(grid)
         info_row = QHBoxLayout()
         info_row.addWidget(QLabel("expInfo", body))
@@ -128,7 +140,8 @@ class TrialControlDock(QDockWidget):
         self.buttons["repeat"].clicked.connect(lambda: self._act(self._tc.repeat_trial, who="console"))
         self.buttons["next"].clicked.connect(lambda: self._act(self._tc.next_trial, who="console"))
         self.buttons["skip"].clicked.connect(lambda: self._act(self._tc.skip_trials, self.skip_n.value(), "console"))
-        self.buttons["pause_loop"].clicked.connect(lambda: self._act(self._tc.pause_at_loop_end, who="console"))
+        self.buttons["pause_loop"].clicked.connect(self._toggle_loop_end_pause)
+        self.buttons["pause_trial"].clicked.connect(lambda: self._act(self._tc.pause_after_trial, who="console"))
         self.buttons["exp_info"].clicked.connect(self._set_exp_info)
         self.value.returnPressed.connect(self._set_exp_info)
         self._exp_info: dict[str, Any] = {}
@@ -173,6 +186,17 @@ class TrialControlDock(QDockWidget):
             a = st["actions"][action]
             button.setEnabled(bool(a["enabled"]))
             button.setToolTip(HELP[action] if a["enabled"] else f"Not now: {a['reason']}")
+        pending = st.get("pending_pause")
+        pause = self.buttons["pause_loop"]
+        pause.setChecked(pending is not None)
+        if pending is not None:  # armed: the button cancels it
+            pause.setEnabled(True)
+            pause.setText(self.PAUSE_LOOP_ARMED)
+            pause.setToolTip(
+                f"A pause at the end of loop '{pending['loop']}' is asked for (by {pending['source']}); click to cancel"
+            )
+        else:
+            pause.setText(self.PAUSE_LOOP)
         self.skip_n.setEnabled(bool(st["actions"]["skip"]["enabled"]))
         self.key.setEnabled(bool(st["actions"]["exp_info"]["enabled"]))
         self.value.setEnabled(bool(st["actions"]["exp_info"]["enabled"]))
@@ -225,6 +249,12 @@ class TrialControlDock(QDockWidget):
         self.error.hide()
         self.refresh()
         return True
+
+    def _toggle_loop_end_pause(self) -> None:
+        if self.state.get("pending_pause") is not None:
+            self._act(self._tc.cancel_loop_end_pause, who="console")
+        else:
+            self._act(self._tc.pause_at_loop_end, who="console")
 
     def _set_exp_info(self) -> None:
         key = self.key.currentText()
