@@ -139,7 +139,9 @@ def test_a_staircase_greys_repeat_and_skip_with_the_reason(qtbot, console, durin
     assert "trials (StairHandler)" in seen["where"]
 
 
-def test_pause_at_end_of_loop_clicked_arms_cancels_and_pauses_after_the_last_trial(qtbot, console, during_run, tmp_path):
+def test_pause_at_end_of_loop_clicked_arms_cancels_and_pauses_after_the_last_trial(
+    qtbot, console, during_run, tmp_path
+):
     """Clicked in trial 2 of 6 the button is armed (checked, says so); clicked again it is cancelled;
     armed again, the run pauses after trial 6 (the console's Resume is enabled); Resume finishes it."""
     c = console
@@ -180,8 +182,11 @@ def test_pause_at_end_of_loop_clicked_arms_cancels_and_pauses_after_the_last_tri
         seen["after"] = (button.isChecked(), button.text())
         w.resume_action.trigger()
 
-    script.when(lambda: run_rec() is not None and run_rec().n_trials >= 1 and run_rec().state == "running",
-                arm_cancel_arm, "arm")
+    script.when(
+        lambda: run_rec() is not None and run_rec().n_trials >= 1 and run_rec().state == "running",
+        arm_cancel_arm,
+        "arm",
+    )
     script.when(lambda: run_rec() is not None and run_rec().state == "paused", at_pause, "paused")
     script.start()
     w.run_action.trigger()

@@ -190,7 +190,9 @@ class TrialControl:
             pause = after = ""
         armed = self._pending()
         if armed is not None:
-            pause = f"a pause at the end of loop {getattr(armed[1], 'name', '')!r} is already asked for (cancel it first)"
+            pause = (
+                f"a pause at the end of loop {getattr(armed[1], 'name', '')!r} is already asked for (cancel it first)"
+            )
         put("pause_loop", pause)
         put("pause_trial", after)
         put("exp_info", "")

@@ -240,8 +240,16 @@ def fixed_navigation() -> Iterator[None]:
         TrialHandlerExt,
     )
 
-    loops = (TrialHandler, TrialHandler2, TrialHandlerExt, StairHandler, QuestHandler, QuestPlusHandler,
-             PsiHandler, MultiStairHandler)  # each defines its own __next__
+    loops = (
+        TrialHandler,
+        TrialHandler2,
+        TrialHandlerExt,
+        StairHandler,
+        QuestHandler,
+        QuestPlusHandler,
+        PsiHandler,
+        MultiStairHandler,
+    )  # each defines its own __next__
 
     saved = [
         (TrialHandler2, "skipTrials", TrialHandler2.__dict__["skipTrials"]),
