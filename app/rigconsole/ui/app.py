@@ -284,9 +284,24 @@ class Console:
             show_instruments(rig, dock, self.loop)
             links.append((rig.events.settings_applied, lambda _s: show_instruments(rig, dock, self.loop)))
             if not self.settings.plot_layout:  # first launch: the instruments' first channels, plotting live
-                for inst in list((rig.instruments.instruments if rig.instruments else {}).values())[:2]:
-                    if inst.channels:
-                        self.data_tools.new_plot(PlotSource("variable", inst.variable(next(iter(inst.channels)))))
+                first = [
+                    self.data_tools.new_plot(PlotSource("variable", inst.variable(next(iter(inst.channels)))))
+                    for inst in list((rig.instruments.instruments if rig.instruments else {}).values())[:2]
+                    if inst.channels
+                ]
+                for plot in first[1:]:  # tabs: the trial plot above keeps its height
+                    window.tabifyDockWidget(first[0], plot)
+                if first:
+                    first[0].raise_()
+        if not self.settings.window_state:  # no saved layout: the trial plot keeps room among the right-hand docks
+            from PySide6.QtCore import Qt, QTimer
+
+            QTimer.singleShot(  # once the docks are laid out
+                0,
+                lambda: window.resizeDocks(
+                    [window.trial_plot], [max(220, window.height() // 3)], Qt.Orientation.Vertical
+                ),
+            )
         # one screen: the stimulus window beside the console as it now is (it widens with what it shows)
         self._placement = StimulusPlacement(window, rig.session, lambda: rig.settings.window.window_params())
         links.append((rig.events.settings_applied, lambda _s: self._placement.place()))

@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -136,7 +138,11 @@ class TrialControlDock(QDockWidget):
         self.upcoming.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.upcoming.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         lay.addWidget(self.upcoming, 1)
-        self.setWidget(body)
+        scroll = QScrollArea(self)  # the dock shrinks below its content (a tab beside Plan, under the trial plot)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
         self.buttons["repeat"].clicked.connect(lambda: self._act(self._tc.repeat_trial, who="console"))
         self.buttons["next"].clicked.connect(lambda: self._act(self._tc.next_trial, who="console"))
         self.buttons["skip"].clicked.connect(lambda: self._act(self._tc.skip_trials, self.skip_n.value(), "console"))
@@ -271,15 +277,18 @@ def attach_trial_control(
     tab_with: Any = None,
 ) -> TrialControlDock:
     """Give ``window`` the Trial control dock (right side, its toggle in ``view_menu``, polling within
-    ``budget``) acting through ``trial_control`` (the rig's ``queue.trial_control``). With no saved
-    layout for it, it is a tab beside ``tab_with`` (a dock), which stays in front: the trial plot
-    above keeps its height."""
+    ``budget``) acting through ``trial_control`` (the rig's ``queue.trial_control``): a tab beside
+    ``tab_with`` (a dock, which stays in front: the trial plot above keeps its height), unless the
+    saved layout has it elsewhere."""
     dock = TrialControlDock(trial_control, parent=window)
     dock.use_budget(budget)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    if not window.restoreDockWidget(dock) and tab_with is not None:
+    if tab_with is not None:
         window.tabifyDockWidget(tab_with, dock)
+    dock.show()  # made after the window was shown: hidden until shown
+    if tab_with is not None:
         tab_with.raise_()
+    window.restoreDockWidget(dock)  # a saved layout (Settings.window_state) puts it where the user left it
     if view_menu is not None:
         view_menu.addAction(dock.toggleViewAction())
     return dock
