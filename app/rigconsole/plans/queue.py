@@ -47,7 +47,7 @@ from typing import Any
 
 from psygnal import Signal, SignalGroup
 
-from ..session.commands import is_main_thread
+from ..session.commands import is_main_thread, on_main_thread
 from ..session.outcomes import NOT_STARTED, SKIPPED, RunOutcome
 from ..session.runs import RunState
 from ..session.trial_control import TrialControl
@@ -192,16 +192,8 @@ class QueueEvents(SignalGroup):
     refused = Signal(str)
 
 
-def _main_thread(method):
-    """Run a control method on the main thread (through the session's command queue) and return its result."""
-
-    def wrapper(self, *args, **kwargs):
-        if not is_main_thread():
-            return self._session.commands.call(method, self, *args, blocking=True, **kwargs)
-        return method(self, *args, **kwargs)
-
-    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
-    return wrapper
+#: control methods run on the main thread (the session's command queue) whatever thread calls them
+_main_thread = on_main_thread(lambda queue: queue._session.commands)
 
 
 class RunQueue:

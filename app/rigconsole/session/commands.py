@@ -15,11 +15,28 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-__all__ = ["CommandQueue", "is_main_thread"]
+__all__ = ["CommandQueue", "is_main_thread", "on_main_thread"]
 
 
 def is_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+def on_main_thread(commands: Callable[[Any], CommandQueue]) -> Callable[[Callable], Callable]:
+    """Decorator for a method that must run on the main thread: called from another thread, it
+    is run through ``commands(self)`` (the owner's session's command queue) and its result (or
+    exception) returned to the caller, which waits; on the main thread it runs at once."""
+
+    def decorate(method: Callable) -> Callable:
+        def wrapper(self, *args, **kwargs):
+            if not is_main_thread():
+                return commands(self).call(method, self, *args, blocking=True, **kwargs)
+            return method(self, *args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+        return wrapper
+
+    return decorate
 
 
 class CommandQueue:

@@ -43,12 +43,11 @@ as pause and stop do). :attr:`TrialControl.events` announces each one (psygnal).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from psygnal import Signal, SignalGroup
 
-from .commands import is_main_thread
+from .commands import on_main_thread
 from .trial_nav import end_trial, is_navigable, unwatch_loop_end, watch_loop_end
 
 __all__ = ["TrialControl", "TrialControlEvents", "TrialControlError", "ACTIONS", "ANNOTATION_KIND"]
@@ -78,14 +77,8 @@ class TrialControlEvents(SignalGroup):
     acted = Signal(object)
 
 
-def _on_main_thread(method: Callable) -> Callable:
-    def wrapper(self, *args, **kwargs):
-        if not is_main_thread():
-            return self._session.commands.call(method, self, *args, blocking=True, **kwargs)
-        return method(self, *args, **kwargs)
-
-    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
-    return wrapper
+#: control methods run on the main thread (the session's command queue) whatever thread calls them
+_on_main_thread = on_main_thread(lambda tc: tc._session.commands)
 
 
 def _plain(value: Any) -> Any:
